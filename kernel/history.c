@@ -1,0 +1,252 @@
+/* history: append-only JSON Lines store and its queries (see history.h).
+ * Queries read the whole file: it grows by one short line per cell, and a
+ * history_request is rare, so no index is kept in memory. */
+#include "history.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct history {
+    char *path;
+    int session;
+};
+
+struct history_entry {
+    int session;
+    int line;
+    json_t *record;  /* owns input and output */
+};
+
+struct history_list {
+    struct history_entry *items;
+    size_t count;
+    size_t capacity;
+};
+
+static int history_make_dirs(char *path)
+{
+    for (char *slash = strchr(path + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        int rc = mkdir(path, 0700);
+        *slash = '/';
+        if (rc < 0 && errno != EEXIST)
+            return -1;
+    }
+    return 0;
+}
+
+static char *history_default_path(void)
+{
+    const char *explicit_path = getenv("FAASET_HISTORY");
+    if (explicit_path != NULL && *explicit_path)
+        return strdup(explicit_path);
+    const char *data_home = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    char path[4096];
+    if (data_home != NULL && *data_home)
+        snprintf(path, sizeof path, "%s/faaset/history.jsonl", data_home);
+    else
+        snprintf(path, sizeof path, "%s/.local/share/faaset/history.jsonl", home ? home : "/tmp");
+    return strdup(path);
+}
+
+/* Calls VISIT for each well-formed record; broken lines are skipped. */
+static int history_scan(const struct history *history, void (*visit)(json_t *record, void *arg), void *arg)
+{
+    FILE *file = fopen(history->path, "r");
+    if (file == NULL)
+        return -1;
+    flock(fileno(file), LOCK_SH);
+    char *line = NULL;
+    size_t capacity = 0;
+    ssize_t length;
+    while ((length = getline(&line, &capacity, file)) > 0) {
+        json_t *record = json_loadb(line, (size_t)length, 0, NULL);
+        if (json_is_integer(json_object_get(record, "session")) && json_is_integer(json_object_get(record, "line")) &&
+            json_is_string(json_object_get(record, "input")))
+            visit(record, arg);
+        json_decref(record);
+    }
+    free(line);
+    flock(fileno(file), LOCK_UN);
+    fclose(file);
+    return 0;
+}
+
+static void history_track_max_session(json_t *record, void *arg)
+{
+    int *max = arg;
+    int session = (int)json_integer_value(json_object_get(record, "session"));
+    if (session > *max)
+        *max = session;
+}
+
+struct history *history_open(char *err, size_t err_size)
+{
+    struct history *history = calloc(1, sizeof *history);
+    if (history == NULL || (history->path = history_default_path()) == NULL) {
+        snprintf(err, err_size, "out of memory");
+        free(history);
+        return NULL;
+    }
+    int fd = -1;
+    if (history_make_dirs(history->path) < 0 ||
+        (fd = open(history->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0) {
+        snprintf(err, err_size, "cannot open the history file %s: %s", history->path, strerror(errno));
+        history_close(history);
+        return NULL;
+    }
+    close(fd);
+    int max_session = 0;
+    history_scan(history, history_track_max_session, &max_session);
+    history->session = max_session + 1;
+    return history;
+}
+
+void history_close(struct history *history)
+{
+    if (history == NULL)
+        return;
+    free(history->path);
+    free(history);
+}
+
+int history_session(const struct history *history)
+{
+    return history->session;
+}
+
+void history_append(struct history *history, int line, const char *input, const char *output)
+{
+    if (history == NULL)
+        return;
+    json_t *record = json_pack("{s:i, s:i, s:s, s:s?}", "session", history->session, "line", line,
+                               "input", input, "output", output);
+    char *text = record ? json_dumps(record, JSON_COMPACT) : NULL;
+    json_decref(record);
+    if (text == NULL)
+        return;
+    size_t length = strlen(text);
+    text[length] = '\n'; /* json_dumps' NUL becomes the record separator */
+    int fd = open(history->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX) < 0 || write(fd, text, length + 1) != (ssize_t)(length + 1))
+        log_warn("cannot append to the history file %s: %s", history->path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    free(text);
+}
+
+static void history_collect(json_t *record, void *arg)
+{
+    struct history_list *list = arg;
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity ? list->capacity * 2 : 64;
+        struct history_entry *grown = realloc(list->items, capacity * sizeof *grown);
+        if (grown == NULL)
+            return;
+        list->items = grown;
+        list->capacity = capacity;
+    }
+    struct history_entry *entry = &list->items[list->count++];
+    entry->session = (int)json_integer_value(json_object_get(record, "session"));
+    entry->line = (int)json_integer_value(json_object_get(record, "line"));
+    entry->record = json_incref(record);
+}
+
+static void history_list_free(struct history_list *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        json_decref(list->items[i].record);
+    free(list->items);
+}
+
+static json_t *history_item(const struct history_entry *entry, int with_output)
+{
+    json_t *input = json_object_get(entry->record, "input");
+    json_t *output = json_object_get(entry->record, "output");
+    if (with_output)
+        return json_pack("[i, i, [O, O]]", entry->session, entry->line, input, output ? output : json_null());
+    return json_pack("[i, i, O]", entry->session, entry->line, input);
+}
+
+static int history_int(const json_t *request, const char *key, int fallback)
+{
+    json_t *value = json_object_get(request, key);
+    return json_is_integer(value) ? (int)json_integer_value(value) : fallback;
+}
+
+/* Marks which entries a search keeps: glob match, then the newest of each
+ * distinct input when UNIQUE, then the newest N. */
+static void history_select_search(struct history_list *list, const json_t *request, char *keep)
+{
+    const char *pattern = json_string_value(json_object_get(request, "pattern"));
+    int unique = json_is_true(json_object_get(request, "unique"));
+    int n = history_int(request, "n", -1);
+    int kept = 0;
+    for (size_t i = list->count; i-- > 0;) {
+        const char *input = json_string_value(json_object_get(list->items[i].record, "input"));
+        keep[i] = fnmatch(pattern ? pattern : "*", input, 0) == 0;
+        for (size_t j = i + 1; keep[i] && unique && j < list->count; j++)
+            if (keep[j] && strcmp(input, json_string_value(json_object_get(list->items[j].record, "input"))) == 0)
+                keep[i] = 0;
+        if (keep[i] && n >= 0 && kept >= n)
+            keep[i] = 0;
+        kept += keep[i];
+    }
+}
+
+/* Range: lines [start, stop) of one session (0 = this one, negative = earlier ones). */
+static void history_select_range(const struct history *history, struct history_list *list,
+                                 const json_t *request, char *keep)
+{
+    int session = history_int(request, "session", 0);
+    if (session <= 0)
+        session += history->session;
+    int start = history_int(request, "start", 0);
+    int stop = history_int(request, "stop", 0);
+    for (size_t i = 0; i < list->count; i++)
+        keep[i] = list->items[i].session == session && list->items[i].line >= start &&
+                  (stop <= 0 || list->items[i].line < stop);
+}
+
+static void history_select_tail(struct history_list *list, const json_t *request, char *keep)
+{
+    int n = history_int(request, "n", 10);
+    for (size_t i = 0; i < list->count; i++)
+        keep[i] = n >= 0 && i + (size_t)n >= list->count;
+}
+
+json_t *history_query(struct history *history, const json_t *request)
+{
+    json_t *items = json_array();
+    if (history == NULL || items == NULL)
+        return items;
+    struct history_list list = {0};
+    history_scan(history, history_collect, &list);
+    char *keep = calloc(list.count + 1, 1);
+    const char *access_type = json_string_value(json_object_get(request, "hist_access_type"));
+    if (keep != NULL && access_type != NULL) {
+        if (strcmp(access_type, "search") == 0)
+            history_select_search(&list, request, keep);
+        else if (strcmp(access_type, "range") == 0)
+            history_select_range(history, &list, request, keep);
+        else if (strcmp(access_type, "tail") == 0)
+            history_select_tail(&list, request, keep);
+    }
+    int with_output = json_is_true(json_object_get(request, "output"));
+    for (size_t i = 0; keep != NULL && i < list.count; i++)
+        if (keep[i])
+            json_array_append_new(items, history_item(&list.items[i], with_output));
+    free(keep);
+    history_list_free(&list);
+    return items;
+}

@@ -1,0 +1,70 @@
+/* Unit tests for history: sessions grow across opens (kernel restarts),
+ * tail, range, search with glob, unique and n, output pairs. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "history.h"
+
+static json_t *query(struct history *history, const char *request_json)
+{
+    json_t *request = json_loads(request_json, 0, NULL);
+    json_t *items = history_query(history, request);
+    json_decref(request);
+    return items;
+}
+
+int main(void)
+{
+    unlink(getenv("FAASET_HISTORY"));
+    char err[256];
+    struct history *first = history_open(err, sizeof err);
+    CHECK(first != NULL && history_session(first) == 1);
+    history_append(first, 1, "x = 6 * 7", NULL);
+    history_append(first, 2, "x", "42");
+    history_close(first);
+
+    struct history *second = history_open(err, sizeof err); /* a restarted kernel */
+    CHECK(second != NULL && history_session(second) == 2);
+    history_append(second, 1, "x", "42");
+    history_append(second, 2, "print(x)", NULL);
+
+    json_t *items = query(second, "{\"hist_access_type\":\"tail\",\"n\":3}");
+    CHECK(json_array_size(items) == 3);
+    CHECK(json_array_size(json_array_get(items, 0)) == 3);
+    CHECK(strcmp(json_string_value(json_array_get(json_array_get(items, 2), 2)), "print(x)") == 0);
+    json_decref(items);
+
+    items = query(second, "{\"hist_access_type\":\"range\",\"session\":0,\"start\":1,\"stop\":2}");
+    CHECK(json_array_size(items) == 1);
+    CHECK(json_integer_value(json_array_get(json_array_get(items, 0), 0)) == 2);
+    json_decref(items);
+
+    items = query(second, "{\"hist_access_type\":\"range\",\"session\":-1,\"start\":1,\"stop\":3}");
+    CHECK(json_array_size(items) == 2); /* the previous session */
+    json_decref(items);
+
+    items = query(second, "{\"hist_access_type\":\"search\",\"pattern\":\"x\"}");
+    CHECK(json_array_size(items) == 2);
+    json_decref(items);
+    items = query(second, "{\"hist_access_type\":\"search\",\"pattern\":\"x\",\"unique\":true}");
+    CHECK(json_array_size(items) == 1);
+    json_decref(items);
+    items = query(second, "{\"hist_access_type\":\"search\",\"pattern\":\"*x*\",\"n\":2}");
+    CHECK(json_array_size(items) == 2);
+    CHECK(strcmp(json_string_value(json_array_get(json_array_get(items, 1), 2)), "print(x)") == 0);
+    json_decref(items);
+
+    items = query(second, "{\"hist_access_type\":\"tail\",\"n\":1,\"output\":true}");
+    json_t *pair = json_array_get(json_array_get(items, 0), 2);
+    CHECK(json_array_size(pair) == 2 && json_is_null(json_array_get(pair, 1)));
+    json_decref(items);
+    items = query(second, "{\"hist_access_type\":\"tail\",\"n\":2,\"output\":true}");
+    pair = json_array_get(json_array_get(items, 0), 2);
+    CHECK(strcmp(json_string_value(json_array_get(pair, 1)), "42") == 0);
+    json_decref(items);
+
+    history_close(second);
+    return check_report();
+}
