@@ -329,6 +329,14 @@ void bridge_on_output(struct dispatcher *d, enum pyhost_stream stream)
         stream_buffer_append(d->streams, stream == PYHOST_STDOUT ? "stdout" : "stderr", buffer, n, 1);
 }
 
+static json_int_t bridge_code_points(const char *utf8)
+{
+    json_int_t count = 0;
+    for (const unsigned char *c = (const unsigned char *)utf8; *c; c++)
+        count += (*c & 0xC0) != 0x80;
+    return count;
+}
+
 /* The runtime request for MSG, or NULL with ERR when MSG's content is unusable. */
 static json_t *bridge_runtime_request(struct dispatcher *d, const struct message *msg, char *err, size_t err_size)
 {
@@ -340,7 +348,8 @@ static json_t *bridge_runtime_request(struct dispatcher *d, const struct message
         return NULL;
     }
     json_t *pos = json_object_get(content, "cursor_pos");
-    json_int_t cursor = json_is_integer(pos) ? json_integer_value(pos) : -1;
+    /* Without a cursor, Jupyter means the end of the code (in code points). */
+    json_int_t cursor = json_is_integer(pos) ? json_integer_value(pos) : bridge_code_points(json_string_value(code));
     long long id = ++d->request_id;
     if (strcmp(type, "execute_request") == 0)
         return json_pack("{s:s, s:I, s:O, s:i, s:b, s:b, s:b}", "type", "execute", "id", (json_int_t)id, "code", code,

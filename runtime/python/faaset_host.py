@@ -411,7 +411,7 @@ def error_fields(error):
     except Exception:
         evalue = "<exception str() failed>"
     return {"ename": type(error).__name__, "evalue": evalue,
-            "traceback": [chunk.rstrip("\n") for chunk in report.format()]}
+            "traceback": [chunk[:-1] if chunk.endswith("\n") else chunk for chunk in report.format()]}
 
 
 # ---------------------------------------------------------------------------
@@ -702,6 +702,20 @@ def completeness(code):
 # The runtime
 
 
+_libc_fflush = None
+
+
+def flush_c_stdio():
+    """Flush C's stdio buffers, so printf output from extensions reaches fd 1
+    (a pipe, so fully buffered) before the cell's reply."""
+    global _libc_fflush
+    if _libc_fflush is None:
+        import ctypes
+        _libc_fflush = ctypes.CDLL(None).fflush
+        _libc_fflush.argtypes = [ctypes.c_void_p]
+    _libc_fflush(None)
+
+
 class Runtime:
     def __init__(self, sock):
         sock.set_inheritable(False)  # user subprocesses must not hold the kernel socket
@@ -795,6 +809,7 @@ class Runtime:
             self.emit(dict({"type": "error"}, **error))
             return dict({"status": "error", "payload": []}, **error)
         finally:
+            flush_c_stdio()
             self.cell = None
 
     def _run_cell(self, code, count, store_history):

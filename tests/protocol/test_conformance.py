@@ -2,12 +2,23 @@
 
 Every sample attribute is filled in, so no test of the suite is skipped; run
 with `/usr/bin/python3 -m unittest -v` so each subtest is reported. The
-kernelspec and the history file come from the environment set up by
-tests/run.sh (JUPYTER_PATH, FAASET_HISTORY).
+kernelspec is installed into a private sandbox (see tests/support), with its
+own history file, for the run of this module.
 """
+import atexit
+import os
+import pathlib
+import sys
 import unittest
 
 import jupyter_kernel_test
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
+from faaset_testing import Sandbox  # noqa: E402
+
+_sandbox = Sandbox()
+os.environ.update(_sandbox.env)
+atexit.register(_sandbox.cleanup)
 
 
 class FaasetKernelTests(jupyter_kernel_test.KernelTests):
@@ -20,8 +31,8 @@ class FaasetKernelTests(jupyter_kernel_test.KernelTests):
 
     completion_samples = [
         {"text": "zi", "matches": {"zip"}},
-        {"text": "import os; os.pa", "matches": {"os.pardir", "os.path", "os.pathconf",
-                                                 "os.pathconf_names", "os.pathsep"}},
+        {"text": "str.isdi", "matches": {"isdigit"}},
+        {"text": "print(len(abs", "matches": {"abs"}},
     ]
     complete_code_samples = ["1", "print('hello, world')", "def f(x):\n  return x*2\n\n\n"]
     incomplete_code_samples = ["print('''hello", "def f(x):\n  x*2", "for i in range(3):"]

@@ -143,6 +143,14 @@ class StartupTest(RuntimeTestCase):
         self.assertEqual(reply["ename"], "ValueError")
         self.assertEqual(reply["evalue"], "unknown request type 'bogus'")
 
+    def test_malformed_frames_do_not_crash(self):
+        for body in (b"not json", b"[1, 2]"):
+            self.runtime.sock.sendall(struct.pack(">I", len(body)) + body)
+        events, reply = self.runtime.request(["not", "a", "type"])
+        self.assertEqual((events, reply["status"], reply["ename"]), ([], "error", "ValueError"))
+        self.execute_ok("1")
+        self.assertIn("malformed frame", self.runtime.stderr_so_far())
+
     def test_eof_exits_zero(self):
         self.runtime.sock.shutdown(socket.SHUT_RDWR)
         self.assertEqual(self.runtime.process.wait(timeout=1), 0)
@@ -277,6 +285,20 @@ class ExecuteTest(RuntimeTestCase):
         stdout = self.runtime.process.stdout
         self.assertTrue(select.select([stdout], [], [], READ_TIMEOUT)[0])
         self.assertEqual(os.read(stdout.fileno(), 100), b"raw\n")
+
+    def test_forked_child_writes_to_fd_not_socket(self):
+        code = ("import os\n"
+                "pid = os.fork()\n"
+                "if pid == 0:\n"
+                "    print('from child')\n"
+                "    os._exit(0)\n"
+                "os.waitpid(pid, 0)\n"
+                "print('parent')")
+        events, _ = self.execute_ok(code)
+        self.assertEqual(stream_text(events), "parent\n")
+        stdout = self.runtime.process.stdout
+        self.assertTrue(select.select([stdout], [], [], READ_TIMEOUT)[0])
+        self.assertEqual(os.read(stdout.fileno(), 100), b"from child\n")
 
 
 class InputTest(RuntimeTestCase):
