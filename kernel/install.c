@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "embedded.h"
+#include "pyhost.h"
 
 static int install_mkdirs(const char *dir)
 {
@@ -41,29 +42,6 @@ static int install_write_file(const char *dir, const char *name, const void *dat
         return -1;
     }
     return 0;
-}
-
-/* Finds NAME in PATH, the way a shell would, into OUT. */
-static int install_which(const char *name, char *out, size_t out_size)
-{
-    if (strchr(name, '/') != NULL) {
-        if (name[0] == '/')
-            snprintf(out, out_size, "%s", name);
-        else if (realpath(name, out) == NULL)
-            return -1;
-        return access(out, X_OK);
-    }
-    const char *path = getenv("PATH");
-    for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
-        size_t len = strcspn(p, ":");
-        if (len > 0) {
-            snprintf(out, out_size, "%.*s/%s", (int)len, p, name);
-            if (access(out, X_OK) == 0)
-                return 0;
-        }
-        p += len + (p[len] == ':');
-    }
-    return -1;
 }
 
 /* sys.prefix of PYTHON, into OUT. */
@@ -144,7 +122,10 @@ int install_kernelspec(const struct install_options *options, char *err, size_t 
     }
     self[self_len] = '\0';
     const char *wanted = options->python ? options->python : "python3";
-    if (install_which(wanted, python, sizeof python) < 0) {
+    char found[4096];
+    /* Absolute, but not through symlinks: /usr/bin/python3 must survive a Python upgrade. */
+    if (pyhost_resolve(wanted, found, sizeof found) < 0 ||
+        (found[0] == '/' ? snprintf(python, sizeof python, "%s", found) < 0 : realpath(found, python) == NULL)) {
         snprintf(err, err_size, "cannot find the Python interpreter '%s'; pass --python PATH", wanted);
         return -1;
     }

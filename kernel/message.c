@@ -59,22 +59,27 @@ struct message *message_new(struct message_session *session, const char *msg_typ
     return msg;
 }
 
+int message_add_identity(struct message *msg, const void *data, size_t size)
+{
+    struct message_identity *grown = realloc(msg->identities, (msg->identity_count + 1) * sizeof *grown);
+    if (grown == NULL)
+        return -1;
+    msg->identities = grown;
+    unsigned char *copy = malloc(size ? size : 1);
+    if (copy == NULL)
+        return -1;
+    memcpy(copy, data, size);
+    msg->identities[msg->identity_count].data = copy;
+    msg->identities[msg->identity_count].size = size;
+    msg->identity_count++;
+    return 0;
+}
+
 int message_copy_identities(struct message *msg, const struct message *request)
 {
-    if (request->identity_count == 0)
-        return 0;
-    msg->identities = calloc(request->identity_count, sizeof *msg->identities);
-    if (msg->identities == NULL)
-        return -1;
-    for (size_t i = 0; i < request->identity_count; i++) {
-        const struct message_identity *from = &request->identities[i];
-        msg->identities[i].data = malloc(from->size ? from->size : 1);
-        if (msg->identities[i].data == NULL)
+    for (size_t i = 0; i < request->identity_count; i++)
+        if (message_add_identity(msg, request->identities[i].data, request->identities[i].size) < 0)
             return -1;
-        memcpy(msg->identities[i].data, from->data, from->size);
-        msg->identities[i].size = from->size;
-        msg->identity_count = i + 1;
-    }
     return 0;
 }
 

@@ -40,6 +40,9 @@ struct message *message_new(struct message_session *session, const char *msg_typ
 struct message *message_new_reply(struct message_session *session, const struct message *request,
                                   const char *msg_type, json_t *content);
 
+/* Appends a copy of one routing identity to MSG. Returns 0 or -1. */
+int message_add_identity(struct message *msg, const void *data, size_t size);
+
 /* Copies REQUEST's routing identities onto MSG (used for stdin requests). */
 int message_copy_identities(struct message *msg, const struct message *request);
 

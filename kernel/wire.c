@@ -122,24 +122,6 @@ static json_t *wire_parse_dict(const struct wire_bytes *part, const char *what, 
     return value;
 }
 
-static int wire_copy_identities(struct message *msg, const struct wire_bytes *frames, size_t count)
-{
-    if (count == 0)
-        return 0;
-    msg->identities = calloc(count, sizeof *msg->identities);
-    if (msg->identities == NULL)
-        return -1;
-    for (size_t i = 0; i < count; i++) {
-        msg->identities[i].data = malloc(frames[i].size ? frames[i].size : 1);
-        if (msg->identities[i].data == NULL)
-            return -1;
-        memcpy(msg->identities[i].data, frames[i].data, frames[i].size);
-        msg->identities[i].size = frames[i].size;
-        msg->identity_count = i + 1;
-    }
-    return 0;
-}
-
 int wire_decode(const struct wire_signer *signer, const struct wire_bytes *frames, size_t frame_count,
                 struct message **out, char *err, size_t err_size)
 {
@@ -163,7 +145,12 @@ int wire_decode(const struct wire_signer *signer, const struct wire_bytes *frame
         return -1;
 
     struct message *msg = calloc(1, sizeof *msg);
-    if (msg == NULL || wire_copy_identities(msg, frames, delimiter) < 0) {
+    for (size_t i = 0; msg != NULL && i < delimiter; i++)
+        if (message_add_identity(msg, frames[i].data, frames[i].size) < 0) {
+            message_free(msg);
+            msg = NULL;
+        }
+    if (msg == NULL) {
         snprintf(err, err_size, "out of memory");
         message_free(msg);
         return -1;

@@ -69,8 +69,7 @@ int pyhost_output_fd(const struct pyhost *host, enum pyhost_stream stream)
     return host->output_fds[stream];
 }
 
-/* Finds NAME the way execvp would, into OUT. Returns 0 or -1. */
-static int pyhost_resolve(const char *name, char *out, size_t out_size)
+int pyhost_resolve(const char *name, char *out, size_t out_size)
 {
     if (strchr(name, '/') != NULL) {
         snprintf(out, out_size, "%s", name);

@@ -16,6 +16,10 @@ enum pyhost_stream { PYHOST_STDOUT, PYHOST_STDERR };
 
 struct pyhost;
 
+/* Finds the interpreter NAME as exec would (a path, or a name looked up in
+ * PATH) and writes its path to OUT. Returns 0, or -1 with errno set. */
+int pyhost_resolve(const char *name, char *out, size_t out_size);
+
 /* PYTHON is the interpreter to run (a path, or a name looked up in PATH). */
 struct pyhost *pyhost_new(const char *python);
 void pyhost_free(struct pyhost *host);
