@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -127,11 +128,27 @@ static void server_handle_signals(struct server *server, int *stop)
     }
 }
 
+/* The process that started the kernel, when it asked to be watched
+ * (jupyter_client sets JPY_PARENT_PID): the kernel exits if it dies, as
+ * ipykernel does, instead of lingering as an orphan. 0 when not watched. */
+static pid_t server_watched_parent(void)
+{
+    const char *value = getenv("JPY_PARENT_PID");
+    return value != NULL && atol(value) > 1 ? getppid() : 0;
+}
+
 static void server_loop(struct server *server)
 {
     int stop = 0;
+    pid_t parent = server_watched_parent();
     while (!stop && !dispatcher_finished(server->dispatcher)) {
+        if (parent != 0 && getppid() != parent) {
+            log_warn("the process that started this kernel is gone: shutting down");
+            return;
+        }
         int timeout = dispatcher_tick(server->dispatcher);
+        if (parent != 0 && (timeout < 0 || timeout > 1000))
+            timeout = 1000;
         int runtime_fds[3];
         dispatcher_runtime_fds(server->dispatcher, runtime_fds);
         zmq_pollitem_t items[7] = {

@@ -476,16 +476,19 @@ class Help:
 
 
 class Exit:
-    """builtins.exit / quit: raise SystemExit, which the runtime reports; it keeps running."""
+    """builtins.exit / quit, as in IPython: ask the frontend to end the session
+    (an `ask_exit` payload; a console exits, a notebook ignores it). The
+    runtime keeps running; typing the bare name in a cell does the same."""
 
-    def __init__(self, name):
+    def __init__(self, name, runtime):
         self._name = name
+        self._runtime = runtime
 
     def __repr__(self):
-        return "Use %s() to stop the cell with SystemExit." % self._name
+        return "Use %s() or Ctrl-D to end the session." % self._name
 
-    def __call__(self, code=None):
-        raise SystemExit(code)
+    def __call__(self, keep_kernel=False):
+        self._runtime.ask_exit(keep_kernel)
 
 
 class Cell:
@@ -736,7 +739,7 @@ class Runtime:
         builtins.clear_output = clear_output
         builtins.input = self.read_input
         builtins.help = Help(self)
-        builtins.exit, builtins.quit = Exit("exit"), Exit("quit")
+        builtins.exit, builtins.quit = Exit("exit", self), Exit("quit", self)
         getpass.getpass = self.read_password
         os.register_at_fork(after_in_child=self._after_fork_in_child)
 
@@ -788,6 +791,11 @@ class Runtime:
         else:
             self.cell.payload.append(page_payload(text))
 
+    def ask_exit(self, keep_kernel):
+        """Ask the frontend to end the session (IPython's `ask_exit` payload)."""
+        if self.cell is not None:
+            self.cell.payload.append({"source": "ask_exit", "keepkernel": bool(keep_kernel)})
+
     # -- execute ------------------------------------------------------------
 
     def execute(self, request):
@@ -797,6 +805,9 @@ class Runtime:
         store_history = bool(request.get("store_history", not silent)) and not silent
         self.cell = Cell(silent)
         try:
+            if code.strip() in ("exit", "quit"):
+                self.ask_exit(False)
+                return {"status": "ok", "payload": self.cell.payload}
             page = pager_request(code)
             if page is not None:
                 name, detail_level = page

@@ -9,13 +9,15 @@ import hmac
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 
 import pytest
 import zmq
 
-from faaset_testing import DirectKernel, texts
+from faaset_testing import DirectKernel, _free_port, binary, texts
 
 
 def raw_message(msg_type, content=None, key=b"", signature=None, session="raw-test"):
@@ -423,3 +425,32 @@ def test_complete_without_cursor_means_end_of_code(kernel):
     kernel.client.shell_channel.send(msg)
     content = kernel.client.get_shell_msg(timeout=5)["content"]
     assert content["matches"] == ["zip"] and content["cursor_end"] == 2
+
+
+def test_kernel_exits_when_its_starter_dies(sandbox, tmp_path):
+    # A parent process starts the kernel the way jupyter_client does (JPY_PARENT_PID),
+    # then dies with SIGKILL: the kernel must not linger as an orphan.
+    info = {"transport": "tcp", "ip": "127.0.0.1", "key": "k", "signature_scheme": "hmac-sha256"}
+    info.update({name: _free_port() for name in ["shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"]})
+    connection = tmp_path / "c.json"
+    connection.write_text(json.dumps(info))
+    pid_file = tmp_path / "kernel.pid"
+    starter = subprocess.Popen([sys.executable, "-c", f"""
+import os, subprocess, time
+env = dict(os.environ, JPY_PARENT_PID=str(os.getpid()))
+p = subprocess.Popen([{binary()!r}, "kernel", "-f", {str(connection)!r}], env=env, stderr=subprocess.DEVNULL)
+open({str(pid_file)!r}, "w").write(str(p.pid))
+time.sleep(60)
+"""], env=sandbox.env)
+    deadline = time.monotonic() + 10
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    kernel_pid = int(pid_file.read_text())
+    time.sleep(0.5)
+    starter.kill()
+    starter.wait()
+    deadline = time.monotonic() + 3
+    while os.path.exists(f"/proc/{kernel_pid}") and "zombie" not in open(f"/proc/{kernel_pid}/status").read():
+        assert time.monotonic() < deadline, "the kernel outlived the process that started it"
+        time.sleep(0.05)

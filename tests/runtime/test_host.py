@@ -246,9 +246,11 @@ class ExecuteTest(RuntimeTestCase):
         self.assertEqual(reply["traceback"][-1], "ValueError: boom")
 
     def test_exit_does_not_kill_runtime(self):
-        for code in ("exit()", "import sys; sys.exit(3)", "quit()"):
-            events, reply = self.runtime.execute(code)
-            self.assertEqual(reply["ename"], "SystemExit")
+        events, reply = self.runtime.execute("import sys; sys.exit(3)")
+        self.assertEqual(reply["ename"], "SystemExit")
+        for code in ("exit()", "quit()", "exit", "  quit\n", "exit(keep_kernel=True)"):
+            events, reply = self.execute_ok(code)
+            self.assertEqual(reply["payload"], [{"source": "ask_exit", "keepkernel": "keep" in code}])
         self.execute_ok("print('still here')")
         self.assertIsNone(self.runtime.process.poll())
 

@@ -39,9 +39,10 @@ class Sandbox:
     working directory, plus the environment that points Jupyter at them."""
 
     def __init__(self, interrupt_mode="message", python=None):
+        faaset = binary()
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="faaset-test-"))
         self.python = python or cell_python()
-        subprocess.run([binary(), "install", "--prefix", str(self.dir), "--python", self.python,
+        subprocess.run([faaset, "install", "--prefix", str(self.dir), "--python", self.python,
                         "--interrupt-mode", interrupt_mode], check=True, stdout=subprocess.DEVNULL)
         self.env = dict(os.environ)
         self.env.update({
@@ -133,18 +134,22 @@ class DirectKernel:
         return time.monotonic() - start
 
     def stop(self):
-        """Ends the kernel if still running and checks it left no sanitizer report."""
-        self.client.stop_channels()
+        """Shuts the kernel down if still running, and checks that it exited
+        cleanly and left no sanitizer report. Returns its exit status."""
+        clean = True
         if self.process.poll() is None:
             try:
                 self.shutdown()
             except Exception:
+                clean = False
                 self.process.kill()
                 self.process.wait()
+        self.client.stop_channels()
         self.stderr_file.close()
         text = self.stderr_path.read_text(errors="replace")
         for marker in SANITIZER_MARKERS:
             assert marker not in text, f"sanitizer report in kernel stderr:\n{text}"
+        assert clean, f"the kernel did not shut down when asked:\n{text}"
         return self.process.returncode
 
 
