@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-static enum log_level log_threshold = LOG_INFO;
+static enum log_level log_threshold = LOG_WARN;
 
 void log_init_from_env(void)
 {

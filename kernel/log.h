@@ -6,7 +6,7 @@
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
-/* Messages below this level are dropped; FAASET_LOG_LEVEL=debug|info|warn|error sets it. */
+/* Messages below this level (default: warn) are dropped; FAASET_LOG_LEVEL=debug|info|warn|error sets it. */
 void log_init_from_env(void);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
