@@ -5,7 +5,7 @@
 #include "connection.h"
 
 #include <jansson.h>
-#include <openssl/crypto.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,7 +118,7 @@ void connection_endpoint(const struct connection_info *info, enum connection_cha
 void connection_free(struct connection_info *info)
 {
     if (info->key != NULL) {
-        OPENSSL_cleanse(info->key, info->key_len);
+        sodium_memzero(info->key, info->key_len);
         free(info->key);
         info->key = NULL;
     }
