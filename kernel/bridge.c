@@ -112,9 +112,10 @@ static void bridge_reply_execute(struct dispatcher *d, json_t *frame)
     const char *status = json_string_value(json_object_get(frame, "status"));
     int failed = status == NULL || strcmp(status, "ok") != 0;
     json_t *payload = json_object_get(frame, "payload");
-    json_t *content = json_pack("{s:s, s:i, s:o, s:{}}", "status", failed ? "error" : "ok", "execution_count",
+    json_t *expressions = json_object_get(frame, "user_expressions");
+    json_t *content = json_pack("{s:s, s:i, s:o, s:o}", "status", failed ? "error" : "ok", "execution_count",
                                 d->execution_count, "payload", json_is_array(payload) ? json_incref(payload) : json_array(),
-                                "user_expressions");
+                                "user_expressions", json_is_object(expressions) ? json_incref(expressions) : json_object());
     if (failed) {
         const char *keys[] = {"ename", "evalue", "traceback"};
         for (int i = 0; i < 3; i++) {
@@ -351,11 +352,14 @@ static json_t *bridge_runtime_request(struct dispatcher *d, const struct message
     /* Without a cursor, Jupyter means the end of the code (in code points). */
     json_int_t cursor = json_is_integer(pos) ? json_integer_value(pos) : bridge_code_points(json_string_value(code));
     long long id = ++d->request_id;
-    if (strcmp(type, "execute_request") == 0)
-        return json_pack("{s:s, s:I, s:O, s:i, s:b, s:b, s:b}", "type", "execute", "id", (json_int_t)id, "code", code,
-                         "execution_count", d->execution_count, "silent", bridge_flag(content, "silent", 0),
+    if (strcmp(type, "execute_request") == 0) {
+        json_t *expressions = json_object_get(content, "user_expressions");
+        return json_pack("{s:s, s:I, s:O, s:i, s:b, s:b, s:b, s:o}", "type", "execute", "id", (json_int_t)id, "code",
+                         code, "execution_count", d->execution_count, "silent", bridge_flag(content, "silent", 0),
                          "store_history", bridge_flag(content, "store_history", 1), "allow_stdin",
-                         bridge_flag(content, "allow_stdin", 0));
+                         bridge_flag(content, "allow_stdin", 0), "user_expressions",
+                         json_is_object(expressions) ? json_incref(expressions) : json_object());
+    }
     if (strcmp(type, "complete_request") == 0)
         return json_pack("{s:s, s:I, s:O, s:I}", "type", "complete", "id", (json_int_t)id, "code", code, "cursor_pos", cursor);
     if (strcmp(type, "inspect_request") == 0) {

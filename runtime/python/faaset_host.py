@@ -816,12 +816,30 @@ class Runtime:
                 return {"status": "ok", "payload": self.cell.payload}
             error = self._run_cell(code, count, store_history)
             if error is None:
-                return {"status": "ok", "payload": self.cell.payload}
+                return {"status": "ok", "payload": self.cell.payload,
+                        "user_expressions": self._user_expressions(request.get("user_expressions"))}
             self.emit(dict({"type": "error"}, **error))
             return dict({"status": "error", "payload": []}, **error)
         finally:
             flush_c_stdio()
             self.cell = None
+
+    def _user_expressions(self, expressions):
+        """Evaluates the execute_request's user_expressions after a cell that
+        succeeded: {name: mime bundle with status ok, or the error fields}."""
+        results = {}
+        for name, expression in (expressions if isinstance(expressions, dict) else {}).items():
+            try:
+                self.gate.open()
+                try:
+                    value = eval(compile(str(expression), "<user expression>", "eval"), self.namespace)
+                finally:
+                    self.gate.close()
+                data, metadata = mime_bundle(value)
+                results[name] = {"status": "ok", "data": data, "metadata": metadata}
+            except BaseException as error:
+                results[name] = dict({"status": "error"}, **error_fields(error))
+        return results
 
     def _run_cell(self, code, count, store_history):
         """Run the code; the error fields if it raised, else None."""

@@ -454,3 +454,12 @@ time.sleep(60)
     while os.path.exists(f"/proc/{kernel_pid}") and "zombie" not in open(f"/proc/{kernel_pid}/status").read():
         assert time.monotonic() < deadline, "the kernel outlived the process that started it"
         time.sleep(0.05)
+
+
+def test_user_expressions(kernel):
+    reply, _ = kernel.execute("base = 20", user_expressions={"answer": "base * 2 + 2", "broken": "1/0"})
+    expressions = reply["user_expressions"]
+    assert expressions["answer"] == {"status": "ok", "data": {"text/plain": "42"}, "metadata": {}}
+    assert expressions["broken"]["status"] == "error" and expressions["broken"]["ename"] == "ZeroDivisionError"
+    reply, _ = kernel.execute("raise ValueError()", user_expressions={"answer": "base"})
+    assert reply["user_expressions"] == {}
