@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "embedded.h"
-#include "pyhost.h"
+#include "spawn.h"
 
 static int install_mkdirs(const char *dir)
 {
@@ -124,7 +124,7 @@ int install_kernelspec(const struct install_options *options, char *err, size_t 
     const char *wanted = options->python ? options->python : "python3";
     char found[4096];
     /* Absolute, but not through symlinks: /usr/bin/python3 must survive a Python upgrade. */
-    if (pyhost_resolve(wanted, found, sizeof found) < 0 ||
+    if (spawn_resolve(wanted, found, sizeof found) < 0 ||
         (found[0] == '/' ? snprintf(python, sizeof python, "%s", found) < 0 : realpath(found, python) == NULL)) {
         snprintf(err, err_size, "cannot find the Python interpreter '%s'; pass --python PATH", wanted);
         return -1;

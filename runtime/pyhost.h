@@ -4,7 +4,7 @@
  * frames (see frame.h) and pipes as fd 1 and 2, so output of C extensions
  * and subprocesses reaches the notebook too. The first frame sent boots the
  * embedded Python modules. If the kernel dies, the runtime gets SIGKILL
- * (PR_SET_PDEATHSIG), so no orphan keeps running. */
+ * (see spawn.h), so no orphan keeps running. */
 #ifndef FAASET_PYHOST_H
 #define FAASET_PYHOST_H
 
@@ -15,10 +15,6 @@
 enum pyhost_stream { PYHOST_STDOUT, PYHOST_STDERR };
 
 struct pyhost;
-
-/* Finds the interpreter NAME as exec would (a path, or a name looked up in
- * PATH) and writes its path to OUT. Returns 0, or -1 with errno set. */
-int pyhost_resolve(const char *name, char *out, size_t out_size);
 
 /* PYTHON is the interpreter to run (a path, or a name looked up in PATH). */
 struct pyhost *pyhost_new(const char *python);
