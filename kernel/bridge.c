@@ -14,6 +14,7 @@
 
 #include "dispatcher_private.h"
 #include "log.h"
+#include "magics.h"
 
 #define RUNTIME_START_TIMEOUT_MS 60000
 
@@ -34,6 +35,7 @@ void bridge_start_runtime(struct dispatcher *d)
     }
     d->runtime_state = RUNTIME_STARTING;
     d->runtime_started_ms = dispatcher_now_ms();
+    d->runtime_epoch++;
     log_debug("started the Python runtime %s (pid %ld)", d->python, (long)pyhost_pid(d->runtime));
 }
 
@@ -77,6 +79,7 @@ static void bridge_finish_current(struct dispatcher *d)
     message_free(d->current);
     d->current = NULL;
     d->awaiting_input = 0;
+    d->kernel_call_pending = 0;
 }
 
 /* Answers every execute_request still queued with an error, unrun
@@ -107,7 +110,7 @@ static void bridge_abort_queued_executes(struct dispatcher *d)
 }
 
 /* The reply to an execute_request, from the runtime's reply frame. */
-static void bridge_reply_execute(struct dispatcher *d, json_t *frame)
+void bridge_finish_execute(struct dispatcher *d, json_t *frame)
 {
     const char *status = json_string_value(json_object_get(frame, "status"));
     int failed = status == NULL || strcmp(status, "ok") != 0;
@@ -149,7 +152,7 @@ static void bridge_reply_from_frame(struct dispatcher *d, json_t *frame)
     const char *reply_type;
     if (bridge_current_is(d, "execute_request")) {
         bridge_drain_output(d);
-        bridge_reply_execute(d, frame);
+        bridge_finish_execute(d, frame);
         return;
     } else if (bridge_current_is(d, "complete_request")) {
         reply_type = "complete_reply";
@@ -176,7 +179,7 @@ static void bridge_reply_from_frame(struct dispatcher *d, json_t *frame)
 }
 
 /* Fails the current request without the runtime's help: the runtime is gone. */
-static void bridge_fail_current(struct dispatcher *d, const char *ename, const char *evalue)
+void bridge_fail(struct dispatcher *d, const char *ename, const char *evalue)
 {
     if (bridge_current_is(d, "execute_request")) {
         if (!bridge_flag(d->current->content, "silent", 0))
@@ -184,7 +187,7 @@ static void bridge_fail_current(struct dispatcher *d, const char *ename, const c
                                json_pack("{s:s, s:s, s:[s]}", "ename", ename, "evalue", evalue, "traceback", evalue));
         json_t *frame = json_pack("{s:s, s:s, s:s, s:[s]}", "status", "error", "ename", ename, "evalue", evalue,
                                   "traceback", evalue);
-        bridge_reply_execute(d, frame);
+        bridge_finish_execute(d, frame);
         json_decref(frame);
         return;
     }
@@ -223,7 +226,7 @@ static void bridge_on_runtime_death(struct dispatcher *d)
              "imports from earlier cells are gone.", how);
     log_warn("the Python runtime %s; starting a fresh one", how);
     if (d->current != NULL)
-        bridge_fail_current(d, "RuntimeDied", evalue);
+        bridge_fail(d, "RuntimeDied", evalue);
     bridge_start_runtime(d);
 }
 
@@ -251,8 +254,51 @@ static void bridge_on_input_request(struct dispatcher *d, const json_t *frame)
     d->awaiting_input = 1;
 }
 
+struct bridge_upcall {
+    struct dispatcher *d;
+    json_int_t call;
+    unsigned epoch;
+    char result_type[32];
+};
+
+static void bridge_upcall_reply(void *ctx, json_t *result)
+{
+    struct bridge_upcall *upcall = ctx;
+    struct dispatcher *d = upcall->d;
+    if (result != NULL && upcall->epoch == d->runtime_epoch && pyhost_running(d->runtime)) {
+        json_object_set_new(result, "type", json_string(upcall->result_type));
+        json_object_set_new(result, "call", json_integer(upcall->call));
+        if (pyhost_send(d->runtime, result) < 0)
+            log_warn("the runtime went away before a %s arrived", upcall->result_type);
+    }
+    json_decref(result);
+    free(upcall);
+}
+
+/* The runtime asks the kernel for work (runtime/PROTOCOL.md, upcalls). */
+static void bridge_on_upcall(struct dispatcher *d, const char *type, const json_t *frame)
+{
+    struct bridge_upcall *upcall = calloc(1, sizeof *upcall);
+    json_t *call = json_object_get(frame, "call");
+    if (upcall == NULL || !json_is_integer(call)) {
+        log_warn("ignoring a %s upcall without a call number", type);
+        free(upcall);
+        return;
+    }
+    *upcall = (struct bridge_upcall){.d = d, .call = json_integer_value(call), .epoch = d->runtime_epoch};
+    snprintf(upcall->result_type, sizeof upcall->result_type, "%s_result", type);
+    if (strcmp(type, "define") == 0)
+        cloud_define(d->cloud, frame, bridge_upcall_reply, upcall);
+    else
+        cloud_invoke(d->cloud, frame, bridge_upcall_reply, upcall);
+}
+
 static void bridge_on_event(struct dispatcher *d, const char *type, json_t *frame)
 {
+    if (strcmp(type, "define") == 0 || strcmp(type, "invoke") == 0) {
+        bridge_on_upcall(d, type, frame);
+        return;
+    }
     if (strcmp(type, "stream") == 0) {
         const char *name = json_string_value(json_object_get(frame, "name"));
         json_t *text = json_object_get(frame, "text");
@@ -394,16 +440,29 @@ void bridge_begin(struct dispatcher *d, struct message *msg)
     if (bridge_current_is(d, "execute_request"))
         bridge_open_execute(d, msg);
     char err[256];
-    json_t *request = bridge_runtime_request(d, msg, err, sizeof err);
+    json_t *request = NULL;
+    if (bridge_current_is(d, "complete_request") && magics_complete(d, msg)) {
+        bridge_finish_current(d);
+        return;
+    }
+    if (bridge_current_is(d, "execute_request")) {
+        enum magics_outcome outcome = magics_execute(d, msg, &request);
+        if (outcome == MAGICS_HANDLED)
+            return;
+        if (outcome == MAGICS_RUNTIME_REQUEST)
+            json_object_set_new(request, "id", json_integer(++d->request_id));
+    }
+    if (request == NULL)
+        request = bridge_runtime_request(d, msg, err, sizeof err);
     if (request == NULL) {
-        bridge_fail_current(d, "BadRequest", err);
+        bridge_fail(d, "BadRequest", err);
         return;
     }
     if (d->runtime_state != RUNTIME_READY) {
         char evalue[sizeof d->runtime_error + 64];
         snprintf(evalue, sizeof evalue, "The Python runtime is not available: %s", d->runtime_error);
         d->runtime_start_blocked = 0; /* the next request tries again */
-        bridge_fail_current(d, "RuntimeUnavailable", evalue);
+        bridge_fail(d, "RuntimeUnavailable", evalue);
     } else if (pyhost_send(d->runtime, request) < 0) {
         bridge_on_runtime_death(d);
     } else {
@@ -428,6 +487,11 @@ void bridge_on_input_reply(struct dispatcher *d, const struct message *reply)
 
 void bridge_interrupt(struct dispatcher *d)
 {
+    if (d->current != NULL && d->kernel_call_pending) {
+        d->kernel_call_pending = 0; /* its answer will find another current request and be dropped */
+        bridge_fail(d, "KeyboardInterrupt", "the call was abandoned; it may still complete on the platform");
+        return;
+    }
     if (d->current == NULL || d->runtime_state != RUNTIME_BUSY)
         return;
     pyhost_interrupt(d->runtime);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -26,7 +27,12 @@ struct dispatcher *dispatcher_new(const struct dispatcher_config *config, const 
     d->interrupt_mode = strdup(config->interrupt_mode);
     d->runtime = d->python ? pyhost_new(d->python) : NULL;
     d->streams = stream_buffer_new(bridge_stream_publish, d);
-    if (d->interrupt_mode == NULL || d->runtime == NULL || d->streams == NULL) {
+    d->reactor = reactor_new();
+    char workdir[4096];
+    if (getcwd(workdir, sizeof workdir) == NULL)
+        strcpy(workdir, ".");
+    d->cloud = d->reactor && d->python ? cloud_new(d->reactor, workdir, d->python) : NULL;
+    if (d->interrupt_mode == NULL || d->runtime == NULL || d->streams == NULL || d->cloud == NULL) {
         dispatcher_free(d);
         return NULL;
     }
@@ -49,6 +55,8 @@ void dispatcher_free(struct dispatcher *d)
         free(d->queue_head);
         d->queue_head = next;
     }
+    cloud_free(d->cloud); /* first: it ends pending calls, whose answers go to the runtime */
+    reactor_free(d->reactor);
     pyhost_free(d->runtime);
     message_free(d->current);
     json_decref(d->output_parent);
@@ -248,8 +256,9 @@ void dispatcher_on_sigint(struct dispatcher *d)
 int dispatcher_tick(struct dispatcher *d)
 {
     int timeout = bridge_tick(d);
+    int timers = reactor_run_timers(d->reactor);
     dispatcher_process_queue(d);
-    return timeout;
+    return timeout < 0 || (timers >= 0 && timers < timeout) ? timers : timeout;
 }
 
 void dispatcher_runtime_fds(const struct dispatcher *d, int fds[3])
@@ -257,6 +266,11 @@ void dispatcher_runtime_fds(const struct dispatcher *d, int fds[3])
     fds[0] = pyhost_frame_fd(d->runtime);
     fds[1] = pyhost_output_fd(d->runtime, PYHOST_STDOUT);
     fds[2] = pyhost_output_fd(d->runtime, PYHOST_STDERR);
+}
+
+struct reactor *dispatcher_reactor(const struct dispatcher *d)
+{
+    return d->reactor;
 }
 
 int dispatcher_finished(const struct dispatcher *d)

@@ -58,6 +58,9 @@ int dispatcher_tick(struct dispatcher *dispatcher);
 /* File descriptors to poll: frame socket, stdout pipe, stderr pipe (-1 if closed). */
 void dispatcher_runtime_fds(const struct dispatcher *dispatcher, int fds[3]);
 
+/* The reactor whose fds and timers the event loop must serve too. */
+struct reactor *dispatcher_reactor(const struct dispatcher *dispatcher);
+
 /* True once a shutdown_request was answered. */
 int dispatcher_finished(const struct dispatcher *dispatcher);
 

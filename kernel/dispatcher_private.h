@@ -5,7 +5,9 @@
 #define FAASET_DISPATCHER_PRIVATE_H
 
 #include "dispatcher.h"
+#include "cloud.h"
 #include "history.h"
+#include "reactor.h"
 #include "stream.h"
 
 enum runtime_state {
@@ -32,6 +34,9 @@ struct dispatcher {
 
     struct queued_message *queue_head, *queue_tail;
 
+    struct reactor *reactor;       /* fds and timers of the platforms */
+    struct cloud *cloud;           /* cloud functions: define, invoke, %platform */
+
     /* The local runtime. */
     struct pyhost *runtime;
     enum runtime_state runtime_state;
@@ -40,8 +45,10 @@ struct dispatcher {
     int runtime_start_blocked;     /* it died while starting: wait for the next execute to retry */
     char python_version[32];
     long long request_id;
+    unsigned runtime_epoch;        /* bumped at each start: upcall results for an older runtime are dropped */
     struct message *current;       /* the shell request the runtime is working on */
     int awaiting_input;            /* an input_request is out on stdin */
+    int kernel_call_pending;       /* `current` waits for the kernel's own work (%invoke), not the runtime */
     json_t *output_parent;         /* header that output is published under */
     char *result_text;             /* text/plain of the cell's result, for history */
     struct stream_buffer *streams;
@@ -65,5 +72,10 @@ void bridge_on_input_reply(struct dispatcher *d, const struct message *reply);
 void bridge_interrupt(struct dispatcher *d);
 int bridge_tick(struct dispatcher *d);
 void bridge_stream_publish(void *ctx, const char *name, const char *text, size_t length);
+/* Ends the current execute_request with the reply built from FRAME
+ * ({status, payload} or {status: error, ename, evalue, traceback}). */
+void bridge_finish_execute(struct dispatcher *d, json_t *frame);
+/* Fails the current request: an error output (for execute) and the reply. */
+void bridge_fail(struct dispatcher *d, const char *ename, const char *evalue);
 
 #endif

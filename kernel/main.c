@@ -1,6 +1,7 @@
 /* main: the `faaset` command line. Subcommands:
  *   faaset kernel -f CONNECTION_FILE [--python PATH] [--interrupt-mode M]
  *   faaset install [--user | --sys-prefix | --prefix DIR] [--python PATH] ...
+ *   faaset deploy FILE.py [options], faaset invoke NAME ['JSON'] (see cli.h)
  * plus --help and --version. Bad arguments print what was wrong and exit 2. */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "install.h"
 #include "log.h"
 #include "server.h"
@@ -22,6 +24,10 @@ static const char usage[] =
     "  kernel -f CONNECTION_FILE   run the kernel (Jupyter starts it this way)\n"
     "      --python PATH           interpreter for Python cells (FAASET_PYTHON overrides it)\n"
     "      --interrupt-mode MODE   how the kernel.json asks for interrupts: message or signal\n"
+    "  deploy FILE.py [--platform P] [--memory MB] [--KEY VALUE ...] [--force]\n"
+    "                              deploy the function in FILE.py, like a %%cloud_function cell\n"
+    "  invoke NAME ['JSON'] [--platform P]\n"
+    "                              call a deployed function and print its result as JSON\n"
     "  install                     write the kernelspec so Jupyter lists the kernel\n"
     "      --user                  in the user's Jupyter data dir (default)\n"
     "      --sys-prefix            in the Python's sys.prefix/share/jupyter\n"
@@ -155,5 +161,9 @@ int main(int argc, char **argv)
         return command_kernel(argc, argv);
     if (strcmp(command, "install") == 0)
         return command_install(argc, argv);
+    if (strcmp(command, "deploy") == 0)
+        return cli_deploy(argc, argv);
+    if (strcmp(command, "invoke") == 0)
+        return cli_invoke(argc, argv);
     return usage_error("unknown command '%s'", command);
 }

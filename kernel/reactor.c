@@ -35,6 +35,13 @@ long long reactor_now_ms(void)
     return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+double reactor_now_ms_precise(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec * 1000.0 + (double)now.tv_nsec / 1e6;
+}
+
 struct reactor *reactor_new(void)
 {
     return calloc(1, sizeof(struct reactor));

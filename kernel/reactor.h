@@ -34,7 +34,8 @@ void reactor_ready(struct reactor *reactor, int fd);
 /* Runs due timers; returns ms until the next one, or -1 if none. */
 int reactor_run_timers(struct reactor *reactor);
 
-/* Milliseconds on a monotonic clock. */
+/* Milliseconds on a monotonic clock, whole and fractional. */
 long long reactor_now_ms(void);
+double reactor_now_ms_precise(void);
 
 #endif

@@ -62,11 +62,21 @@ int pyhost_output_fd(const struct pyhost *host, enum pyhost_stream stream)
     return host->output_fds[stream];
 }
 
+/* Boots the runtime with its own module and SAAF's, so cells can
+ * `from SAAF import Inspector` (or the paper's `from Inspector import *`). */
 static int pyhost_send_boot(struct pyhost *host)
 {
-    const struct embedded_file *main_module = embedded_find("runtime/python/faaset_host.py");
-    json_t *boot = json_pack("{s:s, s:{s:s#}, s:s}", "type", "boot", "modules", "faaset_host",
-                             (const char *)main_module->data, main_module->size, "main", "faaset_host");
+    static const char *const modules[][2] = {
+        {"faaset_host", "runtime/python/faaset_host.py"},
+        {"SAAF", "runtime/python/SAAF.py"},
+        {"Inspector", "runtime/python/Inspector.py"},
+    };
+    json_t *sources = json_object();
+    for (size_t i = 0; sources != NULL && i < sizeof modules / sizeof modules[0]; i++) {
+        const struct embedded_file *file = embedded_find(modules[i][1]);
+        json_object_set_new(sources, modules[i][0], json_stringn((const char *)file->data, file->size));
+    }
+    json_t *boot = json_pack("{s:s, s:o, s:s}", "type", "boot", "modules", sources, "main", "faaset_host");
     int rc = boot ? pyhost_send(host, boot) : -1;
     json_decref(boot);
     return rc;
@@ -75,7 +85,8 @@ static int pyhost_send_boot(struct pyhost *host)
 int pyhost_start(struct pyhost *host, char *err, size_t err_size)
 {
     const struct embedded_file *bootstrap = embedded_find("runtime/python/bootstrap.py");
-    static const char *const env[] = {"FAASET_RUNTIME_FD=3", NULL};
+    /* FAASET_PLATFORM tells SAAF that functions called with run=local run in the notebook */
+    static const char *const env[] = {"FAASET_RUNTIME_FD=3", "FAASET_PLATFORM=notebook", NULL};
     int sockets[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) < 0 ||

@@ -7,15 +7,24 @@
 # kernel shows as stdout/stderr, so output of C code and subprocesses appears too.
 #
 # Framing: every message, both ways, is a 4-byte big-endian length followed by
-# that many bytes of UTF-8 JSON holding one object.
+# that many bytes of UTF-8 JSON holding one object. runtime/PROTOCOL.md is the
+# contract with the C side.
 #
 # Protocol: the runtime first sends {"type": "hello", ...}. Then the kernel sends
 # one request at a time ({"id": N, "type": "execute" | "complete" | "inspect" |
-# "is_complete", ...}); the runtime answers with zero or more events (stream,
-# display_data, update_display_data, clear_output, execute_result, error,
-# input_request) and exactly one {"type": "reply", "id": N, ...}. While it waits
-# for input the runtime reads {"type": "input_reply", "value" | "error": str}.
-# EOF on the socket ends the process with status 0.
+# "is_complete" | "cloud_function", ...}); the runtime answers with zero or more
+# events (stream, display_data, update_display_data, clear_output,
+# execute_result, error, input_request) and exactly one {"type": "reply", "id": N, ...}.
+# input() gets {"type": "input_reply", "value" | "error": str}. Upcalls go the
+# other way: any thread may send {"type": "define" | "invoke", "call": K, ...}
+# and the kernel answers {"type": "define_result" | "invoke_result", "call": K, ...},
+# in any order, many outstanding at once.
+#
+# Threads: one daemon reader thread (Router) reads every frame and routes it:
+# requests to a queue the main thread serves, input_reply to the waiting
+# input(), *_result to the thread waiting for that call number. EOF on the
+# socket ends the process with status 0 (once the main thread is idle; waiting
+# input() calls and upcalls fail at once).
 #
 # Cells run in __main__'s namespace. sys.stdout and sys.stderr become writers
 # that send stream events; display(), update_display(), clear_output(),
@@ -23,12 +32,21 @@
 # the kernel. A cell's last expression is shown as an execute_result built from
 # the object's _repr_*_ methods, as IPython does.
 #
+# Cloud functions: a %%cloud_function cell (the `cloud_function` request) and
+# the @cloud_function(...) decorator send a `define` upcall and bind a
+# CloudFunction; calling it sends an `invoke` upcall (or, when the kernel says
+# run "local", calls the Python function in this process). Builtins also get
+# cloud_function, Platform, RunMode and CloudFunctionError.
+#
 # Interrupts: the kernel sends SIGINT. InterruptGate turns it into a
 # KeyboardInterrupt only while a cell runs, and never in the middle of a frame
-# write or while waiting for an input reply (it is raised right after those).
-# A SIGINT that arrives while the runtime is idle is dropped.
+# write (it is raised right after it). A SIGINT that arrives while the main
+# thread waits for an input reply or an upcall result raises at once: the wait
+# is abandoned and its reply, when it comes, is dropped. A SIGINT that arrives
+# while the runtime is idle is dropped.
 import ast
 import builtins
+import enum
 import getpass
 import io
 import json
@@ -38,12 +56,15 @@ import signal
 import struct
 import sys
 import threading
+import time
 import traceback
 import warnings
 
 CELL_FILENAME_PREFIX = "<cell "
 RUNTIME_FILENAME_PREFIX = "<faaset:"  # how bootstrap.py names the modules it creates
 EXIT_GRACE_SECONDS = 0.5
+FRAME_MAX_SIZE = 256 * 1024 * 1024  # the kernel's limit (runtime/frame.h)
+NOTEBOOK_DEFAULT_TIMEOUT_SECONDS = 900  # what an in-process call's context counts down from, without a timeout option
 MAIN_NAMESPACE_KEPT = ("__name__", "__doc__", "__package__", "__loader__", "__spec__",
                        "__annotations__", "__builtins__")
 
@@ -175,6 +196,180 @@ class Channel:
         sock, self._sock = self._sock, None
         if sock is not None:
             sock.close()
+
+
+class _NoHold:
+    """`with` block that holds nothing: off the main thread there is no gate to hold."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+
+_NO_HOLD = _NoHold()
+
+
+class _Mailbox:
+    """A one-shot slot that one thread waits on and the reader thread fills.
+
+    The wait is a plain lock acquisition, so in the main thread a signal
+    handler that raises (KeyboardInterrupt) ends it at once."""
+
+    __slots__ = ("_lock", "value")
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self.value = None
+
+    def put(self, value):
+        self.value = value
+        self._lock.release()
+
+    def wait(self):
+        self._lock.acquire()
+        self._lock.release()
+        return self.value
+
+
+class Router:
+    """Reads every frame from the kernel on one daemon thread and routes it.
+
+    Requests go to a queue the main thread serves (next_request). An
+    `input_reply` goes to the input() waiting for it; a `<type>_result` goes to
+    the thread waiting for its `call` number. A waiter that gives up (an
+    interrupt) unregisters, so its late reply is dropped: upcall results by call
+    number; input replies by count, since the kernel answers every
+    input_request exactly once. At EOF every waiter gets None and
+    next_request() returns None.
+    """
+
+    def __init__(self, channel):
+        self._channel = channel
+        self._lock = threading.Lock()
+        self._requests = _simple_queue()
+        self._calls = {}  # call number -> _Mailbox
+        self._last_call = 0
+        self._input = None  # the _Mailbox of the input() waiting for its reply
+        self._stale_inputs = 0  # replies still due to input() calls that gave up
+        self._closed = None  # why no more replies will come, once that is so
+
+    def start(self):
+        threading.Thread(target=self._read_loop, name="faaset-reader", daemon=True).start()
+
+    def next_request(self):
+        """The next request for the main thread; None once the kernel has gone."""
+        return self._requests.get()
+
+    def _read_loop(self):
+        if hasattr(signal, "pthread_sigmask"):  # SIGINT must reach the main thread, which may be blocked waiting
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        while True:
+            try:
+                message = self._channel.receive()
+            except ValueError as error:
+                _write_fd(2, "FaaSET runtime: ignoring a malformed frame: %s\n" % error)
+                continue
+            if message is None:
+                self._close("the kernel closed the connection")
+                self._requests.put(None)
+                return
+            try:
+                self._route(message)
+            except Exception as error:  # never let the reader die
+                _write_fd(2, "FaaSET runtime: could not route a frame: %r\n" % (error,))
+
+    def _route(self, message):
+        kind = message.get("type")
+        if kind == "input_reply":
+            self._deliver_input(message)
+        elif isinstance(kind, str) and kind.endswith("_result"):
+            self._deliver_result(kind, message)
+        else:
+            self._requests.put(message)
+
+    def _deliver_result(self, kind, message):
+        call = message.get("call")
+        if not isinstance(call, int) or isinstance(call, bool):
+            _write_fd(2, "FaaSET runtime: ignoring a %s without a call number\n" % kind)
+            return
+        with self._lock:
+            box = self._calls.pop(call, None)
+        if box is not None:  # else the caller gave up (an interrupt): drop the late result
+            box.put(message)
+
+    def _deliver_input(self, message):
+        with self._lock:
+            if self._stale_inputs:
+                self._stale_inputs -= 1
+                return
+            box, self._input = self._input, None
+        if box is not None:
+            box.put(message)
+
+    def open_call(self):
+        """(call number, mailbox) for a new upcall."""
+        with self._lock:
+            if self._closed:
+                raise ConnectionError(self._closed)
+            self._last_call += 1
+            box = _Mailbox()
+            self._calls[self._last_call] = box
+            return self._last_call, box
+
+    def close_call(self, number):
+        """The caller no longer waits: a result for `number` is dropped."""
+        with self._lock:
+            self._calls.pop(number, None)
+
+    def expect_input(self):
+        """The mailbox the next input_reply goes to."""
+        with self._lock:
+            if self._closed:
+                raise EOFError(self._closed)
+            self._input = _Mailbox()
+            return self._input
+
+    def abandon_input(self, box):
+        """input() gave up after sending its request: drop the reply when it comes."""
+        with self._lock:
+            if self._input is box:
+                self._input = None
+                self._stale_inputs += 1
+
+    def _close(self, reason):
+        with self._lock:
+            self._closed = reason
+            boxes = list(self._calls.values())
+            if self._input is not None:
+                boxes.append(self._input)
+            self._calls.clear()
+            self._input = None
+        for box in boxes:
+            box.put(None)
+
+    def detach_after_fork(self):
+        """In a forked child: no reader thread exists, so nothing will ever be answered."""
+        self._lock = threading.Lock()
+        self._calls, self._input = {}, None
+        self._closed = "the kernel connection belongs to the parent process (this is a forked child)"
+
+
+def _simple_queue():
+    try:
+        from _queue import SimpleQueue
+    except ImportError:  # pragma: no cover - interpreters without the C module
+        from queue import SimpleQueue
+    return SimpleQueue()
+
+
+def _write_fd(fd, text):
+    try:
+        os.write(fd, text.encode("utf-8", "replace"))
+    except OSError:
+        pass
 
 
 def exit_runtime():
@@ -400,18 +595,397 @@ def _user_frames(stack):
 def error_fields(error):
     """ename, evalue and traceback lines (starting at the user's code) for an exception."""
     report = traceback.TracebackException(type(error), error, error.__traceback__)
-    pending = [report]
+    pending = [(report, error)]
     while pending:
-        current = pending.pop()
+        current, exception = pending.pop()
         current.stack = _user_frames(current.stack)
-        pending.extend(chained for chained in (current.__cause__, current.__context__) if chained)
-        pending.extend(getattr(current, "exceptions", None) or ())
+        if isinstance(exception, CloudFunctionError) and exception.remote_traceback:
+            _show_remote_traceback(current, exception)
+        for link in ("__cause__", "__context__"):
+            chained = getattr(current, link)
+            if chained is not None:
+                pending.append((chained, getattr(exception, link, None)))
+        pending.extend(zip(getattr(current, "exceptions", None) or (),
+                           getattr(exception, "exceptions", None) or ()))
     try:
         evalue = str(error)
     except Exception:
         evalue = "<exception str() failed>"
     return {"ename": type(error).__name__, "evalue": evalue,
             "traceback": [chunk[:-1] if chunk.endswith("\n") else chunk for chunk in report.format()]}
+
+
+def _show_remote_traceback(report, error):
+    """Make report show error's remote traceback just before its `Type: message` line."""
+    where = " (on %s)" % error.platform if error.platform else ""
+    lines = ["Remote traceback%s:\n" % where]
+    lines += [str(line).rstrip("\n") + "\n" for line in error.remote_traceback]
+    format_exception_only = report.format_exception_only
+
+    def with_remote_traceback(*args, **kwargs):
+        yield from lines
+        yield from format_exception_only(*args, **kwargs)
+
+    report.format_exception_only = with_remote_traceback
+
+
+# ---------------------------------------------------------------------------
+# Cloud functions
+
+
+class CloudFunctionError(Exception):
+    """An error from a cloud function: raised remotely (the platform's exception,
+    `remote_traceback` holds its traceback) or reported by the kernel
+    (FunctionTimeout, WorkerCrashed, InvalidOption, ...).
+
+    What is raised is a subclass named after the remote type (error_class()),
+    so the notebook shows e.g. `ValueError: boom`; when the name is a built-in
+    exception type the subclass derives from it too (`except ValueError` works).
+    """
+
+    def __init__(self, message="", remote_traceback=(), platform=None, function=None):
+        Exception.__init__(self, message)
+        self.evalue = message
+        self.remote_traceback = list(remote_traceback)
+        self.platform = platform
+        self.function = function
+
+    def __str__(self):
+        return str(self.evalue)
+
+
+CloudFunctionError.__module__ = "builtins"  # tracebacks say `CloudFunctionError`, not `faaset_host.CloudFunctionError`
+
+_error_classes = {}
+_error_classes_lock = threading.Lock()
+
+
+def error_class(ename):
+    """The CloudFunctionError subclass named ename (made once, then cached)."""
+    name = ename if isinstance(ename, str) and ename else "CloudFunctionError"
+    if name == "CloudFunctionError":
+        return CloudFunctionError
+    with _error_classes_lock:
+        cls = _error_classes.get(name)
+        if cls is None:
+            cls = _error_classes[name] = _make_error_class(name)
+        return cls
+
+
+def _make_error_class(name):
+    namespace = {"__module__": "builtins", "__doc__": "The remote %s of a cloud function." % name}
+    base = getattr(builtins, name, None)
+    # Not the types Python treats specially when raised or formatted.
+    special = (SyntaxError, StopIteration, StopAsyncIteration, CloudFunctionError)
+    if isinstance(base, type) and issubclass(base, Exception) and not issubclass(base, special):
+        try:
+            cls = type(name, (CloudFunctionError, base), namespace)
+            str(cls("probe"))  # some built-in exceptions need other constructor arguments
+            return cls
+        except Exception:
+            pass
+    return type(name, (CloudFunctionError,), namespace)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _int_option(options, key):
+    """options[key] as an int (a magic line gives strings), or None."""
+    try:
+        return int(float(options.get(key)))
+    except (TypeError, ValueError, OverflowError, AttributeError):
+        return None
+
+
+def _request_id():
+    text = os.urandom(16).hex()
+    return "%s-%s-4%s-%s-%s" % (text[:8], text[8:12], text[13:16], text[16:20], text[20:32])
+
+
+class NotebookContext:
+    """The `context` of a call that runs in the notebook's process (run "local"):
+    Lambda's attribute names, as on the local platform (memory_limit_in_mb is a
+    string, as in Lambda, or None without a memory option)."""
+
+    function_version = "$LATEST"
+    client_context = None
+    identity = None
+
+    def __init__(self, name, memory=None, timeout=None):
+        self.function_name = name
+        self.memory_limit_in_mb = None if memory is None else str(memory)
+        self.aws_request_id = _request_id()
+        self.invoked_function_arn = "notebook:%s" % name
+        self._deadline = time.monotonic() + (timeout if timeout else NOTEBOOK_DEFAULT_TIMEOUT_SECONDS)
+
+    def __repr__(self):
+        return "<NotebookContext %s %s>" % (self.function_name, self.aws_request_id)
+
+    def get_remaining_time_in_millis(self):
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class CloudFunction:
+    """What a %%cloud_function cell or @cloud_function binds to the function's name.
+
+    Calling it with (request) sends an `invoke` upcall: the kernel runs the
+    function on its platform and the result comes back; a dict result gets
+    `roundTripTime` (ms) and, when it has SAAF's `runtime`, `latency` added.
+    A remote error is raised as a CloudFunctionError subclass named after the
+    remote type. When the kernel answered the define with run "local", the
+    function runs in this process instead (FAASET_PLATFORM is left as the
+    runtime's environment has it). Safe to call from many threads at once.
+    """
+
+    def __init__(self, name, platforms, run, function_name, source, options,
+                 filename=None, first_line=1, function=None, doc=None):
+        self.name = self.__name__ = self.__qualname__ = name
+        self.platforms = platforms
+        self.run = run
+        self.source = source
+        self.__doc__ = doc
+        self._function_name = function_name
+        self._options = options
+        self._filename = filename or "<cloud function %s>" % name
+        self._first_line = first_line
+        self._function = function
+        self._lock = threading.Lock()
+
+    def __repr__(self):
+        return "<cloud function %s on %s>" % (self.name, ", ".join(self.platforms) or "no platform")
+
+    def __call__(self, request=None, context=None):
+        """Run the function with `request` (JSON values). `context` is used only
+        by an in-process call; without it that call gets a NotebookContext."""
+        if self.run == "local":
+            return self._call_here(request, context)
+        return self._invoke(request)
+
+    def _call_here(self, request, context):
+        if context is None:
+            context = NotebookContext(self.name, _int_option(self._options, "memory"),
+                                      _int_option(self._options, "timeout"))
+        return self._local_function()(request, context)
+
+    def _local_function(self):
+        """The Python function: the decorated one, or the magic's source run as its own module."""
+        with self._lock:
+            if self._function is None:
+                namespace = {"__name__": "faaset_function", "__builtins__": builtins}
+                code = compile("\n" * (self._first_line - 1) + self.source, self._filename, "exec",
+                               dont_inherit=True)
+                exec(code, namespace)
+                self._function = namespace[self._function_name]
+            return self._function
+
+    def _invoke(self, request):
+        try:
+            size = len(encode_json(request).encode("utf-8", "replace"))
+        except (TypeError, ValueError, RecursionError) as error:
+            raise TypeError("the request to cloud function %s must be JSON-serialisable: %s"
+                            % (self.name, error)) from None
+        if size > FRAME_MAX_SIZE - 65536:
+            raise ValueError("the request to cloud function %s is too large (%d bytes)" % (self.name, size))
+        answer = _upcall("invoke", function=self.name, payload=request)
+        if answer.get("status") != "ok":
+            raise self._remote_error(answer)
+        result = answer.get("result")
+        round_trip = answer.get("roundTripTime")
+        if isinstance(result, dict) and _is_number(round_trip):
+            result = dict(result, roundTripTime=round_trip)
+            if _is_number(result.get("runtime")):
+                result["latency"] = round_trip - result["runtime"]
+        return result
+
+    def _remote_error(self, answer):
+        remote_traceback = answer.get("traceback")
+        platform = answer.get("platform")
+        if not isinstance(platform, str) or not platform:
+            platform = self.platforms[0] if len(self.platforms) == 1 else None
+        return error_class(answer.get("ename"))(
+            str(answer.get("evalue", "")),
+            remote_traceback if isinstance(remote_traceback, list) else [], platform, self.name)
+
+
+def _upcall(kind, /, **fields):
+    """Ask the kernel to do `kind` (define, invoke, ...) and wait for its answer:
+    the `<kind>_result` frame. Any thread may call it, many at once."""
+    return _active_runtime().upcall(kind, fields)
+
+
+def _function_from_define(answer, function_name, source, options, write, **details):
+    """The CloudFunction a define answer describes, after printing its lines;
+    the error it reports is raised."""
+    lines = answer.get("lines")
+    for line in lines if isinstance(lines, list) else ():
+        write("%s\n" % (line,))
+    if answer.get("status") != "ok":
+        raise error_class(answer.get("ename") or "DefineError")(str(answer.get("evalue", "")))
+    name = answer.get("name")
+    platforms = answer.get("platforms")
+    return CloudFunction(name if isinstance(name, str) and name else function_name,
+                         [str(p) for p in platforms] if isinstance(platforms, list) else [],
+                         str(answer.get("run") or "cloud"), function_name, source, options, **details)
+
+
+def _handler_index(statements):
+    """Index of the last top-level `def NAME(request, context)` (two positional parameters)."""
+    for index in range(len(statements) - 1, -1, -1):
+        node = statements[index]
+        if (isinstance(node, ast.FunctionDef) and node.args.vararg is None
+                and len(node.args.posonlyargs) + len(node.args.args) == 2):
+            return index
+    raise ValueError("a %%cloud_function cell needs a top-level `def NAME(request, context)`")
+
+
+# -- @cloud_function ----------------------------------------------------------
+
+
+class Platform(str, enum.Enum):
+    """Where a cloud function is deployed; .value is the kernel's platform name."""
+
+    LOCAL = "local"
+    AWS = "aws"
+    GCF = "gcf"
+    IBM = "ibm"
+    OPENWHISK = "openwhisk"
+    AZURE = "azure"
+    OPENFAAS = "openfaas"
+    DOCKER = "docker"
+
+    def __str__(self):
+        return self.value
+
+
+class RunMode(str, enum.Enum):
+    """How calling a decorated function runs it: on its platform (CLOUD), in the
+    notebook (LOCAL) or not at all (NONE); sent as the `run` option."""
+
+    LOCAL = "local"
+    CLOUD = "cloud"
+    NONE = "none"
+
+    def __str__(self):
+        return self.value
+
+
+Platform.__module__ = RunMode.__module__ = "builtins"
+
+
+def _plain(value):
+    """value with Platform / RunMode members replaced by their names, tuples by lists."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def _decorator_options(platforms, memory, config, references, requirements, containerize, deploy,
+                       run_mode, options):
+    """The define upcall's options: only what the user set, as JSON values."""
+    values = {}
+    if platforms is not None:
+        values["platforms"] = _plain([platforms] if isinstance(platforms, (str, enum.Enum)) else list(platforms))
+    for key, value in (("memory", memory), ("config", config), ("references", references),
+                       ("requirements", requirements)):
+        if value is not None:
+            values[key] = _plain(value)
+    if containerize:
+        values["containerize"] = True
+    if not deploy:
+        values["deploy"] = False
+    if run_mode is not None:
+        values["run"] = str(_plain(run_mode)).lower()
+    for key, value in options.items():
+        values[key] = _plain(value)
+    for key, value in values.items():
+        try:
+            encode_json(value)
+        except (TypeError, ValueError, RecursionError) as error:
+            raise TypeError("cloud_function option %s must be a JSON value: %s" % (key, error)) from None
+    return values
+
+
+def cloud_function(platforms=None, memory=None, config=None, references=None, requirements=None,
+                   containerize=False, deploy=True, runMode=None, **options):
+    """FaaSET's decorator: `@cloud_function(memory=256, platforms=[Platform.AWS])`
+    above `def NAME(request, context)` deploys the function (a `define` upcall)
+    and binds a CloudFunction in its place.
+
+    The deployed source is the def's file (a cell) from its first line to the
+    end of the def, without @cloud_function lines: imports, helpers and
+    constants above the def in the same cell go with it, as in a
+    %%cloud_function cell. Other options (timeout, arch, runtime, name, force,
+    env, ...) are passed to the kernel as given; runMode is sent as `run`.
+    """
+    if callable(platforms) and hasattr(platforms, "__code__"):  # bare @cloud_function
+        return _define_decorated(platforms, {})
+    values = _decorator_options(platforms, memory, config, references, requirements, containerize,
+                                deploy, runMode, options)
+
+    def decorate(function):
+        return _define_decorated(function, values)
+
+    return decorate
+
+
+def _define_decorated(function, options):
+    original = function
+    for _ in range(100):  # through functools.wraps layers to the def itself
+        if not hasattr(original, "__wrapped__"):
+            break
+        original = original.__wrapped__
+    code = getattr(original, "__code__", None)
+    if code is None:
+        raise TypeError("@cloud_function decorates a function defined with def, not %s"
+                        % type(function).__name__)
+    source = _decorated_source(code)
+    answer = _upcall("define", function=code.co_name, source=source, options=options, origin="decorator")
+    return _function_from_define(answer, code.co_name, source, options, sys.stdout.write,
+                                 function=function, doc=getattr(function, "__doc__", None))
+
+
+def _is_cloud_decorator(expression):
+    target = expression.func if isinstance(expression, ast.Call) else expression
+    return ((isinstance(target, ast.Name) and target.id == "cloud_function")
+            or (isinstance(target, ast.Attribute) and target.attr == "cloud_function"))
+
+
+def _decorated_source(code):
+    """The source to deploy for the def whose code object is `code`: its file
+    from line 1 to the end of the def, minus every @cloud_function decorator."""
+    lines = linecache.getlines(code.co_filename)
+    if not lines:
+        raise ValueError("@cloud_function cannot find the source of %s (%s)" % (code.co_name, code.co_filename))
+    tree = ast.parse("".join(lines), code.co_filename)
+    defs = [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    named = [node for node in defs if node.name == code.co_name]
+
+    def first_line(node):
+        return min([node.lineno] + [decorator.lineno for decorator in node.decorator_list])
+
+    matches = [node for node in named if first_line(node) == code.co_firstlineno]
+    matches = matches or [node for node in named if first_line(node) <= code.co_firstlineno <= node.end_lineno]
+    if not matches:
+        raise ValueError("@cloud_function cannot find `def %s` in %s" % (code.co_name, code.co_filename))
+    target = matches[-1]
+    dropped = set()
+    for node in defs + [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]:
+        for decorator in node.decorator_list:
+            if _is_cloud_decorator(decorator):
+                dropped.update(range(decorator.lineno, decorator.end_lineno + 1))
+    start = 1 if target in tree.body else first_line(target)
+    kept = [lines[number - 1] for number in range(start, target.end_lineno + 1) if number not in dropped]
+    source = "".join(kept)
+    if start > 1:  # a def inside a block: just the def, dedented
+        import textwrap
+        source = textwrap.dedent(source)
+    return source if source.endswith("\n") else source + "\n"
 
 
 # ---------------------------------------------------------------------------
@@ -724,12 +1298,14 @@ class Runtime:
         sock.set_inheritable(False)  # user subprocesses must not hold the kernel socket
         self.gate = InterruptGate()
         self.channel = Channel(sock, self.gate)
+        self.router = Router(self.channel)
         self.namespace = _clean_main_namespace()
         self.cell = None
         self.stdout = StreamWriter("stdout", 1, self.emit)
         self.stderr = StreamWriter("stderr", 2, self.emit)
         self._handlers = {"execute": self.execute, "complete": self.complete,
-                          "inspect": self.inspect, "is_complete": self.is_complete}
+                          "inspect": self.inspect, "is_complete": self.is_complete,
+                          "cloud_function": self.cloud_function}
 
     def install(self):
         self.gate.install()
@@ -741,10 +1317,14 @@ class Runtime:
         builtins.help = Help(self)
         builtins.exit, builtins.quit = Exit("exit", self), Exit("quit", self)
         getpass.getpass = self.read_password
+        builtins.cloud_function = cloud_function
+        builtins.Platform, builtins.RunMode = Platform, RunMode
+        builtins.CloudFunctionError = CloudFunctionError
         os.register_at_fork(after_in_child=self._after_fork_in_child)
 
     def _after_fork_in_child(self):
         self.channel.detach_after_fork()
+        self.router.detach_after_fork()
         self.stdout.write_to_fd_after_fork()
         self.stderr.write_to_fd_after_fork()
 
@@ -755,15 +1335,30 @@ class Runtime:
         self.channel.send({"type": "hello", "python_version": "%d.%d.%d" % version[:3],
                            "implementation": implementation, "executable": sys.executable,
                            "pid": os.getpid()})
+        self.router.start()
         while True:
-            try:
-                request = self.channel.receive()
-            except ValueError as error:
-                os.write(2, ("FaaSET runtime: ignoring a malformed frame: %s\n" % error).encode())
-                continue
+            request = self.router.next_request()
             if request is None:
                 exit_runtime()
             self.channel.send(self.handle(request))
+
+    def upcall(self, kind, fields):
+        """Send an upcall and wait for its result frame (see _upcall)."""
+        number = None
+        try:
+            with self._hold_gate():  # no interrupt between registering the call and sending it
+                number, box = self.router.open_call()
+                self.channel.send(dict(fields, type=kind, call=number))
+            answer = box.wait()
+        finally:
+            if number is not None:
+                self.router.close_call(number)  # an interrupted wait: its result is dropped
+        if answer is None:
+            raise ConnectionError("the kernel closed the connection before answering a %s" % kind)
+        return answer
+
+    def _hold_gate(self):
+        return self.gate if threading.get_ident() == threading.main_thread().ident else _NO_HOLD
 
     def handle(self, request):
         request_id, request_type = request.get("id"), request.get("type")
@@ -815,14 +1410,18 @@ class Runtime:
                 self.page(text if text is not None else "Object `%s` not found." % name)
                 return {"status": "ok", "payload": self.cell.payload}
             error = self._run_cell(code, count, store_history)
-            if error is None:
-                return {"status": "ok", "payload": self.cell.payload,
-                        "user_expressions": self._user_expressions(request.get("user_expressions"))}
-            self.emit(dict({"type": "error"}, **error))
-            return dict({"status": "error", "payload": []}, **error)
+            return self._cell_reply(error, request)
         finally:
             flush_c_stdio()
             self.cell = None
+
+    def _cell_reply(self, error, request):
+        """The reply to a cell that ran: ok with payload and user_expressions, or the error (also shown)."""
+        if error is None:
+            return {"status": "ok", "payload": self.cell.payload,
+                    "user_expressions": self._user_expressions(request.get("user_expressions"))}
+        self.emit(dict({"type": "error"}, **error))
+        return dict({"status": "error", "payload": []}, **error)
 
     def _user_expressions(self, expressions):
         """Evaluates the execute_request's user_expressions after a cell that
@@ -844,10 +1443,14 @@ class Runtime:
     def _run_cell(self, code, count, store_history):
         """Run the code; the error fields if it raised, else None."""
         filename = self._register_source(code, count)
+        return self._interruptible(self._run_code, code, filename, count, store_history)
+
+    def _interruptible(self, function, *args):
+        """function(*args) with interrupts on; the error fields if it raised, else None."""
         try:
             self.gate.open()
             try:
-                self._run_code(code, filename, count, store_history)
+                function(*args)
             finally:
                 self.gate.close()
         except BaseException as error:
@@ -867,7 +1470,10 @@ class Runtime:
 
     def _run_code(self, code, filename, count, store_history):
         """exec all statements; eval a trailing expression and show its value."""
-        module = ast.parse(code, filename)
+        self._run_module(ast.parse(code, filename), code, filename, count, store_history)
+
+    def _run_module(self, module, code, filename, count, store_history):
+        """Run a parsed cell (code is its text, for the `;` rule)."""
         last = module.body[-1] if module.body else None
         if not isinstance(last, ast.Expr):
             exec(compile(module, filename, "exec", dont_inherit=True), self.namespace)
@@ -882,6 +1488,45 @@ class Runtime:
         self.emit({"type": "execute_result", "data": data, "metadata": metadata})
         if store_history:
             self._remember_result(value, count)
+
+    # -- cloud_function -------------------------------------------------------
+
+    def cloud_function(self, request):
+        """A %%cloud_function cell: define the function (upcall), bind it, run the rest."""
+        body = str(request.get("body") or "")
+        body_line = request.get("body_line")
+        body_line = body_line if isinstance(body_line, int) and body_line >= 1 else 1
+        options = request.get("options")
+        options = options if isinstance(options, dict) else {}
+        count = int(request.get("execution_count") or 0)
+        silent = bool(request.get("silent", False))
+        store_history = bool(request.get("store_history", not silent)) and not silent
+        # The body padded with blank lines: line numbers are the cell's own.
+        padded = "\n" * (body_line - 1) + body
+        code = request.get("code")
+        self.cell = Cell(silent)
+        try:
+            filename = self._register_source(code if isinstance(code, str) and code else padded, count)
+            error = self._interruptible(self._define_cell, padded, body_line, options, filename, count,
+                                        store_history)
+            return self._cell_reply(error, request)
+        finally:
+            flush_c_stdio()
+            self.cell = None
+
+    def _define_cell(self, padded, body_line, options, filename, count, store_history):
+        module = ast.parse(padded, filename)
+        index = _handler_index(module.body)
+        handler = module.body[index]
+        source = "\n".join(padded.split("\n")[body_line - 1:handler.end_lineno]) + "\n"
+        answer = self.upcall("define", {"function": handler.name, "source": source, "options": options,
+                                        "origin": "magic"})
+        function = _function_from_define(answer, handler.name, source, options, self.stdout.write,
+                                         filename=filename, first_line=body_line,
+                                         doc=ast.get_docstring(handler))
+        self.namespace[function.name] = function
+        rest = ast.Module(body=module.body[index + 1:], type_ignores=[])
+        self._run_module(rest, padded, filename, count, store_history)
 
     def _remember_result(self, value, count):
         namespace = self.namespace
@@ -901,9 +1546,16 @@ class Runtime:
     def _request_input(self, prompt, password):
         if self.cell is None or threading.get_ident() != threading.main_thread().ident:
             raise RuntimeError("input() is only available in the main thread while a cell runs")
-        with self.gate:  # a SIGINT now is raised only once the reply is read
-            self.channel.send({"type": "input_request", "prompt": prompt, "password": password})
-            reply = self._wait_for_input_reply()
+        box = None
+        try:
+            with self.gate:  # no interrupt between registering the wait and sending the request
+                box = self.router.expect_input()
+                self.channel.send({"type": "input_request", "prompt": prompt, "password": password})
+            reply = box.wait()
+        except BaseException:
+            if box is not None:
+                self.router.abandon_input(box)  # the kernel still answers: drop that reply
+            raise
         if reply is None:
             raise EOFError("the kernel closed the connection")
         if "error" in reply:
@@ -911,15 +1563,6 @@ class Runtime:
                 raise KeyboardInterrupt
             raise RuntimeError(str(reply["error"]))
         return str(reply.get("value", ""))
-
-    def _wait_for_input_reply(self):
-        while True:
-            try:
-                message = self.channel.receive()
-            except ValueError:
-                continue
-            if message is None or message.get("type") == "input_reply":
-                return message
 
     # -- complete, inspect, is_complete --------------------------------------
 

@@ -27,9 +27,14 @@ def _read_source(name):
 
 
 class RuntimeProcess:
-    """A runtime child process and the kernel's end of its socket."""
+    """A runtime child process and the kernel's end of its socket.
 
-    def __init__(self):
+    It plays the kernel: collect() gathers a request's events and hands every
+    upcall (a frame with a `call` number) to an `answer` function, which may
+    answer it at once (return the result fields) or keep it to answer later
+    with answer_upcall()."""
+
+    def __init__(self, extra_modules=None):
         self.sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         child_fd = child_sock.fileno()
         env = dict(os.environ, FAASET_RUNTIME_FD=str(child_fd))
@@ -39,8 +44,9 @@ class RuntimeProcess:
             start_new_session=True)
         child_sock.close()
         self.next_id = 0
-        self.send({"type": "boot", "modules": {"faaset_host": _read_source("faaset_host.py")},
-                   "main": "faaset_host"})
+        modules = dict(extra_modules or {})
+        modules["faaset_host"] = _read_source("faaset_host.py")
+        self.send({"type": "boot", "modules": modules, "main": "faaset_host"})
 
     def close(self):
         self.sock.close()
@@ -84,20 +90,40 @@ class RuntimeProcess:
         self.send(dict(fields, type=request_type, id=self.next_id))
         return self.collect(self.next_id)
 
-    def collect(self, request_id, timeout=READ_TIMEOUT):
+    def collect(self, request_id, timeout=READ_TIMEOUT, answer=None):
+        """(events, reply) for a request. Upcalls go to answer(upcall): a dict it
+        returns is sent back as the result; None keeps the upcall unanswered.
+        Without `answer`, an upcall fails the test."""
         events = []
         while True:
             message = self.receive(timeout)
             if message["type"] == "reply":
                 assert message["id"] == request_id, message
                 return events, message
+            if "call" in message:
+                assert answer is not None, "unexpected upcall %r" % (message,)
+                fields = answer(message)
+                if fields is not None:
+                    self.answer_upcall(message, **fields)
+                continue
             events.append(message)
 
-    def execute(self, code, **fields):
-        defaults = {"code": code, "execution_count": self.next_id + 1, "silent": False,
+    def answer_upcall(self, upcall, **fields):
+        """Send the kernel's `<type>_result` for an upcall."""
+        self.send(dict(fields, type=upcall["type"] + "_result", call=upcall["call"]))
+
+    def execute(self, code, answer=None, **fields):
+        self.start_execute(code, **fields)
+        return self.collect(self.next_id, answer=answer)
+
+    def start_execute(self, code, **fields):
+        """Send an execute request without waiting; returns its id."""
+        self.next_id += 1
+        defaults = {"code": code, "execution_count": self.next_id, "silent": False,
                     "store_history": True, "allow_stdin": True}
         defaults.update(fields)
-        return self.request("execute", **defaults)
+        self.send(dict(defaults, type="execute", id=self.next_id))
+        return self.next_id
 
 
 def stream_text(events, name="stdout"):
@@ -347,6 +373,45 @@ class InputTest(RuntimeTestCase):
         events, reply = self.runtime.collect(self.runtime.next_id)
         self.assertEqual(reply["ename"], "KeyboardInterrupt")
         self.execute_ok("1")
+
+
+    def test_interrupted_input_drops_its_late_reply(self):
+        request_id = self.runtime.start_execute("input('first? ')")
+        self.assertEqual(self.runtime.receive()["prompt"], "first? ")
+        time.sleep(0.1)
+        os.kill(self.runtime.process.pid, signal.SIGINT)
+        events, reply = self.runtime.collect(request_id, timeout=1.5)  # no input_reply needed
+        self.assertEqual(reply["ename"], "KeyboardInterrupt")
+        self.runtime.send({"type": "input_reply", "value": "late"})
+        request_id = self.runtime.start_execute("input('second? ')")
+        self.assertEqual(self.runtime.receive()["prompt"], "second? ")
+        self.runtime.send({"type": "input_reply", "value": "fresh"})
+        events, reply = self.runtime.collect(request_id)
+        self.assertEqual(of_type(events, "execute_result")[0]["data"]["text/plain"], "'fresh'")
+
+
+class ReaderTest(RuntimeTestCase):
+    def test_stray_frames_are_ignored(self):
+        self.runtime.send({"type": "invoke_result", "call": 12345, "status": "ok", "result": 1})
+        self.runtime.send({"type": "define_result", "status": "ok"})
+        self.runtime.send({"type": "input_reply", "value": "nobody asked"})
+        events, _ = self.execute_ok("1 + 1")
+        self.assertEqual(of_type(events, "execute_result")[0]["data"]["text/plain"], "2")
+        self.assertIn("define_result without a call number", self.runtime.stderr_so_far())
+
+    def test_requests_are_served_while_a_thread_waits_for_an_upcall(self):
+        upcalls = []
+        events, reply = self.runtime.execute(
+            "import threading\nfrom faaset_host import _upcall\nanswers = []\n"
+            "waiter = threading.Thread(target=lambda: answers.append(_upcall('ping', n=1)))\n"
+            "waiter.start()", answer=upcalls.append)  # keeps the upcall unanswered
+        self.assertEqual(reply["status"], "ok")
+        upcall = upcalls[0] if upcalls else self.runtime.receive()
+        self.assertEqual((upcall["type"], upcall["n"]), ("ping", 1))
+        self.execute_ok("x = 5")
+        self.runtime.answer_upcall(upcall, status="ok", value=42)
+        events, _ = self.execute_ok("waiter.join(5)\nanswers[0]['value'], answers[0]['call'] == %d" % upcall["call"])
+        self.assertEqual(of_type(events, "execute_result")[0]["data"]["text/plain"], "(42, True)")
 
 
 class PagerTest(RuntimeTestCase):

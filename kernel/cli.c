@@ -1,0 +1,319 @@
+/* cli: deploy and invoke from a shell (see cli.h). A small event loop
+ * serves the reactor (platform workers) and, for deploy, the runtime's
+ * frames and output, until the one request at hand is answered. */
+#include "cli.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cloud.h"
+#include "fsutil.h"
+#include "pyhost.h"
+#include "reactor.h"
+
+#define CLI_MAX_FDS 512
+
+struct cli {
+    struct reactor *reactor;
+    struct cloud *cloud;
+    struct pyhost *runtime;
+    int finished;
+    int exit_code;
+};
+
+static int cli_usage(const char *message)
+{
+    fprintf(stderr, "faaset: %s\nRun 'faaset --help' for usage.\n", message);
+    return 2;
+}
+
+static const char *cli_python(void)
+{
+    const char *python = getenv("FAASET_PYTHON");
+    return python != NULL && *python ? python : "python3";
+}
+
+static void cli_write_output(struct cli *cli, enum pyhost_stream stream)
+{
+    char buffer[65536];
+    size_t n;
+    while (cli->runtime != NULL && (n = pyhost_read_output(cli->runtime, stream, buffer, sizeof buffer)) > 0)
+        fwrite(buffer, 1, n, stream == PYHOST_STDOUT ? stdout : stderr);
+}
+
+struct cli_upcall {
+    struct cli *cli;
+    json_int_t call;
+    char result_type[32];
+};
+
+static void cli_answer_upcall(void *ctx, json_t *result)
+{
+    struct cli_upcall *upcall = ctx;
+    json_object_set_new(result, "type", json_string(upcall->result_type));
+    json_object_set_new(result, "call", json_integer(upcall->call));
+    if (upcall->cli->runtime != NULL)
+        pyhost_send(upcall->cli->runtime, result);
+    json_decref(result);
+    free(upcall);
+}
+
+static void cli_print_error(const json_t *frame)
+{
+    json_t *traceback = json_object_get(frame, "traceback");
+    size_t i;
+    json_t *line;
+    json_array_foreach(traceback, i, line)
+        fprintf(stderr, "%s\n", json_string_value(line));
+    if (json_array_size(traceback) == 0)
+        fprintf(stderr, "%s: %s\n", json_string_value(json_object_get(frame, "ename")),
+                json_string_value(json_object_get(frame, "evalue")));
+}
+
+static void cli_on_frame(struct cli *cli, json_t *frame)
+{
+    const char *type = json_string_value(json_object_get(frame, "type"));
+    if (type == NULL)
+        return;
+    if (strcmp(type, "stream") == 0) {
+        const char *name = json_string_value(json_object_get(frame, "name"));
+        fputs(json_string_value(json_object_get(frame, "text")) ?: "",
+              name && strcmp(name, "stderr") == 0 ? stderr : stdout);
+    } else if (strcmp(type, "execute_result") == 0) {
+        printf("%s\n", json_string_value(json_object_get(json_object_get(frame, "data"), "text/plain")) ?: "");
+    } else if (strcmp(type, "error") == 0) {
+        cli_print_error(frame);
+    } else if (strcmp(type, "define") == 0 || strcmp(type, "invoke") == 0) {
+        struct cli_upcall *upcall = calloc(1, sizeof *upcall);
+        if (upcall == NULL)
+            return;
+        upcall->cli = cli;
+        upcall->call = json_integer_value(json_object_get(frame, "call"));
+        snprintf(upcall->result_type, sizeof upcall->result_type, "%s_result", type);
+        if (strcmp(type, "define") == 0)
+            cloud_define(cli->cloud, frame, cli_answer_upcall, upcall);
+        else
+            cloud_invoke(cli->cloud, frame, cli_answer_upcall, upcall);
+    } else if (strcmp(type, "reply") == 0) {
+        const char *status = json_string_value(json_object_get(frame, "status"));
+        cli->exit_code = status != NULL && strcmp(status, "ok") == 0 ? 0 : 1;
+        cli->finished = 1;
+    } else if (strcmp(type, "input_request") == 0) {
+        json_t *reply = json_pack("{s:s, s:s}", "type", "input_reply", "error", "input() is not available in 'faaset deploy'");
+        pyhost_send(cli->runtime, reply);
+        json_decref(reply);
+    }
+}
+
+/* Serves the runtime (if any) and the reactor until the request is answered. */
+static void cli_loop(struct cli *cli)
+{
+    while (!cli->finished) {
+        struct pollfd fds[CLI_MAX_FDS];
+        int watched_fds[CLI_MAX_FDS];
+        size_t count = 0;
+        if (cli->runtime != NULL) {
+            fds[count++] = (struct pollfd){.fd = pyhost_frame_fd(cli->runtime), .events = POLLIN};
+            fds[count++] = (struct pollfd){.fd = pyhost_output_fd(cli->runtime, PYHOST_STDOUT), .events = POLLIN};
+            fds[count++] = (struct pollfd){.fd = pyhost_output_fd(cli->runtime, PYHOST_STDERR), .events = POLLIN};
+        }
+        size_t first_watched = count;
+        size_t watched = reactor_fds(cli->reactor, watched_fds, CLI_MAX_FDS - count);
+        for (size_t i = 0; i < watched; i++)
+            fds[count++] = (struct pollfd){.fd = watched_fds[i], .events = POLLIN};
+        int timeout = reactor_run_timers(cli->reactor);
+        if (cli->finished)
+            break;
+        poll(fds, count, timeout);
+        if (cli->runtime != NULL) {
+            if (fds[1].revents)
+                cli_write_output(cli, PYHOST_STDOUT);
+            if (fds[2].revents)
+                cli_write_output(cli, PYHOST_STDERR);
+            if (fds[0].revents) {
+                json_t *frame;
+                int rc;
+                while ((rc = pyhost_receive(cli->runtime, &frame)) == 1) {
+                    cli_on_frame(cli, frame);
+                    json_decref(frame);
+                }
+                if (rc < 0 && !cli->finished) {
+                    char how[128];
+                    cli_write_output(cli, PYHOST_STDERR);
+                    pyhost_stop(cli->runtime, 500, how, sizeof how);
+                    fprintf(stderr, "faaset: the Python runtime %s\n", how);
+                    cli->exit_code = 1;
+                    cli->finished = 1;
+                }
+            }
+        }
+        for (size_t i = first_watched; i < count; i++)
+            if (fds[i].revents)
+                reactor_ready(cli->reactor, fds[i].fd);
+    }
+    if (cli->runtime != NULL) {
+        cli_write_output(cli, PYHOST_STDOUT);
+        cli_write_output(cli, PYHOST_STDERR);
+    }
+}
+
+static int cli_open(struct cli *cli)
+{
+    char workdir[4096];
+    memset(cli, 0, sizeof *cli);
+    if (getcwd(workdir, sizeof workdir) == NULL)
+        return -1;
+    cli->reactor = reactor_new();
+    cli->cloud = cli->reactor ? cloud_new(cli->reactor, workdir, cli_python()) : NULL;
+    return cli->cloud ? 0 : -1;
+}
+
+static void cli_close(struct cli *cli)
+{
+    cloud_free(cli->cloud);
+    reactor_free(cli->reactor);
+    pyhost_free(cli->runtime);
+}
+
+/* Adds "--KEY VALUE" options to OPTIONS; returns the index of the first
+ * argument that is not an option, or -1 after printing the problem. */
+static int cli_options(int argc, char **argv, int start, json_t *options, const char **platform)
+{
+    for (int i = start; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strncmp(arg, "--", 2) != 0)
+            return i;
+        const char *key = arg + 2;
+        if (strcmp(key, "force") == 0) {
+            json_object_set_new(options, "force", json_string("true"));
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "faaset: option %s needs a value\n", arg);
+            return -1;
+        }
+        const char *value = argv[++i];
+        if (strcmp(key, "platform") == 0 || strcmp(key, "platforms") == 0) {
+            json_object_set_new(options, "platforms", json_string(value));
+            *platform = value;
+        } else {
+            json_object_set_new(options, key, json_string(value));
+        }
+    }
+    return argc;
+}
+
+int cli_deploy(int argc, char **argv)
+{
+    json_t *options = json_object();
+    const char *platform = NULL;
+    int first = cli_options(argc, argv, 2, options, &platform);
+    if (first < 0 || first >= argc || cli_options(argc, argv, first + 1, options, &platform) != argc) {
+        json_decref(options);
+        return first < 0 ? 2 : cli_usage("usage: faaset deploy FILE.py [--platform P] [--memory MB] [--KEY VALUE ...]");
+    }
+    const char *path = argv[first];
+    char *source = fsutil_read(path, NULL);
+    if (source == NULL) {
+        fprintf(stderr, "faaset deploy: cannot read %s\n", path);
+        json_decref(options);
+        return 1;
+    }
+    struct cli cli;
+    char err[1024];
+    int rc = 1;
+    if (cli_open(&cli) < 0 || (cli.runtime = pyhost_new(cli_python())) == NULL) {
+        fprintf(stderr, "faaset deploy: cannot start\n");
+    } else if (pyhost_start(cli.runtime, err, sizeof err) < 0) {
+        fprintf(stderr, "faaset deploy: %s\n", err);
+    } else {
+        json_t *request = json_pack("{s:s, s:i, s:s, s:s, s:i, s:O, s:i, s:b, s:b, s:b}", "type", "cloud_function", "id",
+                                    1, "code", source, "body", source, "body_line", 1, "options", options,
+                                    "execution_count", 1, "silent", 0, "store_history", 0, "allow_stdin", 0);
+        if (request != NULL && pyhost_send(cli.runtime, request) == 0) {
+            cli_loop(&cli);
+            rc = cli.exit_code;
+        } else {
+            fprintf(stderr, "faaset deploy: %s is not valid UTF-8 text, or the runtime is gone\n", path);
+        }
+        json_decref(request);
+    }
+    cli_close(&cli);
+    free(source);
+    json_decref(options);
+    return rc;
+}
+
+static void cli_on_invoke(void *ctx, json_t *result)
+{
+    struct cli *cli = ctx;
+    const char *status = json_string_value(json_object_get(result, "status"));
+    if (status != NULL && strcmp(status, "ok") == 0) {
+        json_t *value = json_object_get(result, "result");
+        json_t *shown = json_is_object(value) ? json_deep_copy(value) : json_incref(value);
+        double round_trip = json_number_value(json_object_get(result, "roundTripTime"));
+        if (json_is_object(shown)) {
+            json_object_set_new(shown, "roundTripTime", json_real(round_trip));
+            if (json_is_number(json_object_get(value, "runtime")))
+                json_object_set_new(shown, "latency",
+                                    json_real(round_trip - json_number_value(json_object_get(value, "runtime"))));
+        }
+        char *text = json_dumps(shown, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+        printf("%s\n", text ? text : "null");
+        free(text);
+        json_decref(shown);
+        cli->exit_code = 0;
+    } else {
+        json_t *remote = json_object_get(result, "traceback");
+        if (json_array_size(remote) > 0) {
+            fprintf(stderr, "Remote traceback:\n");
+            size_t i;
+            json_t *line;
+            json_array_foreach(remote, i, line)
+                fprintf(stderr, "%s\n", json_string_value(line));
+        }
+        fprintf(stderr, "faaset invoke: %s: %s\n", json_string_value(json_object_get(result, "ename")),
+                json_string_value(json_object_get(result, "evalue")));
+        cli->exit_code = 1;
+    }
+    cli->finished = 1;
+    json_decref(result);
+}
+
+int cli_invoke(int argc, char **argv)
+{
+    json_t *options = json_object();
+    const char *platform = NULL;
+    int first = cli_options(argc, argv, 2, options, &platform);
+    int rest = first >= 0 && first < argc ? cli_options(argc, argv, first + 1, options, &platform) : -1;
+    const char *payload_text = NULL;
+    if (rest >= 0 && rest < argc) {
+        payload_text = argv[rest];
+        rest = cli_options(argc, argv, rest + 1, options, &platform);
+    }
+    json_decref(options);
+    if (first < 0 || rest != argc)
+        return first < 0 ? 2 : cli_usage("usage: faaset invoke NAME ['JSON'] [--platform P]");
+    json_error_t json_err;
+    json_t *payload = payload_text ? json_loads(payload_text, JSON_DECODE_ANY, &json_err) : json_object();
+    if (payload == NULL) {
+        fprintf(stderr, "faaset invoke: the payload is not valid JSON: %s (column %d)\n", json_err.text, json_err.column);
+        return 2;
+    }
+    struct cli cli;
+    int rc = 1;
+    json_t *upcall = json_pack("{s:s, s:o, s:s?}", "function", argv[first], "payload", payload, "platform", platform);
+    if (cli_open(&cli) < 0 || upcall == NULL) {
+        fprintf(stderr, "faaset invoke: cannot start\n");
+    } else {
+        cloud_invoke(cli.cloud, upcall, cli_on_invoke, &cli);
+        cli_loop(&cli);
+        rc = cli.exit_code;
+    }
+    json_decref(upcall);
+    cli_close(&cli);
+    return rc;
+}

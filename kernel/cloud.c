@@ -1,0 +1,391 @@
+/* cloud: define and invoke (see cloud.h).
+ *
+ * A define runs one operation per platform, possibly at once; a `struct
+ * cloud_define_job` counts them down and answers when the last one ends,
+ * with one line per platform in the order the user named them. */
+#include "cloud.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cloud_options.h"
+#include "deploy_state.h"
+#include "log.h"
+#include "message.h"
+#include "package.h"
+#include "platform.h"
+
+struct cloud_function {
+    char name[65];
+    char run[8];
+    json_t *platforms;               /* ["local", ...] */
+    struct cloud_function *next;
+};
+
+struct cloud {
+    struct platforms *platforms;
+    char *workdir;
+    char default_platform[16];
+    struct cloud_function *functions;
+};
+
+struct cloud_define_job {
+    struct cloud *cloud;
+    cloud_reply_fn reply;
+    void *ctx;
+    char name[65];
+    struct cloud_options options;
+    struct deploy_record records[CLOUD_MAX_PLATFORMS];
+    char lines[CLOUD_MAX_PLATFORMS][512];
+    int failed[CLOUD_MAX_PLATFORMS];
+    long long started_ms[CLOUD_MAX_PLATFORMS];
+    const char *verb[CLOUD_MAX_PLATFORMS];
+    int pending;
+};
+
+struct cloud_platform_op {
+    struct cloud_define_job *job;
+    int index;
+};
+
+struct cloud_invoke_job {
+    cloud_reply_fn reply;
+    void *ctx;
+    double started_ms;
+};
+
+struct cloud *cloud_new(struct reactor *reactor, const char *workdir, const char *python)
+{
+    struct cloud *cloud = calloc(1, sizeof *cloud);
+    if (cloud == NULL)
+        return NULL;
+    cloud->workdir = strdup(workdir);
+    cloud->platforms = platforms_new(reactor, workdir, python);
+    strcpy(cloud->default_platform, "local");
+    if (cloud->workdir == NULL || cloud->platforms == NULL) {
+        cloud_free(cloud);
+        return NULL;
+    }
+    return cloud;
+}
+
+void cloud_free(struct cloud *cloud)
+{
+    if (cloud == NULL)
+        return;
+    platforms_free(cloud->platforms);
+    while (cloud->functions != NULL) {
+        struct cloud_function *next = cloud->functions->next;
+        json_decref(cloud->functions->platforms);
+        free(cloud->functions);
+        cloud->functions = next;
+    }
+    free(cloud->workdir);
+    free(cloud);
+}
+
+const char *cloud_default_platform(const struct cloud *cloud)
+{
+    return cloud->default_platform;
+}
+
+static json_t *cloud_error(const char *ename, const char *evalue)
+{
+    return json_pack("{s:s, s:s, s:s}", "status", "error", "ename", ename, "evalue", evalue);
+}
+
+static struct cloud_function *cloud_find(struct cloud *cloud, const char *name)
+{
+    for (struct cloud_function *f = cloud->functions; f != NULL; f = f->next)
+        if (strcmp(f->name, name) == 0)
+            return f;
+    return NULL;
+}
+
+static void cloud_remember(struct cloud *cloud, const char *name, const struct cloud_options *options)
+{
+    struct cloud_function *function = cloud_find(cloud, name);
+    if (function == NULL) {
+        function = calloc(1, sizeof *function);
+        if (function == NULL)
+            return;
+        snprintf(function->name, sizeof function->name, "%s", name);
+        function->next = cloud->functions;
+        cloud->functions = function;
+    }
+    snprintf(function->run, sizeof function->run, "%s", options->run);
+    json_decref(function->platforms);
+    function->platforms = json_array();
+    for (int i = 0; i < options->platform_count; i++)
+        json_array_append_new(function->platforms, json_string(options->platforms[i]));
+}
+
+/* The two hashes of a function: what changes the package, and the rest. */
+static void cloud_hashes(const char *source, const char *def_name, const char *name, const struct cloud_options *o,
+                         char code_hash[65], char config_hash[65])
+{
+    const char *code_parts[] = {"faaset-code-1", source, def_name, name, o->runtime, o->arch,
+                                o->requirements ? o->requirements : "", package_bundle_hash()};
+    package_hash_parts(code_parts, sizeof code_parts / sizeof code_parts[0], code_hash);
+    char memory[16], timeout[16];
+    snprintf(memory, sizeof memory, "%d", o->memory_mb);
+    snprintf(timeout, sizeof timeout, "%d", o->timeout_s);
+    char *env = json_dumps(o->env, JSON_COMPACT | JSON_SORT_KEYS);
+    const char *config_parts[] = {"faaset-config-1", memory, timeout, env ? env : "{}"};
+    package_hash_parts(config_parts, sizeof config_parts / sizeof config_parts[0], config_hash);
+    free(env);
+}
+
+static void cloud_finish_define(struct cloud_define_job *job)
+{
+    json_t *lines = json_array();
+    char errors[2048] = "";
+    size_t used = 0;
+    for (int i = 0; i < job->options.platform_count; i++) {
+        json_array_append_new(lines, json_string(job->lines[i]));
+        if (job->failed[i] && used < sizeof errors)
+            used += (size_t)snprintf(errors + used, sizeof errors - used, "%s%s", used ? "\n" : "", job->lines[i]);
+    }
+    json_t *result;
+    if (used > 0) {
+        result = cloud_error("DeployFailed", errors);
+        json_decref(lines);
+    } else {
+        cloud_remember(job->cloud, job->name, &job->options);
+        json_t *platforms = json_array();
+        for (int i = 0; i < job->options.platform_count; i++)
+            json_array_append_new(platforms, json_string(job->options.platforms[i]));
+        result = json_pack("{s:s, s:s, s:s, s:o, s:o}", "status", "ok", "name", job->name, "run", job->options.run,
+                           "platforms", platforms, "lines", lines);
+    }
+    job->reply(job->ctx, result);
+    cloud_options_free(&job->options);
+    free(job);
+}
+
+static void cloud_on_platform_done(void *ctx, const struct platform_outcome *outcome)
+{
+    struct cloud_platform_op *op = ctx;
+    struct cloud_define_job *job = op->job;
+    int i = op->index;
+    char platform[16], name[65], line[sizeof job->lines[0]];
+    snprintf(platform, sizeof platform, "%s", job->options.platforms[i]);
+    snprintf(name, sizeof name, "%s", job->name);
+    long long elapsed = reactor_now_ms() - job->started_ms[i];
+    if (outcome->ok) {
+        char err[300];
+        message_iso8601_now(job->records[i].deployed_at);
+        if (deploy_state_write(job->cloud->workdir, platform, name, &job->records[i], err, sizeof err) < 0) {
+            snprintf(line, sizeof line, "%s: %s %s, but %s", platform, job->verb[i], name, err);
+            job->failed[i] = 1;
+        } else {
+            snprintf(line, sizeof line, "%s: %s %s (%.8s) in %lld ms", platform, job->verb[i], name,
+                     job->records[i].code_hash, elapsed);
+        }
+    } else {
+        snprintf(line, sizeof line, "%s: deploying %s failed: %s: %.300s", platform, name, outcome->error_type,
+                 outcome->message);
+        job->failed[i] = 1;
+    }
+    memcpy(job->lines[i], line, sizeof line);
+    free(op);
+    if (--job->pending == 0)
+        cloud_finish_define(job);
+}
+
+/* Starts what platform I needs; sets its line at once when nothing is needed. */
+static void cloud_define_on(struct cloud_define_job *job, int i, const unsigned char *package, size_t package_size)
+{
+    const char *platform = job->options.platforms[i];
+    struct deploy_record *record = &job->records[i];
+    struct deploy_record old;
+    char err[512];
+    int found = deploy_state_read(job->cloud->workdir, platform, job->name, &old, err, sizeof err);
+    if (found < 0)
+        log_warn("%s; redeploying %s", err, job->name);
+    int code_changed = found != 1 || strcmp(old.code_hash, record->code_hash) != 0 || job->options.force;
+    int config_changed = found != 1 || strcmp(old.config_hash, record->config_hash) != 0;
+    if (!code_changed && !config_changed) {
+        snprintf(job->lines[i], sizeof job->lines[i], "%s: up to date %s (%.8s)", platform, job->name, old.code_hash);
+        return;
+    }
+    job->verb[i] = found < 0          ? "redeployed (its state file was unreadable)"
+                   : !code_changed    ? "updated configuration of"
+                   : found == 1       ? "updated code of"
+                                      : "deployed";
+    struct cloud_platform_op *op = malloc(sizeof *op);
+    if (op == NULL) {
+        snprintf(job->lines[i], sizeof job->lines[i], "%s: out of memory", platform);
+        job->failed[i] = 1;
+        return;
+    }
+    *op = (struct cloud_platform_op){job, i};
+    struct platform_function function = {
+        .name = job->name, .handler = PACKAGE_HANDLER, .package = package, .package_size = package_size,
+        .code_hash = record->code_hash, .memory_mb = job->options.memory_mb, .timeout_s = job->options.timeout_s,
+        .arch = job->options.arch, .runtime = job->options.runtime, .env = job->options.env};
+    job->started_ms[i] = reactor_now_ms();
+    job->pending++;
+    int rc = code_changed ? platforms_deploy(job->cloud->platforms, platform, &function, cloud_on_platform_done, op,
+                                             err, sizeof err)
+                          : platforms_configure(job->cloud->platforms, platform, &function, cloud_on_platform_done, op,
+                                                err, sizeof err);
+    if (rc < 0) {
+        job->pending--;
+        free(op);
+        snprintf(job->lines[i], sizeof job->lines[i], "%s: %.400s", platform, err);
+        job->failed[i] = 1;
+    }
+}
+
+void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn reply, void *ctx)
+{
+    const char *def_name = json_string_value(json_object_get(upcall, "function"));
+    const char *source = json_string_value(json_object_get(upcall, "source"));
+    json_t *raw = json_object_get(upcall, "options");
+    struct cloud_define_job *job = calloc(1, sizeof *job);
+    char err[1024];
+    if (job == NULL || def_name == NULL || source == NULL) {
+        reply(ctx, cloud_error("BadUpcall", "define needs function and source"));
+        free(job);
+        return;
+    }
+    job->cloud = cloud;
+    job->reply = reply;
+    job->ctx = ctx;
+    if (cloud_options_parse(raw ? raw : json_object(), cloud->default_platform, &job->options, err, sizeof err) < 0) {
+        reply(ctx, cloud_error("InvalidOption", err));
+        cloud_options_free(&job->options);
+        free(job);
+        return;
+    }
+    snprintf(job->name, sizeof job->name, "%s", job->options.name[0] ? job->options.name : def_name);
+    int deploying = job->options.deploy && strcmp(job->options.run, "local") != 0;
+    unsigned char *package = NULL;
+    size_t package_size = 0;
+    char code_hash[65], config_hash[65];
+    cloud_hashes(source, def_name, job->name, &job->options, code_hash, config_hash);
+    if (deploying && package_build(source, def_name, job->options.requirements, &package, &package_size, err,
+                                   sizeof err) < 0) {
+        reply(ctx, cloud_error("PackageFailed", err));
+        cloud_options_free(&job->options);
+        free(job);
+        return;
+    }
+    job->pending = 1; /* held until every platform has started */
+    for (int i = 0; i < job->options.platform_count; i++) {
+        struct deploy_record *record = &job->records[i];
+        snprintf(record->code_hash, sizeof record->code_hash, "%s", code_hash);
+        snprintf(record->config_hash, sizeof record->config_hash, "%s", config_hash);
+        snprintf(record->function, sizeof record->function, "%s", def_name);
+        record->memory_mb = job->options.memory_mb;
+        record->timeout_s = job->options.timeout_s;
+        if (!deploying)
+            snprintf(job->lines[i], sizeof job->lines[i], "%s: %s %s (%.8s)", job->options.platforms[i],
+                     strcmp(job->options.run, "local") == 0 ? "runs in the notebook, not deployed:" : "linked",
+                     job->name, code_hash);
+        else
+            cloud_define_on(job, i, package, package_size);
+    }
+    free(package);
+    if (--job->pending == 0)
+        cloud_finish_define(job);
+}
+
+static void cloud_on_invoke_done(void *ctx, const struct platform_outcome *outcome)
+{
+    struct cloud_invoke_job *job = ctx;
+    double elapsed = reactor_now_ms_precise() - job->started_ms;
+    json_t *result;
+    if (outcome->ok)
+        result = json_pack("{s:s, s:O, s:f}", "status", "ok", "result", outcome->result, "roundTripTime", elapsed);
+    else
+        result = json_pack("{s:s, s:s, s:s, s:o, s:f}", "status", "error", "ename", outcome->error_type, "evalue",
+                           outcome->message ? outcome->message : "", "traceback",
+                           json_is_array(outcome->traceback) ? json_incref((json_t *)outcome->traceback) : json_array(),
+                           "roundTripTime", elapsed);
+    job->reply(job->ctx, result);
+    free(job);
+}
+
+/* The platform calls to NAME go to: the one named, the one it was defined
+ * for in this kernel, or the first one with deploy state on disk. */
+static const char *cloud_route(struct cloud *cloud, const char *name, const char *requested, json_t **listing)
+{
+    if (requested != NULL)
+        return requested;
+    struct cloud_function *function = cloud_find(cloud, name);
+    if (function != NULL && json_array_size(function->platforms) > 0)
+        return json_string_value(json_array_get(function->platforms, 0));
+    *listing = deploy_state_list(cloud->workdir);
+    size_t i;
+    json_t *item;
+    json_array_foreach(*listing, i, item) {
+        if (strcmp(json_string_value(json_object_get(item, "name")), name) == 0)
+            return json_string_value(json_object_get(item, "platform"));
+    }
+    return cloud->default_platform;
+}
+
+void cloud_invoke(struct cloud *cloud, const json_t *upcall, cloud_reply_fn reply, void *ctx)
+{
+    const char *name = json_string_value(json_object_get(upcall, "function"));
+    if (name == NULL) {
+        reply(ctx, cloud_error("BadUpcall", "invoke needs a function name"));
+        return;
+    }
+    json_t *listing = NULL;
+    const char *platform = cloud_route(cloud, name, json_string_value(json_object_get(upcall, "platform")), &listing);
+    struct cloud_invoke_job *job = malloc(sizeof *job);
+    char err[512];
+    if (job == NULL) {
+        reply(ctx, cloud_error("OutOfMemory", "cannot start the call"));
+    } else {
+        *job = (struct cloud_invoke_job){reply, ctx, reactor_now_ms_precise()};
+        json_t *payload = json_object_get(upcall, "payload");
+        if (platforms_invoke(cloud->platforms, platform, name, payload ? payload : json_null(), cloud_on_invoke_done,
+                             job, err, sizeof err) < 0) {
+            free(job);
+            reply(ctx, cloud_error("PlatformUnavailable", err));
+        }
+    }
+    json_decref(listing);
+}
+
+int cloud_set_platform(struct cloud *cloud, const char *name, const json_t *settings, char *message,
+                       size_t message_size)
+{
+    if (!platforms_is_known(name)) {
+        snprintf(message, message_size, "unknown platform '%s'; choose from %s", name, platforms_known_names());
+        return -1;
+    }
+    if (platforms_apply_settings(cloud->platforms, name, settings, message, message_size) < 0)
+        return -1;
+    snprintf(cloud->default_platform, sizeof cloud->default_platform, "%s", name);
+    snprintf(message, message_size, "Default platform: %s", name);
+    return 0;
+}
+
+json_t *cloud_list(struct cloud *cloud)
+{
+    json_t *list = deploy_state_list(cloud->workdir);
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item) {
+        struct cloud_function *function = cloud_find(cloud, json_string_value(json_object_get(item, "name")));
+        const char *calls = function == NULL                         ? "not defined in this kernel"
+                            : strcmp(function->run, "local") == 0 ? "the notebook (run=local)"
+                                                                  : json_string_value(json_array_get(function->platforms, 0));
+        json_object_set_new(item, "calls", json_string(calls));
+    }
+    return list;
+}
+
+json_t *cloud_function_names(struct cloud *cloud)
+{
+    json_t *names = json_array();
+    for (struct cloud_function *f = cloud->functions; f != NULL; f = f->next)
+        json_array_append_new(names, json_string(f->name));
+    return names;
+}

@@ -1,0 +1,360 @@
+/* cloud_options: parsing and validation of cloud function options (see
+ * cloud_options.h). Values may be strings (a magic line) or JSON values (the
+ * decorator); each reader accepts both. */
+#include "cloud_options.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "platform.h"
+
+const char *const cloud_option_keys[] = {
+    "platforms", "memory", "timeout", "arch", "runtime", "name", "deploy", "force", "run", "env",
+    /* FaaSET's decorator also passes these */
+    "config", "references", "requirements", "containerize", NULL,
+};
+
+static size_t cloud_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 32 || lb > 32)
+        return 99;
+    size_t row[33];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t above = row[j];
+            size_t cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
+            size_t best = diagonal + cost;
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diagonal = above;
+        }
+    }
+    return row[lb];
+}
+
+const char *cloud_nearest(const char *word, const char *const *words)
+{
+    const char *best = NULL;
+    size_t best_distance = 3; /* farther than two edits is no suggestion */
+    for (size_t i = 0; words[i] != NULL; i++) {
+        size_t distance = cloud_distance(word, words[i]);
+        if (distance < best_distance) {
+            best = words[i];
+            best_distance = distance;
+        }
+    }
+    return best;
+}
+
+/* Integer from a JSON integer or a decimal string, within [MIN, MAX]. */
+static int cloud_read_int(const char *key, const json_t *value, int min, int max, const char *unit, int *out, char *err,
+                          size_t err_size)
+{
+    long long n = 0;
+    int ok = 0;
+    if (json_is_integer(value)) {
+        n = json_integer_value(value);
+        ok = 1;
+    } else if (json_is_string(value) && *json_string_value(value)) {
+        char *end = NULL;
+        n = strtoll(json_string_value(value), &end, 10);
+        ok = *end == '\0';
+    }
+    if (!ok || n < min || n > max) {
+        snprintf(err, err_size, "%s must be a whole number of %s from %d to %d", key, unit, min, max);
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
+}
+
+static int cloud_read_bool(const char *key, const json_t *value, int *out, char *err, size_t err_size)
+{
+    const char *text = json_string_value(value);
+    if (json_is_boolean(value))
+        *out = json_is_true(value);
+    else if (text != NULL && (strcmp(text, "true") == 0 || strcmp(text, "True") == 0))
+        *out = 1;
+    else if (text != NULL && (strcmp(text, "false") == 0 || strcmp(text, "False") == 0))
+        *out = 0;
+    else {
+        snprintf(err, err_size, "%s must be true or false", key);
+        return -1;
+    }
+    return 0;
+}
+
+static int cloud_read_choice(const char *key, const json_t *value, const char *const *choices, char *out,
+                             size_t out_size, char *err, size_t err_size)
+{
+    const char *text = json_string_value(value);
+    for (size_t i = 0; text != NULL && choices[i] != NULL; i++) {
+        if (strcmp(text, choices[i]) == 0) {
+            snprintf(out, out_size, "%s", text);
+            return 0;
+        }
+    }
+    size_t used = (size_t)snprintf(err, err_size, "%s must be one of", key);
+    for (size_t i = 0; choices[i] != NULL && used < err_size; i++)
+        used += (size_t)snprintf(err + used, err_size - used, "%s %s", i ? "," : "", choices[i]);
+    return -1;
+}
+
+static int cloud_add_platform(struct cloud_options *o, const char *name, size_t len, char *err, size_t err_size)
+{
+    char platform[32];
+    snprintf(platform, sizeof platform, "%.*s", (int)(len < 31 ? len : 31), name);
+    if (!platforms_is_known(platform) || len >= sizeof o->platforms[0]) {
+        snprintf(err, err_size, "platforms: unknown platform '%s'; choose from %s", platform, platforms_known_names());
+        return -1;
+    }
+    for (int i = 0; i < o->platform_count; i++)
+        if (strcmp(o->platforms[i], platform) == 0)
+            return 0;
+    if (o->platform_count == CLOUD_MAX_PLATFORMS) {
+        snprintf(err, err_size, "platforms: at most %d platforms", CLOUD_MAX_PLATFORMS);
+        return -1;
+    }
+    memcpy(o->platforms[o->platform_count++], platform, len + 1); /* len < sizeof o->platforms[0], checked above */
+    return 0;
+}
+
+static int cloud_read_platforms(const json_t *value, struct cloud_options *o, char *err, size_t err_size)
+{
+    if (json_is_string(value)) {
+        const char *text = json_string_value(value);
+        while (*text) {
+            size_t len = strcspn(text, ",");
+            while (len > 0 && *text == ' ')
+                text++, len--;
+            if (len > 0 && cloud_add_platform(o, text, len, err, err_size) < 0)
+                return -1;
+            text += len + (text[len] == ',');
+        }
+    } else if (json_is_array(value)) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(value, i, item) {
+            if (!json_is_string(item) ||
+                cloud_add_platform(o, json_string_value(item), json_string_length(item), err, err_size) < 0) {
+                if (!json_is_string(item))
+                    snprintf(err, err_size, "platforms must be a list of platform names");
+                return -1;
+            }
+        }
+    }
+    if (o->platform_count == 0) {
+        snprintf(err, err_size, "platforms must name at least one of %s", platforms_known_names());
+        return -1;
+    }
+    return 0;
+}
+
+static int cloud_env_key_ok(const char *key, size_t len)
+{
+    if (len == 0 || !(isalpha((unsigned char)key[0]) || key[0] == '_'))
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if (!(isalnum((unsigned char)key[i]) || key[i] == '_'))
+            return 0;
+    return 1;
+}
+
+static int cloud_read_env(const json_t *value, struct cloud_options *o, char *err, size_t err_size)
+{
+    if (json_is_object(value)) {
+        const char *key;
+        json_t *item;
+        json_object_foreach((json_t *)value, key, item) {
+            if (!cloud_env_key_ok(key, strlen(key)) || !json_is_string(item)) {
+                snprintf(err, err_size, "env: '%s' must be a variable name with a string value", key);
+                return -1;
+            }
+            json_object_set(o->env, key, item);
+        }
+    } else if (json_is_string(value)) {
+        const char *text = json_string_value(value);
+        while (*text) {
+            size_t len = strcspn(text, ";");
+            const char *equals = memchr(text, '=', len);
+            if (len > 0 && (equals == NULL || !cloud_env_key_ok(text, (size_t)(equals - text)))) {
+                snprintf(err, err_size, "env must look like KEY=VALUE;KEY2=VALUE2 (at '%.*s')", (int)len, text);
+                return -1;
+            }
+            if (len > 0) {
+                char key[256];
+                snprintf(key, sizeof key, "%.*s", (int)(equals - text), text);
+                json_object_set_new(o->env, key, json_stringn(equals + 1, len - (size_t)(equals - text) - 1));
+            }
+            text += len + (text[len] == ';');
+        }
+    } else {
+        snprintf(err, err_size, "env must be KEY=VALUE;KEY2=VALUE2 or a dict of strings");
+        return -1;
+    }
+    char *dumped = json_dumps(o->env, JSON_COMPACT);
+    size_t size = dumped ? strlen(dumped) : 0;
+    free(dumped);
+    if (size > 4096) {
+        snprintf(err, err_size, "env is %zu bytes; platforms allow at most 4 KB of environment variables", size);
+        return -1;
+    }
+    return 0;
+}
+
+static int cloud_read_name(const json_t *value, struct cloud_options *o, char *err, size_t err_size)
+{
+    const char *text = json_string_value(value);
+    size_t len = text ? strlen(text) : 0;
+    int ok = len > 0 && len < sizeof o->name && (isalpha((unsigned char)text[0]) || text[0] == '_');
+    for (size_t i = 1; ok && i < len; i++)
+        ok = isalnum((unsigned char)text[i]) || text[i] == '_';
+    if (!ok) {
+        snprintf(err, err_size, "name must be a Python identifier of at most %zu characters (letters, digits, _)",
+                 sizeof o->name - 1);
+        return -1;
+    }
+    snprintf(o->name, sizeof o->name, "%s", text);
+    return 0;
+}
+
+static int cloud_read_runtime(const json_t *value, struct cloud_options *o, char *err, size_t err_size)
+{
+    const char *text = json_string_value(value);
+    int minor = -1, used = 0;
+    if (text == NULL || sscanf(text, "python3.%d%n", &minor, &used) != 1 || text[used] != '\0' || minor < 8 ||
+        minor > 13) {
+        snprintf(err, err_size, "runtime must be python3.8 to python3.13, such as python3.12");
+        return -1;
+    }
+    snprintf(o->runtime, sizeof o->runtime, "%s", text);
+    return 0;
+}
+
+static int cloud_read_option(const char *key, const json_t *value, struct cloud_options *o, char *err, size_t err_size)
+{
+    static const char *const arches[] = {"x86_64", "arm64", NULL};
+    static const char *const runs[] = {"cloud", "local", "none", NULL};
+    if (strcmp(key, "platforms") == 0)
+        return cloud_read_platforms(value, o, err, err_size);
+    if (strcmp(key, "memory") == 0)
+        return cloud_read_int(key, value, CLOUD_MEMORY_MIN, CLOUD_MEMORY_MAX, "MB", &o->memory_mb, err, err_size);
+    if (strcmp(key, "timeout") == 0)
+        return cloud_read_int(key, value, CLOUD_TIMEOUT_MIN, CLOUD_TIMEOUT_MAX, "seconds", &o->timeout_s, err, err_size);
+    if (strcmp(key, "arch") == 0)
+        return cloud_read_choice(key, value, arches, o->arch, sizeof o->arch, err, err_size);
+    if (strcmp(key, "run") == 0)
+        return cloud_read_choice(key, value, runs, o->run, sizeof o->run, err, err_size);
+    if (strcmp(key, "runtime") == 0)
+        return cloud_read_runtime(value, o, err, err_size);
+    if (strcmp(key, "name") == 0)
+        return json_is_null(value) ? 0 : cloud_read_name(value, o, err, err_size);
+    if (strcmp(key, "deploy") == 0)
+        return cloud_read_bool(key, value, &o->deploy, err, err_size);
+    if (strcmp(key, "force") == 0)
+        return cloud_read_bool(key, value, &o->force, err, err_size);
+    if (strcmp(key, "env") == 0)
+        return cloud_read_env(value, o, err, err_size);
+    if (strcmp(key, "requirements") == 0) {
+        if (json_is_null(value))
+            return 0;
+        if (!json_is_string(value)) {
+            snprintf(err, err_size, "requirements must be text in requirements.txt format");
+            return -1;
+        }
+        free(o->requirements);
+        o->requirements = strdup(json_string_value(value));
+        return 0;
+    }
+    if (strcmp(key, "config") == 0 || strcmp(key, "references") == 0 || strcmp(key, "containerize") == 0)
+        return 0; /* FaaSET's: accepted; the platforms that use them read them */
+    const char *nearest = cloud_nearest(key, cloud_option_keys);
+    size_t used = (size_t)snprintf(err, err_size, "unknown option '%s'", key);
+    if (nearest != NULL)
+        used += (size_t)snprintf(err + used, err_size - used, " (did you mean '%s'?)", nearest);
+    snprintf(err + used, err_size - used, "; known options: platforms, memory, timeout, arch, runtime, name, deploy, "
+             "force, run, env");
+    return -1;
+}
+
+int cloud_options_parse(const json_t *raw, const char *default_platform, struct cloud_options *o, char *err,
+                        size_t err_size)
+{
+    memset(o, 0, sizeof *o);
+    o->memory_mb = 128;
+    o->timeout_s = 30;
+    o->deploy = 1;
+    strcpy(o->arch, "x86_64");
+    strcpy(o->runtime, "python3.12");
+    strcpy(o->run, "cloud");
+    o->env = json_object();
+    if (o->env == NULL || !json_is_object(raw)) {
+        snprintf(err, err_size, "options must be key=value pairs");
+        return -1;
+    }
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)raw, key, value) {
+        if (cloud_read_option(key, value, o, err, err_size) < 0)
+            return -1;
+    }
+    if (o->platform_count == 0) {
+        snprintf(o->platforms[0], sizeof o->platforms[0], "%s", default_platform);
+        o->platform_count = 1;
+    }
+    return 0;
+}
+
+void cloud_options_free(struct cloud_options *o)
+{
+    json_decref(o->env);
+    free(o->requirements);
+    o->env = NULL;
+    o->requirements = NULL;
+}
+
+json_t *cloud_options_from_line(const char *line, char *err, size_t err_size)
+{
+    json_t *options = json_object();
+    const char *p = line;
+    while (options != NULL) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0' || *p == '\n' || *p == '#')
+            break;
+        const char *key = p;
+        while (*p && *p != '=' && *p != ' ' && *p != '\t' && *p != '\n')
+            p++;
+        if (*p != '=') {
+            snprintf(err, err_size, "'%.*s' is not key=value", (int)(p - key), key);
+            json_decref(options);
+            return NULL;
+        }
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(p - key < 63 ? p - key : 63), key);
+        p++;
+        char value[4096];
+        size_t used = 0;
+        char quote = (*p == '"' || *p == '\'') ? *p++ : 0;
+        while (*p && *p != '\n' && (quote ? *p != quote : (*p != ' ' && *p != '\t')) && used < sizeof value - 1)
+            value[used++] = *p++;
+        value[used] = '\0';
+        if (quote && *p++ != quote) {
+            snprintf(err, err_size, "the value of %s has no closing %c", name, quote);
+            json_decref(options);
+            return NULL;
+        }
+        json_object_set_new(options, name, json_string(value));
+    }
+    return options;
+}

@@ -1,0 +1,50 @@
+/* cloud_options: the options of a cloud function, from a `%%cloud_function
+ * key=value ...` line (every value a string) or from the `@cloud_function`
+ * decorator (JSON values), checked in one place. Every error names the key
+ * and says what is allowed; an unknown key suggests the nearest known one. */
+#ifndef FAASET_CLOUD_OPTIONS_H
+#define FAASET_CLOUD_OPTIONS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define CLOUD_MAX_PLATFORMS 8
+#define CLOUD_MEMORY_MIN 128
+#define CLOUD_MEMORY_MAX 10240
+#define CLOUD_TIMEOUT_MIN 1
+#define CLOUD_TIMEOUT_MAX 900
+
+struct cloud_options {
+    char platforms[CLOUD_MAX_PLATFORMS][16];
+    int platform_count;
+    int memory_mb;               /* default 128 */
+    int timeout_s;               /* default 30 */
+    char arch[8];                /* "x86_64" (default) or "arm64" */
+    char runtime[16];            /* default "python3.12" */
+    char name[65];               /* "" = the def's name */
+    int deploy;                  /* 0: link to an existing function */
+    int force;                   /* deploy even if nothing changed */
+    char run[8];                 /* "cloud" (default), "local" or "none" */
+    json_t *env;                 /* {"KEY": "value"} */
+    char *requirements;          /* requirements.txt text, or NULL */
+};
+
+/* Parses RAW (an object). DEFAULT_PLATFORM applies when none is given.
+ * Returns 0, or -1 with ERR; OUT must be freed with cloud_options_free either way. */
+int cloud_options_parse(const json_t *raw, const char *default_platform, struct cloud_options *out, char *err,
+                        size_t err_size);
+void cloud_options_free(struct cloud_options *options);
+
+/* Splits a magic line's arguments ("memory=256 env=A=1;B=2 name=\"x\"") into
+ * {"memory": "256", ...}. Returns NULL with ERR on a token without '=' or an
+ * unclosed quote. */
+json_t *cloud_options_from_line(const char *line, char *err, size_t err_size);
+
+/* The option keys, for completion and help, NULL-terminated. */
+extern const char *const cloud_option_keys[];
+
+/* The known word closest to WORD among WORDS (NULL-terminated), or NULL if
+ * none is close. */
+const char *cloud_nearest(const char *word, const char *const *words);
+
+#endif

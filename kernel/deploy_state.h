@@ -1,0 +1,34 @@
+/* deploy_state: what was deployed where, kept beside the notebook in
+ * .faaset/state/PLATFORM/NAME.json so it survives kernel restarts and is
+ * shared with the command line. Files are mode 0600 in folders of mode 0700,
+ * replaced atomically, and read and written under a lock on
+ * .faaset/state.lock, so two kernels in one folder never see half a file.
+ * A file that cannot be read (corrupted, from another tool or a newer
+ * format) is reported and treated as absent: the caller redeploys. */
+#ifndef FAASET_DEPLOY_STATE_H
+#define FAASET_DEPLOY_STATE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct deploy_record {
+    char code_hash[65];
+    char config_hash[65];
+    char deployed_at[32];        /* ISO 8601, UTC */
+    int memory_mb;
+    int timeout_s;
+    char function[65];           /* the def the package calls */
+};
+
+/* 1 and *OUT when found, 0 when there is none, -1 with ERR when unreadable. */
+int deploy_state_read(const char *workdir, const char *platform, const char *name, struct deploy_record *out,
+                      char *err, size_t err_size);
+
+/* Returns 0, or -1 with ERR. */
+int deploy_state_write(const char *workdir, const char *platform, const char *name,
+                       const struct deploy_record *record, char *err, size_t err_size);
+
+/* Every readable record: [{"name", "platform", "code_hash", ...}], sorted by name then platform. */
+json_t *deploy_state_list(const char *workdir);
+
+#endif

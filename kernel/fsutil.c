@@ -1,0 +1,88 @@
+/* fsutil: folders, whole-file reads, atomic replacement (see fsutil.h). */
+#include "fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int fsutil_mkdirs(const char *path, mode_t mode)
+{
+    char buffer[4096];
+    if (snprintf(buffer, sizeof buffer, "%s/", path) >= (int)sizeof buffer) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *slash = strchr(buffer + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        if (mkdir(buffer, mode) < 0 && errno != EEXIST)
+            return -1;
+        *slash = '/';
+    }
+    return 0;
+}
+
+int fsutil_write_atomic(const char *path, const void *data, size_t size, mode_t mode)
+{
+    char temp[4200];
+    snprintf(temp, sizeof temp, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return -1;
+    int ok = fchmod(fd, mode) == 0 && write(fd, data, size) == (ssize_t)size && fsync(fd) == 0;
+    int saved = errno;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(temp, path) < 0) {
+        saved = ok ? errno : saved;
+        unlink(temp);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+char *fsutil_read(const char *path, size_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    char *data = NULL;
+    if (fstat(fd, &st) == 0 && (data = malloc((size_t)st.st_size + 1)) != NULL) {
+        size_t used = 0;
+        ssize_t n;
+        while (used < (size_t)st.st_size && (n = read(fd, data + used, (size_t)st.st_size - used)) > 0)
+            used += (size_t)n;
+        data[used] = '\0';
+        if (size != NULL)
+            *size = used;
+    }
+    close(fd);
+    return data;
+}
+
+int fsutil_remove_tree(const char *path)
+{
+    DIR *dir = opendir(path);
+    if (dir == NULL)
+        return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+    int rc = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+            continue;
+        char child[4096];
+        snprintf(child, sizeof child, "%s/%s", path, entry->d_name);
+        struct stat st;
+        if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
+            rc |= fsutil_remove_tree(child);
+        else if (unlink(child) < 0)
+            rc = -1;
+    }
+    closedir(dir);
+    return rmdir(path) == 0 && rc == 0 ? 0 : -1;
+}

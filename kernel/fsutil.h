@@ -1,0 +1,23 @@
+/* fsutil: the few file operations state needs: make a folder and its
+ * parents, read a whole file, and replace a file atomically (write a
+ * temporary file beside it, fsync, rename), so a reader sees the old
+ * content or the new one, never half of either. */
+#ifndef FAASET_FSUTIL_H
+#define FAASET_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Creates PATH and missing parents with MODE. Returns 0 or -1 (errno). */
+int fsutil_mkdirs(const char *path, mode_t mode);
+
+/* Writes DATA to PATH atomically with MODE. Returns 0 or -1 (errno). */
+int fsutil_write_atomic(const char *path, const void *data, size_t size, mode_t mode);
+
+/* Reads PATH into a new NUL-terminated buffer. Returns it, or NULL (errno). */
+char *fsutil_read(const char *path, size_t *size);
+
+/* Removes PATH and everything below it. Returns 0 or -1. */
+int fsutil_remove_tree(const char *path);
+
+#endif

@@ -1,0 +1,546 @@
+/* magics: routing and the kernel-answered magics (see magics.h). */
+#include "magics.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cloud.h"
+#include "cloud_options.h"
+#include "dispatcher_private.h"
+#include "log.h"
+
+struct magic_help {
+    const char *name;     /* as typed, with its % signs */
+    const char *usage;
+    const char *text;
+};
+
+static const struct magic_help magic_helps[] = {
+    {"%%cloud_function", "%%cloud_function [key=value ...]",
+     "Deploys the function defined in the cell and binds its name to a callable that runs it on the platform.\n"
+     "The body is Python with one top-level `def NAME(request, context)`; what stands before it (imports,\n"
+     "helpers, constants) is packaged with it; statements after it run in the notebook once it is deployed.\n"
+     "Only what changed is deployed: the same code and options make no platform call at all.\n\n"
+     "Options:\n"
+     "  platforms=local,aws   where to deploy (default: the %platform default, else local)\n"
+     "  memory=MB             128 to 10240 (default 128)\n"
+     "  timeout=S             1 to 900 seconds (default 30)\n"
+     "  arch=x86_64|arm64     (default x86_64)\n"
+     "  runtime=python3.12    python3.8 to python3.13\n"
+     "  name=NAME             deploy under another name than the def's\n"
+     "  deploy=false          link to a function that already exists: deploy nothing\n"
+     "  force=true            deploy even if nothing changed\n"
+     "  run=cloud|local       where calls run: local runs the def in the notebook, deploying nothing\n"
+     "  env=KEY=V;KEY2=V2     environment variables of the function\n\n"
+     "The same works in plain Python cells with FaaSET's decorator:\n"
+     "  @cloud_function(memory=256, platforms=[Platform.LOCAL])\n"
+     "  def hello(request, context): ..."},
+    {"%invoke", "%invoke NAME JSON",
+     "Calls the cloud function NAME with the JSON payload and shows its result, with roundTripTime\n"
+     "(ms, measured here) and latency (roundTripTime minus the function's own runtime) added."},
+    {"%%invoke", "%%invoke NAME",
+     "Like %invoke, with the JSON payload as the cell's body."},
+    {"%platform", "%platform [NAME [key=value ...]]",
+     "Sets the default platform for %%cloud_function and its settings; without arguments, shows it.\n"
+     "Credentials are never written in the notebook: each platform reads its usual files and variables.\n"
+     "local settings: concurrency=N (workers per function, default 50), python=PATH."},
+    {"%functions", "%functions",
+     "Lists every function deployed from this folder: platform, code and configuration hashes, last deploy,\n"
+     "and where calls go."},
+    {"%help", "%help [MAGIC]",
+     "Explains the magics; `?%%cloud_function` or `%%cloud_function?` opens one in the pager."},
+};
+
+#define MAGIC_COUNT (sizeof magic_helps / sizeof magic_helps[0])
+
+static const struct magic_help *magics_find(const char *name, size_t len)
+{
+    for (size_t i = 0; i < MAGIC_COUNT; i++)
+        if (strlen(magic_helps[i].name) == len && strncmp(magic_helps[i].name, name, len) == 0)
+            return &magic_helps[i];
+    return NULL;
+}
+
+/* ---- output helpers -------------------------------------------------------- */
+
+static void magics_stream(struct dispatcher *d, const char *text)
+{
+    dispatcher_publish(d, "stream", d->current->header, json_pack("{s:s, s:s}", "name", "stdout", "text", text));
+}
+
+static void magics_ok(struct dispatcher *d, json_t *payload)
+{
+    json_t *frame = json_pack("{s:s, s:o}", "status", "ok", "payload", payload ? payload : json_array());
+    bridge_finish_execute(d, frame);
+    json_decref(frame);
+}
+
+static json_t *magics_page(const char *text)
+{
+    return json_pack("[{s:s, s:{s:s}, s:i}]", "source", "page", "data", "text/plain", text, "start", 0);
+}
+
+static char *magics_help_text(const struct magic_help *help)
+{
+    char *text = NULL;
+    if (asprintf(&text, "%s\n\n%s\n", help->usage, help->text) < 0)
+        return NULL;
+    return text;
+}
+
+/* ---- %help and the pager --------------------------------------------------- */
+
+static void magics_help(struct dispatcher *d, const char *topic)
+{
+    if (*topic) {
+        char name[64];
+        snprintf(name, sizeof name, "%s%s", topic[0] == '%' ? "" : "%", topic);
+        const struct magic_help *help = magics_find(name, strlen(name));
+        if (help == NULL) {
+            snprintf(name, sizeof name, "%%%%%s", topic[0] == '%' ? topic + 1 : topic);
+            help = magics_find(name, strlen(name));
+        }
+        if (help == NULL) {
+            char evalue[160];
+            snprintf(evalue, sizeof evalue, "no magic named %s; %%help lists them all", topic);
+            bridge_fail(d, "UnknownMagic", evalue);
+            return;
+        }
+        char *text = magics_help_text(help);
+        magics_ok(d, magics_page(text ? text : ""));
+        free(text);
+        return;
+    }
+    char text[4096];
+    size_t used = (size_t)snprintf(text, sizeof text, "FaaSET magics (plain cells are Python):\n\n");
+    for (size_t i = 0; i < MAGIC_COUNT && used < sizeof text; i++)
+        used += (size_t)snprintf(text + used, sizeof text - used, "  %-36s %.*s\n", magic_helps[i].usage,
+                                 (int)strcspn(magic_helps[i].text, ".\n"), magic_helps[i].text);
+    if (used < sizeof text)
+        snprintf(text + used, sizeof text - used, "\n%%help NAME or ?%%%%cloud_function explains one.\n");
+    magics_stream(d, text);
+    magics_ok(d, NULL);
+}
+
+/* `?%%cloud_function`, `%%cloud_function?`, `%invoke??`: the magic's help in the pager. */
+static int magics_pager_request(const char *code, char *topic, size_t topic_size)
+{
+    size_t len = strlen(code);
+    while (len > 0 && isspace((unsigned char)code[len - 1]))
+        len--;
+    const char *start = code;
+    while (isspace((unsigned char)*start))
+        start++, len--;
+    size_t leading = strspn(start, "?");
+    size_t trailing = 0;
+    while (trailing < len && start[len - 1 - trailing] == '?')
+        trailing++;
+    if ((leading == 0) == (trailing == 0))
+        return 0;
+    const char *name = start + leading;
+    size_t name_len = len - leading - trailing;
+    if (name_len < 2 || name[0] != '%' || name_len >= topic_size || memchr(name, '\n', name_len) != NULL)
+        return 0;
+    snprintf(topic, topic_size, "%.*s", (int)name_len, name);
+    return 1;
+}
+
+/* ---- %platform and %functions ---------------------------------------------- */
+
+static void magics_platform(struct dispatcher *d, const char *args)
+{
+    char name[32] = "";
+    int consumed = 0;
+    if (sscanf(args, "%31s%n", name, &consumed) != 1) {
+        char text[128];
+        snprintf(text, sizeof text, "Default platform: %s\n", cloud_default_platform(d->cloud));
+        magics_stream(d, text);
+        magics_ok(d, NULL);
+        return;
+    }
+    char err[512];
+    json_t *settings = cloud_options_from_line(args + consumed, err, sizeof err);
+    if (settings == NULL) {
+        bridge_fail(d, "InvalidSetting", err);
+        return;
+    }
+    char message[512];
+    int rc = cloud_set_platform(d->cloud, name, settings, message, sizeof message);
+    json_decref(settings);
+    if (rc < 0) {
+        bridge_fail(d, "InvalidSetting", message);
+        return;
+    }
+    strncat(message, "\n", sizeof message - strlen(message) - 1);
+    magics_stream(d, message);
+    magics_ok(d, NULL);
+}
+
+static void magics_html_escape(char *out, size_t size, const char *text)
+{
+    size_t used = 0;
+    for (; *text && used + 7 < size; text++) {
+        const char *entity = *text == '<' ? "&lt;" : *text == '>' ? "&gt;" : *text == '&' ? "&amp;" : NULL;
+        if (entity != NULL)
+            used += (size_t)snprintf(out + used, size - used, "%s", entity);
+        else
+            out[used++] = *text;
+    }
+    out[used] = '\0';
+}
+
+static void magics_functions(struct dispatcher *d)
+{
+    json_t *list = cloud_list(d->cloud);
+    size_t html_size = 1024 + json_array_size(list) * 1024, text_size = html_size;
+    char *html = malloc(html_size), *text = malloc(text_size);
+    if (html == NULL || text == NULL) {
+        free(html);
+        free(text);
+        json_decref(list);
+        bridge_fail(d, "OutOfMemory", "cannot list the functions");
+        return;
+    }
+    size_t h = (size_t)snprintf(html, html_size,
+                                "<table><thead><tr><th>function</th><th>platform</th><th>code</th><th>config</th>"
+                                "<th>memory</th><th>timeout</th><th>last deploy</th><th>calls go to</th></tr></thead><tbody>");
+    size_t t = (size_t)snprintf(text, text_size, "%-20s %-9s %-8s %-8s %6s %7s  %-27s %s\n", "function", "platform", "code",
+                                "config", "memory", "timeout", "last deploy", "calls go to");
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item) {
+        const char *name = json_string_value(json_object_get(item, "name"));
+        const char *platform = json_string_value(json_object_get(item, "platform"));
+        const char *code = json_string_value(json_object_get(item, "code_hash"));
+        const char *config = json_string_value(json_object_get(item, "config_hash"));
+        const char *when = json_string_value(json_object_get(item, "deployed_at"));
+        const char *calls = json_string_value(json_object_get(item, "calls"));
+        int memory = (int)json_integer_value(json_object_get(item, "memory_mb"));
+        int timeout = (int)json_integer_value(json_object_get(item, "timeout_s"));
+        char safe_name[200], safe_calls[200];
+        magics_html_escape(safe_name, sizeof safe_name, name);
+        magics_html_escape(safe_calls, sizeof safe_calls, calls);
+        h += (size_t)snprintf(html + h, html_size - h,
+                              "<tr><td>%s</td><td>%s</td><td><code>%.8s</code></td><td><code>%.8s</code></td>"
+                              "<td>%d MB</td><td>%d s</td><td>%s</td><td>%s</td></tr>",
+                              safe_name, platform, code, config, memory, timeout, when, safe_calls);
+        t += (size_t)snprintf(text + t, text_size - t, "%-20s %-9s %-8.8s %-8.8s %6d %7d  %-27s %s\n", name, platform,
+                              code, config, memory, timeout, when, calls);
+    }
+    snprintf(html + h, html_size - h, "</tbody></table>");
+    if (json_array_size(list) == 0)
+        snprintf(text, text_size, "No functions deployed from this folder yet: define one with %%%%cloud_function.\n");
+    dispatcher_publish(d, "display_data", d->current->header,
+                       json_pack("{s:{s:s, s:s}, s:{}}", "data", "text/html", html, "text/plain", text, "metadata"));
+    free(html);
+    free(text);
+    json_decref(list);
+    magics_ok(d, NULL);
+}
+
+/* ---- %invoke ------------------------------------------------------------------ */
+
+struct magics_invoke {
+    struct dispatcher *d;
+    char msg_id[128];
+};
+
+static void magics_on_invoke(void *ctx, json_t *result)
+{
+    struct magics_invoke *call = ctx;
+    struct dispatcher *d = call->d;
+    const char *current_id = d->current ? json_string_value(json_object_get(d->current->header, "msg_id")) : NULL;
+    if (result == NULL || current_id == NULL || strcmp(current_id, call->msg_id) != 0) {
+        json_decref(result); /* the cell was interrupted meanwhile */
+        free(call);
+        return;
+    }
+    d->kernel_call_pending = 0;
+    const char *status = json_string_value(json_object_get(result, "status"));
+    if (status != NULL && strcmp(status, "ok") == 0) {
+        json_t *value = json_object_get(result, "result");
+        json_t *shown = json_is_object(value) ? json_deep_copy(value) : json_incref(value);
+        double round_trip = json_number_value(json_object_get(result, "roundTripTime"));
+        json_t *runtime = json_object_get(value, "runtime");
+        if (json_is_object(shown)) {
+            json_object_set_new(shown, "roundTripTime", json_real(round_trip));
+            if (json_is_number(runtime))
+                json_object_set_new(shown, "latency", json_real(round_trip - json_number_value(runtime)));
+        }
+        char *pretty = json_dumps(shown, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+        json_t *data = json_pack("{s:s}", "text/plain", pretty ? pretty : "null");
+        if (json_is_object(shown) || json_is_array(shown))
+            json_object_set(data, "application/json", shown);
+        dispatcher_publish(d, "execute_result", d->current->header,
+                           json_pack("{s:i, s:o, s:{}}", "execution_count", d->execution_count, "data", data,
+                                     "metadata"));
+        free(pretty);
+        json_decref(shown);
+        magics_ok(d, NULL);
+    } else {
+        const char *ename = json_string_value(json_object_get(result, "ename"));
+        const char *evalue = json_string_value(json_object_get(result, "evalue"));
+        json_t *traceback = json_array();
+        json_t *remote = json_object_get(result, "traceback");
+        if (json_array_size(remote) > 0) {
+            json_array_append_new(traceback, json_string("Remote traceback:"));
+            json_array_extend(traceback, remote);
+        }
+        char last[1200];
+        snprintf(last, sizeof last, "%s: %s", ename ? ename : "Error", evalue ? evalue : "");
+        json_array_append_new(traceback, json_string(last));
+        json_t *frame = json_pack("{s:s, s:s, s:s, s:o}", "status", "error", "ename", ename ? ename : "Error", "evalue",
+                                  evalue ? evalue : "", "traceback", traceback);
+        dispatcher_publish(d, "error", d->current->header,
+                           json_pack("{s:O, s:O, s:O}", "ename", json_object_get(frame, "ename"), "evalue",
+                                     json_object_get(frame, "evalue"), "traceback", json_object_get(frame, "traceback")));
+        bridge_finish_execute(d, frame);
+        json_decref(frame);
+    }
+    json_decref(result);
+    free(call);
+    dispatcher_process_queue(d);
+}
+
+static void magics_invoke(struct dispatcher *d, const char *name, size_t name_len, const char *json_text)
+{
+    char function[65];
+    if (name_len == 0 || name_len >= sizeof function) {
+        bridge_fail(d, "UsageError", "usage: %invoke NAME JSON (or %%invoke NAME with a JSON body)");
+        return;
+    }
+    snprintf(function, sizeof function, "%.*s", (int)name_len, name);
+    json_error_t json_err;
+    json_t *payload = *json_text ? json_loads(json_text, JSON_DECODE_ANY, &json_err) : json_object();
+    if (payload == NULL) {
+        char evalue[400];
+        snprintf(evalue, sizeof evalue, "the payload of %s is not valid JSON: %s (line %d, column %d)", function,
+                 json_err.text, json_err.line, json_err.column);
+        bridge_fail(d, "InvalidJSON", evalue);
+        return;
+    }
+    struct magics_invoke *call = calloc(1, sizeof *call);
+    json_t *upcall = json_pack("{s:s, s:o}", "function", function, "payload", payload);
+    if (call == NULL || upcall == NULL) {
+        free(call);
+        json_decref(upcall);
+        bridge_fail(d, "OutOfMemory", "cannot start the call");
+        return;
+    }
+    call->d = d;
+    snprintf(call->msg_id, sizeof call->msg_id, "%s", json_string_value(json_object_get(d->current->header, "msg_id")));
+    d->kernel_call_pending = 1;
+    cloud_invoke(d->cloud, upcall, magics_on_invoke, call);
+    json_decref(upcall);
+}
+
+/* ---- routing ----------------------------------------------------------------- */
+
+/* Splits "%name rest" at the end of the name. */
+static size_t magics_name_length(const char *text)
+{
+    size_t n = strspn(text, "%");
+    while (isalnum((unsigned char)text[n]) || text[n] == '_')
+        n++;
+    return n;
+}
+
+/* The cell holds one line magic and nothing else but blank and comment lines. */
+static int magics_single_line(const char *code, const char **line, size_t *line_len)
+{
+    const char *found = NULL;
+    size_t found_len = 0;
+    for (const char *p = code; *p;) {
+        size_t len = strcspn(p, "\n");
+        const char *text = p;
+        while (text < p + len && isspace((unsigned char)*text))
+            text++;
+        if (text < p + len && *text != '#') {
+            if (found != NULL || *text != '%')
+                return 0;
+            found = text;
+            found_len = (size_t)(p + len - text);
+        }
+        p += len + (p[len] == '\n');
+    }
+    *line = found;
+    *line_len = found_len;
+    return found != NULL;
+}
+
+static enum magics_outcome magics_cell(struct dispatcher *d, const struct message *msg, const char *code,
+                                       json_t **request)
+{
+    const char *first_line_end = strchr(code, '\n');
+    size_t first_len = first_line_end ? (size_t)(first_line_end - code) : strlen(code);
+    size_t name_len = magics_name_length(code);
+    char args[4096];
+    snprintf(args, sizeof args, "%.*s", (int)(first_len - name_len), code + name_len);
+    const char *body = first_line_end ? first_line_end + 1 : "";
+    if (name_len == 16 && strncmp(code, "%%cloud_function", 16) == 0) {
+        char err[512];
+        json_t *options = cloud_options_from_line(args, err, sizeof err);
+        if (options == NULL) {
+            bridge_fail(d, "InvalidOption", err);
+            return MAGICS_HANDLED;
+        }
+        const json_t *content = msg->content;
+        *request = json_pack("{s:s, s:O, s:s, s:i, s:o, s:i, s:O?, s:O?, s:O?}", "type", "cloud_function", "code",
+                             json_object_get(content, "code"), "body", body, "body_line", 2, "options", options,
+                             "execution_count", d->execution_count, "silent", json_object_get(content, "silent"),
+                             "store_history", json_object_get(content, "store_history"), "allow_stdin",
+                             json_object_get(content, "allow_stdin"));
+        return MAGICS_RUNTIME_REQUEST;
+    }
+    if (name_len == 8 && strncmp(code, "%%invoke", 8) == 0) {
+        const char *name = args + strspn(args, " \t");
+        magics_invoke(d, name, strcspn(name, " \t"), body);
+        return MAGICS_HANDLED;
+    }
+    char evalue[200];
+    const char *names[MAGIC_COUNT + 1];
+    for (size_t i = 0; i < MAGIC_COUNT; i++)
+        names[i] = magic_helps[i].name;
+    names[MAGIC_COUNT] = NULL;
+    char typed[64];
+    snprintf(typed, sizeof typed, "%.*s", (int)(name_len < 63 ? name_len : 63), code);
+    const char *nearest = cloud_nearest(typed, names);
+    snprintf(evalue, sizeof evalue, "%s is not a faaset cell magic%s%s%s; %%help lists them", typed,
+             nearest ? " (did you mean " : "", nearest ? nearest : "", nearest ? "?)" : "");
+    bridge_fail(d, "UnknownMagic", evalue);
+    return MAGICS_HANDLED;
+}
+
+static enum magics_outcome magics_line(struct dispatcher *d, const char *line, size_t line_len)
+{
+    size_t name_len = magics_name_length(line);
+    char name[64], args[8192];
+    snprintf(name, sizeof name, "%.*s", (int)(name_len < 63 ? name_len : 63), line);
+    snprintf(args, sizeof args, "%.*s", (int)(line_len - name_len), line + name_len);
+    const char *rest = args + strspn(args, " \t");
+    if (strcmp(name, "%invoke") == 0) {
+        size_t function_len = strcspn(rest, " \t");
+        magics_invoke(d, rest, function_len, rest + function_len + strspn(rest + function_len, " \t"));
+    } else if (strcmp(name, "%platform") == 0) {
+        magics_platform(d, rest);
+    } else if (strcmp(name, "%functions") == 0) {
+        magics_functions(d);
+    } else if (strcmp(name, "%help") == 0) {
+        char topic[64];
+        snprintf(topic, sizeof topic, "%.*s", (int)strcspn(rest, " \t"), rest);
+        magics_help(d, topic);
+    } else {
+        const char *names[MAGIC_COUNT + 1];
+        for (size_t i = 0; i < MAGIC_COUNT; i++)
+            names[i] = magic_helps[i].name;
+        names[MAGIC_COUNT] = NULL;
+        const char *nearest = cloud_nearest(name, names);
+        char evalue[200];
+        snprintf(evalue, sizeof evalue, "%s is not a faaset magic%s%s%s; %%help lists them", name,
+                 nearest ? " (did you mean " : "", nearest ? nearest : "", nearest ? "?)" : "");
+        bridge_fail(d, "UnknownMagic", evalue);
+    }
+    return MAGICS_HANDLED;
+}
+
+enum magics_outcome magics_execute(struct dispatcher *d, const struct message *msg, json_t **request)
+{
+    const char *code = json_string_value(json_object_get(msg->content, "code"));
+    if (code == NULL)
+        return MAGICS_NOT_MAGIC;
+    const char *start = code;
+    while (*start == '\n' || *start == ' ' || *start == '\t' || *start == '\r')
+        start++;
+    char topic[64];
+    if (magics_pager_request(code, topic, sizeof topic)) {
+        magics_help(d, topic);
+        return MAGICS_HANDLED;
+    }
+    if (strncmp(start, "%%", 2) == 0)
+        return magics_cell(d, msg, start, request);
+    const char *line;
+    size_t line_len;
+    if (magics_single_line(code, &line, &line_len))
+        return magics_line(d, line, line_len);
+    return MAGICS_NOT_MAGIC;
+}
+
+/* ---- completion ---------------------------------------------------------------- */
+
+static void magics_add_matches(json_t *matches, const char *prefix, size_t prefix_len, const char *const *words,
+                               const char *suffix)
+{
+    for (size_t i = 0; words[i] != NULL; i++) {
+        if (strncmp(words[i], prefix, prefix_len) == 0) {
+            char match[128];
+            snprintf(match, sizeof match, "%s%s", words[i], suffix);
+            json_array_append_new(matches, json_string(match));
+        }
+    }
+}
+
+int magics_complete(struct dispatcher *d, const struct message *msg)
+{
+    const char *code = json_string_value(json_object_get(msg->content, "code"));
+    json_t *pos = json_object_get(msg->content, "cursor_pos");
+    if (code == NULL)
+        return 0;
+    /* cursor_pos counts code points: find its byte offset */
+    size_t length = strlen(code), cursor = length;
+    if (json_is_integer(pos)) {
+        json_int_t points = json_integer_value(pos), seen = 0;
+        for (cursor = 0; cursor < length && seen < points; seen++) {
+            cursor++;
+            while (cursor < length && ((unsigned char)code[cursor] & 0xC0) == 0x80)
+                cursor++;
+        }
+    }
+    size_t line_start = cursor;
+    while (line_start > 0 && code[line_start - 1] != '\n')
+        line_start--;
+    const char *line = code + line_start;
+    if (*line != '%')
+        return 0;
+    size_t word_start = cursor;
+    while (word_start > line_start && !isspace((unsigned char)code[word_start - 1]))
+        word_start--;
+    const char *word = code + word_start;
+    size_t word_len = cursor - word_start;
+    json_t *matches = json_array();
+    if (word_start == line_start) {
+        const char *names[MAGIC_COUNT + 1];
+        for (size_t i = 0; i < MAGIC_COUNT; i++)
+            names[i] = magic_helps[i].name;
+        names[MAGIC_COUNT] = NULL;
+        magics_add_matches(matches, word, word_len, names, "");
+    } else if (strncmp(line, "%%cloud_function", 16) == 0 && memchr(word, '=', word_len) == NULL) {
+        magics_add_matches(matches, word, word_len, cloud_option_keys, "=");
+    } else if (strncmp(line, "%invoke ", 8) == 0 || strncmp(line, "%%invoke ", 9) == 0 ||
+               strncmp(line, "%platform ", 10) == 0) {
+        json_t *names = strncmp(line, "%platform", 9) == 0 ? json_pack("[s,s,s,s,s,s,s]", "local", "aws", "gcf",
+                                                                         "openwhisk", "ibm", "azure", "openfaas")
+                                                            : cloud_function_names(d->cloud);
+        size_t i;
+        json_t *name;
+        json_array_foreach(names, i, name) {
+            if (strncmp(json_string_value(name), word, word_len) == 0)
+                json_array_append(matches, name);
+        }
+        json_decref(names);
+    }
+    json_int_t points_start = 0, points_end = 0;
+    for (size_t i = 0; i < cursor; i++) {
+        if (((unsigned char)code[i] & 0xC0) == 0x80)
+            continue;
+        if (i < word_start)
+            points_start++;
+        else
+            points_end++;
+    }
+    dispatcher_reply(d, CHANNEL_SHELL, msg, "complete_reply",
+                     json_pack("{s:s, s:o, s:I, s:I, s:{}}", "status", "ok", "matches", matches, "cursor_start",
+                               points_start, "cursor_end", points_start + points_end, "metadata"));
+    return 1;
+}

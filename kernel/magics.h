@@ -1,0 +1,29 @@
+/* magics: the cell language on top of Python. A cell whose first line is
+ * `%%cloud_function ...` becomes a `cloud_function` request to the runtime
+ * (options split here, checked by cloud.c); `%%invoke NAME` + JSON body,
+ * and a cell holding one line magic (`%invoke NAME JSON`, `%platform NAME
+ * key=value...`, `%functions`, `%help`) are answered by the kernel itself.
+ * `?%%cloud_function`, `%help NAME` and friends open the pager. Completion
+ * after `%` offers magic names, option keys and function names. */
+#ifndef FAASET_MAGICS_H
+#define FAASET_MAGICS_H
+
+#include <jansson.h>
+
+struct dispatcher;
+struct message;
+
+enum magics_outcome {
+    MAGICS_NOT_MAGIC,        /* plain Python: send it to the runtime as it is */
+    MAGICS_RUNTIME_REQUEST,  /* send *REQUEST to the runtime instead */
+    MAGICS_HANDLED,          /* answered (now or later) by the kernel */
+};
+
+/* Looks at an execute_request that has been opened (busy, execute_input). */
+enum magics_outcome magics_execute(struct dispatcher *d, const struct message *msg, json_t **request);
+
+/* Sends the complete_reply for a magic line: returns 1 if it did (the
+ * caller publishes idle), 0 when the line is Python. */
+int magics_complete(struct dispatcher *d, const struct message *msg);
+
+#endif

@@ -1,0 +1,63 @@
+/* package: deployment packages and hashing (see package.h). SHA-256 comes
+ * from libsodium, like the kernel's message signing. */
+#include "package.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "embedded.h"
+#include "zip.h"
+
+static const char *const bundled_files[] = {
+    "runtime/python/faaset_handler.py",
+    "runtime/python/SAAF.py",
+    "runtime/python/Inspector.py",
+};
+
+void package_hash_parts(const char *const *parts, size_t count, char out[65])
+{
+    crypto_hash_sha256_state state;
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_init(&state);
+    for (size_t i = 0; i < count; i++)
+        crypto_hash_sha256_update(&state, (const unsigned char *)parts[i], strlen(parts[i]) + 1);
+    crypto_hash_sha256_final(&state, digest);
+    sodium_bin2hex(out, 65, digest, sizeof digest);
+}
+
+const char *package_bundle_hash(void)
+{
+    static char hash[65];
+    if (hash[0] == '\0') {
+        const char *parts[sizeof bundled_files / sizeof bundled_files[0]];
+        for (size_t i = 0; i < sizeof bundled_files / sizeof bundled_files[0]; i++)
+            parts[i] = (const char *)embedded_find(bundled_files[i])->data;
+        package_hash_parts(parts, sizeof parts / sizeof parts[0], hash);
+    }
+    return hash;
+}
+
+int package_build(const char *source, const char *function, const char *requirements, unsigned char **out,
+                  size_t *out_size, char *err, size_t err_size)
+{
+    const struct embedded_file *shim = embedded_find("runtime/python/faaset_handler.py");
+    const struct embedded_file *saaf = embedded_find("runtime/python/SAAF.py");
+    const struct embedded_file *inspector = embedded_find("runtime/python/Inspector.py");
+    char *handler = NULL;
+    if (asprintf(&handler, "FAASET_USER_FUNCTION = \"%s\"\n%s", function, (const char *)shim->data) < 0) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    struct zip_entry entries[5] = {
+        {"faaset_function.py", source, strlen(source)},
+        {"faaset_handler.py", handler, strlen(handler)},
+        {"SAAF.py", saaf->data, saaf->size},
+        {"Inspector.py", inspector->data, inspector->size},
+        {"requirements.txt", requirements ? requirements : "", requirements ? strlen(requirements) : 0},
+    };
+    int rc = zip_build(entries, requirements ? 5 : 4, out, out_size, err, err_size);
+    free(handler);
+    return rc;
+}

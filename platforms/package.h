@@ -1,0 +1,25 @@
+/* package: what goes into every deployment, built deterministically (see
+ * zip.h): the user's source as faaset_function.py, the handler shim as
+ * faaset_handler.py (naming the user's function on its first line), the
+ * SAAF profiler (SAAF.py, Inspector.py), and requirements.txt when given.
+ * The bundle hash covers the runtime files faaset adds, so a new faaset
+ * version redeploys functions whose shim changed. */
+#ifndef FAASET_PACKAGE_H
+#define FAASET_PACKAGE_H
+
+#include <stddef.h>
+
+#define PACKAGE_HANDLER "faaset_handler.handle"
+
+/* Hex SHA-256 of the files faaset adds to every package. */
+const char *package_bundle_hash(void);
+
+/* Builds the zip. Returns 0, or -1 with ERR. *OUT is malloc'd. */
+int package_build(const char *source, const char *function, const char *requirements, unsigned char **out,
+                  size_t *out_size, char *err, size_t err_size);
+
+/* Hex SHA-256 of the concatenation of PARTS (COUNT strings, each followed
+ * by a NUL so that ("ab","c") and ("a","bc") differ) into OUT (65 bytes). */
+void package_hash_parts(const char *const *parts, size_t count, char out[65]);
+
+#endif

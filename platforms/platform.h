@@ -1,0 +1,79 @@
+/* platform: the one interface every FaaS platform adapter implements, and
+ * the registry that owns them. All operations are asynchronous: they return
+ * at once and report through a `platform_done_fn` on the kernel's loop
+ * (an adapter may report before returning). This fits every platform in
+ * scope: long operations polled (GCF), state waits (Lambda Pending /
+ * InProgress), image-only deploys (OpenFaaS), keys in URLs (Azure), and the
+ * local platform's worker processes.
+ *
+ * FAASET_TRACE_PLATFORM=FILE appends one JSON line per operation the
+ * registry passes to an adapter, so tests can count platform calls. */
+#ifndef FAASET_PLATFORM_H
+#define FAASET_PLATFORM_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "reactor.h"
+
+/* What a platform needs to deploy or reconfigure a function. */
+struct platform_function {
+    const char *name;                 /* the deployed function's name */
+    const char *handler;              /* "faaset_handler.handle" */
+    const unsigned char *package;     /* the zip (deploy only) */
+    size_t package_size;
+    const char *code_hash;            /* hex SHA-256 of what built the package */
+    int memory_mb;
+    int timeout_s;
+    const char *arch;                 /* "x86_64" or "arm64" */
+    const char *runtime;              /* "python3.12" */
+    const json_t *env;                /* {"KEY": "value"} */
+};
+
+/* How an operation ended. Valid only during the callback. */
+struct platform_outcome {
+    int ok;
+    const char *error_type;           /* when !ok: "FunctionTimeout", "ValueError", ... */
+    const char *message;
+    const json_t *traceback;          /* array of strings, or NULL */
+    const json_t *result;             /* invoke: the function's return value */
+};
+
+typedef void (*platform_done_fn)(void *ctx, const struct platform_outcome *outcome);
+
+struct platform_ops {
+    const char *name;
+    int (*deploy)(void *self, const struct platform_function *function, platform_done_fn done, void *ctx);
+    int (*configure)(void *self, const struct platform_function *function, platform_done_fn done, void *ctx);
+    int (*invoke)(void *self, const char *function, const json_t *payload, platform_done_fn done, void *ctx);
+    /* Applies `%platform NAME key=value` settings (raw strings). Returns 0 or -1 with ERR. */
+    int (*apply_settings)(void *self, const json_t *settings, char *err, size_t err_size);
+    void (*free)(void *self);
+};
+
+struct platforms;
+
+/* Every platform this build knows. WORKDIR is the notebook's folder (state
+ * lives in WORKDIR/.faaset); PYTHON runs local functions. */
+struct platforms *platforms_new(struct reactor *reactor, const char *workdir, const char *python);
+void platforms_free(struct platforms *platforms);
+
+/* The names a user may write, for messages and completion: "local, aws, ...". */
+const char *platforms_known_names(void);
+int platforms_is_known(const char *name);
+
+/* 0 and the operation started, or -1 with ERR when NAME has no adapter here. */
+int platforms_deploy(struct platforms *platforms, const char *name, const struct platform_function *function,
+                     platform_done_fn done, void *ctx, char *err, size_t err_size);
+int platforms_configure(struct platforms *platforms, const char *name, const struct platform_function *function,
+                        platform_done_fn done, void *ctx, char *err, size_t err_size);
+int platforms_invoke(struct platforms *platforms, const char *name, const char *function, const json_t *payload,
+                     platform_done_fn done, void *ctx, char *err, size_t err_size);
+int platforms_apply_settings(struct platforms *platforms, const char *name, const json_t *settings, char *err,
+                             size_t err_size);
+
+/* Adapters. */
+void *local_platform_new(struct reactor *reactor, const char *workdir, const char *python);
+extern const struct platform_ops local_platform_ops;
+
+#endif

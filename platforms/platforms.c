@@ -1,0 +1,127 @@
+/* platforms: the registry of adapters and the tracing of their operations
+ * (see platform.h). Names the user may write but whose adapter this build
+ * does not have yet give a clear error instead of a deploy. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "platform.h"
+
+struct platform_slot {
+    const char *name;
+    const struct platform_ops *ops;
+    void *self;
+};
+
+struct platforms {
+    struct platform_slot local;
+    char *trace_path;
+};
+
+static const char *const known_names[] = {"local", "aws", "gcf", "openwhisk", "ibm", "azure", "openfaas"};
+
+const char *platforms_known_names(void)
+{
+    return "local, aws, gcf, openwhisk, ibm, azure, openfaas";
+}
+
+int platforms_is_known(const char *name)
+{
+    for (size_t i = 0; i < sizeof known_names / sizeof known_names[0]; i++)
+        if (strcmp(name, known_names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+struct platforms *platforms_new(struct reactor *reactor, const char *workdir, const char *python)
+{
+    struct platforms *platforms = calloc(1, sizeof *platforms);
+    if (platforms == NULL)
+        return NULL;
+    platforms->local = (struct platform_slot){"local", &local_platform_ops,
+                                              local_platform_new(reactor, workdir, python)};
+    const char *trace = getenv("FAASET_TRACE_PLATFORM");
+    if (trace != NULL && *trace)
+        platforms->trace_path = strdup(trace);
+    if (platforms->local.self == NULL) {
+        platforms_free(platforms);
+        return NULL;
+    }
+    return platforms;
+}
+
+void platforms_free(struct platforms *platforms)
+{
+    if (platforms == NULL)
+        return;
+    if (platforms->local.self != NULL)
+        platforms->local.ops->free(platforms->local.self);
+    free(platforms->trace_path);
+    free(platforms);
+}
+
+static struct platform_slot *platforms_find(struct platforms *platforms, const char *name, char *err, size_t err_size)
+{
+    if (strcmp(name, "local") == 0)
+        return &platforms->local;
+    if (platforms_is_known(name))
+        snprintf(err, err_size,
+                 "the '%s' platform is not available in this version of faaset yet; use platforms=local", name);
+    else
+        snprintf(err, err_size, "unknown platform '%s'; choose from %s", name, platforms_known_names());
+    return NULL;
+}
+
+static void platforms_trace(struct platforms *platforms, const char *platform, const char *op, const char *function)
+{
+    if (platforms->trace_path == NULL)
+        return;
+    FILE *file = fopen(platforms->trace_path, "a");
+    if (file == NULL)
+        return;
+    json_t *line = json_pack("{s:s, s:s, s:s}", "platform", platform, "op", op, "function", function);
+    char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+    if (text != NULL)
+        fprintf(file, "%s\n", text);
+    free(text);
+    json_decref(line);
+    fclose(file);
+}
+
+int platforms_deploy(struct platforms *platforms, const char *name, const struct platform_function *function,
+                     platform_done_fn done, void *ctx, char *err, size_t err_size)
+{
+    struct platform_slot *slot = platforms_find(platforms, name, err, err_size);
+    if (slot == NULL)
+        return -1;
+    platforms_trace(platforms, name, "deploy", function->name);
+    return slot->ops->deploy(slot->self, function, done, ctx);
+}
+
+int platforms_configure(struct platforms *platforms, const char *name, const struct platform_function *function,
+                        platform_done_fn done, void *ctx, char *err, size_t err_size)
+{
+    struct platform_slot *slot = platforms_find(platforms, name, err, err_size);
+    if (slot == NULL)
+        return -1;
+    platforms_trace(platforms, name, "configure", function->name);
+    return slot->ops->configure(slot->self, function, done, ctx);
+}
+
+int platforms_invoke(struct platforms *platforms, const char *name, const char *function, const json_t *payload,
+                     platform_done_fn done, void *ctx, char *err, size_t err_size)
+{
+    struct platform_slot *slot = platforms_find(platforms, name, err, err_size);
+    if (slot == NULL)
+        return -1;
+    platforms_trace(platforms, name, "invoke", function);
+    return slot->ops->invoke(slot->self, function, payload, done, ctx);
+}
+
+int platforms_apply_settings(struct platforms *platforms, const char *name, const json_t *settings, char *err,
+                             size_t err_size)
+{
+    struct platform_slot *slot = platforms_find(platforms, name, err, err_size);
+    return slot == NULL ? -1 : slot->ops->apply_settings(slot->self, settings, err, err_size);
+}
