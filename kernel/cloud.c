@@ -39,7 +39,7 @@ struct cloud_define_job {
     struct deploy_record records[CLOUD_MAX_PLATFORMS];
     char lines[CLOUD_MAX_PLATFORMS][512];
     int failed[CLOUD_MAX_PLATFORMS];
-    long long started_ms[CLOUD_MAX_PLATFORMS];
+    double started_ms;               /* when the define arrived: lines report the time since */
     const char *verb[CLOUD_MAX_PLATFORMS];
     int pending;
 };
@@ -88,6 +88,13 @@ void cloud_free(struct cloud *cloud)
 const char *cloud_default_platform(const struct cloud *cloud)
 {
     return cloud->default_platform;
+}
+
+/* "0.31 ms", "12 ms": time since STARTED, precise where it is small. */
+static void cloud_format_elapsed(double started, char *out, size_t size)
+{
+    double elapsed = reactor_now_ms_precise() - started;
+    snprintf(out, size, elapsed < 10 ? "%.2f ms" : "%.0f ms", elapsed);
 }
 
 static json_t *cloud_error(const char *ename, const char *evalue)
@@ -172,7 +179,8 @@ static void cloud_on_platform_done(void *ctx, const struct platform_outcome *out
     char platform[16], name[65], line[sizeof job->lines[0]];
     snprintf(platform, sizeof platform, "%s", job->options.platforms[i]);
     snprintf(name, sizeof name, "%s", job->name);
-    long long elapsed = reactor_now_ms() - job->started_ms[i];
+    char elapsed[32];
+    cloud_format_elapsed(job->started_ms, elapsed, sizeof elapsed);
     if (outcome->ok) {
         char err[300];
         message_iso8601_now(job->records[i].deployed_at);
@@ -180,7 +188,7 @@ static void cloud_on_platform_done(void *ctx, const struct platform_outcome *out
             snprintf(line, sizeof line, "%s: %s %s, but %s", platform, job->verb[i], name, err);
             job->failed[i] = 1;
         } else {
-            snprintf(line, sizeof line, "%s: %s %s (%.8s) in %lld ms", platform, job->verb[i], name,
+            snprintf(line, sizeof line, "%s: %s %s (%.8s) in %s", platform, job->verb[i], name,
                      job->records[i].code_hash, elapsed);
         }
     } else {
@@ -207,7 +215,10 @@ static void cloud_define_on(struct cloud_define_job *job, int i, const unsigned 
     int code_changed = found != 1 || strcmp(old.code_hash, record->code_hash) != 0 || job->options.force;
     int config_changed = found != 1 || strcmp(old.config_hash, record->config_hash) != 0;
     if (!code_changed && !config_changed) {
-        snprintf(job->lines[i], sizeof job->lines[i], "%s: up to date %s (%.8s)", platform, job->name, old.code_hash);
+        char elapsed[32];
+        cloud_format_elapsed(job->started_ms, elapsed, sizeof elapsed);
+        snprintf(job->lines[i], sizeof job->lines[i], "%s: up to date %s (%.8s) in %s", platform, job->name,
+                 old.code_hash, elapsed);
         return;
     }
     job->verb[i] = found < 0          ? "redeployed (its state file was unreadable)"
@@ -225,7 +236,6 @@ static void cloud_define_on(struct cloud_define_job *job, int i, const unsigned 
         .name = job->name, .handler = PACKAGE_HANDLER, .package = package, .package_size = package_size,
         .code_hash = record->code_hash, .memory_mb = job->options.memory_mb, .timeout_s = job->options.timeout_s,
         .arch = job->options.arch, .runtime = job->options.runtime, .env = job->options.env};
-    job->started_ms[i] = reactor_now_ms();
     job->pending++;
     int rc = code_changed ? platforms_deploy(job->cloud->platforms, platform, &function, cloud_on_platform_done, op,
                                              err, sizeof err)
@@ -254,6 +264,7 @@ void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
     job->cloud = cloud;
     job->reply = reply;
     job->ctx = ctx;
+    job->started_ms = reactor_now_ms_precise();
     if (cloud_options_parse(raw ? raw : json_object(), cloud->default_platform, &job->options, err, sizeof err) < 0) {
         reply(ctx, cloud_error("InvalidOption", err));
         cloud_options_free(&job->options);
@@ -281,10 +292,12 @@ void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
         snprintf(record->function, sizeof record->function, "%s", def_name);
         record->memory_mb = job->options.memory_mb;
         record->timeout_s = job->options.timeout_s;
+        char elapsed[32];
+        cloud_format_elapsed(job->started_ms, elapsed, sizeof elapsed);
         if (!deploying)
-            snprintf(job->lines[i], sizeof job->lines[i], "%s: %s %s (%.8s)", job->options.platforms[i],
+            snprintf(job->lines[i], sizeof job->lines[i], "%s: %s %s (%.8s) in %s", job->options.platforms[i],
                      strcmp(job->options.run, "local") == 0 ? "runs in the notebook, not deployed:" : "linked",
-                     job->name, code_hash);
+                     job->name, code_hash, elapsed);
         else
             cloud_define_on(job, i, package, package_size);
     }
