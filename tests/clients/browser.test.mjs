@@ -87,7 +87,7 @@ describe('classic notebook UI in Chromium', { timeout: 240_000 }, () => {
 
     const codeCells = page.locator('#notebook-container .cell.code_cell');
     const count = await codeCells.count();
-    assert.equal(count, 6, `quickstart.ipynb has ${count} code cells, the test expects 6`);
+    assert.equal(count, 11, `quickstart.ipynb has ${count} code cells, the test expects 11`);
     assert.equal(await page.locator('#notebook-container .output_area').count(), 0, 'quickstart.ipynb is saved with outputs');
 
     await page.click('#celllink');
@@ -116,7 +116,7 @@ describe('classic notebook UI in Chromium', { timeout: 240_000 }, () => {
     const errors = await page.locator('#notebook-container .output_error').allInnerTexts();
     assert.deepEqual(errors, [], 'a cell shows an error');
     const prompts = await page.locator('#notebook-container .code_cell .input_prompt').allInnerTexts();
-    assert.deepEqual(prompts.map((p) => p.replace(/\s+/g, '')), [1, 2, 3, 4, 5, 6].map((n) => `In[${n}]:`));
+    assert.deepEqual(prompts.map((p) => p.replace(/\s+/g, '')), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((n) => `In[${n}]:`));
 
     // 1: print
     assert.equal((await cellOutput(0).locator('.output_stdout').innerText()).trim(), 'Hello from FaaSET!');
@@ -140,6 +140,13 @@ describe('classic notebook UI in Chromium', { timeout: 240_000 }, () => {
     // 6: stderr, styled as such
     assert.equal((await cellOutput(5).locator('.output_stderr').innerText()).trim(), 'this line goes to stderr');
     assert.equal(await cellOutput(5).locator('.output_stdout').count(), 0);
+    // 7-11: a cloud function deployed to the local platform, called, changed, invoked and listed
+    assert.match((await cellOutput(6).locator('.output_stdout').innerText()).trim(), /^local: deployed hello \([0-9a-f]{8}\) in [0-9.]+ ms$/);
+    assert.equal((await cellOutput(7).locator('.output_stdout').innerText()).trim(),
+      'Hello Bob! ran on FaaSET Local with 256 MB\nnew container: 1 then 0');
+    assert.match((await cellOutput(8).locator('.output_stdout').innerText()).trim(), /^local: updated code of hello /);
+    assert.match(await cellOutput(9).innerText(), /"message": "Hi Eve!"/);
+    assert.equal(await cellOutput(10).locator('.output_html table').count(), 1, 'no %functions table');
 
     assert.ok(await page.locator('#kernel_indicator_icon.kernel_idle_icon').isVisible(), 'kernel indicator is not idle');
     assert.deepEqual(pageErrors, [], 'JavaScript errors on the page');

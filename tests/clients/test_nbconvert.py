@@ -3,6 +3,7 @@
 
     FAASET_BINARY=build/faaset /usr/bin/python3 -m pytest -v tests/clients/test_nbconvert.py
 """
+import re
 import shutil
 import subprocess
 
@@ -72,12 +73,12 @@ def test_nbconvert_executes_quickstart(sandbox, tmp_path):
     nb = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
     nbformat.validate(nb)
     cells = code_cells(nb)
-    assert len(cells) == 6, f"expected 6 code cells, found {len(cells)}"
-    assert [c.execution_count for c in cells] == [1, 2, 3, 4, 5, 6]
+    assert len(cells) == 11, f"expected 11 code cells, found {len(cells)}"
+    assert [c.execution_count for c in cells] == list(range(1, 12))
     for cell in cells:
         assert all(o.output_type != "error" for o in cell.outputs), describe(cell)
 
-    printed, result_cell, html, updated, svg, stderr = cells
+    printed, result_cell, html, updated, svg, stderr, define, call, redefine, invoke, listing = cells
 
     assert [(o.output_type, o.get("name"), text(o.get("text"))) for o in printed.outputs] == \
         [("stream", "stdout", "Hello from FaaSET!\n")], describe(printed)
@@ -105,6 +106,20 @@ def test_nbconvert_executes_quickstart(sandbox, tmp_path):
 
     assert nb.metadata.language_info.name == "python"
     assert nb.metadata.kernelspec.name == "faaset"
+
+    # the cloud function section, on the local platform
+    assert [o.output_type for o in define.outputs] == ["stream"], describe(define)
+    assert re.match(r"^local: deployed hello \([0-9a-f]{8}\) in [0-9.]+ ms\n$", text(define.outputs[0].text)), \
+        describe(define)
+    assert text(call.outputs[0].text) == "Hello Bob! ran on FaaSET Local with 256 MB\nnew container: 1 then 0\n", \
+        describe(call)
+    assert re.match(r"^local: updated code of hello \([0-9a-f]{8}\) in [0-9.]+ ms\n$", text(redefine.outputs[0].text)), \
+        describe(redefine)
+    result = invoke.outputs[0]
+    assert result.output_type == "execute_result", describe(invoke)
+    assert result.data["application/json"]["message"] == "Hi Eve!"
+    assert result.data["application/json"]["roundTripTime"] >= 0
+    assert "<td>hello</td>" in text(listing.outputs[0].data["text/html"]), describe(listing)
 
 
 def test_nbconvert_display_updates_across_cells(sandbox, tmp_path):
