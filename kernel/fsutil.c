@@ -50,18 +50,39 @@ char *fsutil_read(const char *path, size_t *size)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return NULL;
-    struct stat st;
-    char *data = NULL;
-    if (fstat(fd, &st) == 0 && (data = malloc((size_t)st.st_size + 1)) != NULL) {
-        size_t used = 0;
-        ssize_t n;
-        while (used < (size_t)st.st_size && (n = read(fd, data + used, (size_t)st.st_size - used)) > 0)
-            used += (size_t)n;
+    size_t used = 0, capacity = 4096;
+    char *data = malloc(capacity);
+    ssize_t n = 0;
+    while (data != NULL) {
+        if (used + 1 == capacity) { /* pipes and /proc files have no size: grow as they come */
+            char *grown = realloc(data, capacity * 2);
+            if (grown == NULL) {
+                free(data);
+                data = NULL;
+                break;
+            }
+            data = grown;
+            capacity *= 2;
+        }
+        n = read(fd, data + used, capacity - used - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+    }
+    int saved = errno;
+    close(fd);
+    if (data != NULL && n < 0) {
+        free(data);
+        data = NULL;
+    }
+    if (data != NULL) {
         data[used] = '\0';
         if (size != NULL)
             *size = used;
     }
-    close(fd);
+    errno = saved;
     return data;
 }
 

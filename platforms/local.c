@@ -11,7 +11,9 @@
  * deadline of the timeout setting, after which it is killed. At most
  * `concurrency` workers run per function; further calls wait in a queue.
  * A new deployment or configuration retires the old workers. Worker output
- * (the function's prints) goes to .faaset/local/NAME/worker.log. */
+ * (the function's prints) goes to .faaset/local/NAME/worker.log. A worker's
+ * environment is the function's `env` over a minimal one (PATH, HOME, ...):
+ * the user's credentials never reach a function, as on a cloud. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -247,7 +249,8 @@ static struct local_worker *local_start_worker(struct local_function *function, 
         struct spawn_options options = {
             .python = platform->python, .source = (const char *)source->data, .env = (const char *const *)env,
             .cwd = function->package_dir, .child_fd = sockets[1], .stdin_fd = devnull, .stdout_fd = log_fd,
-            .stderr_fd = log_fd, .address_space_limit = (unsigned long long)function->memory_mb << 20};
+            .stderr_fd = log_fd, .address_space_limit = (unsigned long long)function->memory_mb << 20,
+            .minimal_env = 1};
         pid = spawn_python(&options, err, err_size);
     }
     for (size_t i = 0; env != NULL && env[i] != NULL; i++)

@@ -46,9 +46,18 @@ void spawn_describe_status(int status, char *how, size_t how_size)
         snprintf(how, how_size, "stopped");
 }
 
-/* environ with EXTRA's keys replaced or added, built before fork. The
- * strings stay owned by environ and EXTRA. */
-static char **spawn_environment(const char *const *extra)
+static int spawn_minimal_keeps(const char *entry)
+{
+    static const char *const kept[] = {"PATH=", "HOME=", "USER=", "LANG=", "LC_", "TZ=", NULL};
+    for (size_t i = 0; kept[i] != NULL; i++)
+        if (strncmp(entry, kept[i], strlen(kept[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* environ (or its minimal part) with EXTRA's keys replaced or added, built
+ * before fork. The strings stay owned by environ and EXTRA. */
+static char **spawn_environment(const char *const *extra, int minimal)
 {
     size_t count = 0, extra_count = 0;
     while (environ[count] != NULL)
@@ -64,7 +73,7 @@ static char **spawn_environment(const char *const *extra)
         int overridden = 0;
         for (size_t j = 0; j < extra_count && !overridden; j++)
             overridden = strncmp(extra[j], environ[i], key_len + 1) == 0;
-        if (!overridden)
+        if (!overridden && (!minimal || spawn_minimal_keeps(environ[i])))
             env[kept++] = environ[i];
     }
     for (size_t j = 0; j < extra_count; j++)
@@ -109,7 +118,7 @@ pid_t spawn_python(const struct spawn_options *options, char *err, size_t err_si
         return -1;
     }
     char *argv[] = {python, "-c", (char *)options->source, NULL};
-    char **envp = spawn_environment(options->env);
+    char **envp = spawn_environment(options->env, options->minimal_env);
     int exec_pipe[2];
     if (envp == NULL || pipe2(exec_pipe, O_CLOEXEC) < 0) {
         snprintf(err, err_size, "cannot start %s: %s", python, strerror(errno));

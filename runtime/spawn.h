@@ -19,6 +19,8 @@ struct spawn_options {
     const char *python;          /* interpreter: a path, or a name looked up in PATH */
     const char *source;          /* the program, passed with -c */
     const char *const *env;      /* extra "KEY=VALUE" strings (NULL-terminated), override the kernel's */
+    int minimal_env;             /* start from PATH, HOME, USER, LANG, LC_*, TZ only: no credentials of
+                                    the user's leak into a function, as on a real platform */
     const char *cwd;             /* working directory, NULL = the kernel's */
     int child_fd;                /* becomes fd 3 in the child */
     int stdin_fd, stdout_fd, stderr_fd;  /* become 0, 1, 2 */
