@@ -366,9 +366,30 @@ void cloud_invoke(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
     json_decref(listing);
 }
 
+/* Settings that would put a secret into the notebook file. */
+static const char *cloud_secret_setting(const json_t *settings)
+{
+    static const char *const secret_words[] = {"secret", "password", "token", "access_key", "api_key", "credential"};
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)settings, key, value) {
+        for (size_t i = 0; i < sizeof secret_words / sizeof secret_words[0]; i++)
+            if (strcasestr(key, secret_words[i]) != NULL)
+                return key;
+    }
+    return NULL;
+}
+
 int cloud_set_platform(struct cloud *cloud, const char *name, const json_t *settings, char *message,
                        size_t message_size)
 {
+    const char *secret = cloud_secret_setting(settings);
+    if (secret != NULL) {
+        snprintf(message, message_size,
+                 "'%s' looks like a credential: secrets never go in the notebook; the platform reads them from "
+                 "its usual files and environment variables", secret);
+        return -1;
+    }
     if (!platforms_is_known(name)) {
         snprintf(message, message_size, "unknown platform '%s'; choose from %s", name, platforms_known_names());
         return -1;
