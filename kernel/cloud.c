@@ -202,8 +202,17 @@ static void cloud_on_platform_done(void *ctx, const struct platform_outcome *out
         cloud_finish_define(job);
 }
 
+/* The package, built the first time a platform needs new code: an
+ * unchanged function costs a hash and a state read, nothing more. */
+struct cloud_package {
+    const char *source;
+    const char *def_name;
+    unsigned char *bytes;
+    size_t size;
+};
+
 /* Starts what platform I needs; sets its line at once when nothing is needed. */
-static void cloud_define_on(struct cloud_define_job *job, int i, const unsigned char *package, size_t package_size)
+static void cloud_define_on(struct cloud_define_job *job, int i, struct cloud_package *package)
 {
     const char *platform = job->options.platforms[i];
     struct deploy_record *record = &job->records[i];
@@ -225,6 +234,13 @@ static void cloud_define_on(struct cloud_define_job *job, int i, const unsigned 
                    : !code_changed    ? "updated configuration of"
                    : found == 1       ? "updated code of"
                                       : "deployed";
+    if (code_changed && package->bytes == NULL &&
+        package_build(package->source, package->def_name, job->options.requirements, &package->bytes,
+                      &package->size, err, sizeof err) < 0) {
+        snprintf(job->lines[i], sizeof job->lines[i], "%s: cannot build the package: %.400s", platform, err);
+        job->failed[i] = 1;
+        return;
+    }
     struct cloud_platform_op *op = malloc(sizeof *op);
     if (op == NULL) {
         snprintf(job->lines[i], sizeof job->lines[i], "%s: out of memory", platform);
@@ -233,7 +249,7 @@ static void cloud_define_on(struct cloud_define_job *job, int i, const unsigned 
     }
     *op = (struct cloud_platform_op){job, i};
     struct platform_function function = {
-        .name = job->name, .handler = PACKAGE_HANDLER, .package = package, .package_size = package_size,
+        .name = job->name, .handler = PACKAGE_HANDLER, .package = package->bytes, .package_size = package->size,
         .code_hash = record->code_hash, .memory_mb = job->options.memory_mb, .timeout_s = job->options.timeout_s,
         .arch = job->options.arch, .runtime = job->options.runtime, .env = job->options.env};
     job->pending++;
@@ -273,17 +289,9 @@ void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
     }
     snprintf(job->name, sizeof job->name, "%s", job->options.name[0] ? job->options.name : def_name);
     int deploying = job->options.deploy && strcmp(job->options.run, "local") != 0;
-    unsigned char *package = NULL;
-    size_t package_size = 0;
+    struct cloud_package package = {source, def_name, NULL, 0};
     char code_hash[65], config_hash[65];
     cloud_hashes(source, def_name, job->name, &job->options, code_hash, config_hash);
-    if (deploying && package_build(source, def_name, job->options.requirements, &package, &package_size, err,
-                                   sizeof err) < 0) {
-        reply(ctx, cloud_error("PackageFailed", err));
-        cloud_options_free(&job->options);
-        free(job);
-        return;
-    }
     job->pending = 1; /* held until every platform has started */
     for (int i = 0; i < job->options.platform_count; i++) {
         struct deploy_record *record = &job->records[i];
@@ -299,9 +307,9 @@ void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
                      strcmp(job->options.run, "local") == 0 ? "runs in the notebook, not deployed:" : "linked",
                      job->name, code_hash, elapsed);
         else
-            cloud_define_on(job, i, package, package_size);
+            cloud_define_on(job, i, &package);
     }
-    free(package);
+    free(package.bytes);
     if (--job->pending == 0)
         cloud_finish_define(job);
 }

@@ -1,7 +1,8 @@
 /* platform: the one interface every FaaS platform adapter implements, and
  * the registry that owns them. All operations are asynchronous: they return
  * at once and report through a `platform_done_fn` on the kernel's loop
- * (an adapter may report before returning). This fits every platform in
+ * (an adapter may report before returning). What the arguments point to is
+ * valid only during the call: an adapter copies what it keeps. This fits every platform in
  * scope: long operations polled (GCF), state waits (Lambda Pending /
  * InProgress), image-only deploys (OpenFaaS), keys in URLs (Azure), and the
  * local platform's worker processes.

@@ -84,6 +84,7 @@ class DirectKernel:
         self.connection_file.write_text(json.dumps(self.info))
         self.stderr_path = sandbox.dir / f"kernel-{name}.stderr"
         env = dict(sandbox.env)
+        env["JPY_PARENT_PID"] = str(os.getpid())  # the kernel exits if the test process dies
         env.update(extra_env or {})
         argv = [binary(), "kernel", "-f", str(self.connection_file), "--python", python or sandbox.python,
                 "--interrupt-mode", interrupt_mode]
