@@ -182,11 +182,16 @@ static void bridge_reply_from_frame(struct dispatcher *d, json_t *frame)
 void bridge_fail(struct dispatcher *d, const char *ename, const char *evalue)
 {
     if (bridge_current_is(d, "execute_request")) {
+        char *line = NULL; /* frontends show the traceback: it names the error as Python would */
+        if (asprintf(&line, "%s: %s", ename, evalue) < 0)
+            line = NULL;
         if (!bridge_flag(d->current->content, "silent", 0))
             dispatcher_publish(d, "error", d->current->header,
-                               json_pack("{s:s, s:s, s:[s]}", "ename", ename, "evalue", evalue, "traceback", evalue));
+                               json_pack("{s:s, s:s, s:[s]}", "ename", ename, "evalue", evalue, "traceback",
+                                         line ? line : evalue));
         json_t *frame = json_pack("{s:s, s:s, s:s, s:[s]}", "status", "error", "ename", ename, "evalue", evalue,
-                                  "traceback", evalue);
+                                  "traceback", line ? line : evalue);
+        free(line);
         bridge_finish_execute(d, frame);
         json_decref(frame);
         return;

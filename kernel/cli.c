@@ -230,9 +230,10 @@ int cli_deploy(int argc, char **argv)
     } else if (pyhost_start(cli.runtime, err, sizeof err) < 0) {
         fprintf(stderr, "faaset deploy: %s\n", err);
     } else {
-        json_t *request = json_pack("{s:s, s:i, s:s, s:s, s:i, s:O, s:i, s:b, s:b, s:b}", "type", "cloud_function", "id",
-                                    1, "code", source, "body", source, "body_line", 1, "options", options,
-                                    "execution_count", 1, "silent", 0, "store_history", 0, "allow_stdin", 0);
+        json_t *request = json_pack("{s:s, s:i, s:s, s:s, s:i, s:O, s:i, s:b, s:b, s:b, s:s}", "type", "cloud_function",
+                                    "id", 1, "code", source, "body", source, "body_line", 1, "options", options,
+                                    "execution_count", 1, "silent", 0, "store_history", 0, "allow_stdin", 0,
+                                    "filename", path);
         if (request != NULL && pyhost_send(cli.runtime, request) == 0) {
             cli_loop(&cli);
             rc = cli.exit_code;

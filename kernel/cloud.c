@@ -288,6 +288,14 @@ void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
         return;
     }
     snprintf(job->name, sizeof job->name, "%s", job->options.name[0] ? job->options.name : def_name);
+    for (int i = 0; strcmp(job->options.run, "local") != 0 && i < job->options.platform_count; i++) {
+        if (platforms_check(cloud->platforms, job->options.platforms[i], err, sizeof err) < 0) {
+            reply(ctx, cloud_error("PlatformUnavailable", err)); /* before any platform is touched */
+            cloud_options_free(&job->options);
+            free(job);
+            return;
+        }
+    }
     int deploying = job->options.deploy && strcmp(job->options.run, "local") != 0;
     struct cloud_package package = {source, def_name, NULL, 0};
     char code_hash[65], config_hash[65];

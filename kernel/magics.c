@@ -19,7 +19,7 @@ struct magic_help {
 
 static const struct magic_help magic_helps[] = {
     {"%%cloud_function", "%%cloud_function [key=value ...]",
-     "Deploys the function defined in the cell and binds its name to a callable that runs it on the platform.\n"
+     "Deploys the function defined in the cell and binds its name to a callable that runs it on a platform.\n"
      "The body is Python with one top-level `def NAME(request, context)`; what stands before it (imports,\n"
      "helpers, constants) is packaged with it; statements after it run in the notebook once it is deployed.\n"
      "Only what changed is deployed: the same code and options make no platform call at all.\n\n"
@@ -38,8 +38,9 @@ static const struct magic_help magic_helps[] = {
      "  @cloud_function(memory=256, platforms=[Platform.LOCAL])\n"
      "  def hello(request, context): ..."},
     {"%invoke", "%invoke NAME JSON",
-     "Calls the cloud function NAME with the JSON payload and shows its result, with roundTripTime\n"
-     "(ms, measured here) and latency (roundTripTime minus the function's own runtime) added."},
+     "Calls the cloud function NAME with the JSON payload and shows its result.\n"
+     "The kernel adds roundTripTime (ms, measured here) and latency (roundTripTime minus the function's own\n"
+     "runtime)."},
     {"%%invoke", "%%invoke NAME",
      "Like %invoke, with the JSON payload as the cell's body."},
     {"%platform", "%platform [NAME [key=value ...]]",
@@ -47,8 +48,8 @@ static const struct magic_help magic_helps[] = {
      "Credentials are never written in the notebook: each platform reads its usual files and variables.\n"
      "local settings: concurrency=N (workers per function, default 50), python=PATH."},
     {"%functions", "%functions",
-     "Lists every function deployed from this folder: platform, code and configuration hashes, last deploy,\n"
-     "and where calls go."},
+     "Lists every function deployed from this folder.\n"
+     "For each platform: code and configuration hashes, memory, timeout, last deploy, and where calls go."},
     {"%help", "%help [MAGIC]",
      "Explains the magics; `?%%cloud_function` or `%%cloud_function?` opens one in the pager."},
 };
@@ -370,8 +371,10 @@ static int magics_single_line(const char *code, const char **line, size_t *line_
     return found != NULL;
 }
 
+/* CODE is the cell from its `%%` line on; BODY_LINE is the cell's line
+ * number of the line after it (blank lines may stand above the magic). */
 static enum magics_outcome magics_cell(struct dispatcher *d, const struct message *msg, const char *code,
-                                       json_t **request)
+                                       int body_line, json_t **request)
 {
     const char *first_line_end = strchr(code, '\n');
     size_t first_len = first_line_end ? (size_t)(first_line_end - code) : strlen(code);
@@ -388,7 +391,7 @@ static enum magics_outcome magics_cell(struct dispatcher *d, const struct messag
         }
         const json_t *content = msg->content;
         *request = json_pack("{s:s, s:O, s:s, s:i, s:o, s:i, s:O?, s:O?, s:O?}", "type", "cloud_function", "code",
-                             json_object_get(content, "code"), "body", body, "body_line", 2, "options", options,
+                             json_object_get(content, "code"), "body", body, "body_line", body_line, "options", options,
                              "execution_count", d->execution_count, "silent", json_object_get(content, "silent"),
                              "store_history", json_object_get(content, "store_history"), "allow_stdin",
                              json_object_get(content, "allow_stdin"));
@@ -458,8 +461,12 @@ enum magics_outcome magics_execute(struct dispatcher *d, const struct message *m
         magics_help(d, topic);
         return MAGICS_HANDLED;
     }
-    if (strncmp(start, "%%", 2) == 0)
-        return magics_cell(d, msg, start, request);
+    if (strncmp(start, "%%", 2) == 0) {
+        int body_line = 2;
+        for (const char *c = code; c < start; c++)
+            body_line += *c == '\n';
+        return magics_cell(d, msg, start, body_line, request);
+    }
     const char *line;
     size_t line_len;
     if (magics_single_line(code, &line, &line_len))

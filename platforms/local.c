@@ -221,7 +221,7 @@ static struct local_worker *local_start_worker(struct local_function *function, 
         return NULL;
     }
     size_t env_count = json_object_size(function->env);
-    char **env = calloc(env_count + 8, sizeof *env);
+    char **env = calloc(env_count + 9, sizeof *env);
     int sockets[2] = {-1, -1};
     int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -244,6 +244,7 @@ static struct local_worker *local_start_worker(struct local_function *function, 
         if (asprintf(&env[n], "FAASET_FUNCTION_HANDLER=%s", function->handler) > 0) n++;
         if (asprintf(&env[n], "TMPDIR=%s", tmpdir) > 0) n++;
         env[n++] = strdup("FAASET_PLATFORM=local");
+        env[n++] = strdup("PYTHONDONTWRITEBYTECODE=1"); /* the deployed folder stays the package, byte for byte */
         env[n++] = strdup("FAASET_WORKER_FD=3");
         const struct embedded_file *source = embedded_find("runtime/python/worker.py");
         struct spawn_options options = {

@@ -63,6 +63,9 @@ void platforms_free(struct platforms *platforms);
 const char *platforms_known_names(void);
 int platforms_is_known(const char *name);
 
+/* 0 when NAME has an adapter in this build, else -1 with ERR saying why. */
+int platforms_check(struct platforms *platforms, const char *name, char *err, size_t err_size);
+
 /* 0 and the operation started, or -1 with ERR when NAME has no adapter here. */
 int platforms_deploy(struct platforms *platforms, const char *name, const struct platform_function *function,
                      platform_done_fn done, void *ctx, char *err, size_t err_size);

@@ -73,6 +73,11 @@ static struct platform_slot *platforms_find(struct platforms *platforms, const c
     return NULL;
 }
 
+int platforms_check(struct platforms *platforms, const char *name, char *err, size_t err_size)
+{
+    return platforms_find(platforms, name, err, err_size) ? 0 : -1;
+}
+
 static void platforms_trace(struct platforms *platforms, const char *platform, const char *op, const char *function)
 {
     if (platforms->trace_path == NULL)

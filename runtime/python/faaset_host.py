@@ -1506,7 +1506,11 @@ class Runtime:
         code = request.get("code")
         self.cell = Cell(silent)
         try:
-            filename = self._register_source(code if isinstance(code, str) and code else padded, count)
+            filename = request.get("filename")
+            if isinstance(filename, str) and filename:  # `faaset deploy FILE.py`: errors name the file
+                linecache.cache[filename] = (len(padded), None, padded.splitlines(True), filename)
+            else:
+                filename = self._register_source(code if isinstance(code, str) and code else padded, count)
             error = self._interruptible(self._define_cell, padded, body_line, options, filename, count,
                                         store_history)
             return self._cell_reply(error, request)
@@ -1516,6 +1520,9 @@ class Runtime:
 
     def _define_cell(self, padded, body_line, options, filename, count, store_history):
         module = ast.parse(padded, filename)
+        # Errors Python finds only when compiling (`return` outside a function,
+        # `import *` in a def) are reported here, before anything is packaged.
+        compile(module, filename, "exec", dont_inherit=True)
         index = _handler_index(module.body)
         handler = module.body[index]
         source = "\n".join(padded.split("\n")[body_line - 1:handler.end_lineno]) + "\n"
