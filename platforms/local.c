@@ -284,21 +284,9 @@ static int local_send_call(struct local_worker *worker, struct local_call *call)
 {
     static long long next_id;
     json_t *frame = json_pack("{s:s, s:I, s:O}", "type", "invoke", "id", (json_int_t)++next_id, "payload", call->payload);
-    unsigned char *bytes = NULL;
-    size_t size = 0, sent = 0;
-    if (frame != NULL && frame_encode(frame, &bytes, &size) == 0) {
-        while (sent < size) {
-            ssize_t n = send(worker->fd, bytes + sent, size - sent, MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                break;
-            sent += (size_t)n;
-        }
-    }
-    free(bytes);
+    int rc = frame != NULL ? frame_send(worker->fd, frame) : -1;
     json_decref(frame);
-    return frame != NULL && sent == size ? 0 : -1;
+    return rc;
 }
 
 /* Starts queued calls while workers are free or can be started. */

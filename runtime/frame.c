@@ -1,9 +1,11 @@
 /* frame: length-prefixed JSON frames (see frame.h). */
 #include "frame.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 void frame_decoder_init(struct frame_decoder *decoder)
 {
@@ -78,4 +80,22 @@ int frame_encode(const json_t *value, unsigned char **out, size_t *out_size)
     *out = frame;
     *out_size = length + 4;
     return 0;
+}
+
+int frame_send(int fd, const json_t *value)
+{
+    unsigned char *bytes;
+    size_t size, sent = 0;
+    if (fd < 0 || frame_encode(value, &bytes, &size) < 0)
+        return -1;
+    while (sent < size) {
+        ssize_t n = send(fd, bytes + sent, size - sent, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        sent += (size_t)n;
+    }
+    free(bytes);
+    return sent == size ? 0 : -1;
 }

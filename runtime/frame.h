@@ -26,6 +26,11 @@ int frame_decoder_feed(struct frame_decoder *decoder, const void *data, size_t s
  * needed, -1 on a malformed frame (ERR says why; the stream is unusable). */
 int frame_decoder_next(struct frame_decoder *decoder, json_t **out, char *err, size_t err_size);
 
+/* Sends VALUE as one frame on the stream socket FD, blocking until it is all
+ * written (the peer reads whenever it is owed one). Returns 0, or -1 when
+ * the peer is gone. */
+int frame_send(int fd, const json_t *value);
+
 /* Encodes VALUE as one frame into a new buffer (*OUT, *OUT_SIZE). Returns 0 or -1. */
 int frame_encode(const json_t *value, unsigned char **out, size_t *out_size);
 

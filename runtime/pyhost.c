@@ -132,23 +132,7 @@ fail:;
 
 int pyhost_send(struct pyhost *host, const json_t *frame)
 {
-    if (host->frame_fd < 0)
-        return -1;
-    unsigned char *bytes;
-    size_t size;
-    if (frame_encode(frame, &bytes, &size) < 0)
-        return -1;
-    size_t sent = 0;
-    while (sent < size) {
-        ssize_t n = send(host->frame_fd, bytes + sent, size - sent, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        sent += (size_t)n;
-    }
-    free(bytes);
-    return sent == size ? 0 : -1;
+    return frame_send(host->frame_fd, frame);
 }
 
 int pyhost_receive(struct pyhost *host, json_t **out)
