@@ -14,8 +14,6 @@
 #include "pyhost.h"
 #include "reactor.h"
 
-#define CLI_MAX_FDS 512
-
 struct cli {
     struct reactor *reactor;
     struct cloud *cloud;
@@ -112,47 +110,38 @@ static void cli_on_frame(struct cli *cli, json_t *frame)
 static void cli_loop(struct cli *cli)
 {
     while (!cli->finished) {
-        struct pollfd fds[CLI_MAX_FDS];
-        int watched_fds[CLI_MAX_FDS];
-        size_t count = 0;
-        if (cli->runtime != NULL) {
-            fds[count++] = (struct pollfd){.fd = pyhost_frame_fd(cli->runtime), .events = POLLIN};
-            fds[count++] = (struct pollfd){.fd = pyhost_output_fd(cli->runtime, PYHOST_STDOUT), .events = POLLIN};
-            fds[count++] = (struct pollfd){.fd = pyhost_output_fd(cli->runtime, PYHOST_STDERR), .events = POLLIN};
-        }
-        size_t first_watched = count;
-        size_t watched = reactor_fds(cli->reactor, watched_fds, CLI_MAX_FDS - count);
-        for (size_t i = 0; i < watched; i++)
-            fds[count++] = (struct pollfd){.fd = watched_fds[i], .events = POLLIN};
         int timeout = reactor_run_timers(cli->reactor);
         if (cli->finished)
             break;
-        poll(fds, count, timeout);
-        if (cli->runtime != NULL) {
-            if (fds[1].revents)
-                cli_write_output(cli, PYHOST_STDOUT);
-            if (fds[2].revents)
+        struct pollfd fds[4] = {
+            {.fd = reactor_fd(cli->reactor), .events = POLLIN},
+            {.fd = cli->runtime ? pyhost_frame_fd(cli->runtime) : -1, .events = POLLIN},
+            {.fd = cli->runtime ? pyhost_output_fd(cli->runtime, PYHOST_STDOUT) : -1, .events = POLLIN},
+            {.fd = cli->runtime ? pyhost_output_fd(cli->runtime, PYHOST_STDERR) : -1, .events = POLLIN},
+        };
+        poll(fds, 4, timeout);
+        if (fds[2].revents)
+            cli_write_output(cli, PYHOST_STDOUT);
+        if (fds[3].revents)
+            cli_write_output(cli, PYHOST_STDERR);
+        if (fds[1].revents) {
+            json_t *frame;
+            int rc;
+            while ((rc = pyhost_receive(cli->runtime, &frame)) == 1) {
+                cli_on_frame(cli, frame);
+                json_decref(frame);
+            }
+            if (rc < 0 && !cli->finished) {
+                char how[128];
                 cli_write_output(cli, PYHOST_STDERR);
-            if (fds[0].revents) {
-                json_t *frame;
-                int rc;
-                while ((rc = pyhost_receive(cli->runtime, &frame)) == 1) {
-                    cli_on_frame(cli, frame);
-                    json_decref(frame);
-                }
-                if (rc < 0 && !cli->finished) {
-                    char how[128];
-                    cli_write_output(cli, PYHOST_STDERR);
-                    pyhost_stop(cli->runtime, 500, how, sizeof how);
-                    fprintf(stderr, "faaset: the Python runtime %s\n", how);
-                    cli->exit_code = 1;
-                    cli->finished = 1;
-                }
+                pyhost_stop(cli->runtime, 500, how, sizeof how);
+                fprintf(stderr, "faaset: the Python runtime %s\n", how);
+                cli->exit_code = 1;
+                cli->finished = 1;
             }
         }
-        for (size_t i = first_watched; i < count; i++)
-            if (fds[i].revents)
-                reactor_ready(cli->reactor, fds[i].fd);
+        if (fds[0].revents)
+            reactor_dispatch(cli->reactor);
     }
     if (cli->runtime != NULL) {
         cli_write_output(cli, PYHOST_STDOUT);

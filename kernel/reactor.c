@@ -1,16 +1,26 @@
-/* reactor: watchers in a small array (the loop rebuilds its poll set each
- * turn, so a few hundred workers cost a few hundred entries) and timers in
- * an unsorted array scanned for the earliest (see reactor.h). */
+/* reactor: an epoll set for the watchers, and timers in an unsorted array
+ * scanned for the earliest (there are few: one deadline per busy worker or
+ * per HTTP engine) (see reactor.h).
+ *
+ * A watcher's record is found from epoll by its fd through a table indexed
+ * by fd; removing a watcher frees its slot at once, and epoll events already
+ * fetched for it are skipped because the slot is then empty (or belongs to a
+ * newer watcher with a higher generation). */
 #include "reactor.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
+
+#define REACTOR_BATCH 256
 
 struct reactor_watcher {
-    int fd;
     reactor_fd_fn fn;
     void *ctx;
+    unsigned long generation;   /* 0 = no watcher */
 };
 
 struct reactor_timer_entry {
@@ -21,8 +31,10 @@ struct reactor_timer_entry {
 };
 
 struct reactor {
-    struct reactor_watcher *watchers;
-    size_t watcher_count, watcher_capacity;
+    int epoll_fd;
+    struct reactor_watcher *watchers;   /* indexed by fd */
+    size_t watcher_capacity;
+    unsigned long next_generation;
     struct reactor_timer_entry *timers;
     size_t timer_count, timer_capacity;
     unsigned long next_timer_id;
@@ -44,55 +56,113 @@ double reactor_now_ms_precise(void)
 
 struct reactor *reactor_new(void)
 {
-    return calloc(1, sizeof(struct reactor));
+    struct reactor *reactor = calloc(1, sizeof *reactor);
+    if (reactor == NULL)
+        return NULL;
+    reactor->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (reactor->epoll_fd < 0) {
+        free(reactor);
+        return NULL;
+    }
+    return reactor;
 }
 
 void reactor_free(struct reactor *reactor)
 {
     if (reactor == NULL)
         return;
+    close(reactor->epoll_fd);
     free(reactor->watchers);
     free(reactor->timers);
     free(reactor);
 }
 
-static int reactor_grow(void **items, size_t *capacity, size_t count, size_t size)
+int reactor_fd(const struct reactor *reactor)
 {
-    if (count < *capacity)
-        return 0;
-    size_t grown_capacity = *capacity ? *capacity * 2 : 16;
-    void *grown = realloc(*items, grown_capacity * size);
-    if (grown == NULL)
-        return -1;
-    *items = grown;
-    *capacity = grown_capacity;
-    return 0;
+    return reactor->epoll_fd;
 }
 
-int reactor_watch(struct reactor *reactor, int fd, reactor_fd_fn fn, void *ctx)
+static uint32_t reactor_epoll_events(int wanted)
 {
-    reactor_unwatch(reactor, fd);
-    if (reactor_grow((void **)&reactor->watchers, &reactor->watcher_capacity, reactor->watcher_count,
-                     sizeof *reactor->watchers) < 0)
+    return (wanted & REACTOR_READ ? EPOLLIN : 0) | (wanted & REACTOR_WRITE ? EPOLLOUT : 0);
+}
+
+int reactor_watch(struct reactor *reactor, int fd, int wanted, reactor_fd_fn fn, void *ctx)
+{
+    if (fd < 0)
         return -1;
-    reactor->watchers[reactor->watcher_count++] = (struct reactor_watcher){fd, fn, ctx};
+    if ((size_t)fd >= reactor->watcher_capacity) {
+        size_t capacity = reactor->watcher_capacity ? reactor->watcher_capacity : 64;
+        while (capacity <= (size_t)fd)
+            capacity *= 2;
+        struct reactor_watcher *grown = realloc(reactor->watchers, capacity * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        memset(grown + reactor->watcher_capacity, 0, (capacity - reactor->watcher_capacity) * sizeof *grown);
+        reactor->watchers = grown;
+        reactor->watcher_capacity = capacity;
+    }
+    struct reactor_watcher *watcher = &reactor->watchers[fd];
+    struct epoll_event event = {.events = reactor_epoll_events(wanted)};
+    event.data.u64 = (uint64_t)fd;
+    int op = watcher->generation ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(reactor->epoll_fd, op, fd, &event) < 0 &&
+        !(op == EPOLL_CTL_ADD && errno == EEXIST && epoll_ctl(reactor->epoll_fd, EPOLL_CTL_MOD, fd, &event) == 0))
+        return -1;
+    watcher->fn = fn;
+    watcher->ctx = ctx;
+    if (watcher->generation == 0)
+        watcher->generation = ++reactor->next_generation;
     return 0;
 }
 
 void reactor_unwatch(struct reactor *reactor, int fd)
 {
-    for (size_t i = 0; i < reactor->watcher_count; i++) {
-        if (reactor->watchers[i].fd == fd) {
-            reactor->watchers[i] = reactor->watchers[--reactor->watcher_count];
-            return;
-        }
+    if (fd < 0 || (size_t)fd >= reactor->watcher_capacity || reactor->watchers[fd].generation == 0)
+        return;
+    epoll_ctl(reactor->epoll_fd, EPOLL_CTL_DEL, fd, NULL); /* fails harmlessly if FD was closed already */
+    memset(&reactor->watchers[fd], 0, sizeof reactor->watchers[fd]);
+}
+
+void reactor_dispatch(struct reactor *reactor)
+{
+    struct epoll_event events[REACTOR_BATCH];
+    unsigned long generations[REACTOR_BATCH];
+    int ready = epoll_wait(reactor->epoll_fd, events, REACTOR_BATCH, 0);
+    for (int i = 0; i < ready; i++) {
+        int fd = (int)events[i].data.u64;
+        generations[i] = (size_t)fd < reactor->watcher_capacity ? reactor->watchers[fd].generation : 0;
     }
+    for (int i = 0; i < ready; i++) {
+        int fd = (int)events[i].data.u64;
+        if ((size_t)fd >= reactor->watcher_capacity)
+            continue;
+        struct reactor_watcher watcher = reactor->watchers[fd];
+        if (watcher.generation == 0 || watcher.generation != generations[i])
+            continue; /* removed, or replaced, by an earlier callback in this batch */
+        uint32_t e = events[i].events;
+        int what = (e & (EPOLLERR | EPOLLHUP)) ? REACTOR_READ | REACTOR_WRITE
+                                               : (e & EPOLLIN ? REACTOR_READ : 0) | (e & EPOLLOUT ? REACTOR_WRITE : 0);
+        watcher.fn(watcher.ctx, fd, what);
+    }
+}
+
+static int reactor_grow_timers(struct reactor *reactor)
+{
+    if (reactor->timer_count < reactor->timer_capacity)
+        return 0;
+    size_t capacity = reactor->timer_capacity ? reactor->timer_capacity * 2 : 16;
+    struct reactor_timer_entry *grown = realloc(reactor->timers, capacity * sizeof *grown);
+    if (grown == NULL)
+        return -1;
+    reactor->timers = grown;
+    reactor->timer_capacity = capacity;
+    return 0;
 }
 
 unsigned long reactor_timer(struct reactor *reactor, long long delay_ms, reactor_timer_fn fn, void *ctx)
 {
-    if (reactor_grow((void **)&reactor->timers, &reactor->timer_capacity, reactor->timer_count,
-                     sizeof *reactor->timers) < 0)
+    if (reactor_grow_timers(reactor) < 0)
         return 0;
     unsigned long id = ++reactor->next_timer_id;
     reactor->timers[reactor->timer_count++] = (struct reactor_timer_entry){id, reactor_now_ms() + delay_ms, fn, ctx};
@@ -104,30 +174,6 @@ void reactor_cancel(struct reactor *reactor, unsigned long timer_id)
     for (size_t i = 0; i < reactor->timer_count; i++) {
         if (reactor->timers[i].id == timer_id) {
             reactor->timers[i] = reactor->timers[--reactor->timer_count];
-            return;
-        }
-    }
-}
-
-size_t reactor_fd_count(const struct reactor *reactor)
-{
-    return reactor->watcher_count;
-}
-
-size_t reactor_fds(const struct reactor *reactor, int *fds, size_t max)
-{
-    size_t n = reactor->watcher_count < max ? reactor->watcher_count : max;
-    for (size_t i = 0; i < n; i++)
-        fds[i] = reactor->watchers[i].fd;
-    return n;
-}
-
-void reactor_ready(struct reactor *reactor, int fd)
-{
-    for (size_t i = 0; i < reactor->watcher_count; i++) {
-        if (reactor->watchers[i].fd == fd) {
-            struct reactor_watcher watcher = reactor->watchers[i];
-            watcher.fn(watcher.ctx, fd);
             return;
         }
     }

@@ -1,35 +1,43 @@
 /* reactor: file-descriptor watchers and timers for the kernel's one event
- * loop (server.c polls them beside the ZeroMQ sockets). Platforms use it to
- * wait for their workers and, later, for HTTP transfers, without threads.
- * Callbacks run on the loop's thread and may add or remove watchers and
- * timers, their own included. */
+ * loop. Platforms use it to wait for their workers and for HTTP transfers,
+ * without threads. The watchers live in an epoll set whose own fd the loop
+ * polls beside the ZeroMQ sockets, so ten thousand connections cost the
+ * loop one pollable fd and work proportional to what is ready. Callbacks run
+ * on the loop's thread and may add or remove watchers and timers, their own
+ * included. */
 #ifndef FAASET_REACTOR_H
 #define FAASET_REACTOR_H
 
 #include <stddef.h>
 
+#define REACTOR_READ 1
+#define REACTOR_WRITE 2
+
 struct reactor;
 
-typedef void (*reactor_fd_fn)(void *ctx, int fd);
+/* EVENTS says what happened: REACTOR_READ and/or REACTOR_WRITE (errors and
+ * hang-ups are reported as both, so the owner's read or write finds them). */
+typedef void (*reactor_fd_fn)(void *ctx, int fd, int events);
 typedef void (*reactor_timer_fn)(void *ctx);
 
 struct reactor *reactor_new(void);
 void reactor_free(struct reactor *reactor);
 
-/* Calls FN(CTX, FD) whenever FD is readable (or closed). Returns 0 or -1. */
-int reactor_watch(struct reactor *reactor, int fd, reactor_fd_fn fn, void *ctx);
+/* Calls FN(CTX, FD, EVENTS) whenever FD is ready for any of WANTED
+ * (REACTOR_READ | REACTOR_WRITE). Watching an fd again changes WANTED and
+ * the callback. Returns 0 or -1. */
+int reactor_watch(struct reactor *reactor, int fd, int wanted, reactor_fd_fn fn, void *ctx);
 void reactor_unwatch(struct reactor *reactor, int fd);
 
 /* Calls FN(CTX) once, DELAY_MS from now. Returns a timer id (> 0) or 0. */
 unsigned long reactor_timer(struct reactor *reactor, long long delay_ms, reactor_timer_fn fn, void *ctx);
 void reactor_cancel(struct reactor *reactor, unsigned long timer_id);
 
-/* The watched fds, for the poller: fills at most MAX, returns how many. */
-size_t reactor_fds(const struct reactor *reactor, int *fds, size_t max);
-size_t reactor_fd_count(const struct reactor *reactor);
+/* The one fd the event loop polls for reading: ready when a watched fd is. */
+int reactor_fd(const struct reactor *reactor);
 
-/* Dispatches a readable fd reported by the poller. */
-void reactor_ready(struct reactor *reactor, int fd);
+/* Runs the callbacks of the fds that are ready now (never blocks). */
+void reactor_dispatch(struct reactor *reactor);
 
 /* Runs due timers; returns ms until the next one, or -1 if none. */
 int reactor_run_timers(struct reactor *reactor);

@@ -22,34 +22,12 @@
 
 static int server_signal_pipe[2] = {-1, -1};
 
-#define SERVER_FIXED_ITEMS 7 /* control, shell, stdin, signal pipe, runtime frames, stdout, stderr */
-
 struct server {
     void *context;
     void *sockets[CHANNEL_COUNT];   /* shell, control, stdin, iopub (hb belongs to its thread) */
     struct wire_signer *signer;
     struct dispatcher *dispatcher;
-    zmq_pollitem_t *items;          /* the poll set, rebuilt each turn */
-    int *watched_fds;               /* the reactor's fds, as polled */
-    size_t item_capacity;
 };
-
-static int server_reserve_items(struct server *server, size_t count)
-{
-    if (count <= server->item_capacity)
-        return 0;
-    size_t capacity = count * 2;
-    zmq_pollitem_t *items = realloc(server->items, capacity * sizeof *items);
-    if (items == NULL)
-        return -1;
-    server->items = items;
-    int *fds = realloc(server->watched_fds, capacity * sizeof *fds);
-    if (fds == NULL)
-        return -1;
-    server->watched_fds = fds;
-    server->item_capacity = capacity;
-    return 0;
-}
 
 static void server_on_signal(int signo)
 {
@@ -175,13 +153,7 @@ static void server_loop(struct server *server)
         int runtime_fds[3];
         dispatcher_runtime_fds(server->dispatcher, runtime_fds);
         struct reactor *reactor = dispatcher_reactor(server->dispatcher);
-        size_t watched = reactor_fd_count(reactor);
-        if (server_reserve_items(server, SERVER_FIXED_ITEMS + watched) < 0) {
-            log_error("out of memory for the poll set");
-            return;
-        }
-        zmq_pollitem_t *items = server->items;
-        zmq_pollitem_t fixed[SERVER_FIXED_ITEMS] = {
+        zmq_pollitem_t items[8] = {
             {server->sockets[CHANNEL_CONTROL], 0, ZMQ_POLLIN, 0},
             {server->sockets[CHANNEL_SHELL], 0, ZMQ_POLLIN, 0},
             {server->sockets[CHANNEL_STDIN], 0, ZMQ_POLLIN, 0},
@@ -189,13 +161,9 @@ static void server_loop(struct server *server)
             {NULL, runtime_fds[0], runtime_fds[0] >= 0 ? ZMQ_POLLIN : 0, 0},
             {NULL, runtime_fds[1], runtime_fds[1] >= 0 ? ZMQ_POLLIN : 0, 0},
             {NULL, runtime_fds[2], runtime_fds[2] >= 0 ? ZMQ_POLLIN : 0, 0},
+            {NULL, reactor_fd(reactor), ZMQ_POLLIN, 0}, /* every platform fd, through epoll */
         };
-        memcpy(items, fixed, sizeof fixed);
-        int *fds = server->watched_fds;
-        reactor_fds(reactor, fds, watched);
-        for (size_t i = 0; i < watched; i++)
-            items[SERVER_FIXED_ITEMS + i] = (zmq_pollitem_t){NULL, fds[i], ZMQ_POLLIN, 0};
-        int ready = zmq_poll(items, (int)(SERVER_FIXED_ITEMS + watched), timeout);
+        int ready = zmq_poll(items, 8, timeout);
         if (ready < 0) {
             if (zmq_errno() == EINTR)
                 continue;
@@ -218,9 +186,8 @@ static void server_loop(struct server *server)
             dispatcher_on_runtime_frames(server->dispatcher);
         if (items[1].revents)
             server_receive_all(server, CHANNEL_SHELL, server_deliver);
-        for (size_t i = 0; i < watched; i++)
-            if (items[SERVER_FIXED_ITEMS + i].revents)
-                reactor_ready(reactor, fds[i]); /* ignores fds unwatched meanwhile */
+        if (items[7].revents)
+            reactor_dispatch(reactor);
     }
 }
 
@@ -273,8 +240,6 @@ done:
     if (server.context != NULL)
         zmq_ctx_term(server.context);
     wire_signer_free(server.signer);
-    free(server.items);
-    free(server.watched_fds);
     connection_free(&info);
     for (int i = 0; i < 2; i++)
         if (server_signal_pipe[i] >= 0)

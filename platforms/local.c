@@ -170,9 +170,10 @@ static void local_on_answer(struct local_worker *worker, const char *type, json_
     local_finish_call(call, &outcome);
 }
 
-static void local_on_worker_readable(void *ctx, int fd)
+static void local_on_worker_readable(void *ctx, int fd, int events)
 {
     (void)fd;
+    (void)events;
     struct local_worker *worker = ctx;
     struct local_function *function = worker->function;
     char buffer[65536];
@@ -276,7 +277,7 @@ static struct local_worker *local_start_worker(struct local_function *function, 
     frame_decoder_init(&worker->decoder);
     worker->next = function->workers;
     function->workers = worker;
-    reactor_watch(platform->reactor, worker->fd, local_on_worker_readable, worker);
+    reactor_watch(platform->reactor, worker->fd, REACTOR_READ, local_on_worker_readable, worker);
     return worker;
 }
 
