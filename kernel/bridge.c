@@ -14,6 +14,7 @@
 
 #include "dispatcher_private.h"
 #include "log.h"
+#include "experiments.h"
 #include "magics.h"
 
 #define RUNTIME_START_TIMEOUT_MS 60000
@@ -492,6 +493,8 @@ void bridge_on_input_reply(struct dispatcher *d, const struct message *reply)
 
 void bridge_interrupt(struct dispatcher *d)
 {
+    if (experiments_interrupt(d))
+        return; /* it stops launching and ends the cell within two seconds */
     if (d->current != NULL && d->kernel_call_pending) {
         d->kernel_call_pending = 0; /* its answer will find another current request and be dropped */
         bridge_fail(d, "KeyboardInterrupt", "the call was abandoned; it may still complete on the platform");

@@ -396,6 +396,73 @@ static const char *cloud_secret_setting(const json_t *settings)
     return NULL;
 }
 
+const char *cloud_platform_of(struct cloud *cloud, const char *name)
+{
+    static char platform[16];
+    json_t *listing = NULL;
+    snprintf(platform, sizeof platform, "%s", cloud_route(cloud, name, NULL, &listing));
+    json_decref(listing);
+    return platform;
+}
+
+json_t *cloud_describe(struct cloud *cloud, const char *name)
+{
+    const char *platform = cloud_platform_of(cloud, name);
+    struct deploy_record record;
+    char err[512];
+    if (deploy_state_read(cloud->workdir, platform, name, &record, err, sizeof err) != 1)
+        return json_pack("{s:s, s:s}", "name", name, "platform", platform);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "name", name, "platform", platform, "code_hash",
+                     record.code_hash, "config_hash", record.config_hash, "deployed_at", record.deployed_at,
+                     "memory_mb", record.memory_mb, "timeout_s", record.timeout_s);
+}
+
+struct cloud_memory_job {
+    struct cloud *cloud;
+    cloud_reply_fn reply;
+    void *ctx;
+    char name[65];
+    char platform[16];
+    int memory_mb;
+};
+
+static void cloud_on_memory_set(void *ctx, const struct platform_outcome *outcome)
+{
+    struct cloud_memory_job *job = ctx;
+    if (!outcome->ok) {
+        job->reply(job->ctx, cloud_error(outcome->error_type, outcome->message ? outcome->message : ""));
+        free(job);
+        return;
+    }
+    struct deploy_record record;
+    char err[512];
+    if (deploy_state_read(job->cloud->workdir, job->platform, job->name, &record, err, sizeof err) == 1) {
+        record.memory_mb = job->memory_mb;
+        snprintf(record.config_hash, sizeof record.config_hash, "set-by-experiment");
+        deploy_state_write(job->cloud->workdir, job->platform, job->name, &record, err, sizeof err);
+    }
+    job->reply(job->ctx, json_pack("{s:s}", "status", "ok"));
+    free(job);
+}
+
+void cloud_set_memory(struct cloud *cloud, const char *name, int memory_mb, cloud_reply_fn reply, void *ctx)
+{
+    struct cloud_memory_job *job = calloc(1, sizeof *job);
+    char err[512];
+    if (job == NULL) {
+        reply(ctx, cloud_error("OutOfMemory", "cannot reconfigure"));
+        return;
+    }
+    *job = (struct cloud_memory_job){.cloud = cloud, .reply = reply, .ctx = ctx, .memory_mb = memory_mb};
+    snprintf(job->name, sizeof job->name, "%s", name);
+    snprintf(job->platform, sizeof job->platform, "%s", cloud_platform_of(cloud, name));
+    if (platforms_set_memory(cloud->platforms, job->platform, name, memory_mb, cloud_on_memory_set, job, err,
+                             sizeof err) < 0) {
+        reply(ctx, cloud_error("PlatformUnavailable", err));
+        free(job);
+    }
+}
+
 int cloud_set_platform(struct cloud *cloud, const char *name, const json_t *settings, char *message,
                        size_t message_size)
 {

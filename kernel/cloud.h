@@ -25,6 +25,19 @@ void cloud_free(struct cloud *cloud);
 void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn reply, void *ctx);
 void cloud_invoke(struct cloud *cloud, const json_t *upcall, cloud_reply_fn reply, void *ctx);
 
+/* Sets only the memory of NAME where it is deployed (experiments'
+ * memorySettings). The state then records that the configuration no longer
+ * matches the cell, so running the cell again restores it. REPLY gets
+ * {"status": "ok"} or the error fields. */
+void cloud_set_memory(struct cloud *cloud, const char *name, int memory_mb, cloud_reply_fn reply, void *ctx);
+
+/* The platform calls to NAME go to (see cloud_invoke). */
+const char *cloud_platform_of(struct cloud *cloud, const char *name);
+
+/* The record of NAME on its platform, for an experiment's metadata
+ * (code hash, memory, ...), or NULL. */
+json_t *cloud_describe(struct cloud *cloud, const char *name);
+
 /* %platform NAME key=value...: sets the default platform and its settings.
  * Returns 0 with a confirmation in MESSAGE, or -1 with the error in MESSAGE. */
 int cloud_set_platform(struct cloud *cloud, const char *name, const json_t *settings, char *message,

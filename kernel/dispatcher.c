@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "experiments.h"
 #include "log.h"
 
 long long dispatcher_now_ms(void)
@@ -55,7 +56,8 @@ void dispatcher_free(struct dispatcher *d)
         free(d->queue_head);
         d->queue_head = next;
     }
-    cloud_free(d->cloud); /* first: it ends pending calls, whose answers go to the runtime */
+    experiments_shutdown(d); /* first: a running experiment stops and keeps its rows */
+    cloud_free(d->cloud);    /* it ends pending calls, whose answers go to the runtime */
     reactor_free(d->reactor);
     pyhost_free(d->runtime);
     message_free(d->current);

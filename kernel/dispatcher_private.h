@@ -49,6 +49,7 @@ struct dispatcher {
     struct message *current;       /* the shell request the runtime is working on */
     int awaiting_input;            /* an input_request is out on stdin */
     int kernel_call_pending;       /* `current` waits for the kernel's own work (%invoke), not the runtime */
+    struct experiments_run *experiment; /* the experiment `current` runs, if any (experiments.c) */
     json_t *output_parent;         /* header that output is published under */
     char *result_text;             /* text/plain of the cell's result, for history */
     struct stream_buffer *streams;

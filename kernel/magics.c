@@ -9,6 +9,7 @@
 #include "cloud.h"
 #include "cloud_options.h"
 #include "dispatcher_private.h"
+#include "experiments.h"
 #include "log.h"
 
 struct magic_help {
@@ -43,6 +44,15 @@ static const struct magic_help magic_helps[] = {
      "runtime)."},
     {"%%invoke", "%%invoke NAME",
      "Like %invoke, with the JSON payload as the cell's body."},
+    {"%%experiment", "%%experiment FUNCTION",
+     "Runs a FaaS Runner experiment (the cell's JSON body) against a deployed function.\n"
+     "Keys: runs, threads (how many at once), iterations, payloads, parentPayload, payloadFolder,\n"
+     "shufflePayloads, randomSeed, sleepTime, memorySettings, warmupBuffer, experimentName and FaaS Runner's\n"
+     "grouping keys. Every run is a row in faaset-results/FUNCTION/NAME-TIME/ (runs.csv, runs.jsonl), written\n"
+     "as it completes; a progress display updates in place and a summary ends the cell. Interrupt stops it\n"
+     "within two seconds, keeping every finished row."},
+    {"%experiment", "%experiment FUNCTION FILE.json",
+     "Like %%experiment, with the experiment read from a FaaS Runner experiment file."},
     {"%platform", "%platform [NAME [key=value ...]]",
      "Sets the default platform for %%cloud_function and its settings; without arguments, shows it.\n"
      "Credentials are never written in the notebook: each platform reads its usual files and variables.\n"
@@ -397,6 +407,25 @@ static enum magics_outcome magics_cell(struct dispatcher *d, const struct messag
                              json_object_get(content, "allow_stdin"));
         return MAGICS_RUNTIME_REQUEST;
     }
+    if (name_len == 12 && strncmp(code, "%%experiment", 12) == 0) {
+        const char *name = args + strspn(args, " \t");
+        char function[65];
+        snprintf(function, sizeof function, "%.*s", (int)strcspn(name, " \t"), name);
+        json_error_t json_err;
+        json_t *experiment = *body ? json_loads(body, 0, &json_err) : json_object();
+        if (function[0] == '\0') {
+            bridge_fail(d, "UsageError", "usage: %%experiment FUNCTION, with the experiment as the cell's JSON body");
+        } else if (experiment == NULL) {
+            char evalue[400];
+            snprintf(evalue, sizeof evalue, "the experiment is not valid JSON: %s (line %d of the body, column %d)",
+                     json_err.text, json_err.line, json_err.column);
+            bridge_fail(d, "InvalidJSON", evalue);
+        } else {
+            experiments_start(d, function, experiment, NULL);
+        }
+        json_decref(experiment);
+        return MAGICS_HANDLED;
+    }
     if (name_len == 8 && strncmp(code, "%%invoke", 8) == 0) {
         const char *name = args + strspn(args, " \t");
         magics_invoke(d, name, strcspn(name, " \t"), body);
@@ -416,6 +445,31 @@ static enum magics_outcome magics_cell(struct dispatcher *d, const struct messag
     return MAGICS_HANDLED;
 }
 
+/* %experiment FUNCTION FILE.json */
+static void magics_experiment_file(struct dispatcher *d, const char *args)
+{
+    char function[65] = "", path[4096] = "";
+    if (sscanf(args, "%64s %4095s", function, path) != 2) {
+        bridge_fail(d, "UsageError", "usage: %experiment FUNCTION path/to/experiment.json");
+        return;
+    }
+    json_error_t json_err;
+    json_t *experiment = json_load_file(path, 0, &json_err);
+    if (experiment == NULL) {
+        char evalue[600];
+        snprintf(evalue, sizeof evalue, "cannot read the experiment file %.300s: %s (line %d)", path, json_err.text,
+                 json_err.line);
+        bridge_fail(d, "InvalidExperiment", evalue);
+        return;
+    }
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    char hint[128];
+    snprintf(hint, sizeof hint, "%.*s", (int)(strstr(base, ".json") ? (size_t)(strstr(base, ".json") - base) : strlen(base)),
+             base);
+    experiments_start(d, function, experiment, hint);
+    json_decref(experiment);
+}
+
 static enum magics_outcome magics_line(struct dispatcher *d, const char *line, size_t line_len)
 {
     size_t name_len = magics_name_length(line);
@@ -426,6 +480,8 @@ static enum magics_outcome magics_line(struct dispatcher *d, const char *line, s
     if (strcmp(name, "%invoke") == 0) {
         size_t function_len = strcspn(rest, " \t");
         magics_invoke(d, rest, function_len, rest + function_len + strspn(rest + function_len, " \t"));
+    } else if (strcmp(name, "%experiment") == 0) {
+        magics_experiment_file(d, rest);
     } else if (strcmp(name, "%platform") == 0) {
         magics_platform(d, rest);
     } else if (strcmp(name, "%functions") == 0) {
@@ -525,6 +581,7 @@ int magics_complete(struct dispatcher *d, const struct message *msg)
     } else if (strncmp(line, "%%cloud_function", 16) == 0 && memchr(word, '=', word_len) == NULL) {
         magics_add_matches(matches, word, word_len, cloud_option_keys, "=");
     } else if (strncmp(line, "%invoke ", 8) == 0 || strncmp(line, "%%invoke ", 9) == 0 ||
+               strncmp(line, "%experiment ", 12) == 0 || strncmp(line, "%%experiment ", 13) == 0 ||
                strncmp(line, "%platform ", 10) == 0) {
         json_t *names = strncmp(line, "%platform", 9) == 0 ? json_pack("[s,s,s,s,s,s,s]", "local", "aws", "gcf",
                                                                          "openwhisk", "ibm", "azure", "openfaas")

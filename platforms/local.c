@@ -61,6 +61,7 @@ struct local_function {
     char *name;
     char *package_dir;
     char *handler;
+    char code_hash[65];
     int memory_mb;
     int timeout_s;
     json_t *env;
@@ -380,14 +381,17 @@ static struct local_function *local_load(struct local_platform *platform, const 
         local_set_string(&function->handler, handler);
         function->memory_mb = (int)json_integer_value(json_object_get(record, "memory_mb"));
         function->timeout_s = (int)json_integer_value(json_object_get(record, "timeout_s"));
+        snprintf(function->code_hash, sizeof function->code_hash, "%s",
+                 json_string_value(json_object_get(record, "code_hash")) ?: "");
         json_object_update(function->env, env);
     }
     json_decref(record);
     return function;
 }
 
-static int local_save(struct local_function *function, const char *code_hash)
+static int local_save(struct local_function *function)
 {
+    const char *code_hash = function->code_hash;
     char path[4096];
     snprintf(path, sizeof path, "%s/%s/deployment.json", function->platform->root, function->name);
     json_t *record = json_pack("{s:s, s:s, s:s, s:i, s:i, s:O}", "package_dir", function->package_dir, "handler",
@@ -441,7 +445,8 @@ static int local_deploy(void *self, const struct platform_function *config, plat
         return 0;
     }
     local_apply_config(function, config);
-    if (local_save(function, config->code_hash) < 0) {
+    snprintf(function->code_hash, sizeof function->code_hash, "%s", config->code_hash);
+    if (local_save(function) < 0) {
         local_fail(done, ctx, "DeployFailed", "cannot record the deployment", NULL);
         return 0;
     }
@@ -461,7 +466,29 @@ static int local_configure(void *self, const struct platform_function *config, p
         return 0;
     }
     local_apply_config(function, config);
-    if (local_save(function, NULL) < 0) {
+    if (local_save(function) < 0) {
+        local_fail(done, ctx, "DeployFailed", "cannot record the configuration", NULL);
+        return 0;
+    }
+    struct platform_outcome outcome = {.ok = 1};
+    done(ctx, &outcome);
+    return 0;
+}
+
+static int local_set_memory(void *self, const char *name, int memory_mb, platform_done_fn done, void *ctx)
+{
+    struct local_platform *platform = self;
+    struct local_function *function = local_find(platform, name);
+    if (function == NULL)
+        function = local_load(platform, name);
+    if (function == NULL) {
+        local_fail(done, ctx, "NotDeployed", "the function has no deployment to reconfigure", NULL);
+        return 0;
+    }
+    function->memory_mb = memory_mb;
+    function->generation++;
+    local_retire_idle_workers(function);
+    if (local_save(function) < 0) {
         local_fail(done, ctx, "DeployFailed", "cannot record the configuration", NULL);
         return 0;
     }
@@ -576,6 +603,7 @@ const struct platform_ops local_platform_ops = {
     .deploy = local_deploy,
     .configure = local_configure,
     .invoke = local_invoke,
+    .set_memory = local_set_memory,
     .apply_settings = local_apply_settings,
     .free = local_free,
 };

@@ -47,6 +47,8 @@ struct platform_ops {
     int (*deploy)(void *self, const struct platform_function *function, platform_done_fn done, void *ctx);
     int (*configure)(void *self, const struct platform_function *function, platform_done_fn done, void *ctx);
     int (*invoke)(void *self, const char *function, const json_t *payload, platform_done_fn done, void *ctx);
+    /* Changes only the memory of a deployed function (experiments' memorySettings). */
+    int (*set_memory)(void *self, const char *function, int memory_mb, platform_done_fn done, void *ctx);
     /* Applies `%platform NAME key=value` settings (raw strings). Returns 0 or -1 with ERR. */
     int (*apply_settings)(void *self, const json_t *settings, char *err, size_t err_size);
     void (*free)(void *self);
@@ -75,6 +77,8 @@ int platforms_invoke(struct platforms *platforms, const char *name, const char *
                      platform_done_fn done, void *ctx, char *err, size_t err_size);
 int platforms_apply_settings(struct platforms *platforms, const char *name, const json_t *settings, char *err,
                              size_t err_size);
+int platforms_set_memory(struct platforms *platforms, const char *name, const char *function, int memory_mb,
+                         platform_done_fn done, void *ctx, char *err, size_t err_size);
 
 /* Adapters. */
 void *local_platform_new(struct reactor *reactor, const char *workdir, const char *python);

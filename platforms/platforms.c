@@ -130,3 +130,13 @@ int platforms_apply_settings(struct platforms *platforms, const char *name, cons
     struct platform_slot *slot = platforms_find(platforms, name, err, err_size);
     return slot == NULL ? -1 : slot->ops->apply_settings(slot->self, settings, err, err_size);
 }
+
+int platforms_set_memory(struct platforms *platforms, const char *name, const char *function, int memory_mb,
+                         platform_done_fn done, void *ctx, char *err, size_t err_size)
+{
+    struct platform_slot *slot = platforms_find(platforms, name, err, err_size);
+    if (slot == NULL)
+        return -1;
+    platforms_trace(platforms, name, "set_memory", function);
+    return slot->ops->set_memory(slot->self, function, memory_mb, done, ctx);
+}

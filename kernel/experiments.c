@@ -1,0 +1,303 @@
+/* experiments: %%experiment in the kernel (see experiments.h). */
+#include "experiments.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cloud.h"
+#include "dispatcher_private.h"
+#include "experiment.h"
+#include "log.h"
+#include "runner.h"
+
+#define EXPERIMENTS_PROGRESS_MS 250
+
+struct experiments_run {
+    struct dispatcher *d;
+    struct experiment experiment;
+    struct results_store *store;
+    struct runner *runner;
+    char function[65];
+    char platform[16];
+    char display_id[200];
+    char msg_id[128];
+    double last_progress_ms;
+};
+
+struct experiments_call {
+    runner_done_fn done;
+    void *call;
+};
+
+static int experiments_throttled(const char *ename)
+{
+    return ename != NULL && (strcmp(ename, "TooManyRequests") == 0 || strcmp(ename, "TooManyRequestsException") == 0 ||
+                             strcmp(ename, "Throttled") == 0);
+}
+
+static void experiments_on_reply(void *ctx, json_t *reply)
+{
+    struct experiments_call *call = ctx;
+    const char *status = json_string_value(json_object_get(reply, "status"));
+    struct runner_outcome outcome = {.ok = status != NULL && strcmp(status, "ok") == 0,
+                                     .result = json_object_get(reply, "result"),
+                                     .error_type = json_string_value(json_object_get(reply, "ename")),
+                                     .message = json_string_value(json_object_get(reply, "evalue"))};
+    outcome.throttled = !outcome.ok && experiments_throttled(outcome.error_type);
+    outcome.retry_after_ms = json_number_value(json_object_get(reply, "retryAfterMs"));
+    call->done(call->call, &outcome);
+    json_decref(reply);
+    free(call);
+}
+
+static int experiments_invoke(void *ctx, const json_t *payload, runner_done_fn done, void *runner_call)
+{
+    struct experiments_run *run = ctx;
+    struct experiments_call *call = malloc(sizeof *call);
+    json_t *upcall = json_pack("{s:s, s:O, s:s}", "function", run->function, "payload", payload, "platform",
+                               run->platform);
+    if (call == NULL || upcall == NULL) {
+        free(call);
+        json_decref(upcall);
+        return -1;
+    }
+    *call = (struct experiments_call){done, runner_call};
+    cloud_invoke(run->d->cloud, upcall, experiments_on_reply, call);
+    json_decref(upcall);
+    return 0;
+}
+
+static int experiments_set_memory(void *ctx, int memory_mb, runner_done_fn done, void *runner_call)
+{
+    struct experiments_run *run = ctx;
+    struct experiments_call *call = malloc(sizeof *call);
+    if (call == NULL)
+        return -1;
+    *call = (struct experiments_call){done, runner_call};
+    cloud_set_memory(run->d->cloud, run->function, memory_mb, experiments_on_reply, call);
+    return 0;
+}
+
+/* This run's cell is still the current request (not interrupted away). */
+static const json_t *experiments_parent(struct experiments_run *run)
+{
+    struct dispatcher *d = run->d;
+    const char *current = d->current ? json_string_value(json_object_get(d->current->header, "msg_id")) : NULL;
+    return current != NULL && strcmp(current, run->msg_id) == 0 ? d->current->header : NULL;
+}
+
+static void experiments_progress_text(const struct runner_progress *p, char *text, size_t size)
+{
+    char eta[32] = "";
+    if (p->eta_s >= 0 && p->done < p->total)
+        snprintf(eta, sizeof eta, ", ETA %.0f s", p->eta_s);
+    snprintf(text, size, "%lld/%lld done, %lld in flight, %lld failed, %.1f runs/s%s%s%s", p->done, p->total,
+             p->in_flight, p->failed, p->rate, eta, strcmp(p->phase, "running") ? " — " : "",
+             strcmp(p->phase, "running") ? p->phase : "");
+}
+
+static void experiments_on_progress(void *ctx, const struct runner_progress *progress)
+{
+    struct experiments_run *run = ctx;
+    const json_t *parent = experiments_parent(run);
+    if (parent == NULL)
+        return;
+    char text[256], html[512];
+    experiments_progress_text(progress, text, sizeof text);
+    double fraction = progress->total ? (double)progress->done / (double)progress->total : 0;
+    snprintf(html, sizeof html,
+             "<div><progress value=\"%.4f\" max=\"1\" style=\"width:20em\"></progress> <b>%s</b>: %s</div>", fraction,
+             run->experiment.name, text);
+    char plain[400];
+    snprintf(plain, sizeof plain, "%s: %s", run->experiment.name, text);
+    dispatcher_publish(run->d, "update_display_data", parent,
+                       json_pack("{s:{s:s, s:s}, s:{}, s:{s:s}}", "data", "text/plain", plain, "text/html", html,
+                                 "metadata", "transient", "display_id", run->display_id));
+}
+
+static void experiments_add_row(char *html, size_t size, size_t *used, char *text, size_t text_size, size_t *text_used,
+                                const char *label, const json_t *distribution)
+{
+    if (!json_is_object(distribution))
+        return;
+    double p50 = json_number_value(json_object_get(distribution, "p50"));
+    double p90 = json_number_value(json_object_get(distribution, "p90"));
+    double p99 = json_number_value(json_object_get(distribution, "p99"));
+    *used += (size_t)snprintf(html + *used, size - *used, "<tr><td>%s (ms)</td><td>%.2f</td><td>%.2f</td><td>%.2f</td></tr>",
+                              label, p50, p90, p99);
+    *text_used += (size_t)snprintf(text + *text_used, text_size - *text_used, "  %-22s p50 %9.2f  p90 %9.2f  p99 %9.2f\n",
+                                   label, p50, p90, p99);
+}
+
+static void experiments_publish_summary(struct experiments_run *run, const json_t *parent, const json_t *summary)
+{
+    char html[4096], text[2048], failures[512] = "";
+    size_t h = 0, t = 0, f = 0;
+    const char *key;
+    json_t *count;
+    json_object_foreach(json_object_get(summary, "failures"), key, count)
+        f += (size_t)snprintf(failures + f, sizeof failures - f, "%s%s: %lld", f ? ", " : "", key,
+                              (long long)json_integer_value(count));
+    json_t *concurrency = json_object_get(summary, "concurrency");
+    h += (size_t)snprintf(html + h, sizeof html - h,
+                          "<table><caption><b>%s</b> on %s: %s</caption>"
+                          "<tr><td>runs</td><td colspan=3>%lld (%lld succeeded%s%s)</td></tr>"
+                          "<tr><td>new containers</td><td colspan=3>%lld</td></tr>"
+                          "<tr><td>concurrency (%s times)</td><td colspan=3>peak %lld, mean %.1f</td></tr>"
+                          "<tr><th></th><th>p50</th><th>p90</th><th>p99</th></tr>",
+                          run->experiment.name, run->platform, json_string_value(json_object_get(summary, "status")),
+                          (long long)json_integer_value(json_object_get(summary, "runs")),
+                          (long long)json_integer_value(json_object_get(summary, "successes")), f ? "; failed: " : "",
+                          failures, (long long)json_integer_value(json_object_get(summary, "newContainers")),
+                          json_string_value(json_object_get(concurrency, "source")) ?: "client",
+                          (long long)json_integer_value(json_object_get(concurrency, "peak")),
+                          json_number_value(json_object_get(concurrency, "mean")));
+    t += (size_t)snprintf(text + t, sizeof text - t, "%s on %s: %s\n  runs %lld, succeeded %lld%s%s\n"
+                          "  new containers %lld; concurrency peak %lld, mean %.1f\n",
+                          run->experiment.name, run->platform, json_string_value(json_object_get(summary, "status")),
+                          (long long)json_integer_value(json_object_get(summary, "runs")),
+                          (long long)json_integer_value(json_object_get(summary, "successes")), f ? "; failed: " : "",
+                          failures, (long long)json_integer_value(json_object_get(summary, "newContainers")),
+                          (long long)json_integer_value(json_object_get(concurrency, "peak")),
+                          json_number_value(json_object_get(concurrency, "mean")));
+    experiments_add_row(html, sizeof html, &h, text, sizeof text, &t, "runtime", json_object_get(summary, "runtime"));
+    experiments_add_row(html, sizeof html, &h, text, sizeof text, &t, "latency", json_object_get(summary, "latency"));
+    experiments_add_row(html, sizeof html, &h, text, sizeof text, &t, "round trip",
+                        json_object_get(summary, "roundTripTime"));
+    snprintf(html + h, sizeof html - h, "</table><p>Rows: <code>%s</code></p>", results_folder(run->store));
+    dispatcher_publish(run->d, "display_data", parent,
+                       json_pack("{s:{s:s, s:s}, s:{}}", "data", "text/html", html, "text/plain", text, "metadata"));
+}
+
+static void experiments_free(struct experiments_run *run)
+{
+    experiment_free(&run->experiment);
+    free(run);
+}
+
+static void experiments_on_finished(void *ctx, const json_t *summary)
+{
+    struct experiments_run *run = ctx;
+    struct dispatcher *d = run->d;
+    json_t *meta = json_deep_copy(summary);
+    json_object_del(meta, "concurrencySeries");
+    char end[32];
+    message_iso8601_now(end);
+    json_object_set_new(meta, "endTime", json_string(end));
+    const json_t *parent = experiments_parent(run);
+    if (parent != NULL)
+        experiments_publish_summary(run, parent, summary);
+    results_close(run->store, meta);
+    run->store = NULL;
+    json_decref(meta);
+    if (parent != NULL) {
+        const char *status = json_string_value(json_object_get(summary, "status"));
+        if (status != NULL && strcmp(status, "complete") == 0) {
+            json_t *frame = json_pack("{s:s, s:[]}", "status", "ok", "payload");
+            bridge_finish_execute(d, frame);
+            json_decref(frame);
+        } else {
+            char evalue[300];
+            snprintf(evalue, sizeof evalue, "the experiment %s was %s; the rows of the runs that finished are kept",
+                     run->experiment.name, status ? status : "stopped");
+            bridge_fail(d, strcmp(status ? status : "", "interrupted") == 0 ? "KeyboardInterrupt" : "ExperimentFailed",
+                        evalue);
+        }
+    }
+    if (d->experiment == run)
+        d->experiment = NULL;
+    runner_release(run->runner);
+    experiments_free(run);
+    dispatcher_process_queue(d);
+}
+
+static json_t *experiments_meta(struct experiments_run *run, const json_t *raw)
+{
+    char start[32];
+    message_iso8601_now(start);
+    return json_pack("{s:O, s:s, s:o, s:s, s:s}", "experiment", raw, "function", run->function, "deployment",
+                     cloud_describe(run->d->cloud, run->function), "startTime", start, "faaset", FAASET_VERSION);
+}
+
+void experiments_start(struct dispatcher *d, const char *function, const json_t *raw, const char *name_hint)
+{
+    struct experiments_run *run = calloc(1, sizeof *run);
+    char err[512];
+    if (run == NULL) {
+        bridge_fail(d, "OutOfMemory", "cannot start the experiment");
+        return;
+    }
+    run->d = d;
+    json_t *deployment = cloud_describe(d->cloud, function);
+    int deployed = json_object_get(deployment, "code_hash") != NULL;
+    json_decref(deployment);
+    if (!deployed) {
+        snprintf(err, sizeof err, "%.64s is not deployed from this folder; run its %%%%cloud_function cell first", function);
+        bridge_fail(d, "NotDeployed", err);
+        free(run);
+        return;
+    }
+    snprintf(run->function, sizeof run->function, "%s", function);
+    snprintf(run->platform, sizeof run->platform, "%s", cloud_platform_of(d->cloud, function));
+    snprintf(run->msg_id, sizeof run->msg_id, "%s", json_string_value(json_object_get(d->current->header, "msg_id")));
+    char workdir[4096];
+    if (getcwd(workdir, sizeof workdir) == NULL)
+        strcpy(workdir, ".");
+    if (experiment_parse(raw, name_hint ? name_hint : function, workdir, &run->experiment, err, sizeof err) < 0) {
+        bridge_fail(d, "InvalidExperiment", err);
+        experiments_free(run);
+        return;
+    }
+    size_t i;
+    json_t *warning;
+    json_array_foreach(run->experiment.warnings, i, warning)
+        dispatcher_publish(d, "stream", d->current->header,
+                           json_pack("{s:s, s:s+}", "name", "stderr", "text", "warning: ", json_string_value(warning)));
+    json_t *meta = experiments_meta(run, raw);
+    run->store = results_open(workdir, function, run->experiment.name, meta, err, sizeof err);
+    json_decref(meta);
+    if (run->store == NULL) {
+        bridge_fail(d, "ResultsUnavailable", err);
+        experiments_free(run);
+        return;
+    }
+    char line[1200];
+    snprintf(line, sizeof line, "Experiment %s: %d runs x %d iterations%s on %s, %d at a time; rows in %s\n",
+             run->experiment.name, run->experiment.runs, run->experiment.iterations,
+             run->experiment.memory_count ? " x memory settings" : "", run->platform, run->experiment.threads,
+             results_folder(run->store));
+    dispatcher_publish(d, "stream", d->current->header, json_pack("{s:s, s:s}", "name", "stdout", "text", line));
+    snprintf(run->display_id, sizeof run->display_id, "experiment-%s-%lld", run->experiment.name,
+             (long long)reactor_now_ms());
+    dispatcher_publish(d, "display_data", d->current->header,
+                       json_pack("{s:{s:s}, s:{}, s:{s:s}}", "data", "text/plain", "starting...", "metadata",
+                                 "transient", "display_id", run->display_id));
+    struct runner_target target = {run, run->function, run->platform, experiments_invoke, experiments_set_memory};
+    struct runner_events events = {run, experiments_on_progress, experiments_on_finished};
+    d->experiment = run;
+    d->kernel_call_pending = 1;
+    run->runner = runner_start(d->reactor, &run->experiment, &target, run->store, &events, err, sizeof err);
+    if (run->runner == NULL) {
+        d->experiment = NULL;
+        results_close(run->store, NULL);
+        bridge_fail(d, "InvalidExperiment", err);
+        experiments_free(run);
+    }
+}
+
+int experiments_interrupt(struct dispatcher *d)
+{
+    struct experiments_run *run = d->experiment;
+    if (run == NULL)
+        return 0;
+    runner_interrupt(run->runner);
+    return 1;
+}
+
+void experiments_shutdown(struct dispatcher *d)
+{
+    if (d->experiment != NULL)
+        runner_interrupt(((struct experiments_run *)d->experiment)->runner);
+}

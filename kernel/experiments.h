@@ -1,0 +1,27 @@
+/* experiments: the kernel's side of %%experiment FUNCTION (JSON body) and
+ * %experiment FUNCTION FILE.json. It checks the experiment, opens its
+ * results folder beside the notebook (printing the path), drives the
+ * runner against the function's platform, shows one progress display
+ * updated in place (at most four times a second), and ends the cell with
+ * a summary: runs, successes, failures by type, runtime / latency / round
+ * trip percentiles, new containers, peak and mean concurrency. An
+ * interrupt stops new launches and ends the cell within two seconds,
+ * keeping every finished row. */
+#ifndef FAASET_EXPERIMENTS_H
+#define FAASET_EXPERIMENTS_H
+
+#include <jansson.h>
+
+struct dispatcher;
+
+/* Starts an experiment for the current execute_request, which it answers
+ * when the experiment ends (or fails at once with an error output). */
+void experiments_start(struct dispatcher *d, const char *function, const json_t *experiment, const char *name_hint);
+
+/* The current experiment, if any, stops (interrupt). Returns 1 if there was one. */
+int experiments_interrupt(struct dispatcher *d);
+
+/* Ends a running experiment at kernel shutdown, keeping its rows. */
+void experiments_shutdown(struct dispatcher *d);
+
+#endif

@@ -1,0 +1,44 @@
+/* experiment: a FaaS Runner experiment file, read and checked. Every key
+ * of FaaS Runner's schema is accepted with its default (see
+ * ../shared/faas-runner.md); a key with the wrong type is an error that
+ * names the key and the type it needs; an unknown key is a warning that
+ * suggests the nearest known one; threads > runs is an error, as in FaaS
+ * Runner. The payloads of a pass are dealt here: the list repeated until
+ * there are `runs` of them, shuffled with `randomSeed` when asked (the
+ * same order every time), each merged over `parentPayload`. */
+#ifndef FAASET_EXPERIMENT_H
+#define FAASET_EXPERIMENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct experiment {
+    json_t *source;              /* the file as given */
+    json_t *payloads;            /* array of objects */
+    json_t *parent_payload;      /* object */
+    int shuffle;
+    long long random_seed;
+    int runs;
+    int threads;
+    int iterations;
+    double sleep_s;
+    int memory_settings[64];
+    int memory_count;
+    int call_async;
+    int warmup_buffer;
+    int remove_duplicate_containers;
+    int pass_payloads;
+    char name[128];
+    json_t *warnings;            /* array of strings */
+};
+
+/* Reads RAW (an object; NAME_HINT names it when experimentName is absent;
+ * BASE_DIR resolves payloadFolder). Returns 0, or -1 with ERR. */
+int experiment_parse(const json_t *raw, const char *name_hint, const char *base_dir, struct experiment *out,
+                     char *err, size_t err_size);
+void experiment_free(struct experiment *experiment);
+
+/* The RUNS payloads of one pass, in launch order (a new array). */
+json_t *experiment_deal(const struct experiment *experiment);
+
+#endif

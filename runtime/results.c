@@ -1,0 +1,261 @@
+/* results: append-only row files of an experiment (see results.h). Rows
+ * are queued in memory and written with one write() per file when flushed,
+ * so a reader (or a kernel killed mid-write) sees whole lines only, except
+ * possibly a cut last line, which readers skip. */
+#include "results.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+
+static const char *const results_columns[] = {
+    "1_run_id", "2_thread_id", "3_pipeline_stage", "iteration", "memorySetting", "payload", "endpoint",
+    "status", "errorType", "errorMessage", "retries", "clientSendTime", "clientReceiveTime", "roundTripTime",
+    "latency",
+    /* SAAF */
+    "version", "lang", "startTime", "endTime", "runtime", "invocations", "initializationTime", "uuid",
+    "newcontainer", "cpuType", "cpuModel", "cpuCores", "architecture", "platform", "containerID", "functionName",
+    "functionMemory", "functionRegion", "vmID", "linuxVersion", "frameworkRuntime", "userRuntime",
+    "frameworkRuntimeDeltas", "cpuUser", "cpuNice", "cpuKernel", "cpuIdle", "cpuIOWait", "cpuIrq", "cpuSoftIrq",
+    "cpuSteal", "cpuGuest", "cpuGuestNice", "bootTime", "contextSwitches", "totalMemory", "freeMemory",
+    "pageFaults", "majorPageFaults", "cpuUserDelta", "cpuNiceDelta", "cpuKernelDelta", "cpuIdleDelta",
+    "cpuIOWaitDelta", "cpuIrqDelta", "cpuSoftIrqDelta", "cpuStealDelta", "cpuGuestDelta", "cpuGuestNiceDelta",
+    "contextSwitchesDelta", "pageFaultsDelta", "majorPageFaultsDelta", NULL,
+};
+
+struct results_buffer {
+    char *data;
+    size_t size, capacity;
+};
+
+struct results_store {
+    char folder[1024];       /* relative to the workdir */
+    char path[4096];         /* absolute */
+    int jsonl_fd, csv_fd;
+    struct results_buffer jsonl, csv;
+};
+
+static void results_put(struct results_buffer *b, const char *text, size_t len)
+{
+    if (b->size + len > b->capacity) {
+        size_t capacity = b->capacity ? b->capacity : 8192;
+        while (capacity < b->size + len)
+            capacity *= 2;
+        char *grown = realloc(b->data, capacity);
+        if (grown == NULL)
+            return;
+        b->data = grown;
+        b->capacity = capacity;
+    }
+    memcpy(b->data + b->size, text, len);
+    b->size += len;
+}
+
+/* A CSV field: quoted when it holds a comma, a quote or a line break. */
+static void results_put_field(struct results_buffer *b, const char *text)
+{
+    if (strpbrk(text, ",\"\r\n") == NULL) {
+        results_put(b, text, strlen(text));
+        return;
+    }
+    results_put(b, "\"", 1);
+    for (const char *c = text; *c; c++) {
+        if (*c == '"')
+            results_put(b, "\"", 1);
+        results_put(b, c, 1);
+    }
+    results_put(b, "\"", 1);
+}
+
+static void results_put_value(struct results_buffer *b, const json_t *value)
+{
+    if (value == NULL || json_is_null(value))
+        return;
+    if (json_is_string(value)) {
+        results_put_field(b, json_string_value(value));
+        return;
+    }
+    char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12));
+    if (text != NULL)
+        results_put_field(b, text);
+    free(text);
+}
+
+static int results_is_column(const char *key)
+{
+    for (size_t i = 0; results_columns[i] != NULL; i++)
+        if (strcmp(results_columns[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+void results_append(struct results_store *store, const json_t *row)
+{
+    char *line = json_dumps(row, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    if (line != NULL) {
+        results_put(&store->jsonl, line, strlen(line));
+        results_put(&store->jsonl, "\n", 1);
+        free(line);
+    }
+    for (size_t i = 0; results_columns[i] != NULL; i++) {
+        if (i > 0)
+            results_put(&store->csv, ",", 1);
+        results_put_value(&store->csv, json_object_get(row, results_columns[i]));
+    }
+    json_t *other = json_object();
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)row, key, value) {
+        if (!results_is_column(key))
+            json_object_set(other, key, value);
+    }
+    results_put(&store->csv, ",", 1);
+    if (json_object_size(other) > 0)
+        results_put_value(&store->csv, other);
+    results_put(&store->csv, "\n", 1);
+    json_decref(other);
+}
+
+static void results_write(int fd, struct results_buffer *b)
+{
+    size_t done = 0;
+    while (done < b->size) {
+        ssize_t n = write(fd, b->data + done, b->size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    b->size = 0;
+}
+
+void results_flush(struct results_store *store)
+{
+    results_write(store->jsonl_fd, &store->jsonl);
+    results_write(store->csv_fd, &store->csv);
+}
+
+static int results_open_file(struct results_store *store, const char *name)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", store->path, name);
+    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+}
+
+static void results_safe_name(char *out, size_t size, const char *name)
+{
+    size_t used = 0;
+    for (const char *c = name; *c && used + 1 < size; c++) {
+        int kept = (isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.') && !(used == 0 && *c == '.');
+        out[used++] = kept ? *c : '_';
+    }
+    out[used] = '\0';
+}
+
+struct results_store *results_open(const char *workdir, const char *function, const char *name, const json_t *meta,
+                                   char *err, size_t err_size)
+{
+    struct results_store *store = calloc(1, sizeof *store);
+    if (store == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    char safe_function[128], safe_name[128], stamp[32];
+    results_safe_name(safe_function, sizeof safe_function, function);
+    results_safe_name(safe_name, sizeof safe_name, name);
+    struct timespec now;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        snprintf(store->folder, sizeof store->folder, "faaset-results/%s/%s-%s%s%.0d", safe_function, safe_name, stamp,
+                 attempt ? "-" : "", attempt);
+        snprintf(store->path, sizeof store->path, "%s/%s", workdir, store->folder);
+        if (access(store->path, F_OK) != 0)
+            break;
+    }
+    char *text = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
+    char meta_path[4200];
+    snprintf(meta_path, sizeof meta_path, "%s/experiment.json", store->path);
+    store->jsonl_fd = store->csv_fd = -1;
+    if (fsutil_mkdirs(store->path, 0700) < 0 || text == NULL ||
+        fsutil_write_atomic(meta_path, text, strlen(text), 0600) < 0 ||
+        (store->jsonl_fd = results_open_file(store, "runs.jsonl")) < 0 ||
+        (store->csv_fd = results_open_file(store, "runs.csv")) < 0) {
+        snprintf(err, err_size, "cannot create the results folder %.300s: %s", store->path, strerror(errno));
+        free(text);
+        results_close(store, NULL);
+        return NULL;
+    }
+    free(text);
+    for (size_t i = 0; results_columns[i] != NULL; i++) {
+        if (i > 0)
+            results_put(&store->csv, ",", 1);
+        results_put(&store->csv, results_columns[i], strlen(results_columns[i]));
+    }
+    results_put(&store->csv, ",other\n", 7);
+    results_flush(store);
+    return store;
+}
+
+void results_close(struct results_store *store, const json_t *summary)
+{
+    if (store == NULL)
+        return;
+    if (store->jsonl_fd >= 0)
+        results_flush(store);
+    if (summary != NULL) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/summary.json", store->path);
+        char *text = json_dumps(summary, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
+        if (text != NULL)
+            fsutil_write_atomic(path, text, strlen(text), 0600);
+        free(text);
+    }
+    if (store->jsonl_fd >= 0)
+        close(store->jsonl_fd);
+    if (store->csv_fd >= 0)
+        close(store->csv_fd);
+    free(store->jsonl.data);
+    free(store->csv.data);
+    free(store);
+}
+
+const char *results_folder(const struct results_store *store)
+{
+    return store->folder;
+}
+
+json_t *results_load_rows(const char *folder, char *err, size_t err_size)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/runs.jsonl", folder);
+    FILE *file = fopen(path, "r");
+    if (file == NULL) {
+        snprintf(err, err_size, "cannot read %.300s: %s", path, strerror(errno));
+        return NULL;
+    }
+    json_t *rows = json_array();
+    char *line = NULL;
+    size_t capacity = 0;
+    ssize_t length;
+    while ((length = getline(&line, &capacity, file)) > 0) {
+        json_t *row = json_loadb(line, (size_t)length, 0, NULL);
+        if (json_is_object(row))
+            json_array_append_new(rows, row); /* a line cut by a kill is skipped */
+        else
+            json_decref(row);
+    }
+    free(line);
+    fclose(file);
+    return rows;
+}

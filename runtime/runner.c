@@ -1,0 +1,478 @@
+/* runner: experiments on the event loop (see runner.h).
+ *
+ * Lifetimes: each outstanding target call holds the runner (`outstanding`);
+ * the owner releases it after `finished`; whichever comes last frees it.
+ * A run given up at an interrupt still has its call outstanding: its late
+ * answer only drops that reference. */
+#include "runner.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "stats.h"
+
+#define RUNNER_FLUSH_MS 1000
+#define RUNNER_PROGRESS_MS 250
+#define RUNNER_INTERRUPT_GRACE_MS 2000
+#define RUNNER_BACKOFF_BASE_MS 50.0
+#define RUNNER_BACKOFF_MAX_MS 10000.0
+#define RUNNER_MAX_RETRIES 20
+
+enum runner_state { RUNNER_RUNNING, RUNNER_STOPPING, RUNNER_FINISHED };
+
+struct runner;
+
+struct runner_slot {
+    struct runner *runner;
+    int index;
+    int next_run;                    /* the run this slot makes next, in the current pass */
+    int busy;
+};
+
+struct runner_call {
+    struct runner *runner;
+    struct runner_slot *slot;
+    int run;
+    int retries;
+    int abandoned;                   /* given up at an interrupt: its answer writes no row */
+    double send_epoch_ms, send_mono_ms;
+    unsigned long retry_timer;
+    struct runner_call *next, *prev; /* in-flight list */
+};
+
+struct runner {
+    struct reactor *reactor;
+    const struct experiment *experiment;
+    struct runner_target target;
+    struct results_store *store;
+    struct runner_events events;
+    struct stats *stats;
+    enum runner_state state;
+    int released;
+    int outstanding;                 /* target calls not yet answered */
+    int depth;                       /* runner code on the stack: never free under it */
+    json_t *payloads;                /* this pass's */
+    int memory_index, iteration, memory_passes;
+    int memory_mb;                   /* the setting of this pass, 0 = unchanged */
+    struct runner_slot *slots;
+    struct runner_slot **ready;      /* slots whose run ended, waiting to launch their next */
+    int ready_count, draining;
+    int active_slots;
+    struct runner_call *in_flight;
+    long long launched, done, failed, in_flight_count, retries, total;
+    double started_mono_ms;
+    unsigned long flush_timer, progress_timer, phase_timer, grace_timer;
+    const char *phase;
+    char stop_reason[64];
+};
+
+static void runner_start_pass(struct runner *r);
+static void runner_launch(struct runner_slot *slot);
+static void runner_finish(struct runner *r, const char *status);
+
+static double runner_epoch_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (double)now.tv_sec * 1000.0 + (double)now.tv_nsec / 1e6;
+}
+
+static void runner_maybe_free(struct runner *r)
+{
+    if (!r->released || r->outstanding > 0 || r->state != RUNNER_FINISHED || r->depth > 0)
+        return;
+    json_decref(r->payloads);
+    stats_free(r->stats);
+    free(r->slots);
+    free(r->ready);
+    free(r);
+}
+
+static void runner_report_progress(struct runner *r)
+{
+    if (r->events.progress == NULL)
+        return;
+    double elapsed_s = (reactor_now_ms_precise() - r->started_mono_ms) / 1000.0;
+    double rate = elapsed_s > 0 ? (double)r->done / elapsed_s : 0;
+    struct runner_progress p = {r->done, r->failed, r->in_flight_count, r->total, r->retries, rate,
+                                rate > 0 ? (double)(r->total - r->done) / rate : -1, r->phase};
+    r->events.progress(r->events.ctx, &p);
+}
+
+static void runner_on_flush_timer(void *ctx)
+{
+    struct runner *r = ctx;
+    results_flush(r->store);
+    r->flush_timer = reactor_timer(r->reactor, RUNNER_FLUSH_MS, runner_on_flush_timer, r);
+}
+
+static void runner_on_progress_timer(void *ctx)
+{
+    struct runner *r = ctx;
+    runner_report_progress(r);
+    r->progress_timer = reactor_timer(r->reactor, RUNNER_PROGRESS_MS, runner_on_progress_timer, r);
+}
+
+static void runner_unlink(struct runner *r, struct runner_call *call)
+{
+    if (call->prev != NULL)
+        call->prev->next = call->next;
+    else if (r->in_flight == call)
+        r->in_flight = call->next;
+    if (call->next != NULL)
+        call->next->prev = call->prev;
+    call->next = call->prev = NULL;
+}
+
+/* The row of a finished run. */
+static json_t *runner_row(struct runner *r, struct runner_call *call, const struct runner_outcome *outcome,
+                          double receive_epoch_ms, double round_trip_ms)
+{
+    json_t *row = json_object();
+    if (outcome->ok && json_is_object(outcome->result))
+        json_object_update(row, (json_t *)outcome->result);
+    else if (outcome->ok && outcome->result != NULL)
+        json_object_set(row, "result", (json_t *)outcome->result);
+    char *payload = json_dumps(json_array_get(r->payloads, (size_t)call->run), JSON_COMPACT | JSON_SORT_KEYS);
+    json_object_set_new(row, "1_run_id", json_integer(call->run));
+    json_object_set_new(row, "2_thread_id", json_integer(call->slot->index));
+    json_object_set_new(row, "3_pipeline_stage", json_integer(0));
+    json_object_set_new(row, "iteration", json_integer(r->iteration));
+    json_object_set_new(row, "memorySetting", r->memory_mb ? json_integer(r->memory_mb) : json_null());
+    json_object_set_new(row, "payload", json_string(payload ? payload : "{}"));
+    json_object_set_new(row, "endpoint", json_string(r->target.endpoint ? r->target.endpoint : ""));
+    json_object_set_new(row, "status", json_string(outcome->ok ? "ok" : "error"));
+    if (!outcome->ok) {
+        json_object_set_new(row, "errorType", json_string(outcome->error_type ? outcome->error_type : "Error"));
+        json_object_set_new(row, "errorMessage", json_string(outcome->message ? outcome->message : ""));
+    }
+    json_object_set_new(row, "retries", json_integer(call->retries));
+    json_object_set_new(row, "clientSendTime", json_real(call->send_epoch_ms));
+    json_object_set_new(row, "clientReceiveTime", json_real(receive_epoch_ms));
+    json_object_set_new(row, "roundTripTime", json_real(round_trip_ms));
+    json_t *runtime = json_object_get(row, "runtime");
+    if (outcome->ok && json_is_number(runtime))
+        json_object_set_new(row, "latency", json_real(round_trip_ms - json_number_value(runtime)));
+    free(payload);
+    return row;
+}
+
+/* A slot whose run ended takes its next one. Slots wait in `ready` and are
+ * served by one loop, not by recursion: a platform may answer a call before
+ * returning from it (a local error), and thousands of those must not nest. */
+static void runner_slot_idle(struct runner_slot *slot)
+{
+    struct runner *r = slot->runner;
+    slot->busy = 0;
+    r->ready[r->ready_count++] = slot;
+    if (r->draining)
+        return;
+    r->draining = 1;
+    while (r->ready_count > 0 && r->state == RUNNER_RUNNING) {
+        struct runner_slot *next = r->ready[--r->ready_count];
+        runner_launch(next);
+        if (!next->busy && --r->active_slots == 0 && r->state == RUNNER_RUNNING)
+            runner_start_pass(r); /* the pass is over: the next one, or the end */
+    }
+    r->ready_count = 0;
+    r->draining = 0;
+}
+
+static void runner_on_retry(void *ctx);
+
+static void runner_handle_answer(struct runner_call *call, const struct runner_outcome *outcome);
+
+static void runner_on_answer(void *ctx, const struct runner_outcome *outcome)
+{
+    struct runner_call *call = ctx;
+    struct runner *r = call->runner;
+    r->depth++;
+    runner_handle_answer(call, outcome);
+    r->depth--;
+    runner_maybe_free(r);
+}
+
+static void runner_handle_answer(struct runner_call *call, const struct runner_outcome *outcome)
+{
+    struct runner *r = call->runner;
+    r->outstanding--;
+    if (call->abandoned) {
+        free(call);
+        return;
+    }
+    double receive = runner_epoch_ms();
+    double round_trip = reactor_now_ms_precise() - call->send_mono_ms;
+    runner_unlink(r, call);
+    r->in_flight_count--;
+    if (!outcome->ok && outcome->throttled && call->retries < RUNNER_MAX_RETRIES && r->state == RUNNER_RUNNING) {
+        double backoff = fmin(RUNNER_BACKOFF_MAX_MS, RUNNER_BACKOFF_BASE_MS * pow(2.0, call->retries));
+        double wait = outcome->retry_after_ms > 0 ? outcome->retry_after_ms
+                                                  : backoff / 2 + (double)rand() / RAND_MAX * backoff / 2; /* jitter */
+        call->retries++;
+        r->retries++;
+        call->retry_timer = reactor_timer(r->reactor, (long long)wait, runner_on_retry, call);
+        call->next = r->in_flight; /* counted as in flight again once relaunched */
+        if (r->in_flight)
+            r->in_flight->prev = call;
+        r->in_flight = call;
+        r->in_flight_count++;
+        return;
+    }
+    json_t *row = runner_row(r, call, outcome, receive, round_trip);
+    results_append(r->store, row);
+    stats_add(r->stats, row);
+    json_decref(row);
+    r->done++;
+    if (!outcome->ok)
+        r->failed++;
+    struct runner_slot *slot = call->slot;
+    free(call);
+    if (r->state == RUNNER_STOPPING && r->in_flight == NULL)
+        runner_finish(r, "interrupted");
+    else if (r->state == RUNNER_RUNNING)
+        runner_slot_idle(slot);
+}
+
+static void runner_send(struct runner_call *call)
+{
+    struct runner *r = call->runner;
+    call->send_epoch_ms = runner_epoch_ms();
+    call->send_mono_ms = reactor_now_ms_precise();
+    r->outstanding++;
+    if (r->target.invoke(r->target.ctx, json_array_get(r->payloads, (size_t)call->run), runner_on_answer, call) < 0) {
+        struct runner_outcome failed = {.ok = 0, .error_type = "InvokeFailed", .message = "the call could not start"};
+        runner_on_answer(call, &failed);
+    }
+}
+
+static void runner_on_retry(void *ctx)
+{
+    struct runner_call *call = ctx;
+    call->retry_timer = 0;
+    runner_send(call);
+}
+
+/* The slot's next run, if its share of the pass is not done. */
+static void runner_launch(struct runner_slot *slot)
+{
+    struct runner *r = slot->runner;
+    if (slot->next_run >= r->experiment->runs)
+        return;
+    struct runner_call *call = calloc(1, sizeof *call);
+    if (call == NULL)
+        return;
+    call->runner = r;
+    call->slot = slot;
+    call->run = slot->next_run;
+    slot->next_run += r->experiment->threads;
+    slot->busy = 1;
+    call->next = r->in_flight;
+    if (r->in_flight)
+        r->in_flight->prev = call;
+    r->in_flight = call;
+    r->in_flight_count++;
+    r->launched++;
+    runner_send(call);
+}
+
+static void runner_launch_pass(struct runner *r);
+
+static void runner_launch_all(void *ctx)
+{
+    struct runner *r = ctx;
+    r->phase_timer = 0;
+    r->depth++;
+    if (r->state == RUNNER_RUNNING)
+        runner_launch_pass(r);
+    r->depth--;
+    runner_maybe_free(r);
+}
+
+static void runner_launch_pass(struct runner *r)
+{
+    r->phase = "running";
+    json_decref(r->payloads);
+    r->payloads = experiment_deal(r->experiment);
+    r->active_slots = r->experiment->threads;
+    for (int t = 0; t < r->experiment->threads; t++) {
+        r->slots[t] = (struct runner_slot){r, t, t, 0};
+    }
+    r->draining = 1; /* answers that come back at once queue their slot instead of recursing */
+    for (int t = 0; t < r->experiment->threads && r->state == RUNNER_RUNNING; t++)
+        runner_launch(&r->slots[t]);
+    r->draining = 0;
+    if (r->ready_count > 0) {
+        struct runner_slot *slot = r->ready[--r->ready_count];
+        runner_slot_idle(slot); /* serves the queued ones too */
+    }
+}
+
+static void runner_after_sleep(struct runner *r, reactor_timer_fn next)
+{
+    if (r->experiment->sleep_s > 0) {
+        r->phase = "sleeping";
+        r->phase_timer = reactor_timer(r->reactor, (long long)(r->experiment->sleep_s * 1000), next, r);
+    } else {
+        r->phase_timer = reactor_timer(r->reactor, 0, next, r);
+    }
+}
+
+static void runner_on_memory_set(void *ctx, const struct runner_outcome *outcome)
+{
+    struct runner *r = ctx;
+    r->outstanding--;
+    r->depth++;
+    if (r->state == RUNNER_STOPPING && r->in_flight == NULL) {
+        runner_finish(r, "interrupted");
+    } else if (r->state == RUNNER_RUNNING && !outcome->ok) {
+        snprintf(r->stop_reason, sizeof r->stop_reason, "%.60s", outcome->error_type ? outcome->error_type : "Error");
+        runner_finish(r, "failed");
+    } else if (r->state == RUNNER_RUNNING) {
+        runner_after_sleep(r, runner_launch_all);
+    }
+    r->depth--;
+    runner_maybe_free(r);
+}
+
+/* The next pass: memory setting (when it changes), then iterations. */
+static void runner_start_pass(struct runner *r)
+{
+    int first = r->iteration < 0;
+    if (!first && r->iteration + 1 < r->experiment->iterations) {
+        r->iteration++;
+        runner_after_sleep(r, runner_launch_all);
+        return;
+    }
+    int next_memory = first ? 0 : r->memory_index + 1;
+    if (next_memory >= r->memory_passes) {
+        runner_finish(r, "complete");
+        return;
+    }
+    r->memory_index = next_memory;
+    r->iteration = 0;
+    if (r->experiment->memory_count == 0) {
+        runner_after_sleep(r, runner_launch_all);
+        return;
+    }
+    r->memory_mb = r->experiment->memory_settings[next_memory];
+    r->phase = "reconfiguring";
+    r->outstanding++;
+    if (r->target.set_memory(r->target.ctx, r->memory_mb, runner_on_memory_set, r) < 0) {
+        struct runner_outcome failed = {.ok = 0, .error_type = "ConfigureFailed", .message = "cannot set the memory"};
+        runner_on_memory_set(r, &failed);
+    }
+}
+
+static void runner_finish(struct runner *r, const char *status)
+{
+    if (r->state == RUNNER_FINISHED)
+        return;
+    r->state = RUNNER_FINISHED;
+    reactor_cancel(r->reactor, r->flush_timer);
+    reactor_cancel(r->reactor, r->progress_timer);
+    reactor_cancel(r->reactor, r->phase_timer);
+    reactor_cancel(r->reactor, r->grace_timer);
+    for (struct runner_call *call = r->in_flight; call != NULL;) {
+        struct runner_call *next = call->next;
+        if (call->retry_timer) { /* waiting to retry: nothing outstanding, free it now */
+            reactor_cancel(r->reactor, call->retry_timer);
+            free(call);
+        } else {
+            call->abandoned = 1;
+        }
+        call = next;
+    }
+    r->in_flight = NULL;
+    results_flush(r->store);
+    runner_report_progress(r);
+    json_t *summary = stats_summary(r->stats);
+    json_object_set_new(summary, "status", json_string(status));
+    if (r->stop_reason[0])
+        json_object_set_new(summary, "stoppedBy", json_string(r->stop_reason));
+    json_object_set_new(summary, "abandonedInFlight", json_integer(r->in_flight_count));
+    json_object_set_new(summary, "retries", json_integer(r->retries));
+    json_object_set_new(summary, "concurrencySeries", stats_concurrency_series(r->stats, 400));
+    r->events.finished(r->events.ctx, summary);
+    json_decref(summary);
+}
+
+static void runner_on_grace_over(void *ctx)
+{
+    struct runner *r = ctx;
+    r->grace_timer = 0;
+    r->depth++;
+    runner_finish(r, "interrupted");
+    r->depth--;
+    runner_maybe_free(r);
+}
+
+void runner_interrupt(struct runner *r)
+{
+    if (r->state != RUNNER_RUNNING)
+        return;
+    r->state = RUNNER_STOPPING;
+    r->phase = "stopping";
+    reactor_cancel(r->reactor, r->phase_timer);
+    r->phase_timer = 0;
+    for (struct runner_call *call = r->in_flight; call != NULL;) {
+        struct runner_call *next = call->next;
+        if (call->retry_timer) { /* waiting to retry, not sent: it ends here */
+            reactor_cancel(r->reactor, call->retry_timer);
+            runner_unlink(r, call);
+            r->in_flight_count--;
+            free(call);
+        }
+        call = next;
+    }
+    if (r->in_flight == NULL)
+        runner_finish(r, "interrupted");
+    else
+        r->grace_timer = reactor_timer(r->reactor, RUNNER_INTERRUPT_GRACE_MS, runner_on_grace_over, r);
+}
+
+void runner_release(struct runner *r)
+{
+    if (r == NULL)
+        return;
+    r->released = 1;
+    runner_maybe_free(r);
+}
+
+struct runner *runner_start(struct reactor *reactor, const struct experiment *experiment,
+                            const struct runner_target *target, struct results_store *store,
+                            const struct runner_events *events, char *err, size_t err_size)
+{
+    if (experiment->memory_count > 0 && target->set_memory == NULL) {
+        snprintf(err, err_size, "memorySettings needs a platform function: an HTTP endpoint cannot be reconfigured");
+        return NULL;
+    }
+    struct runner *r = calloc(1, sizeof *r);
+    if (r == NULL || (r->slots = calloc((size_t)experiment->threads, sizeof *r->slots)) == NULL ||
+        (r->ready = calloc((size_t)experiment->threads, sizeof *r->ready)) == NULL || (r->stats = stats_new()) == NULL) {
+        if (r != NULL) {
+            free(r->slots);
+            free(r->ready);
+        }
+        free(r);
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    r->reactor = reactor;
+    r->experiment = experiment;
+    r->target = *target;
+    r->store = store;
+    r->events = *events;
+    r->memory_passes = experiment->memory_count > 0 ? experiment->memory_count : 1;
+    r->total = (long long)experiment->runs * experiment->iterations * r->memory_passes;
+    r->iteration = -1;
+    r->memory_index = -1;
+    r->phase = "starting";
+    r->started_mono_ms = reactor_now_ms_precise();
+    r->flush_timer = reactor_timer(reactor, RUNNER_FLUSH_MS, runner_on_flush_timer, r);
+    r->progress_timer = reactor_timer(reactor, RUNNER_PROGRESS_MS, runner_on_progress_timer, r);
+    runner_start_pass(r);
+    return r;
+}

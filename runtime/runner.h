@@ -1,0 +1,77 @@
+/* runner: FaaS Runner's job, on the kernel's event loop. An experiment is
+ * a series of passes (each memory setting, then each iteration); a pass
+ * makes `runs` invocations with exactly `threads` in flight: slot t makes
+ * runs t, t + threads, t + 2 threads, ... one after another, as FaaS
+ * Runner's threads do, but a slot is a callback, not an OS thread, so a
+ * thousand slots cost a thousand small records. Each finished run is a row
+ * (FaaS Runner's columns, the function's SAAF attributes, client send and
+ * receive times) written to the results store at once; a failed run is a
+ * row with its error; a throttled one is retried with exponential backoff
+ * and jitter, honouring Retry-After, and its retries are counted. */
+#ifndef FAASET_RUNNER_H
+#define FAASET_RUNNER_H
+
+#include <jansson.h>
+
+#include "experiment.h"
+#include "reactor.h"
+#include "results.h"
+
+/* How one invocation (or memory change) ended; valid during the callback. */
+struct runner_outcome {
+    int ok;
+    const json_t *result;            /* the function's return value */
+    const char *error_type;
+    const char *message;
+    int throttled;                   /* retry it */
+    double retry_after_ms;           /* the platform's Retry-After, 0 when none */
+};
+
+typedef void (*runner_done_fn)(void *call, const struct runner_outcome *outcome);
+
+/* What the runner calls: a deployed function on a platform, or an HTTP endpoint. */
+struct runner_target {
+    void *ctx;
+    const char *function;
+    const char *endpoint;            /* the `endpoint` column: URL or platform name */
+    int (*invoke)(void *ctx, const json_t *payload, runner_done_fn done, void *call);
+    /* Reconfigures the memory; NULL when the target cannot. */
+    int (*set_memory)(void *ctx, int memory_mb, runner_done_fn done, void *call);
+};
+
+struct runner_progress {
+    long long done, failed, in_flight, total, retries;
+    double rate;                     /* runs per second so far */
+    double eta_s;                    /* -1 when unknown */
+    const char *phase;               /* "running", "reconfiguring", "sleeping", ... */
+};
+
+struct runner_events {
+    void *ctx;
+    void (*progress)(void *ctx, const struct runner_progress *progress);
+    /* The experiment ended (SUMMARY: figures, status). The runner may be freed from here on. */
+    void (*finished)(void *ctx, const json_t *summary);
+};
+
+struct runner;
+
+/* Starts EXPERIMENT (the runner keeps a reference to it and to STORE until
+ * finished). Returns NULL with ERR. */
+struct runner *runner_start(struct reactor *reactor, const struct experiment *experiment,
+                            const struct runner_target *target, struct results_store *store,
+                            const struct runner_events *events, char *err, size_t err_size);
+
+/* Stops launching; in-flight runs get two seconds to finish, then are given
+ * up (rows are not written for them); the summary says "interrupted". */
+void runner_interrupt(struct runner *runner);
+
+/* Releases the runner: at once if nothing is in flight, else when the last
+ * outstanding callback arrives. Call after `finished`. */
+void runner_release(struct runner *runner);
+
+/* Figures over ROWS (as written): runs, successes, failures by type,
+ * p50/p90/p99 of runtime, latency and roundTripTime, new containers, peak
+ * and time-weighted mean concurrency. */
+json_t *runner_summarize(const json_t *rows);
+
+#endif

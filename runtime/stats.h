@@ -1,0 +1,29 @@
+/* stats: the figures of an experiment, fed one row at a time (live by the
+ * runner, or from runs.jsonl for %results): runs, successes, failures by
+ * type, p50 / p90 / p99 of runtime, latency and roundTripTime, new
+ * containers, and concurrency over time, peak and time-weighted mean, from
+ * the functions' own start and end times (SAAF startTime / endTime) when
+ * they report them, and from the client's send and receive times. Memory is
+ * a few numbers per row, so a 20,000-run experiment costs a megabyte. */
+#ifndef FAASET_STATS_H
+#define FAASET_STATS_H
+
+#include <jansson.h>
+
+struct stats;
+
+struct stats *stats_new(void);
+void stats_free(struct stats *stats);
+void stats_add(struct stats *stats, const json_t *row);
+
+/* The figures as JSON: {"runs", "successes", "failures": {type: n},
+ * "runtime": {"p50", "p90", "p99", "mean"}, "latency": {...},
+ * "roundTripTime": {...}, "newContainers", "concurrency": {"peak", "mean",
+ * "source": "function" | "client"}, "wallTime" (s)}. */
+json_t *stats_summary(const struct stats *stats);
+
+/* Concurrency over time as [[t_seconds, in_flight], ...] steps (at most
+ * MAX_POINTS, evenly thinned), for the chart. */
+json_t *stats_concurrency_series(const struct stats *stats, size_t max_points);
+
+#endif
