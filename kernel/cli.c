@@ -3,13 +3,21 @@
  * frames and output, until the one request at hand is answered. */
 #include "cli.h"
 
+#include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cloud.h"
+#include "experiment.h"
+#include "http.h"
+#include "message.h"
+#include "results.h"
+#include "runner.h"
+#include "targets.h"
 #include "fsutil.h"
 #include "pyhost.h"
 #include "reactor.h"
@@ -18,9 +26,19 @@ struct cli {
     struct reactor *reactor;
     struct cloud *cloud;
     struct pyhost *runtime;
+    struct runner *runner;           /* faaset run */
+    json_t *summary;                 /* faaset run: written to summary.json */
     int finished;
     int exit_code;
 };
+
+static volatile sig_atomic_t cli_interrupted;
+
+static void cli_on_sigint(int signo)
+{
+    (void)signo;
+    cli_interrupted = 1;
+}
 
 static int cli_usage(const char *message)
 {
@@ -119,7 +137,12 @@ static void cli_loop(struct cli *cli)
             {.fd = cli->runtime ? pyhost_output_fd(cli->runtime, PYHOST_STDOUT) : -1, .events = POLLIN},
             {.fd = cli->runtime ? pyhost_output_fd(cli->runtime, PYHOST_STDERR) : -1, .events = POLLIN},
         };
-        poll(fds, 4, timeout);
+        if (poll(fds, 4, timeout) < 0 && errno == EINTR && cli_interrupted && cli->runner != NULL) {
+            cli_interrupted = 0;
+            fprintf(stderr, "\ninterrupted: stopping; finished runs are kept\n");
+            runner_interrupt(cli->runner);
+            continue;
+        }
         if (fds[2].revents)
             cli_write_output(cli, PYHOST_STDOUT);
         if (fds[3].revents)
@@ -305,5 +328,129 @@ int cli_invoke(int argc, char **argv)
     }
     json_decref(upcall);
     cli_close(&cli);
+    return rc;
+}
+
+static void cli_on_progress(void *ctx, const struct runner_progress *p)
+{
+    static double last;
+    (void)ctx;
+    double now = reactor_now_ms_precise();
+    if (now - last < 1000 && p->done < p->total)
+        return;
+    last = now;
+    fprintf(stderr, "%lld/%lld done, %lld in flight, %lld failed, %.1f runs/s\n", p->done, p->total, p->in_flight,
+            p->failed, p->rate);
+}
+
+static void cli_on_finished(void *ctx, const json_t *summary)
+{
+    struct cli *cli = ctx;
+    json_t *shown = json_deep_copy(summary);
+    json_object_del(shown, "concurrencySeries");
+    char end[32];
+    message_iso8601_now(end);
+    json_object_set_new(shown, "endTime", json_string(end));
+    char *text = json_dumps(shown, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    printf("%s\n", text ? text : "{}");
+    free(text);
+    cli->summary = shown;
+    const char *status = json_string_value(json_object_get(summary, "status"));
+    cli->exit_code = status != NULL && strcmp(status, "complete") == 0 ? 0 : 1;
+    cli->finished = 1;
+}
+
+/* FaaS Runner's platform names, and ours. */
+static const char *cli_platform_name(const char *faas_runner)
+{
+    static const char *const names[][2] = {
+        {"AWS Lambda", "aws"}, {"AWS", "aws"}, {"Google", "gcf"}, {"IBM", "ibm"}, {"Azure", "azure"},
+        {"OpenFaaS", "openfaas"}, {"OpenWhisk", "openwhisk"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(faas_runner, names[i][0]) == 0)
+            return names[i][1];
+    return faas_runner;
+}
+
+int cli_run(int argc, char **argv)
+{
+    const char *function_path = NULL, *experiment_path = NULL, *output = "faaset-results";
+    for (int i = 2; i < argc; i++) {
+        const char **slot = strcmp(argv[i], "-f") == 0   ? &function_path
+                            : strcmp(argv[i], "-e") == 0 ? &experiment_path
+                            : strcmp(argv[i], "-o") == 0 ? &output
+                                                         : NULL;
+        if (slot == NULL || i + 1 >= argc)
+            return cli_usage("usage: faaset run -f FUNCTION.json -e EXPERIMENT.json [-o DIR]");
+        *slot = argv[++i];
+    }
+    if (function_path == NULL || experiment_path == NULL)
+        return cli_usage("usage: faaset run -f FUNCTION.json -e EXPERIMENT.json [-o DIR]");
+    json_error_t json_err;
+    json_t *function_file = json_load_file(function_path, 0, &json_err);
+    json_t *experiment_file = function_file ? json_load_file(experiment_path, 0, &json_err) : NULL;
+    const char *function = json_string_value(json_object_get(function_file, "function"));
+    const char *platform = json_string_value(json_object_get(function_file, "platform"));
+    const char *endpoint = json_string_value(json_object_get(function_file, "endpoint"));
+    int rc = 1;
+    struct cli cli;
+    struct experiment experiment = {0};
+    struct http_engine *engine = NULL;
+    struct target *target = NULL;
+    struct results_store *store = NULL;
+    char err[1024], hint[128];
+    const char *base = strrchr(experiment_path, '/') ? strrchr(experiment_path, '/') + 1 : experiment_path;
+    snprintf(hint, sizeof hint, "%.*s", (int)strcspn(base, "."), base);
+    if (function_file == NULL || experiment_file == NULL) {
+        fprintf(stderr, "faaset run: cannot read %s: %s (line %d)\n", function_file ? experiment_path : function_path,
+                json_err.text, json_err.line);
+    } else if (function == NULL || platform == NULL) {
+        fprintf(stderr, "faaset run: %s needs \"function\" and \"platform\" strings\n", function_path);
+    } else if (strcmp(platform, "HTTP") == 0 && (endpoint == NULL || *endpoint == '\0')) {
+        fprintf(stderr, "faaset run: the HTTP platform needs an \"endpoint\" URL in %s\n", function_path);
+    } else if (experiment_parse(experiment_file, hint, ".", &experiment, err, sizeof err) < 0) {
+        fprintf(stderr, "faaset run: %s: %s\n", experiment_path, err);
+    } else if (cli_open(&cli) < 0) {
+        fprintf(stderr, "faaset run: cannot start\n");
+    } else {
+        size_t i;
+        json_t *warning;
+        json_array_foreach(experiment.warnings, i, warning)
+            fprintf(stderr, "warning: %s\n", json_string_value(warning));
+        if (strcmp(platform, "HTTP") == 0) {
+            engine = http_engine_new(cli.reactor);
+            target = engine ? target_http(engine, function, endpoint) : NULL;
+        } else {
+            target = target_function(cli.cloud, function, cli_platform_name(platform));
+        }
+        json_t *meta = json_pack("{s:O, s:O, s:s}", "experiment", experiment_file, "functionFile", function_file,
+                                 "faaset", FAASET_VERSION);
+        store = target ? results_open(output, function, experiment.name, meta, err, sizeof err) : NULL;
+        json_decref(meta);
+        struct runner_events events = {&cli, cli_on_progress, cli_on_finished};
+        if (store == NULL) {
+            fprintf(stderr, "faaset run: %s\n", target ? err : "cannot start");
+        } else if ((cli.runner = runner_start(cli.reactor, &experiment, target_runner(target), store, &events, err,
+                                              sizeof err)) == NULL) {
+            fprintf(stderr, "faaset run: %s\n", err);
+        } else {
+            fprintf(stderr, "Experiment %s: rows in %s\n", experiment.name, results_folder(store));
+            struct sigaction action = {0};
+            action.sa_handler = cli_on_sigint;
+            sigaction(SIGINT, &action, NULL);
+            cli_loop(&cli);
+            rc = cli.exit_code;
+            runner_release(cli.runner);
+        }
+        results_close(store, cli.summary);
+        json_decref(cli.summary);
+        target_free(target);
+        http_engine_free(engine);
+        cli_close(&cli);
+    }
+    experiment_free(&experiment);
+    json_decref(function_file);
+    json_decref(experiment_file);
     return rc;
 }

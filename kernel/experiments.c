@@ -11,6 +11,7 @@
 #include "experiment.h"
 #include "log.h"
 #include "runner.h"
+#include "targets.h"
 
 #define EXPERIMENTS_PROGRESS_MS 250
 
@@ -19,66 +20,13 @@ struct experiments_run {
     struct experiment experiment;
     struct results_store *store;
     struct runner *runner;
+    struct target *target;
     char function[65];
     char platform[16];
     char display_id[200];
     char msg_id[128];
     double last_progress_ms;
 };
-
-struct experiments_call {
-    runner_done_fn done;
-    void *call;
-};
-
-static int experiments_throttled(const char *ename)
-{
-    return ename != NULL && (strcmp(ename, "TooManyRequests") == 0 || strcmp(ename, "TooManyRequestsException") == 0 ||
-                             strcmp(ename, "Throttled") == 0);
-}
-
-static void experiments_on_reply(void *ctx, json_t *reply)
-{
-    struct experiments_call *call = ctx;
-    const char *status = json_string_value(json_object_get(reply, "status"));
-    struct runner_outcome outcome = {.ok = status != NULL && strcmp(status, "ok") == 0,
-                                     .result = json_object_get(reply, "result"),
-                                     .error_type = json_string_value(json_object_get(reply, "ename")),
-                                     .message = json_string_value(json_object_get(reply, "evalue"))};
-    outcome.throttled = !outcome.ok && experiments_throttled(outcome.error_type);
-    outcome.retry_after_ms = json_number_value(json_object_get(reply, "retryAfterMs"));
-    call->done(call->call, &outcome);
-    json_decref(reply);
-    free(call);
-}
-
-static int experiments_invoke(void *ctx, const json_t *payload, runner_done_fn done, void *runner_call)
-{
-    struct experiments_run *run = ctx;
-    struct experiments_call *call = malloc(sizeof *call);
-    json_t *upcall = json_pack("{s:s, s:O, s:s}", "function", run->function, "payload", payload, "platform",
-                               run->platform);
-    if (call == NULL || upcall == NULL) {
-        free(call);
-        json_decref(upcall);
-        return -1;
-    }
-    *call = (struct experiments_call){done, runner_call};
-    cloud_invoke(run->d->cloud, upcall, experiments_on_reply, call);
-    json_decref(upcall);
-    return 0;
-}
-
-static int experiments_set_memory(void *ctx, int memory_mb, runner_done_fn done, void *runner_call)
-{
-    struct experiments_run *run = ctx;
-    struct experiments_call *call = malloc(sizeof *call);
-    if (call == NULL)
-        return -1;
-    *call = (struct experiments_call){done, runner_call};
-    cloud_set_memory(run->d->cloud, run->function, memory_mb, experiments_on_reply, call);
-    return 0;
-}
 
 /* This run's cell is still the current request (not interrupted away). */
 static const json_t *experiments_parent(struct experiments_run *run)
@@ -173,6 +121,7 @@ static void experiments_publish_summary(struct experiments_run *run, const json_
 
 static void experiments_free(struct experiments_run *run)
 {
+    target_free(run->target);
     experiment_free(&run->experiment);
     free(run);
 }
@@ -256,7 +205,7 @@ void experiments_start(struct dispatcher *d, const char *function, const json_t 
         dispatcher_publish(d, "stream", d->current->header,
                            json_pack("{s:s, s:s+}", "name", "stderr", "text", "warning: ", json_string_value(warning)));
     json_t *meta = experiments_meta(run, raw);
-    run->store = results_open(workdir, function, run->experiment.name, meta, err, sizeof err);
+    run->store = results_open("faaset-results", function, run->experiment.name, meta, err, sizeof err);
     json_decref(meta);
     if (run->store == NULL) {
         bridge_fail(d, "ResultsUnavailable", err);
@@ -274,11 +223,13 @@ void experiments_start(struct dispatcher *d, const char *function, const json_t 
     dispatcher_publish(d, "display_data", d->current->header,
                        json_pack("{s:{s:s}, s:{}, s:{s:s}}", "data", "text/plain", "starting...", "metadata",
                                  "transient", "display_id", run->display_id));
-    struct runner_target target = {run, run->function, run->platform, experiments_invoke, experiments_set_memory};
     struct runner_events events = {run, experiments_on_progress, experiments_on_finished};
     d->experiment = run;
     d->kernel_call_pending = 1;
-    run->runner = runner_start(d->reactor, &run->experiment, &target, run->store, &events, err, sizeof err);
+    run->target = target_function(d->cloud, run->function, run->platform);
+    run->runner = run->target ? runner_start(d->reactor, &run->experiment, target_runner(run->target), run->store,
+                                             &events, err, sizeof err)
+                              : NULL;
     if (run->runner == NULL) {
         d->experiment = NULL;
         results_close(run->store, NULL);

@@ -28,6 +28,8 @@ static const char usage[] =
     "                              deploy the function in FILE.py, like a %%cloud_function cell\n"
     "  invoke NAME ['JSON'] [--platform P]\n"
     "                              call a deployed function and print its result as JSON\n"
+    "  run -f FUNCTION.json -e EXPERIMENT.json [-o DIR]\n"
+    "                              run a FaaS Runner experiment; rows in DIR (default faaset-results)\n"
     "  install                     write the kernelspec so Jupyter lists the kernel\n"
     "      --user                  in the user's Jupyter data dir (default)\n"
     "      --sys-prefix            in the Python's sys.prefix/share/jupyter\n"
@@ -165,5 +167,7 @@ int main(int argc, char **argv)
         return cli_deploy(argc, argv);
     if (strcmp(command, "invoke") == 0)
         return cli_invoke(argc, argv);
+    if (strcmp(command, "run") == 0)
+        return cli_run(argc, argv);
     return usage_error("unknown command '%s'", command);
 }

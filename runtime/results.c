@@ -36,8 +36,7 @@ struct results_buffer {
 };
 
 struct results_store {
-    char folder[1024];       /* relative to the workdir */
-    char path[4096];         /* absolute */
+    char path[4096];         /* PARENT/FUNCTION/NAME-TIME */
     int jsonl_fd, csv_fd;
     struct results_buffer jsonl, csv;
 };
@@ -82,7 +81,7 @@ static void results_put_value(struct results_buffer *b, const json_t *value)
         results_put_field(b, json_string_value(value));
         return;
     }
-    char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12));
+    char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(16));
     if (text != NULL)
         results_put_field(b, text);
     free(text);
@@ -98,7 +97,7 @@ static int results_is_column(const char *key)
 
 void results_append(struct results_store *store, const json_t *row)
 {
-    char *line = json_dumps(row, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    char *line = json_dumps(row, JSON_COMPACT | JSON_REAL_PRECISION(16));
     if (line != NULL) {
         results_put(&store->jsonl, line, strlen(line));
         results_put(&store->jsonl, "\n", 1);
@@ -160,7 +159,7 @@ static void results_safe_name(char *out, size_t size, const char *name)
     out[used] = '\0';
 }
 
-struct results_store *results_open(const char *workdir, const char *function, const char *name, const json_t *meta,
+struct results_store *results_open(const char *parent, const char *function, const char *name, const json_t *meta,
                                    char *err, size_t err_size)
 {
     struct results_store *store = calloc(1, sizeof *store);
@@ -177,9 +176,8 @@ struct results_store *results_open(const char *workdir, const char *function, co
     gmtime_r(&now.tv_sec, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
     for (int attempt = 0; attempt < 100; attempt++) {
-        snprintf(store->folder, sizeof store->folder, "faaset-results/%s/%s-%s%s%.0d", safe_function, safe_name, stamp,
+        snprintf(store->path, sizeof store->path, "%.2000s/%s/%s-%s%s%.0d", parent, safe_function, safe_name, stamp,
                  attempt ? "-" : "", attempt);
-        snprintf(store->path, sizeof store->path, "%s/%s", workdir, store->folder);
         if (access(store->path, F_OK) != 0)
             break;
     }
@@ -216,7 +214,7 @@ void results_close(struct results_store *store, const json_t *summary)
     if (summary != NULL) {
         char path[4200];
         snprintf(path, sizeof path, "%s/summary.json", store->path);
-        char *text = json_dumps(summary, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
+        char *text = json_dumps(summary, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(16));
         if (text != NULL)
             fsutil_write_atomic(path, text, strlen(text), 0600);
         free(text);
@@ -232,7 +230,7 @@ void results_close(struct results_store *store, const json_t *summary)
 
 const char *results_folder(const struct results_store *store)
 {
-    return store->folder;
+    return store->path;
 }
 
 json_t *results_load_rows(const char *folder, char *err, size_t err_size)

@@ -16,8 +16,10 @@
 
 struct results_store;
 
-/* Creates the folder and experiment.json (META). Returns NULL with ERR. */
-struct results_store *results_open(const char *workdir, const char *function, const char *name, const json_t *meta,
+/* Creates PARENT/FUNCTION/NAME-TIME/ (PARENT is "faaset-results" in the
+ * notebook's folder, or the CLI's -o) and experiment.json (META). Returns
+ * NULL with ERR. */
+struct results_store *results_open(const char *parent, const char *function, const char *name, const json_t *meta,
                                    char *err, size_t err_size);
 
 /* Queues one row (an object) for both files. */
@@ -29,7 +31,7 @@ void results_flush(struct results_store *store);
 /* Writes summary.json (SUMMARY, may be NULL), flushes and frees. */
 void results_close(struct results_store *store, const json_t *summary);
 
-/* The folder, relative to the notebook's. */
+/* The run's folder, PARENT/FUNCTION/NAME-TIME. */
 const char *results_folder(const struct results_store *store);
 
 /* Reads a run folder's rows back (runs.jsonl), for %results. NULL with ERR. */

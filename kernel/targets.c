@@ -1,0 +1,168 @@
+/* targets: runner targets for platform functions and HTTP endpoints (see
+ * targets.h). Each call carries the runner's callback in a small record,
+ * freed when the platform or the engine answers. */
+#include "targets.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct target {
+    struct runner_target runner;
+    struct cloud *cloud;
+    struct http_engine *engine;
+    char function[128];
+    char platform[16];
+    char *endpoint;
+};
+
+struct target_call {
+    runner_done_fn done;
+    void *call;
+};
+
+static int target_throttled(const char *ename)
+{
+    return ename != NULL && (strcmp(ename, "TooManyRequests") == 0 || strcmp(ename, "TooManyRequestsException") == 0 ||
+                             strcmp(ename, "Throttled") == 0);
+}
+
+static void target_on_platform_reply(void *ctx, json_t *reply)
+{
+    struct target_call *call = ctx;
+    const char *status = json_string_value(json_object_get(reply, "status"));
+    struct runner_outcome outcome = {.ok = status != NULL && strcmp(status, "ok") == 0,
+                                     .result = json_object_get(reply, "result"),
+                                     .error_type = json_string_value(json_object_get(reply, "ename")),
+                                     .message = json_string_value(json_object_get(reply, "evalue"))};
+    outcome.throttled = !outcome.ok && target_throttled(outcome.error_type);
+    outcome.retry_after_ms = json_number_value(json_object_get(reply, "retryAfterMs"));
+    call->done(call->call, &outcome);
+    json_decref(reply);
+    free(call);
+}
+
+static int target_function_invoke(void *ctx, const json_t *payload, runner_done_fn done, void *runner_call)
+{
+    struct target *target = ctx;
+    struct target_call *call = malloc(sizeof *call);
+    json_t *upcall = json_pack("{s:s, s:O, s:s}", "function", target->function, "payload", payload, "platform",
+                               target->platform);
+    if (call == NULL || upcall == NULL) {
+        free(call);
+        json_decref(upcall);
+        return -1;
+    }
+    *call = (struct target_call){done, runner_call};
+    cloud_invoke(target->cloud, upcall, target_on_platform_reply, call);
+    json_decref(upcall);
+    return 0;
+}
+
+static int target_function_set_memory(void *ctx, int memory_mb, runner_done_fn done, void *runner_call)
+{
+    struct target *target = ctx;
+    struct target_call *call = malloc(sizeof *call);
+    if (call == NULL)
+        return -1;
+    *call = (struct target_call){done, runner_call};
+    cloud_set_memory(target->cloud, target->function, memory_mb, target_on_platform_reply, call);
+    return 0;
+}
+
+struct target *target_function(struct cloud *cloud, const char *function, const char *platform)
+{
+    struct target *target = calloc(1, sizeof *target);
+    if (target == NULL)
+        return NULL;
+    target->cloud = cloud;
+    snprintf(target->function, sizeof target->function, "%s", function);
+    snprintf(target->platform, sizeof target->platform, "%s", platform ? platform : cloud_platform_of(cloud, function));
+    target->runner = (struct runner_target){target, target->function, target->platform, target_function_invoke,
+                                            target_function_set_memory};
+    return target;
+}
+
+/* Retry-After in seconds (FaaS platforms send seconds, not dates). */
+static double target_retry_after_ms(const struct http_response *response)
+{
+    const char *value = http_response_header(response, "Retry-After");
+    char *end = NULL;
+    double seconds = value ? strtod(value, &end) : 0;
+    return value != NULL && end != value && seconds >= 0 && seconds < 3600 ? seconds * 1000.0 : 0;
+}
+
+static void target_on_http(void *ctx, const struct http_response *response)
+{
+    struct target_call *call = ctx;
+    struct runner_outcome outcome = {0};
+    char type[32], message[512];
+    json_t *result = NULL;
+    if (response->error != NULL) {
+        outcome.error_type = response->timed_out ? "Timeout" : "ConnectionError";
+        outcome.message = response->error;
+    } else if (response->status == 429) {
+        outcome.error_type = "TooManyRequests";
+        outcome.message = "HTTP 429";
+        outcome.throttled = 1;
+        outcome.retry_after_ms = target_retry_after_ms(response);
+    } else if (response->status < 200 || response->status > 299) {
+        snprintf(type, sizeof type, "HTTP %ld", response->status);
+        snprintf(message, sizeof message, "%.500s", response->body);
+        outcome.error_type = type;
+        outcome.message = message;
+    } else {
+        result = json_loadb(response->body, response->body_size, JSON_DECODE_ANY, NULL);
+        if (result == NULL) /* not JSON: the text is the result */
+            result = json_stringn(response->body, response->body_size);
+        outcome.ok = 1;
+        outcome.result = result;
+    }
+    call->done(call->call, &outcome);
+    json_decref(result);
+    free(call);
+}
+
+static int target_http_invoke(void *ctx, const json_t *payload, runner_done_fn done, void *runner_call)
+{
+    struct target *target = ctx;
+    struct target_call *call = malloc(sizeof *call);
+    char *body = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY);
+    static const char *const headers[] = {"Content-Type: application/json", NULL};
+    int rc = -1;
+    if (call != NULL && body != NULL) {
+        *call = (struct target_call){done, runner_call};
+        struct http_request request = {"POST", target->endpoint, headers, body, strlen(body), 0};
+        rc = http_send(target->engine, &request, target_on_http, call);
+    }
+    if (rc < 0)
+        free(call);
+    free(body);
+    return rc;
+}
+
+struct target *target_http(struct http_engine *engine, const char *function, const char *endpoint)
+{
+    struct target *target = calloc(1, sizeof *target);
+    if (target == NULL || (target->endpoint = strdup(endpoint)) == NULL) {
+        free(target);
+        return NULL;
+    }
+    target->engine = engine;
+    snprintf(target->function, sizeof target->function, "%s", function);
+    target->runner = (struct runner_target){target, target->function, target->endpoint, target_http_invoke, NULL};
+    return target;
+}
+
+const struct runner_target *target_runner(const struct target *target)
+{
+    return &target->runner;
+}
+
+void target_free(struct target *target)
+{
+    if (target == NULL)
+        return;
+    free(target->endpoint);
+    free(target);
+}

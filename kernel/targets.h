@@ -1,0 +1,25 @@
+/* targets: what an experiment calls, as runner targets (see runner.h): a
+ * function deployed on a platform (through cloud.c, so local workers or a
+ * cloud adapter), or FaaS Runner's `HTTP` platform: a POST of the payload
+ * as JSON to an endpoint, whose JSON answer is the result. HTTP 429 is
+ * throttling (retried, honouring Retry-After); another status is a failed
+ * run named "HTTP <status>". */
+#ifndef FAASET_TARGETS_H
+#define FAASET_TARGETS_H
+
+#include "cloud.h"
+#include "http.h"
+#include "runner.h"
+
+struct target;
+
+/* FUNCTION where it is deployed (PLATFORM, or NULL for where calls go). */
+struct target *target_function(struct cloud *cloud, const char *function, const char *platform);
+
+/* POST to ENDPOINT; FUNCTION names it in rows. */
+struct target *target_http(struct http_engine *engine, const char *function, const char *endpoint);
+
+const struct runner_target *target_runner(const struct target *target);
+void target_free(struct target *target);
+
+#endif

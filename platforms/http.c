@@ -1,0 +1,576 @@
+/* http: the shared HTTP engine (see http.h), libcurl's multi interface on
+ * the kernel's reactor.
+ *
+ * libcurl tells the engine which sockets to wait for (socket callback →
+ * reactor_watch / reactor_unwatch) and when to call it back at the latest
+ * (timer callback → one reactor timer, replaced on each change); the engine
+ * hands readiness and timer expiry back with curl_multi_socket_action and
+ * then completes the transfers libcurl reports done. A transfer is removed
+ * from the multi handle before its callback runs, so a callback can start
+ * requests (curl_multi_add_handle is not called from inside libcurl) and,
+ * through a depth counter, even free the engine: http_engine_free cancels
+ * what is left at once and the last engine entry point on the stack
+ * releases the memory.
+ *
+ * A failure libcurl cannot report itself is recorded on the transfer (a
+ * socket the reactor could not watch, a response over the size cap) and
+ * the transfer completed with it after the current libcurl call, never
+ * from inside one. Each transfer holds its copied body, its header list,
+ * libcurl's error buffer and two growing buffers for the response: a few
+ * hundred bytes beside what libcurl needs for the handle and the
+ * connection. */
+#include "http.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "log.h"
+
+#ifndef FAASET_VERSION
+#define FAASET_VERSION "0"
+#endif
+
+#define HTTP_MAX_BODY ((size_t)64 << 20)
+#define HTTP_MAX_HEADERS ((size_t)1 << 20)
+#define HTTP_MAX_CONNECTIONS 20000L
+#define HTTP_MAX_METHOD 16
+
+struct http_buffer {
+    char *data;                 /* NUL-terminated once allocated */
+    size_t size, capacity;
+};
+
+struct http_transfer {
+    struct http_engine *engine;
+    CURL *easy;
+    struct curl_slist *headers;
+    http_done_fn done;
+    void *ctx;
+    struct http_transfer *prev, *next;
+    struct http_buffer head;    /* "Name: value\0" lines, then one more NUL */
+    struct http_buffer body;
+    const char *failure;        /* set by the engine's own callbacks: overrides libcurl's error */
+    double sent_real_ms, sent_mono_ms;
+    char error[CURL_ERROR_SIZE];
+    char method[HTTP_MAX_METHOD + 1];
+    char request_body[];        /* body_size + 1 bytes */
+};
+
+struct http_engine {
+    struct reactor *reactor;
+    CURLM *multi;
+    CURLSH *share;
+    unsigned long timer_id;     /* the reactor timer standing for libcurl's, or 0 */
+    struct http_transfer *transfers;
+    size_t in_flight;
+    int depth;                  /* engine entry points on the stack that may run callbacks */
+    int closing;                /* http_engine_free was called */
+    int failures;               /* some transfer has a failure to complete it with */
+};
+
+static void http_engine_destroy(struct http_engine *engine);
+
+/* ---- time and process-wide setup ---- */
+
+static double http_epoch_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (double)now.tv_sec * 1000.0 + (double)now.tv_nsec / 1e6;
+}
+
+/* libcurl's global state once per process; a failure is retried by the next engine. */
+static int http_global_init(void)
+{
+    static int ready;
+    if (ready)
+        return 0;
+    CURLcode code = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (code != CURLE_OK) {
+        log_error("http: libcurl does not start: %s", curl_easy_strerror(code));
+        return -1;
+    }
+    /* Every request in flight holds a socket: allow as many as the hard limit. */
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        rlim_t was = limit.rlim_cur;
+        limit.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &limit) < 0)
+            log_warn("http: cannot raise the open file limit above %llu", (unsigned long long)was);
+    }
+    ready = 1;
+    return 0;
+}
+
+/* ---- response buffers ---- */
+
+/* Room for EXTRA more bytes and a NUL after them. */
+static int http_buffer_reserve(struct http_buffer *buffer, size_t extra)
+{
+    size_t need = buffer->size + extra + 1;
+    if (need <= buffer->capacity)
+        return 0;
+    size_t capacity = buffer->capacity ? buffer->capacity : 256;
+    while (capacity < need)
+        capacity *= 2;
+    char *grown = realloc(buffer->data, capacity);
+    if (grown == NULL)
+        return -1;
+    buffer->data = grown;
+    buffer->capacity = capacity;
+    return 0;
+}
+
+static int http_is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* One header line from libcurl (CRLF included). A status line starts a new
+ * response (after a 100 Continue, say): only the last one's headers stay. */
+static size_t http_on_header(char *line, size_t size, size_t count, void *userdata)
+{
+    struct http_transfer *transfer = userdata;
+    size_t n = size * count, len = n;
+    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+        transfer->head.size = 0;
+        if (transfer->head.data != NULL)
+            transfer->head.data[0] = '\0';
+        return n;
+    }
+    while (len > 0 && http_is_blank(line[len - 1]))
+        len--;
+    size_t start = 0;
+    int folded = len > 0 && (line[0] == ' ' || line[0] == '\t'); /* obsolete line folding */
+    if (folded) {
+        while (start < len && http_is_blank(line[start]))
+            start++;
+        if (transfer->head.size == 0)
+            return n; /* nothing to continue */
+    }
+    if (start == len)
+        return n; /* the blank line ending the headers */
+    size_t add = len - start + 1; /* the text and its NUL, or a space before it when folded */
+    if (add > HTTP_MAX_HEADERS - transfer->head.size) {
+        transfer->failure = "response too large";
+        return 0;
+    }
+    if (http_buffer_reserve(&transfer->head, add) < 0) {
+        transfer->failure = "out of memory";
+        return 0;
+    }
+    struct http_buffer *head = &transfer->head;
+    if (folded)
+        head->data[head->size - 1] = ' '; /* was the previous line's NUL */
+    memcpy(head->data + head->size, line + start, len - start);
+    head->size += len - start;
+    head->data[head->size++] = '\0';
+    head->data[head->size] = '\0';
+    return n;
+}
+
+static size_t http_on_body(char *data, size_t size, size_t count, void *userdata)
+{
+    struct http_transfer *transfer = userdata;
+    size_t n = size * count;
+    if (n > HTTP_MAX_BODY - transfer->body.size) {
+        transfer->failure = "response too large";
+        return 0;
+    }
+    if (transfer->body.capacity == 0) {
+        /* Announced length: one allocation of the right size. */
+        curl_off_t length = -1;
+        if (curl_easy_getinfo(transfer->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
+            length > (curl_off_t)n && (size_t)length <= HTTP_MAX_BODY &&
+            http_buffer_reserve(&transfer->body, (size_t)length) < 0) {
+            transfer->failure = "out of memory";
+            return 0;
+        }
+    }
+    if (http_buffer_reserve(&transfer->body, n) < 0) {
+        transfer->failure = "out of memory";
+        return 0;
+    }
+    memcpy(transfer->body.data + transfer->body.size, data, n);
+    transfer->body.size += n;
+    transfer->body.data[transfer->body.size] = '\0';
+    return n;
+}
+
+/* ---- completing transfers ---- */
+
+static void http_transfer_free(struct http_transfer *transfer)
+{
+    if (transfer->easy != NULL)
+        curl_easy_cleanup(transfer->easy);
+    curl_slist_free_all(transfer->headers);
+    free(transfer->head.data);
+    free(transfer->body.data);
+    free(transfer);
+}
+
+static void http_unlink(struct http_engine *engine, struct http_transfer *transfer)
+{
+    if (transfer->prev != NULL)
+        transfer->prev->next = transfer->next;
+    else
+        engine->transfers = transfer->next;
+    if (transfer->next != NULL)
+        transfer->next->prev = transfer->prev;
+    transfer->prev = transfer->next = NULL;
+    engine->in_flight--;
+}
+
+/* Takes TRANSFER out of the engine, runs its callback and frees it. CANCEL
+ * (or the transfer's own failure) overrides RESULT. */
+static void http_finish(struct http_engine *engine, struct http_transfer *transfer, CURLcode result,
+                        const char *cancel)
+{
+    http_unlink(engine, transfer);
+    CURLMcode removed = curl_multi_remove_handle(engine->multi, transfer->easy);
+    if (removed != CURLM_OK)
+        log_warn("http: cannot remove a transfer from libcurl: %s", curl_multi_strerror(removed));
+
+    struct http_response response = {0};
+    char message[CURL_ERROR_SIZE + 64];
+    const char *failure = cancel != NULL ? cancel : transfer->failure;
+    if (failure != NULL) {
+        response.error = failure;
+    } else if (result != CURLE_OK) {
+        const char *summary = curl_easy_strerror(result);
+        if (transfer->error[0] == '\0' || strcmp(transfer->error, summary) == 0)
+            snprintf(message, sizeof message, "%s", summary);
+        else if (strstr(transfer->error, summary) != NULL)
+            snprintf(message, sizeof message, "%s", transfer->error);
+        else
+            snprintf(message, sizeof message, "%s: %s", summary, transfer->error);
+        response.error = message;
+        response.timed_out = result == CURLE_OPERATION_TIMEDOUT;
+    } else {
+        long status = 0;
+        curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &status);
+        response.status = status;
+    }
+    response.body = transfer->body.data != NULL ? transfer->body.data : "";
+    response.body_size = transfer->body.size;
+    response.headers = transfer->head.data != NULL ? transfer->head.data : "";
+    response.sent_ms = transfer->sent_real_ms;
+    response.received_ms = http_epoch_ms();
+    response.total_ms = reactor_now_ms_precise() - transfer->sent_mono_ms;
+    transfer->done(transfer->ctx, &response);
+    http_transfer_free(transfer);
+}
+
+/* Completes what libcurl reports done and what failed on the engine's side. */
+static void http_harvest(struct http_engine *engine)
+{
+    CURLMsg *msg;
+    int left;
+    while (!engine->closing && (msg = curl_multi_info_read(engine->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        CURLcode result = msg->data.result; /* the message dies with the handle's removal */
+        char *private_data = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &private_data);
+        if (private_data != NULL)
+            http_finish(engine, (struct http_transfer *)(void *)private_data, result, NULL);
+    }
+    while (!engine->closing && engine->failures) {
+        engine->failures = 0;
+        for (struct http_transfer *transfer = engine->transfers; transfer != NULL; transfer = transfer->next) {
+            if (transfer->failure != NULL) {
+                engine->failures = 1; /* look again: the callback may have changed the list */
+                http_finish(engine, transfer, CURLE_OK, NULL);
+                break;
+            }
+        }
+    }
+}
+
+/* Hands an event to libcurl and completes what finished; frees the engine
+ * if a callback asked for that. */
+static void http_drive(struct http_engine *engine, curl_socket_t fd, int mask)
+{
+    int running;
+    engine->depth++;
+    CURLMcode code = curl_multi_socket_action(engine->multi, fd, mask, &running);
+    if (code != CURLM_OK)
+        log_warn("http: libcurl: %s", curl_multi_strerror(code));
+    http_harvest(engine);
+    if (--engine->depth == 0 && engine->closing)
+        http_engine_destroy(engine);
+}
+
+/* ---- libcurl on the reactor ---- */
+
+static void http_on_ready(void *ctx, int fd, int events)
+{
+    int mask = (events & REACTOR_READ ? CURL_CSELECT_IN : 0) | (events & REACTOR_WRITE ? CURL_CSELECT_OUT : 0);
+    http_drive(ctx, fd, mask);
+}
+
+static void http_on_timer(void *ctx)
+{
+    struct http_engine *engine = ctx;
+    engine->timer_id = 0;
+    http_drive(engine, CURL_SOCKET_TIMEOUT, 0);
+}
+
+static int http_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    (void)socketp;
+    struct http_engine *engine = userp;
+    if (what == CURL_POLL_REMOVE) {
+        reactor_unwatch(engine->reactor, fd);
+        return 0;
+    }
+    if (engine->closing)
+        return 0;
+    int wanted = (what & CURL_POLL_IN ? REACTOR_READ : 0) | (what & CURL_POLL_OUT ? REACTOR_WRITE : 0);
+    if (reactor_watch(engine->reactor, fd, wanted, http_on_ready, engine) == 0)
+        return 0;
+    /* Failing here would abort every transfer: fail only this one, after libcurl returns. */
+    char *private_data = NULL;
+    if (easy != NULL && curl_easy_getinfo(easy, CURLINFO_PRIVATE, &private_data) == CURLE_OK &&
+        private_data != NULL) {
+        ((struct http_transfer *)(void *)private_data)->failure = "cannot watch a socket";
+        engine->failures = 1;
+    }
+    reactor_unwatch(engine->reactor, fd);
+    return 0;
+}
+
+static int http_on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    struct http_engine *engine = userp;
+    if (engine->timer_id != 0) {
+        reactor_cancel(engine->reactor, engine->timer_id);
+        engine->timer_id = 0;
+    }
+    if (timeout_ms < 0 || engine->closing)
+        return 0;
+    /* 0 means "now": the reactor's next round, not a call back into libcurl from here. */
+    engine->timer_id = reactor_timer(engine->reactor, timeout_ms, http_on_timer, engine);
+    if (engine->timer_id != 0)
+        return 0;
+    log_error("http: out of memory for a timer: every transfer in flight fails");
+    return -1;
+}
+
+/* ---- the engine ---- */
+
+struct http_engine *http_engine_new(struct reactor *reactor)
+{
+    if (reactor == NULL || http_global_init() < 0)
+        return NULL;
+    struct http_engine *engine = calloc(1, sizeof *engine);
+    if (engine == NULL)
+        return NULL;
+    engine->reactor = reactor;
+    engine->multi = curl_multi_init();
+    engine->share = curl_share_init();
+    int bad = engine->multi == NULL || engine->share == NULL;
+    if (!bad) {
+        /* The multi handle already shares connections and DNS; TLS sessions need a share. */
+        bad |= curl_share_setopt(engine->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK;
+        bad |= curl_multi_setopt(engine->multi, CURLMOPT_SOCKETFUNCTION, http_on_socket) != CURLM_OK;
+        bad |= curl_multi_setopt(engine->multi, CURLMOPT_SOCKETDATA, engine) != CURLM_OK;
+        bad |= curl_multi_setopt(engine->multi, CURLMOPT_TIMERFUNCTION, http_on_curl_timer) != CURLM_OK;
+        bad |= curl_multi_setopt(engine->multi, CURLMOPT_TIMERDATA, engine) != CURLM_OK;
+        bad |= curl_multi_setopt(engine->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L) != CURLM_OK;
+        bad |= curl_multi_setopt(engine->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 0L) != CURLM_OK;
+        bad |= curl_multi_setopt(engine->multi, CURLMOPT_MAXCONNECTS, HTTP_MAX_CONNECTIONS) != CURLM_OK;
+        bad |= curl_multi_setopt(engine->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING) != CURLM_OK;
+    }
+    if (bad) {
+        log_error("http: cannot set up libcurl");
+        http_engine_destroy(engine);
+        return NULL;
+    }
+    return engine;
+}
+
+static void http_engine_destroy(struct http_engine *engine)
+{
+    engine->closing = 1; /* libcurl's timer callback sets no more timers */
+    if (engine->timer_id != 0)
+        reactor_cancel(engine->reactor, engine->timer_id);
+    if (engine->multi != NULL)
+        curl_multi_cleanup(engine->multi); /* closes the idle connections: their sockets leave the reactor */
+    if (engine->share != NULL)
+        curl_share_cleanup(engine->share);
+    free(engine);
+}
+
+void http_engine_free(struct http_engine *engine)
+{
+    if (engine == NULL || engine->closing)
+        return;
+    engine->closing = 1;
+    engine->depth++;
+    while (engine->transfers != NULL)
+        http_finish(engine, engine->transfers, CURLE_OK, "cancelled");
+    if (--engine->depth == 0)
+        http_engine_destroy(engine);
+}
+
+size_t http_engine_in_flight(const struct http_engine *engine)
+{
+    return engine != NULL ? engine->in_flight : 0;
+}
+
+/* ---- requests ---- */
+
+static int http_valid_method(const char *method)
+{
+    size_t len = strlen(method);
+    if (len == 0 || len > HTTP_MAX_METHOD)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (method[i] < 'A' || method[i] > 'Z')
+            return 0;
+    return 1;
+}
+
+/* Whether HEADER ("Name: value", "Name:" or "Name;") is named NAME. */
+static int http_header_is(const char *header, const char *name)
+{
+    size_t len = strlen(name);
+    return strncasecmp(header, name, len) == 0 && (header[len] == ':' || header[len] == ';');
+}
+
+static int http_has_header(const char *const *headers, const char *name)
+{
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+        if (http_header_is(headers[i], name))
+            return 1;
+    return 0;
+}
+
+static int http_add_header(struct curl_slist **list, const char *header)
+{
+    struct curl_slist *grown = curl_slist_append(*list, header);
+    if (grown == NULL)
+        return -1;
+    *list = grown;
+    return 0;
+}
+
+/* The request's headers for libcurl: the caller's, then the engine's
+ * removals of libcurl defaults the caller did not set. */
+static int http_build_headers(struct http_transfer *transfer, const char *const *headers)
+{
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++) {
+        if (strpbrk(headers[i], "\r\n") != NULL || headers[i][0] == '\0')
+            return -1;
+        if (http_add_header(&transfer->headers, headers[i]) < 0)
+            return -1;
+    }
+    if (!http_has_header(headers, "Expect") && http_add_header(&transfer->headers, "Expect:") < 0)
+        return -1; /* no 100-continue round trip before large bodies */
+    if (!http_has_header(headers, "Content-Type") && http_add_header(&transfer->headers, "Content-Type:") < 0)
+        return -1; /* not libcurl's form type for POST */
+    return 0;
+}
+
+static int http_configure(struct http_transfer *transfer, const struct http_request *request)
+{
+    CURL *easy = transfer->easy;
+    int bad = 0;
+    bad |= curl_easy_setopt(easy, CURLOPT_PRIVATE, (void *)transfer) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_URL, request->url) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L) != CURLE_OK;
+    /* Idle connections through NATs during long invocations stay open. */
+    bad |= curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, 60L) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, 30L) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_SHARE, transfer->engine->share) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->error) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_USERAGENT, "faaset/" FAASET_VERSION) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer->headers) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, http_on_header) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_HEADERDATA, (void *)transfer) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, http_on_body) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_WRITEDATA, (void *)transfer) != CURLE_OK;
+    if (request->timeout_ms > 0)
+        bad |= curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, request->timeout_ms) != CURLE_OK;
+
+    const char *method = transfer->method;
+    int always_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
+    int with_body = strcmp(method, "HEAD") != 0 && (always_body || request->body_size > 0);
+    if (strcmp(method, "HEAD") == 0)
+        bad |= curl_easy_setopt(easy, CURLOPT_NOBODY, 1L) != CURLE_OK;
+    else if (strcmp(method, "GET") == 0 && !with_body)
+        bad |= curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+    else if (strcmp(method, "POST") == 0)
+        bad |= curl_easy_setopt(easy, CURLOPT_POST, 1L) != CURLE_OK;
+    else
+        bad |= curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method) != CURLE_OK;
+    if (with_body) {
+        bad |= curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_size) != CURLE_OK;
+        bad |= curl_easy_setopt(easy, CURLOPT_POSTFIELDS, (char *)transfer->request_body) != CURLE_OK;
+    }
+    return bad ? -1 : 0;
+}
+
+int http_send(struct http_engine *engine, const struct http_request *request, http_done_fn done, void *ctx)
+{
+    if (engine == NULL || engine->closing || request == NULL || done == NULL || request->url == NULL ||
+        request->method == NULL || !http_valid_method(request->method) ||
+        (request->body == NULL && request->body_size > 0) || request->body_size > HTTP_MAX_BODY)
+        return -1;
+    struct http_transfer *transfer = calloc(1, sizeof *transfer + request->body_size + 1);
+    if (transfer == NULL)
+        return -1;
+    transfer->engine = engine;
+    transfer->done = done;
+    transfer->ctx = ctx;
+    strcpy(transfer->method, request->method);
+    if (request->body_size > 0)
+        memcpy(transfer->request_body, request->body, request->body_size);
+    transfer->easy = curl_easy_init();
+    if (transfer->easy == NULL || http_build_headers(transfer, request->headers) < 0 ||
+        http_configure(transfer, request) < 0) {
+        http_transfer_free(transfer);
+        return -1;
+    }
+    transfer->sent_real_ms = http_epoch_ms();
+    transfer->sent_mono_ms = reactor_now_ms_precise();
+    CURLMcode code = curl_multi_add_handle(engine->multi, transfer->easy);
+    if (code != CURLM_OK) {
+        log_warn("http: libcurl refuses a transfer: %s", curl_multi_strerror(code));
+        http_transfer_free(transfer);
+        return -1;
+    }
+    transfer->next = engine->transfers;
+    if (engine->transfers != NULL)
+        engine->transfers->prev = transfer;
+    engine->transfers = transfer;
+    engine->in_flight++;
+    return 0;
+}
+
+const char *http_response_header(const struct http_response *response, const char *name)
+{
+    if (response == NULL || response->headers == NULL || name == NULL)
+        return NULL;
+    size_t len = strlen(name);
+    for (const char *line = response->headers; *line != '\0'; line += strlen(line) + 1) {
+        if (strncasecmp(line, name, len) == 0 && line[len] == ':') {
+            const char *value = line + len + 1;
+            while (*value == ' ' || *value == '\t')
+                value++;
+            return value;
+        }
+    }
+    return NULL;
+}

@@ -1,0 +1,75 @@
+/* http: the HTTP engine every cloud platform adapter shares. One libcurl
+ * multi handle driven by the kernel's reactor, so thousands of requests in
+ * flight cost thousands of sockets on the one loop, not threads. Requests
+ * keep their connections alive for reuse (HTTP/1.1, no limit per host),
+ * follow no redirects and send only http(s).
+ *
+ * Callbacks run on the loop's thread, never before http_send returns. A
+ * callback may call http_send, and may call http_engine_free: the engine
+ * then cancels what is left at once and is released when the callback
+ * returns. The reactor must outlive the engine. */
+#ifndef FAASET_HTTP_H
+#define FAASET_HTTP_H
+
+#include <stddef.h>
+
+#include "reactor.h"
+
+struct http_engine;
+
+/* NULL when out of memory or libcurl fails to start. The first engine
+ * initialises libcurl and raises the soft limit on open files to the hard one. */
+struct http_engine *http_engine_new(struct reactor *reactor);
+
+/* Ends every pending request (its callback gets error "cancelled") and
+ * frees the engine, or, called from a callback, frees it when that returns. */
+void http_engine_free(struct http_engine *engine);
+
+struct http_request {
+    const char *method;                     /* "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD" */
+    const char *url;                        /* http:// or https:// */
+    /* "Name: value" strings, NULL-terminated, or NULL. Copied by http_send.
+     * As in libcurl, "Name:" removes a header the engine would send and
+     * "Name;" sends an empty one. Sent unless given: User-Agent
+     * "faaset/VERSION" and libcurl's Accept (any type); never sent unless
+     * given: Content-Type, Expect. */
+    const char *const *headers;
+    /* Copied by http_send. POST, PUT and PATCH always send it (with
+     * Content-Length: 0 when empty), other methods but HEAD when not empty. */
+    const void *body;
+    size_t body_size;
+    long timeout_ms;                        /* whole-transfer timeout, 0 = none */
+};
+
+/* Valid only during the callback. */
+struct http_response {
+    long status;                            /* HTTP status, 0 when the transfer failed */
+    const char *error;                      /* NULL, or what failed: "Timeout was reached: ...",
+                                               "Failed to connect to ...", "response too large", "cancelled" */
+    int timed_out;                          /* 1 when the error is timeout_ms running out */
+    const char *body;                       /* never NULL, NUL-terminated (the body may hold NULs too) */
+    size_t body_size;
+    /* The final response's header lines ("Name: value", without CRLF),
+     * each NUL-terminated, the list ending with an empty string. Read them
+     * with http_response_header. */
+    const char *headers;
+    double sent_ms, received_ms;            /* epoch ms (CLOCK_REALTIME): when http_send handed the request
+                                               to libcurl, and when the response completed */
+    double total_ms;                        /* received - sent, on the monotonic clock */
+};
+
+typedef void (*http_done_fn)(void *ctx, const struct http_response *response);
+
+/* Starts a request; returns 0 and calls DONE once, later, or returns -1
+ * (out of memory, a malformed request, an engine being freed) without
+ * calling it. */
+int http_send(struct http_engine *engine, const struct http_request *request, http_done_fn done, void *ctx);
+
+/* The value of a response header (NAME case-insensitive, first occurrence,
+ * surrounding blanks trimmed), or NULL. Valid as long as RESPONSE. */
+const char *http_response_header(const struct http_response *response, const char *name);
+
+/* Requests sent whose callback has not run yet. */
+size_t http_engine_in_flight(const struct http_engine *engine);
+
+#endif

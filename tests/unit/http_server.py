@@ -1,0 +1,77 @@
+"""Loopback HTTP/1.1 server for test_http: binds a free port on 127.0.0.1,
+prints it on stdout, and serves until killed (or until stdin closes, so it
+never outlives its test).
+
+  /hello               200 "hello world"
+  /echo                200, the request body; X-Echo = the request's X-Custom,
+                       X-Method, X-Content-Type and X-Content-Length as received
+  /limited             429 with Retry-After: 2
+  /sleep?ms=N          200 "slept" after N ms
+  /port                200, the client's port (the same on a reused connection)
+"""
+import http.server
+import sys
+import threading
+import time
+import urllib.parse
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):
+        pass
+
+    def reply(self, status, body, headers=()):
+        data = body if isinstance(body, bytes) else body.encode()
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def handle_any(self):
+        url = urllib.parse.urlsplit(self.path)
+        query = urllib.parse.parse_qs(url.query)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if url.path == "/hello":
+            self.reply(200, "hello world", [("Content-Type", "text/plain")])
+        elif url.path == "/echo":
+            self.reply(200, body, [
+                ("X-Echo", self.headers.get("X-Custom", "")),
+                ("X-Method", self.command),
+                ("X-Content-Type", self.headers.get("Content-Type", "(none)")),
+                ("X-Content-Length", self.headers.get("Content-Length", "(none)")),
+                ("X-Expect", self.headers.get("Expect", "(none)")),
+            ])
+        elif url.path == "/limited":
+            self.reply(429, '{"Reason": "ConcurrentInvocationLimitExceeded"}',
+                       [("Retry-After", "2"), ("x-amzn-ErrorType", "TooManyRequestsException")])
+        elif url.path == "/sleep":
+            time.sleep(int(query.get("ms", ["0"])[0]) / 1000.0)
+            self.reply(200, "slept")
+        elif url.path == "/port":
+            self.reply(200, str(self.client_address[1]))
+        else:
+            self.reply(404, "not found")
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 4096
+
+
+def main():
+    server = Server(("127.0.0.1", 0), Handler)
+    print(server.server_address[1], flush=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sys.stdin.read()  # the test closed its end: stop
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,565 @@
+/* Unit tests for the HTTP engine against a loopback server
+ * (http_server.py, run with Debian's Python): GET, POST and the other
+ * methods with their headers and bodies, a 429 with Retry-After, connection
+ * reuse, 50 requests in flight at once, connection refused, a timeout,
+ * callbacks that send or free the engine, and cancellation on free. The
+ * whole run is bounded by an alarm that also kills the server. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "http.h"
+#include "reactor.h"
+
+#define DEADLINE_S 60
+
+static pid_t server_pid = -1;
+static int server_port;
+
+/* What a callback saw, copied so it outlives the callback. */
+struct result {
+    int done;
+    long status;
+    char *error;
+    int timed_out;
+    char *body;
+    size_t body_size;
+    char *headers;
+    double sent_ms, received_ms, total_ms;
+    struct http_response view;  /* status, body and headers, for http_response_header */
+};
+
+static int completed;
+
+static void stop_server(void)
+{
+    if (server_pid > 0) {
+        kill(server_pid, SIGKILL);
+        waitpid(server_pid, NULL, 0);
+        server_pid = -1;
+    }
+}
+
+static void on_alarm(int signo)
+{
+    (void)signo;
+    static const char message[] = "test_http: deadline passed\n";
+    if (server_pid > 0)
+        kill(server_pid, SIGKILL);
+    (void)!write(2, message, sizeof message - 1);
+    _exit(1);
+}
+
+/* Starts the server with its stdin on a pipe this process keeps open, and
+ * reads the port it prints. */
+static int start_server(void)
+{
+    int out[2], in[2];
+    if (pipe(out) < 0 || pipe(in) < 0)
+        return -1;
+    server_pid = fork();
+    if (server_pid < 0)
+        return -1;
+    if (server_pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[0]);
+        close(in[1]);
+        close(out[0]);
+        close(out[1]);
+        execl("/usr/bin/python3", "python3", HTTP_TEST_SERVER, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    char line[32] = {0};
+    size_t used = 0;
+    while (used < sizeof line - 1 && strchr(line, '\n') == NULL) {
+        struct pollfd p = {.fd = out[0], .events = POLLIN};
+        if (poll(&p, 1, 10000) != 1)
+            break;
+        ssize_t got = read(out[0], line + used, sizeof line - 1 - used);
+        if (got <= 0)
+            break;
+        used += (size_t)got;
+    }
+    close(out[0]);
+    server_port = atoi(line);
+    return server_port > 0 ? 0 : -1;
+}
+
+static char *copy_bytes(const char *data, size_t size)
+{
+    char *copy = malloc(size + 1);
+    if (copy != NULL) {
+        memcpy(copy, data, size);
+        copy[size] = '\0';
+    }
+    return copy;
+}
+
+static void on_done(void *ctx, const struct http_response *response)
+{
+    struct result *result = ctx;
+    result->done++;
+    completed++;
+    result->status = response->status;
+    result->error = response->error != NULL ? strdup(response->error) : NULL;
+    result->timed_out = response->timed_out;
+    result->body = copy_bytes(response->body, response->body_size);
+    result->body_size = response->body_size;
+    size_t headers_size = 0;
+    while (response->headers[headers_size] != '\0')
+        headers_size += strlen(response->headers + headers_size) + 1;
+    result->headers = copy_bytes(response->headers, headers_size + 1);
+    result->sent_ms = response->sent_ms;
+    result->received_ms = response->received_ms;
+    result->total_ms = response->total_ms;
+    result->view.status = response->status;
+    result->view.headers = result->headers;
+    result->view.body = result->body;
+    result->view.body_size = result->body_size;
+}
+
+static void result_clear(struct result *result)
+{
+    free(result->error);
+    free(result->body);
+    free(result->headers);
+    memset(result, 0, sizeof *result);
+}
+
+static const char *header(const struct result *result, const char *name)
+{
+    return http_response_header(&result->view, name);
+}
+
+/* Runs the loop until COMPLETED reaches TARGET or LIMIT_MS passes. */
+static int run_until(struct reactor *reactor, int target, int limit_ms)
+{
+    long long deadline = reactor_now_ms() + limit_ms;
+    for (;;) {
+        int wait = reactor_run_timers(reactor);
+        if (completed >= target)
+            return 0;
+        long long left = deadline - reactor_now_ms();
+        if (left <= 0)
+            return -1;
+        if (wait < 0 || wait > left)
+            wait = (int)left;
+        if (wait > 100)
+            wait = 100;
+        struct pollfd p = {.fd = reactor_fd(reactor), .events = POLLIN};
+        if (poll(&p, 1, wait) > 0)
+            reactor_dispatch(reactor);
+        if (completed >= target)
+            return 0;
+    }
+}
+
+static void run_for(struct reactor *reactor, int ms)
+{
+    completed = 0;
+    run_until(reactor, 1 << 30, ms);
+}
+
+static char *url(const char *path)
+{
+    static char buffers[4][256];
+    static int next;
+    char *buffer = buffers[next++ % 4];
+    snprintf(buffer, sizeof buffers[0], "http://127.0.0.1:%d%s", server_port, path);
+    return buffer;
+}
+
+/* Sends one request and waits for it. */
+static int fetch(struct reactor *reactor, struct http_engine *engine, const struct http_request *request,
+                 struct result *result)
+{
+    completed = 0;
+    if (http_send(engine, request, on_done, result) < 0)
+        return -1;
+    return run_until(reactor, 1, 10000);
+}
+
+static double epoch_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (double)now.tv_sec * 1000.0 + (double)now.tv_nsec / 1e6;
+}
+
+static void test_header_lookup(void)
+{
+    static const char block[] = "Content-Type: text/plain\0Retry-After:  2\0X-Empty:\0retry-after: 9\0";
+    struct http_response fake = {.status = 200, .body = "", .headers = block};
+    const char *value = http_response_header(&fake, "retry-after");
+    CHECK(value != NULL && strcmp(value, "2") == 0);
+    value = http_response_header(&fake, "CONTENT-TYPE");
+    CHECK(value != NULL && strcmp(value, "text/plain") == 0);
+    value = http_response_header(&fake, "X-Empty");
+    CHECK(value != NULL && value[0] == '\0');
+    CHECK(http_response_header(&fake, "Content") == NULL);
+    CHECK(http_response_header(&fake, "Missing") == NULL);
+    fake.headers = "";
+    CHECK(http_response_header(&fake, "Retry-After") == NULL);
+}
+
+static void test_bad_requests(struct http_engine *engine)
+{
+    struct result unused = {0};
+    const char *bad_header[] = {"X-Bad: a\r\nX-Injected: b", NULL};
+    struct http_request requests[] = {
+        {.method = "GET", .url = NULL},
+        {.method = NULL, .url = url("/hello")},
+        {.method = "G T", .url = url("/hello")},
+        {.method = "GET\r\n", .url = url("/hello")},
+        {.method = "GET", .url = url("/hello"), .headers = bad_header},
+        {.method = "POST", .url = url("/echo"), .body = NULL, .body_size = 4},
+    };
+    for (size_t i = 0; i < sizeof requests / sizeof requests[0]; i++)
+        CHECK(http_send(engine, &requests[i], on_done, &unused) == -1);
+    CHECK(http_send(engine, &requests[0], NULL, NULL) == -1);
+    CHECK(http_engine_in_flight(engine) == 0);
+    CHECK(unused.done == 0);
+}
+
+static void test_get(struct reactor *reactor, struct http_engine *engine)
+{
+    struct result result = {0};
+    struct http_request request = {.method = "GET", .url = url("/hello")};
+    double before = epoch_ms();
+    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(result.done == 1 && result.status == 200 && result.error == NULL);
+    CHECK(result.body_size == 11 && result.body != NULL && strcmp(result.body, "hello world") == 0);
+    const char *type = header(&result, "content-type");
+    CHECK(type != NULL && strcmp(type, "text/plain") == 0);
+    CHECK(result.sent_ms >= before - 1 && result.received_ms >= result.sent_ms && result.received_ms <= epoch_ms() + 1);
+    CHECK(result.total_ms > 0 && result.total_ms < 5000);
+    CHECK(http_engine_in_flight(engine) == 0);
+    result_clear(&result);
+
+    request.method = "HEAD";
+    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(result.status == 200 && result.body_size == 0 && result.body != NULL && result.body[0] == '\0');
+    result_clear(&result);
+
+    request.method = "GET";
+    request.url = url("/missing");
+    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(result.status == 404 && result.error == NULL && strcmp(result.body, "not found") == 0);
+    result_clear(&result);
+}
+
+static void test_post_and_methods(struct reactor *reactor, struct http_engine *engine)
+{
+    struct result result = {0};
+    static const char json[] = "{\"name\": \"Bob\"}";
+    const char *headers[] = {"X-Custom: abc 123", "Content-Type: application/json", NULL};
+    struct http_request request = {
+        .method = "POST", .url = url("/echo"), .headers = headers, .body = json, .body_size = strlen(json)};
+    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(result.status == 200 && result.body_size == strlen(json) && strcmp(result.body, json) == 0);
+    const char *value = header(&result, "X-Echo");
+    CHECK(value != NULL && strcmp(value, "abc 123") == 0);
+    value = header(&result, "X-Content-Type");
+    CHECK(value != NULL && strcmp(value, "application/json") == 0);
+    value = header(&result, "X-Method");
+    CHECK(value != NULL && strcmp(value, "POST") == 0);
+    result_clear(&result);
+
+    /* A large body with binary bytes: no Expect round trip, no form content type, copied at send. */
+    size_t size = 300 * 1000;
+    char *big = malloc(size);
+    CHECK(big != NULL);
+    if (big != NULL) {
+        for (size_t i = 0; i < size; i++)
+            big[i] = (char)(i * 7 + i / 251);
+        struct http_request large = {.method = "POST", .url = url("/echo"), .body = big, .body_size = size};
+        completed = 0;
+        CHECK(http_send(engine, &large, on_done, &result) == 0);
+        char *expected = malloc(size);
+        if (expected != NULL)
+            memcpy(expected, big, size);
+        memset(big, 0, size); /* http_send copied it */
+        CHECK(run_until(reactor, 1, 10000) == 0);
+        CHECK(result.status == 200 && result.body_size == size && expected != NULL &&
+              memcmp(result.body, expected, size) == 0);
+        value = header(&result, "X-Content-Type");
+        CHECK(value != NULL && strcmp(value, "(none)") == 0);
+        value = header(&result, "X-Expect");
+        CHECK(value != NULL && strcmp(value, "(none)") == 0);
+        result_clear(&result);
+        free(expected);
+        free(big);
+    }
+
+    struct {
+        const char *method, *body, *length;
+    } cases[] = {{"PUT", "", "0"}, {"PUT", "data", "4"}, {"PATCH", "{}", "2"}, {"DELETE", "", "(none)"},
+                 {"DELETE", "x", "1"}, {"POST", "", "0"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct http_request each = {.method = cases[i].method, .url = url("/echo"), .body = cases[i].body,
+                                    .body_size = strlen(cases[i].body)};
+        CHECK(fetch(reactor, engine, &each, &result) == 0);
+        CHECK(result.status == 200 && strcmp(result.body, cases[i].body) == 0);
+        value = header(&result, "X-Method");
+        CHECK(value != NULL && strcmp(value, cases[i].method) == 0);
+        value = header(&result, "X-Content-Length");
+        CHECK(value != NULL && strcmp(value, cases[i].length) == 0);
+        if (value == NULL || strcmp(value, cases[i].length) != 0)
+            fprintf(stderr, "%s with %zu bytes: Content-Length %s\n", cases[i].method, strlen(cases[i].body),
+                    value ? value : "missing");
+        result_clear(&result);
+    }
+}
+
+static void test_too_many_requests(struct reactor *reactor, struct http_engine *engine)
+{
+    struct result result = {0};
+    struct http_request request = {.method = "GET", .url = url("/limited")};
+    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(result.status == 429 && result.error == NULL);
+    const char *retry = header(&result, "Retry-After");
+    CHECK(retry != NULL && strcmp(retry, "2") == 0);
+    const char *type = header(&result, "X-AMZN-ERRORTYPE");
+    CHECK(type != NULL && strcmp(type, "TooManyRequestsException") == 0);
+    CHECK(strstr(result.body, "ConcurrentInvocationLimitExceeded") != NULL);
+    result_clear(&result);
+}
+
+static void test_reuse(struct reactor *reactor, struct http_engine *engine)
+{
+    struct result first = {0}, second = {0};
+    struct http_request request = {.method = "GET", .url = url("/port")};
+    CHECK(fetch(reactor, engine, &request, &first) == 0);
+    CHECK(fetch(reactor, engine, &request, &second) == 0);
+    CHECK(first.status == 200 && second.status == 200);
+    CHECK(first.body != NULL && second.body != NULL && strcmp(first.body, second.body) == 0);
+    result_clear(&first);
+    result_clear(&second);
+}
+
+static void test_concurrent(struct reactor *reactor, struct http_engine *engine)
+{
+    enum { N = 50 };
+    static struct result results[N];
+    struct http_request request = {.method = "GET", .url = url("/sleep?ms=200")};
+    completed = 0;
+    long long start = reactor_now_ms();
+    int sent = 0;
+    for (int i = 0; i < N; i++)
+        sent += http_send(engine, &request, on_done, &results[i]) == 0;
+    CHECK(sent == N);
+    CHECK(http_engine_in_flight(engine) == N);
+    CHECK(run_until(reactor, N, 15000) == 0);
+    long long elapsed = reactor_now_ms() - start;
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        ok += results[i].done == 1 && results[i].status == 200 && strcmp(results[i].body, "slept") == 0;
+        result_clear(&results[i]);
+    }
+    CHECK(ok == N);
+    CHECK(elapsed < 3000); /* one after another would take 10 s */
+    printf("%d requests of 200 ms each in %lld ms\n", N, elapsed);
+    CHECK(http_engine_in_flight(engine) == 0);
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t length = sizeof address;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&address, sizeof address) == 0 &&
+        getsockname(fd, (struct sockaddr *)&address, &length) == 0)
+        port = ntohs(address.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static void test_failures(struct reactor *reactor, struct http_engine *engine)
+{
+    struct result result = {0};
+    char refused[64];
+    snprintf(refused, sizeof refused, "http://127.0.0.1:%d/", free_port());
+    struct http_request request = {.method = "GET", .url = refused};
+    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(result.done == 1 && result.status == 0 && result.error != NULL && !result.timed_out);
+    CHECK(result.body != NULL && result.body_size == 0);
+    printf("refused: %s\n", result.error ? result.error : "(none)");
+    result_clear(&result);
+
+    request.url = url("/sleep?ms=3000");
+    request.timeout_ms = 200;
+    long long start = reactor_now_ms();
+    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    long long elapsed = reactor_now_ms() - start;
+    CHECK(result.status == 0 && result.timed_out && result.error != NULL &&
+          strncmp(result.error, "Timeout", 7) == 0);
+    CHECK(elapsed >= 150 && elapsed < 2000);
+    printf("timeout after %lld ms: %s\n", elapsed, result.error ? result.error : "(none)");
+    result_clear(&result);
+
+    request.url = "ftp://127.0.0.1/file";
+    request.timeout_ms = 0;
+    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(result.status == 0 && result.error != NULL);
+    printf("ftp: %s\n", result.error ? result.error : "(none)");
+    result_clear(&result);
+
+    request.url = "http://bad host/";
+    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(result.status == 0 && result.error != NULL);
+    result_clear(&result);
+}
+
+/* A callback that sends the next request of a chain. */
+struct chain {
+    struct http_engine *engine;
+    int left;
+    int ok;
+};
+
+static void on_chain(void *ctx, const struct http_response *response)
+{
+    struct chain *chain = ctx;
+    chain->ok += response->status == 200;
+    if (--chain->left > 0) {
+        struct http_request request = {.method = "GET", .url = url("/hello")};
+        if (http_send(chain->engine, &request, on_chain, chain) < 0)
+            chain->left = 0;
+    }
+    if (chain->left == 0)
+        completed++;
+}
+
+static void test_send_from_callback(struct reactor *reactor, struct http_engine *engine)
+{
+    struct chain chain = {.engine = engine, .left = 5};
+    struct http_request request = {.method = "GET", .url = url("/hello")};
+    completed = 0;
+    CHECK(http_send(engine, &request, on_chain, &chain) == 0);
+    CHECK(run_until(reactor, 1, 10000) == 0);
+    CHECK(chain.ok == 5 && chain.left == 0);
+}
+
+static void test_free_pending(struct reactor *reactor)
+{
+    enum { N = 3 };
+    struct http_engine *engine = http_engine_new(reactor);
+    CHECK(engine != NULL);
+    if (engine == NULL)
+        return;
+    struct result results[N] = {{0}};
+    const char *headers[] = {"X-Custom: pending", NULL};
+    struct http_request request = {.method = "POST", .url = url("/sleep?ms=3000"), .headers = headers,
+                                   .body = "abc", .body_size = 3};
+    for (int i = 0; i < N; i++)
+        CHECK(http_send(engine, &request, on_done, &results[i]) == 0);
+    run_for(reactor, 150); /* connected and sent, waiting for the answers */
+    CHECK(http_engine_in_flight(engine) == N);
+    completed = 0;
+    http_engine_free(engine);
+    CHECK(completed == N);
+    for (int i = 0; i < N; i++) {
+        CHECK(results[i].done == 1 && results[i].status == 0 && results[i].error != NULL &&
+              strcmp(results[i].error, "cancelled") == 0);
+        result_clear(&results[i]);
+    }
+    http_engine_free(NULL);
+
+    /* Requests never started (libcurl has only their timer): cancelled too. */
+    engine = http_engine_new(reactor);
+    CHECK(engine != NULL);
+    if (engine == NULL)
+        return;
+    request.url = url("/hello");
+    CHECK(http_send(engine, &request, on_done, &results[0]) == 0);
+    completed = 0;
+    http_engine_free(engine);
+    CHECK(completed == 1 && results[0].error != NULL && strcmp(results[0].error, "cancelled") == 0);
+    result_clear(&results[0]);
+    CHECK(reactor_run_timers(reactor) == -1); /* the engine's timer went with it */
+}
+
+/* A callback that frees the engine while others are pending. */
+static struct http_engine *doomed;
+static struct result doomed_results[4];
+static int doomed_send_after_free;
+
+static void on_free_engine(void *ctx, const struct http_response *response)
+{
+    on_done(ctx, response);
+    http_engine_free(doomed);
+    struct http_request request = {.method = "GET", .url = url("/hello")};
+    doomed_send_after_free = http_send(doomed, &request, on_done, &doomed_results[3]);
+    http_engine_free(doomed); /* a second call while the first is deferred: nothing */
+}
+
+static void test_free_from_callback(struct reactor *reactor)
+{
+    doomed = http_engine_new(reactor);
+    CHECK(doomed != NULL);
+    if (doomed == NULL)
+        return;
+    struct http_request slow = {.method = "GET", .url = url("/sleep?ms=3000")};
+    struct http_request fast = {.method = "GET", .url = url("/hello")};
+    CHECK(http_send(doomed, &slow, on_done, &doomed_results[0]) == 0);
+    CHECK(http_send(doomed, &slow, on_done, &doomed_results[1]) == 0);
+    CHECK(http_send(doomed, &fast, on_free_engine, &doomed_results[2]) == 0);
+    completed = 0;
+    CHECK(run_until(reactor, 3, 5000) == 0);
+    CHECK(doomed_results[2].done == 1 && doomed_results[2].status == 200);
+    for (int i = 0; i < 2; i++)
+        CHECK(doomed_results[i].done == 1 && doomed_results[i].error != NULL &&
+              strcmp(doomed_results[i].error, "cancelled") == 0);
+    CHECK(doomed_send_after_free == -1 && doomed_results[3].done == 0);
+    for (int i = 0; i < 4; i++)
+        result_clear(&doomed_results[i]);
+    doomed = NULL;
+    run_for(reactor, 50); /* nothing of the engine may run any more */
+    CHECK(reactor_run_timers(reactor) == -1);
+}
+
+int main(void)
+{
+    signal(SIGALRM, on_alarm);
+    alarm(DEADLINE_S);
+    signal(SIGPIPE, SIG_IGN);
+    test_header_lookup();
+    if (start_server() < 0) {
+        fprintf(stderr, "test_http: the server (%s) did not start\n", HTTP_TEST_SERVER);
+        stop_server();
+        CHECK(0);
+        return check_report();
+    }
+    struct reactor *reactor = reactor_new();
+    struct http_engine *engine = reactor != NULL ? http_engine_new(reactor) : NULL;
+    CHECK(engine != NULL);
+    if (engine != NULL) {
+        test_bad_requests(engine);
+        test_get(reactor, engine);
+        test_post_and_methods(reactor, engine);
+        test_too_many_requests(reactor, engine);
+        test_reuse(reactor, engine);
+        test_concurrent(reactor, engine);
+        test_failures(reactor, engine);
+        test_send_from_callback(reactor, engine);
+        http_engine_free(engine);
+        test_free_pending(reactor);
+        test_free_from_callback(reactor);
+    }
+    reactor_free(reactor);
+    stop_server();
+    return check_report();
+}
