@@ -295,13 +295,15 @@ static void bridge_on_upcall(struct dispatcher *d, const char *type, const json_
     snprintf(upcall->result_type, sizeof upcall->result_type, "%s_result", type);
     if (strcmp(type, "define") == 0)
         cloud_define(d->cloud, frame, bridge_upcall_reply, upcall);
+    else if (strcmp(type, "experiment") == 0)
+        experiments_start_call(d, frame, bridge_upcall_reply, upcall);
     else
         cloud_invoke(d->cloud, frame, bridge_upcall_reply, upcall);
 }
 
 static void bridge_on_event(struct dispatcher *d, const char *type, json_t *frame)
 {
-    if (strcmp(type, "define") == 0 || strcmp(type, "invoke") == 0) {
+    if (strcmp(type, "define") == 0 || strcmp(type, "invoke") == 0 || strcmp(type, "experiment") == 0) {
         bridge_on_upcall(d, type, frame);
         return;
     }

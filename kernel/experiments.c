@@ -23,8 +23,11 @@ struct experiments_run {
     struct target *target;
     char function[65];
     char platform[16];
+    char folder[4096];
     char display_id[200];
-    char msg_id[128];
+    char msg_id[128];                /* the cell it reports under */
+    cloud_reply_fn reply;            /* run_experiment(): answer this instead of ending the cell */
+    void *reply_ctx;
     double last_progress_ms;
 };
 
@@ -32,8 +35,18 @@ struct experiments_run {
 static const json_t *experiments_parent(struct experiments_run *run)
 {
     struct dispatcher *d = run->d;
-    const char *current = d->current ? json_string_value(json_object_get(d->current->header, "msg_id")) : NULL;
-    return current != NULL && strcmp(current, run->msg_id) == 0 ? d->current->header : NULL;
+    const json_t *header = run->reply ? d->output_parent : d->current ? d->current->header : NULL;
+    const char *current = json_string_value(json_object_get(header, "msg_id"));
+    return current != NULL && strcmp(current, run->msg_id) == 0 ? header : NULL;
+}
+
+/* Errors before the experiment starts: the cell's error, or the upcall's. */
+static void experiments_fail(struct experiments_run *run, const char *ename, const char *evalue)
+{
+    if (run->reply != NULL)
+        run->reply(run->reply_ctx, json_pack("{s:s, s:s, s:s}", "status", "error", "ename", ename, "evalue", evalue));
+    else
+        bridge_fail(run->d, ename, evalue);
 }
 
 static void experiments_progress_text(const struct runner_progress *p, char *text, size_t size)
@@ -138,11 +151,18 @@ static void experiments_on_finished(void *ctx, const json_t *summary)
     const json_t *parent = experiments_parent(run);
     if (parent != NULL)
         experiments_publish_summary(run, parent, summary);
+    snprintf(run->folder, sizeof run->folder, "%s", results_folder(run->store));
     results_close(run->store, meta);
     run->store = NULL;
     json_decref(meta);
-    if (parent != NULL) {
-        const char *status = json_string_value(json_object_get(summary, "status"));
+    const char *status = json_string_value(json_object_get(summary, "status"));
+    if (run->reply != NULL) {
+        json_t *shown = json_deep_copy(summary);
+        json_object_del(shown, "concurrencySeries");
+        run->reply(run->reply_ctx, json_pack("{s:s, s:s, s:o, s:b}", "status", "ok", "folder", run->folder,
+                                             "summary", shown, "interrupted",
+                                             status != NULL && strcmp(status, "complete") != 0));
+    } else if (parent != NULL) {
         if (status != NULL && strcmp(status, "complete") == 0) {
             json_t *frame = json_pack("{s:s, s:[]}", "status", "ok", "payload");
             bridge_finish_execute(d, frame);
@@ -170,45 +190,75 @@ static json_t *experiments_meta(struct experiments_run *run, const json_t *raw)
                      cloud_describe(run->d->cloud, run->function), "startTime", start, "faaset", FAASET_VERSION);
 }
 
+static void experiments_begin(struct experiments_run *run, const char *function, const json_t *raw,
+                              const char *name_hint);
+
 void experiments_start(struct dispatcher *d, const char *function, const json_t *raw, const char *name_hint)
 {
     struct experiments_run *run = calloc(1, sizeof *run);
-    char err[512];
     if (run == NULL) {
         bridge_fail(d, "OutOfMemory", "cannot start the experiment");
         return;
     }
     run->d = d;
+    snprintf(run->msg_id, sizeof run->msg_id, "%s", json_string_value(json_object_get(d->current->header, "msg_id")));
+    experiments_begin(run, function, raw, name_hint);
+}
+
+void experiments_start_call(struct dispatcher *d, const json_t *upcall, cloud_reply_fn reply, void *ctx)
+{
+    const char *function = json_string_value(json_object_get(upcall, "function"));
+    json_t *raw = json_object_get(upcall, "experiment");
+    struct experiments_run *run = calloc(1, sizeof *run);
+    if (run == NULL || function == NULL || raw == NULL || d->experiment != NULL) {
+        reply(ctx, json_pack("{s:s, s:s, s:s}", "status", "error", "ename", run ? "ExperimentBusy" : "OutOfMemory",
+                             "evalue", d->experiment ? "another experiment is running in this kernel"
+                                                     : "run_experiment needs a function and an experiment"));
+        free(run);
+        return;
+    }
+    run->d = d;
+    run->reply = reply;
+    run->reply_ctx = ctx;
+    snprintf(run->msg_id, sizeof run->msg_id, "%s", json_string_value(json_object_get(d->output_parent, "msg_id")) ?: "");
+    experiments_begin(run, function, raw, NULL);
+}
+
+static void experiments_begin(struct experiments_run *run, const char *function, const json_t *raw,
+                              const char *name_hint)
+{
+    struct dispatcher *d = run->d;
+    char err[512];
     json_t *deployment = cloud_describe(d->cloud, function);
     int deployed = json_object_get(deployment, "code_hash") != NULL;
     json_decref(deployment);
     if (!deployed) {
         snprintf(err, sizeof err, "%.64s is not deployed from this folder; run its %%%%cloud_function cell first", function);
-        bridge_fail(d, "NotDeployed", err);
+        experiments_fail(run, "NotDeployed", err);
         free(run);
         return;
     }
     snprintf(run->function, sizeof run->function, "%s", function);
     snprintf(run->platform, sizeof run->platform, "%s", cloud_platform_of(d->cloud, function));
-    snprintf(run->msg_id, sizeof run->msg_id, "%s", json_string_value(json_object_get(d->current->header, "msg_id")));
     char workdir[4096];
     if (getcwd(workdir, sizeof workdir) == NULL)
         strcpy(workdir, ".");
     if (experiment_parse(raw, name_hint ? name_hint : function, workdir, &run->experiment, err, sizeof err) < 0) {
-        bridge_fail(d, "InvalidExperiment", err);
+        experiments_fail(run, "InvalidExperiment", err);
         experiments_free(run);
         return;
     }
+    const json_t *parent = experiments_parent(run);
     size_t i;
     json_t *warning;
     json_array_foreach(run->experiment.warnings, i, warning)
-        dispatcher_publish(d, "stream", d->current->header,
+        dispatcher_publish(d, "stream", parent,
                            json_pack("{s:s, s:s+}", "name", "stderr", "text", "warning: ", json_string_value(warning)));
     json_t *meta = experiments_meta(run, raw);
     run->store = results_open("faaset-results", function, run->experiment.name, meta, err, sizeof err);
     json_decref(meta);
     if (run->store == NULL) {
-        bridge_fail(d, "ResultsUnavailable", err);
+        experiments_fail(run, "ResultsUnavailable", err);
         experiments_free(run);
         return;
     }
@@ -217,15 +267,16 @@ void experiments_start(struct dispatcher *d, const char *function, const json_t 
              run->experiment.name, run->experiment.runs, run->experiment.iterations,
              run->experiment.memory_count ? " x memory settings" : "", run->platform, run->experiment.threads,
              results_folder(run->store));
-    dispatcher_publish(d, "stream", d->current->header, json_pack("{s:s, s:s}", "name", "stdout", "text", line));
+    dispatcher_publish(d, "stream", parent, json_pack("{s:s, s:s}", "name", "stdout", "text", line));
     snprintf(run->display_id, sizeof run->display_id, "experiment-%s-%lld", run->experiment.name,
              (long long)reactor_now_ms());
-    dispatcher_publish(d, "display_data", d->current->header,
+    dispatcher_publish(d, "display_data", parent,
                        json_pack("{s:{s:s}, s:{}, s:{s:s}}", "data", "text/plain", "starting...", "metadata",
                                  "transient", "display_id", run->display_id));
     struct runner_events events = {run, experiments_on_progress, experiments_on_finished};
     d->experiment = run;
-    d->kernel_call_pending = 1;
+    if (run->reply == NULL)
+        d->kernel_call_pending = 1;
     run->target = target_function(d->cloud, run->function, run->platform);
     run->runner = run->target ? runner_start(d->reactor, &run->experiment, target_runner(run->target), run->store,
                                              &events, err, sizeof err)
@@ -233,7 +284,7 @@ void experiments_start(struct dispatcher *d, const char *function, const json_t 
     if (run->runner == NULL) {
         d->experiment = NULL;
         results_close(run->store, NULL);
-        bridge_fail(d, "InvalidExperiment", err);
+        experiments_fail(run, "InvalidExperiment", err);
         experiments_free(run);
     }
 }

@@ -18,6 +18,12 @@ struct dispatcher;
  * when the experiment ends (or fails at once with an error output). */
 void experiments_start(struct dispatcher *d, const char *function, const json_t *experiment, const char *name_hint);
 
+/* The same for the runtime's `experiment` upcall (run_experiment() in a
+ * cell): REPLY gets {"status": "ok", "folder", "summary", "interrupted"}
+ * or the error fields; progress and summary show under the running cell. */
+void experiments_start_call(struct dispatcher *d, const json_t *upcall, void (*reply)(void *ctx, json_t *result),
+                            void *ctx);
+
 /* The current experiment, if any, stops (interrupt). Returns 1 if there was one. */
 int experiments_interrupt(struct dispatcher *d);
 

@@ -934,6 +934,44 @@ def cloud_function(platforms=None, memory=None, config=None, references=None, re
     return decorate
 
 
+def run_experiment(function, experiment, platform=None, config=None):
+    """FaaSET's run_experiment: run a FaaS Runner experiment (a dict, or the
+    path of an experiment file) against a deployed function (its callable or
+    its name). The kernel runs it (progress and summary show under the cell)
+    and keeps the rows in faaset-results/; this returns them as a pandas
+    DataFrame when pandas imports, else as a list of dicts. An interrupt
+    stops it within two seconds and raises KeyboardInterrupt; the rows of
+    the runs that finished stay on disk. `config` is FaaSET's and unused."""
+    name = function if isinstance(function, str) else getattr(function, "name", getattr(function, "__name__", None))
+    if not isinstance(name, str) or not name:
+        raise TypeError("run_experiment needs a cloud function or its name, not %r" % (function,))
+    if isinstance(experiment, (str, os.PathLike)):
+        with open(experiment, encoding="utf-8") as file:
+            experiment = json.load(file)
+    if not isinstance(experiment, dict):
+        raise TypeError("experiment must be a dict of FaaS Runner keys or the path of an experiment file")
+    fields = {"function": name, "experiment": experiment}
+    if platform is not None:
+        fields["platform"] = getattr(platform, "value", platform)
+    answer = _upcall("experiment", **fields)
+    if answer.get("status") != "ok":
+        raise error_class(str(answer.get("ename") or "ExperimentFailed"))(str(answer.get("evalue") or ""))
+    rows = []
+    with open(os.path.join(answer["folder"], "runs.jsonl"), encoding="utf-8") as file:
+        for line in file:
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                pass  # a line cut by a killed kernel
+    if answer.get("interrupted"):
+        raise KeyboardInterrupt("experiment interrupted; %d finished rows are in %s" % (len(rows), answer["folder"]))
+    try:
+        import pandas
+    except ImportError:
+        return rows
+    return pandas.DataFrame(rows)
+
+
 def _define_decorated(function, options):
     original = function
     for _ in range(100):  # through functools.wraps layers to the def itself
@@ -1318,6 +1356,7 @@ class Runtime:
         builtins.exit, builtins.quit = Exit("exit", self), Exit("quit", self)
         getpass.getpass = self.read_password
         builtins.cloud_function = cloud_function
+        builtins.run_experiment = run_experiment
         builtins.Platform, builtins.RunMode = Platform, RunMode
         builtins.CloudFunctionError = CloudFunctionError
         os.register_at_fork(after_in_child=self._after_fork_in_child)
