@@ -348,6 +348,7 @@ static void cli_on_finished(void *ctx, const json_t *summary)
     struct cli *cli = ctx;
     json_t *shown = json_deep_copy(summary);
     json_object_del(shown, "concurrencySeries");
+    json_object_del(shown, "latencySeries");
     char end[32];
     message_iso8601_now(end);
     json_object_set_new(shown, "endTime", json_string(end));

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "charts.h"
 #include "cloud.h"
 #include "dispatcher_private.h"
 #include "experiment.h"
@@ -132,6 +133,29 @@ static void experiments_publish_summary(struct experiments_run *run, const json_
                        json_pack("{s:{s:s, s:s}, s:{}}", "data", "text/html", html, "text/plain", text, "metadata"));
 }
 
+/* The three charts under the summary. */
+static void experiments_publish_charts(struct dispatcher *d, const json_t *parent, const json_t *report)
+{
+    json_t *memory = json_array();
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(report, "runtimeByMemory"), i, item)
+        json_array_append_new(memory, json_pack("[O, O]", json_array_get(item, 0), json_array_get(item, 1)));
+    const char *source = json_string_value(json_object_get(json_object_get(report, "concurrency"), "source"));
+    struct chart charts[] = {
+        {CHART_STEPS, strcmp(source ? source : "", "function") == 0 ? "Concurrency over time (function start and end)"
+                                                                     : "Concurrency over time (client send and receive)",
+         "time (s)", "runs in flight", json_object_get(report, "concurrencySeries")},
+        {CHART_POINTS, "Latency over time (round trip minus runtime)", "time of the call (s)", "latency (ms)",
+         json_object_get(report, "latencySeries")},
+        {CHART_BARS, "Mean runtime by memory setting (0: the function's own)", "memory (MB)", "runtime (ms)", memory},
+    };
+    for (size_t c = 0; c < sizeof charts / sizeof charts[0]; c++)
+        if (json_array_size(charts[c].points) > 0)
+            dispatcher_publish(d, "display_data", parent, chart_bundle(&charts[c]));
+    json_decref(memory);
+}
+
 static void experiments_free(struct experiments_run *run)
 {
     target_free(run->target);
@@ -145,12 +169,15 @@ static void experiments_on_finished(void *ctx, const json_t *summary)
     struct dispatcher *d = run->d;
     json_t *meta = json_deep_copy(summary);
     json_object_del(meta, "concurrencySeries");
+    json_object_del(meta, "latencySeries");
     char end[32];
     message_iso8601_now(end);
     json_object_set_new(meta, "endTime", json_string(end));
     const json_t *parent = experiments_parent(run);
-    if (parent != NULL)
+    if (parent != NULL) {
         experiments_publish_summary(run, parent, summary);
+        experiments_publish_charts(d, parent, summary);
+    }
     snprintf(run->folder, sizeof run->folder, "%s", results_folder(run->store));
     results_close(run->store, meta);
     run->store = NULL;
@@ -159,6 +186,7 @@ static void experiments_on_finished(void *ctx, const json_t *summary)
     if (run->reply != NULL) {
         json_t *shown = json_deep_copy(summary);
         json_object_del(shown, "concurrencySeries");
+        json_object_del(shown, "latencySeries");
         run->reply(run->reply_ctx, json_pack("{s:s, s:s, s:o, s:b}", "status", "ok", "folder", run->folder,
                                              "summary", shown, "interrupted",
                                              status != NULL && strcmp(status, "complete") != 0));

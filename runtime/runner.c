@@ -388,13 +388,12 @@ static void runner_finish(struct runner *r, const char *status)
     r->in_flight = NULL;
     results_flush(r->store);
     runner_report_progress(r);
-    json_t *summary = stats_summary(r->stats);
+    json_t *summary = stats_report(r->stats);
     json_object_set_new(summary, "status", json_string(status));
     if (r->stop_reason[0])
         json_object_set_new(summary, "stoppedBy", json_string(r->stop_reason));
     json_object_set_new(summary, "abandonedInFlight", json_integer(r->in_flight_count));
     json_object_set_new(summary, "retries", json_integer(r->retries));
-    json_object_set_new(summary, "concurrencySeries", stats_concurrency_series(r->stats, 400));
     r->events.finished(r->events.ctx, summary);
     json_decref(summary);
 }

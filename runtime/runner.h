@@ -49,7 +49,8 @@ struct runner_progress {
 struct runner_events {
     void *ctx;
     void (*progress)(void *ctx, const struct runner_progress *progress);
-    /* The experiment ended (SUMMARY: figures, status). The runner may be freed from here on. */
+    /* The experiment ended (SUMMARY: stats_report's figures and series, and
+     * "status"). The runner may be released from here on. */
     void (*finished)(void *ctx, const json_t *summary);
 };
 

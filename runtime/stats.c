@@ -2,6 +2,7 @@
 #include "stats.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,8 @@ struct stats {
     struct stats_series runtime, latency, round_trip;
     struct stats_series function_start, function_end;   /* SAAF, epoch ms */
     struct stats_series client_start, client_end;       /* epoch ms */
+    struct stats_series latency_sent;                   /* clientSendTime of each latency value */
+    json_t *by_memory;                                  /* {"256": [sum_ms, runs]} */
 };
 
 static void stats_push(struct stats_series *s, double value)
@@ -34,7 +37,8 @@ static void stats_push(struct stats_series *s, double value)
 struct stats *stats_new(void)
 {
     struct stats *stats = calloc(1, sizeof *stats);
-    if (stats != NULL && (stats->failures = json_object()) == NULL) {
+    if (stats != NULL && ((stats->failures = json_object()) == NULL || (stats->by_memory = json_object()) == NULL)) {
+        json_decref(stats->failures);
         free(stats);
         return NULL;
     }
@@ -46,10 +50,12 @@ void stats_free(struct stats *stats)
     if (stats == NULL)
         return;
     struct stats_series *all[] = {&stats->runtime, &stats->latency, &stats->round_trip, &stats->function_start,
-                                  &stats->function_end, &stats->client_start, &stats->client_end};
+                                  &stats->function_end, &stats->client_start, &stats->client_end,
+                                  &stats->latency_sent};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]->values);
     json_decref(stats->failures);
+    json_decref(stats->by_memory);
     free(stats);
 }
 
@@ -66,7 +72,7 @@ void stats_add(struct stats *stats, const json_t *row)
 {
     stats->runs++;
     const char *status = json_string_value(json_object_get(row, "status"));
-    double value, start, end;
+    double value, start = 0, end;
     if (stats_number(row, "clientSendTime", &start) && stats_number(row, "clientReceiveTime", &end)) {
         stats_push(&stats->client_start, start);
         stats_push(&stats->client_end, end);
@@ -79,10 +85,21 @@ void stats_add(struct stats *stats, const json_t *row)
         return;
     }
     stats->successes++;
-    if (stats_number(row, "runtime", &value))
+    if (stats_number(row, "runtime", &value)) {
         stats_push(&stats->runtime, value);
-    if (stats_number(row, "latency", &value))
+        double memory = 0;
+        stats_number(row, "memorySetting", &memory);
+        char key[32];
+        snprintf(key, sizeof key, "%d", (int)memory);
+        json_t *entry = json_object_get(stats->by_memory, key);
+        double sum = json_number_value(json_array_get(entry, 0)) + value;
+        json_int_t runs = json_integer_value(json_array_get(entry, 1)) + 1;
+        json_object_set_new(stats->by_memory, key, json_pack("[f, I]", sum, runs));
+    }
+    if (stats_number(row, "latency", &value)) {
         stats_push(&stats->latency, value);
+        stats_push(&stats->latency_sent, start);
+    }
     if (stats_number(row, "roundTripTime", &value))
         stats_push(&stats->round_trip, value);
     if (stats_number(row, "newcontainer", &value) && value > 0)
@@ -218,4 +235,57 @@ json_t *stats_concurrency_series(const struct stats *stats, size_t max_points)
     }
     free(events);
     return series;
+}
+
+json_t *stats_latency_series(const struct stats *stats, size_t max_points)
+{
+    json_t *series = json_array();
+    size_t count = stats->latency.count;
+    if (count == 0 || stats->latency_sent.count != count)
+        return series;
+    double first = stats->latency_sent.values[0];
+    for (size_t i = 1; i < count; i++)
+        first = fmin(first, stats->latency_sent.values[i]);
+    size_t step = count / (max_points ? max_points : 1) + 1;
+    for (size_t i = 0; i < count; i += step)
+        json_array_append_new(series, json_pack("[f, f]", (stats->latency_sent.values[i] - first) / 1000.0,
+                                                stats->latency.values[i]));
+    return series;
+}
+
+static int stats_compare_memory(const void *a, const void *b)
+{
+    double x = json_number_value(json_array_get(*(json_t *const *)a, 0));
+    double y = json_number_value(json_array_get(*(json_t *const *)b, 0));
+    return x < y ? -1 : x > y;
+}
+
+json_t *stats_runtime_by_memory(const struct stats *stats)
+{
+    size_t count = json_object_size(stats->by_memory), n = 0;
+    json_t **items = malloc((count ? count : 1) * sizeof *items);
+    json_t *out = json_array();
+    if (items == NULL)
+        return out;
+    const char *key;
+    json_t *entry;
+    json_object_foreach(stats->by_memory, key, entry) {
+        double runs = (double)json_integer_value(json_array_get(entry, 1));
+        items[n++] = json_pack("[i, f, I]", atoi(key), json_number_value(json_array_get(entry, 0)) / runs,
+                               json_integer_value(json_array_get(entry, 1)));
+    }
+    qsort(items, n, sizeof *items, stats_compare_memory);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(out, items[i]);
+    free(items);
+    return out;
+}
+
+json_t *stats_report(const struct stats *stats)
+{
+    json_t *report = stats_summary(stats);
+    json_object_set_new(report, "concurrencySeries", stats_concurrency_series(stats, 400));
+    json_object_set_new(report, "latencySeries", stats_latency_series(stats, 400));
+    json_object_set_new(report, "runtimeByMemory", stats_runtime_by_memory(stats));
+    return report;
 }

@@ -22,8 +22,20 @@ void stats_add(struct stats *stats, const json_t *row);
  * "source": "function" | "client"}, "wallTime" (s)}. */
 json_t *stats_summary(const struct stats *stats);
 
+/* stats_summary plus the chart series: "concurrencySeries",
+ * "latencySeries" and "runtimeByMemory" (400 points at most each). */
+json_t *stats_report(const struct stats *stats);
+
 /* Concurrency over time as [[t_seconds, in_flight], ...] steps (at most
  * MAX_POINTS, evenly thinned), for the chart. */
 json_t *stats_concurrency_series(const struct stats *stats, size_t max_points);
+
+/* Latency over time: [[t_seconds since the first send, latency_ms], ...]
+ * of the successful runs (at most MAX_POINTS, evenly thinned). */
+json_t *stats_latency_series(const struct stats *stats, size_t max_points);
+
+/* Mean runtime by memory setting: [[memory_mb, mean_ms, runs], ...] in
+ * ascending memory (memory 0: the function's own setting). */
+json_t *stats_runtime_by_memory(const struct stats *stats);
 
 #endif
