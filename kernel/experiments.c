@@ -1,6 +1,7 @@
 /* experiments: %%experiment in the kernel (see experiments.h). */
 #include "experiments.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "experiment.h"
 #include "log.h"
 #include "runner.h"
+#include "stats.h"
 #include "targets.h"
 
 #define EXPERIMENTS_PROGRESS_MS 250
@@ -93,7 +95,8 @@ static void experiments_add_row(char *html, size_t size, size_t *used, char *tex
                                    label, p50, p90, p99);
 }
 
-static void experiments_publish_summary(struct experiments_run *run, const json_t *parent, const json_t *summary)
+static void experiments_publish_summary(struct dispatcher *d, const json_t *parent, const char *name,
+                                        const char *platform, const char *folder, const json_t *summary)
 {
     char html[4096], text[2048], failures[512] = "";
     size_t h = 0, t = 0, f = 0;
@@ -109,7 +112,7 @@ static void experiments_publish_summary(struct experiments_run *run, const json_
                           "<tr><td>new containers</td><td colspan=3>%lld</td></tr>"
                           "<tr><td>concurrency (%s times)</td><td colspan=3>peak %lld, mean %.1f</td></tr>"
                           "<tr><th></th><th>p50</th><th>p90</th><th>p99</th></tr>",
-                          run->experiment.name, run->platform, json_string_value(json_object_get(summary, "status")),
+                          name, platform, json_string_value(json_object_get(summary, "status")),
                           (long long)json_integer_value(json_object_get(summary, "runs")),
                           (long long)json_integer_value(json_object_get(summary, "successes")), f ? "; failed: " : "",
                           failures, (long long)json_integer_value(json_object_get(summary, "newContainers")),
@@ -118,7 +121,7 @@ static void experiments_publish_summary(struct experiments_run *run, const json_
                           json_number_value(json_object_get(concurrency, "mean")));
     t += (size_t)snprintf(text + t, sizeof text - t, "%s on %s: %s\n  runs %lld, succeeded %lld%s%s\n"
                           "  new containers %lld; concurrency peak %lld, mean %.1f\n",
-                          run->experiment.name, run->platform, json_string_value(json_object_get(summary, "status")),
+                          name, platform, json_string_value(json_object_get(summary, "status")),
                           (long long)json_integer_value(json_object_get(summary, "runs")),
                           (long long)json_integer_value(json_object_get(summary, "successes")), f ? "; failed: " : "",
                           failures, (long long)json_integer_value(json_object_get(summary, "newContainers")),
@@ -128,8 +131,8 @@ static void experiments_publish_summary(struct experiments_run *run, const json_
     experiments_add_row(html, sizeof html, &h, text, sizeof text, &t, "latency", json_object_get(summary, "latency"));
     experiments_add_row(html, sizeof html, &h, text, sizeof text, &t, "round trip",
                         json_object_get(summary, "roundTripTime"));
-    snprintf(html + h, sizeof html - h, "</table><p>Rows: <code>%s</code></p>", results_folder(run->store));
-    dispatcher_publish(run->d, "display_data", parent,
+    snprintf(html + h, sizeof html - h, "</table><p>Rows: <code>%s</code></p>", folder);
+    dispatcher_publish(d, "display_data", parent,
                        json_pack("{s:{s:s, s:s}, s:{}}", "data", "text/html", html, "text/plain", text, "metadata"));
 }
 
@@ -175,7 +178,8 @@ static void experiments_on_finished(void *ctx, const json_t *summary)
     json_object_set_new(meta, "endTime", json_string(end));
     const json_t *parent = experiments_parent(run);
     if (parent != NULL) {
-        experiments_publish_summary(run, parent, summary);
+        experiments_publish_summary(d, parent, run->experiment.name, run->platform, results_folder(run->store),
+                                    summary);
         experiments_publish_charts(d, parent, summary);
     }
     snprintf(run->folder, sizeof run->folder, "%s", results_folder(run->store));
@@ -330,4 +334,174 @@ void experiments_shutdown(struct dispatcher *d)
 {
     if (d->experiment != NULL)
         runner_interrupt(((struct experiments_run *)d->experiment)->runner);
+}
+
+/* ---- %results ----------------------------------------------------------------- */
+
+struct experiments_found {
+    char path[2048];
+    char name[256];     /* NAME-TIME */
+    char stamp[32];     /* TIME, sortable */
+};
+
+static int experiments_compare_found(const void *a, const void *b)
+{
+    return strcmp(((const struct experiments_found *)a)->stamp, ((const struct experiments_found *)b)->stamp);
+}
+
+/* Every run folder under faaset-results, oldest first. */
+static struct experiments_found *experiments_scan(size_t *count)
+{
+    struct experiments_found *found = NULL;
+    size_t capacity = 0;
+    *count = 0;
+    DIR *functions = opendir("faaset-results");
+    struct dirent *function;
+    while (functions != NULL && (function = readdir(functions)) != NULL) {
+        if (function->d_name[0] == '.')
+            continue;
+        char dir[1024];
+        snprintf(dir, sizeof dir, "faaset-results/%.200s", function->d_name);
+        DIR *runs = opendir(dir);
+        struct dirent *run;
+        while (runs != NULL && (run = readdir(runs)) != NULL) {
+            const char *dash = strrchr(run->d_name, '-');
+            if (run->d_name[0] == '.' || dash == NULL)
+                continue;
+            if (*count == capacity) {
+                capacity = capacity ? capacity * 2 : 16;
+                struct experiments_found *grown = realloc(found, capacity * sizeof *grown);
+                if (grown == NULL)
+                    break;
+                found = grown;
+            }
+            struct experiments_found *f = &found[(*count)++];
+            snprintf(f->path, sizeof f->path, "%s/%.200s", dir, run->d_name);
+            snprintf(f->name, sizeof f->name, "%.200s", run->d_name);
+            const char *stamp = strstr(run->d_name, "-2"); /* NAME-YYYYMMDDTHHMMSSZ */
+            while (stamp != NULL && strstr(stamp + 1, "-2") != NULL && strlen(stamp) > 17)
+                stamp = strstr(stamp + 1, "-2");
+            snprintf(f->stamp, sizeof f->stamp, "%.30s", stamp ? stamp + 1 : run->d_name);
+        }
+        if (runs != NULL)
+            closedir(runs);
+    }
+    if (functions != NULL)
+        closedir(functions);
+    if (found != NULL)
+        qsort(found, *count, sizeof *found, experiments_compare_found);
+    return found;
+}
+
+/* The newest run whose folder name starts with WANTED (or is its path). */
+static const struct experiments_found *experiments_pick(const struct experiments_found *found, size_t count,
+                                                        const char *wanted)
+{
+    for (size_t i = count; i-- > 0;) {
+        if (wanted == NULL || strncmp(found[i].name, wanted, strlen(wanted)) == 0 || strcmp(found[i].path, wanted) == 0 ||
+            strstr(found[i].path, wanted) != NULL)
+            return &found[i];
+    }
+    return NULL;
+}
+
+/* A past run's report, from its rows on disk. */
+static json_t *experiments_load_report(const struct experiments_found *found, char *err, size_t err_size)
+{
+    json_t *rows = results_load_rows(found->path, err, err_size);
+    if (rows == NULL)
+        return NULL;
+    struct stats *stats = stats_new();
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+        stats_add(stats, row);
+    json_t *report = stats_report(stats);
+    stats_free(stats);
+    json_decref(rows);
+    char path[2200];
+    snprintf(path, sizeof path, "%s/summary.json", found->path);
+    json_t *summary = json_load_file(path, 0, NULL);
+    const char *status = json_string_value(json_object_get(summary, "status"));
+    json_object_set_new(report, "status", json_string(status ? status : "incomplete (the kernel stopped before it ended)"));
+    json_decref(summary);
+    return report;
+}
+
+static void experiments_compare(struct dispatcher *d, const struct experiments_found *runs[2], json_t *reports[2])
+{
+    static const char *const metrics[][2] = {{"runtime", "p50"}, {"runtime", "p99"}, {"latency", "p50"},
+                                             {"latency", "p99"}, {"roundTripTime", "p50"}, {"roundTripTime", "p99"}};
+    char html[4096], text[2048];
+    size_t h = (size_t)snprintf(html, sizeof html, "<table><tr><th></th><th>%s</th><th>%s</th><th>B/A</th></tr>",
+                                runs[0]->name, runs[1]->name);
+    size_t t = (size_t)snprintf(text, sizeof text, "%-22s %14s %14s %8s\n", "", "A", "B", "B/A");
+    double a_runs = (double)json_integer_value(json_object_get(reports[0], "runs"));
+    double b_runs = (double)json_integer_value(json_object_get(reports[1], "runs"));
+    h += (size_t)snprintf(html + h, sizeof html - h, "<tr><td>runs</td><td>%.0f</td><td>%.0f</td><td></td></tr>",
+                          a_runs, b_runs);
+    t += (size_t)snprintf(text + t, sizeof text - t, "%-22s %14.0f %14.0f\n", "runs", a_runs, b_runs);
+    for (size_t m = 0; m < sizeof metrics / sizeof metrics[0]; m++) {
+        double a = json_number_value(json_object_get(json_object_get(reports[0], metrics[m][0]), metrics[m][1]));
+        double b = json_number_value(json_object_get(json_object_get(reports[1], metrics[m][0]), metrics[m][1]));
+        h += (size_t)snprintf(html + h, sizeof html - h,
+                              "<tr><td>%s %s (ms)</td><td>%.2f</td><td>%.2f</td><td>%.2f</td></tr>", metrics[m][0],
+                              metrics[m][1], a, b, a > 0 ? b / a : 0);
+        t += (size_t)snprintf(text + t, sizeof text - t, "%-13s %-8s %14.2f %14.2f %8.2f\n", metrics[m][0],
+                              metrics[m][1], a, b, a > 0 ? b / a : 0);
+    }
+    const json_t *concurrency[2] = {json_object_get(reports[0], "concurrency"), json_object_get(reports[1], "concurrency")};
+    h += (size_t)snprintf(html + h, sizeof html - h,
+                          "<tr><td>concurrency peak / mean</td><td>%lld / %.1f</td><td>%lld / %.1f</td><td></td></tr>"
+                          "</table>",
+                          (long long)json_integer_value(json_object_get(concurrency[0], "peak")),
+                          json_number_value(json_object_get(concurrency[0], "mean")),
+                          (long long)json_integer_value(json_object_get(concurrency[1], "peak")),
+                          json_number_value(json_object_get(concurrency[1], "mean")));
+    dispatcher_publish(d, "display_data", d->current->header,
+                       json_pack("{s:{s:s, s:s}, s:{}}", "data", "text/html", html, "text/plain", text, "metadata"));
+}
+
+void experiments_results(struct dispatcher *d, const char *args)
+{
+    char wanted[2][256] = {"", ""};
+    int given = sscanf(args, "%255s %255s", wanted[0], wanted[1]);
+    size_t count;
+    struct experiments_found *found = experiments_scan(&count);
+    const struct experiments_found *runs[2] = {NULL, NULL};
+    json_t *reports[2] = {NULL, NULL};
+    char err[512] = "";
+    int wanted_count = given > 1 ? 2 : 1;
+    for (int i = 0; i < wanted_count; i++) {
+        runs[i] = experiments_pick(found, count, given > i ? wanted[i] : NULL);
+        if (runs[i] == NULL) {
+            snprintf(err, sizeof err, given > i ? "no experiment named %.200s in faaset-results/"
+                                                : "no experiment has run in this folder yet (faaset-results/ is empty)",
+                     wanted[i]);
+            break;
+        }
+        if ((reports[i] = experiments_load_report(runs[i], err, sizeof err)) == NULL)
+            break;
+    }
+    if (err[0]) {
+        bridge_fail(d, "NoResults", err);
+    } else if (wanted_count == 1) {
+        const char *slash = strchr(runs[0]->path + strlen("faaset-results/"), '/');
+        char function[256];
+        snprintf(function, sizeof function, "%.*s", (int)(slash - runs[0]->path - (int)strlen("faaset-results/")),
+                 runs[0]->path + strlen("faaset-results/"));
+        experiments_publish_summary(d, d->current->header, runs[0]->name, function, runs[0]->path, reports[0]);
+        experiments_publish_charts(d, d->current->header, reports[0]);
+        json_t *frame = json_pack("{s:s, s:[]}", "status", "ok", "payload");
+        bridge_finish_execute(d, frame);
+        json_decref(frame);
+    } else {
+        experiments_compare(d, runs, reports);
+        json_t *frame = json_pack("{s:s, s:[]}", "status", "ok", "payload");
+        bridge_finish_execute(d, frame);
+        json_decref(frame);
+    }
+    json_decref(reports[0]);
+    json_decref(reports[1]);
+    free(found);
 }

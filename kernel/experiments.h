@@ -24,6 +24,11 @@ void experiments_start(struct dispatcher *d, const char *function, const json_t 
 void experiments_start_call(struct dispatcher *d, const json_t *upcall, void (*reply)(void *ctx, json_t *result),
                             void *ctx);
 
+/* %results [NAME] re-shows a past experiment (the newest, or the newest
+ * whose folder name starts with NAME) from its rows on disk; %results A B
+ * compares two. Answers the current execute_request. */
+void experiments_results(struct dispatcher *d, const char *args);
+
 /* The current experiment, if any, stops (interrupt). Returns 1 if there was one. */
 int experiments_interrupt(struct dispatcher *d);
 

@@ -53,6 +53,9 @@ static const struct magic_help magic_helps[] = {
      "within two seconds, keeping every finished row."},
     {"%experiment", "%experiment FUNCTION FILE.json",
      "Like %%experiment, with the experiment read from a FaaS Runner experiment file."},
+    {"%results", "%results [NAME [NAME2]]",
+     "Shows a past experiment again from its rows on disk: the newest, or the newest named NAME.\n"
+     "With two names, compares them side by side. An experiment cut short by a killed kernel shows what was saved."},
     {"%platform", "%platform [NAME [key=value ...]]",
      "Sets the default platform for %%cloud_function and its settings; without arguments, shows it.\n"
      "Credentials are never written in the notebook: each platform reads its usual files and variables.\n"
@@ -480,6 +483,8 @@ static enum magics_outcome magics_line(struct dispatcher *d, const char *line, s
     if (strcmp(name, "%invoke") == 0) {
         size_t function_len = strcspn(rest, " \t");
         magics_invoke(d, rest, function_len, rest + function_len + strspn(rest + function_len, " \t"));
+    } else if (strcmp(name, "%results") == 0) {
+        experiments_results(d, rest);
     } else if (strcmp(name, "%experiment") == 0) {
         magics_experiment_file(d, rest);
     } else if (strcmp(name, "%platform") == 0) {
