@@ -196,3 +196,28 @@ def test_jupyter_execute_allow_errors(sandbox, tmp_path):
     notebook = write_notebook(tmp_path / "broken.ipynb", *ERROR_CELLS)
     result = run(["jupyter", "execute", "--kernel_name=faaset", "--allow-errors", str(notebook)], sandbox, tmp_path)
     assert result.returncode == 0, f"jupyter execute --allow-errors failed:\n{result.stderr}"
+
+
+def test_nbconvert_executes_the_sleeper_experiment(sandbox, tmp_path):
+    """notebooks/sleeper.ipynb: the paper's experiment sized for the local
+    platform: summary, the three charts in all three forms, rows on disk."""
+    notebook = tmp_path / "sleeper.ipynb"
+    shutil.copy(QUICKSTART.parent / "sleeper.ipynb", notebook)
+    result = nbconvert(sandbox, notebook, "sleeper-out")
+    assert result.returncode == 0, f"nbconvert failed ({result.returncode}):\n{result.stderr}"
+    cells = code_cells(nbformat.read(tmp_path / "sleeper-out.ipynb", as_version=4))
+    for cell in cells:
+        assert all(o.output_type != "error" for o in cell.outputs), describe(cell)
+    experiment = cells[1]
+    summary = [o for o in experiment.outputs if o.output_type == "display_data" and "text/html" in o.data]
+    assert any("sleeper-paper on local: complete" in text(o.data["text/plain"]) for o in summary), describe(experiment)
+    assert any("runs 800, succeeded 800" in text(o.data["text/plain"]) for o in summary), describe(experiment)
+    charts = [o for o in experiment.outputs if o.output_type == "display_data" and "image/svg+xml" in o.data]
+    assert len(charts) == 3, describe(experiment)
+    for chart in charts:
+        assert chart.data["application/vnd.vegalite.v5+json"]["$schema"].endswith("vega-lite/v5.json")
+        assert text(chart.data["image/svg+xml"]).startswith("<svg")
+    assert "Concurrency over time" in text(charts[0].data["text/plain"])
+    rows = list((tmp_path / "faaset-results" / "sleeper").glob("sleeper-paper-*/runs.jsonl"))
+    assert len(rows) == 1 and len(rows[0].read_text().splitlines()) == 800
+    assert text(cells[2].outputs[-1].text) == "40 runs; 40 on warm containers\n", describe(cells[2])
