@@ -7,10 +7,22 @@
  * hands readiness and timer expiry back with curl_multi_socket_action and
  * then completes the transfers libcurl reports done. A transfer is removed
  * from the multi handle before its callback runs, so a callback can start
- * requests (curl_multi_add_handle is not called from inside libcurl) and,
+ * requests (curl_multi_add_handle is never called from inside libcurl) and,
  * through a depth counter, even free the engine: http_engine_free cancels
  * what is left at once and the last engine entry point on the stack
  * releases the memory.
+ *
+ * Name lookups: libcurl's resolver runs one thread per lookup, so a burst
+ * of ten thousand requests to a new host would start ten thousand threads
+ * and DNS queries. Per host:port, one request (the probe) looks the name
+ * up while the others of the burst wait in the engine; once the probe opens
+ * a socket the address is in libcurl's cache and they all start. The cache
+ * never expires by itself: every HTTP_DNS_FRESH_MS the next probe removes
+ * the host's entry first, so addresses are renewed that often. A probe
+ * that reused a connection (no lookup) hands the role to the next waiting
+ * request; one that failed releases them all. Hosts given as IP addresses
+ * are not gated. Sockets are opened close-on-exec: the kernel's worker
+ * processes must not inherit connections.
  *
  * A failure libcurl cannot report itself is recorded on the transfer (a
  * socket the reactor could not watch, a response over the size cap) and
@@ -21,11 +33,15 @@
  * connection. */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "log.h"
@@ -38,19 +54,30 @@
 #define HTTP_MAX_HEADERS ((size_t)1 << 20)
 #define HTTP_MAX_CONNECTIONS 20000L
 #define HTTP_MAX_METHOD 16
+#ifndef HTTP_DNS_FRESH_MS
+#define HTTP_DNS_FRESH_MS 60000.0 /* how long an address found by a probe is used */
+#endif
 
 struct http_buffer {
     char *data;                 /* NUL-terminated once allocated */
     size_t size, capacity;
 };
 
+struct http_host;
+
 struct http_transfer {
     struct http_engine *engine;
     CURL *easy;
     struct curl_slist *headers;
+    struct curl_slist *resolve;     /* a probe's "-host:port": renew the cached address */
     http_done_fn done;
     void *ctx;
     struct http_transfer *prev, *next;
+    struct http_host *host;         /* its host's name lookup gate, or NULL */
+    struct http_transfer *waiting_next;
+    int added;                      /* in the multi handle (else waiting for its host's probe) */
+    int probing;                    /* the probe of HOST, until it opens a socket */
+    long timeout_ms;
     struct http_buffer head;    /* "Name: value\0" lines, then one more NUL */
     struct http_buffer body;
     const char *failure;        /* set by the engine's own callbacks: overrides libcurl's error */
@@ -59,6 +86,18 @@ struct http_transfer {
     char method[HTTP_MAX_METHOD + 1];
     char request_body[];        /* body_size + 1 bytes */
 };
+
+/* A host:port whose name lookups the engine serialises (see the top). */
+struct http_host {
+    struct http_host *next;
+    double fresh_until;             /* monotonic ms: its address is in libcurl's cache until then */
+    struct http_transfer *probe;    /* the one request that may look the name up, or NULL */
+    struct http_transfer *waiting, *waiting_tail;
+    int release;                    /* HTTP_RELEASE_*: what to do with WAITING once out of libcurl */
+    char key[];                     /* "host:port", lower case */
+};
+
+enum { HTTP_RELEASE_NONE, HTTP_RELEASE_ONE, HTTP_RELEASE_ALL };
 
 struct http_engine {
     struct reactor *reactor;
@@ -70,6 +109,8 @@ struct http_engine {
     int depth;                  /* engine entry points on the stack that may run callbacks */
     int closing;                /* http_engine_free was called */
     int failures;               /* some transfer has a failure to complete it with */
+    int releases;               /* some host has a release to do */
+    struct http_host *hosts;
 };
 
 static void http_engine_destroy(struct http_engine *engine);
@@ -201,6 +242,115 @@ static size_t http_on_body(char *data, size_t size, size_t count, void *userdata
     return n;
 }
 
+/* ---- name lookup gates ---- */
+
+/* TRANSFER, the probe of its host, has looked the name up (RELEASE_ALL
+ * with FRESH), reused a connection (RELEASE_ONE: the next waiting request
+ * probes) or failed (RELEASE_ALL). The waiting requests start once out of
+ * libcurl. */
+static void http_probe_done(struct http_engine *engine, struct http_transfer *transfer, int release, int fresh)
+{
+    struct http_host *host = transfer->host;
+    transfer->probing = 0;
+    host->probe = NULL;
+    if (fresh)
+        host->fresh_until = reactor_now_ms_precise() + HTTP_DNS_FRESH_MS;
+    if (release > host->release)
+        host->release = release;
+    engine->releases = 1;
+}
+
+static int http_is_address(const char *host)
+{
+    struct in_addr address;
+    return host[0] == '[' || inet_pton(AF_INET, host, &address) == 1;
+}
+
+/* The gate of URL's host:port, created on first use, or NULL when it needs
+ * none (an IP address, a URL libcurl will refuse) or memory runs out. */
+static struct http_host *http_host_for(struct http_engine *engine, const char *url)
+{
+    CURLU *parsed = curl_url();
+    char *scheme = NULL, *name = NULL, *port = NULL;
+    char key[300];
+    int gated = parsed != NULL && curl_url_set(parsed, CURLUPART_URL, url, 0) == CURLUE_OK &&
+                curl_url_get(parsed, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+                (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0) &&
+                curl_url_get(parsed, CURLUPART_HOST, &name, 0) == CURLUE_OK &&
+                curl_url_get(parsed, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+                !http_is_address(name);
+    if (gated) {
+        int length = snprintf(key, sizeof key, "%s:%s", name, port);
+        gated = length > 0 && (size_t)length < sizeof key;
+        for (char *c = key; *c != '\0'; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c - 'A' + 'a');
+    }
+    curl_free(scheme);
+    curl_free(name);
+    curl_free(port);
+    curl_url_cleanup(parsed);
+    if (!gated)
+        return NULL;
+    for (struct http_host *host = engine->hosts; host != NULL; host = host->next)
+        if (strcmp(host->key, key) == 0)
+            return host;
+    struct http_host *host = calloc(1, sizeof *host + strlen(key) + 1);
+    if (host == NULL)
+        return NULL;
+    strcpy(host->key, key);
+    host->next = engine->hosts;
+    engine->hosts = host;
+    return host;
+}
+
+/* Hands TRANSFER to libcurl, with what is left of its timeout after waiting. */
+static int http_start(struct http_engine *engine, struct http_transfer *transfer)
+{
+    if (transfer->timeout_ms > 0) {
+        long left = transfer->timeout_ms - (long)(reactor_now_ms_precise() - transfer->sent_mono_ms);
+        if (curl_easy_setopt(transfer->easy, CURLOPT_TIMEOUT_MS, left > 0 ? left : 1L) != CURLE_OK)
+            return -1;
+    }
+    CURLMcode code = curl_multi_add_handle(engine->multi, transfer->easy);
+    if (code != CURLM_OK) {
+        log_warn("http: libcurl refuses a transfer: %s", curl_multi_strerror(code));
+        return -1;
+    }
+    transfer->added = 1;
+    return 0;
+}
+
+/* Starts the requests that waited for a probe. No callback runs here: a
+ * request that cannot start is failed later by http_harvest. */
+static void http_release(struct http_engine *engine)
+{
+    engine->releases = 0;
+    for (struct http_host *host = engine->hosts; host != NULL; host = host->next) {
+        int release = host->release;
+        host->release = HTTP_RELEASE_NONE;
+        while (release != HTTP_RELEASE_NONE && host->waiting != NULL &&
+               (release == HTTP_RELEASE_ALL || host->probe == NULL)) {
+            struct http_transfer *transfer = host->waiting;
+            host->waiting = transfer->waiting_next;
+            if (host->waiting == NULL)
+                host->waiting_tail = NULL;
+            transfer->waiting_next = NULL;
+            if (release == HTTP_RELEASE_ONE) {
+                transfer->probing = 1;
+                host->probe = transfer;
+            }
+            if (http_start(engine, transfer) < 0) {
+                transfer->probing = 0;
+                if (host->probe == transfer)
+                    host->probe = NULL;
+                transfer->failure = "out of memory";
+                engine->failures = 1;
+            }
+        }
+    }
+}
+
 /* ---- completing transfers ---- */
 
 static void http_transfer_free(struct http_transfer *transfer)
@@ -208,6 +358,7 @@ static void http_transfer_free(struct http_transfer *transfer)
     if (transfer->easy != NULL)
         curl_easy_cleanup(transfer->easy);
     curl_slist_free_all(transfer->headers);
+    curl_slist_free_all(transfer->resolve);
     free(transfer->head.data);
     free(transfer->body.data);
     free(transfer);
@@ -231,12 +382,17 @@ static void http_finish(struct http_engine *engine, struct http_transfer *transf
                         const char *cancel)
 {
     http_unlink(engine, transfer);
-    CURLMcode removed = curl_multi_remove_handle(engine->multi, transfer->easy);
-    if (removed != CURLM_OK)
-        log_warn("http: cannot remove a transfer from libcurl: %s", curl_multi_strerror(removed));
+    if (transfer->added) {
+        CURLMcode removed = curl_multi_remove_handle(engine->multi, transfer->easy);
+        if (removed != CURLM_OK)
+            log_warn("http: cannot remove a transfer from libcurl: %s", curl_multi_strerror(removed));
+    }
+    /* (A waiting transfer ends only when the engine is freed: its host's queue goes too.) */
+    if (transfer->probing && !engine->closing)
+        http_probe_done(engine, transfer, HTTP_RELEASE_ALL, 0); /* failed before a socket: no more waiting */
 
     struct http_response response = {0};
-    char message[CURL_ERROR_SIZE + 64];
+    char message[2 * CURL_ERROR_SIZE];
     const char *failure = cancel != NULL ? cancel : transfer->failure;
     if (failure != NULL) {
         response.error = failure;
@@ -248,6 +404,13 @@ static void http_finish(struct http_engine *engine, struct http_transfer *transf
             snprintf(message, sizeof message, "%s", transfer->error);
         else
             snprintf(message, sizeof message, "%s: %s", summary, transfer->error);
+        long os_errno = 0;
+        if ((result == CURLE_COULDNT_CONNECT || result == CURLE_SEND_ERROR || result == CURLE_RECV_ERROR) &&
+            curl_easy_getinfo(transfer->easy, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno != 0 &&
+            strstr(message, strerror((int)os_errno)) == NULL) {
+            size_t used = strlen(message);
+            snprintf(message + used, sizeof message - used, " (%s)", strerror((int)os_errno));
+        }
         response.error = message;
         response.timed_out = result == CURLE_OPERATION_TIMEDOUT;
     } else {
@@ -265,28 +428,34 @@ static void http_finish(struct http_engine *engine, struct http_transfer *transf
     http_transfer_free(transfer);
 }
 
-/* Completes what libcurl reports done and what failed on the engine's side. */
+/* Completes what libcurl reports done and what failed on the engine's
+ * side, and starts the requests that no longer wait for a name lookup. */
 static void http_harvest(struct http_engine *engine)
 {
-    CURLMsg *msg;
-    int left;
-    while (!engine->closing && (msg = curl_multi_info_read(engine->multi, &left)) != NULL) {
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        CURLcode result = msg->data.result; /* the message dies with the handle's removal */
-        char *private_data = NULL;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &private_data);
-        if (private_data != NULL)
-            http_finish(engine, (struct http_transfer *)(void *)private_data, result, NULL);
-    }
-    while (!engine->closing && engine->failures) {
-        engine->failures = 0;
-        for (struct http_transfer *transfer = engine->transfers; transfer != NULL; transfer = transfer->next) {
-            if (transfer->failure != NULL) {
-                engine->failures = 1; /* look again: the callback may have changed the list */
-                http_finish(engine, transfer, CURLE_OK, NULL);
-                break;
+    while (!engine->closing) {
+        int left;
+        CURLMsg *msg = curl_multi_info_read(engine->multi, &left);
+        if (msg != NULL) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            CURLcode result = msg->data.result; /* the message dies with the handle's removal */
+            char *private_data = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &private_data);
+            if (private_data != NULL)
+                http_finish(engine, (struct http_transfer *)(void *)private_data, result, NULL);
+        } else if (engine->releases) {
+            http_release(engine);
+        } else if (engine->failures) {
+            engine->failures = 0;
+            for (struct http_transfer *transfer = engine->transfers; transfer != NULL; transfer = transfer->next) {
+                if (transfer->failure != NULL) {
+                    engine->failures = 1; /* look again: the callback may have changed the list */
+                    http_finish(engine, transfer, CURLE_OK, NULL);
+                    break;
+                }
             }
+        } else {
+            break;
         }
     }
 }
@@ -362,6 +531,32 @@ static int http_on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
     return -1;
 }
 
+/* Every connection's socket: close-on-exec, and the sign that a probe's
+ * name lookup is done. */
+static curl_socket_t http_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+    (void)purpose;
+    struct http_transfer *transfer = clientp;
+    if (transfer->probing)
+        http_probe_done(transfer->engine, transfer, HTTP_RELEASE_ALL, 1);
+    int fd = socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+    return fd >= 0 ? fd : CURL_SOCKET_BAD;
+}
+
+/* Called before the request goes out on a connection: a probe that gets
+ * here without opening a socket reused one and looked nothing up. */
+static int http_on_prereq(void *clientp, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+    (void)primary_ip;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port;
+    struct http_transfer *transfer = clientp;
+    if (transfer->probing)
+        http_probe_done(transfer->engine, transfer, HTTP_RELEASE_ONE, 0);
+    return CURL_PREREQFUNC_OK;
+}
+
 /* ---- the engine ---- */
 
 struct http_engine *http_engine_new(struct reactor *reactor)
@@ -404,6 +599,11 @@ static void http_engine_destroy(struct http_engine *engine)
         curl_multi_cleanup(engine->multi); /* closes the idle connections: their sockets leave the reactor */
     if (engine->share != NULL)
         curl_share_cleanup(engine->share);
+    while (engine->hosts != NULL) {
+        struct http_host *next = engine->hosts->next;
+        free(engine->hosts);
+        engine->hosts = next;
+    }
     free(engine);
 }
 
@@ -452,7 +652,7 @@ static int http_has_header(const char *const *headers, const char *name)
     return 0;
 }
 
-static int http_add_header(struct curl_slist **list, const char *header)
+static int http_slist_add(struct curl_slist **list, const char *header)
 {
     struct curl_slist *grown = curl_slist_append(*list, header);
     if (grown == NULL)
@@ -468,12 +668,12 @@ static int http_build_headers(struct http_transfer *transfer, const char *const 
     for (size_t i = 0; headers != NULL && headers[i] != NULL; i++) {
         if (strpbrk(headers[i], "\r\n") != NULL || headers[i][0] == '\0')
             return -1;
-        if (http_add_header(&transfer->headers, headers[i]) < 0)
+        if (http_slist_add(&transfer->headers, headers[i]) < 0)
             return -1;
     }
-    if (!http_has_header(headers, "Expect") && http_add_header(&transfer->headers, "Expect:") < 0)
+    if (!http_has_header(headers, "Expect") && http_slist_add(&transfer->headers, "Expect:") < 0)
         return -1; /* no 100-continue round trip before large bodies */
-    if (!http_has_header(headers, "Content-Type") && http_add_header(&transfer->headers, "Content-Type:") < 0)
+    if (!http_has_header(headers, "Content-Type") && http_slist_add(&transfer->headers, "Content-Type:") < 0)
         return -1; /* not libcurl's form type for POST */
     return 0;
 }
@@ -501,8 +701,11 @@ static int http_configure(struct http_transfer *transfer, const struct http_requ
     bad |= curl_easy_setopt(easy, CURLOPT_HEADERDATA, (void *)transfer) != CURLE_OK;
     bad |= curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, http_on_body) != CURLE_OK;
     bad |= curl_easy_setopt(easy, CURLOPT_WRITEDATA, (void *)transfer) != CURLE_OK;
-    if (request->timeout_ms > 0)
-        bad |= curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, request->timeout_ms) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, http_open_socket) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, (void *)transfer) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, http_on_prereq) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_PREREQDATA, (void *)transfer) != CURLE_OK;
+    bad |= curl_easy_setopt(easy, CURLOPT_DNS_CACHE_TIMEOUT, -1L) != CURLE_OK; /* renewed by the probes */
 
     const char *method = transfer->method;
     int always_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
@@ -526,7 +729,7 @@ int http_send(struct http_engine *engine, const struct http_request *request, ht
 {
     if (engine == NULL || engine->closing || request == NULL || done == NULL || request->url == NULL ||
         request->method == NULL || !http_valid_method(request->method) ||
-        (request->body == NULL && request->body_size > 0) || request->body_size > HTTP_MAX_BODY)
+        (request->body == NULL && request->body_size > 0) || request->body_size > SIZE_MAX / 2)
         return -1;
     struct http_transfer *transfer = calloc(1, sizeof *transfer + request->body_size + 1);
     if (transfer == NULL)
@@ -543,13 +746,42 @@ int http_send(struct http_engine *engine, const struct http_request *request, ht
         http_transfer_free(transfer);
         return -1;
     }
+    transfer->timeout_ms = request->timeout_ms;
     transfer->sent_real_ms = http_epoch_ms();
     transfer->sent_mono_ms = reactor_now_ms_precise();
-    CURLMcode code = curl_multi_add_handle(engine->multi, transfer->easy);
-    if (code != CURLM_OK) {
-        log_warn("http: libcurl refuses a transfer: %s", curl_multi_strerror(code));
+
+    /* The name lookup gate: start now, wait for the host's probe, or be it. */
+    struct http_host *host = http_host_for(engine, request->url);
+    int waits = 0;
+    if (host != NULL && transfer->sent_mono_ms >= host->fresh_until) {
+        if (host->probe != NULL) {
+            waits = 1;
+        } else {
+            if (host->fresh_until > 0) {
+                char renew[302]; /* "-" and a key of at most 300 */
+                snprintf(renew, sizeof renew, "-%s", host->key);
+                if (http_slist_add(&transfer->resolve, renew) < 0 ||
+                    curl_easy_setopt(transfer->easy, CURLOPT_RESOLVE, transfer->resolve) != CURLE_OK) {
+                    http_transfer_free(transfer);
+                    return -1;
+                }
+            }
+            transfer->probing = 1;
+        }
+    }
+    transfer->host = host;
+    if (!waits && http_start(engine, transfer) < 0) {
         http_transfer_free(transfer);
         return -1;
+    }
+    if (transfer->probing)
+        host->probe = transfer;
+    if (waits) {
+        if (host->waiting_tail != NULL)
+            host->waiting_tail->waiting_next = transfer;
+        else
+            host->waiting = transfer;
+        host->waiting_tail = transfer;
     }
     transfer->next = engine->transfers;
     if (engine->transfers != NULL)

@@ -373,6 +373,31 @@ static void test_concurrent(struct reactor *reactor, struct http_engine *engine)
     CHECK(http_engine_in_flight(engine) == 0);
 }
 
+/* A burst to a host name: one request looks it up, the others wait for it
+ * and then all run at once. */
+static void test_burst_by_name(struct reactor *reactor, struct http_engine *engine)
+{
+    enum { N = 20 };
+    static struct result results[N];
+    char by_name[128];
+    snprintf(by_name, sizeof by_name, "http://localhost:%d/sleep?ms=200", server_port);
+    struct http_request request = {.method = "GET", .url = by_name, .timeout_ms = 10000};
+    completed = 0;
+    long long start = reactor_now_ms();
+    for (int i = 0; i < N; i++)
+        CHECK(http_send(engine, &request, on_done, &results[i]) == 0);
+    CHECK(http_engine_in_flight(engine) == N);
+    CHECK(run_until(reactor, N, 10000) == 0);
+    long long elapsed = reactor_now_ms() - start;
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        ok += results[i].done == 1 && results[i].status == 200;
+        result_clear(&results[i]);
+    }
+    CHECK(ok == N);
+    CHECK(elapsed < 2000);
+}
+
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -396,6 +421,7 @@ static void test_failures(struct reactor *reactor, struct http_engine *engine)
     CHECK(fetch(reactor, engine, &request, &result) == 0);
     CHECK(result.done == 1 && result.status == 0 && result.error != NULL && !result.timed_out);
     CHECK(result.body != NULL && result.body_size == 0);
+    CHECK(result.error != NULL && strstr(result.error, "Connection refused") != NULL);
     printf("refused: %s\n", result.error ? result.error : "(none)");
     result_clear(&result);
 
@@ -553,6 +579,7 @@ int main(void)
         test_too_many_requests(reactor, engine);
         test_reuse(reactor, engine);
         test_concurrent(reactor, engine);
+        test_burst_by_name(reactor, engine);
         test_failures(reactor, engine);
         test_send_from_callback(reactor, engine);
         http_engine_free(engine);
