@@ -2,12 +2,16 @@
  * multi handle driven by the kernel's reactor, so thousands of requests in
  * flight cost thousands of sockets on the one loop, not threads. Requests
  * keep their connections alive for reuse (HTTP/1.1, no limit per host),
- * follow no redirects and send only http(s).
+ * follow no redirects, speak only http(s), use a proxy only when the
+ * environment names one (libcurl's http_proxy / https_proxy / no_proxy),
+ * and their sockets are close-on-exec. A burst of requests to a host name
+ * waits for the first one's name lookup, so it costs one lookup, not one
+ * resolver thread per request.
  *
- * Callbacks run on the loop's thread, never before http_send returns. A
- * callback may call http_send, and may call http_engine_free: the engine
- * then cancels what is left at once and is released when the callback
- * returns. The reactor must outlive the engine. */
+ * Use an engine from the loop's thread only. Callbacks run there, never
+ * before http_send returns. A callback may call http_send, and may call
+ * http_engine_free: the engine then cancels what is left at once and is
+ * released when the callback returns. The reactor must outlive the engine. */
 #ifndef FAASET_HTTP_H
 #define FAASET_HTTP_H
 
@@ -38,14 +42,17 @@ struct http_request {
      * Content-Length: 0 when empty), other methods but HEAD when not empty. */
     const void *body;
     size_t body_size;
-    long timeout_ms;                        /* whole-transfer timeout, 0 = none */
+    long timeout_ms;                        /* whole-transfer timeout from http_send, 0 = none */
 };
 
 /* Valid only during the callback. */
 struct http_response {
-    long status;                            /* HTTP status, 0 when the transfer failed */
-    const char *error;                      /* NULL, or what failed: "Timeout was reached: ...",
-                                               "Failed to connect to ...", "response too large", "cancelled" */
+    long status;                            /* HTTP status (any), 0 when ERROR is set */
+    /* NULL, or why no response came: "Timeout was reached: ...", "Failed
+     * to connect to ... (Connection refused)", "Could not resolve host: ...",
+     * "URL using bad/illegal format ...", "response too large" (over 64 MiB),
+     * "cancelled", ... */
+    const char *error;
     int timed_out;                          /* 1 when the error is timeout_ms running out */
     const char *body;                       /* never NULL, NUL-terminated (the body may hold NULs too) */
     size_t body_size;
@@ -53,16 +60,20 @@ struct http_response {
      * each NUL-terminated, the list ending with an empty string. Read them
      * with http_response_header. */
     const char *headers;
-    double sent_ms, received_ms;            /* epoch ms (CLOCK_REALTIME): when http_send handed the request
-                                               to libcurl, and when the response completed */
+    double sent_ms, received_ms;            /* epoch ms (CLOCK_REALTIME): when http_send took the request,
+                                               and when the response completed */
     double total_ms;                        /* received - sent, on the monotonic clock */
 };
 
 typedef void (*http_done_fn)(void *ctx, const struct http_response *response);
 
 /* Starts a request; returns 0 and calls DONE once, later, or returns -1
- * (out of memory, a malformed request, an engine being freed) without
- * calling it. */
+ * without calling it: out of memory, an engine being freed, or a request
+ * the caller got wrong (NULL method, url or done; a method not in capital
+ * letters; an empty header or one with CR or LF; body NULL with a size).
+ * What only the transfer can tell (a malformed URL, another scheme) comes
+ * as ERROR through DONE. Everything REQUEST points to is copied: it need
+ * only be valid during the call. */
 int http_send(struct http_engine *engine, const struct http_request *request, http_done_fn done, void *ctx);
 
 /* The value of a response header (NAME case-insensitive, first occurrence,

@@ -8,6 +8,8 @@ never outlives its test).
   /limited             429 with Retry-After: 2
   /sleep?ms=N          200 "slept" after N ms
   /port                200, the client's port (the same on a reused connection)
+  /big?bytes=N         200, N bytes of "a"
+  /chunked             200, "one two three" in chunks, no Content-Length
 """
 import http.server
 import sys
@@ -55,6 +57,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(200, "slept")
         elif url.path == "/port":
             self.reply(200, str(self.client_address[1]))
+        elif url.path == "/big":
+            size = int(query.get("bytes", ["0"])[0])
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            block = b"a" * 65536
+            try:
+                while size > 0:
+                    self.wfile.write(block[:size])
+                    size -= len(block)
+            except OSError:
+                self.close_connection = True  # the client stopped reading
+        elif url.path == "/chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for part in (b"one ", b"two ", b"three"):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
         else:
             self.reply(404, "not found")
 
@@ -64,6 +85,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 4096
+
+    def handle_error(self, request, client_address):
+        pass  # clients that hang up early (cancelled, too large) are part of the tests
 
 
 def main():

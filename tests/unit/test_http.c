@@ -1,10 +1,13 @@
 /* Unit tests for the HTTP engine against a loopback server
- * (http_server.py, run with Debian's Python): GET, POST and the other
+ * (http_server.py, run with Debian's Python): GET, HEAD, POST and the other
  * methods with their headers and bodies, a 429 with Retry-After, connection
- * reuse, 50 requests in flight at once, connection refused, a timeout,
- * callbacks that send or free the engine, and cancellation on free. The
- * whole run is bounded by an alarm that also kills the server. */
+ * reuse on close-on-exec sockets, large, capped and chunked responses, 50
+ * requests in flight at once, a burst to a host name, connection refused, a
+ * timeout, callbacks that send or free the engine, and cancellation on
+ * free. The whole run is bounded by an alarm that also kills the server. */
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -336,11 +339,58 @@ static void test_too_many_requests(struct reactor *reactor, struct http_engine *
     result_clear(&result);
 }
 
+/* How many TCP sockets this process holds, and how many of them a child would inherit. */
+static void count_tcp_sockets(int *sockets, int *inheritable)
+{
+    *sockets = *inheritable = 0;
+    DIR *dir = opendir("/proc/self/fd");
+    if (dir == NULL)
+        return;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        int fd = atoi(entry->d_name);
+        int domain = 0;
+        socklen_t length = sizeof domain;
+        if (entry->d_name[0] == '.' || fd == dirfd(dir) ||
+            getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) < 0 ||
+            (domain != AF_INET && domain != AF_INET6))
+            continue;
+        (*sockets)++;
+        *inheritable += (fcntl(fd, F_GETFD) & FD_CLOEXEC) == 0;
+    }
+    closedir(dir);
+}
+
+static void test_large_and_chunked(struct reactor *reactor, struct http_engine *engine)
+{
+    struct result result = {0};
+    struct http_request request = {.method = "GET", .url = url("/big?bytes=3000000")};
+    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(result.status == 200 && result.body_size == 3000000 && result.body[0] == 'a' &&
+          result.body[2999999] == 'a');
+    result_clear(&result);
+
+    request.url = url("/big?bytes=70000000"); /* over the 64 MiB cap */
+    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(result.status == 0 && result.error != NULL && strcmp(result.error, "response too large") == 0);
+    result_clear(&result);
+
+    request.url = url("/chunked");
+    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(result.status == 200 && strcmp(result.body, "one two three") == 0 && result.body_size == 13);
+    const char *encoding = header(&result, "transfer-encoding");
+    CHECK(encoding != NULL && strcmp(encoding, "chunked") == 0);
+    result_clear(&result);
+}
+
 static void test_reuse(struct reactor *reactor, struct http_engine *engine)
 {
     struct result first = {0}, second = {0};
     struct http_request request = {.method = "GET", .url = url("/port")};
     CHECK(fetch(reactor, engine, &request, &first) == 0);
+    int sockets, inheritable;
+    count_tcp_sockets(&sockets, &inheritable);
+    CHECK(sockets >= 1 && inheritable == 0); /* the idle connection, close-on-exec */
     CHECK(fetch(reactor, engine, &request, &second) == 0);
     CHECK(first.status == 200 && second.status == 200);
     CHECK(first.body != NULL && second.body != NULL && strcmp(first.body, second.body) == 0);
@@ -578,6 +628,7 @@ int main(void)
         test_post_and_methods(reactor, engine);
         test_too_many_requests(reactor, engine);
         test_reuse(reactor, engine);
+        test_large_and_chunked(reactor, engine);
         test_concurrent(reactor, engine);
         test_burst_by_name(reactor, engine);
         test_failures(reactor, engine);
