@@ -13,6 +13,7 @@
 
 #include "cloud.h"
 #include "experiment.h"
+#include "experiments.h"
 #include "http.h"
 #include "message.h"
 #include "results.h"
@@ -444,7 +445,12 @@ int cli_run(int argc, char **argv)
             rc = cli.exit_code;
             runner_release(cli.runner);
         }
+        char folder[4096] = "";
+        if (store != NULL)
+            snprintf(folder, sizeof folder, "%s", results_folder(store));
         results_close(store, cli.summary);
+        if (folder[0] && cli.summary != NULL)
+            experiments_write_report(folder, experiment.source);
         json_decref(cli.summary);
         target_free(target);
         http_engine_free(engine);

@@ -12,6 +12,7 @@
 #include "dispatcher_private.h"
 #include "experiment.h"
 #include "log.h"
+#include "report.h"
 #include "runner.h"
 #include "stats.h"
 #include "targets.h"
@@ -159,6 +160,18 @@ static void experiments_publish_charts(struct dispatcher *d, const json_t *paren
     json_decref(memory);
 }
 
+/* FaaS Runner's grouped report.csv, when the experiment asks for groups. */
+void experiments_write_report(const char *folder, const json_t *experiment)
+{
+    if (json_array_size(json_object_get(experiment, "outputGroups")) == 0)
+        return;
+    char err[512];
+    json_t *rows = results_load_rows(folder, err, sizeof err);
+    if (rows == NULL || report_write(folder, experiment, rows, err, sizeof err) < 0)
+        log_warn("no report for %s: %s", folder, err);
+    json_decref(rows);
+}
+
 static void experiments_free(struct experiments_run *run)
 {
     target_free(run->target);
@@ -185,6 +198,7 @@ static void experiments_on_finished(void *ctx, const json_t *summary)
     snprintf(run->folder, sizeof run->folder, "%s", results_folder(run->store));
     results_close(run->store, meta);
     run->store = NULL;
+    experiments_write_report(run->folder, run->experiment.source);
     json_decref(meta);
     const char *status = json_string_value(json_object_get(summary, "status"));
     if (run->reply != NULL) {

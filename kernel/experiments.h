@@ -24,6 +24,10 @@ void experiments_start(struct dispatcher *d, const char *function, const json_t 
 void experiments_start_call(struct dispatcher *d, const json_t *upcall, void (*reply)(void *ctx, json_t *result),
                             void *ctx);
 
+/* Writes FOLDER/report.csv (FaaS Runner's grouped report, see report.h)
+ * when EXPERIMENT has outputGroups. */
+void experiments_write_report(const char *folder, const json_t *experiment);
+
 /* %results [NAME] re-shows a past experiment (the newest, or the newest
  * whose folder name starts with NAME) from its rows on disk; %results A B
  * compares two. Answers the current execute_request. */
