@@ -347,7 +347,7 @@ int experiments_interrupt(struct dispatcher *d)
 void experiments_shutdown(struct dispatcher *d)
 {
     if (d->experiment != NULL)
-        runner_interrupt(((struct experiments_run *)d->experiment)->runner);
+        runner_abort(d->experiment->runner); /* before the platforms end its calls: no made-up failures */
 }
 
 /* ---- %results ----------------------------------------------------------------- */
@@ -500,11 +500,13 @@ void experiments_results(struct dispatcher *d, const char *args)
     if (err[0]) {
         bridge_fail(d, "NoResults", err);
     } else if (wanted_count == 1) {
-        const char *slash = strchr(runs[0]->path + strlen("faaset-results/"), '/');
-        char function[256];
-        snprintf(function, sizeof function, "%.*s", (int)(slash - runs[0]->path - (int)strlen("faaset-results/")),
-                 runs[0]->path + strlen("faaset-results/"));
-        experiments_publish_summary(d, d->current->header, runs[0]->name, function, runs[0]->path, reports[0]);
+        char path[2200];
+        snprintf(path, sizeof path, "%s/experiment.json", runs[0]->path);
+        json_t *meta = json_load_file(path, 0, NULL);
+        const char *platform = json_string_value(json_object_get(json_object_get(meta, "deployment"), "platform"));
+        experiments_publish_summary(d, d->current->header, runs[0]->name, platform ? platform : "its platform",
+                                    runs[0]->path, reports[0]);
+        json_decref(meta);
         experiments_publish_charts(d, d->current->header, reports[0]);
         json_t *frame = json_pack("{s:s, s:[]}", "status", "ok", "payload");
         bridge_finish_execute(d, frame);

@@ -181,7 +181,7 @@ struct results_store *results_open(const char *parent, const char *function, con
         if (access(store->path, F_OK) != 0)
             break;
     }
-    char *text = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS);
+    char *text = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(16));
     char meta_path[4200];
     snprintf(meta_path, sizeof meta_path, "%s/experiment.json", store->path);
     store->jsonl_fd = store->csv_fd = -1;

@@ -136,7 +136,8 @@ static json_t *runner_row(struct runner *r, struct runner_call *call, const stru
         json_object_update(row, (json_t *)outcome->result);
     else if (outcome->ok && outcome->result != NULL)
         json_object_set(row, "result", (json_t *)outcome->result);
-    char *payload = json_dumps(json_array_get(r->payloads, (size_t)call->run), JSON_COMPACT | JSON_SORT_KEYS);
+    char *payload = json_dumps(json_array_get(r->payloads, (size_t)call->run),
+                               JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(16));
     json_object_set_new(row, "1_run_id", json_integer(call->run));
     json_object_set_new(row, "2_thread_id", json_integer(call->slot->index));
     json_object_set_new(row, "3_pipeline_stage", json_integer(0));
@@ -353,8 +354,8 @@ static void runner_start_pass(struct runner *r)
     }
     r->memory_index = next_memory;
     r->iteration = 0;
-    if (r->experiment->memory_count == 0) {
-        runner_after_sleep(r, runner_launch_all);
+    if (r->experiment->memory_count == 0) { /* the first pass starts at once: sleepTime is between passes */
+        r->phase_timer = reactor_timer(r->reactor, 0, runner_launch_all, r);
         return;
     }
     r->memory_mb = r->experiment->memory_settings[next_memory];
@@ -430,6 +431,16 @@ void runner_interrupt(struct runner *r)
         runner_finish(r, "interrupted");
     else
         r->grace_timer = reactor_timer(r->reactor, RUNNER_INTERRUPT_GRACE_MS, runner_on_grace_over, r);
+}
+
+void runner_abort(struct runner *r)
+{
+    if (r->state == RUNNER_FINISHED)
+        return;
+    r->depth++;
+    runner_finish(r, "interrupted");
+    r->depth--;
+    runner_maybe_free(r);
 }
 
 void runner_release(struct runner *r)

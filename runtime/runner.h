@@ -66,6 +66,10 @@ struct runner *runner_start(struct reactor *reactor, const struct experiment *ex
  * up (rows are not written for them); the summary says "interrupted". */
 void runner_interrupt(struct runner *runner);
 
+/* Ends at once (kernel shutdown): the runs in flight are given up without
+ * rows, the summary says "interrupted". */
+void runner_abort(struct runner *runner);
+
 /* Releases the runner: at once if nothing is in flight, else when the last
  * outstanding callback arrives. Call after `finished`. */
 void runner_release(struct runner *runner);

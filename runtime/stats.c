@@ -195,7 +195,7 @@ static json_t *stats_concurrency(const struct stats_series *starts, const struct
 
 json_t *stats_summary(const struct stats *stats)
 {
-    int from_function = stats->function_start.count > 0 && stats->function_start.count == (size_t)stats->successes;
+    int from_function = stats->function_start.count > 0 && stats->function_start.count == (size_t)stats->runs;
     double wall = 0;
     if (stats->client_start.count > 0) {
         double first = stats->client_start.values[0], last = stats->client_end.values[0];
@@ -218,7 +218,7 @@ json_t *stats_summary(const struct stats *stats)
 
 json_t *stats_concurrency_series(const struct stats *stats, size_t max_points)
 {
-    int from_function = stats->function_start.count > 0 && stats->function_start.count == (size_t)stats->successes;
+    int from_function = stats->function_start.count > 0 && stats->function_start.count == (size_t)stats->runs;
     const struct stats_series *starts = from_function ? &stats->function_start : &stats->client_start;
     const struct stats_series *ends = from_function ? &stats->function_end : &stats->client_end;
     size_t count;

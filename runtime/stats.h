@@ -4,7 +4,8 @@
  * containers, and concurrency over time, peak and time-weighted mean, from
  * the functions' own start and end times (SAAF startTime / endTime) when
  * they report them, and from the client's send and receive times. Memory is
- * a few numbers per row, so a 20,000-run experiment costs a megabyte. */
+ * a few numbers per row, so a 20,000-run experiment costs a megabyte. The
+ * function's times are used only when every run reported them. */
 #ifndef FAASET_STATS_H
 #define FAASET_STATS_H
 

@@ -1,0 +1,253 @@
+"""Nothing finished is lost: an experiment interrupted (interrupt_request
+on control, or SIGINT in signal mode), a kernel shut down mid-experiment,
+and a kernel killed with SIGKILL mid-experiment. Each runs through DirectKernel (raw messages, with
+the time each progress update arrived), then checks the results folder
+against what the kernel had reported done, and that a kernel keeps working.
+
+    FAASET_BINARY=build/faaset /usr/bin/python3 -m pytest -q tests/experiments
+"""
+import os
+import re
+import signal
+import time
+
+import pytest
+
+from experiment_helpers import (SLEEPER, DirectKernel, Watcher, display_text, epoch_ms, experiment_cell,
+                                run_folder, wait_for_no_processes)
+
+THREADS = 4
+
+
+def deploy(kernel):
+    reply, outputs = kernel.execute(SLEEPER)
+    assert reply["status"] == "ok", (reply, outputs)
+    return outputs
+
+
+@pytest.fixture(params=["message", "signal"])
+def any_mode_kernel(request, sandbox):
+    """A DirectKernel in either interrupt mode (kernelspec `interrupt_mode`)."""
+    k = DirectKernel(sandbox, interrupt_mode=request.param)
+    k.interrupt_mode = request.param
+    try:
+        yield k
+    finally:
+        k.stop()
+
+
+def interrupt(kernel):
+    """What a Jupyter client does: interrupt_request on control, or SIGINT
+    to the kernel's process group (jupyter_client in signal mode)."""
+    if getattr(kernel, "interrupt_mode", "message") == "signal":
+        os.killpg(kernel.process.pid, signal.SIGINT)
+    else:
+        kernel.client.control_channel.send(kernel.client.session.msg("interrupt_request"))
+
+
+def done_before(watcher, moment):
+    """The last `done` count the progress display showed before MOMENT (monotonic)."""
+    shown = watcher.progress(before=moment)
+    return int(shown[-1][1]["done"]) if shown else 0
+
+
+def at_least_done(count):
+    def reached(msg):
+        if msg["msg_type"] != "update_display_data":
+            return False
+        match = re.search(r": (\d+)/\d+ done", display_text(msg["content"]))
+        return bool(match) and int(match.group(1)) >= count
+    return reached
+
+
+def idle_time(watcher):
+    return next(when for when, msg in watcher.messages
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle")
+
+
+def check_kernel_works(kernel, name):
+    """`1 + 1` runs, and so does another (short) experiment."""
+    reply, outputs = kernel.execute("1 + 1")
+    assert reply["status"] == "ok", (reply, outputs)
+    assert [m["content"]["data"]["text/plain"] for m in outputs if m["msg_type"] == "execute_result"] == ["2"]
+    reply, outputs = kernel.execute(experiment_cell({"runs": 4, "threads": 2, "payloads": [{"sleep": 0.02}],
+                                                     "experimentName": name}), timeout=30)
+    assert reply["status"] == "ok", (reply, outputs)
+    folder = run_folder(kernel.sandbox.dir, name)
+    assert folder.summary["status"] == "complete" and len(folder.rows()) == 4, folder.summary
+
+
+@pytest.mark.deadline(60)
+def test_interrupt_ends_the_cell_and_keeps_every_finished_row(any_mode_kernel):
+    kernel = any_mode_kernel
+    deploy(kernel)
+    watcher = Watcher(kernel, experiment_cell({"runs": 200, "threads": THREADS, "payloads": [{"sleep": 0.5}],
+                                               "experimentName": "long"}))
+    assert watcher.pump(15, until=at_least_done(THREADS)), "no progress update showed a finished round"
+    watcher.pump(0.3)
+    interrupted_at, interrupted_epoch = time.monotonic(), epoch_ms()
+    interrupt(kernel)
+    watcher.pump(5)
+    assert watcher.idle, "the cell did not end within 5 s of the interrupt"
+    assert idle_time(watcher) - interrupted_at < 2.5, f"the cell ended {idle_time(watcher) - interrupted_at:.2f} s " \
+                                                      "after the interrupt"
+    reply = watcher.reply(5)["content"]
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt", reply
+    errors = watcher.of_type("error")
+    assert len(errors) == 1 and errors[0]["content"]["ename"] == "KeyboardInterrupt", errors
+    summaries = [m for m in watcher.of_type("display_data") if display_text(m["content"]).startswith("long on ")]
+    assert len(summaries) == 1 and display_text(summaries[0]["content"]).startswith("long on local: interrupted"), \
+        summaries
+
+    shown_done = done_before(watcher, interrupted_at)
+    folder = run_folder(kernel.sandbox.dir, "long")
+    rows = folder.rows()
+    summary = folder.summary
+    assert summary["status"] == "interrupted", summary
+    assert summary["runs"] == len(rows), (summary, len(rows))
+    ids = [r["1_run_id"] for r in rows]
+    assert len(set(ids)) == len(ids), ids
+    finished_before = [r for r in rows if r["clientReceiveTime"] < interrupted_epoch]
+    assert len(finished_before) >= shown_done >= THREADS, (len(finished_before), shown_done)
+    # nothing launched once the kernel had the interrupt; the runs in flight then
+    # (0.5 s each, well within the two seconds of grace) finished and were kept
+    late = [r for r in rows if r["clientSendTime"] > interrupted_epoch + 100]
+    assert not late, late
+    finished_after = [r for r in rows if r["clientReceiveTime"] >= interrupted_epoch]
+    assert len(finished_after) >= THREADS, (len(finished_after), summary)
+    assert summary.get("abandonedInFlight", 0) == 0, summary
+    assert len(rows) <= shown_done + 3 * THREADS < 200, (len(rows), shown_done)
+    header, csv_rows = folder.csv()
+    assert len(csv_rows) == len(rows)
+
+    check_kernel_works(kernel, "after-interrupt")
+
+
+@pytest.mark.deadline(60)
+def test_interrupt_gives_slow_runs_two_seconds_then_gives_them_up(kernel):
+    deploy(kernel)
+    watcher = Watcher(kernel, experiment_cell({"runs": 4, "threads": 2, "payloads": [{"sleep": 4}],
+                                               "experimentName": "slow"}))
+    assert watcher.pump(10, until=at_least_done(0)), "no progress update"
+    interrupted_at = time.monotonic()
+    interrupt(kernel)
+    watcher.pump(5)
+    assert watcher.idle, "the cell did not end within 5 s of the interrupt"
+    ended = idle_time(watcher) - interrupted_at
+    assert 1.5 <= ended < 2.8, f"the cell ended {ended:.2f} s after the interrupt (two seconds of grace)"
+    assert watcher.reply(5)["content"]["ename"] == "KeyboardInterrupt"
+    folder = run_folder(kernel.sandbox.dir, "slow")
+    assert folder.rows() == [], "runs given up must not be rows"
+    assert folder.summary["status"] == "interrupted" and folder.summary["runs"] == 0, folder.summary
+    assert folder.summary["abandonedInFlight"] == 2, folder.summary
+    # the given-up calls answer later, into a runner that has finished
+    check_kernel_works(kernel, "after-slow")
+    time.sleep(max(0.0, interrupted_at + 4.5 - time.monotonic()))
+    check_kernel_works(kernel, "after-late-answers")
+    assert folder.rows() == [], "a late answer wrote a row after the experiment ended"
+
+
+@pytest.mark.deadline(60)
+def test_interrupt_while_sleeping_between_passes_ends_at_once(kernel):
+    deploy(kernel)
+    watcher = Watcher(kernel, experiment_cell({"runs": 2, "threads": 2, "iterations": 2, "sleepTime": 1.5,
+                                               "payloads": [{"sleep": 0.01}], "experimentName": "napping"}))
+
+    def sleeping_after_first_pass(msg):
+        shown = display_text(msg["content"]) if msg["msg_type"] == "update_display_data" else ""
+        return "2/4 done" in shown and shown.endswith("sleeping")
+
+    assert watcher.pump(10, until=sleeping_after_first_pass), [display_text(m["content"])
+                                                               for m in watcher.of_type("update_display_data")]
+    interrupted_at = time.monotonic()
+    interrupt(kernel)
+    watcher.pump(5)
+    assert watcher.idle, "the cell did not end"
+    assert idle_time(watcher) - interrupted_at < 0.75, "nothing was in flight: the cell should end at once"
+    assert watcher.reply(5)["content"]["ename"] == "KeyboardInterrupt"
+    folder = run_folder(kernel.sandbox.dir, "napping")
+    assert len(folder.rows()) == 2 and folder.summary["status"] == "interrupted", folder.summary
+
+
+@pytest.mark.deadline(60)
+def test_shutdown_mid_experiment_keeps_the_finished_rows(kernel):
+    deploy(kernel)
+    watcher = Watcher(kernel, experiment_cell({"runs": 400, "threads": THREADS, "payloads": [{"sleep": 0.1}],
+                                               "experimentName": "stopped"}))
+    assert watcher.pump(15, until=at_least_done(2 * THREADS)), "no progress update"
+    watcher.pump(0.3)
+    asked_at = time.monotonic()
+    shown_done = done_before(watcher, asked_at)
+    took = kernel.shutdown(timeout=10)
+    assert took < 3, f"the kernel took {took:.1f} s to shut down"
+    assert kernel.process.returncode == 0
+    folder = run_folder(kernel.sandbox.dir, "stopped")
+    rows = folder.rows()
+    assert folder.has_summary, "a shutdown should end the experiment with its summary"
+    assert folder.summary["status"] == "interrupted", folder.summary
+    assert folder.summary["runs"] == len(rows) >= shown_done, (folder.summary, shown_done)
+
+
+@pytest.mark.deadline(60)
+def test_shutdown_writes_no_made_up_failures(kernel):
+    """The rows are the runs that finished: a run still in flight at shutdown
+    is not a failed run of the function (runner.h: runs given up write no row)."""
+    deploy(kernel)
+    watcher = Watcher(kernel, experiment_cell({"runs": 400, "threads": THREADS, "payloads": [{"sleep": 0.3}],
+                                               "experimentName": "stopping"}))
+    assert watcher.pump(15, until=at_least_done(THREADS)), "no progress update"
+    watcher.pump(0.1)
+    kernel.shutdown(timeout=10)
+    folder = run_folder(kernel.sandbox.dir, "stopping")
+    rows = folder.rows()
+    made_up = [r for r in rows if r["status"] != "ok"]
+    assert not made_up, f"{len(made_up)} of {len(rows)} rows are failures the function never had: {made_up[:2]}"
+    assert folder.summary["failures"] == {}, folder.summary
+
+
+@pytest.mark.deadline(60)
+def test_sigkill_keeps_the_rows_flushed_before_it(sandbox):
+    first = DirectKernel(sandbox)
+    try:
+        deploy(first)
+        watcher = Watcher(first, experiment_cell({"runs": 400, "threads": THREADS, "payloads": [{"sleep": 0.1}],
+                                                  "experimentName": "killed"}))
+        watcher.pump(2.5)
+        assert not watcher.idle, "the experiment ended before the kill"
+        killed_at = time.monotonic()
+        first.process.kill()
+        first.process.wait(5)
+    finally:
+        first.stop()
+    # rows the kernel showed done at least 1.4 s before the kill had a flush (once a second) since
+    flushed_done = done_before(watcher, killed_at - 1.4)
+    assert flushed_done > 0, [display_text(m["content"]) for m in watcher.of_type("update_display_data")]
+
+    folder = run_folder(sandbox.dir, "killed")
+    lines = folder.jsonl_lines()
+    rows = folder.rows(allow_cut_last=True)
+    assert len(rows) >= len(lines) - 1
+    assert len(rows) >= flushed_done > 0, (len(rows), flushed_done)
+    ids = [r["1_run_id"] for r in rows]
+    assert len(set(ids)) == len(ids), ids
+    assert not folder.has_summary, "a killed kernel cannot have written summary.json"
+    header, csv_rows = folder.csv()
+    assert len(csv_rows) >= flushed_done, (len(csv_rows), flushed_done)
+    # the runtime and the workers do not outlive the kernel
+    left = wait_for_no_processes(sandbox.dir, timeout=10)
+    assert not left, f"processes left running after the kernel was killed: {left}"
+
+    second = DirectKernel(sandbox)
+    try:
+        outputs = deploy(second)
+        said = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+        assert "up to date sleeper" in said, outputs
+        check_kernel_works(second, "after-kill")
+        assert len(folder.rows(allow_cut_last=True)) == len(rows) and not folder.has_summary
+        # %results shows what was saved, marked incomplete
+        reply, outputs = second.execute("%results killed")
+        assert reply["status"] == "ok", (reply, outputs)
+        shown = [display_text(m["content"]) for m in outputs if m["msg_type"] == "display_data"]
+        assert shown and "incomplete" in shown[0] and f"runs {len(rows)}," in shown[0], shown
+    finally:
+        second.stop()
