@@ -67,34 +67,47 @@ class DirectKernel:
     """`faaset kernel -f FILE` started by the test, with a BlockingKernelClient."""
 
     def __init__(self, sandbox, key=None, transport="tcp", extra_env=None, python=None, interrupt_mode="message"):
-        from jupyter_client import BlockingKernelClient
-
         self.sandbox = sandbox
         self.key = str(uuid.uuid4()) if key is None else key
+        env = dict(sandbox.env)
+        env["JPY_PARENT_PID"] = str(os.getpid())  # the kernel exits if the test process dies
+        env.update(extra_env or {})
+        # A port picked free can be taken by another process before the kernel
+        # binds it (the kernel then exits saying so): try again with new ports.
+        for attempt in range(3):
+            self._launch(transport, env, python or sandbox.python, interrupt_mode)
+            try:
+                self.client.wait_for_ready(timeout=30)
+                return
+            except RuntimeError:
+                self.client.stop_channels()
+                if self.process.poll() is None or "cannot bind" not in self.stderr() or attempt == 2:
+                    raise
+                self.stderr_file.close()
+
+    def _launch(self, transport, env, python, interrupt_mode):
+        from jupyter_client import BlockingKernelClient
+
         name = uuid.uuid4().hex[:8]
         if transport == "ipc":
-            ip = str(sandbox.dir / f"ipc-{name}")
+            ip = str(self.sandbox.dir / f"ipc-{name}")
             ports = {k: i + 1 for i, k in enumerate(["shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"])}
         else:
             ip = "127.0.0.1"
             ports = {k: _free_port() for k in ["shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"]}
         self.info = dict(ports, ip=ip, transport=transport, key=self.key, signature_scheme="hmac-sha256",
                          kernel_name="faaset")
-        self.connection_file = sandbox.dir / f"kernel-{name}.json"
+        self.connection_file = self.sandbox.dir / f"kernel-{name}.json"
         self.connection_file.write_text(json.dumps(self.info))
-        self.stderr_path = sandbox.dir / f"kernel-{name}.stderr"
-        env = dict(sandbox.env)
-        env["JPY_PARENT_PID"] = str(os.getpid())  # the kernel exits if the test process dies
-        env.update(extra_env or {})
-        argv = [binary(), "kernel", "-f", str(self.connection_file), "--python", python or sandbox.python,
+        self.stderr_path = self.sandbox.dir / f"kernel-{name}.stderr"
+        argv = [binary(), "kernel", "-f", str(self.connection_file), "--python", python,
                 "--interrupt-mode", interrupt_mode]
         self.stderr_file = open(self.stderr_path, "w")
         self.process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=self.stderr_file,
-                                        cwd=sandbox.dir, start_new_session=True)
+                                        cwd=self.sandbox.dir, start_new_session=True)
         self.client = BlockingKernelClient()
         self.client.load_connection_info(self.info)
         self.client.start_channels()
-        self.client.wait_for_ready(timeout=30)
 
     def stderr(self):
         self.stderr_file.flush()

@@ -1,0 +1,710 @@
+/* sleeper_server: the loopback stand-in for a "sleeper" cloud function, for
+ * tests/bench/experiment_bench.py (which compiles it with `cc -O2`; it is
+ * not part of the CMake build).
+ *
+ *   sleeper_server [-p PORT] [-w WORKERS] [-l LOGPREFIX] [-m MAX_SLEEP_S]
+ *
+ * POST / with a JSON body {"sleep": SECONDS} is held open for that long and
+ * then answered 200 with a JSON object in SAAF's shape:
+ *   {"startTime": epoch ms, "endTime": epoch ms, "runtime": ms,
+ *    "uuid": "<this process's id>", "newcontainer": 0, "pid": N, "served": N,
+ *    "connection": N}
+ * startTime is when the request had fully arrived, endTime when its timer
+ * fired (just before the answer is written), runtime = endTime - startTime;
+ * served counts this process's answers so far and connection numbers the
+ * TCP connection it came on (per process, in accept order), so a client's
+ * rows show how many connections it used.
+ * A missing or unreadable "sleep" sleeps 0 s; a body that is not a JSON
+ * object, an unknown path or method gets 4xx. HTTP/1.1 keep-alive (and
+ * HTTP/1.0 with "Connection: keep-alive"); "Connection: close" closes after
+ * the answer; requests pipelined on one connection are served in order.
+ *
+ * No thread per request: each worker process is one epoll loop; sleeping
+ * requests wait in a binary min-heap of deadlines, and one timerfd armed at
+ * the earliest deadline (absolute CLOCK_MONOTONIC, ns precision) wakes the
+ * loop. WORKERS processes (default 1) each have their own listening socket
+ * on the same port (SO_REUSEPORT), so the kernel spreads connections over
+ * them and each has its own accept queue; the parent binds them all before
+ * forking, prints "listening 127.0.0.1 PORT WORKERS" on stdout once every
+ * socket listens, and forwards SIGTERM / SIGINT to the workers. Workers die
+ * with the parent (PR_SET_PDEATHSIG).
+ *
+ * With -l PREFIX each worker appends one line per answered request,
+ * "startTime endTime pid\n" (epoch ms), to PREFIX.PID, written once per
+ * loop round (one write for everything answered in that round), so the
+ * server's own record of every request can be compared with the rows the
+ * client wrote. The soft limit on open files is raised to the hard one. It
+ * binds 127.0.0.1 only. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_WORKERS 64
+#define MAX_REQUEST (1 << 20)          /* head + body of one request */
+#define MAX_HEAD 16384
+#define EVENT_BATCH 512
+#define OUT_SIZE 768
+
+enum conn_state { READING, SLEEPING, WRITING };
+
+struct conn {
+    int fd;                            /* -1 = free slot */
+    uint32_t serial;                   /* bumped per request: stale heap entries are skipped */
+    enum conn_state state;
+    int close_after;                   /* answer, then close */
+    char *in;                          /* received bytes not yet consumed */
+    size_t in_size, in_capacity;
+    size_t consumed;                   /* bytes of `in` that belong to the request being served */
+    unsigned long long connection;     /* this process's accept sequence number */
+    double start_epoch_ms;
+    char out[OUT_SIZE];
+    size_t out_size, out_done;
+};
+
+struct timer_entry {
+    int64_t due_ns;                    /* CLOCK_MONOTONIC */
+    int fd;
+    uint32_t serial;
+};
+
+static struct conn *conns;             /* indexed by fd */
+static size_t conn_capacity;
+static struct timer_entry *heap;
+static size_t heap_size, heap_capacity;
+static int epfd, tfd, sfd, listen_fd;
+static int64_t armed_ns = -1;
+static char process_uuid[37];
+static unsigned long long served, accepted;
+static long long in_flight, in_flight_peak;
+static double max_sleep_s = 3600;
+static int log_fd = -1;
+static char *log_buf;
+static size_t log_size, log_capacity;
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "sleeper_server[%d]: ", (int)getpid());
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, ": %s\n", strerror(errno));
+    va_end(ap);
+    exit(1);
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static double epoch_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ---- timers: a min-heap of deadlines, the earliest armed on the timerfd ---- */
+
+static void heap_swap(size_t a, size_t b)
+{
+    struct timer_entry t = heap[a];
+    heap[a] = heap[b];
+    heap[b] = t;
+}
+
+static void heap_push(struct timer_entry entry)
+{
+    if (heap_size == heap_capacity) {
+        heap_capacity = heap_capacity ? heap_capacity * 2 : 1024;
+        heap = realloc(heap, heap_capacity * sizeof *heap);
+        if (heap == NULL)
+            die("out of memory for timers");
+    }
+    size_t i = heap_size++;
+    heap[i] = entry;
+    while (i > 0 && heap[(i - 1) / 2].due_ns > heap[i].due_ns) {
+        heap_swap(i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static struct timer_entry heap_pop(void)
+{
+    struct timer_entry top = heap[0];
+    heap[0] = heap[--heap_size];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < heap_size && heap[l].due_ns < heap[m].due_ns)
+            m = l;
+        if (r < heap_size && heap[r].due_ns < heap[m].due_ns)
+            m = r;
+        if (m == i)
+            break;
+        heap_swap(i, m);
+        i = m;
+    }
+    return top;
+}
+
+static void arm_timer(void)
+{
+    int64_t due = heap_size ? heap[0].due_ns : 0; /* 0 disarms */
+    if (due == armed_ns)
+        return;
+    struct itimerspec spec = {0};
+    if (due > 0) {
+        spec.it_value.tv_sec = due / 1000000000;
+        spec.it_value.tv_nsec = due % 1000000000;
+    }
+    if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &spec, NULL) < 0)
+        die("timerfd_settime");
+    armed_ns = due;
+}
+
+/* ---- connections ---- */
+
+static void watch(int fd, uint32_t events, int op)
+{
+    struct epoll_event ev = {.events = events, .data.fd = fd};
+    if (epoll_ctl(epfd, op, fd, &ev) < 0)
+        die("epoll_ctl");
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->state == SLEEPING)
+        in_flight--;
+    epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    free(c->in);
+    c->in = NULL;
+    c->in_size = c->in_capacity = 0;
+    c->fd = -1;
+    c->serial++;
+}
+
+static void log_request(double start, double end)
+{
+    if (log_fd < 0)
+        return;
+    if (log_size + 96 > log_capacity) {
+        log_capacity = log_capacity ? log_capacity * 2 : 65536;
+        log_buf = realloc(log_buf, log_capacity);
+        if (log_buf == NULL)
+            die("out of memory for the log");
+    }
+    log_size += (size_t)snprintf(log_buf + log_size, 96, "%.3f %.3f %d\n", start, end, (int)getpid());
+}
+
+static void log_flush(void)
+{
+    size_t done = 0;
+    while (done < log_size) {
+        ssize_t n = write(log_fd, log_buf + done, log_size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    log_size = 0;
+}
+
+static void serve(struct conn *c);
+
+/* Writes what is left of the answer; back to reading (and serving a
+ * pipelined request) when it is all out. */
+static void conn_write(struct conn *c)
+{
+    while (c->out_done < c->out_size) {
+        ssize_t n = send(c->fd, c->out + c->out_done, c->out_size - c->out_done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (c->state != WRITING) {
+                c->state = WRITING;
+                watch(c->fd, EPOLLOUT, EPOLL_CTL_MOD);
+            }
+            return;
+        }
+        if (n <= 0) {
+            conn_close(c);
+            return;
+        }
+        c->out_done += (size_t)n;
+    }
+    int was_writing = c->state == WRITING;
+    if (c->close_after) {
+        conn_close(c);
+        return;
+    }
+    c->state = READING;
+    if (was_writing)
+        watch(c->fd, EPOLLIN, EPOLL_CTL_MOD);
+    serve(c); /* a request may already be waiting behind this one */
+}
+
+static void answer(struct conn *c, int status, const char *reason, const char *body)
+{
+    int n = snprintf(c->out, sizeof c->out,
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "Connection: %s\r\n\r\n%s",
+                     status, reason, strlen(body), c->close_after ? "close" : "keep-alive", body);
+    c->out_size = n > 0 && (size_t)n < sizeof c->out ? (size_t)n : 0;
+    c->out_done = 0;
+    /* drop the request's bytes */
+    memmove(c->in, c->in + c->consumed, c->in_size - c->consumed);
+    c->in_size -= c->consumed;
+    c->consumed = 0;
+    conn_write(c);
+}
+
+static void answer_error(struct conn *c, int status, const char *reason)
+{
+    char body[128];
+    snprintf(body, sizeof body, "{\"error\": \"%s\"}", reason);
+    c->close_after = 1;
+    c->consumed = c->in_size;
+    answer(c, status, reason, body);
+}
+
+/* The timer of C's request fired: the answer. */
+static void wake(struct conn *c)
+{
+    double end = epoch_ms();
+    char body[512];
+    in_flight--;
+    served++;
+    snprintf(body, sizeof body,
+             "{\"startTime\": %.3f, \"endTime\": %.3f, \"runtime\": %.3f, \"uuid\": \"%s\", "
+             "\"newcontainer\": 0, \"pid\": %d, \"served\": %llu, \"connection\": %llu}",
+             c->start_epoch_ms, end, end - c->start_epoch_ms, process_uuid, (int)getpid(), served, c->connection);
+    log_request(c->start_epoch_ms, end);
+    c->state = READING; /* conn_write switches to WRITING if the socket is full */
+    answer(c, 200, "OK", body);
+}
+
+/* The value of header NAME in HEAD (lines after the request line), or NULL; *LEN its length. */
+static const char *header_value(const char *head, size_t head_len, const char *name, size_t *len)
+{
+    size_t name_len = strlen(name);
+    const char *line = memchr(head, '\n', head_len);
+    const char *end = head + head_len;
+    while (line != NULL && ++line < end) {
+        const char *eol = memchr(line, '\n', (size_t)(end - line));
+        if (eol == NULL)
+            eol = end;
+        if ((size_t)(eol - line) > name_len && strncasecmp(line, name, name_len) == 0 && line[name_len] == ':') {
+            const char *v = line + name_len + 1;
+            while (v < eol && (*v == ' ' || *v == '\t'))
+                v++;
+            const char *ve = eol;
+            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            *len = (size_t)(ve - v);
+            return v;
+        }
+        line = eol;
+    }
+    return NULL;
+}
+
+static int value_has_token(const char *v, size_t len, const char *token)
+{
+    size_t t = strlen(token);
+    for (size_t i = 0; i + t <= len; i++)
+        if (strncasecmp(v + i, token, t) == 0)
+            return 1;
+    return 0;
+}
+
+/* "sleep" of a JSON object body: seconds, 0 when absent; -1 when the body is not an object. */
+static double parse_sleep(const char *body, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
+        i++;
+    if (i >= len || body[i] != '{')
+        return -1;
+    char tmp[4096];
+    size_t n = len < sizeof tmp - 1 ? len : sizeof tmp - 1;
+    memcpy(tmp, body, n);
+    tmp[n] = '\0';
+    const char *key = strstr(tmp, "\"sleep\"");
+    if (key == NULL)
+        return 0;
+    const char *p = key + 7;
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        p++;
+    if (*p != ':')
+        return 0;
+    char *stop;
+    double seconds = strtod(p + 1, &stop);
+    if (stop == p + 1 || seconds != seconds || seconds < 0)
+        return 0;
+    return seconds > max_sleep_s ? max_sleep_s : seconds;
+}
+
+/* Starts the request at the front of C's input if it has fully arrived. */
+static void serve(struct conn *c)
+{
+    if (c->fd < 0 || c->state != READING || c->in_size == 0)
+        return;
+    const char *head_end = memmem(c->in, c->in_size, "\r\n\r\n", 4);
+    if (head_end == NULL) {
+        if (c->in_size > MAX_HEAD)
+            answer_error(c, 431, "Request Header Fields Too Large");
+        return;
+    }
+    size_t head_len = (size_t)(head_end - c->in) + 4;
+    const char *sp1 = memchr(c->in, ' ', head_len);
+    const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', head_len - (size_t)(sp1 + 1 - c->in)) : NULL;
+    if (sp1 == NULL || sp2 == NULL) {
+        answer_error(c, 400, "Bad Request");
+        return;
+    }
+    size_t vlen;
+    const char *v = header_value(c->in, head_len, "Content-Length", &vlen);
+    size_t body_len = 0;
+    if (v != NULL) {
+        char num[32];
+        snprintf(num, sizeof num, "%.*s", (int)(vlen < 31 ? vlen : 31), v);
+        char *stop;
+        unsigned long long n = strtoull(num, &stop, 10);
+        if (stop == num || *stop != '\0' || n > MAX_REQUEST) {
+            answer_error(c, n > MAX_REQUEST ? 413 : 400, n > MAX_REQUEST ? "Payload Too Large" : "Bad Request");
+            return;
+        }
+        body_len = (size_t)n;
+    } else if (header_value(c->in, head_len, "Transfer-Encoding", &vlen) != NULL) {
+        answer_error(c, 411, "Length Required");
+        return;
+    }
+    if (c->in_size < head_len + body_len)
+        return; /* the body is still coming */
+    c->consumed = head_len + body_len;
+    int http10 = memmem(sp2, (size_t)(head_end - sp2), "HTTP/1.0", 8) != NULL;
+    const char *conn_hdr = header_value(c->in, head_len, "Connection", &vlen);
+    c->close_after = conn_hdr ? value_has_token(conn_hdr, vlen, "close") ||
+                                    (http10 && !value_has_token(conn_hdr, vlen, "keep-alive"))
+                              : http10;
+    size_t method_len = (size_t)(sp1 - c->in), path_len = (size_t)(sp2 - sp1 - 1);
+    if (!(path_len == 1 && sp1[1] == '/') && !(path_len > 1 && sp1[1] == '/' && sp1[2] == '?')) {
+        char body[64];
+        snprintf(body, sizeof body, "{\"error\": \"not found\"}");
+        answer(c, 404, "Not Found", body);
+        return;
+    }
+    if (!(method_len == 4 && memcmp(c->in, "POST", 4) == 0)) {
+        answer(c, 405, "Method Not Allowed", "{\"error\": \"POST only\"}");
+        return;
+    }
+    double seconds = parse_sleep(c->in + head_len, body_len);
+    if (seconds < 0) {
+        answer(c, 400, "Bad Request", "{\"error\": \"the body must be a JSON object\"}");
+        return;
+    }
+    c->start_epoch_ms = epoch_ms();
+    c->state = SLEEPING;
+    c->serial++;
+    if (++in_flight > in_flight_peak)
+        in_flight_peak = in_flight;
+    heap_push((struct timer_entry){mono_ns() + (int64_t)(seconds * 1e9), c->fd, c->serial});
+}
+
+static void conn_read(struct conn *c)
+{
+    for (;;) {
+        if (c->in_capacity - c->in_size < 2048) {
+            size_t capacity = c->in_capacity ? c->in_capacity * 2 : 4096;
+            if (capacity > MAX_REQUEST + MAX_HEAD) {
+                answer_error(c, 413, "Payload Too Large");
+                return;
+            }
+            char *grown = realloc(c->in, capacity);
+            if (grown == NULL) {
+                conn_close(c);
+                return;
+            }
+            c->in = grown;
+            c->in_capacity = capacity;
+        }
+        size_t room = c->in_capacity - c->in_size;
+        ssize_t n = recv(c->fd, c->in + c->in_size, room, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0) { /* closed by the client, or reset */
+            conn_close(c);
+            return;
+        }
+        c->in_size += (size_t)n;
+        if ((size_t)n < room)
+            break; /* a short read: the socket is drained for now */
+    }
+    serve(c);
+}
+
+static void accept_all(void)
+{
+    for (;;) {
+        int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                fprintf(stderr, "sleeper_server[%d]: accept: %s\n", (int)getpid(), strerror(errno));
+            return;
+        }
+        if ((size_t)fd >= conn_capacity) {
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        struct conn *c = &conns[fd];
+        uint32_t serial = c->serial;
+        memset(c, 0, sizeof *c);
+        c->fd = fd;
+        c->serial = serial + 1;
+        c->state = READING;
+        c->connection = ++accepted;
+        watch(fd, EPOLLIN, EPOLL_CTL_ADD);
+    }
+}
+
+static void fire_timers(void)
+{
+    uint64_t ticks;
+    while (read(tfd, &ticks, sizeof ticks) < 0 && errno == EINTR) {
+    }
+    armed_ns = -1; /* the timerfd is spent: arm it again whatever is on top */
+    int64_t now = mono_ns();
+    while (heap_size > 0 && heap[0].due_ns <= now) {
+        struct timer_entry t = heap_pop();
+        struct conn *c = &conns[t.fd];
+        if (c->fd == t.fd && c->serial == t.serial && c->state == SLEEPING)
+            wake(c);
+    }
+}
+
+static void make_uuid(void)
+{
+    unsigned char b[16];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+        uint64_t x = (uint64_t)mono_ns() ^ ((uint64_t)getpid() << 32);
+        memcpy(b, &x, 8);
+        memcpy(b + 8, &x, 8);
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(process_uuid, sizeof process_uuid,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4],
+             b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static int worker(int fd, const char *log_prefix)
+{
+    listen_fd = fd;
+    make_uuid();
+    struct rlimit lim;
+    getrlimit(RLIMIT_NOFILE, &lim);
+    conn_capacity = lim.rlim_cur;
+    conns = calloc(conn_capacity, sizeof *conns);
+    if (conns == NULL)
+        die("out of memory for %zu connections", conn_capacity);
+    for (size_t i = 0; i < conn_capacity; i++)
+        conns[i].fd = -1;
+    if (log_prefix != NULL) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s.%d", log_prefix, (int)getpid());
+        log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (log_fd < 0)
+            die("cannot open %s", path);
+    }
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    if ((sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+        die("signalfd");
+    if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+        die("epoll_create1");
+    if ((tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
+        die("timerfd_create");
+    watch(listen_fd, EPOLLIN, EPOLL_CTL_ADD);
+    watch(tfd, EPOLLIN, EPOLL_CTL_ADD);
+    watch(sfd, EPOLLIN, EPOLL_CTL_ADD);
+    struct epoll_event events[EVENT_BATCH];
+    for (;;) {
+        arm_timer();
+        if (log_size > 0)
+            log_flush();
+        int n = epoll_wait(epfd, events, EVENT_BATCH, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            die("epoll_wait");
+        for (int i = 0; i < n; i++) {
+            int fd = events[i].data.fd;
+            if (fd == listen_fd) {
+                accept_all();
+            } else if (fd == tfd) {
+                fire_timers();
+            } else if (fd == sfd) {
+                struct signalfd_siginfo info;
+                while (read(sfd, &info, sizeof info) == (ssize_t)sizeof info) {
+                    if (info.ssi_signo == SIGUSR1) { /* a status line on stderr */
+                        fprintf(stderr, "sleeper_server[%d]: served %llu, connections %llu, in flight %lld, "
+                                "peak %lld\n", (int)getpid(), served, accepted, in_flight, in_flight_peak);
+                        continue;
+                    }
+                    if (log_size > 0)
+                        log_flush();
+                    return 0;
+                }
+            } else if ((size_t)fd < conn_capacity && conns[fd].fd == fd) {
+                struct conn *c = &conns[fd];
+                if (c->state == WRITING && (events[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+                    conn_write(c);
+                else if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+                    conn_read(c);
+            }
+        }
+    }
+}
+
+static volatile sig_atomic_t parent_signal;
+
+static void on_parent_signal(int signo)
+{
+    parent_signal = signo;
+}
+
+static int open_listener(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        die("socket");
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+        die("SO_REUSEPORT");
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0)
+        die("bind 127.0.0.1:%d", port);
+    if (listen(fd, 65535) < 0) /* the kernel caps it at net.core.somaxconn */
+        die("listen");
+    return fd;
+}
+
+int main(int argc, char **argv)
+{
+    int port = 0, workers = 1, opt;
+    const char *log_prefix = NULL;
+    while ((opt = getopt(argc, argv, "p:w:l:m:")) != -1) {
+        switch (opt) {
+        case 'p': port = atoi(optarg); break;
+        case 'w': workers = atoi(optarg); break;
+        case 'l': log_prefix = optarg; break;
+        case 'm': max_sleep_s = atof(optarg); break;
+        default:
+            fprintf(stderr, "usage: %s [-p PORT] [-w WORKERS] [-l LOGPREFIX] [-m MAX_SLEEP_S]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (workers < 1 || workers > MAX_WORKERS || port < 0 || port > 65535) {
+        fprintf(stderr, "sleeper_server: -w must be 1..%d and -p 0..65535\n", MAX_WORKERS);
+        return 2;
+    }
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+    }
+    int fds[MAX_WORKERS];
+    fds[0] = open_listener(port);
+    struct sockaddr_in bound;
+    socklen_t len = sizeof bound;
+    if (getsockname(fds[0], (struct sockaddr *)&bound, &len) < 0)
+        die("getsockname");
+    port = ntohs(bound.sin_port);
+    for (int i = 1; i < workers; i++)
+        fds[i] = open_listener(port);
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_parent_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    pid_t pids[MAX_WORKERS];
+    pid_t parent = getpid();
+    for (int i = 0; i < workers; i++) {
+        pids[i] = fork();
+        if (pids[i] < 0)
+            die("fork");
+        if (pids[i] == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent)
+                _exit(0);
+            signal(SIGTERM, SIG_DFL);
+            signal(SIGINT, SIG_DFL);
+            signal(SIGHUP, SIG_DFL);
+            for (int j = 0; j < workers; j++)
+                if (j != i)
+                    close(fds[j]);
+            _exit(worker(fds[i], log_prefix));
+        }
+    }
+    for (int i = 0; i < workers; i++)
+        close(fds[i]);
+    printf("listening 127.0.0.1 %d %d\n", port, workers);
+    fflush(stdout);
+    int left = workers, status = 0;
+    while (left > 0) {
+        if (parent_signal) {
+            for (int i = 0; i < workers; i++)
+                if (pids[i] > 0)
+                    kill(pids[i], SIGTERM);
+            parent_signal = 0;
+        }
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0 && errno == EINTR)
+            continue;
+        if (pid < 0)
+            break;
+        for (int i = 0; i < workers; i++)
+            if (pids[i] == pid)
+                pids[i] = -1;
+        left--;
+    }
+    return 0;
+}
