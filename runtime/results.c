@@ -39,6 +39,7 @@ struct results_store {
     char path[4096];         /* PARENT/FUNCTION/NAME-TIME */
     int jsonl_fd, csv_fd;
     struct results_buffer jsonl, csv;
+    json_t *columns;         /* the fixed CSV columns, as a set */
 };
 
 static void results_put(struct results_buffer *b, const char *text, size_t len)
@@ -73,26 +74,39 @@ static void results_put_field(struct results_buffer *b, const char *text)
     results_put(b, "\"", 1);
 }
 
+/* A CSV value. Numbers are formatted here, not through json_dumps: a row
+ * has dozens of them and an experiment thousands of rows a second. */
 static void results_put_value(struct results_buffer *b, const json_t *value)
 {
-    if (value == NULL || json_is_null(value))
+    char number[40];
+    int length;
+    switch (value ? json_typeof(value) : JSON_NULL) {
+    case JSON_NULL:
         return;
-    if (json_is_string(value)) {
+    case JSON_STRING:
         results_put_field(b, json_string_value(value));
         return;
+    case JSON_INTEGER:
+        length = snprintf(number, sizeof number, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+        results_put(b, number, (size_t)length);
+        return;
+    case JSON_REAL:
+        length = snprintf(number, sizeof number, "%.16g", json_real_value(value));
+        results_put(b, number, (size_t)length);
+        return;
+    case JSON_TRUE:
+        results_put(b, "true", 4);
+        return;
+    case JSON_FALSE:
+        results_put(b, "false", 5);
+        return;
+    default: {
+        char *text = json_dumps(value, JSON_COMPACT | JSON_REAL_PRECISION(16));
+        if (text != NULL)
+            results_put_field(b, text);
+        free(text);
     }
-    char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(16));
-    if (text != NULL)
-        results_put_field(b, text);
-    free(text);
-}
-
-static int results_is_column(const char *key)
-{
-    for (size_t i = 0; results_columns[i] != NULL; i++)
-        if (strcmp(results_columns[i], key) == 0)
-            return 1;
-    return 0;
+    }
 }
 
 void results_append(struct results_store *store, const json_t *row)
@@ -108,15 +122,18 @@ void results_append(struct results_store *store, const json_t *row)
             results_put(&store->csv, ",", 1);
         results_put_value(&store->csv, json_object_get(row, results_columns[i]));
     }
-    json_t *other = json_object();
+    json_t *other = NULL;
     const char *key;
     json_t *value;
     json_object_foreach((json_t *)row, key, value) {
-        if (!results_is_column(key))
-            json_object_set(other, key, value);
+        if (json_object_get(store->columns, key) != NULL)
+            continue;
+        if (other == NULL)
+            other = json_object();
+        json_object_set(other, key, value);
     }
     results_put(&store->csv, ",", 1);
-    if (json_object_size(other) > 0)
+    if (other != NULL)
         results_put_value(&store->csv, other);
     results_put(&store->csv, "\n", 1);
     json_decref(other);
@@ -195,10 +212,12 @@ struct results_store *results_open(const char *parent, const char *function, con
         return NULL;
     }
     free(text);
+    store->columns = json_object();
     for (size_t i = 0; results_columns[i] != NULL; i++) {
         if (i > 0)
             results_put(&store->csv, ",", 1);
         results_put(&store->csv, results_columns[i], strlen(results_columns[i]));
+        json_object_set_new(store->columns, results_columns[i], json_true());
     }
     results_put(&store->csv, ",other\n", 7);
     results_flush(store);
@@ -225,6 +244,7 @@ void results_close(struct results_store *store, const json_t *summary)
         close(store->csv_fd);
     free(store->jsonl.data);
     free(store->csv.data);
+    json_decref(store->columns);
     free(store);
 }
 
