@@ -160,10 +160,11 @@ static void experiments_publish_charts(struct dispatcher *d, const json_t *paren
     json_decref(memory);
 }
 
-/* FaaS Runner's grouped report.csv, when the experiment asks for groups. */
+/* FaaS Runner's report.csv, when the experiment asks for groups or overlaps. */
 void experiments_write_report(const char *folder, const json_t *experiment)
 {
-    if (json_array_size(json_object_get(experiment, "outputGroups")) == 0)
+    if (json_array_size(json_object_get(experiment, "outputGroups")) == 0 &&
+        json_string_length(json_object_get(experiment, "overlapFilter")) == 0)
         return;
     char err[512];
     json_t *rows = results_load_rows(folder, err, sizeof err);

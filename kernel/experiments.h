@@ -25,7 +25,7 @@ void experiments_start_call(struct dispatcher *d, const json_t *upcall, void (*r
                             void *ctx);
 
 /* Writes FOLDER/report.csv (FaaS Runner's grouped report, see report.h)
- * when EXPERIMENT has outputGroups. */
+ * when EXPERIMENT has outputGroups or an overlapFilter. */
 void experiments_write_report(const char *folder, const json_t *experiment);
 
 /* %results [NAME] re-shows a past experiment (the newest, or the newest

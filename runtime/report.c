@@ -275,8 +275,84 @@ static void report_group(struct report_text *t, const char *group, const json_t 
     json_decref(order);
 }
 
-int report_write(const char *folder, const json_t *experiment, const json_t *rows, char *err, size_t err_size)
+static int report_compare_doubles(const void *a, const void *b)
 {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* How many values of SORTED (ascending, COUNT) are below LIMIT, or at most LIMIT when INCLUSIVE. */
+static size_t report_count_below(const double *sorted, size_t count, double limit, int inclusive)
+{
+    size_t low = 0, high = count;
+    while (low < high) {
+        size_t middle = (low + high) / 2;
+        if (sorted[middle] < limit || (inclusive && sorted[middle] == limit))
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return low;
+}
+
+/* FaaS Runner's runtimeOverlap: for each run with SAAF startTime and
+ * endTime, how many other runs were running at some moment of it, among
+ * the runs with the same value of FILTER. A
+ * run overlaps when it starts by the time this one ends and ends no
+ * earlier than it starts: counted with two sorted arrays, n log n. */
+static void report_add_overlap(json_t *rows, const char *filter)
+{
+    json_t *groups = json_object();
+    size_t i;
+    json_t *row;
+    char buffer[256];
+    json_array_foreach(rows, i, row) {
+        if (!json_is_number(json_object_get(row, "startTime")) || !json_is_number(json_object_get(row, "endTime")))
+            continue;
+        const char *key = report_group_key(row, filter, buffer, sizeof buffer);
+        json_t *members = json_object_get(groups, key);
+        if (members == NULL) {
+            members = json_array();
+            json_object_set_new(groups, key, members);
+        }
+        json_array_append(members, row);
+    }
+    const char *key;
+    json_t *members;
+    json_object_foreach(groups, key, members) {
+        size_t n = json_array_size(members);
+        double *starts = malloc(n * sizeof *starts), *ends = malloc(n * sizeof *ends);
+        if (starts == NULL || ends == NULL) {
+            free(starts);
+            free(ends);
+            continue;
+        }
+        json_array_foreach(members, i, row) {
+            starts[i] = json_number_value(json_object_get(row, "startTime"));
+            ends[i] = json_number_value(json_object_get(row, "endTime"));
+        }
+        qsort(starts, n, sizeof *starts, report_compare_doubles);
+        qsort(ends, n, sizeof *ends, report_compare_doubles);
+        json_array_foreach(members, i, row) {
+            double start = json_number_value(json_object_get(row, "startTime"));
+            double end = json_number_value(json_object_get(row, "endTime"));
+            /* runs started by its end, less those ended before its start, less itself (closed intervals) */
+            size_t started = report_count_below(starts, n, end, 1);
+            size_t ended = report_count_below(ends, n, start, 0);
+            json_object_set_new(row, "runtimeOverlap", json_integer((json_int_t)(started - ended) - 1));
+        }
+        free(starts);
+        free(ends);
+    }
+    json_decref(groups);
+}
+
+int report_write(const char *folder, const json_t *experiment, const json_t *rows_in, char *err, size_t err_size)
+{
+    json_t *rows = json_deep_copy(rows_in);
+    json_t *overlap = json_object_get(experiment, "overlapFilter");
+    if (json_string_length(overlap) > 0)
+        report_add_overlap(rows, json_string_value(overlap));
     struct report_text t = {0};
     json_t *columns = report_columns(rows, json_object_get(experiment, "ignoreFromAll"));
     json_t *counted = json_array(), *containers = json_object();
@@ -306,5 +382,6 @@ int report_write(const char *folder, const json_t *experiment, const json_t *row
     json_decref(columns);
     json_decref(counted);
     json_decref(containers);
+    json_decref(rows);
     return rc;
 }
