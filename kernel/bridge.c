@@ -35,7 +35,7 @@ void bridge_start_runtime(struct dispatcher *d)
         return;
     }
     d->runtime_state = RUNTIME_STARTING;
-    d->runtime_started_ms = dispatcher_now_ms();
+    d->runtime_started_ms = reactor_now_ms();
     d->runtime_epoch++;
     log_debug("started the Python runtime %s (pid %ld)", d->python, (long)pyhost_pid(d->runtime));
 }
@@ -517,7 +517,7 @@ int bridge_tick(struct dispatcher *d)
 {
     int timeout = stream_buffer_tick(d->streams);
     if (d->runtime_state == RUNTIME_STARTING) {
-        long long left = d->runtime_started_ms + RUNTIME_START_TIMEOUT_MS - dispatcher_now_ms();
+        long long left = d->runtime_started_ms + RUNTIME_START_TIMEOUT_MS - reactor_now_ms();
         if (left <= 0) {
             char how[128];
             pyhost_stop(d->runtime, 0, how, sizeof how);

@@ -5,18 +5,10 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "experiments.h"
 #include "log.h"
-
-long long dispatcher_now_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 struct dispatcher *dispatcher_new(const struct dispatcher_config *config, const struct dispatcher_io *io)
 {

@@ -61,7 +61,6 @@ void dispatcher_reply(struct dispatcher *d, enum connection_channel channel, con
                       const char *reply_type, json_t *content);
 void dispatcher_status(struct dispatcher *d, const json_t *parent, const char *state);
 void dispatcher_process_queue(struct dispatcher *d);
-long long dispatcher_now_ms(void);
 
 /* bridge.c */
 int bridge_needs_runtime(const char *msg_type);

@@ -3,7 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "reactor.h"
 
 #define STREAM_MAX_HELD (64 * 1024)
 
@@ -18,13 +19,6 @@ struct stream_buffer {
     unsigned char tail[2][4]; /* incomplete UTF-8 sequence per raw stream */
     size_t tail_length[2];
 };
-
-static long long stream_now_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 struct stream_buffer *stream_buffer_new(stream_publish_fn publish, void *ctx)
 {
@@ -131,7 +125,7 @@ void stream_buffer_append(struct stream_buffer *buffer, const char *name, const 
         strncpy(buffer->name, name, sizeof buffer->name - 1);
     }
     if (buffer->length == 0)
-        buffer->since_ms = stream_now_ms();
+        buffer->since_ms = reactor_now_ms();
     int which = strcmp(name, "stderr") == 0;
     if (raw && buffer->tail_length[which] > 0) {
         unsigned char joined[8];
@@ -177,7 +171,7 @@ int stream_buffer_tick(struct stream_buffer *buffer)
 {
     if (buffer->length == 0)
         return -1;
-    long long due = buffer->since_ms + STREAM_FLUSH_MS - stream_now_ms();
+    long long due = buffer->since_ms + STREAM_FLUSH_MS - reactor_now_ms();
     if (due <= 0) {
         stream_publish_held(buffer);
         return -1;
