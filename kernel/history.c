@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "log.h"
 
 struct history {
@@ -31,18 +32,6 @@ struct history_list {
     size_t count;
     size_t capacity;
 };
-
-static int history_make_dirs(char *path)
-{
-    for (char *slash = strchr(path + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
-        *slash = '\0';
-        int rc = mkdir(path, 0700);
-        *slash = '/';
-        if (rc < 0 && errno != EEXIST)
-            return -1;
-    }
-    return 0;
-}
 
 static char *history_default_path(void)
 {
@@ -99,7 +88,12 @@ struct history *history_open(char *err, size_t err_size)
         return NULL;
     }
     int fd = -1;
-    if (history_make_dirs(history->path) < 0 ||
+    char folder[4096];
+    snprintf(folder, sizeof folder, "%s", history->path);
+    char *slash = strrchr(folder, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    if ((slash != NULL && folder[0] && fsutil_mkdirs(folder, 0700) < 0) ||
         (fd = open(history->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0) {
         snprintf(err, err_size, "cannot open the history file %s: %s", history->path, strerror(errno));
         history_close(history);

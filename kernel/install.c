@@ -1,5 +1,5 @@
-/* install: kernelspec writing (see install.h). Files are written to a
- * temporary name and renamed, so a kernelspec is never half written. */
+/* install: kernelspec writing (see install.h). Files are replaced
+ * atomically (fsutil), so a kernelspec is never half written. */
 #include "install.h"
 
 #include <errno.h>
@@ -12,36 +12,14 @@
 #include <unistd.h>
 
 #include "embedded.h"
+#include "fsutil.h"
 #include "spawn.h"
-
-static int install_mkdirs(const char *dir)
-{
-    char path[8200];
-    snprintf(path, sizeof path, "%s/", dir);
-    for (char *slash = strchr(path + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
-        *slash = '\0';
-        if (mkdir(path, 0755) < 0 && errno != EEXIST)
-            return -1;
-        *slash = '/';
-    }
-    return 0;
-}
 
 static int install_write_file(const char *dir, const char *name, const void *data, size_t size)
 {
-    char path[8300], temp[8400];
+    char path[8300];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(temp, sizeof temp, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
-    int ok = write(fd, data, size) == (ssize_t)size && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(temp, path) < 0) {
-        unlink(temp);
-        return -1;
-    }
-    return 0;
+    return fsutil_write_atomic(path, data, size, 0644);
 }
 
 /* sys.prefix of PYTHON, into OUT. */
@@ -132,7 +110,7 @@ int install_kernelspec(const struct install_options *options, char *err, size_t 
     if (install_kernels_dir(options, python, kernels, sizeof kernels, err, err_size) < 0)
         return -1;
     snprintf(dir, sizeof dir, "%s/%s", kernels, options->name);
-    if (install_mkdirs(dir) < 0) {
+    if (fsutil_mkdirs(dir, 0755) < 0) {
         snprintf(err, err_size, "cannot create %s: %s", dir, strerror(errno));
         return -1;
     }
