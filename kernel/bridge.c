@@ -133,10 +133,11 @@ void bridge_finish_execute(struct dispatcher *d, json_t *frame)
         history_append(d->history, d->execution_count, json_string_value(json_object_get(request, "code")),
                        d->result_text);
     dispatcher_reply(d, CHANNEL_SHELL, d->current, "execute_reply", content);
-    int abort_queue = failed && bridge_flag(request, "stop_on_error", 1);
-    bridge_finish_current(d);
-    if (abort_queue)
+    /* Queued executes are aborted before this request goes idle: a client
+     * that sends its next cell on seeing idle must not have it aborted. */
+    if (failed && bridge_flag(request, "stop_on_error", 1))
         bridge_abort_queued_executes(d);
+    bridge_finish_current(d);
 }
 
 /* Copies FRAME minus its "type" key: the IOPub content of a runtime event. */
