@@ -1,6 +1,8 @@
 /* targets: runner targets for platform functions and HTTP endpoints (see
  * targets.h). Each call carries the runner's callback in a small record,
- * freed when the platform or the engine answers. */
+ * freed when the platform or the engine answers. An HTTP endpoint's runs
+ * are timed by the engine (sent, answer read), not by when the callback
+ * runs. */
 #include "targets.h"
 
 #include <stdio.h>
@@ -95,7 +97,9 @@ static double target_retry_after_ms(const struct http_response *response)
 static void target_on_http(void *ctx, const struct http_response *response)
 {
     struct target_call *call = ctx;
-    struct runner_outcome outcome = {0};
+    struct runner_outcome outcome = {.sent_epoch_ms = response->sent_ms,
+                                     .received_epoch_ms = response->received_ms,
+                                     .round_trip_ms = response->total_ms};
     char type[32], message[512];
     json_t *result = NULL;
     if (response->error != NULL) {

@@ -1,36 +1,63 @@
 /* http: the shared HTTP engine (see http.h), libcurl's multi interface on
  * the kernel's reactor.
  *
- * libcurl tells the engine which sockets to wait for (socket callback →
+ * Shards: libcurl 7.88 walks a multi handle's whole connection cache at
+ * least twice per transfer (looking for a connection to reuse, and again
+ * when the transfer is removed), so one multi handle with ten thousand
+ * connections costs far more per answer than the answer itself. The engine
+ * therefore spreads its transfers over several multi handles, the shards,
+ * each holding at most HTTP_SHARD_TRANSFERS of them: a transfer goes to the
+ * first shard with room, else to a new shard (up to HTTP_MAX_SHARDS), else
+ * to the least busy one. Filling the first shards first keeps a
+ * request-after-request client on one shard and a wave that follows a wave
+ * on the shards whose idle connections it can reuse. Shards never share
+ * connections (that would bring the long walk back); they share one CURLSH
+ * for DNS (so a name looked up by one shard serves all, see below) and TLS
+ * sessions. Shards are made on demand and live as long as the engine.
+ *
+ * Each shard tells the engine which sockets to wait for (socket callback →
  * reactor_watch / reactor_unwatch) and when to call it back at the latest
- * (timer callback → one reactor timer, replaced on each change); the engine
- * hands readiness and timer expiry back with curl_multi_socket_action and
- * then completes the transfers libcurl reports done. A transfer is removed
- * from the multi handle before its callback runs, so a callback can start
- * requests (curl_multi_add_handle is never called from inside libcurl) and,
- * through a depth counter, even free the engine: http_engine_free cancels
- * what is left at once and the last engine entry point on the stack
- * releases the memory.
+ * (timer callback → one reactor timer per shard, replaced on each change);
+ * the engine hands readiness and timer expiry back to that shard with
+ * curl_multi_socket_action and then collects what it reports done.
+ * http_send also lets the shard start its new transfer at once (connect,
+ * or write the request on an idle connection) instead of from the shard's
+ * 0 ms timer, which would fire only after the rest of the loop round: a
+ * wave of callbacks that each send the next request would otherwise hold
+ * every request back until the last callback ran, and the request's send
+ * time would not be when it went out.
+ *
+ * Completion: a transfer libcurl reports done is taken out of its multi
+ * handle at once (its connection is free for the next request), stamped
+ * with the time (so its receive time is when its answer was read, not when
+ * its callback got its turn) and queued; the queue runs from a 0 ms reactor
+ * timer, after every socket that was ready in the same loop round has been
+ * read. So callbacks never run inside libcurl or inside http_send, and a
+ * callback can start requests (curl_multi_add_handle is never called from
+ * inside libcurl) and, through a depth counter, even free the engine:
+ * http_engine_free cancels what is left, queued answers included, and the
+ * last engine entry point on the stack releases the memory.
  *
  * Name lookups: libcurl's resolver runs one thread per lookup, so a burst
  * of ten thousand requests to a new host would start ten thousand threads
  * and DNS queries. Per host:port, one request (the probe) looks the name
  * up while the others of the burst wait in the engine; once the probe opens
- * a socket the address is in libcurl's cache and they all start. The cache
- * never expires by itself: every HTTP_DNS_FRESH_MS the next probe removes
- * the host's entry first, so addresses are renewed that often. A probe
- * that reused a connection (no lookup) hands the role to the next waiting
- * request; one that failed releases them all. Hosts given as IP addresses
- * are not gated. Sockets are opened close-on-exec: the kernel's worker
- * processes must not inherit connections.
+ * a socket the address is in the shared DNS cache and they all start, on
+ * whichever shards. The cache never expires by itself: every
+ * HTTP_DNS_FRESH_MS the next probe removes the host's entry first, so
+ * addresses are renewed that often. A probe that reused a connection (no
+ * lookup) hands the role to the next waiting request; one that failed
+ * releases them all. Hosts given as IP addresses are not gated. Sockets are
+ * opened close-on-exec: the kernel's worker processes must not inherit
+ * connections.
  *
  * A failure libcurl cannot report itself is recorded on the transfer (a
- * socket the reactor could not watch, a response over the size cap) and
- * the transfer completed with it after the current libcurl call, never
- * from inside one. Each transfer holds its copied body, its header list,
- * libcurl's error buffer and two growing buffers for the response: a few
- * hundred bytes beside what libcurl needs for the handle and the
- * connection. */
+ * socket the reactor could not watch, a response over the size cap, a
+ * released request libcurl refused) and the transfer completed with it
+ * after the current libcurl call, never from inside one. Each transfer
+ * holds its copied body, its header list, libcurl's error buffer and two
+ * growing buffers for the response: a few hundred bytes beside what libcurl
+ * needs for the handle and the connection. */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -52,8 +79,11 @@
 
 #define HTTP_MAX_BODY ((size_t)64 << 20)
 #define HTTP_MAX_HEADERS ((size_t)1 << 20)
-#define HTTP_MAX_CONNECTIONS 20000L
 #define HTTP_MAX_METHOD 16
+#define HTTP_SHARD_TRANSFERS 128 /* transfers a shard takes while another shard can be made */
+#define HTTP_MAX_SHARDS 256      /* 32,768 transfers before shards take more than their share */
+/* Connections a shard keeps open (idle ones beyond it are closed, oldest first). */
+#define HTTP_SHARD_CONNECTIONS (2L * HTTP_SHARD_TRANSFERS)
 #ifndef HTTP_DNS_FRESH_MS
 #define HTTP_DNS_FRESH_MS 60000.0 /* how long an address found by a probe is used */
 #endif
@@ -64,9 +94,19 @@ struct http_buffer {
 };
 
 struct http_host;
+struct http_engine;
+
+/* One libcurl multi handle and its reactor timer (see the top). */
+struct http_shard {
+    struct http_engine *engine;
+    CURLM *multi;
+    unsigned long timer_id;     /* the reactor timer standing for libcurl's, or 0 */
+    size_t transfers;           /* in MULTI */
+};
 
 struct http_transfer {
     struct http_engine *engine;
+    struct http_shard *shard;       /* the multi handle it is in, or NULL (waiting, or finished) */
     CURL *easy;
     struct curl_slist *headers;
     struct curl_slist *resolve;     /* a probe's "-host:port": renew the cached address */
@@ -75,13 +115,16 @@ struct http_transfer {
     struct http_transfer *prev, *next;
     struct http_host *host;         /* its host's name lookup gate, or NULL */
     struct http_transfer *waiting_next;
-    int added;                      /* in the multi handle (else waiting for its host's probe) */
+    struct http_transfer *done_next;    /* in the engine's completion queue */
+    int finished;                   /* out of libcurl for good: its callback is queued or running */
     int probing;                    /* the probe of HOST, until it opens a socket */
     long timeout_ms;
     struct http_buffer head;    /* "Name: value\0" lines, then one more NUL */
     struct http_buffer body;
     const char *failure;        /* set by the engine's own callbacks: overrides libcurl's error */
+    CURLcode result;            /* libcurl's, once finished */
     double sent_real_ms, sent_mono_ms;
+    double received_real_ms, received_mono_ms;  /* when it finished */
     char error[CURL_ERROR_SIZE];
     char method[HTTP_MAX_METHOD + 1];
     char request_body[];        /* body_size + 1 bytes */
@@ -101,9 +144,11 @@ enum { HTTP_RELEASE_NONE, HTTP_RELEASE_ONE, HTTP_RELEASE_ALL };
 
 struct http_engine {
     struct reactor *reactor;
-    CURLM *multi;
-    CURLSH *share;
-    unsigned long timer_id;     /* the reactor timer standing for libcurl's, or 0 */
+    CURLSH *share;              /* DNS and TLS sessions, for every shard */
+    struct http_shard *shards[HTTP_MAX_SHARDS];
+    size_t shard_count;
+    struct http_transfer *done_head, *done_tail;   /* finished, callbacks to run */
+    unsigned long done_timer;   /* the reactor timer that runs them, or 0 */
     struct http_transfer *transfers;
     size_t in_flight;
     int depth;                  /* engine entry points on the stack that may run callbacks */
@@ -114,6 +159,7 @@ struct http_engine {
 };
 
 static void http_engine_destroy(struct http_engine *engine);
+static struct http_shard *http_shard_new(struct http_engine *engine);
 
 /* ---- time and process-wide setup ---- */
 
@@ -304,7 +350,24 @@ static struct http_host *http_host_for(struct http_engine *engine, const char *u
     return host;
 }
 
-/* Hands TRANSFER to libcurl, with what is left of its timeout after waiting. */
+/* The shard for a new transfer: the first with room, else a new one, else
+ * (all HTTP_MAX_SHARDS made, or out of memory) the least busy. */
+static struct http_shard *http_pick_shard(struct http_engine *engine)
+{
+    struct http_shard *least = NULL;
+    for (size_t i = 0; i < engine->shard_count; i++) {
+        struct http_shard *shard = engine->shards[i];
+        if (shard->transfers < HTTP_SHARD_TRANSFERS)
+            return shard;
+        if (least == NULL || shard->transfers < least->transfers)
+            least = shard;
+    }
+    struct http_shard *fresh = http_shard_new(engine);
+    return fresh != NULL ? fresh : least;
+}
+
+/* Hands TRANSFER to libcurl on a shard, with what is left of its timeout
+ * after waiting. */
 static int http_start(struct http_engine *engine, struct http_transfer *transfer)
 {
     if (transfer->timeout_ms > 0) {
@@ -312,12 +375,14 @@ static int http_start(struct http_engine *engine, struct http_transfer *transfer
         if (curl_easy_setopt(transfer->easy, CURLOPT_TIMEOUT_MS, left > 0 ? left : 1L) != CURLE_OK)
             return -1;
     }
-    CURLMcode code = curl_multi_add_handle(engine->multi, transfer->easy);
+    struct http_shard *shard = http_pick_shard(engine);
+    CURLMcode code = curl_multi_add_handle(shard->multi, transfer->easy);
     if (code != CURLM_OK) {
         log_warn("http: libcurl refuses a transfer: %s", curl_multi_strerror(code));
         return -1;
     }
-    transfer->added = 1;
+    transfer->shard = shard;
+    shard->transfers++;
     return 0;
 }
 
@@ -376,21 +441,51 @@ static void http_unlink(struct http_engine *engine, struct http_transfer *transf
     engine->in_flight--;
 }
 
-/* Takes TRANSFER out of the engine, runs its callback and frees it. CANCEL
- * (or the transfer's own failure) overrides RESULT. */
-static void http_finish(struct http_engine *engine, struct http_transfer *transfer, CURLcode result,
-                        const char *cancel)
+/* Takes TRANSFER out of libcurl (and out of its host's gate) and notes
+ * the time: its answer, or its end, is in. */
+static void http_detach(struct http_engine *engine, struct http_transfer *transfer)
 {
-    http_unlink(engine, transfer);
-    if (transfer->added) {
-        CURLMcode removed = curl_multi_remove_handle(engine->multi, transfer->easy);
+    struct http_shard *shard = transfer->shard;
+    if (shard != NULL) {
+        CURLMcode removed = curl_multi_remove_handle(shard->multi, transfer->easy);
         if (removed != CURLM_OK)
             log_warn("http: cannot remove a transfer from libcurl: %s", curl_multi_strerror(removed));
+        shard->transfers--;
+        transfer->shard = NULL;
     }
     /* (A waiting transfer ends only when the engine is freed: its host's queue goes too.) */
     if (transfer->probing && !engine->closing)
         http_probe_done(engine, transfer, HTTP_RELEASE_ALL, 0); /* failed before a socket: no more waiting */
+    transfer->finished = 1;
+    transfer->received_real_ms = http_epoch_ms();
+    transfer->received_mono_ms = reactor_now_ms_precise();
+}
 
+static void http_on_done_timer(void *ctx);
+
+/* TRANSFER is over (RESULT is libcurl's verdict): out of libcurl now, its
+ * callback queued for the engine's 0 ms timer. */
+static void http_complete(struct http_engine *engine, struct http_transfer *transfer, CURLcode result)
+{
+    http_detach(engine, transfer);
+    transfer->result = result;
+    if (engine->done_tail != NULL)
+        engine->done_tail->done_next = transfer;
+    else
+        engine->done_head = transfer;
+    engine->done_tail = transfer;
+    if (engine->done_timer == 0) /* 0 when out of memory: http_drive runs the queue itself */
+        engine->done_timer = reactor_timer(engine->reactor, 0, http_on_done_timer, engine);
+}
+
+/* Takes TRANSFER out of the engine, runs its callback and frees it. CANCEL
+ * (or the transfer's own failure) overrides libcurl's result. */
+static void http_finish(struct http_engine *engine, struct http_transfer *transfer, const char *cancel)
+{
+    http_unlink(engine, transfer);
+    if (!transfer->finished)
+        http_detach(engine, transfer);
+    CURLcode result = transfer->result;
     struct http_response response = {0};
     char message[2 * CURL_ERROR_SIZE];
     const char *failure = cancel != NULL ? cancel : transfer->failure;
@@ -422,56 +517,92 @@ static void http_finish(struct http_engine *engine, struct http_transfer *transf
     response.body_size = transfer->body.size;
     response.headers = transfer->head.data != NULL ? transfer->head.data : "";
     response.sent_ms = transfer->sent_real_ms;
-    response.received_ms = http_epoch_ms();
-    response.total_ms = reactor_now_ms_precise() - transfer->sent_mono_ms;
+    response.received_ms = transfer->received_real_ms;
+    response.total_ms = transfer->received_mono_ms - transfer->sent_mono_ms;
     transfer->done(transfer->ctx, &response);
     http_transfer_free(transfer);
 }
 
-/* Completes what libcurl reports done and what failed on the engine's
- * side, and starts the requests that no longer wait for a name lookup. */
-static void http_harvest(struct http_engine *engine)
+/* Runs the queued callbacks, oldest first, until none is left or one of
+ * them frees the engine (which cancels the rest). */
+static void http_run_done(struct http_engine *engine)
 {
-    while (!engine->closing) {
-        int left;
-        CURLMsg *msg = curl_multi_info_read(engine->multi, &left);
-        if (msg != NULL) {
-            if (msg->msg != CURLMSG_DONE)
-                continue;
-            CURLcode result = msg->data.result; /* the message dies with the handle's removal */
-            char *private_data = NULL;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &private_data);
-            if (private_data != NULL)
-                http_finish(engine, (struct http_transfer *)(void *)private_data, result, NULL);
-        } else if (engine->releases) {
-            http_release(engine);
-        } else if (engine->failures) {
-            engine->failures = 0;
-            for (struct http_transfer *transfer = engine->transfers; transfer != NULL; transfer = transfer->next) {
-                if (transfer->failure != NULL) {
-                    engine->failures = 1; /* look again: the callback may have changed the list */
-                    http_finish(engine, transfer, CURLE_OK, NULL);
-                    break;
-                }
-            }
-        } else {
-            break;
-        }
+    while (!engine->closing && engine->done_head != NULL) {
+        struct http_transfer *transfer = engine->done_head;
+        engine->done_head = transfer->done_next;
+        if (engine->done_head == NULL)
+            engine->done_tail = NULL;
+        http_finish(engine, transfer, NULL);
     }
 }
 
-/* Hands an event to libcurl and completes what finished; frees the engine
- * if a callback asked for that. */
-static void http_drive(struct http_engine *engine, curl_socket_t fd, int mask)
+static void http_on_done_timer(void *ctx)
 {
-    int running;
+    struct http_engine *engine = ctx;
+    engine->done_timer = 0;
     engine->depth++;
-    CURLMcode code = curl_multi_socket_action(engine->multi, fd, mask, &running);
-    if (code != CURLM_OK)
-        log_warn("http: libcurl: %s", curl_multi_strerror(code));
-    http_harvest(engine);
+    http_run_done(engine);
     if (--engine->depth == 0 && engine->closing)
         http_engine_destroy(engine);
+}
+
+/* Collects what SHARD reports done and what failed on the engine's side,
+ * and starts the requests that no longer wait for a name lookup. Runs no
+ * callback. */
+static void http_harvest(struct http_engine *engine, struct http_shard *shard)
+{
+    int left;
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(shard->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        CURLcode result = msg->data.result; /* the message dies with the handle's removal */
+        char *private_data = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &private_data);
+        if (private_data != NULL)
+            http_complete(engine, (struct http_transfer *)(void *)private_data, result);
+    }
+    while (engine->releases || engine->failures) {
+        if (engine->releases) {
+            http_release(engine); /* may record failures */
+            continue;
+        }
+        engine->failures = 0;
+        for (struct http_transfer *transfer = engine->transfers; transfer != NULL; transfer = transfer->next)
+            if (transfer->failure != NULL && !transfer->finished)
+                http_complete(engine, transfer, CURLE_OK); /* may release a failed probe's host */
+    }
+}
+
+/* Hands an event to SHARD's libcurl and collects what finished; frees the
+ * engine if a callback asked for that. */
+static void http_drive(struct http_shard *shard, curl_socket_t fd, int mask)
+{
+    struct http_engine *engine = shard->engine;
+    int running;
+    engine->depth++;
+    CURLMcode code = curl_multi_socket_action(shard->multi, fd, mask, &running);
+    if (code != CURLM_OK)
+        log_warn("http: libcurl: %s", curl_multi_strerror(code));
+    http_harvest(engine, shard);
+    if (engine->done_head != NULL && engine->done_timer == 0)
+        http_run_done(engine); /* no timer to defer them to (out of memory): now, out of libcurl */
+    if (--engine->depth == 0 && engine->closing)
+        http_engine_destroy(engine);
+}
+
+/* Lets SHARD's libcurl start what was just added to it (connect, or write
+ * the request on an idle connection) now rather than from its 0 ms timer,
+ * after whatever else the loop round holds: a wave of callbacks each
+ * sending the next request would otherwise hold every request back until
+ * the last callback ran. Safe from http_send: collecting runs no callback. */
+static void http_kick(struct http_shard *shard)
+{
+    int running;
+    CURLMcode code = curl_multi_socket_action(shard->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    if (code != CURLM_OK)
+        log_warn("http: libcurl: %s", curl_multi_strerror(code));
+    http_harvest(shard->engine, shard);
 }
 
 /* ---- libcurl on the reactor ---- */
@@ -484,15 +615,16 @@ static void http_on_ready(void *ctx, int fd, int events)
 
 static void http_on_timer(void *ctx)
 {
-    struct http_engine *engine = ctx;
-    engine->timer_id = 0;
-    http_drive(engine, CURL_SOCKET_TIMEOUT, 0);
+    struct http_shard *shard = ctx;
+    shard->timer_id = 0;
+    http_drive(shard, CURL_SOCKET_TIMEOUT, 0);
 }
 
 static int http_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
     (void)socketp;
-    struct http_engine *engine = userp;
+    struct http_shard *shard = userp;
+    struct http_engine *engine = shard->engine;
     if (what == CURL_POLL_REMOVE) {
         reactor_unwatch(engine->reactor, fd);
         return 0;
@@ -500,7 +632,7 @@ static int http_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
     if (engine->closing)
         return 0;
     int wanted = (what & CURL_POLL_IN ? REACTOR_READ : 0) | (what & CURL_POLL_OUT ? REACTOR_WRITE : 0);
-    if (reactor_watch(engine->reactor, fd, wanted, http_on_ready, engine) == 0)
+    if (reactor_watch(engine->reactor, fd, wanted, http_on_ready, shard) == 0)
         return 0;
     /* Failing here would abort every transfer: fail only this one, after libcurl returns. */
     char *private_data = NULL;
@@ -516,18 +648,19 @@ static int http_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
 static int http_on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 {
     (void)multi;
-    struct http_engine *engine = userp;
-    if (engine->timer_id != 0) {
-        reactor_cancel(engine->reactor, engine->timer_id);
-        engine->timer_id = 0;
+    struct http_shard *shard = userp;
+    struct http_engine *engine = shard->engine;
+    if (shard->timer_id != 0) {
+        reactor_cancel(engine->reactor, shard->timer_id);
+        shard->timer_id = 0;
     }
     if (timeout_ms < 0 || engine->closing)
         return 0;
     /* 0 means "now": the reactor's next round, not a call back into libcurl from here. */
-    engine->timer_id = reactor_timer(engine->reactor, timeout_ms, http_on_timer, engine);
-    if (engine->timer_id != 0)
+    shard->timer_id = reactor_timer(engine->reactor, timeout_ms, http_on_timer, shard);
+    if (shard->timer_id != 0)
         return 0;
-    log_error("http: out of memory for a timer: every transfer in flight fails");
+    log_error("http: out of memory for a timer: every transfer in flight on a shard fails");
     return -1;
 }
 
@@ -557,7 +690,47 @@ static int http_on_prereq(void *clientp, char *primary_ip, char *local_ip, int p
     return CURL_PREREQFUNC_OK;
 }
 
-/* ---- the engine ---- */
+/* ---- shards and the engine ---- */
+
+/* A new shard, or NULL (all HTTP_MAX_SHARDS made, out of memory). */
+static struct http_shard *http_shard_new(struct http_engine *engine)
+{
+    if (engine->shard_count == HTTP_MAX_SHARDS)
+        return NULL;
+    struct http_shard *shard = calloc(1, sizeof *shard);
+    CURLM *multi = shard != NULL ? curl_multi_init() : NULL;
+    int bad = multi == NULL;
+    if (!bad) {
+        bad |= curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, http_on_socket) != CURLM_OK;
+        bad |= curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, shard) != CURLM_OK;
+        bad |= curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, http_on_curl_timer) != CURLM_OK;
+        bad |= curl_multi_setopt(multi, CURLMOPT_TIMERDATA, shard) != CURLM_OK;
+        bad |= curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L) != CURLM_OK;
+        bad |= curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 0L) != CURLM_OK;
+        bad |= curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, HTTP_SHARD_CONNECTIONS) != CURLM_OK;
+        bad |= curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING) != CURLM_OK;
+    }
+    if (bad) {
+        log_warn("http: cannot set up a libcurl multi handle");
+        if (multi != NULL)
+            curl_multi_cleanup(multi);
+        free(shard);
+        return NULL;
+    }
+    shard->engine = engine;
+    shard->multi = multi;
+    engine->shards[engine->shard_count++] = shard;
+    return shard;
+}
+
+/* Frees SHARD, which has no transfers left. */
+static void http_shard_free(struct http_shard *shard)
+{
+    curl_multi_cleanup(shard->multi); /* closes the idle connections: their sockets leave the reactor */
+    if (shard->timer_id != 0)
+        reactor_cancel(shard->engine->reactor, shard->timer_id);
+    free(shard);
+}
 
 struct http_engine *http_engine_new(struct reactor *reactor)
 {
@@ -567,22 +740,14 @@ struct http_engine *http_engine_new(struct reactor *reactor)
     if (engine == NULL)
         return NULL;
     engine->reactor = reactor;
-    engine->multi = curl_multi_init();
     engine->share = curl_share_init();
-    int bad = engine->multi == NULL || engine->share == NULL;
+    int bad = engine->share == NULL;
     if (!bad) {
-        /* The multi handle already shares connections and DNS; TLS sessions need a share. */
+        /* Name lookups and TLS sessions serve every shard; connections stay in theirs. */
+        bad |= curl_share_setopt(engine->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK;
         bad |= curl_share_setopt(engine->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK;
-        bad |= curl_multi_setopt(engine->multi, CURLMOPT_SOCKETFUNCTION, http_on_socket) != CURLM_OK;
-        bad |= curl_multi_setopt(engine->multi, CURLMOPT_SOCKETDATA, engine) != CURLM_OK;
-        bad |= curl_multi_setopt(engine->multi, CURLMOPT_TIMERFUNCTION, http_on_curl_timer) != CURLM_OK;
-        bad |= curl_multi_setopt(engine->multi, CURLMOPT_TIMERDATA, engine) != CURLM_OK;
-        bad |= curl_multi_setopt(engine->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L) != CURLM_OK;
-        bad |= curl_multi_setopt(engine->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 0L) != CURLM_OK;
-        bad |= curl_multi_setopt(engine->multi, CURLMOPT_MAXCONNECTS, HTTP_MAX_CONNECTIONS) != CURLM_OK;
-        bad |= curl_multi_setopt(engine->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING) != CURLM_OK;
     }
-    if (bad) {
+    if (bad || http_shard_new(engine) == NULL) {
         log_error("http: cannot set up libcurl");
         http_engine_destroy(engine);
         return NULL;
@@ -592,13 +757,13 @@ struct http_engine *http_engine_new(struct reactor *reactor)
 
 static void http_engine_destroy(struct http_engine *engine)
 {
-    engine->closing = 1; /* libcurl's timer callback sets no more timers */
-    if (engine->timer_id != 0)
-        reactor_cancel(engine->reactor, engine->timer_id);
-    if (engine->multi != NULL)
-        curl_multi_cleanup(engine->multi); /* closes the idle connections: their sockets leave the reactor */
-    if (engine->share != NULL)
-        curl_share_cleanup(engine->share);
+    engine->closing = 1; /* libcurl's timer callbacks set no more timers */
+    if (engine->done_timer != 0)
+        reactor_cancel(engine->reactor, engine->done_timer);
+    for (size_t i = 0; i < engine->shard_count; i++)
+        http_shard_free(engine->shards[i]);
+    if (engine->share != NULL && curl_share_cleanup(engine->share) != CURLSHE_OK)
+        log_warn("http: libcurl's share is still in use: leaked");
     while (engine->hosts != NULL) {
         struct http_host *next = engine->hosts->next;
         free(engine->hosts);
@@ -613,8 +778,9 @@ void http_engine_free(struct http_engine *engine)
         return;
     engine->closing = 1;
     engine->depth++;
+    engine->done_head = engine->done_tail = NULL; /* the queued ones are cancelled with the rest */
     while (engine->transfers != NULL)
-        http_finish(engine, engine->transfers, CURLE_OK, "cancelled");
+        http_finish(engine, engine->transfers, "cancelled");
     if (--engine->depth == 0)
         http_engine_destroy(engine);
 }
@@ -788,6 +954,8 @@ int http_send(struct http_engine *engine, const struct http_request *request, ht
         engine->transfers->prev = transfer;
     engine->transfers = transfer;
     engine->in_flight++;
+    if (transfer->shard != NULL)
+        http_kick(transfer->shard);
     return 0;
 }
 

@@ -1,17 +1,23 @@
-/* http: the HTTP engine every cloud platform adapter shares. One libcurl
- * multi handle driven by the kernel's reactor, so thousands of requests in
- * flight cost thousands of sockets on the one loop, not threads. Requests
- * keep their connections alive for reuse (HTTP/1.1, no limit per host),
- * follow no redirects, speak only http(s), use a proxy only when the
+/* http: the HTTP engine every cloud platform adapter shares. libcurl multi
+ * handles driven by the kernel's reactor, so thousands of requests in
+ * flight cost thousands of sockets on the one loop, not threads; the
+ * transfers are spread over several multi handles of at most 128 each, as
+ * libcurl's cost per transfer grows with the connections of its handle.
+ * Requests keep their connections alive for reuse (HTTP/1.1, no limit per
+ * host), follow no redirects, speak only http(s), use a proxy only when the
  * environment names one (libcurl's http_proxy / https_proxy / no_proxy),
  * and their sockets are close-on-exec. A burst of requests to a host name
  * waits for the first one's name lookup, so it costs one lookup, not one
  * resolver thread per request.
  *
  * Use an engine from the loop's thread only. Callbacks run there, never
- * before http_send returns. A callback may call http_send, and may call
- * http_engine_free: the engine then cancels what is left at once and is
- * released when the callback returns. The reactor must outlive the engine. */
+ * before http_send returns, and never while the loop is reading sockets:
+ * the answers read in one loop round are time-stamped as they are read and
+ * their callbacks run together afterwards, from a reactor timer. A
+ * callback may call http_send, and may call http_engine_free: the engine
+ * then cancels what is left at once (answers already read but not yet
+ * delivered included) and is released when the callback returns. The
+ * reactor must outlive the engine. */
 #ifndef FAASET_HTTP_H
 #define FAASET_HTTP_H
 
@@ -61,7 +67,8 @@ struct http_response {
      * with http_response_header. */
     const char *headers;
     double sent_ms, received_ms;            /* epoch ms (CLOCK_REALTIME): when http_send took the request,
-                                               and when the response completed */
+                                               and when the response was read (or the request ended),
+                                               not when the callback runs */
     double total_ms;                        /* received - sent, on the monotonic clock */
 };
 

@@ -129,7 +129,7 @@ static void runner_unlink(struct runner *r, struct runner_call *call)
 
 /* The row of a finished run. */
 static json_t *runner_row(struct runner *r, struct runner_call *call, const struct runner_outcome *outcome,
-                          double receive_epoch_ms, double round_trip_ms)
+                          double send_epoch_ms, double receive_epoch_ms, double round_trip_ms)
 {
     json_t *row = json_object();
     if (outcome->ok && json_is_object(outcome->result))
@@ -151,7 +151,7 @@ static json_t *runner_row(struct runner *r, struct runner_call *call, const stru
         json_object_set_new(row, "errorMessage", json_string(outcome->message ? outcome->message : ""));
     }
     json_object_set_new(row, "retries", json_integer(call->retries));
-    json_object_set_new(row, "clientSendTime", json_real(call->send_epoch_ms));
+    json_object_set_new(row, "clientSendTime", json_real(send_epoch_ms));
     json_object_set_new(row, "clientReceiveTime", json_real(receive_epoch_ms));
     json_object_set_new(row, "roundTripTime", json_real(round_trip_ms));
     json_t *runtime = json_object_get(row, "runtime");
@@ -204,8 +204,10 @@ static void runner_handle_answer(struct runner_call *call, const struct runner_o
         free(call);
         return;
     }
-    double receive = runner_epoch_ms();
-    double round_trip = reactor_now_ms_precise() - call->send_mono_ms;
+    int measured = outcome->received_epoch_ms > 0; /* by the target, when the answer was read */
+    double send = measured ? outcome->sent_epoch_ms : call->send_epoch_ms;
+    double receive = measured ? outcome->received_epoch_ms : runner_epoch_ms();
+    double round_trip = measured ? outcome->round_trip_ms : reactor_now_ms_precise() - call->send_mono_ms;
     runner_unlink(r, call);
     r->in_flight_count--;
     if (!outcome->ok && outcome->throttled && call->retries < RUNNER_MAX_RETRIES && r->state == RUNNER_RUNNING) {
@@ -222,7 +224,7 @@ static void runner_handle_answer(struct runner_call *call, const struct runner_o
         r->in_flight_count++;
         return;
     }
-    json_t *row = runner_row(r, call, outcome, receive, round_trip);
+    json_t *row = runner_row(r, call, outcome, send, receive, round_trip);
     results_append(r->store, row);
     stats_add(r->stats, row);
     json_decref(row);

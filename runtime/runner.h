@@ -25,6 +25,11 @@ struct runner_outcome {
     const char *message;
     int throttled;                   /* retry it */
     double retry_after_ms;           /* the platform's Retry-After, 0 when none */
+    /* When the target itself sent the request and read the answer (epoch
+     * ms), and the round trip between them on a monotonic clock: set all
+     * three, or leave received_epoch_ms 0 and the runner measures from its
+     * own send to the callback. */
+    double sent_epoch_ms, received_epoch_ms, round_trip_ms;
 };
 
 typedef void (*runner_done_fn)(void *call, const struct runner_outcome *outcome);

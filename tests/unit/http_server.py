@@ -7,7 +7,8 @@ never outlives its test).
                        X-Method, X-Content-Type and X-Content-Length as received
   /limited             429 with Retry-After: 2
   /sleep?ms=N          200 "slept" after N ms
-  /port                200, the client's port (the same on a reused connection)
+  /port?ms=N           200, the client's port (the same on a reused connection),
+                       after N ms (default 0)
   /big?bytes=N         200, N bytes of "a"
   /chunked             200, "one two three" in chunks, no Content-Length
 """
@@ -56,6 +57,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(int(query.get("ms", ["0"])[0]) / 1000.0)
             self.reply(200, "slept")
         elif url.path == "/port":
+            time.sleep(int(query.get("ms", ["0"])[0]) / 1000.0)
             self.reply(200, str(self.client_address[1]))
         elif url.path == "/big":
             size = int(query.get("bytes", ["0"])[0])

@@ -4,13 +4,22 @@
  * reuse on close-on-exec sockets, large, capped and chunked responses, 50
  * requests in flight at once, a burst to a host name, connection refused, a
  * timeout, callbacks that send or free the engine, and cancellation on
- * free. The whole run is bounded by an alarm that also kills the server. */
+ * free. Then the engine's shards (128 transfers each): 300 requests at once
+ * on three shards, a second wave reusing the first's connections, a burst
+ * by name over three shards that costs one name lookup (getaddrinfo is
+ * replaced here to count them), cancellation across shards on free; and
+ * deferred callbacks: answers time-stamped when read, delivered after the
+ * loop round, cancelled if the engine is freed before. The whole run is
+ * bounded by an alarm that also kills the server. */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -22,7 +31,27 @@
 #include "http.h"
 #include "reactor.h"
 
-#define DEADLINE_S 60
+#define DEADLINE_S 90
+#define SHARDED 300 /* requests at once: three of the engine's shards */
+#define TEST_HOST "faaset-test.invalid"
+
+/* Name lookups: this definition stands in for the C library's (libcurl's
+ * resolver threads call it), counts the lookups of TEST_HOST and answers
+ * them with the loopback address; other names go to the next definition. */
+typedef int (*getaddrinfo_fn)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+static getaddrinfo_fn next_getaddrinfo; /* set in main, before any thread */
+static atomic_int test_host_lookups;
+
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res)
+{
+    if (next_getaddrinfo == NULL)
+        return EAI_FAIL;
+    if (node != NULL && strcmp(node, TEST_HOST) == 0) {
+        atomic_fetch_add(&test_host_lookups, 1);
+        node = "127.0.0.1";
+    }
+    return next_getaddrinfo(node, service, hints, res);
+}
 
 static pid_t server_pid = -1;
 static int server_port;
@@ -607,11 +636,179 @@ static void test_free_from_callback(struct reactor *reactor)
     CHECK(reactor_run_timers(reactor) == -1);
 }
 
+/* Sends N copies of REQUEST at once and waits for them all. */
+static int wave(struct reactor *reactor, struct http_engine *engine, const struct http_request *request,
+                struct result *results, int n)
+{
+    completed = 0;
+    int sent = 0;
+    for (int i = 0; i < n; i++)
+        sent += http_send(engine, request, on_done, &results[i]) == 0;
+    CHECK(sent == n);
+    CHECK(http_engine_in_flight(engine) == (size_t)n);
+    return sent == n ? run_until(reactor, n, 30000) : -1;
+}
+
+/* How many of RESULTS[0..N) answered 200 with a port no other of them had. */
+static int distinct_ports(const struct result *results, int n)
+{
+    int distinct = 0;
+    for (int i = 0; i < n; i++) {
+        int seen = results[i].status != 200;
+        for (int j = 0; j < i && !seen; j++)
+            seen = results[j].status == 200 && strcmp(results[i].body, results[j].body) == 0;
+        distinct += !seen;
+    }
+    return distinct;
+}
+
+/* SHARDED requests at once, over three shards, each on its own connection;
+ * a second wave reuses every one of them and opens none. */
+static void test_shards(struct reactor *reactor, struct http_engine *engine)
+{
+    enum { N = SHARDED };
+    static struct result first[N], second[N];
+    struct http_request request = {.method = "GET", .url = url("/port?ms=300")};
+    long long start = reactor_now_ms();
+    CHECK(wave(reactor, engine, &request, first, N) == 0);
+    long long elapsed = reactor_now_ms() - start;
+    int sockets_first, sockets_second, inheritable;
+    count_tcp_sockets(&sockets_first, &inheritable);
+    CHECK(wave(reactor, engine, &request, second, N) == 0);
+    count_tcp_sockets(&sockets_second, &inheritable);
+    CHECK(distinct_ports(first, N) == N && distinct_ports(second, N) == N);
+    int reused = 0;
+    for (int i = 0; i < N; i++) {
+        int found = 0;
+        for (int j = 0; j < N && !found && second[i].status == 200; j++)
+            found = first[j].status == 200 && strcmp(second[i].body, first[j].body) == 0;
+        reused += found;
+    }
+    CHECK(reused == N);
+    CHECK(sockets_second == sockets_first && sockets_first >= N && inheritable == 0);
+    CHECK(elapsed < 10000); /* one after another would take 90 s */
+    printf("%d requests of 300 ms each in %lld ms; the next %d reused %d connections\n", N, elapsed, N, reused);
+    for (int i = 0; i < N; i++) {
+        result_clear(&first[i]);
+        result_clear(&second[i]);
+    }
+    CHECK(http_engine_in_flight(engine) == 0);
+}
+
+/* A burst to a new host name over three shards: one lookup serves them all. */
+static void test_burst_across_shards(struct reactor *reactor, struct http_engine *engine)
+{
+    enum { N = SHARDED };
+    static struct result results[N];
+    char by_name[128];
+    snprintf(by_name, sizeof by_name, "http://%s:%d/sleep?ms=200", TEST_HOST, server_port);
+    struct http_request request = {.method = "GET", .url = by_name, .timeout_ms = 20000};
+    atomic_store(&test_host_lookups, 0);
+    CHECK(wave(reactor, engine, &request, results, N) == 0);
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        ok += results[i].done == 1 && results[i].status == 200;
+        result_clear(&results[i]);
+    }
+    CHECK(ok == N);
+    int lookups = atomic_load(&test_host_lookups);
+    CHECK(lookups == 1);
+    printf("%d requests to %s: %d name lookup(s)\n", N, TEST_HOST, lookups);
+}
+
+/* Freeing an engine with requests pending on several shards cancels them
+ * all, closes every connection and leaves no timer behind. */
+static void test_free_across_shards(struct reactor *reactor)
+{
+    enum { N = SHARDED };
+    static struct result results[N];
+    int baseline, sockets, inheritable;
+    count_tcp_sockets(&baseline, &inheritable);
+    struct http_engine *engine = http_engine_new(reactor);
+    CHECK(engine != NULL);
+    if (engine == NULL)
+        return;
+    struct http_request request = {.method = "GET", .url = url("/sleep?ms=3000")};
+    for (int i = 0; i < N; i++)
+        CHECK(http_send(engine, &request, on_done, &results[i]) == 0);
+    run_for(reactor, 500); /* connected and sent, waiting for the answers */
+    CHECK(http_engine_in_flight(engine) == N);
+    count_tcp_sockets(&sockets, &inheritable);
+    CHECK(sockets - baseline == N);
+    completed = 0;
+    http_engine_free(engine);
+    CHECK(completed == N);
+    int cancelled = 0;
+    for (int i = 0; i < N; i++) {
+        cancelled += results[i].done == 1 && results[i].error != NULL && strcmp(results[i].error, "cancelled") == 0;
+        result_clear(&results[i]);
+    }
+    CHECK(cancelled == N);
+    count_tcp_sockets(&sockets, &inheritable);
+    CHECK(sockets == baseline);
+    CHECK(reactor_run_timers(reactor) == -1);
+}
+
+/* Reads what the reactor has for MS, running no timer. */
+static void dispatch_only(struct reactor *reactor, int ms)
+{
+    long long deadline = reactor_now_ms() + ms;
+    for (long long left; (left = deadline - reactor_now_ms()) > 0;) {
+        struct pollfd p = {.fd = reactor_fd(reactor), .events = POLLIN};
+        if (poll(&p, 1, (int)left) > 0)
+            reactor_dispatch(reactor);
+    }
+}
+
+/* Answers are time-stamped when read; their callbacks run afterwards, from
+ * the reactor's timers; an engine freed in between cancels them. */
+static void test_deferred(struct reactor *reactor)
+{
+    enum { N = 3 };
+    struct result results[N] = {{0}};
+    struct http_engine *engine = http_engine_new(reactor);
+    CHECK(engine != NULL);
+    if (engine == NULL)
+        return;
+    struct http_request request = {.method = "GET", .url = url("/sleep?ms=300")};
+    for (int i = 0; i < N; i++)
+        CHECK(http_send(engine, &request, on_done, &results[i]) == 0);
+    run_for(reactor, 150); /* connected and sent */
+    completed = 0;
+    dispatch_only(reactor, 700); /* the answers are read; their callbacks wait */
+    CHECK(completed == 0 && http_engine_in_flight(engine) == N);
+    double read_by = epoch_ms();
+    usleep(200 * 1000);
+    CHECK(run_until(reactor, N, 2000) == 0);
+    for (int i = 0; i < N; i++) {
+        CHECK(results[i].done == 1 && results[i].status == 200);
+        CHECK(results[i].received_ms <= read_by && results[i].total_ms >= 250 &&
+              results[i].total_ms <= read_by - results[i].sent_ms + 1);
+        result_clear(&results[i]);
+    }
+
+    for (int i = 0; i < N; i++)
+        CHECK(http_send(engine, &request, on_done, &results[i]) == 0);
+    run_for(reactor, 150);
+    completed = 0;
+    dispatch_only(reactor, 700);
+    CHECK(completed == 0 && http_engine_in_flight(engine) == N);
+    http_engine_free(engine); /* the answers read but not delivered are cancelled */
+    CHECK(completed == N);
+    for (int i = 0; i < N; i++) {
+        CHECK(results[i].done == 1 && results[i].error != NULL && strcmp(results[i].error, "cancelled") == 0);
+        result_clear(&results[i]);
+    }
+    CHECK(reactor_run_timers(reactor) == -1);
+}
+
 int main(void)
 {
     signal(SIGALRM, on_alarm);
     alarm(DEADLINE_S);
     signal(SIGPIPE, SIG_IGN);
+    next_getaddrinfo = (getaddrinfo_fn)dlsym(RTLD_NEXT, "getaddrinfo");
+    CHECK(next_getaddrinfo != NULL);
     test_header_lookup();
     if (start_server() < 0) {
         fprintf(stderr, "test_http: the server (%s) did not start\n", HTTP_TEST_SERVER);
@@ -633,9 +830,13 @@ int main(void)
         test_burst_by_name(reactor, engine);
         test_failures(reactor, engine);
         test_send_from_callback(reactor, engine);
+        test_shards(reactor, engine);
+        test_burst_across_shards(reactor, engine);
         http_engine_free(engine);
         test_free_pending(reactor);
         test_free_from_callback(reactor);
+        test_free_across_shards(reactor);
+        test_deferred(reactor);
     }
     reactor_free(reactor);
     stop_server();
