@@ -20,6 +20,7 @@
 #define RUNNER_BACKOFF_BASE_MS 50.0
 #define RUNNER_BACKOFF_MAX_MS 10000.0
 #define RUNNER_MAX_RETRIES 20
+#define RUNNER_LAUNCH_CHUNK 64
 
 enum runner_state { RUNNER_RUNNING, RUNNER_STOPPING, RUNNER_FINISHED };
 
@@ -59,6 +60,7 @@ struct runner {
     int memory_mb;                   /* the setting of this pass, 0 = unchanged */
     struct runner_slot *slots;
     struct runner_slot **ready;      /* slots whose run ended, waiting to launch their next */
+    int next_slot;                   /* the first slot of the pass not launched yet */
     int ready_count, draining;
     int active_slots;
     struct runner_call *in_flight;
@@ -294,23 +296,44 @@ static void runner_launch_all(void *ctx)
     runner_maybe_free(r);
 }
 
+/* Starts the next RUNNER_LAUNCH_CHUNK slots of the pass, then lets the
+ * loop turn (a 0 ms timer) before the next chunk: the requests of the first
+ * chunk go out while the rest are prepared, instead of all waiting for the
+ * whole launch loop. */
+static void runner_launch_chunk(void *ctx)
+{
+    struct runner *r = ctx;
+    r->phase_timer = 0;
+    if (r->state != RUNNER_RUNNING)
+        return;
+    r->depth++;
+    int end = r->next_slot + RUNNER_LAUNCH_CHUNK;
+    if (end > r->experiment->threads)
+        end = r->experiment->threads;
+    r->draining = 1; /* answers that come back at once queue their slot instead of recursing */
+    for (; r->next_slot < end && r->state == RUNNER_RUNNING; r->next_slot++)
+        runner_launch(&r->slots[r->next_slot]);
+    r->draining = 0;
+    if (r->next_slot < r->experiment->threads && r->state == RUNNER_RUNNING)
+        r->phase_timer = reactor_timer(r->reactor, 0, runner_launch_chunk, r);
+    if (r->ready_count > 0) {
+        struct runner_slot *slot = r->ready[--r->ready_count];
+        runner_slot_idle(slot); /* serves the queued ones too */
+    }
+    r->depth--;
+    runner_maybe_free(r);
+}
+
 static void runner_launch_pass(struct runner *r)
 {
     r->phase = "running";
     json_decref(r->payloads);
     r->payloads = experiment_deal(r->experiment);
     r->active_slots = r->experiment->threads;
-    for (int t = 0; t < r->experiment->threads; t++) {
+    for (int t = 0; t < r->experiment->threads; t++)
         r->slots[t] = (struct runner_slot){r, t, t, 0};
-    }
-    r->draining = 1; /* answers that come back at once queue their slot instead of recursing */
-    for (int t = 0; t < r->experiment->threads && r->state == RUNNER_RUNNING; t++)
-        runner_launch(&r->slots[t]);
-    r->draining = 0;
-    if (r->ready_count > 0) {
-        struct runner_slot *slot = r->ready[--r->ready_count];
-        runner_slot_idle(slot); /* serves the queued ones too */
-    }
+    r->next_slot = 0;
+    runner_launch_chunk(r);
 }
 
 static void runner_after_sleep(struct runner *r, reactor_timer_fn next)
