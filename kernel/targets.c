@@ -81,7 +81,7 @@ struct target *target_function(struct cloud *cloud, const char *function, const 
     snprintf(target->function, sizeof target->function, "%s", function);
     snprintf(target->platform, sizeof target->platform, "%s", platform ? platform : cloud_platform_of(cloud, function));
     target->runner = (struct runner_target){target, target->function, target->platform, target_function_invoke,
-                                            target_function_set_memory};
+                                            target_function_set_memory, 1};
     return target;
 }
 
@@ -154,7 +154,7 @@ struct target *target_http(struct http_engine *engine, const char *function, con
     }
     target->engine = engine;
     snprintf(target->function, sizeof target->function, "%s", function);
-    target->runner = (struct runner_target){target, target->function, target->endpoint, target_http_invoke, NULL};
+    target->runner = (struct runner_target){target, target->function, target->endpoint, target_http_invoke, NULL, 0};
     return target;
 }
 

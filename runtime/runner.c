@@ -61,6 +61,7 @@ struct runner {
     struct runner_slot *slots;
     struct runner_slot **ready;      /* slots whose run ended, waiting to launch their next */
     int next_slot;                   /* the first slot of the pass not launched yet */
+    int pass_over;                   /* the pass has ended (set once per pass) */
     int ready_count, draining;
     int active_slots;
     struct runner_call *in_flight;
@@ -72,6 +73,7 @@ struct runner {
 };
 
 static void runner_start_pass(struct runner *r);
+static void runner_maybe_end_pass(struct runner *r);
 static void runner_launch(struct runner_slot *slot);
 static void runner_finish(struct runner *r, const char *status);
 
@@ -163,6 +165,16 @@ static json_t *runner_row(struct runner *r, struct runner_call *call, const stru
     return row;
 }
 
+/* The pass is over when every slot has made its runs and no call is
+ * outstanding (with callAsync, slots finish before their calls do). */
+static void runner_maybe_end_pass(struct runner *r)
+{
+    if (r->active_slots == 0 && r->in_flight_count == 0 && r->state == RUNNER_RUNNING && !r->pass_over) {
+        r->pass_over = 1;
+        runner_start_pass(r); /* the next one, or the end */
+    }
+}
+
 /* A slot whose run ended takes its next one. Slots wait in `ready` and are
  * served by one loop, not by recursion: a platform may answer a call before
  * returning from it (a local error), and thousands of those must not nest. */
@@ -177,8 +189,10 @@ static void runner_slot_idle(struct runner_slot *slot)
     while (r->ready_count > 0 && r->state == RUNNER_RUNNING) {
         struct runner_slot *next = r->ready[--r->ready_count];
         runner_launch(next);
-        if (!next->busy && --r->active_slots == 0 && r->state == RUNNER_RUNNING)
-            runner_start_pass(r); /* the pass is over: the next one, or the end */
+        if (!next->busy) {
+            r->active_slots--;
+            runner_maybe_end_pass(r);
+        }
     }
     r->ready_count = 0;
     r->draining = 0;
@@ -237,6 +251,8 @@ static void runner_handle_answer(struct runner_call *call, const struct runner_o
     free(call);
     if (r->state == RUNNER_STOPPING && r->in_flight == NULL)
         runner_finish(r, "interrupted");
+    else if (r->state == RUNNER_RUNNING && r->experiment->call_async)
+        runner_maybe_end_pass(r); /* the slot went on when the call was accepted */
     else if (r->state == RUNNER_RUNNING)
         runner_slot_idle(slot);
 }
@@ -260,20 +276,19 @@ static void runner_on_retry(void *ctx)
     runner_send(call);
 }
 
-/* The slot's next run, if its share of the pass is not done. */
-static void runner_launch(struct runner_slot *slot)
+/* Sends the slot's next run. Returns 0 when it has none left. */
+static int runner_launch_one(struct runner_slot *slot)
 {
     struct runner *r = slot->runner;
     if (slot->next_run >= r->experiment->runs)
-        return;
+        return 0;
     struct runner_call *call = calloc(1, sizeof *call);
     if (call == NULL)
-        return;
+        return 0;
     call->runner = r;
     call->slot = slot;
     call->run = slot->next_run;
     slot->next_run += r->experiment->threads;
-    slot->busy = 1;
     call->next = r->in_flight;
     if (r->in_flight)
         r->in_flight->prev = call;
@@ -281,6 +296,25 @@ static void runner_launch(struct runner_slot *slot)
     r->in_flight_count++;
     r->launched++;
     runner_send(call);
+    return 1;
+}
+
+/* The slot's next run, if its share of the pass is not done. With
+ * callAsync a call counts as made once the platform has taken it, so the
+ * slot sends all of its runs at once and is done; their rows come with the
+ * answers. */
+static void runner_launch(struct runner_slot *slot)
+{
+    struct runner *r = slot->runner;
+    if (!r->experiment->call_async) {
+        slot->busy = 1; /* before the send: an answer that comes at once makes it idle again */
+        if (!runner_launch_one(slot))
+            slot->busy = 0;
+        return;
+    }
+    while (r->state == RUNNER_RUNNING && runner_launch_one(slot))
+        ;
+    slot->busy = 0;
 }
 
 static void runner_launch_pass(struct runner *r);
@@ -311,9 +345,14 @@ static void runner_launch_chunk(void *ctx)
     if (end > r->experiment->threads)
         end = r->experiment->threads;
     r->draining = 1; /* answers that come back at once queue their slot instead of recursing */
-    for (; r->next_slot < end && r->state == RUNNER_RUNNING; r->next_slot++)
+    for (; r->next_slot < end && r->state == RUNNER_RUNNING; r->next_slot++) {
         runner_launch(&r->slots[r->next_slot]);
+        if (r->experiment->call_async)
+            r->active_slots--; /* it sent all its runs */
+    }
     r->draining = 0;
+    if (r->experiment->call_async)
+        runner_maybe_end_pass(r);
     if (r->next_slot < r->experiment->threads && r->state == RUNNER_RUNNING)
         r->phase_timer = reactor_timer(r->reactor, 0, runner_launch_chunk, r);
     if (r->ready_count > 0) {
@@ -333,6 +372,7 @@ static void runner_launch_pass(struct runner *r)
     for (int t = 0; t < r->experiment->threads; t++)
         r->slots[t] = (struct runner_slot){r, t, t, 0};
     r->next_slot = 0;
+    r->pass_over = 0;
     runner_launch_chunk(r);
 }
 
@@ -482,6 +522,10 @@ struct runner *runner_start(struct reactor *reactor, const struct experiment *ex
 {
     if (experiment->memory_count > 0 && target->set_memory == NULL) {
         snprintf(err, err_size, "memorySettings needs a platform function: an HTTP endpoint cannot be reconfigured");
+        return NULL;
+    }
+    if (experiment->call_async && !target->accepts_async) {
+        snprintf(err, err_size, "callAsync needs a platform function: an HTTP endpoint answers every call");
         return NULL;
     }
     struct runner *r = calloc(1, sizeof *r);

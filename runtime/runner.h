@@ -42,6 +42,9 @@ struct runner_target {
     int (*invoke)(void *ctx, const json_t *payload, runner_done_fn done, void *call);
     /* Reconfigures the memory; NULL when the target cannot. */
     int (*set_memory)(void *ctx, int memory_mb, runner_done_fn done, void *call);
+    /* callAsync: a call counts as accepted once invoke returns (the platform
+     * queued it), so its slot goes on; the row is written when it answers. */
+    int accepts_async;
 };
 
 struct runner_progress {
