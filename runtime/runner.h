@@ -3,7 +3,9 @@
  * makes `runs` invocations with exactly `threads` in flight: slot t makes
  * runs t, t + threads, t + 2 threads, ... one after another, as FaaS
  * Runner's threads do, but a slot is a callback, not an OS thread, so a
- * thousand slots cost a thousand small records. Each finished run is a row
+ * thousand slots cost a thousand small records (with callAsync a slot
+ * sends all its runs as the platform takes them, and the pass ends when
+ * every answer is in). Each finished run is a row
  * (FaaS Runner's columns, the function's SAAF attributes, client send and
  * receive times) written to the results store at once; a failed run is a
  * row with its error; a throttled one is retried with exponential backoff
