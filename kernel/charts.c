@@ -5,10 +5,11 @@
 #include "charts.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "buffer.h"
 
 #define CHART_WIDTH 640
 #define CHART_HEIGHT 260
@@ -18,45 +19,17 @@
 #define CHART_BOTTOM 40
 #define CHART_COLOR "#3b82f6"
 
-struct chart_text {
-    char *data;
-    size_t size, capacity;
-};
-
-__attribute__((format(printf, 2, 3))) static void chart_printf(struct chart_text *t, const char *fmt, ...)
-{
-    va_list args;
-    for (;;) {
-        size_t room = t->capacity - t->size;
-        va_start(args, fmt);
-        int n = t->data ? vsnprintf(t->data + t->size, room, fmt, args) : -1;
-        va_end(args);
-        if (t->data != NULL && n >= 0 && (size_t)n < room) {
-            t->size += (size_t)n;
-            return;
-        }
-        size_t capacity = t->capacity ? t->capacity * 2 : 4096;
-        while (n >= 0 && capacity < t->size + (size_t)n + 1)
-            capacity *= 2;
-        char *grown = realloc(t->data, capacity);
-        if (grown == NULL)
-            return;
-        t->data = grown;
-        t->capacity = capacity;
-    }
-}
-
-static void chart_escaped(struct chart_text *t, const char *text)
+static void chart_escaped(struct buffer *t, const char *text)
 {
     for (const char *c = text; *c; c++) {
         if (*c == '<')
-            chart_printf(t, "&lt;");
+            buffer_printf(t, "&lt;");
         else if (*c == '>')
-            chart_printf(t, "&gt;");
+            buffer_printf(t, "&gt;");
         else if (*c == '&')
-            chart_printf(t, "&amp;");
+            buffer_printf(t, "&amp;");
         else
-            chart_printf(t, "%c", *c);
+            buffer_printf(t, "%c", *c);
     }
 }
 
@@ -76,42 +49,42 @@ static double chart_nice(double value)
 static double chart_x(const json_t *point) { return json_number_value(json_array_get(point, 0)); }
 static double chart_y(const json_t *point) { return json_number_value(json_array_get(point, 1)); }
 
-static void chart_axes(struct chart_text *t, const struct chart *chart, double x_max, double y_min, double y_max,
+static void chart_axes(struct buffer *t, const struct chart *chart, double x_max, double y_min, double y_max,
                        int categorical)
 {
     int plot_w = CHART_WIDTH - CHART_LEFT - CHART_RIGHT, plot_h = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM;
-    chart_printf(t, "<text x=\"%d\" y=\"18\" font-size=\"14\" font-weight=\"bold\">", CHART_LEFT);
+    buffer_printf(t, "<text x=\"%d\" y=\"18\" font-size=\"14\" font-weight=\"bold\">", CHART_LEFT);
     chart_escaped(t, chart->title);
-    chart_printf(t, "</text>");
-    chart_printf(t, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#444\"/>", CHART_LEFT, CHART_TOP + plot_h,
+    buffer_printf(t, "</text>");
+    buffer_printf(t, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#444\"/>", CHART_LEFT, CHART_TOP + plot_h,
                  CHART_LEFT + plot_w, CHART_TOP + plot_h);
-    chart_printf(t, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#444\"/>", CHART_LEFT, CHART_TOP, CHART_LEFT,
+    buffer_printf(t, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#444\"/>", CHART_LEFT, CHART_TOP, CHART_LEFT,
                  CHART_TOP + plot_h);
     for (int i = 0; i <= 4; i++) {
         double value = y_min + (y_max - y_min) * i / 4.0;
         double y = CHART_TOP + plot_h - plot_h * i / 4.0;
-        chart_printf(t, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>", CHART_LEFT, y,
+        buffer_printf(t, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>", CHART_LEFT, y,
                      CHART_LEFT + plot_w, y);
-        chart_printf(t, "<text x=\"%d\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%.3g</text>", CHART_LEFT - 4,
+        buffer_printf(t, "<text x=\"%d\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%.3g</text>", CHART_LEFT - 4,
                      y + 3, value);
         if (!categorical) {
             double x = CHART_LEFT + plot_w * i / 4.0;
-            chart_printf(t, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">%g</text>", x,
+            buffer_printf(t, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">%g</text>", x,
                          CHART_TOP + plot_h + 14, x_max * i / 4.0);
         }
     }
-    chart_printf(t, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">", CHART_LEFT + plot_w / 2,
+    buffer_printf(t, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">", CHART_LEFT + plot_w / 2,
                  CHART_HEIGHT - 6);
     chart_escaped(t, chart->x_label);
-    chart_printf(t, "</text><text x=\"12\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" transform=\"rotate(-90 12 %d)\">",
+    buffer_printf(t, "</text><text x=\"12\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" transform=\"rotate(-90 12 %d)\">",
                  CHART_TOP + plot_h / 2, CHART_TOP + plot_h / 2);
     chart_escaped(t, chart->y_label);
-    chart_printf(t, "</text>");
+    buffer_printf(t, "</text>");
 }
 
 static char *chart_svg(const struct chart *chart, char *summary, size_t summary_size)
 {
-    struct chart_text t = {0};
+    struct buffer t = {0};
     size_t count = json_array_size(chart->points);
     double x_max = 0, y_max = 0, y_min = 0, y_sum = 0;
     for (size_t i = 0; i < count; i++) {
@@ -128,26 +101,26 @@ static char *chart_svg(const struct chart *chart, char *summary, size_t summary_
     /* a little below zero (latency from whole-ms runtimes) stays on the axis */
     y_min = y_min < -0.05 * y_max ? -chart_nice(-y_min) : 0;
     int plot_w = CHART_WIDTH - CHART_LEFT - CHART_RIGHT, plot_h = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM;
-    chart_printf(&t, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+    buffer_printf(&t, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                      "font-family=\"sans-serif\">", CHART_WIDTH, CHART_HEIGHT, CHART_WIDTH, CHART_HEIGHT);
-    chart_printf(&t, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>");
+    buffer_printf(&t, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>");
     chart_axes(&t, chart, x_max, y_min, y_max, chart->kind == CHART_BARS);
 #define PX(x) (CHART_LEFT + plot_w * ((x) / x_max))
 #define PY(y) (CHART_TOP + plot_h - plot_h * ((fmax((y), y_min) - y_min) / (y_max - y_min)))
     if (chart->kind == CHART_STEPS && count > 0) {
-        chart_printf(&t, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", CHART_COLOR);
+        buffer_printf(&t, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", CHART_COLOR);
         double previous_y = chart_y(json_array_get(chart->points, 0));
         for (size_t i = 0; i < count; i++) {
             const json_t *point = json_array_get(chart->points, i);
-            chart_printf(&t, "%.1f,%.1f %.1f,%.1f ", PX(chart_x(point)), PY(previous_y), PX(chart_x(point)),
+            buffer_printf(&t, "%.1f,%.1f %.1f,%.1f ", PX(chart_x(point)), PY(previous_y), PX(chart_x(point)),
                          PY(chart_y(point)));
             previous_y = chart_y(point);
         }
-        chart_printf(&t, "\"/>");
+        buffer_printf(&t, "\"/>");
     } else if (chart->kind == CHART_POINTS) {
         for (size_t i = 0; i < count; i++) {
             const json_t *point = json_array_get(chart->points, i);
-            chart_printf(&t, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"%s\" fill-opacity=\"0.6\"/>",
+            buffer_printf(&t, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"%s\" fill-opacity=\"0.6\"/>",
                          PX(chart_x(point)), PY(chart_y(point)), CHART_COLOR);
         }
     } else if (chart->kind == CHART_BARS) {
@@ -155,16 +128,16 @@ static char *chart_svg(const struct chart *chart, char *summary, size_t summary_
         for (size_t i = 0; i < count; i++) {
             const json_t *point = json_array_get(chart->points, i);
             double top = PY(chart_y(point)), base = PY(0);
-            chart_printf(&t, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>",
+            buffer_printf(&t, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>",
                          CHART_LEFT + slot * i + slot * 0.15, fmin(top, base), slot * 0.7, fabs(base - top),
                          CHART_COLOR);
-            chart_printf(&t, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">%g</text>",
+            buffer_printf(&t, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">%g</text>",
                          CHART_LEFT + slot * (i + 0.5), CHART_TOP + plot_h + 14, chart_x(point));
         }
     }
 #undef PX
 #undef PY
-    chart_printf(&t, "</svg>");
+    buffer_printf(&t, "</svg>");
     return t.data;
 }
 

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buffer.h"
+
 #define ZIP_LOCAL_SIGNATURE 0x04034b50u
 #define ZIP_CENTRAL_SIGNATURE 0x02014b50u
 #define ZIP_END_SIGNATURE 0x06054b50u
@@ -37,43 +39,17 @@ uint32_t zip_crc32(const void *data, size_t size)
     return crc ^ 0xFFFFFFFFu;
 }
 
-struct zip_buffer {
-    unsigned char *data;
-    size_t size, capacity;
-    int failed;
-};
-
-static void zip_put(struct zip_buffer *b, const void *data, size_t size)
-{
-    if (b->failed)
-        return;
-    if (b->size + size > b->capacity) {
-        size_t capacity = b->capacity ? b->capacity : 4096;
-        while (capacity < b->size + size)
-            capacity *= 2;
-        unsigned char *grown = realloc(b->data, capacity);
-        if (grown == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->data = grown;
-        b->capacity = capacity;
-    }
-    memcpy(b->data + b->size, data, size);
-    b->size += size;
-}
-
-static void zip_u16(struct zip_buffer *b, unsigned value)
+static void zip_u16(struct buffer *b, unsigned value)
 {
     unsigned char bytes[2] = {(unsigned char)value, (unsigned char)(value >> 8)};
-    zip_put(b, bytes, 2);
+    buffer_append(b, bytes, 2);
 }
 
-static void zip_u32(struct zip_buffer *b, uint32_t value)
+static void zip_u32(struct buffer *b, uint32_t value)
 {
     unsigned char bytes[4] = {(unsigned char)value, (unsigned char)(value >> 8), (unsigned char)(value >> 16),
                               (unsigned char)(value >> 24)};
-    zip_put(b, bytes, 4);
+    buffer_append(b, bytes, 4);
 }
 
 static int zip_compare_entries(const void *a, const void *b)
@@ -95,7 +71,7 @@ static int zip_name_ok(const char *name)
 }
 
 /* The common part of local and central headers, from "version needed" on. */
-static void zip_header_fields(struct zip_buffer *b, const struct zip_entry *e, uint32_t crc)
+static void zip_header_fields(struct buffer *b, const struct zip_entry *e, uint32_t crc)
 {
     zip_u16(b, ZIP_VERSION);
     zip_u16(b, 0);                 /* flags */
@@ -115,7 +91,7 @@ int zip_build(const struct zip_entry *entries, size_t count, unsigned char **out
     struct zip_entry *sorted = malloc((count ? count : 1) * sizeof *sorted);
     uint32_t *offsets = malloc((count ? count : 1) * sizeof *offsets);
     uint32_t *crcs = malloc((count ? count : 1) * sizeof *crcs);
-    struct zip_buffer b = {0};
+    struct buffer b = {0};
     int rc = -1;
     if (sorted == NULL || offsets == NULL || crcs == NULL || count > 0xFFFF) {
         snprintf(err, err_size, count > 0xFFFF ? "too many files for one package" : "out of memory");
@@ -133,8 +109,8 @@ int zip_build(const struct zip_entry *entries, size_t count, unsigned char **out
         crcs[i] = zip_crc32(sorted[i].data, sorted[i].size);
         zip_u32(&b, ZIP_LOCAL_SIGNATURE);
         zip_header_fields(&b, &sorted[i], crcs[i]);
-        zip_put(&b, sorted[i].name, strlen(sorted[i].name));
-        zip_put(&b, sorted[i].data, sorted[i].size);
+        buffer_append(&b, sorted[i].name, strlen(sorted[i].name));
+        buffer_append(&b, sorted[i].data, sorted[i].size);
     }
     size_t central_start = b.size;
     for (size_t i = 0; i < count; i++) {
@@ -146,7 +122,7 @@ int zip_build(const struct zip_entry *entries, size_t count, unsigned char **out
         zip_u16(&b, 0);            /* internal attributes */
         zip_u32(&b, ZIP_REGULAR_0644);
         zip_u32(&b, offsets[i]);
-        zip_put(&b, sorted[i].name, strlen(sorted[i].name));
+        buffer_append(&b, sorted[i].name, strlen(sorted[i].name));
     }
     size_t central_size = b.size - central_start;
     zip_u32(&b, ZIP_END_SIGNATURE);
@@ -161,12 +137,12 @@ int zip_build(const struct zip_entry *entries, size_t count, unsigned char **out
         snprintf(err, err_size, "out of memory");
         goto done;
     }
-    *out = b.data;
+    *out = (unsigned char *)b.data;
     *out_size = b.size;
     b.data = NULL;
     rc = 0;
 done:
-    free(b.data);
+    buffer_free(&b);
     free(sorted);
     free(offsets);
     free(crcs);

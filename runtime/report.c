@@ -8,48 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buffer.h"
 #include "fsutil.h"
 
-struct report_text {
-    char *data;
-    size_t size, capacity;
-};
-
-static void report_put(struct report_text *t, const char *text, size_t len)
-{
-    if (t->size + len + 1 > t->capacity) {
-        size_t capacity = t->capacity ? t->capacity : 65536;
-        while (capacity < t->size + len + 1)
-            capacity *= 2;
-        char *grown = realloc(t->data, capacity);
-        if (grown == NULL)
-            return;
-        t->data = grown;
-        t->capacity = capacity;
-    }
-    memcpy(t->data + t->size, text, len);
-    t->size += len;
-    t->data[t->size] = '\0';
-}
-
-static void report_puts(struct report_text *t, const char *text)
-{
-    report_put(t, text, strlen(text));
-}
-
-static void report_field(struct report_text *t, const char *text)
+static void report_field(struct buffer *t, const char *text)
 {
     if (strpbrk(text, ",\"\r\n") == NULL) {
-        report_puts(t, text);
+        buffer_puts(t, text);
         return;
     }
-    report_puts(t, "\"");
+    buffer_puts(t, "\"");
     for (const char *c = text; *c; c++)
-        report_put(t, *c == '"' ? "\"\"" : c, *c == '"' ? 2 : 1);
-    report_puts(t, "\"");
+        buffer_append(t, *c == '"' ? "\"\"" : c, *c == '"' ? 2 : 1);
+    buffer_puts(t, "\"");
 }
 
-static void report_value(struct report_text *t, const json_t *value)
+static void report_value(struct buffer *t, const json_t *value)
 {
     if (value == NULL || json_is_null(value))
         return;
@@ -94,23 +68,23 @@ static json_t *report_columns(const json_t *rows, const json_t *ignored)
     return columns;
 }
 
-static void report_table(struct report_text *t, const json_t *rows, const json_t *columns)
+static void report_table(struct buffer *t, const json_t *rows, const json_t *columns)
 {
     size_t c, r;
     json_t *column, *row;
     json_array_foreach(columns, c, column) {
         if (c > 0)
-            report_puts(t, ",");
+            buffer_puts(t, ",");
         report_field(t, json_string_value(column));
     }
-    report_puts(t, "\n");
+    buffer_puts(t, "\n");
     json_array_foreach(rows, r, row) {
         json_array_foreach(columns, c, column) {
             if (c > 0)
-                report_puts(t, ",");
+                buffer_puts(t, ",");
             report_value(t, json_object_get(row, json_string_value(column)));
         }
-        report_puts(t, "\n");
+        buffer_puts(t, "\n");
     }
 }
 
@@ -179,7 +153,7 @@ static int report_skipped_in_groups(const char *name, const char *group, const j
            report_in(json_object_get(json_object_get(experiment, "ignoreByGroup"), group), name);
 }
 
-static void report_group(struct report_text *t, const char *group, const json_t *counted, const json_t *all_columns,
+static void report_group(struct buffer *t, const char *group, const json_t *counted, const json_t *all_columns,
                          const json_t *experiment)
 {
     json_t *values = json_object(), *order = json_array(); /* value -> [rows] */
@@ -207,30 +181,30 @@ static void report_group(struct report_text *t, const char *group, const json_t 
             json_array_append(shown, column);
     }
     const json_t *columns = shown;
-    report_puts(t, "\nPerformance grouped by ");
+    buffer_puts(t, "\nPerformance grouped by ");
     report_field(t, group);
-    report_puts(t, "\n");
+    buffer_puts(t, "\n");
     report_field(t, group);
-    report_puts(t, ",uses");
+    buffer_puts(t, ",uses");
     json_array_foreach(columns, c, column) {
         const char *name = json_string_value(column);
-        report_puts(t, ",");
+        buffer_puts(t, ",");
         char header[300];
         snprintf(header, sizeof header, report_in(as_list, name) ? "%s_list" : report_in(as_sum, name) ? "sum_%s" : "avg_%s",
                  name);
         report_field(t, header);
     }
-    report_puts(t, "\n");
+    buffer_puts(t, "\n");
     size_t v;
     json_t *value_name;
     json_array_foreach(order, v, value_name) {
         json_t *members = json_object_get(values, json_string_value(value_name));
         report_field(t, json_string_value(value_name));
         snprintf(buffer, sizeof buffer, ",%zu", json_array_size(members));
-        report_puts(t, buffer);
+        buffer_puts(t, buffer);
         json_array_foreach(columns, c, column) {
             const char *name = json_string_value(column);
-            report_puts(t, ",");
+            buffer_puts(t, ",");
             if (report_in(as_list, name)) {
                 json_t *list = json_array();
                 size_t m;
@@ -255,18 +229,18 @@ static void report_group(struct report_text *t, const char *group, const json_t 
             }
             if (numbers > 0) {
                 snprintf(buffer, sizeof buffer, "%.10g", report_in(as_sum, name) ? sum : sum / (double)numbers);
-                report_puts(t, buffer);
+                buffer_puts(t, buffer);
             }
         }
-        report_puts(t, "\n");
+        buffer_puts(t, "\n");
     }
     if (report_in(json_object_get(experiment, "outputRawOfGroup"), group)) {
         json_array_foreach(order, v, value_name) {
-            report_puts(t, "\nRaw runs of ");
+            buffer_puts(t, "\nRaw runs of ");
             report_field(t, group);
-            report_puts(t, " = ");
+            buffer_puts(t, " = ");
             report_field(t, json_string_value(value_name));
-            report_puts(t, "\n");
+            buffer_puts(t, "\n");
             report_table(t, json_object_get(values, json_string_value(value_name)), all_columns);
         }
     }
@@ -353,7 +327,7 @@ int report_write(const char *folder, const json_t *experiment, const json_t *row
     json_t *overlap = json_object_get(experiment, "overlapFilter");
     if (json_string_length(overlap) > 0)
         report_add_overlap(rows, json_string_value(overlap));
-    struct report_text t = {0};
+    struct buffer t = {0};
     json_t *columns = report_columns(rows, json_object_get(experiment, "ignoreFromAll"));
     json_t *counted = json_array(), *containers = json_object();
     size_t i, failed = 0;
@@ -367,7 +341,7 @@ int report_write(const char *folder, const json_t *experiment, const json_t *row
     char line[256];
     snprintf(line, sizeof line, "Successful Runs,%zu\nFailed Runs,%zu\nRuns in groups,%zu\n\nRaw results of each run\n",
              json_array_size(rows) - failed, failed, json_array_size(counted));
-    report_puts(&t, line);
+    buffer_puts(&t, line);
     report_table(&t, rows, columns);
     json_array_foreach(json_object_get(experiment, "outputGroups"), i, row) {
         if (json_is_string(row))
@@ -375,10 +349,10 @@ int report_write(const char *folder, const json_t *experiment, const json_t *row
     }
     char path[4200];
     snprintf(path, sizeof path, "%s/report.csv", folder);
-    int rc = t.data != NULL && fsutil_write_atomic(path, t.data, t.size, 0600) == 0 ? 0 : -1;
+    int rc = !t.failed && t.data != NULL && fsutil_write_atomic(path, t.data, t.size, 0600) == 0 ? 0 : -1;
     if (rc < 0)
         snprintf(err, err_size, "cannot write %.300s: %s", path, strerror(errno));
-    free(t.data);
+    buffer_free(&t);
     json_decref(columns);
     json_decref(counted);
     json_decref(containers);

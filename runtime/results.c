@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buffer.h"
 #include "fsutil.h"
 
 static const char *const results_columns[] = {
@@ -30,53 +31,32 @@ static const char *const results_columns[] = {
     "contextSwitchesDelta", "pageFaultsDelta", "majorPageFaultsDelta", NULL,
 };
 
-struct results_buffer {
-    char *data;
-    size_t size, capacity;
-};
-
 struct results_store {
     char path[4096];         /* PARENT/FUNCTION/NAME-TIME */
     int jsonl_fd, csv_fd;
-    struct results_buffer jsonl, csv;
+    struct buffer jsonl, csv;
     json_t *columns;         /* the fixed CSV columns, as a set */
 };
 
-static void results_put(struct results_buffer *b, const char *text, size_t len)
-{
-    if (b->size + len > b->capacity) {
-        size_t capacity = b->capacity ? b->capacity : 8192;
-        while (capacity < b->size + len)
-            capacity *= 2;
-        char *grown = realloc(b->data, capacity);
-        if (grown == NULL)
-            return;
-        b->data = grown;
-        b->capacity = capacity;
-    }
-    memcpy(b->data + b->size, text, len);
-    b->size += len;
-}
-
 /* A CSV field: quoted when it holds a comma, a quote or a line break. */
-static void results_put_field(struct results_buffer *b, const char *text)
+static void results_put_field(struct buffer *b, const char *text)
 {
     if (strpbrk(text, ",\"\r\n") == NULL) {
-        results_put(b, text, strlen(text));
+        buffer_append(b, text, strlen(text));
         return;
     }
-    results_put(b, "\"", 1);
+    buffer_append(b, "\"", 1);
     for (const char *c = text; *c; c++) {
         if (*c == '"')
-            results_put(b, "\"", 1);
-        results_put(b, c, 1);
+            buffer_append(b, "\"", 1);
+        buffer_append(b, c, 1);
     }
-    results_put(b, "\"", 1);
+    buffer_append(b, "\"", 1);
 }
 
 /* A CSV value. Numbers are formatted here, not through json_dumps: a row
  * has dozens of them and an experiment thousands of rows a second. */
-static void results_put_value(struct results_buffer *b, const json_t *value)
+static void results_put_value(struct buffer *b, const json_t *value)
 {
     char number[40];
     int length;
@@ -88,17 +68,17 @@ static void results_put_value(struct results_buffer *b, const json_t *value)
         return;
     case JSON_INTEGER:
         length = snprintf(number, sizeof number, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
-        results_put(b, number, (size_t)length);
+        buffer_append(b, number, (size_t)length);
         return;
     case JSON_REAL:
         length = snprintf(number, sizeof number, "%.16g", json_real_value(value));
-        results_put(b, number, (size_t)length);
+        buffer_append(b, number, (size_t)length);
         return;
     case JSON_TRUE:
-        results_put(b, "true", 4);
+        buffer_append(b, "true", 4);
         return;
     case JSON_FALSE:
-        results_put(b, "false", 5);
+        buffer_append(b, "false", 5);
         return;
     default: {
         char *text = json_dumps(value, JSON_COMPACT | JSON_REAL_PRECISION(16));
@@ -113,13 +93,13 @@ void results_append(struct results_store *store, const json_t *row)
 {
     char *line = json_dumps(row, JSON_COMPACT | JSON_REAL_PRECISION(16));
     if (line != NULL) {
-        results_put(&store->jsonl, line, strlen(line));
-        results_put(&store->jsonl, "\n", 1);
+        buffer_append(&store->jsonl, line, strlen(line));
+        buffer_append(&store->jsonl, "\n", 1);
         free(line);
     }
     for (size_t i = 0; results_columns[i] != NULL; i++) {
         if (i > 0)
-            results_put(&store->csv, ",", 1);
+            buffer_append(&store->csv, ",", 1);
         results_put_value(&store->csv, json_object_get(row, results_columns[i]));
     }
     json_t *other = NULL;
@@ -132,14 +112,14 @@ void results_append(struct results_store *store, const json_t *row)
             other = json_object();
         json_object_set(other, key, value);
     }
-    results_put(&store->csv, ",", 1);
+    buffer_append(&store->csv, ",", 1);
     if (other != NULL)
         results_put_value(&store->csv, other);
-    results_put(&store->csv, "\n", 1);
+    buffer_append(&store->csv, "\n", 1);
     json_decref(other);
 }
 
-static void results_write(int fd, struct results_buffer *b)
+static void results_write(int fd, struct buffer *b)
 {
     size_t done = 0;
     while (done < b->size) {
@@ -150,7 +130,7 @@ static void results_write(int fd, struct results_buffer *b)
             break;
         done += (size_t)n;
     }
-    b->size = 0;
+    buffer_clear(b);
 }
 
 void results_flush(struct results_store *store)
@@ -215,11 +195,11 @@ struct results_store *results_open(const char *parent, const char *function, con
     store->columns = json_object();
     for (size_t i = 0; results_columns[i] != NULL; i++) {
         if (i > 0)
-            results_put(&store->csv, ",", 1);
-        results_put(&store->csv, results_columns[i], strlen(results_columns[i]));
+            buffer_append(&store->csv, ",", 1);
+        buffer_append(&store->csv, results_columns[i], strlen(results_columns[i]));
         json_object_set_new(store->columns, results_columns[i], json_true());
     }
-    results_put(&store->csv, ",other\n", 7);
+    buffer_append(&store->csv, ",other\n", 7);
     results_flush(store);
     return store;
 }
@@ -242,8 +222,8 @@ void results_close(struct results_store *store, const json_t *summary)
         close(store->jsonl_fd);
     if (store->csv_fd >= 0)
         close(store->csv_fd);
-    free(store->jsonl.data);
-    free(store->csv.data);
+    buffer_free(&store->jsonl);
+    buffer_free(&store->csv);
     json_decref(store->columns);
     free(store);
 }
