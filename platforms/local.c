@@ -389,6 +389,13 @@ static struct local_function *local_load(struct local_platform *platform, const 
     return function;
 }
 
+/* NAME as known in this process, else as deployed by another (its deployment.json). */
+static struct local_function *local_lookup(struct local_platform *platform, const char *name)
+{
+    struct local_function *function = local_find(platform, name);
+    return function != NULL ? function : local_load(platform, name);
+}
+
 static int local_save(struct local_function *function)
 {
     const char *code_hash = function->code_hash;
@@ -419,9 +426,7 @@ static void local_apply_config(struct local_function *function, const struct pla
 static int local_deploy(void *self, const struct platform_function *config, platform_done_fn done, void *ctx)
 {
     struct local_platform *platform = self;
-    struct local_function *function = local_find(platform, config->name);
-    if (function == NULL)
-        function = local_load(platform, config->name);
+    struct local_function *function = local_lookup(platform, config->name);
     if (function == NULL)
         function = local_add(platform, config->name);
     char dir[4096], staging[4200], err[512];
@@ -458,9 +463,7 @@ static int local_deploy(void *self, const struct platform_function *config, plat
 static int local_configure(void *self, const struct platform_function *config, platform_done_fn done, void *ctx)
 {
     struct local_platform *platform = self;
-    struct local_function *function = local_find(platform, config->name);
-    if (function == NULL)
-        function = local_load(platform, config->name);
+    struct local_function *function = local_lookup(platform, config->name);
     if (function == NULL) {
         local_fail(done, ctx, "NotDeployed", "the function has no deployment to reconfigure", NULL);
         return 0;
@@ -478,9 +481,7 @@ static int local_configure(void *self, const struct platform_function *config, p
 static int local_set_memory(void *self, const char *name, int memory_mb, platform_done_fn done, void *ctx)
 {
     struct local_platform *platform = self;
-    struct local_function *function = local_find(platform, name);
-    if (function == NULL)
-        function = local_load(platform, name);
+    struct local_function *function = local_lookup(platform, name);
     if (function == NULL) {
         local_fail(done, ctx, "NotDeployed", "the function has no deployment to reconfigure", NULL);
         return 0;
@@ -500,9 +501,7 @@ static int local_set_memory(void *self, const char *name, int memory_mb, platfor
 static int local_invoke(void *self, const char *name, const json_t *payload, platform_done_fn done, void *ctx)
 {
     struct local_platform *platform = self;
-    struct local_function *function = local_find(platform, name);
-    if (function == NULL)
-        function = local_load(platform, name);
+    struct local_function *function = local_lookup(platform, name);
     if (function == NULL) {
         char message[300];
         snprintf(message, sizeof message, "%s is not deployed on the local platform; run its %%%%cloud_function cell "
