@@ -71,9 +71,7 @@ also on Ctrl-C, SIGTERM or an error; the kernel gets SIGKILL if this script
 dies. The temporary folder is removed. Every wait has a timeout, so a kernel
 that hangs fails the run instead of hanging it.
 """
-import argparse
 import ast
-import ctypes
 import json
 import os
 import pathlib
@@ -81,21 +79,21 @@ import platform
 import queue
 import re
 import select
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 
 import zmq
 import jupyter_client
 from jupyter_client import BlockingKernelClient
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from bench_common import (ROOT, BenchError, Table, add_common_options, check_faaset, clean_env,  # noqa: E402
+                          command_output, connection_info, cpu_model, descendants_of, file_tail, kill_quietly,
+                          machine_line, new_parser, percentile, print_targets, progress, python_version, reap,
+                          run_benchmark, spawn, track, untrack)
+
 START_TIMEOUT = 60.0        # seconds for the kernel to answer kernel_info
 CELL_TIMEOUT = 120.0        # seconds for one cell (the warm loop is one cell)
 OUTPUT_MARK = "FAASET_BENCH "
@@ -110,98 +108,26 @@ DEFINE_LINE = re.compile(r"^local: (?P<verb>.+?) (?P<name>\w+) \((?P<hash>[0-9a-
                          r"(?P<ms>[0-9]+(?:\.[0-9]+)?) ms$", re.M)
 
 
-class BenchError(Exception):
-    """The kernel failed to start, answer in time, or ran a cell wrongly."""
-
-
 # ---------------------------------------------------------------- processes
-
-_PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _die_with_parent():
-    """Runs in the child before exec: SIGKILL it if this script dies."""
-    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
-def children_of(pid):
-    """Pids whose parent is PID, from /proc/*/stat."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = pathlib.Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()   # the name may hold spaces
-        if int(fields[1]) == pid:
-            found.append(int(entry))
-    return sorted(found)
-
-
-def descendants_of(pid):
-    result = []
-    for child in children_of(pid):
-        result.append(child)
-        result.extend(descendants_of(child))
-    return result
-
-
-def _kill(how, target):
-    try:
-        how(target, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _free_ports(count):
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
 
 class Kernel:
     """`faaset kernel -f FILE` with the notebook folder as its cwd, and a BlockingKernelClient."""
-
-    live = set()   # every Kernel not yet stopped, for cleanup on exit
 
     def __init__(self, args, workdir):
         self.workdir = workdir
         self.notebook_dir = workdir / "notebook"
         self.notebook_dir.mkdir()
-        ports = _free_ports(5)
-        self.info = {
-            "transport": "tcp", "ip": "127.0.0.1", "key": str(uuid.uuid4()),
-            "signature_scheme": "hmac-sha256", "kernel_name": "faaset",
-            **dict(zip(["shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"], ports)),
-        }
+        self.info = connection_info("faaset")
         self.connection_file = workdir / "kernel.json"
         self.connection_file.write_text(json.dumps(self.info))
         self.stderr_path = workdir / "kernel.stderr"
-        env = dict(os.environ)
-        for name in ("FAASET_PYTHON", "FAASET_LOG_LEVEL", "FAASET_RUNTIME_FD", "PYTHONSTARTUP"):
-            env.pop(name, None)
+        env = clean_env()
         env.update({"FAASET_HISTORY": str(workdir / "history.jsonl"),
                     "JUPYTER_RUNTIME_DIR": str(workdir / "jupyter-runtime")})
         argv = [args.faaset, "kernel", "-f", str(self.connection_file), "--python", args.python]
         with open(self.stderr_path, "wb") as stderr:
-            try:
-                self.process = subprocess.Popen(
-                    argv, env=env, cwd=self.notebook_dir, stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
-                    preexec_fn=_die_with_parent)
-            except OSError as error:
-                raise BenchError(f"cannot run {args.faaset}: {error}") from None
-        Kernel.live.add(self)
+            self.process = spawn(argv, env=env, cwd=self.notebook_dir, stdout=subprocess.DEVNULL, stderr=stderr)
+        track(self)
         self.client = BlockingKernelClient()
         self.client.load_connection_info(self.info)
         self.client.start_channels()
@@ -211,10 +137,7 @@ class Kernel:
             raise BenchError(f"the kernel is not ready: {error}; stderr:\n{self.stderr_tail()}") from None
 
     def stderr_tail(self, limit=4000):
-        try:
-            return self.stderr_path.read_text(errors="replace")[-limit:]
-        except OSError:
-            return ""
+        return file_tail(self.stderr_path, limit)
 
     def check_alive(self):
         code = self.process.poll()
@@ -258,7 +181,7 @@ class Kernel:
 
     def stop(self):
         """Asks for shutdown, then kills the kernel's group and every descendant; reaps it."""
-        Kernel.live.discard(self)
+        untrack(self)
         family = descendants_of(self.process.pid) if self.process.poll() is None else []
         if self.process.poll() is None:
             try:
@@ -267,22 +190,14 @@ class Kernel:
             except Exception:
                 pass
         if self.process.poll() is None:
-            _kill(os.killpg, self.process.pid)
+            kill_quietly(os.killpg, self.process.pid)
         for pid in family:   # the runtime and workers have process groups of their own
-            _kill(os.kill, pid)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            print(f"warning: kernel pid {self.process.pid} did not die", file=sys.stderr)
+            kill_quietly(os.kill, pid)
+        reap(self.process, "kernel")
         try:
             self.client.stop_channels()
         except Exception:
             pass
-
-    @classmethod
-    def stop_all(cls):
-        for kernel in list(cls.live):
-            kernel.stop()
 
 
 # ---------------------------------------------------------------- cells
@@ -376,10 +291,6 @@ def define_line(stdout, verbs):
 
 
 # ---------------------------------------------------------------- measurements
-
-def progress(text):
-    print(text, file=sys.stderr, flush=True)
-
 
 def measure_unchanged(kernel, args):
     cell, body_bytes, helpers = large_cell(args.size)
@@ -494,44 +405,21 @@ def python_start(python, code, timeout=60.0):
 
 # ---------------------------------------------------------------- reporting
 
-def percentile(samples, fraction):
-    """Nearest-rank percentile of SAMPLES."""
-    ordered = sorted(samples)
-    rank = max(1, int(round(fraction * len(ordered) + 0.5)))
-    return ordered[min(rank, len(ordered)) - 1]
-
-
 def summary(samples):
     return {"n": len(samples), "p50_ms": percentile(samples, 0.50), "p90_ms": percentile(samples, 0.90),
             "p99_ms": percentile(samples, 0.99), "mean_ms": statistics.fmean(samples), "min_ms": min(samples),
             "max_ms": max(samples)}
 
 
-def command_output(argv):
-    try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=10)
-        return (result.stdout or result.stderr).strip()
-    except (OSError, subprocess.SubprocessError) as error:
-        return f"unavailable ({error})"
-
-
 def machine_info(args):
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     return {
         "nproc": os.cpu_count(),
-        "cpu_model": cpu,
+        "cpu_model": cpu_model(),
         "kernel": platform.release(),
         "faaset_binary": args.faaset,
         "faaset_version": command_output([args.faaset, "--version"]),
         "cell_python": args.python,
-        "cell_python_version": command_output([args.python, "-c", "import sys; print(sys.version.split()[0])"]),
+        "cell_python_version": python_version(args.python),
         "bench_python_version": sys.version.split()[0],
         "jupyter_client_version": jupyter_client.__version__,
         "pyzmq_version": zmq.pyzmq_version(),
@@ -543,18 +431,16 @@ def print_report(results, args):
     m = results["machine"]
     u, w, c = results["unchanged"], results["warm"], results["cold"]
     print()
-    print(f"Machine:  {m['nproc']} CPUs, {m['cpu_model']}, Linux {m['kernel']}")
+    print(machine_line(m))
     print(f"Versions: {m['faaset_version']} ({m['faaset_binary']}); cell and worker Python "
           f"{m['cell_python_version']} ({m['cell_python']}); jupyter_client {m['jupyter_client_version']}, "
           f"pyzmq {m['pyzmq_version']}, libzmq {m['libzmq_version']}")
     print()
-    rows = []
-
-    def section(title):
-        rows.append((title, None))
+    table = Table((26,), rstrip=True)
+    section = table.section
 
     def row(label, value):
-        rows.append(("  " + label, "" if value is None else value))
+        table.add("  " + label, "" if value is None else value)
 
     def stats(label, s, keys=("p50", "p90", "p99", "max")):
         row(("  " if label.startswith("p50") else "") + label, " / ".join(f"{s[k + '_ms']:.2f}" for k in keys))
@@ -579,12 +465,8 @@ def print_report(results, args):
     row("context: `python3 -c pass`, start to exit, median", f"{c['python_pass_median_ms']:.2f}")
     row("context: `python3 -c 'import <worker's modules>'`, median", f"{c['python_worker_imports_median_ms']:.2f}")
 
-    width = max(len(r[0]) for r in rows) + 2
-    for label, value in rows:
-        print(label if value is None else f"{label:{width}}{value:>26}".rstrip())
-    print()
-    for target in results["targets"]:
-        print(f"{'PASS' if target['passed'] else 'FAIL'}  {target['name']}: {target['detail']}")
+    table.print()
+    print_targets(results["targets"])
 
 
 def evaluate_targets(results):
@@ -607,8 +489,7 @@ def evaluate_targets(results):
 # ---------------------------------------------------------------- main
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = new_parser(__doc__)
     parser.add_argument("--unchanged", type=int, default=200, help="timed runs of the unchanged cell (default 200)")
     parser.add_argument("--warm", type=int, default=500, help="timed warm calls (default 500)")
     parser.add_argument("--cold", type=int, default=30, help="timed cold calls (default 30)")
@@ -616,11 +497,7 @@ def parse_args():
                         help="untimed unchanged runs and warm calls first (default 10)")
     parser.add_argument("--size", type=int, default=100 * 1024,
                         help="bytes of the large function's source (default 102400)")
-    parser.add_argument("--faaset", default=os.environ.get("FAASET_BINARY") or str(ROOT / "build-release" / "faaset"),
-                        help="faaset binary (default $FAASET_BINARY, else build-release/faaset)")
-    parser.add_argument("--python", default="/usr/bin/python3", help="interpreter for cells and workers")
-    parser.add_argument("--json", metavar="PATH", help="also write the raw figures here as JSON")
-    parser.add_argument("--check", action="store_true", help="exit 1 if a target fails")
+    add_common_options(parser, "interpreter for cells and workers")
     args = parser.parse_args()
     for name in ("unchanged", "warm", "cold"):
         if getattr(args, name) < 1:
@@ -629,9 +506,7 @@ def parse_args():
         parser.error("--warmup must not be negative")
     if args.size < 1024:
         parser.error("--size must be at least 1024")
-    if not os.access(args.faaset, os.X_OK):
-        parser.error(f"faaset binary not found at {args.faaset}: build it (see the docstring) or pass --faaset")
-    args.faaset = os.path.abspath(args.faaset)
+    check_faaset(parser, args)
     return args
 
 
@@ -652,33 +527,7 @@ def run(args, workdir):
 
 
 def main():
-    args = parse_args()
-
-    def on_signal(signo, _frame):
-        raise SystemExit(128 + signo)
-
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-    workdir = pathlib.Path(tempfile.mkdtemp(prefix="faaset-cloud-bench-"))
-    try:
-        results = run(args, workdir)
-    except BenchError as error:
-        print(f"cloud_bench: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("cloud_bench: interrupted", file=sys.stderr)
-        return 130
-    finally:
-        Kernel.stop_all()
-        shutil.rmtree(workdir, ignore_errors=True)
-    print_report(results, args)
-    if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
-        print(f"\nRaw figures written to {args.json}")
-    if args.check and not all(t["passed"] for t in results["targets"]):
-        return 1
-    return 0
+    return run_benchmark("cloud_bench", parse_args(), run, print_report, "faaset-cloud-bench-")
 
 
 if __name__ == "__main__":

@@ -91,7 +91,6 @@ Ctrl-C, SIGTERM or an error, and the temporary folder is removed (--keep
 keeps it and prints where). Every wait has a deadline, so a client or
 server that hangs fails the run instead of hanging it.
 """
-import argparse
 import ctypes
 import glob
 import json
@@ -100,16 +99,19 @@ import os
 import pathlib
 import platform
 import resource
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bench_common import (ROOT, BenchError, Table, add_common_options, check_faaset, children_of,  # noqa: E402
+                          clean_env, command_output, cpu_model, kill_quietly, machine_line, new_parser, print_targets,
+                          proc_status, progress, python_version, reap, run_benchmark, spawn, status_kib, track,
+                          untrack)
+
 SERVER_SOURCE = HERE / "sleeper_server.c"
 THREADPOOL_CLIENT = HERE / "threadpool_client.py"
 POLL_INTERVAL = 0.05            # seconds between /proc samples of a client
@@ -124,54 +126,7 @@ OVERHEAD_P99_LIMIT_MS = 20.0
 BUSY_MACHINE_SHARE = 0.10       # warn when other processes used more of the CPU than this
 
 
-class BenchError(Exception):
-    """Something needed for the benchmark failed: a build, a start, a deadline."""
-
-
 # ---------------------------------------------------------------- processes
-
-_PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _die_with_parent():
-    """Runs in the child before exec: SIGKILL it if this script dies."""
-    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
-def proc_status(pid):
-    """The fields of /proc/PID/status as a dict of strings; {} if it is gone."""
-    try:
-        text = pathlib.Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return {}
-    fields = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        fields[key] = value.strip()
-    return fields
-
-
-def status_kib(status, field):
-    value = status.get(field)
-    return int(value.split()[0]) if value else None
-
-
-def children_of(pid):
-    """Pids whose parent is PID, from /proc/*/stat."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = pathlib.Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == pid:
-            found.append(int(entry))
-    return sorted(found)
-
 
 def cpu_seconds(pid):
     """utime + stime of PID (itself, not its children) in seconds, or None."""
@@ -228,27 +183,21 @@ def load_average():
 class Child:
     """A process in a session of its own, killed with its group on cleanup."""
 
-    live = set()
-
     def __init__(self, name, argv, cwd, stdout, stderr, env=None, graceful=False):
         self.name = name
         self.graceful = graceful    # SIGTERM first (it reaps its own children), SIGKILL after 3 s
         self.argv = argv
-        try:
-            self.process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout,
-                                            stderr=stderr, start_new_session=True, preexec_fn=_die_with_parent)
-        except OSError as error:
-            raise BenchError(f"{name}: cannot run {argv[0]}: {error}") from None
+        self.process = spawn(argv, name, cwd=cwd, env=env, stdout=stdout, stderr=stderr)
         self.started = time.monotonic()
         self.reaped = False
-        Child.live.add(self)
+        track(self)
 
     @property
     def pid(self):
         return self.process.pid
 
     def stop(self):
-        Child.live.discard(self)
+        untrack(self)
         if self.reaped:
             return
         if self.graceful and self.process.poll() is None:
@@ -257,20 +206,9 @@ class Child:
                 self.process.wait(timeout=3)
             except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
                 pass
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            print(f"warning: {self.name} pid {self.pid} did not die", file=sys.stderr)
+        kill_quietly(os.killpg, self.pid)
+        reap(self.process, self.name)
         self.reaped = True
-
-    @classmethod
-    def stop_all(cls):
-        for child in list(cls.live):
-            child.stop()
 
 
 def watch_client(child, deadline_s):
@@ -286,7 +224,7 @@ def watch_client(child, deadline_s):
         if pid == child.pid:
             child.reaped = True
             child.process.returncode = os.waitstatus_to_exitcode(status)
-            Child.live.discard(child)
+            untrack(child)
             break
         st = proc_status(child.pid)
         if st:
@@ -401,9 +339,7 @@ def run_faaset(args, server, workdir):
     experiment_file.write_text(json.dumps({"experimentName": "sleeper-bench", "runs": args.runs,
                                            "threads": args.threads, "iterations": 1,
                                            "payloads": [{"sleep": args.sleep}]}))
-    env = dict(os.environ)
-    for name in ("FAASET_LOG_LEVEL", "FAASET_PYTHON", "FAASET_RUNTIME_FD"):
-        env.pop(name, None)
+    env = clean_env(("FAASET_LOG_LEVEL", "FAASET_PYTHON", "FAASET_RUNTIME_FD"))
     stdout_path, stderr_path = folder / "summary.json", folder / "stderr.txt"
     server.mark()
     before = background_mark()
@@ -498,7 +434,9 @@ def deadline(args):
 # ---------------------------------------------------------------- figures
 
 def percentile(samples, fraction):
-    """Nearest-rank percentile of SAMPLES (None when empty)."""
+    """Nearest-rank percentile of SAMPLES (None when empty). The rank is
+    ceil(fraction * n): not bench_common.percentile, which rounds it the way
+    the other two benchmarks always have."""
     if not samples:
         return None
     ordered = sorted(samples)
@@ -636,14 +574,6 @@ def evaluate_targets(args, figures):
 
 # ---------------------------------------------------------------- reporting
 
-def command_output(argv):
-    try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=10)
-        return (result.stdout or result.stderr).strip()
-    except (OSError, subprocess.SubprocessError) as error:
-        return f"unavailable ({error})"
-
-
 def read_sysctl(name):
     try:
         return pathlib.Path("/proc/sys/" + name.replace(".", "/")).read_text().strip()
@@ -652,14 +582,6 @@ def read_sysctl(name):
 
 
 def machine_info(args, nofile):
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     try:
         libcurl = ctypes.CDLL("libcurl.so.4")
         libcurl.curl_version.restype = ctypes.c_char_p
@@ -674,13 +596,13 @@ def machine_info(args, nofile):
     except OSError:
         pass
     return {
-        "nproc": os.cpu_count(), "cpu_model": cpu, "kernel": platform.release(),
+        "nproc": os.cpu_count(), "cpu_model": cpu_model(), "kernel": platform.release(),
         "memory_gib": round(mem_kib / 1024 / 1024, 1) if mem_kib else None,
         "faaset_binary": args.faaset, "faaset_version": command_output([args.faaset, "--version"]),
         "faaset_built": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(args.faaset))),
         "git_head": command_output(["git", "-C", str(ROOT), "describe", "--always", "--dirty"]),
         "libcurl": curl, "client_python": args.python,
-        "client_python_version": command_output([args.python, "-c", "import sys; print(sys.version.split()[0])"]),
+        "client_python_version": python_version(args.python),
         "bench_python_version": sys.version.split()[0],
         "nofile_soft_before": nofile[0], "nofile_soft": nofile[1], "nofile_hard": nofile[2],
         "somaxconn": read_sysctl("net.core.somaxconn"),
@@ -697,12 +619,12 @@ def ratio(a, b):
     return "-" if a is None or b is None or not b else f"{a / b:.2f}x"
 
 
-def print_report(args, results):
+def print_report(results, args):
     m, s = results["machine"], results["server"]
     f = results["figures"]["faaset"]
     t = results["figures"].get("threadpool")
     print()
-    print(f"Machine:  {m['nproc']} CPUs, {m['cpu_model']}, {m['memory_gib']} GiB, Linux {m['kernel']}")
+    print(machine_line(m))
     print(f"Versions: {m['faaset_version']} ({m['faaset_binary']}, built {m['faaset_built']}; "
           f"source tree {m['git_head']}); {m['libcurl']}; "
           f"thread pool on Python {m['client_python_version']} ({m['client_python']})")
@@ -718,14 +640,12 @@ def print_report(args, results):
         print(f"Thread pool: skipped ({results['threadpool_skipped']})")
     print()
 
-    rows = []
-
-    def section(title):
-        rows.append((title, None, None, None))
+    table = Table((12, 12, 11), ("faaset", "threadpool", "faaset/tp"))
+    section = table.section
 
     def row(label, fv, tv, spec="{:.2f}", with_ratio=True):
-        rows.append(("  " + label, fmt(fv, spec), fmt(tv, spec) if t is not None else "-",
-                     ratio(fv, tv) if with_ratio and t is not None else ""))
+        table.add("  " + label, fmt(fv, spec), fmt(tv, spec) if t is not None else "-",
+                  ratio(fv, tv) if with_ratio and t is not None else "")
 
     def get(figs, *path):
         value = figs
@@ -737,8 +657,8 @@ def print_report(args, results):
 
     section("Runs")
     row("ok", f["ok"], get(t, "ok"), "{:d}", False)
-    rows.append(("  failed / missing", f"{f['failed']} / {f['missing']}",
-                 f"{t['failed']} / {t['missing']}" if t else "-", ""))
+    table.add("  failed / missing", f"{f['failed']} / {f['missing']}",
+              f"{t['failed']} / {t['missing']}" if t else "-", "")
     row("TCP connections used", f["tcp_connections"], get(t, "tcp_connections"), "{:d}", False)
     section("Concurrency from the server's startTime/endTime in the rows")
     row("peak", get(f, "concurrency_server", "peak"), get(t, "concurrency_server", "peak"), "{:d}")
@@ -772,17 +692,10 @@ def print_report(args, results):
     section("The rest of the machine")
     row("other processes' CPU during the run (s)", get(f, "background", "other_cpu_s"),
         get(t, "background", "other_cpu_s"), "{:.2f}", False)
-    rows.append(("  1-minute load average before the run",
-                 (get(f, "background", "loadavg_before") or "-").split()[0],
-                 (get(t, "background", "loadavg_before") or "-").split()[0] if t else "-", ""))
-
-    width = max(len(r[0]) for r in rows) + 2
-    print(f"{'':{width}}{'faaset':>12}{'threadpool':>12}{'faaset/tp':>11}")
-    for label, fv, tv, rv in rows:
-        if fv is None:
-            print(label)
-        else:
-            print(f"{label:{width}}{fv:>12}{tv:>12}{rv:>11}")
+    table.add("  1-minute load average before the run",
+              (get(f, "background", "loadavg_before") or "-").split()[0],
+              (get(t, "background", "loadavg_before") or "-").split()[0] if t else "-", "")
+    table.print()
     own = f.get("own_summary")
     if own:
         c, lat = own.get("concurrency") or {}, own.get("latency") or {}
@@ -799,16 +712,13 @@ def print_report(args, results):
         if share is not None and share > BUSY_MACHINE_SHARE:
             print(f"warning: other processes used {share:.0%} of the machine's CPU during the {name} run: "
                   "its figures are not those of a quiet machine")
-    print()
-    for target in results["targets"]:
-        print(f"{'PASS' if target['passed'] else 'FAIL'}  {target['name']}: {target['detail']}")
+    print_targets(results["targets"])
 
 
 # ---------------------------------------------------------------- main
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = new_parser(__doc__)
     parser.add_argument("--runs", type=int, help=f"invocations (default {DEFAULT_RUNS}, {SCALE10_RUNS} with --scale10)")
     parser.add_argument("--threads", type=int,
                         help=f"in flight at once (default {DEFAULT_THREADS}, {SCALE10_THREADS} with --scale10)")
@@ -818,11 +728,7 @@ def parse_args():
     parser.add_argument("--skip-threadpool", action="store_true", help="measure faaset only")
     parser.add_argument("--server-workers", type=int,
                         help="sleeper server processes sharing the port (default 1, or threads / 2500 above 2000)")
-    parser.add_argument("--faaset", default=os.environ.get("FAASET_BINARY") or str(ROOT / "build-release" / "faaset"),
-                        help="faaset binary (default $FAASET_BINARY, else build-release/faaset)")
-    parser.add_argument("--python", default="/usr/bin/python3", help="interpreter of the thread pool client")
-    parser.add_argument("--json", metavar="PATH", help="also write every figure here as JSON")
-    parser.add_argument("--check", action="store_true", help="exit 1 if a target fails")
+    add_common_options(parser, "interpreter of the thread pool client", "also write every figure here as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (rows, logs) and say where")
     args = parser.parse_args()
     args.runs = args.runs or (SCALE10_RUNS if args.scale10 else DEFAULT_RUNS)
@@ -835,9 +741,7 @@ def parse_args():
         args.server_workers = 1 if args.threads <= 2000 else min(8, math.ceil(args.threads / 2500))
     if not 1 <= args.server_workers <= 64:
         parser.error("--server-workers must be between 1 and 64")
-    if not os.access(args.faaset, os.X_OK):
-        parser.error(f"faaset binary not found at {args.faaset}: build it (see the docstring) or pass --faaset")
-    args.faaset = os.path.abspath(args.faaset)
+    check_faaset(parser, args)
     return args
 
 
@@ -854,10 +758,6 @@ def raise_nofile(threads, workers):
         raise BenchError(f"the open file limit ({soft}, hard {hard}) is below the {need} the client needs "
                          f"for {threads} connections: raise `ulimit -Hn`")
     return before, soft, hard
-
-
-def progress(text):
-    print(text, file=sys.stderr, flush=True)
 
 
 def run(args, workdir):
@@ -892,38 +792,8 @@ def run(args, workdir):
 
 def main():
     args = parse_args()
-
-    def on_signal(signo, _frame):
-        raise SystemExit(128 + signo)
-
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-    workdir = pathlib.Path(tempfile.mkdtemp(prefix="faaset-experiment-bench-"))
-    try:
-        results = run(args, workdir)
-    except BenchError as error:
-        print(f"experiment_bench: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("experiment_bench: interrupted", file=sys.stderr)
-        return 130
-    except SystemExit:
-        print("experiment_bench: stopped by a signal", file=sys.stderr)
-        raise
-    finally:
-        Child.stop_all()
-        if args.keep:
-            print(f"experiment_bench: kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    print_report(args, results)
-    if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
-        print(f"\nFigures written to {args.json}")
-    if args.check and not all(t["passed"] for t in results["targets"]):
-        return 1
-    return 0
+    return run_benchmark("experiment_bench", args, run, print_report, "faaset-experiment-bench-", keep=args.keep,
+                         say_signal=True, json_what="Figures")
 
 
 if __name__ == "__main__":

@@ -42,27 +42,26 @@ an error; the kernels also get SIGKILL from the kernel if this script dies.
 Every wait has a timeout, so a kernel that hangs fails the run instead of
 hanging it.
 """
-import argparse
-import ctypes
 import gc
 import json
 import os
 import pathlib
 import platform
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 
 import zmq
 from jupyter_client.session import Session
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from bench_common import (BenchError, Table, add_common_options, check_faaset, children_of, clean_env,  # noqa: E402
+                          command_output, connection_info, cpu_model, descendants_of, file_tail, kill_quietly,
+                          machine_line, new_parser, percentile, print_targets, proc_status, progress, python_version,
+                          reap, run_benchmark, spawn, status_kib, track, untrack)
+
 RESEND_INTERVAL = 0.005          # seconds between kernel_info_requests while starting
 RECONNECT_INTERVAL_MS = 2        # how soon zmq retries a refused connection
 START_TIMEOUT = 60.0             # seconds for one kernel to answer kernel_info
@@ -71,85 +70,7 @@ C_KERNEL_RSS_LIMIT_KIB = 10 * 1024
 STARTUP_RATIO_TARGET = 5.0
 
 
-class BenchError(Exception):
-    """A kernel failed to start or answer in time."""
-
-
 # ---------------------------------------------------------------- processes
-
-_PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _die_with_parent():
-    """Runs in the child before exec: SIGKILL it if this script dies."""
-    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
-def proc_status(pid):
-    """The fields of /proc/PID/status as a dict of strings; {} if it is gone."""
-    try:
-        text = pathlib.Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return {}
-    fields = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        fields[key] = value.strip()
-    return fields
-
-
-def status_kib(status, field):
-    """A 'NNN kB' field of /proc/PID/status as an int (KiB), or None."""
-    value = status.get(field)
-    return int(value.split()[0]) if value else None
-
-
-def children_of(pid):
-    """Pids whose parent is PID, from /proc/*/stat (no psutil needed)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = pathlib.Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        # The command name is in parentheses and may hold spaces: split after it.
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == pid:
-            found.append(int(entry))
-    return sorted(found)
-
-
-def descendants_of(pid):
-    result = []
-    for child in children_of(pid):
-        result.append(child)
-        result.extend(descendants_of(child))
-    return result
-
-
-def free_ports(count):
-    """COUNT distinct free TCP ports on 127.0.0.1."""
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
-def _kill(how, target):
-    try:
-        how(target, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
 
 class KernelFlavour:
     """How to start one kind of kernel from a connection file."""
@@ -163,17 +84,10 @@ class KernelFlavour:
 class RunningKernel:
     """One kernel process started from a fresh connection file."""
 
-    live = set()   # every RunningKernel not yet stopped, for cleanup on exit
-
     def __init__(self, flavour, workdir):
         self.flavour = flavour
         tag = f"{flavour.name}-{uuid.uuid4().hex[:8]}"
-        ports = free_ports(5)
-        self.info = {
-            "transport": "tcp", "ip": "127.0.0.1", "key": str(uuid.uuid4()),
-            "signature_scheme": "hmac-sha256", "kernel_name": flavour.name,
-            **dict(zip(["shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"], ports)),
-        }
+        self.info = connection_info(flavour.name)
         self.connection_file = workdir / f"{tag}.json"
         self.connection_file.write_text(json.dumps(self.info))
         self.stderr_path = workdir / f"{tag}.stderr"
@@ -186,14 +100,9 @@ class RunningKernel:
     def start(self):
         argv = self.flavour.argv(str(self.connection_file))
         with open(self.stderr_path, "wb") as stderr:
-            try:
-                self.process = subprocess.Popen(
-                    argv, env=self.flavour.env, cwd=self.workdir,
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-                    start_new_session=True, preexec_fn=_die_with_parent)
-            except OSError as error:
-                raise BenchError(f"{self.flavour.name}: cannot run {argv[0]}: {error}") from None
-        RunningKernel.live.add(self)
+            self.process = spawn(argv, self.flavour.name, env=self.flavour.env, cwd=self.workdir,
+                                 stdout=subprocess.DEVNULL, stderr=stderr)
+        track(self)
 
     @property
     def pid(self):
@@ -205,32 +114,21 @@ class RunningKernel:
             raise BenchError(f"{self.flavour.name} exited with status {code}; stderr:\n{self.stderr_tail()}")
 
     def stderr_tail(self, limit=4000):
-        try:
-            return self.stderr_path.read_text(errors="replace")[-limit:]
-        except OSError:
-            return ""
+        return file_tail(self.stderr_path, limit)
 
     def stop(self):
         """Kills the kernel's process group and every descendant, then reaps it."""
-        RunningKernel.live.discard(self)
+        untrack(self)
         if self.process is None:
             return
         if self.process.poll() is None:
             # The faaset runtime runs in a process group of its own: list the
             # descendants before their parent dies and they are reparented.
             family = descendants_of(self.pid)
-            _kill(os.killpg, self.pid)
+            kill_quietly(os.killpg, self.pid)
             for pid in family:
-                _kill(os.kill, pid)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            print(f"warning: {self.flavour.name} pid {self.pid} did not die", file=sys.stderr)
-
-    @classmethod
-    def stop_all(cls):
-        for kernel in list(cls.live):
-            kernel.stop()
+                kill_quietly(os.kill, pid)
+        reap(self.process, self.flavour.name)
 
 
 # ---------------------------------------------------------------- messaging
@@ -405,13 +303,6 @@ def memory_of(pid):
 
 # ---------------------------------------------------------------- reporting
 
-def percentile(samples, fraction):
-    """Nearest-rank percentile of SAMPLES."""
-    ordered = sorted(samples)
-    rank = max(1, int(round(fraction * len(ordered) + 0.5)))
-    return ordered[min(rank, len(ordered)) - 1]
-
-
 def round_trip_summary(samples):
     ms = [s * 1000 for s in samples]
     return {"p50_ms": percentile(ms, 0.50), "p90_ms": percentile(ms, 0.90), "p99_ms": percentile(ms, 0.99),
@@ -423,32 +314,16 @@ def startup_summary(samples):
     return {"median_ms": statistics.median(ms), "min_ms": min(ms), "max_ms": max(ms)}
 
 
-def command_output(argv):
-    try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=10)
-        return (result.stdout or result.stderr).strip()
-    except (OSError, subprocess.SubprocessError) as error:
-        return f"unavailable ({error})"
-
-
 def machine_info(args):
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     py = args.python
     return {
         "nproc": os.cpu_count(),
-        "cpu_model": cpu,
+        "cpu_model": cpu_model(),
         "kernel": platform.release(),
         "faaset_binary": args.faaset,
         "faaset_version": command_output([args.faaset, "--version"]),
         "cell_python": py,
-        "cell_python_version": command_output([py, "-c", "import sys; print(sys.version.split()[0])"]),
+        "cell_python_version": python_version(py),
         "ipykernel_version": command_output([py, "-c", "import ipykernel; print(ipykernel.__version__)"]),
         "bench_python_version": sys.version.split()[0],
         "pyzmq_version": zmq.pyzmq_version(),
@@ -467,20 +342,18 @@ def ratio(a, b):
 def print_report(results, args):
     m = results["machine"]
     print()
-    print(f"Machine:  {m['nproc']} CPUs, {m['cpu_model']}, Linux {m['kernel']}")
+    print(machine_line(m))
     print(f"Versions: {m['faaset_version']} ({m['faaset_binary']}); ipykernel {m['ipykernel_version']}; "
           f"cell Python {m['cell_python_version']} ({m['cell_python']}); "
           f"pyzmq {m['pyzmq_version']}, libzmq {m['libzmq_version']}")
     print()
     f, i = results["faaset"], results["ipykernel"]
-    rows = []
-
-    def section(title):
-        rows.append((title, None, None, None))
+    table = Table((14, 14, 12), ("faaset", "ipykernel", "faaset/ipy"))
+    section = table.section
 
     def row(label, fv, iv, fmt="{:.2f}", with_ratio=True):
-        rows.append(("  " + label, "-" if fv is None else fmt.format(fv), "-" if iv is None else fmt.format(iv),
-                     ratio(fv, iv) if with_ratio else ""))
+        table.add("  " + label, "-" if fv is None else fmt.format(fv), "-" if iv is None else fmt.format(iv),
+                  ratio(fv, iv) if with_ratio else "")
 
     section(f"Start-up, Popen -> first kernel_info_reply (ms, n={args.starts})")
     row("median", f["startup"]["median_ms"], i["startup"]["median_ms"], "{:.1f}")
@@ -492,26 +365,17 @@ def print_report(results, args):
     runtime_rss = sum(c["rss_kib"] or 0 for c in fm["children"]) if fm["children"] else None
     ipy_children = sum(c["rss_kib"] or 0 for c in im["children"]) if im["children"] else None
     section("Memory after the round trips (MiB)")
-    rows.append(("  kernel process RSS", mib(fm["process"]["rss_kib"]), mib(im["process"]["rss_kib"]),
-                 ratio(fm["process"]["rss_kib"], im["process"]["rss_kib"])))
-    rows.append(("    of which anon / file", f"{mib(fm['process']['rss_anon_kib'])} / {mib(fm['process']['rss_file_kib'])}",
-                 f"{mib(im['process']['rss_anon_kib'])} / {mib(im['process']['rss_file_kib'])}", ""))
-    rows.append(("  kernel process peak (VmHWM)", mib(fm["process"]["hwm_kib"]), mib(im["process"]["hwm_kib"]),
-                 ratio(fm["process"]["hwm_kib"], im["process"]["hwm_kib"])))
-    rows.append(("  Python runtime child RSS", mib(runtime_rss), mib(ipy_children) if ipy_children else "(none)", ""))
-    rows.append(("  total RSS", mib(fm["total_rss_kib"]), mib(im["total_rss_kib"]),
-                 ratio(fm["total_rss_kib"], im["total_rss_kib"])))
-
-    width = max(len(r[0]) for r in rows) + 2
-    print(f"{'':{width}}{'faaset':>14}{'ipykernel':>14}{'faaset/ipy':>12}")
-    for label, fv, iv, rv in rows:
-        if fv is None:
-            print(label)
-        else:
-            print(f"{label:{width}}{fv:>14}{iv:>14}{rv:>12}")
-    print()
-    for target in results["targets"]:
-        print(f"{'PASS' if target['passed'] else 'FAIL'}  {target['name']}: {target['detail']}")
+    table.add("  kernel process RSS", mib(fm["process"]["rss_kib"]), mib(im["process"]["rss_kib"]),
+              ratio(fm["process"]["rss_kib"], im["process"]["rss_kib"]))
+    table.add("    of which anon / file", f"{mib(fm['process']['rss_anon_kib'])} / {mib(fm['process']['rss_file_kib'])}",
+              f"{mib(im['process']['rss_anon_kib'])} / {mib(im['process']['rss_file_kib'])}", "")
+    table.add("  kernel process peak (VmHWM)", mib(fm["process"]["hwm_kib"]), mib(im["process"]["hwm_kib"]),
+              ratio(fm["process"]["hwm_kib"], im["process"]["hwm_kib"]))
+    table.add("  Python runtime child RSS", mib(runtime_rss), mib(ipy_children) if ipy_children else "(none)", "")
+    table.add("  total RSS", mib(fm["total_rss_kib"]), mib(im["total_rss_kib"]),
+              ratio(fm["total_rss_kib"], im["total_rss_kib"]))
+    table.print()
+    print_targets(results["targets"])
 
 
 def evaluate_targets(results):
@@ -535,17 +399,12 @@ def evaluate_targets(results):
 # ---------------------------------------------------------------- main
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = new_parser(__doc__)
     parser.add_argument("--starts", type=int, default=10, help="timed start-ups per kernel (default 10)")
     parser.add_argument("--iterations", type=int, default=1000, help="timed round trips per kernel (default 1000, min 500)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed round trips first (default 20)")
     parser.add_argument("--code", default="pass", help="the cell to run (default 'pass')")
-    parser.add_argument("--faaset", default=os.environ.get("FAASET_BINARY") or str(ROOT / "build-release" / "faaset"),
-                        help="faaset binary (default $FAASET_BINARY, else build-release/faaset)")
-    parser.add_argument("--python", default="/usr/bin/python3", help="interpreter for cells and for ipykernel")
-    parser.add_argument("--json", metavar="PATH", help="also write the raw figures here as JSON")
-    parser.add_argument("--check", action="store_true", help="exit 1 if a target fails")
+    add_common_options(parser, "interpreter for cells and for ipykernel")
     args = parser.parse_args()
     if args.starts < 1:
         parser.error("--starts must be at least 1")
@@ -553,16 +412,12 @@ def parse_args():
         parser.error("--iterations must be at least 500")
     if args.warmup < 0:
         parser.error("--warmup must not be negative")
-    if not os.access(args.faaset, os.X_OK):
-        parser.error(f"faaset binary not found at {args.faaset}: build it (see the docstring) or pass --faaset")
-    args.faaset = os.path.abspath(args.faaset)
+    check_faaset(parser, args)
     return args
 
 
 def flavours(args, workdir):
-    env = dict(os.environ)
-    for name in ("FAASET_PYTHON", "FAASET_LOG_LEVEL", "FAASET_RUNTIME_FD", "PYTHONSTARTUP"):
-        env.pop(name, None)
+    env = clean_env()
     env.update({
         "FAASET_HISTORY": str(workdir / "faaset-history.jsonl"),
         "IPYTHONDIR": str(workdir / "ipython"),
@@ -574,10 +429,6 @@ def flavours(args, workdir):
         KernelFlavour("faaset", lambda cf: [args.faaset, "kernel", "-f", cf, "--python", args.python], env),
         KernelFlavour("ipykernel", lambda cf: [args.python, "-m", "ipykernel_launcher", "-f", cf], env),
     ]
-
-
-def progress(text):
-    print(text, file=sys.stderr, flush=True)
 
 
 def run(args, workdir):
@@ -611,34 +462,7 @@ def run(args, workdir):
 
 
 def main():
-    args = parse_args()
-
-    def on_signal(signo, _frame):
-        raise SystemExit(128 + signo)
-
-    # Ctrl-C raises KeyboardInterrupt even when started with SIGINT ignored (e.g. `cmd &`).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-    workdir = pathlib.Path(tempfile.mkdtemp(prefix="faaset-bench-"))
-    try:
-        results = run(args, workdir)
-    except BenchError as error:
-        print(f"kernel_bench: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("kernel_bench: interrupted", file=sys.stderr)
-        return 130
-    finally:
-        RunningKernel.stop_all()
-        shutil.rmtree(workdir, ignore_errors=True)
-    print_report(results, args)
-    if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
-        print(f"\nRaw figures written to {args.json}")
-    if args.check and not all(t["passed"] for t in results["targets"]):
-        return 1
-    return 0
+    return run_benchmark("kernel_bench", parse_args(), run, print_report, "faaset-bench-")
 
 
 if __name__ == "__main__":
