@@ -433,7 +433,7 @@ int cli_run(int argc, char **argv)
         struct runner_events events = {&cli, cli_on_progress, cli_on_finished};
         if (store == NULL) {
             fprintf(stderr, "faaset run: %s\n", target ? err : "cannot start");
-        } else if ((cli.runner = runner_start(cli.reactor, &experiment, target_runner(target), store, &events, err,
+        } else if ((cli.runner = runner_start(cli.reactor, &experiment, target_runner(target), 1, store, &events, err,
                                               sizeof err)) == NULL) {
             fprintf(stderr, "faaset run: %s\n", err);
         } else {

@@ -24,7 +24,8 @@ struct experiments_run {
     struct experiment experiment;
     struct results_store *store;
     struct runner *runner;
-    struct target *target;
+    struct target *targets[16];      /* one per pipeline stage */
+    int stages;
     char function[65];
     char platform[16];
     char folder[4096];
@@ -175,7 +176,8 @@ void experiments_write_report(const char *folder, const json_t *experiment)
 
 static void experiments_free(struct experiments_run *run)
 {
-    target_free(run->target);
+    for (int i = 0; i < run->stages; i++)
+        target_free(run->targets[i]);
     experiment_free(&run->experiment);
     free(run);
 }
@@ -233,8 +235,12 @@ static json_t *experiments_meta(struct experiments_run *run, const json_t *raw)
 {
     char start[32];
     message_iso8601_now(start);
-    return json_pack("{s:O, s:s, s:o, s:s, s:s}", "experiment", raw, "function", run->function, "deployment",
-                     cloud_describe(run->d->cloud, run->function), "startTime", start, "faaset", FAASET_VERSION);
+    json_t *functions = json_array();
+    for (int i = 0; i < run->stages; i++)
+        json_array_append_new(functions, cloud_describe(run->d->cloud, target_runner(run->targets[i])->function));
+    return json_pack("{s:O, s:s, s:o, s:o, s:s, s:s}", "experiment", raw, "function", run->function, "deployment",
+                     cloud_describe(run->d->cloud, run->function), "pipeline", functions, "startTime", start,
+                     "faaset", FAASET_VERSION);
 }
 
 static void experiments_begin(struct experiments_run *run, const char *function, const json_t *raw,
@@ -271,22 +277,60 @@ void experiments_start_call(struct dispatcher *d, const json_t *upcall, cloud_re
     experiments_begin(run, function, raw, NULL);
 }
 
-static void experiments_begin(struct experiments_run *run, const char *function, const json_t *raw,
+/* Splits FUNCTIONS ("f" or a pipeline "f g h") into one platform target
+ * per stage. Returns 0, or -1 with ERR naming the first undeployed one. */
+static int experiments_targets(struct experiments_run *run, const char *functions, char *err, size_t err_size)
+{
+    const char *p = functions;
+    while (*p) {
+        p += strspn(p, " \t,");
+        size_t len = strcspn(p, " \t,");
+        if (len == 0)
+            break;
+        char name[65];
+        snprintf(name, sizeof name, "%.*s", (int)(len < 64 ? len : 64), p);
+        p += len;
+        if (run->stages == (int)(sizeof run->targets / sizeof run->targets[0])) {
+            snprintf(err, err_size, "a pipeline has at most %zu functions", sizeof run->targets / sizeof run->targets[0]);
+            return -1;
+        }
+        json_t *deployment = cloud_describe(run->d->cloud, name);
+        int deployed = json_object_get(deployment, "code_hash") != NULL;
+        json_decref(deployment);
+        if (!deployed) {
+            snprintf(err, err_size, "%.64s is not deployed from this folder; run its %%%%cloud_function cell first",
+                     name);
+            return -1;
+        }
+        if (run->stages == 0) {
+            snprintf(run->function, sizeof run->function, "%s", name);
+            snprintf(run->platform, sizeof run->platform, "%s", cloud_platform_of(run->d->cloud, name));
+        }
+        run->targets[run->stages] = target_function(run->d->cloud, name, NULL);
+        if (run->targets[run->stages] == NULL) {
+            snprintf(err, err_size, "out of memory");
+            return -1;
+        }
+        run->stages++;
+    }
+    if (run->stages == 0) {
+        snprintf(err, err_size, "name the function to run the experiment against");
+        return -1;
+    }
+    return 0;
+}
+
+static void experiments_begin(struct experiments_run *run, const char *functions, const json_t *raw,
                               const char *name_hint)
 {
     struct dispatcher *d = run->d;
     char err[512];
-    json_t *deployment = cloud_describe(d->cloud, function);
-    int deployed = json_object_get(deployment, "code_hash") != NULL;
-    json_decref(deployment);
-    if (!deployed) {
-        snprintf(err, sizeof err, "%.64s is not deployed from this folder; run its %%%%cloud_function cell first", function);
+    if (experiments_targets(run, functions, err, sizeof err) < 0) {
         experiments_fail(run, "NotDeployed", err);
-        free(run);
+        experiments_free(run);
         return;
     }
-    snprintf(run->function, sizeof run->function, "%s", function);
-    snprintf(run->platform, sizeof run->platform, "%s", cloud_platform_of(d->cloud, function));
+    const char *function = run->function;
     char workdir[4096];
     if (getcwd(workdir, sizeof workdir) == NULL)
         strcpy(workdir, ".");
@@ -310,10 +354,10 @@ static void experiments_begin(struct experiments_run *run, const char *function,
         return;
     }
     char line[1200];
-    snprintf(line, sizeof line, "Experiment %s: %d runs x %d iterations%s on %s, %d at a time; rows in %s\n",
+    snprintf(line, sizeof line, "Experiment %s: %d runs x %d iterations%s%s on %s, %d at a time; rows in %s\n",
              run->experiment.name, run->experiment.runs, run->experiment.iterations,
-             run->experiment.memory_count ? " x memory settings" : "", run->platform, run->experiment.threads,
-             results_folder(run->store));
+             run->experiment.memory_count ? " x memory settings" : "", run->stages > 1 ? " through a pipeline" : "",
+             run->platform, run->experiment.threads, results_folder(run->store));
     dispatcher_publish(d, "stream", parent, json_pack("{s:s, s:s}", "name", "stdout", "text", line));
     snprintf(run->display_id, sizeof run->display_id, "experiment-%s-%lld", run->experiment.name,
              (long long)reactor_now_ms());
@@ -324,10 +368,10 @@ static void experiments_begin(struct experiments_run *run, const char *function,
     d->experiment = run;
     if (run->reply == NULL)
         d->kernel_call_pending = 1;
-    run->target = target_function(d->cloud, run->function, run->platform);
-    run->runner = run->target ? runner_start(d->reactor, &run->experiment, target_runner(run->target), run->store,
-                                             &events, err, sizeof err)
-                              : NULL;
+    struct runner_target stages[sizeof run->targets / sizeof run->targets[0]];
+    for (int stage = 0; stage < run->stages; stage++)
+        stages[stage] = *target_runner(run->targets[stage]);
+    run->runner = runner_start(d->reactor, &run->experiment, stages, run->stages, run->store, &events, err, sizeof err);
     if (run->runner == NULL) {
         d->experiment = NULL;
         results_close(run->store, NULL);

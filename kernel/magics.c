@@ -44,14 +44,15 @@ static const struct magic_help magic_helps[] = {
      "runtime)."},
     {"%%invoke", "%%invoke NAME",
      "Like %invoke, with the JSON payload as the cell's body."},
-    {"%%experiment", "%%experiment FUNCTION",
-     "Runs a FaaS Runner experiment (the cell's JSON body) against a deployed function.\n"
+    {"%%experiment", "%%experiment FUNCTION [FUNCTION2 ...]",
+     "Runs a FaaS Runner experiment (the cell's JSON body) against a deployed function, or a pipeline.\n"
      "Keys: runs, threads (how many at once), iterations, payloads, parentPayload, payloadFolder,\n"
      "shufflePayloads, randomSeed, sleepTime, memorySettings, warmupBuffer, experimentName and FaaS Runner's\n"
      "grouping keys. Every run is a row in faaset-results/FUNCTION/NAME-TIME/ (runs.csv, runs.jsonl), written\n"
      "as it completes; a progress display updates in place and a summary ends the cell. Interrupt stops it\n"
-     "within two seconds, keeping every finished row."},
-    {"%experiment", "%experiment FUNCTION FILE.json",
+     "within two seconds, keeping every finished row. With several functions each run goes through them in\n"
+     "turn (3_pipeline_stage); passPayloads feeds each result to the next, renamed by transitions."},
+    {"%experiment", "%experiment FUNCTION [FUNCTION2 ...] FILE.json",
      "Like %%experiment, with the experiment read from a FaaS Runner experiment file."},
     {"%results", "%results [NAME [NAME2]]",
      "Shows a past experiment again from its rows on disk: the newest, or the newest named NAME.\n"
@@ -411,9 +412,10 @@ static enum magics_outcome magics_cell(struct dispatcher *d, const struct messag
         return MAGICS_RUNTIME_REQUEST;
     }
     if (name_len == 12 && strncmp(code, "%%experiment", 12) == 0) {
-        const char *name = args + strspn(args, " \t");
-        char function[65];
-        snprintf(function, sizeof function, "%.*s", (int)strcspn(name, " \t"), name);
+        const char *names = args + strspn(args, " \t");
+        char function[1100]; /* one function, or a pipeline: several */
+        snprintf(function, sizeof function, "%.1000s", names);
+        function[strcspn(function, "#")] = '\0';
         json_error_t json_err;
         json_t *experiment = *body ? json_loads(body, 0, &json_err) : json_object();
         if (function[0] == '\0') {
@@ -448,12 +450,20 @@ static enum magics_outcome magics_cell(struct dispatcher *d, const struct messag
     return MAGICS_HANDLED;
 }
 
-/* %experiment FUNCTION FILE.json */
+/* %experiment FUNCTION [FUNCTION2 ...] FILE.json */
 static void magics_experiment_file(struct dispatcher *d, const char *args)
 {
-    char function[65] = "", path[4096] = "";
-    if (sscanf(args, "%64s %4095s", function, path) != 2) {
-        bridge_fail(d, "UsageError", "usage: %experiment FUNCTION path/to/experiment.json");
+    char function[1100] = "", path[4096] = "";
+    const char *last = args + strlen(args);
+    while (last > args && (last[-1] == ' ' || last[-1] == '\t'))
+        last--;
+    const char *file = last;
+    while (file > args && file[-1] != ' ' && file[-1] != '\t')
+        file--;
+    snprintf(path, sizeof path, "%.*s", (int)(last - file), file);
+    snprintf(function, sizeof function, "%.*s", (int)(file - args < 1000 ? file - args : 1000), args);
+    if (path[0] == '\0' || strspn(function, " \t") == strlen(function)) {
+        bridge_fail(d, "UsageError", "usage: %experiment FUNCTION [FUNCTION2 ...] path/to/experiment.json");
         return;
     }
     json_error_t json_err;

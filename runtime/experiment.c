@@ -210,6 +210,8 @@ int experiment_parse(const json_t *raw, const char *name_hint, const char *base_
     e->call_async = json_is_true(json_object_get(raw, "callAsync"));
     e->remove_duplicate_containers = json_is_true(json_object_get(raw, "removeDuplicateContainers"));
     e->pass_payloads = json_is_true(json_object_get(raw, "passPayloads"));
+    json_t *transitions = json_object_get(raw, "transitions");
+    e->transitions = transitions ? json_deep_copy(transitions) : json_object();
     const char *name = json_string_value(json_object_get(raw, "experimentName"));
     snprintf(e->name, sizeof e->name, "%s", name && *name ? name : name_hint ? name_hint : "experiment");
     return 0;
@@ -220,6 +222,7 @@ void experiment_free(struct experiment *e)
     json_decref(e->source);
     json_decref(e->payloads);
     json_decref(e->parent_payload);
+    json_decref(e->transitions);
     json_decref(e->warnings);
     memset(e, 0, sizeof *e);
 }

@@ -28,6 +28,7 @@ struct experiment {
     int warmup_buffer;
     int remove_duplicate_containers;
     int pass_payloads;
+    json_t *transitions;         /* {"from": "to"}: keys renamed between pipeline stages */
     char name[128];
     json_t *warnings;            /* array of strings */
 };

@@ -21,6 +21,7 @@
 #define RUNNER_BACKOFF_MAX_MS 10000.0
 #define RUNNER_MAX_RETRIES 20
 #define RUNNER_LAUNCH_CHUNK 64
+#define RUNNER_MAX_STAGES 16
 
 enum runner_state { RUNNER_RUNNING, RUNNER_STOPPING, RUNNER_FINISHED };
 
@@ -37,6 +38,8 @@ struct runner_call {
     struct runner *runner;
     struct runner_slot *slot;
     int run;
+    int stage;                       /* in a pipeline */
+    json_t *payload;                 /* a later stage's payload, NULL for the run's own */
     int retries;
     int abandoned;                   /* given up at an interrupt: its answer writes no row */
     double send_epoch_ms, send_mono_ms;
@@ -47,7 +50,8 @@ struct runner_call {
 struct runner {
     struct reactor *reactor;
     const struct experiment *experiment;
-    struct runner_target target;
+    struct runner_target targets[RUNNER_MAX_STAGES];
+    int stages;
     struct results_store *store;
     struct runner_events events;
     struct stats *stats;
@@ -82,6 +86,12 @@ static double runner_epoch_ms(void)
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     return (double)now.tv_sec * 1000.0 + (double)now.tv_nsec / 1e6;
+}
+
+static void runner_call_free(struct runner_call *call)
+{
+    json_decref(call->payload);
+    free(call);
 }
 
 static void runner_maybe_free(struct runner *r)
@@ -140,15 +150,15 @@ static json_t *runner_row(struct runner *r, struct runner_call *call, const stru
         json_object_update(row, (json_t *)outcome->result);
     else if (outcome->ok && outcome->result != NULL)
         json_object_set(row, "result", (json_t *)outcome->result);
-    char *payload = json_dumps(json_array_get(r->payloads, (size_t)call->run),
+    char *payload = json_dumps(call->payload ? call->payload : json_array_get(r->payloads, (size_t)call->run),
                                JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(16));
     json_object_set_new(row, "1_run_id", json_integer(call->run));
     json_object_set_new(row, "2_thread_id", json_integer(call->slot->index));
-    json_object_set_new(row, "3_pipeline_stage", json_integer(0));
+    json_object_set_new(row, "3_pipeline_stage", json_integer(call->stage));
     json_object_set_new(row, "iteration", json_integer(r->iteration));
     json_object_set_new(row, "memorySetting", r->memory_mb ? json_integer(r->memory_mb) : json_null());
     json_object_set_new(row, "payload", json_string(payload ? payload : "{}"));
-    json_object_set_new(row, "endpoint", json_string(r->target.endpoint ? r->target.endpoint : ""));
+    json_object_set_new(row, "endpoint", json_string(r->targets[call->stage].endpoint ? r->targets[call->stage].endpoint : ""));
     json_object_set_new(row, "status", json_string(outcome->ok ? "ok" : "error"));
     if (!outcome->ok) {
         json_object_set_new(row, "errorType", json_string(outcome->error_type ? outcome->error_type : "Error"));
@@ -212,12 +222,53 @@ static void runner_on_answer(void *ctx, const struct runner_outcome *outcome)
     runner_maybe_free(r);
 }
 
+static void runner_send(struct runner_call *call);
+
+/* The payload of the stage after CALL's: the run's payload, or with
+ * passPayloads the stage's RESULT merged over it, keys renamed by
+ * `transitions` ({"from": "to"}). */
+static json_t *runner_stage_payload(struct runner *r, const struct runner_call *call, const json_t *result)
+{
+    json_t *payload = json_deep_copy(call->payload ? call->payload : json_array_get(r->payloads, (size_t)call->run));
+    if (!r->experiment->pass_payloads || payload == NULL)
+        return payload;
+    if (!json_is_object(result)) {
+        json_object_set(payload, "result", (json_t *)result);
+        return payload;
+    }
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)result, key, value) {
+        const char *renamed = json_string_value(json_object_get(r->experiment->transitions, key));
+        json_object_set(payload, renamed ? renamed : key, value);
+    }
+    return payload;
+}
+
+/* CALL's run goes on to its next stage, in a new call on the same slot. */
+static void runner_next_stage(struct runner_call *call, const json_t *result)
+{
+    struct runner *r = call->runner;
+    json_t *payload = runner_stage_payload(r, call, result);
+    call->stage++;
+    json_decref(call->payload);
+    call->payload = payload;
+    call->retries = 0;
+    call->next = r->in_flight;
+    call->prev = NULL;
+    if (r->in_flight)
+        r->in_flight->prev = call;
+    r->in_flight = call;
+    r->in_flight_count++;
+    runner_send(call);
+}
+
 static void runner_handle_answer(struct runner_call *call, const struct runner_outcome *outcome)
 {
     struct runner *r = call->runner;
     r->outstanding--;
     if (call->abandoned) {
-        free(call);
+        runner_call_free(call);
         return;
     }
     int measured = outcome->received_epoch_ms > 0; /* by the target, when the answer was read */
@@ -248,7 +299,11 @@ static void runner_handle_answer(struct runner_call *call, const struct runner_o
     if (!outcome->ok)
         r->failed++;
     struct runner_slot *slot = call->slot;
-    free(call);
+    if (outcome->ok && call->stage + 1 < r->stages && r->state == RUNNER_RUNNING) {
+        runner_next_stage(call, outcome->result); /* the run goes on: the slot stays busy */
+        return;
+    }
+    runner_call_free(call);
     if (r->state == RUNNER_STOPPING && r->in_flight == NULL)
         runner_finish(r, "interrupted");
     else if (r->state == RUNNER_RUNNING && r->experiment->call_async)
@@ -263,7 +318,9 @@ static void runner_send(struct runner_call *call)
     call->send_epoch_ms = runner_epoch_ms();
     call->send_mono_ms = reactor_now_ms_precise();
     r->outstanding++;
-    if (r->target.invoke(r->target.ctx, json_array_get(r->payloads, (size_t)call->run), runner_on_answer, call) < 0) {
+    const struct runner_target *target = &r->targets[call->stage];
+    const json_t *payload = call->payload ? call->payload : json_array_get(r->payloads, (size_t)call->run);
+    if (target->invoke(target->ctx, payload, runner_on_answer, call) < 0) {
         struct runner_outcome failed = {.ok = 0, .error_type = "InvokeFailed", .message = "the call could not start"};
         runner_on_answer(call, &failed);
     }
@@ -426,7 +483,7 @@ static void runner_start_pass(struct runner *r)
     r->memory_mb = r->experiment->memory_settings[next_memory];
     r->phase = "reconfiguring";
     r->outstanding++;
-    if (r->target.set_memory(r->target.ctx, r->memory_mb, runner_on_memory_set, r) < 0) {
+    if (r->targets[0].set_memory(r->targets[0].ctx, r->memory_mb, runner_on_memory_set, r) < 0) {
         struct runner_outcome failed = {.ok = 0, .error_type = "ConfigureFailed", .message = "cannot set the memory"};
         runner_on_memory_set(r, &failed);
     }
@@ -445,7 +502,7 @@ static void runner_finish(struct runner *r, const char *status)
         struct runner_call *next = call->next;
         if (call->retry_timer) { /* waiting to retry: nothing outstanding, free it now */
             reactor_cancel(r->reactor, call->retry_timer);
-            free(call);
+            runner_call_free(call);
         } else {
             call->abandoned = 1;
         }
@@ -488,7 +545,7 @@ void runner_interrupt(struct runner *r)
             reactor_cancel(r->reactor, call->retry_timer);
             runner_unlink(r, call);
             r->in_flight_count--;
-            free(call);
+            runner_call_free(call);
         }
         call = next;
     }
@@ -517,9 +574,18 @@ void runner_release(struct runner *r)
 }
 
 struct runner *runner_start(struct reactor *reactor, const struct experiment *experiment,
-                            const struct runner_target *target, struct results_store *store,
+                            const struct runner_target *targets, int stage_count, struct results_store *store,
                             const struct runner_events *events, char *err, size_t err_size)
 {
+    const struct runner_target *target = &targets[0];
+    if (stage_count < 1 || stage_count > RUNNER_MAX_STAGES) {
+        snprintf(err, err_size, "a pipeline has 1 to %d functions", RUNNER_MAX_STAGES);
+        return NULL;
+    }
+    if (stage_count > 1 && (experiment->memory_count > 0 || experiment->call_async)) {
+        snprintf(err, err_size, "memorySettings and callAsync work with one function, not a pipeline");
+        return NULL;
+    }
     if (experiment->memory_count > 0 && target->set_memory == NULL) {
         snprintf(err, err_size, "memorySettings needs a platform function: an HTTP endpoint cannot be reconfigured");
         return NULL;
@@ -541,11 +607,12 @@ struct runner *runner_start(struct reactor *reactor, const struct experiment *ex
     }
     r->reactor = reactor;
     r->experiment = experiment;
-    r->target = *target;
+    memcpy(r->targets, targets, (size_t)stage_count * sizeof *targets);
+    r->stages = stage_count;
     r->store = store;
     r->events = *events;
     r->memory_passes = experiment->memory_count > 0 ? experiment->memory_count : 1;
-    r->total = (long long)experiment->runs * experiment->iterations * r->memory_passes;
+    r->total = (long long)experiment->runs * experiment->iterations * r->memory_passes * stage_count;
     r->iteration = -1;
     r->memory_index = -1;
     r->phase = "starting";

@@ -67,9 +67,13 @@ struct runner_events {
 struct runner;
 
 /* Starts EXPERIMENT (the runner keeps a reference to it and to STORE until
- * finished). Returns NULL with ERR. */
+ * finished) against STAGE_COUNT targets: one, or a pipeline whose runs go
+ * through every stage in turn (3_pipeline_stage), the next stage getting
+ * the run's payload, or with passPayloads the previous stage's result
+ * merged over it, its keys renamed by `transitions`. A failed stage ends
+ * its run. Returns NULL with ERR. */
 struct runner *runner_start(struct reactor *reactor, const struct experiment *experiment,
-                            const struct runner_target *target, struct results_store *store,
+                            const struct runner_target *targets, int stage_count, struct results_store *store,
                             const struct runner_events *events, char *err, size_t err_size);
 
 /* Stops launching; in-flight runs get two seconds to finish, then are given

@@ -937,14 +937,16 @@ def cloud_function(platforms=None, memory=None, config=None, references=None, re
 def run_experiment(function, experiment, platform=None, config=None):
     """FaaSET's run_experiment: run a FaaS Runner experiment (a dict, or the
     path of an experiment file) against a deployed function (its callable or
-    its name). The kernel runs it (progress and summary show under the cell)
+    its name), or a pipeline (a list of them). The kernel runs it (progress and summary show under the cell)
     and keeps the rows in faaset-results/; this returns them as a pandas
     DataFrame when pandas imports, else as a list of dicts. An interrupt
     stops it within two seconds and raises KeyboardInterrupt; the rows of
     the runs that finished stay on disk. `config` is FaaSET's and unused."""
-    name = function if isinstance(function, str) else getattr(function, "name", getattr(function, "__name__", None))
-    if not isinstance(name, str) or not name:
-        raise TypeError("run_experiment needs a cloud function or its name, not %r" % (function,))
+    functions = function if isinstance(function, (list, tuple)) else [function]  # a list: a pipeline
+    names = [f if isinstance(f, str) else getattr(f, "name", getattr(f, "__name__", None)) for f in functions]
+    if not names or not all(isinstance(name, str) and name for name in names):
+        raise TypeError("run_experiment needs a cloud function, its name, or a list of them, not %r" % (function,))
+    name = " ".join(names)
     if isinstance(experiment, (str, os.PathLike)):
         with open(experiment, encoding="utf-8") as file:
             experiment = json.load(file)
