@@ -375,42 +375,83 @@ static const char *cli_platform_name(const char *faas_runner)
     return faas_runner;
 }
 
+#define CLI_MAX_STAGES 16
+
+/* Reads and checks one FaaS Runner function file. Returns it, or NULL after
+ * printing what is wrong. */
+static json_t *cli_function_file(const char *path)
+{
+    json_error_t json_err;
+    json_t *file = json_load_file(path, 0, &json_err);
+    const char *platform = json_string_value(json_object_get(file, "platform"));
+    const char *endpoint = json_string_value(json_object_get(file, "endpoint"));
+    if (file == NULL)
+        fprintf(stderr, "faaset run: cannot read %s: %s (line %d)\n", path, json_err.text, json_err.line);
+    else if (json_string_value(json_object_get(file, "function")) == NULL || platform == NULL)
+        fprintf(stderr, "faaset run: %s needs \"function\" and \"platform\" strings\n", path);
+    else if (strcmp(platform, "HTTP") == 0 && (endpoint == NULL || *endpoint == '\0'))
+        fprintf(stderr, "faaset run: the HTTP platform needs an \"endpoint\" URL in %s\n", path);
+    else
+        return file;
+    json_decref(file);
+    return NULL;
+}
+
+/* The target of one function file; the HTTP engine is made on first need. */
+static struct target *cli_target(struct cli *cli, const json_t *file, struct http_engine **engine)
+{
+    const char *function = json_string_value(json_object_get(file, "function"));
+    const char *platform = json_string_value(json_object_get(file, "platform"));
+    if (strcmp(platform, "HTTP") != 0)
+        return target_function(cli->cloud, function, cli_platform_name(platform));
+    if (*engine == NULL)
+        *engine = http_engine_new(cli->reactor);
+    return *engine ? target_http(*engine, function, json_string_value(json_object_get(file, "endpoint"))) : NULL;
+}
+
 int cli_run(int argc, char **argv)
 {
-    const char *function_path = NULL, *experiment_path = NULL, *output = "faaset-results";
+    static const char usage_text[] = "usage: faaset run -f FUNCTION.json [-f NEXT.json ...] -e EXPERIMENT.json [-o DIR]";
+    const char *function_paths[CLI_MAX_STAGES], *experiment_path = NULL, *output = "faaset-results";
+    int stages = 0;
     for (int i = 2; i < argc; i++) {
-        const char **slot = strcmp(argv[i], "-f") == 0   ? &function_path
-                            : strcmp(argv[i], "-e") == 0 ? &experiment_path
-                            : strcmp(argv[i], "-o") == 0 ? &output
-                                                         : NULL;
-        if (slot == NULL || i + 1 >= argc)
-            return cli_usage("usage: faaset run -f FUNCTION.json -e EXPERIMENT.json [-o DIR]");
-        *slot = argv[++i];
+        if (i + 1 >= argc || (strcmp(argv[i], "-f") && strcmp(argv[i], "-e") && strcmp(argv[i], "-o")))
+            return cli_usage(usage_text);
+        if (strcmp(argv[i], "-f") == 0 && stages == CLI_MAX_STAGES)
+            return cli_usage("a pipeline has at most 16 functions");
+        if (strcmp(argv[i], "-f") == 0)
+            function_paths[stages++] = argv[++i];
+        else if (strcmp(argv[i], "-e") == 0)
+            experiment_path = argv[++i];
+        else
+            output = argv[++i];
     }
-    if (function_path == NULL || experiment_path == NULL)
-        return cli_usage("usage: faaset run -f FUNCTION.json -e EXPERIMENT.json [-o DIR]");
+    if (stages == 0 || experiment_path == NULL)
+        return cli_usage(usage_text);
+    json_t *files = json_array();
+    for (int i = 0; i < stages; i++) {
+        json_t *file = cli_function_file(function_paths[i]);
+        if (file == NULL) {
+            json_decref(files);
+            return 1;
+        }
+        json_array_append_new(files, file);
+    }
     json_error_t json_err;
-    json_t *function_file = json_load_file(function_path, 0, &json_err);
-    json_t *experiment_file = function_file ? json_load_file(experiment_path, 0, &json_err) : NULL;
-    const char *function = json_string_value(json_object_get(function_file, "function"));
-    const char *platform = json_string_value(json_object_get(function_file, "platform"));
-    const char *endpoint = json_string_value(json_object_get(function_file, "endpoint"));
+    json_t *experiment_file = json_load_file(experiment_path, 0, &json_err);
+    const char *function = json_string_value(json_object_get(json_array_get(files, 0), "function"));
     int rc = 1;
     struct cli cli;
     struct experiment experiment = {0};
     struct http_engine *engine = NULL;
-    struct target *target = NULL;
+    struct target *targets[CLI_MAX_STAGES] = {0};
+    struct runner_target runner_targets[CLI_MAX_STAGES];
     struct results_store *store = NULL;
     char err[1024], hint[128];
     const char *base = strrchr(experiment_path, '/') ? strrchr(experiment_path, '/') + 1 : experiment_path;
     snprintf(hint, sizeof hint, "%.*s", (int)strcspn(base, "."), base);
-    if (function_file == NULL || experiment_file == NULL) {
-        fprintf(stderr, "faaset run: cannot read %s: %s (line %d)\n", function_file ? experiment_path : function_path,
-                json_err.text, json_err.line);
-    } else if (function == NULL || platform == NULL) {
-        fprintf(stderr, "faaset run: %s needs \"function\" and \"platform\" strings\n", function_path);
-    } else if (strcmp(platform, "HTTP") == 0 && (endpoint == NULL || *endpoint == '\0')) {
-        fprintf(stderr, "faaset run: the HTTP platform needs an \"endpoint\" URL in %s\n", function_path);
+    if (experiment_file == NULL) {
+        fprintf(stderr, "faaset run: cannot read %s: %s (line %d)\n", experiment_path, json_err.text, json_err.line);
     } else if (experiment_parse(experiment_file, hint, ".", &experiment, err, sizeof err) < 0) {
         fprintf(stderr, "faaset run: %s: %s\n", experiment_path, err);
     } else if (cli_open(&cli) < 0) {
@@ -420,20 +461,21 @@ int cli_run(int argc, char **argv)
         json_t *warning;
         json_array_foreach(experiment.warnings, i, warning)
             fprintf(stderr, "warning: %s\n", json_string_value(warning));
-        if (strcmp(platform, "HTTP") == 0) {
-            engine = http_engine_new(cli.reactor);
-            target = engine ? target_http(engine, function, endpoint) : NULL;
-        } else {
-            target = target_function(cli.cloud, function, cli_platform_name(platform));
+        int ready = 1;
+        for (int stage = 0; stage < stages && ready; stage++) {
+            targets[stage] = cli_target(&cli, json_array_get(files, (size_t)stage), &engine);
+            ready = targets[stage] != NULL;
+            if (ready)
+                runner_targets[stage] = *target_runner(targets[stage]);
         }
-        json_t *meta = json_pack("{s:O, s:O, s:s}", "experiment", experiment_file, "functionFile", function_file,
-                                 "faaset", FAASET_VERSION);
-        store = target ? results_open(output, function, experiment.name, meta, err, sizeof err) : NULL;
+        json_t *meta = json_pack("{s:O, s:O, s:s}", "experiment", experiment_file, "functionFiles", files, "faaset",
+                                 FAASET_VERSION);
+        store = ready ? results_open(output, function, experiment.name, meta, err, sizeof err) : NULL;
         json_decref(meta);
         struct runner_events events = {&cli, cli_on_progress, cli_on_finished};
         if (store == NULL) {
-            fprintf(stderr, "faaset run: %s\n", target ? err : "cannot start");
-        } else if ((cli.runner = runner_start(cli.reactor, &experiment, target_runner(target), 1, store, &events, err,
+            fprintf(stderr, "faaset run: %s\n", ready ? err : "cannot start");
+        } else if ((cli.runner = runner_start(cli.reactor, &experiment, runner_targets, stages, store, &events, err,
                                               sizeof err)) == NULL) {
             fprintf(stderr, "faaset run: %s\n", err);
         } else {
@@ -452,12 +494,13 @@ int cli_run(int argc, char **argv)
         if (folder[0] && cli.summary != NULL)
             experiments_write_report(folder, experiment.source);
         json_decref(cli.summary);
-        target_free(target);
+        for (int stage = 0; stage < stages; stage++)
+            target_free(targets[stage]);
         http_engine_free(engine);
         cli_close(&cli);
     }
     experiment_free(&experiment);
-    json_decref(function_file);
+    json_decref(files);
     json_decref(experiment_file);
     return rc;
 }

@@ -28,7 +28,7 @@ static const char usage[] =
     "                              deploy the function in FILE.py, like a %%cloud_function cell\n"
     "  invoke NAME ['JSON'] [--platform P]\n"
     "                              call a deployed function and print its result as JSON\n"
-    "  run -f FUNCTION.json -e EXPERIMENT.json [-o DIR]\n"
+    "  run -f FUNCTION.json [-f NEXT.json ...] -e EXPERIMENT.json [-o DIR]\n"
     "                              run a FaaS Runner experiment; rows in DIR (default faaset-results)\n"
     "  install                     write the kernelspec so Jupyter lists the kernel\n"
     "      --user                  in the user's Jupyter data dir (default)\n"

@@ -68,3 +68,26 @@ def test_pipeline_stages_pass_payloads_and_failures():
     finally:
         kernel.stop()
         sandbox.cleanup()
+
+
+def test_faaset_run_takes_a_pipeline_of_function_files(tmp_path):
+    import subprocess
+    from faaset_testing import binary
+    env = dict(os.environ, FAASET_PYTHON="/usr/bin/python3")
+    for name, body in (("first", FIRST), ("second", SECOND)):
+        (tmp_path / f"{name}.py").write_text(body.split("\n", 1)[1])  # the cell without its magic line
+        assert subprocess.run([binary(), "deploy", f"{name}.py"], cwd=tmp_path, env=env, capture_output=True,
+                              timeout=60).returncode == 0
+        (tmp_path / f"{name}.json").write_text(json.dumps({"function": name, "platform": "local"}))
+    (tmp_path / "pipe.json").write_text(json.dumps({"runs": 2, "threads": 1, "payloads": [{"n": 4}],
+                                                    "passPayloads": True, "transitions": {"doubled": "x"}}))
+    result = subprocess.run([binary(), "run", "-f", "first.json", "-f", "second.json", "-e", "pipe.json", "-o", "out"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    path, = (tmp_path / "out" / "first").glob("pipe-*/runs.jsonl")
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert sorted((row["3_pipeline_stage"], row.get("doubled"), row.get("plus_one")) for row in rows) == \
+        [(0, 8, None), (0, 8, None), (1, None, 9), (1, None, 9)]
+    bad = subprocess.run([binary(), "run", "-f", "first.json", "-f", "nope.json", "-e", "pipe.json"], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "cannot read nope.json" in bad.stderr
