@@ -451,6 +451,12 @@ static int local_deploy(void *self, const struct platform_function *config, plat
     }
     local_apply_config(function, config);
     snprintf(function->code_hash, sizeof function->code_hash, "%s", config->code_hash);
+    return local_record(function, done, ctx);
+}
+
+/* Records FUNCTION's deployment (deployment.json) and reports how that went. */
+static int local_record(struct local_function *function, platform_done_fn done, void *ctx)
+{
     if (local_save(function) < 0) {
         local_fail(done, ctx, "DeployFailed", "cannot record the deployment", NULL);
         return 0;
@@ -460,42 +466,34 @@ static int local_deploy(void *self, const struct platform_function *config, plat
     return 0;
 }
 
+/* The deployed function NAME to reconfigure, or NULL after reporting that there is none. */
+static struct local_function *local_deployed(struct local_platform *platform, const char *name, platform_done_fn done,
+                                             void *ctx)
+{
+    struct local_function *function = local_lookup(platform, name);
+    if (function == NULL)
+        local_fail(done, ctx, "NotDeployed", "the function has no deployment to reconfigure", NULL);
+    return function;
+}
+
 static int local_configure(void *self, const struct platform_function *config, platform_done_fn done, void *ctx)
 {
-    struct local_platform *platform = self;
-    struct local_function *function = local_lookup(platform, config->name);
-    if (function == NULL) {
-        local_fail(done, ctx, "NotDeployed", "the function has no deployment to reconfigure", NULL);
+    struct local_function *function = local_deployed(self, config->name, done, ctx);
+    if (function == NULL)
         return 0;
-    }
     local_apply_config(function, config);
-    if (local_save(function) < 0) {
-        local_fail(done, ctx, "DeployFailed", "cannot record the configuration", NULL);
-        return 0;
-    }
-    struct platform_outcome outcome = {.ok = 1};
-    done(ctx, &outcome);
-    return 0;
+    return local_record(function, done, ctx);
 }
 
 static int local_set_memory(void *self, const char *name, int memory_mb, platform_done_fn done, void *ctx)
 {
-    struct local_platform *platform = self;
-    struct local_function *function = local_lookup(platform, name);
-    if (function == NULL) {
-        local_fail(done, ctx, "NotDeployed", "the function has no deployment to reconfigure", NULL);
+    struct local_function *function = local_deployed(self, name, done, ctx);
+    if (function == NULL)
         return 0;
-    }
     function->memory_mb = memory_mb;
     function->generation++;
     local_retire_idle_workers(function);
-    if (local_save(function) < 0) {
-        local_fail(done, ctx, "DeployFailed", "cannot record the configuration", NULL);
-        return 0;
-    }
-    struct platform_outcome outcome = {.ok = 1};
-    done(ctx, &outcome);
-    return 0;
+    return local_record(function, done, ctx);
 }
 
 static int local_invoke(void *self, const char *name, const json_t *payload, platform_done_fn done, void *ctx)
