@@ -423,6 +423,18 @@ static void local_apply_config(struct local_function *function, const struct pla
     local_retire_idle_workers(function);
 }
 
+/* Records FUNCTION's deployment (deployment.json) and reports how that went. */
+static int local_record(struct local_function *function, platform_done_fn done, void *ctx)
+{
+    if (local_save(function) < 0) {
+        local_fail(done, ctx, "DeployFailed", "cannot record the deployment", NULL);
+        return 0;
+    }
+    struct platform_outcome outcome = {.ok = 1};
+    done(ctx, &outcome);
+    return 0;
+}
+
 static int local_deploy(void *self, const struct platform_function *config, platform_done_fn done, void *ctx)
 {
     struct local_platform *platform = self;
@@ -452,18 +464,6 @@ static int local_deploy(void *self, const struct platform_function *config, plat
     local_apply_config(function, config);
     snprintf(function->code_hash, sizeof function->code_hash, "%s", config->code_hash);
     return local_record(function, done, ctx);
-}
-
-/* Records FUNCTION's deployment (deployment.json) and reports how that went. */
-static int local_record(struct local_function *function, platform_done_fn done, void *ctx)
-{
-    if (local_save(function) < 0) {
-        local_fail(done, ctx, "DeployFailed", "cannot record the deployment", NULL);
-        return 0;
-    }
-    struct platform_outcome outcome = {.ok = 1};
-    done(ctx, &outcome);
-    return 0;
 }
 
 /* The deployed function NAME to reconfigure, or NULL after reporting that there is none. */
