@@ -18,6 +18,7 @@
 
 struct cloud_function {
     char name[65];
+    char remote[180];                /* the platform's name for it, "" = name */
     char run[8];
     json_t *platforms;               /* ["local", ...] */
     struct cloud_function *next;
@@ -28,6 +29,8 @@ struct cloud {
     char *workdir;
     char default_platform[16];
     struct cloud_function *functions;
+    struct reactor *reactor;
+    json_t *verified;                /* {"PLATFORM/NAME": true}: checked against the platform in this kernel */
 };
 
 struct cloud_define_job {
@@ -37,7 +40,7 @@ struct cloud_define_job {
     char name[65];
     struct cloud_options options;
     struct deploy_record records[CLOUD_MAX_PLATFORMS];
-    char lines[CLOUD_MAX_PLATFORMS][512];
+    char lines[CLOUD_MAX_PLATFORMS][1024];
     int failed[CLOUD_MAX_PLATFORMS];
     double started_ms;               /* when the define arrived: lines report the time since */
     const char *verb[CLOUD_MAX_PLATFORMS];
@@ -49,11 +52,22 @@ struct cloud_platform_op {
     int index;
 };
 
+/* A call, kept until its answer: a throttled one is sent again after a
+ * backoff (honouring Retry-After) unless the caller retries itself. */
 struct cloud_invoke_job {
+    struct cloud *cloud;
     cloud_reply_fn reply;
     void *ctx;
     double started_ms;
+    char platform[16];
+    char remote[180];
+    json_t *payload;
+    unsigned flags;
+    int retry;                       /* retry throttled calls here */
+    int retries;
 };
+
+#define CLOUD_INVOKE_MAX_RETRIES 8
 
 struct cloud *cloud_new(struct reactor *reactor, const char *workdir, const char *python)
 {
@@ -62,8 +76,10 @@ struct cloud *cloud_new(struct reactor *reactor, const char *workdir, const char
         return NULL;
     cloud->workdir = strdup(workdir);
     cloud->platforms = platforms_new(reactor, workdir, python);
+    cloud->reactor = reactor;
+    cloud->verified = json_object();
     strcpy(cloud->default_platform, "local");
-    if (cloud->workdir == NULL || cloud->platforms == NULL) {
+    if (cloud->workdir == NULL || cloud->platforms == NULL || cloud->verified == NULL) {
         cloud_free(cloud);
         return NULL;
     }
@@ -81,6 +97,7 @@ void cloud_free(struct cloud *cloud)
         free(cloud->functions);
         cloud->functions = next;
     }
+    json_decref(cloud->verified);
     free(cloud->workdir);
     free(cloud);
 }
@@ -121,6 +138,7 @@ static void cloud_remember(struct cloud *cloud, const char *name, const struct c
         function->next = cloud->functions;
         cloud->functions = function;
     }
+    snprintf(function->remote, sizeof function->remote, "%s", options->remote);
     snprintf(function->run, sizeof function->run, "%s", options->run);
     json_decref(function->platforms);
     function->platforms = json_array();
@@ -133,7 +151,8 @@ static void cloud_hashes(const char *source, const char *def_name, const char *n
                          char code_hash[65], char config_hash[65])
 {
     const char *code_parts[] = {"faaset-code-1", source, def_name, name, o->runtime, o->arch,
-                                o->requirements ? o->requirements : "", package_bundle_hash()};
+                                o->requirements ? o->requirements : "", package_bundle_hash(), o->remote,
+                                o->image ? o->image : ""};
     package_hash_parts(code_parts, sizeof code_parts / sizeof code_parts[0], code_hash);
     char memory[16], timeout[16];
     snprintf(memory, sizeof memory, "%d", o->memory_mb);
@@ -171,6 +190,27 @@ static void cloud_finish_define(struct cloud_define_job *job)
     free(job);
 }
 
+static void cloud_verified_key(const char *platform, const char *name, char *key, size_t size)
+{
+    snprintf(key, size, "%s/%s", platform, name);
+}
+
+/* This kernel has made NAME on PLATFORM match its cell: an unchanged cell
+ * needs no check again. */
+static void cloud_mark_verified(struct cloud *cloud, const char *platform, const char *name)
+{
+    char key[96];
+    cloud_verified_key(platform, name, key, sizeof key);
+    json_object_set_new(cloud->verified, key, json_true());
+}
+
+static int cloud_is_verified(struct cloud *cloud, const char *platform, const char *name)
+{
+    char key[96];
+    cloud_verified_key(platform, name, key, sizeof key);
+    return json_object_get(cloud->verified, key) != NULL;
+}
+
 static void cloud_on_platform_done(void *ctx, const struct platform_outcome *outcome)
 {
     struct cloud_platform_op *op = ctx;
@@ -183,16 +223,18 @@ static void cloud_on_platform_done(void *ctx, const struct platform_outcome *out
     cloud_format_elapsed(job->started_ms, elapsed, sizeof elapsed);
     if (outcome->ok) {
         char err[300];
+        const char *verb = outcome->action ? outcome->action : job->verb[i];
         message_iso8601_now(job->records[i].deployed_at);
         if (deploy_state_write(job->cloud->workdir, platform, name, &job->records[i], err, sizeof err) < 0) {
-            snprintf(line, sizeof line, "%s: %s %s, but %s", platform, job->verb[i], name, err);
+            snprintf(line, sizeof line, "%s: %s %s, but %s", platform, verb, name, err);
             job->failed[i] = 1;
         } else {
-            snprintf(line, sizeof line, "%s: %s %s (%.8s) in %s", platform, job->verb[i], name,
-                     job->records[i].code_hash, elapsed);
+            snprintf(line, sizeof line, "%s: %s %s (%.8s) in %s%s%.300s", platform, verb, name,
+                     job->records[i].code_hash, elapsed, outcome->note ? "; " : "", outcome->note ? outcome->note : "");
+            cloud_mark_verified(job->cloud, platform, name);
         }
     } else {
-        snprintf(line, sizeof line, "%s: deploying %s failed: %s: %.300s", platform, name, outcome->error_type,
+        snprintf(line, sizeof line, "%s: deploying %s failed: %s: %.900s", platform, name, outcome->error_type,
                  outcome->message);
         job->failed[i] = 1;
     }
@@ -223,7 +265,12 @@ static void cloud_define_on(struct cloud_define_job *job, int i, struct cloud_pa
         log_warn("%s; redeploying %s", err, job->name);
     int code_changed = found != 1 || strcmp(old.code_hash, record->code_hash) != 0 || job->options.force;
     int config_changed = found != 1 || strcmp(old.config_hash, record->config_hash) != 0;
-    if (!code_changed && !config_changed) {
+    /* A cloud platform's function can be changed outside the notebook: the
+     * first time this kernel sees an unchanged cell, the platform checks. */
+    int verifiable = platforms_can_verify(job->cloud->platforms, platform);
+    int verifying = !code_changed && !config_changed && verifiable &&
+                    !cloud_is_verified(job->cloud, platform, job->name);
+    if (!code_changed && !config_changed && !verifying) {
         char elapsed[32];
         cloud_format_elapsed(job->started_ms, elapsed, sizeof elapsed);
         snprintf(job->lines[i], sizeof job->lines[i], "%s: up to date %s (%.8s) in %s", platform, job->name,
@@ -231,16 +278,22 @@ static void cloud_define_on(struct cloud_define_job *job, int i, struct cloud_pa
         return;
     }
     job->verb[i] = found < 0          ? "redeployed (its state file was unreadable)"
+                   : verifying        ? "up to date"
                    : !code_changed    ? "updated configuration of"
                    : found == 1       ? "updated code of"
                                       : "deployed";
-    if (code_changed && package->bytes == NULL &&
+    /* A cloud platform compares the package with its own copy on every operation. */
+    if ((code_changed || verifiable) && package->bytes == NULL && job->options.image == NULL &&
         package_build(package->source, package->def_name, job->options.requirements, &package->bytes,
                       &package->size, err, sizeof err) < 0) {
         snprintf(job->lines[i], sizeof job->lines[i], "%s: cannot build the package: %.400s", platform, err);
         job->failed[i] = 1;
         return;
     }
+    if (package->bytes != NULL)
+        package_sha256_base64(package->bytes, package->size, record->package_sha256);
+    else if (found == 1)
+        memcpy(record->package_sha256, old.package_sha256, sizeof record->package_sha256);
     struct cloud_platform_op *op = malloc(sizeof *op);
     if (op == NULL) {
         snprintf(job->lines[i], sizeof job->lines[i], "%s: out of memory", platform);
@@ -249,14 +302,16 @@ static void cloud_define_on(struct cloud_define_job *job, int i, struct cloud_pa
     }
     *op = (struct cloud_platform_op){job, i};
     struct platform_function function = {
-        .name = job->name, .handler = PACKAGE_HANDLER, .package = package->bytes, .package_size = package->size,
-        .code_hash = record->code_hash, .memory_mb = job->options.memory_mb, .timeout_s = job->options.timeout_s,
-        .arch = job->options.arch, .runtime = job->options.runtime, .env = job->options.env};
+        .name = job->options.remote[0] ? job->options.remote : job->name, .handler = PACKAGE_HANDLER,
+        .package = package->bytes, .package_size = package->size, .code_hash = record->code_hash,
+        .memory_mb = job->options.memory_mb, .timeout_s = job->options.timeout_s, .arch = job->options.arch,
+        .runtime = job->options.runtime, .env = job->options.env, .image = job->options.image};
     job->pending++;
-    int rc = code_changed ? platforms_deploy(job->cloud->platforms, platform, &function, cloud_on_platform_done, op,
-                                             err, sizeof err)
-                          : platforms_configure(job->cloud->platforms, platform, &function, cloud_on_platform_done, op,
-                                                err, sizeof err);
+    struct platforms *platforms = job->cloud->platforms;
+    int rc = verifying      ? platforms_verify(platforms, platform, &function, cloud_on_platform_done, op, err, sizeof err)
+             : code_changed ? platforms_deploy(platforms, platform, &function, cloud_on_platform_done, op, err, sizeof err)
+                            : platforms_configure(platforms, platform, &function, cloud_on_platform_done, op, err,
+                                                  sizeof err);
     if (rc < 0) {
         job->pending--;
         free(op);
@@ -306,6 +361,7 @@ void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
         snprintf(record->code_hash, sizeof record->code_hash, "%s", code_hash);
         snprintf(record->config_hash, sizeof record->config_hash, "%s", config_hash);
         snprintf(record->function, sizeof record->function, "%s", def_name);
+        snprintf(record->remote, sizeof record->remote, "%s", job->options.remote);
         record->memory_mb = job->options.memory_mb;
         record->timeout_s = job->options.timeout_s;
         char elapsed[32];
@@ -322,20 +378,67 @@ void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
         cloud_finish_define(job);
 }
 
+static void cloud_invoke_job_free(struct cloud_invoke_job *job)
+{
+    json_decref(job->payload);
+    free(job);
+}
+
+static int cloud_throttled(const char *ename)
+{
+    return ename != NULL && (strcmp(ename, "TooManyRequestsException") == 0 || strcmp(ename, "TooManyRequests") == 0);
+}
+
+static void cloud_invoke_send(void *ctx);
+
+/* The error's traceback, with the end of the call's log after it when the platform sent one. */
+static json_t *cloud_error_traceback(const struct platform_outcome *outcome)
+{
+    json_t *traceback = json_is_array(outcome->traceback) ? json_copy((json_t *)outcome->traceback) : json_array();
+    if (outcome->log != NULL && *outcome->log) {
+        json_array_append_new(traceback, json_string("\nThe end of the function's log:\n"));
+        json_array_append_new(traceback, json_string(outcome->log));
+    }
+    return traceback;
+}
+
 static void cloud_on_invoke_done(void *ctx, const struct platform_outcome *outcome)
 {
     struct cloud_invoke_job *job = ctx;
+    if (!outcome->ok && job->retry && cloud_throttled(outcome->error_type) && job->retries < CLOUD_INVOKE_MAX_RETRIES) {
+        /* exponential backoff with full jitter, at least what Retry-After asks */
+        double backoff = 100.0 * (double)(1 << job->retries++);
+        double delay = backoff * (0.5 + 0.5 * (double)rand() / RAND_MAX);
+        if (outcome->retry_after_ms > delay)
+            delay = outcome->retry_after_ms;
+        if (reactor_timer(job->cloud->reactor, delay, cloud_invoke_send, job) != 0)
+            return;
+    }
     double elapsed = reactor_now_ms_precise() - job->started_ms;
     json_t *result;
     if (outcome->ok)
         result = json_pack("{s:s, s:O, s:f}", "status", "ok", "result", outcome->result, "roundTripTime", elapsed);
     else
         result = json_pack("{s:s, s:s, s:s, s:o, s:f}", "status", "error", "ename", outcome->error_type, "evalue",
-                           outcome->message ? outcome->message : "", "traceback",
-                           json_is_array(outcome->traceback) ? json_incref((json_t *)outcome->traceback) : json_array(),
+                           outcome->message ? outcome->message : "", "traceback", cloud_error_traceback(outcome),
                            "roundTripTime", elapsed);
+    if (!outcome->ok && outcome->retry_after_ms > 0)
+        json_object_set_new(result, "retryAfterMs", json_real(outcome->retry_after_ms));
+    if (job->retries > 0)
+        json_object_set_new(result, "retries", json_integer(job->retries));
     job->reply(job->ctx, result);
-    free(job);
+    cloud_invoke_job_free(job);
+}
+
+static void cloud_invoke_send(void *ctx)
+{
+    struct cloud_invoke_job *job = ctx;
+    char err[512];
+    if (platforms_invoke(job->cloud->platforms, job->platform, job->remote, job->payload, job->flags,
+                         cloud_on_invoke_done, job, err, sizeof err) < 0) {
+        job->reply(job->ctx, cloud_error("PlatformUnavailable", err));
+        cloud_invoke_job_free(job);
+    }
 }
 
 /* The platform calls to NAME go to: the one named, the one it was defined
@@ -357,27 +460,50 @@ static const char *cloud_route(struct cloud *cloud, const char *name, const char
     return cloud->default_platform;
 }
 
+/* The platform's name for NAME (remote=), from this kernel or the state on disk, into OUT. */
+static void cloud_remote_name(struct cloud *cloud, const char *name, const char *platform, char *out, size_t size)
+{
+    struct cloud_function *function = cloud_find(cloud, name);
+    struct deploy_record record;
+    char err[512];
+    if (function != NULL)
+        snprintf(out, size, "%s", function->remote[0] ? function->remote : name);
+    else if (deploy_state_read(cloud->workdir, platform, name, &record, err, sizeof err) == 1 && record.remote[0])
+        snprintf(out, size, "%s", record.remote);
+    else
+        snprintf(out, size, "%s", name);
+}
+
 void cloud_invoke(struct cloud *cloud, const json_t *upcall, cloud_reply_fn reply, void *ctx)
 {
     const char *name = json_string_value(json_object_get(upcall, "function"));
+    const char *type = json_string_value(json_object_get(upcall, "invocation"));
     if (name == NULL) {
         reply(ctx, cloud_error("BadUpcall", "invoke needs a function name"));
         return;
     }
+    if (type != NULL && strcmp(type, "RequestResponse") != 0 && strcmp(type, "Event") != 0) {
+        reply(ctx, cloud_error("InvalidOption", "the invocation type must be RequestResponse or Event"));
+        return;
+    }
     json_t *listing = NULL;
     const char *platform = cloud_route(cloud, name, json_string_value(json_object_get(upcall, "platform")), &listing);
-    struct cloud_invoke_job *job = malloc(sizeof *job);
-    char err[512];
+    struct cloud_invoke_job *job = calloc(1, sizeof *job);
     if (job == NULL) {
         reply(ctx, cloud_error("OutOfMemory", "cannot start the call"));
     } else {
-        *job = (struct cloud_invoke_job){reply, ctx, reactor_now_ms_precise()};
         json_t *payload = json_object_get(upcall, "payload");
-        if (platforms_invoke(cloud->platforms, platform, name, payload ? payload : json_null(), cloud_on_invoke_done,
-                             job, err, sizeof err) < 0) {
-            free(job);
-            reply(ctx, cloud_error("PlatformUnavailable", err));
-        }
+        *job = (struct cloud_invoke_job){.cloud = cloud, .reply = reply, .ctx = ctx,
+                                         .started_ms = reactor_now_ms_precise(),
+                                         .payload = json_incref(payload ? payload : json_null()),
+                                         .retry = !json_is_false(json_object_get(upcall, "retry"))};
+        if (type != NULL && strcmp(type, "Event") == 0)
+            job->flags |= PLATFORM_INVOKE_EVENT;
+        if (json_is_true(json_object_get(upcall, "log")))
+            job->flags |= PLATFORM_INVOKE_LOG;
+        snprintf(job->platform, sizeof job->platform, "%s", platform);
+        cloud_remote_name(cloud, name, job->platform, job->remote, sizeof job->remote);
+        cloud_invoke_send(job);
     }
     json_decref(listing);
 }
@@ -456,7 +582,9 @@ void cloud_set_memory(struct cloud *cloud, const char *name, int memory_mb, clou
     *job = (struct cloud_memory_job){.cloud = cloud, .reply = reply, .ctx = ctx, .memory_mb = memory_mb};
     snprintf(job->name, sizeof job->name, "%s", name);
     snprintf(job->platform, sizeof job->platform, "%s", cloud_platform_of(cloud, name));
-    if (platforms_set_memory(cloud->platforms, job->platform, name, memory_mb, cloud_on_memory_set, job, err,
+    char remote[180];
+    cloud_remote_name(cloud, name, job->platform, remote, sizeof remote);
+    if (platforms_set_memory(cloud->platforms, job->platform, remote, memory_mb, cloud_on_memory_set, job, err,
                              sizeof err) < 0) {
         reply(ctx, cloud_error("PlatformUnavailable", err));
         free(job);
@@ -477,10 +605,13 @@ int cloud_set_platform(struct cloud *cloud, const char *name, const json_t *sett
         snprintf(message, message_size, "unknown platform '%s'; choose from %s", name, platforms_known_names());
         return -1;
     }
-    if (platforms_apply_settings(cloud->platforms, name, settings, message, message_size) < 0)
+    char described[512] = "";
+    if (platforms_apply_settings(cloud->platforms, name, settings, described, sizeof described) < 0) {
+        snprintf(message, message_size, "%s", described);
         return -1;
+    }
     snprintf(cloud->default_platform, sizeof cloud->default_platform, "%s", name);
-    snprintf(message, message_size, "Default platform: %s", name);
+    snprintf(message, message_size, "Default platform: %s%s%s", name, described[0] ? "; " : "", described);
     return 0;
 }
 

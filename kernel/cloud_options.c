@@ -11,7 +11,7 @@
 #include "platform.h"
 
 const char *const cloud_option_keys[] = {
-    "platforms", "memory", "timeout", "arch", "runtime", "name", "deploy", "force", "run", "env",
+    "platforms", "memory", "timeout", "arch", "runtime", "name", "deploy", "force", "run", "env", "remote", "image",
     /* FaaSET's decorator also passes these */
     "config", "references", "requirements", "containerize", NULL,
 };
@@ -228,6 +228,41 @@ static int cloud_read_name(const json_t *value, struct cloud_options *o, char *e
     return 0;
 }
 
+/* remote=: a platform's function name or ARN (letters, digits, - _ : / . $). */
+static int cloud_read_remote(const json_t *value, struct cloud_options *o, char *err, size_t err_size)
+{
+    const char *text = json_string_value(value);
+    size_t len = text ? strlen(text) : 0;
+    int ok = len > 0 && len < sizeof o->remote;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = isalnum((unsigned char)text[i]) || strchr("-_:/.$", text[i]) != NULL;
+    if (!ok) {
+        snprintf(err, err_size, "remote must be the platform's name or ARN for the function, at most %zu characters "
+                 "(letters, digits, - _ : / . $)", sizeof o->remote - 1);
+        return -1;
+    }
+    snprintf(o->remote, sizeof o->remote, "%s", text);
+    return 0;
+}
+
+/* image=: a container image URI such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag. */
+static int cloud_read_image(const json_t *value, struct cloud_options *o, char *err, size_t err_size)
+{
+    const char *text = json_string_value(value);
+    size_t len = text ? strlen(text) : 0;
+    int ok = len > 0 && len < 512;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = isgraph((unsigned char)text[i]) && text[i] != '"' && text[i] != '\\';
+    if (!ok) {
+        snprintf(err, err_size, "image must be a container image URI such as "
+                 "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag");
+        return -1;
+    }
+    free(o->image);
+    o->image = strdup(text);
+    return 0;
+}
+
 static int cloud_read_runtime(const json_t *value, struct cloud_options *o, char *err, size_t err_size)
 {
     const char *text = json_string_value(value);
@@ -259,6 +294,10 @@ static int cloud_read_option(const char *key, const json_t *value, struct cloud_
         return cloud_read_runtime(value, o, err, err_size);
     if (strcmp(key, "name") == 0)
         return json_is_null(value) ? 0 : cloud_read_name(value, o, err, err_size);
+    if (strcmp(key, "remote") == 0)
+        return json_is_null(value) ? 0 : cloud_read_remote(value, o, err, err_size);
+    if (strcmp(key, "image") == 0)
+        return json_is_null(value) ? 0 : cloud_read_image(value, o, err, err_size);
     if (strcmp(key, "deploy") == 0)
         return cloud_read_bool(key, value, &o->deploy, err, err_size);
     if (strcmp(key, "force") == 0)
@@ -283,7 +322,7 @@ static int cloud_read_option(const char *key, const json_t *value, struct cloud_
     if (nearest != NULL)
         used += (size_t)snprintf(err + used, err_size - used, " (did you mean '%s'?)", nearest);
     snprintf(err + used, err_size - used, "; known options: platforms, memory, timeout, arch, runtime, name, deploy, "
-             "force, run, env");
+             "force, run, env, remote, image");
     return -1;
 }
 
@@ -319,8 +358,10 @@ void cloud_options_free(struct cloud_options *o)
 {
     json_decref(o->env);
     free(o->requirements);
+    free(o->image);
     o->env = NULL;
     o->requirements = NULL;
+    o->image = NULL;
 }
 
 json_t *cloud_options_from_line(const char *line, char *err, size_t err_size)

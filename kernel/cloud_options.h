@@ -22,6 +22,8 @@ struct cloud_options {
     char arch[8];                /* "x86_64" (default) or "arm64" */
     char runtime[16];            /* default "python3.12" */
     char name[65];               /* "" = the def's name */
+    char remote[180];            /* the platform's name for it (a name or an ARN), "" = name */
+    char *image;                 /* a container image URI to deploy instead of the package, or NULL */
     int deploy;                  /* 0: link to an existing function */
     int force;                   /* deploy even if nothing changed */
     char run[8];                 /* "cloud" (default), "local" or "none" */

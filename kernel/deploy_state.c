@@ -53,6 +53,11 @@ static int deploy_state_parse(json_t *root, struct deploy_record *out)
         return -1;
     out->memory_mb = (int)json_integer_value(json_object_get(root, "memory_mb"));
     out->timeout_s = (int)json_integer_value(json_object_get(root, "timeout_s"));
+    if (json_object_get(root, "remote") != NULL && deploy_state_copy(root, "remote", out->remote, sizeof out->remote) < 0)
+        return -1;
+    if (json_object_get(root, "package_sha256") != NULL &&
+        deploy_state_copy(root, "package_sha256", out->package_sha256, sizeof out->package_sha256) < 0)
+        return -1;
     return deploy_state_copy(root, "code_hash", out->code_hash, sizeof out->code_hash) |
            deploy_state_copy(root, "config_hash", out->config_hash, sizeof out->config_hash) |
            deploy_state_copy(root, "deployed_at", out->deployed_at, sizeof out->deployed_at) |
@@ -94,6 +99,10 @@ int deploy_state_write(const char *workdir, const char *platform, const char *na
                              STATE_VERSION, "name", name, "platform", platform, "function", record->function,
                              "code_hash", record->code_hash, "config_hash", record->config_hash, "deployed_at",
                              record->deployed_at, "memory_mb", record->memory_mb, "timeout_s", record->timeout_s);
+    if (root != NULL && record->remote[0])
+        json_object_set_new(root, "remote", json_string(record->remote));
+    if (root != NULL && record->package_sha256[0])
+        json_object_set_new(root, "package_sha256", json_string(record->package_sha256));
     char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
     json_decref(root);
     int lock = deploy_state_lock(workdir, LOCK_EX);

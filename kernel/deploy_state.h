@@ -18,6 +18,8 @@ struct deploy_record {
     int memory_mb;
     int timeout_s;
     char function[65];           /* the def the package calls */
+    char package_sha256[48];     /* base64 SHA-256 of the package last sent, "" when unknown */
+    char remote[180];            /* the platform's name for it when not NAME (remote=), else "" */
 };
 
 /* 1 and *OUT when found, 0 when there is none, -1 with ERR when unreadable. */

@@ -48,8 +48,9 @@ static int target_function_invoke(void *ctx, const json_t *payload, runner_done_
 {
     struct target *target = ctx;
     struct target_call *call = malloc(sizeof *call);
-    json_t *upcall = json_pack("{s:s, s:O, s:s}", "function", target->function, "payload", payload, "platform",
-                               target->platform);
+    /* the runner retries throttled calls itself, and counts them in the row */
+    json_t *upcall = json_pack("{s:s, s:O, s:s, s:b}", "function", target->function, "payload", payload, "platform",
+                               target->platform, "retry", 0);
     if (call == NULL || upcall == NULL) {
         free(call);
         json_decref(upcall);

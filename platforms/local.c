@@ -496,10 +496,16 @@ static int local_set_memory(void *self, const char *name, int memory_mb, platfor
     return local_record(function, done, ctx);
 }
 
-static int local_invoke(void *self, const char *name, const json_t *payload, platform_done_fn done, void *ctx)
+static int local_invoke(void *self, const char *name, const json_t *payload, unsigned flags, platform_done_fn done,
+                        void *ctx)
 {
     struct local_platform *platform = self;
     struct local_function *function = local_lookup(platform, name);
+    if (flags & PLATFORM_INVOKE_EVENT) {
+        local_fail(done, ctx, "InvalidInvocationType",
+                   "the local platform answers every call: Event invocations are for cloud platforms (aws)", NULL);
+        return 0;
+    }
     if (function == NULL) {
         char message[300];
         snprintf(message, sizeof message, "%s is not deployed on the local platform; run its %%%%cloud_function cell "

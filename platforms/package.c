@@ -27,6 +27,13 @@ void package_hash_parts(const char *const *parts, size_t count, char out[65])
     sodium_bin2hex(out, 65, digest, sizeof digest);
 }
 
+void package_sha256_base64(const unsigned char *package, size_t size, char out[48])
+{
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, package, size);
+    sodium_bin2base64(out, 48, digest, sizeof digest, sodium_base64_VARIANT_ORIGINAL);
+}
+
 const char *package_bundle_hash(void)
 {
     static char hash[65];

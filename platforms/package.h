@@ -18,6 +18,10 @@ const char *package_bundle_hash(void);
 int package_build(const char *source, const char *function, const char *requirements, unsigned char **out,
                   size_t *out_size, char *err, size_t err_size);
 
+/* The SHA-256 of a built package in base64 (44 characters and a NUL), as
+ * AWS Lambda reports it (CodeSha256). */
+void package_sha256_base64(const unsigned char *package, size_t size, char out[48]);
+
 /* Hex SHA-256 of the concatenation of PARTS (COUNT strings, each followed
  * by a NUL so that ("ab","c") and ("a","bc") differ) into OUT (65 bytes). */
 void package_hash_parts(const char *const *parts, size_t count, char out[65]);

@@ -29,6 +29,7 @@ struct platform_function {
     const char *arch;                 /* "x86_64" or "arm64" */
     const char *runtime;              /* "python3.12" */
     const json_t *env;                /* {"KEY": "value"} */
+    const char *image;                /* a container image URI to deploy instead of the package, or NULL */
 };
 
 /* How an operation ended. Valid only during the callback. */
@@ -38,15 +39,36 @@ struct platform_outcome {
     const char *message;
     const json_t *traceback;          /* array of strings, or NULL */
     const json_t *result;             /* invoke: the function's return value */
+    /* Deploy, configure and verify: what the platform found it had to do,
+     * replacing the kernel's guess ("updated code of", "up to date"), and
+     * anything the user should know ("changed outside the notebook ..."). */
+    const char *action;
+    const char *note;
+    const char *log;                  /* invoke with PLATFORM_INVOKE_LOG: the end of the call's log, or NULL */
+    double retry_after_ms;            /* a throttled call: the platform's Retry-After, 0 when none */
 };
+
+/* Invoke flags. EVENT queues the call and reports once the platform has
+ * accepted it (Lambda's Event type); LOG asks for the end of the call's log. */
+#define PLATFORM_INVOKE_EVENT 1u
+#define PLATFORM_INVOKE_LOG 2u
 
 typedef void (*platform_done_fn)(void *ctx, const struct platform_outcome *outcome);
 
 struct platform_ops {
     const char *name;
+    /* 0 when the platform can be used now (e.g. credentials found), else -1
+     * with ERR saying what to set; checked before any platform of a cell is
+     * touched. NULL when always ready. */
+    int (*check)(void *self, char *err, size_t err_size);
     int (*deploy)(void *self, const struct platform_function *function, platform_done_fn done, void *ctx);
     int (*configure)(void *self, const struct platform_function *function, platform_done_fn done, void *ctx);
-    int (*invoke)(void *self, const char *function, const json_t *payload, platform_done_fn done, void *ctx);
+    /* Makes a deployed, unchanged function match FUNCTION again if it was
+     * changed or deleted outside the notebook (a cloud platform's own state
+     * can drift; the local one's cannot). NULL when there is nothing to check. */
+    int (*verify)(void *self, const struct platform_function *function, platform_done_fn done, void *ctx);
+    int (*invoke)(void *self, const char *function, const json_t *payload, unsigned flags, platform_done_fn done,
+                  void *ctx);
     /* Changes only the memory of a deployed function (experiments' memorySettings). */
     int (*set_memory)(void *self, const char *function, int memory_mb, platform_done_fn done, void *ctx);
     /* Applies `%platform NAME key=value` settings (raw strings). Returns 0 or -1 with ERR. */
@@ -65,7 +87,7 @@ void platforms_free(struct platforms *platforms);
 const char *platforms_known_names(void);
 int platforms_is_known(const char *name);
 
-/* 0 when NAME has an adapter in this build, else -1 with ERR saying why. */
+/* 0 when NAME has an adapter in this build and it is ready, else -1 with ERR saying why. */
 int platforms_check(struct platforms *platforms, const char *name, char *err, size_t err_size);
 
 /* 0 and the operation started, or -1 with ERR when NAME has no adapter here. */
@@ -74,6 +96,10 @@ int platforms_deploy(struct platforms *platforms, const char *name, const struct
 int platforms_configure(struct platforms *platforms, const char *name, const struct platform_function *function,
                         platform_done_fn done, void *ctx, char *err, size_t err_size);
 int platforms_invoke(struct platforms *platforms, const char *name, const char *function, const json_t *payload,
+                     unsigned flags, platform_done_fn done, void *ctx, char *err, size_t err_size);
+/* 1 when NAME's adapter checks unchanged functions (platform_ops.verify). */
+int platforms_can_verify(struct platforms *platforms, const char *name);
+int platforms_verify(struct platforms *platforms, const char *name, const struct platform_function *function,
                      platform_done_fn done, void *ctx, char *err, size_t err_size);
 int platforms_apply_settings(struct platforms *platforms, const char *name, const json_t *settings, char *err,
                              size_t err_size);
@@ -83,5 +109,7 @@ int platforms_set_memory(struct platforms *platforms, const char *name, const ch
 /* Adapters. */
 void *local_platform_new(struct reactor *reactor, const char *workdir, const char *python);
 extern const struct platform_ops local_platform_ops;
+void *aws_platform_new(struct reactor *reactor);
+extern const struct platform_ops aws_platform_ops;
 
 #endif

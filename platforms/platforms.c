@@ -15,7 +15,7 @@ struct platform_slot {
 };
 
 struct platforms {
-    struct platform_slot local;
+    struct platform_slot slots[2]; /* local, aws */
     char *trace_path;
 };
 
@@ -39,14 +39,17 @@ struct platforms *platforms_new(struct reactor *reactor, const char *workdir, co
     struct platforms *platforms = calloc(1, sizeof *platforms);
     if (platforms == NULL)
         return NULL;
-    platforms->local = (struct platform_slot){"local", &local_platform_ops,
-                                              local_platform_new(reactor, workdir, python)};
+    platforms->slots[0] = (struct platform_slot){"local", &local_platform_ops,
+                                                 local_platform_new(reactor, workdir, python)};
+    platforms->slots[1] = (struct platform_slot){"aws", &aws_platform_ops, aws_platform_new(reactor)};
     const char *trace = getenv("FAASET_TRACE_PLATFORM");
     if (trace != NULL && *trace)
         platforms->trace_path = strdup(trace);
-    if (platforms->local.self == NULL) {
-        platforms_free(platforms);
-        return NULL;
+    for (size_t i = 0; i < sizeof platforms->slots / sizeof platforms->slots[0]; i++) {
+        if (platforms->slots[i].self == NULL) {
+            platforms_free(platforms);
+            return NULL;
+        }
     }
     return platforms;
 }
@@ -55,19 +58,22 @@ void platforms_free(struct platforms *platforms)
 {
     if (platforms == NULL)
         return;
-    if (platforms->local.self != NULL)
-        platforms->local.ops->free(platforms->local.self);
+    for (size_t i = 0; i < sizeof platforms->slots / sizeof platforms->slots[0]; i++)
+        if (platforms->slots[i].self != NULL)
+            platforms->slots[i].ops->free(platforms->slots[i].self);
     free(platforms->trace_path);
     free(platforms);
 }
 
 static struct platform_slot *platforms_find(struct platforms *platforms, const char *name, char *err, size_t err_size)
 {
-    if (strcmp(name, "local") == 0)
-        return &platforms->local;
+    for (size_t i = 0; i < sizeof platforms->slots / sizeof platforms->slots[0]; i++)
+        if (strcmp(name, platforms->slots[i].name) == 0)
+            return &platforms->slots[i];
     if (platforms_is_known(name))
         snprintf(err, err_size,
-                 "the '%s' platform is not available in this version of faaset yet; use platforms=local", name);
+                 "the '%s' platform is not available in this version of faaset yet; use platforms=local or aws",
+                 name);
     else
         snprintf(err, err_size, "unknown platform '%s'; choose from %s", name, platforms_known_names());
     return NULL;
@@ -75,7 +81,10 @@ static struct platform_slot *platforms_find(struct platforms *platforms, const c
 
 int platforms_check(struct platforms *platforms, const char *name, char *err, size_t err_size)
 {
-    return platforms_find(platforms, name, err, err_size) ? 0 : -1;
+    struct platform_slot *slot = platforms_find(platforms, name, err, err_size);
+    if (slot == NULL)
+        return -1;
+    return slot->ops->check != NULL ? slot->ops->check(slot->self, err, err_size) : 0;
 }
 
 static void platforms_trace(struct platforms *platforms, const char *platform, const char *op, const char *function)
@@ -115,13 +124,34 @@ int platforms_configure(struct platforms *platforms, const char *name, const str
 }
 
 int platforms_invoke(struct platforms *platforms, const char *name, const char *function, const json_t *payload,
-                     platform_done_fn done, void *ctx, char *err, size_t err_size)
+                     unsigned flags, platform_done_fn done, void *ctx, char *err, size_t err_size)
 {
     struct platform_slot *slot = platforms_find(platforms, name, err, err_size);
     if (slot == NULL)
         return -1;
     platforms_trace(platforms, name, "invoke", function);
-    return slot->ops->invoke(slot->self, function, payload, done, ctx);
+    return slot->ops->invoke(slot->self, function, payload, flags, done, ctx);
+}
+
+int platforms_can_verify(struct platforms *platforms, const char *name)
+{
+    char err[256];
+    struct platform_slot *slot = platforms_find(platforms, name, err, sizeof err);
+    return slot != NULL && slot->ops->verify != NULL;
+}
+
+int platforms_verify(struct platforms *platforms, const char *name, const struct platform_function *function,
+                     platform_done_fn done, void *ctx, char *err, size_t err_size)
+{
+    struct platform_slot *slot = platforms_find(platforms, name, err, err_size);
+    if (slot == NULL)
+        return -1;
+    if (slot->ops->verify == NULL) {
+        snprintf(err, err_size, "the %s platform has nothing to verify", name);
+        return -1;
+    }
+    platforms_trace(platforms, name, "verify", function->name);
+    return slot->ops->verify(slot->self, function, done, ctx);
 }
 
 int platforms_apply_settings(struct platforms *platforms, const char *name, const json_t *settings, char *err,

@@ -780,7 +780,13 @@ class CloudFunction:
                 self._function = namespace[self._function_name]
             return self._function
 
-    def _invoke(self, request):
+    def invoke(self, request=None, event=False):
+        """Call the function on its platform: like calling it, or with
+        event=True as an Event (Lambda's asynchronous type), which returns
+        once the platform has queued the call ({"StatusCode": 202, ...})."""
+        return self._invoke(request, "Event" if event else "RequestResponse")
+
+    def _invoke(self, request, invocation="RequestResponse"):
         try:
             size = len(encode_json(request).encode("utf-8", "replace"))
         except (TypeError, ValueError, RecursionError) as error:
@@ -788,7 +794,7 @@ class CloudFunction:
                             % (self.name, error)) from None
         if size > FRAME_MAX_SIZE - 65536:
             raise ValueError("the request to cloud function %s is too large (%d bytes)" % (self.name, size))
-        answer = _upcall("invoke", function=self.name, payload=request)
+        answer = _upcall("invoke", function=self.name, payload=request, invocation=invocation, log=True)
         if answer.get("status") != "ok":
             raise self._remote_error(answer)
         result = answer.get("result")

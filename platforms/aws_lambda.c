@@ -1,0 +1,828 @@
+/* aws_lambda: the `aws` platform, AWS Lambda behind the platform interface
+ * (platform.h), on the Lambda REST API of ../shared/platform-api.md,
+ * signed by aws_client.
+ *
+ * Deploy, configure, verify and set_memory are one state machine, a "sync",
+ * that makes the remote function match what the notebook defines:
+ *
+ *   GetFunction --404--> CreateFunction --> wait for State Active
+ *        |  (a 409 "already exists" on create goes back to GetFunction)
+ *        v
+ *   wait while State is Pending or LastUpdateStatus InProgress
+ *        v
+ *   code differs (CodeSha256 of our zip, or the image URI, or the
+ *   architecture)?  --> UpdateFunctionCode --> wait for Successful
+ *        v
+ *   configuration differs (memory, timeout, environment, handler,
+ *   runtime)?  --> UpdateFunctionConfiguration --> wait for Successful
+ *
+ * Waits poll GetFunction (after 0.25 s, 0.5 s, then every second, at most
+ * 300 polls, as the SDK waiters do). A 409 "update in progress" is waited
+ * out and the call repeated; throttling (429) and service errors (5xx, no
+ * answer) are retried with backoff a few times. Because the remote state is
+ * compared, not assumed, the same machine reports what it found: "up to
+ * date", and, when the notebook's cell had not changed (verify), a function
+ * changed or deleted outside the notebook, which it then repairs.
+ *
+ * Limits (memory, timeout, zip and request size, environment size, names,
+ * payload size) are checked before any call, with the limit in the message.
+ * Invocations: RequestResponse or Event, the Tail log decoded when asked;
+ * a function error (X-Amz-Function-Error) comes back with the remote type,
+ * message and stack trace; a 429 is reported as throttled with its
+ * Retry-After for the caller to retry (the experiment runner counts retries). */
+#include <ctype.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws_client.h"
+#include "platform.h"
+#include "sigv4.h"
+
+#define AWS_LAMBDA_PATH "/2015-03-31/functions"
+#define AWS_LAMBDA_HANDLER "faaset_handler.lambda_handler"
+#define AWS_ZIP_MAX (50L * 1024 * 1024)           /* direct upload */
+#define AWS_BODY_MAX 69905067L                    /* the HTTP body cap (base64 of 50 MB plus JSON) */
+#define AWS_ENV_MAX 4096
+#define AWS_PAYLOAD_SYNC_MAX (6L * 1024 * 1024)
+#define AWS_PAYLOAD_EVENT_MAX (1L * 1024 * 1024)
+#define AWS_MAX_POLLS 300
+#define AWS_MAX_RETRIES 5
+#define AWS_CONTROL_TIMEOUT_MS 60000L
+#define AWS_INVOKE_TIMEOUT_MS 960000L             /* the 900 s maximum plus a margin */
+
+struct aws_platform {
+    struct reactor *reactor;
+    struct aws_client *client;
+    char *role;                  /* the execution role for CreateFunction, or NULL */
+};
+
+enum aws_sync_kind { AWS_SYNC_DEPLOY, AWS_SYNC_CONFIGURE, AWS_SYNC_VERIFY, AWS_SYNC_MEMORY };
+
+enum aws_sync_step { AWS_STEP_GET, AWS_STEP_CREATE, AWS_STEP_CODE, AWS_STEP_CONFIG, AWS_STEP_POLL };
+
+struct aws_sync {
+    struct aws_platform *platform;
+    enum aws_sync_kind kind;
+    enum aws_sync_step step;     /* the call in flight or to repeat */
+    platform_done_fn done;
+    void *ctx;
+    char *name;                  /* as the user gave it: a name or an ARN */
+    char *path;                  /* AWS_LAMBDA_PATH "/" + the encoded name */
+    char *zip_base64;            /* NULL with an image or for set_memory */
+    char zip_sha256[48];         /* base64, as Lambda's CodeSha256 */
+    char *image;
+    int memory_mb, timeout_s;
+    char arch[8], runtime[16];
+    json_t *env;                 /* {"KEY": "value"} */
+    int polls, retries;
+    int created, code_updated, config_updated;
+    char note[600];
+    unsigned long timer;         /* a pending wait or retry, 0 when none */
+};
+
+/* ---- small helpers ---- */
+
+static char *aws_strdup_or_null(const char *s)
+{
+    return s != NULL && *s ? strdup(s) : NULL;
+}
+
+static void aws_fail(platform_done_fn done, void *ctx, const char *type, const char *message)
+{
+    struct platform_outcome outcome = {.ok = 0, .error_type = type, .message = message};
+    done(ctx, &outcome);
+}
+
+/* A Lambda function name (1-64 of A-Z a-z 0-9 - _), or an ARN or partial ARN. */
+static int aws_valid_name(const char *name)
+{
+    size_t len = strlen(name);
+    if (strncmp(name, "arn:", 4) == 0)
+        return len < 170;
+    if (len == 0 || len > 140)
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != ':')
+            return 0;
+    return 1;
+}
+
+static char *aws_function_path(const char *name, const char *suffix)
+{
+    char *encoded = sigv4_uri_encode(name, 0);
+    char *path = NULL;
+    if (encoded != NULL && asprintf(&path, AWS_LAMBDA_PATH "/%s%s", encoded, suffix) < 0)
+        path = NULL;
+    free(encoded);
+    return path;
+}
+
+static size_t aws_env_size(const json_t *env)
+{
+    size_t size = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)env, key, value)
+        size += strlen(key) + strlen(json_string_value(value) ? json_string_value(value) : "");
+    return size;
+}
+
+/* ---- the sync state machine ---- */
+
+static void aws_sync_free(struct aws_sync *sync)
+{
+    if (sync->timer)
+        reactor_cancel(sync->platform->reactor, sync->timer);
+    free(sync->name);
+    free(sync->path);
+    free(sync->zip_base64);
+    free(sync->image);
+    json_decref(sync->env);
+    free(sync);
+}
+
+static void aws_sync_finish(struct aws_sync *sync, const char *error_type, const char *message)
+{
+    struct platform_outcome outcome = {.ok = error_type == NULL, .error_type = error_type, .message = message};
+    if (outcome.ok) {
+        int drifted = sync->note[0] != '\0';
+        outcome.action = sync->created          ? "deployed"
+                         : drifted && sync->kind == AWS_SYNC_VERIFY ? "redeployed"
+                         : sync->code_updated   ? "updated code of"
+                         : sync->config_updated ? "updated configuration of"
+                                                : "up to date";
+        outcome.note = drifted ? sync->note : NULL;
+    }
+    sync->done(sync->ctx, &outcome);
+    aws_sync_free(sync);
+}
+
+static void aws_sync_call(struct aws_sync *sync);
+
+static void aws_sync_on_timer(void *ctx)
+{
+    struct aws_sync *sync = ctx;
+    sync->timer = 0;
+    aws_sync_call(sync);
+}
+
+static void aws_sync_later(struct aws_sync *sync, enum aws_sync_step step, long long delay_ms)
+{
+    sync->step = step;
+    sync->timer = reactor_timer(sync->platform->reactor, delay_ms, aws_sync_on_timer, sync);
+    if (sync->timer == 0)
+        aws_sync_finish(sync, "OutOfMemory", "cannot schedule the next call");
+}
+
+/* The poll delays: 0.25 s, 0.5 s, then 1 s. */
+static long long aws_poll_delay(int polls)
+{
+    return polls == 0 ? 250 : polls == 1 ? 500 : 1000;
+}
+
+static void aws_sync_poll(struct aws_sync *sync)
+{
+    if (sync->polls >= AWS_MAX_POLLS) {
+        char message[300];
+        snprintf(message, sizeof message, "%s did not become ready after %d checks; look at it in the Lambda console",
+                 sync->name, AWS_MAX_POLLS);
+        aws_sync_finish(sync, "WaitTimeout", message);
+        return;
+    }
+    aws_sync_later(sync, AWS_STEP_POLL, aws_poll_delay(sync->polls++));
+}
+
+static int aws_same_env(const json_t *remote_config, const json_t *ours)
+{
+    const json_t *remote = json_object_get(json_object_get(remote_config, "Environment"), "Variables");
+    if (remote == NULL)
+        return json_object_size(ours) == 0;
+    return json_equal((json_t *)remote, (json_t *)ours);
+}
+
+static const char *aws_remote_arch(const json_t *config)
+{
+    const char *arch = json_string_value(json_array_get(json_object_get(config, "Architectures"), 0));
+    return arch ? arch : "x86_64";
+}
+
+static int aws_code_differs(const struct aws_sync *sync, const json_t *function, char *what, size_t size)
+{
+    const json_t *config = json_object_get(function, "Configuration");
+    if (sync->image != NULL) {
+        const char *uri = json_string_value(json_object_get(json_object_get(function, "Code"), "ImageUri"));
+        if (uri == NULL || strcmp(uri, sync->image) != 0) {
+            snprintf(what, size, "its image is %s, the notebook's %s", uri ? uri : "(none)", sync->image);
+            return 1;
+        }
+    } else {
+        const char *sha = json_string_value(json_object_get(config, "CodeSha256"));
+        if (sha == NULL || strcmp(sha, sync->zip_sha256) != 0) {
+            snprintf(what, size, "its CodeSha256 is %.12s..., the notebook's package %.12s...", sha ? sha : "(none)",
+                     sync->zip_sha256);
+            return 1;
+        }
+    }
+    if (strcmp(aws_remote_arch(config), sync->arch) != 0) {
+        snprintf(what, size, "it runs on %s, the notebook asks for %s", aws_remote_arch(config), sync->arch);
+        return 1;
+    }
+    return 0;
+}
+
+static int aws_config_differs(const struct aws_sync *sync, const json_t *config, char *what, size_t size)
+{
+    json_int_t memory = json_integer_value(json_object_get(config, "MemorySize"));
+    json_int_t timeout = json_integer_value(json_object_get(config, "Timeout"));
+    if (memory != sync->memory_mb) {
+        snprintf(what, size, "its memory is %lld MB, the notebook's %d MB", (long long)memory, sync->memory_mb);
+        return 1;
+    }
+    if (sync->kind == AWS_SYNC_MEMORY)
+        return 0;
+    if (timeout != sync->timeout_s) {
+        snprintf(what, size, "its timeout is %lld s, the notebook's %d s", (long long)timeout, sync->timeout_s);
+        return 1;
+    }
+    if (!aws_same_env(config, sync->env)) {
+        snprintf(what, size, "its environment variables differ from the notebook's");
+        return 1;
+    }
+    if (sync->image == NULL) {
+        const char *handler = json_string_value(json_object_get(config, "Handler"));
+        const char *runtime = json_string_value(json_object_get(config, "Runtime"));
+        if (handler == NULL || strcmp(handler, AWS_LAMBDA_HANDLER) != 0 || runtime == NULL ||
+            strcmp(runtime, sync->runtime) != 0) {
+            snprintf(what, size, "its runtime or handler is %s %s, the notebook's %s %s", runtime ? runtime : "(none)",
+                     handler ? handler : "(none)", sync->runtime, AWS_LAMBDA_HANDLER);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void aws_sync_note(struct aws_sync *sync, const char *what)
+{
+    if (sync->kind != AWS_SYNC_VERIFY || sync->note[0])
+        return;
+    snprintf(sync->note, sizeof sync->note, "changed outside the notebook: %s", what);
+}
+
+/* GetFunction answered: decide the next step from the remote state. */
+static void aws_sync_on_function(struct aws_sync *sync, const json_t *function)
+{
+    const json_t *config = json_object_get(function, "Configuration");
+    const char *state = json_string_value(json_object_get(config, "State"));
+    const char *update = json_string_value(json_object_get(config, "LastUpdateStatus"));
+    char message[700], what[300];
+    if (state != NULL && strcmp(state, "Failed") == 0) {
+        snprintf(message, sizeof message, "%s is in state Failed: %.400s", sync->name,
+                 json_string_value(json_object_get(config, "StateReason")) ?: "no reason given");
+        aws_sync_finish(sync, "FunctionFailed", message);
+        return;
+    }
+    if ((state != NULL && strcmp(state, "Pending") == 0) || (update != NULL && strcmp(update, "InProgress") == 0)) {
+        aws_sync_poll(sync);
+        return;
+    }
+    if (update != NULL && strcmp(update, "Failed") == 0 && (sync->code_updated || sync->config_updated)) {
+        snprintf(message, sizeof message, "updating %s failed: %.400s", sync->name,
+                 json_string_value(json_object_get(config, "LastUpdateStatusReason")) ?: "no reason given");
+        aws_sync_finish(sync, "UpdateFailed", message);
+        return;
+    }
+    sync->polls = 0;
+    const char *package_type = json_string_value(json_object_get(config, "PackageType"));
+    int remote_is_image = package_type != NULL && strcmp(package_type, "Image") == 0;
+    if (sync->kind != AWS_SYNC_MEMORY && remote_is_image != (sync->image != NULL)) {
+        snprintf(message, sizeof message,
+                 "%s is a %s function and Lambda cannot change that; give the new one another name=",
+                 sync->name, remote_is_image ? "container image" : "zip");
+        aws_sync_finish(sync, "PackageTypeMismatch", message);
+        return;
+    }
+    if (sync->kind != AWS_SYNC_MEMORY && !sync->code_updated && aws_code_differs(sync, function, what, sizeof what)) {
+        if (!sync->created)
+            aws_sync_note(sync, what);
+        sync->step = AWS_STEP_CODE;
+        aws_sync_call(sync);
+        return;
+    }
+    if (!sync->config_updated && aws_config_differs(sync, config, what, sizeof what)) {
+        if (!sync->created && !sync->code_updated)
+            aws_sync_note(sync, what);
+        sync->step = AWS_STEP_CONFIG;
+        aws_sync_call(sync);
+        return;
+    }
+    aws_sync_finish(sync, NULL, NULL);
+}
+
+static int aws_retryable(const struct aws_reply *reply)
+{
+    return reply->status == 429 || reply->status >= 500 || reply->status == 0;
+}
+
+static const char *const aws_step_names[] = {"GetFunction", "CreateFunction", "UpdateFunctionCode",
+                                             "UpdateFunctionConfiguration", "GetFunction"};
+
+static void aws_sync_on_reply(void *ctx, const struct aws_reply *reply)
+{
+    struct aws_sync *sync = ctx;
+    char message[900];
+    if (reply->ok) {
+        sync->retries = 0;
+        switch (sync->step) {
+        case AWS_STEP_GET:
+        case AWS_STEP_POLL:
+            aws_sync_on_function(sync, reply->json);
+            return;
+        case AWS_STEP_CREATE:
+            sync->created = 1;
+            break;
+        case AWS_STEP_CODE:
+            sync->code_updated = 1;
+            break;
+        case AWS_STEP_CONFIG:
+            sync->config_updated = 1;
+            break;
+        }
+        aws_sync_poll(sync); /* the change is under way: wait for Active / Successful */
+        return;
+    }
+    int not_found = reply->status == 404 && strcmp(reply->error_code, "ResourceNotFoundException") == 0;
+    int conflict = reply->status == 409;
+    if (not_found && (sync->step == AWS_STEP_GET || sync->step == AWS_STEP_POLL) && !sync->created) {
+        if (sync->kind == AWS_SYNC_MEMORY) {
+            snprintf(message, sizeof message, "%s is not deployed on aws (%s); run its %%%%cloud_function cell",
+                     sync->name, reply->message);
+            aws_sync_finish(sync, "ResourceNotFoundException", message);
+            return;
+        }
+        if (sync->kind == AWS_SYNC_VERIFY || sync->kind == AWS_SYNC_CONFIGURE)
+            snprintf(sync->note, sizeof sync->note, "it had been deleted outside the notebook");
+        sync->step = AWS_STEP_CREATE;
+        aws_sync_call(sync);
+        return;
+    }
+    if (conflict && sync->step == AWS_STEP_CREATE) { /* created meanwhile by someone else: update it */
+        sync->step = AWS_STEP_GET;
+        aws_sync_call(sync);
+        return;
+    }
+    if (conflict && (sync->step == AWS_STEP_CODE || sync->step == AWS_STEP_CONFIG) && sync->polls < AWS_MAX_POLLS) {
+        sync->polls++; /* an update in progress: wait it out, then repeat the call */
+        aws_sync_later(sync, sync->step, reply->retry_after_ms > 0 ? reply->retry_after_ms : 1000.0);
+        return;
+    }
+    if (aws_retryable(reply) && sync->retries < AWS_MAX_RETRIES) {
+        double backoff = 500.0 * (double)(1 << sync->retries++);
+        aws_sync_later(sync, sync->step, reply->retry_after_ms > backoff ? reply->retry_after_ms : backoff);
+        return;
+    }
+    snprintf(message, sizeof message, "%s %s: %s", aws_step_names[sync->step], sync->name, reply->message);
+    aws_sync_finish(sync, reply->error_code, message);
+}
+
+static json_t *aws_string_list(const char *item)
+{
+    json_t *list = json_array();
+    json_array_append_new(list, json_string(item));
+    return list;
+}
+
+/* The body of the call SYNC is at, or NULL with MESSAGE set. */
+static json_t *aws_sync_body(struct aws_sync *sync, char *message, size_t size)
+{
+    json_t *body = NULL;
+    switch (sync->step) {
+    case AWS_STEP_GET:
+    case AWS_STEP_POLL:
+        return NULL;
+    case AWS_STEP_CREATE: {
+        const char *role = sync->platform->role ? sync->platform->role : getenv("FAASET_AWS_ROLE");
+        if (role == NULL || *role == '\0') {
+            snprintf(message, size,
+                     "creating %s on Lambda needs an execution role: %%platform aws "
+                     "role=arn:aws:iam::ACCOUNT_ID:role/NAME (or set FAASET_AWS_ROLE before starting Jupyter)",
+                     sync->name);
+            return NULL;
+        }
+        char description[96];
+        snprintf(description, sizeof description, "Deployed by FaaSET");
+        json_t *code = sync->image ? json_pack("{s:s}", "ImageUri", sync->image)
+                                   : json_pack("{s:s}", "ZipFile", sync->zip_base64);
+        body = json_pack("{s:s, s:s, s:o, s:s, s:i, s:i, s:o, s:{s:O}, s:s}", "FunctionName", sync->name, "Role",
+                         role, "Code", code, "PackageType", sync->image ? "Image" : "Zip", "MemorySize",
+                         sync->memory_mb, "Timeout", sync->timeout_s, "Architectures", aws_string_list(sync->arch),
+                         "Environment", "Variables", sync->env, "Description", description);
+        if (body != NULL && sync->image == NULL) {
+            json_object_set_new(body, "Runtime", json_string(sync->runtime));
+            json_object_set_new(body, "Handler", json_string(AWS_LAMBDA_HANDLER));
+        }
+        break;
+    }
+    case AWS_STEP_CODE:
+        body = sync->image ? json_pack("{s:s}", "ImageUri", sync->image)
+                           : json_pack("{s:s}", "ZipFile", sync->zip_base64);
+        if (body != NULL)
+            json_object_set_new(body, "Architectures", aws_string_list(sync->arch));
+        break;
+    case AWS_STEP_CONFIG:
+        if (sync->kind == AWS_SYNC_MEMORY) {
+            body = json_pack("{s:i}", "MemorySize", sync->memory_mb);
+            break;
+        }
+        body = json_pack("{s:i, s:i, s:{s:O}}", "MemorySize", sync->memory_mb, "Timeout", sync->timeout_s,
+                         "Environment", "Variables", sync->env);
+        if (body != NULL && sync->image == NULL) {
+            json_object_set_new(body, "Runtime", json_string(sync->runtime));
+            json_object_set_new(body, "Handler", json_string(AWS_LAMBDA_HANDLER));
+        }
+        break;
+    }
+    if (body == NULL)
+        snprintf(message, size, "out of memory");
+    return body;
+}
+
+static void aws_sync_call(struct aws_sync *sync)
+{
+    static const char *const json_headers[] = {"Content-Type: application/json", NULL};
+    char message[700] = "";
+    json_t *body = aws_sync_body(sync, message, sizeof message);
+    if (body == NULL && message[0]) {
+        aws_sync_finish(sync, strncmp(message, "creating", 8) == 0 ? "MissingRole" : "OutOfMemory", message);
+        return;
+    }
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    char *path = NULL;
+    const char *method = "GET";
+    if (sync->step == AWS_STEP_CREATE) {
+        method = "POST";
+        path = strdup(AWS_LAMBDA_PATH);
+    } else if (sync->step == AWS_STEP_CODE || sync->step == AWS_STEP_CONFIG) {
+        method = "PUT";
+        path = aws_function_path(sync->name, sync->step == AWS_STEP_CODE ? "/code" : "/configuration");
+    } else {
+        path = strdup(sync->path);
+    }
+    if (path == NULL || (body != NULL && text == NULL)) {
+        free(path);
+        free(text);
+        aws_sync_finish(sync, "OutOfMemory", "cannot build the request");
+        return;
+    }
+    struct aws_call call = {method, path, NULL, text ? json_headers : NULL, text, text ? strlen(text) : 0,
+                            AWS_CONTROL_TIMEOUT_MS};
+    int rc = aws_client_send(sync->platform->client, &call, aws_sync_on_reply, sync, message, sizeof message);
+    free(path);
+    free(text);
+    if (rc < 0)
+        aws_sync_finish(sync, "NoCredentials", message);
+}
+
+/* ---- operations ---- */
+
+static int aws_check_limits(const struct platform_function *function, char *message, size_t size)
+{
+    if (!aws_valid_name(function->name)) {
+        snprintf(message, size, "'%s' is not a Lambda function name: up to 64 letters, digits, - and _, or an ARN",
+                 function->name);
+        return -1;
+    }
+    if (function->memory_mb < 128 || function->memory_mb > 10240) {
+        snprintf(message, size, "memory=%d: Lambda allows 128 to 10240 MB", function->memory_mb);
+        return -1;
+    }
+    if (function->timeout_s < 1 || function->timeout_s > 900) {
+        snprintf(message, size, "timeout=%d: Lambda allows 1 to 900 seconds", function->timeout_s);
+        return -1;
+    }
+    if (function->image == NULL && function->package != NULL && (long)function->package_size > AWS_ZIP_MAX) {
+        snprintf(message, size,
+                 "the package is %.1f MB; Lambda takes zips of at most 50 MB directly (use image= for larger code)",
+                 (double)function->package_size / (1024.0 * 1024.0));
+        return -1;
+    }
+    if (function->image == NULL && function->package != NULL &&
+        (long)sodium_base64_ENCODED_LEN(function->package_size, sodium_base64_VARIANT_ORIGINAL) + 4096 > AWS_BODY_MAX) {
+        snprintf(message, size, "the package is too large for one CreateFunction request (%ld bytes at most)",
+                 AWS_BODY_MAX);
+        return -1;
+    }
+    if (function->env != NULL && aws_env_size(function->env) > AWS_ENV_MAX) {
+        snprintf(message, size, "env holds %zu bytes; Lambda allows 4 KB of environment variables in all",
+                 aws_env_size(function->env));
+        return -1;
+    }
+    if (function->arch != NULL && strcmp(function->arch, "x86_64") != 0 && strcmp(function->arch, "arm64") != 0) {
+        snprintf(message, size, "arch=%s: Lambda runs x86_64 or arm64", function->arch);
+        return -1;
+    }
+    return 0;
+}
+
+static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind,
+                          const struct platform_function *function, platform_done_fn done, void *ctx)
+{
+    char message[700];
+    if (aws_check_limits(function, message, sizeof message) < 0) {
+        aws_fail(done, ctx, "InvalidOption", message);
+        return 0;
+    }
+    if (kind != AWS_SYNC_MEMORY && function->image == NULL && function->package == NULL) {
+        aws_fail(done, ctx, "NoPackage", "the aws platform needs the package to compare with the deployed code");
+        return 0;
+    }
+    struct aws_sync *sync = calloc(1, sizeof *sync);
+    if (sync == NULL) {
+        aws_fail(done, ctx, "OutOfMemory", "cannot start the deploy");
+        return 0;
+    }
+    *sync = (struct aws_sync){.platform = platform, .kind = kind, .step = AWS_STEP_GET, .done = done, .ctx = ctx,
+                              .memory_mb = function->memory_mb, .timeout_s = function->timeout_s};
+    snprintf(sync->arch, sizeof sync->arch, "%s", function->arch ? function->arch : "x86_64");
+    snprintf(sync->runtime, sizeof sync->runtime, "%s", function->runtime ? function->runtime : "python3.12");
+    sync->name = strdup(function->name);
+    sync->path = aws_function_path(function->name, "");
+    sync->env = function->env ? json_deep_copy(function->env) : json_object();
+    sync->image = aws_strdup_or_null(function->image);
+    int ok = sync->name != NULL && sync->path != NULL && sync->env != NULL && (function->image == NULL || sync->image);
+    if (ok && kind != AWS_SYNC_MEMORY && sync->image == NULL) {
+        unsigned char digest[crypto_hash_sha256_BYTES];
+        crypto_hash_sha256(digest, function->package, function->package_size);
+        sodium_bin2base64(sync->zip_sha256, sizeof sync->zip_sha256, digest, sizeof digest,
+                          sodium_base64_VARIANT_ORIGINAL);
+        size_t len = sodium_base64_ENCODED_LEN(function->package_size, sodium_base64_VARIANT_ORIGINAL);
+        sync->zip_base64 = malloc(len);
+        ok = sync->zip_base64 != NULL;
+        if (ok)
+            sodium_bin2base64(sync->zip_base64, len, function->package, function->package_size,
+                              sodium_base64_VARIANT_ORIGINAL);
+    }
+    if (!ok) {
+        aws_fail(done, ctx, "OutOfMemory", "cannot start the deploy");
+        aws_sync_free(sync);
+        return 0;
+    }
+    aws_sync_call(sync);
+    return 0;
+}
+
+static int aws_check(void *self, char *err, size_t err_size)
+{
+    struct aws_platform *platform = self;
+    return aws_client_ready(platform->client, err, err_size);
+}
+
+static int aws_deploy(void *self, const struct platform_function *function, platform_done_fn done, void *ctx)
+{
+    return aws_start_sync(self, AWS_SYNC_DEPLOY, function, done, ctx);
+}
+
+static int aws_configure(void *self, const struct platform_function *function, platform_done_fn done, void *ctx)
+{
+    return aws_start_sync(self, AWS_SYNC_CONFIGURE, function, done, ctx);
+}
+
+static int aws_verify(void *self, const struct platform_function *function, platform_done_fn done, void *ctx)
+{
+    return aws_start_sync(self, AWS_SYNC_VERIFY, function, done, ctx);
+}
+
+static int aws_set_memory(void *self, const char *name, int memory_mb, platform_done_fn done, void *ctx)
+{
+    struct platform_function function = {.name = name, .memory_mb = memory_mb, .timeout_s = 1};
+    return aws_start_sync(self, AWS_SYNC_MEMORY, &function, done, ctx);
+}
+
+/* ---- invoke ---- */
+
+struct aws_invoke {
+    platform_done_fn done;
+    void *ctx;
+    unsigned flags;
+};
+
+/* The Tail log (base64 in X-Amz-Log-Result) decoded into a malloc'd string, or NULL. */
+static char *aws_decode_log(const struct http_response *response)
+{
+    const char *encoded = http_response_header(response, "X-Amz-Log-Result");
+    if (encoded == NULL)
+        return NULL;
+    size_t len = strlen(encoded), decoded_len = 0;
+    char *decoded = malloc(len + 1);
+    if (decoded == NULL || sodium_base642bin((unsigned char *)decoded, len, encoded, len, "\r\n ", &decoded_len, NULL,
+                                             sodium_base64_VARIANT_ORIGINAL) != 0) {
+        free(decoded);
+        return NULL;
+    }
+    decoded[decoded_len] = '\0';
+    return decoded;
+}
+
+/* Lambda's stackTrace (strings, or [file, line, function, code] lists from
+ * older runtimes) as an array of strings. */
+static json_t *aws_stack_trace(const json_t *raw)
+{
+    json_t *lines = json_array();
+    size_t i;
+    json_t *item;
+    json_array_foreach((json_t *)raw, i, item) {
+        if (json_is_string(item)) {
+            json_array_append(lines, item);
+        } else if (json_is_array(item) && json_array_size(item) >= 4) {
+            char line[1024];
+            snprintf(line, sizeof line, "  File \"%s\", line %lld, in %s\n    %s\n",
+                     json_string_value(json_array_get(item, 0)) ?: "?",
+                     (long long)json_integer_value(json_array_get(item, 1)),
+                     json_string_value(json_array_get(item, 2)) ?: "?",
+                     json_string_value(json_array_get(item, 3)) ?: "");
+            json_array_append_new(lines, json_string(line));
+        }
+    }
+    return lines;
+}
+
+static void aws_on_invoked(void *ctx, const struct aws_reply *reply)
+{
+    struct aws_invoke *invoke = ctx;
+    struct platform_outcome outcome = {0};
+    char *log = reply->http ? aws_decode_log(reply->http) : NULL;
+    json_t *result = NULL, *traceback = NULL;
+    outcome.log = log;
+    if (!reply->ok) {
+        outcome.error_type = reply->error_code;
+        outcome.message = reply->message;
+        outcome.retry_after_ms = reply->retry_after_ms;
+    } else if (invoke->flags & PLATFORM_INVOKE_EVENT) {
+        const char *request_id = http_response_header(reply->http, "x-amzn-RequestId");
+        result = json_pack("{s:i, s:s}", "StatusCode", (int)reply->status, "RequestId", request_id ? request_id : "");
+        outcome.ok = 1;
+        outcome.result = result;
+    } else {
+        result = json_loadb(reply->http->body, reply->http->body_size, JSON_DECODE_ANY, NULL);
+        if (result == NULL && reply->http->body_size > 0) /* not JSON: the text is the result */
+            result = json_stringn(reply->http->body, reply->http->body_size);
+        if (http_response_header(reply->http, "X-Amz-Function-Error") != NULL) {
+            const char *type = json_string_value(json_object_get(result, "errorType"));
+            const char *message = json_string_value(json_object_get(result, "errorMessage"));
+            traceback = aws_stack_trace(json_object_get(result, "stackTrace"));
+            outcome.error_type = type ? type : "Unhandled";
+            outcome.message = message ? message : (json_is_string(result) ? json_string_value(result) : "");
+            outcome.traceback = traceback;
+        } else {
+            outcome.ok = 1;
+            outcome.result = result ? result : json_null();
+        }
+    }
+    invoke->done(invoke->ctx, &outcome);
+    json_decref(result);
+    json_decref(traceback);
+    free(log);
+    free(invoke);
+}
+
+static int aws_invoke(void *self, const char *name, const json_t *payload, unsigned flags, platform_done_fn done,
+                      void *ctx)
+{
+    struct aws_platform *platform = self;
+    char message[700];
+    if (!aws_valid_name(name)) {
+        snprintf(message, sizeof message, "'%s' is not a Lambda function name or ARN", name);
+        aws_fail(done, ctx, "InvalidOption", message);
+        return 0;
+    }
+    char *body = json_dumps(payload ? payload : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+    char *path = aws_function_path(name, "/invocations");
+    struct aws_invoke *invoke = malloc(sizeof *invoke);
+    if (body == NULL || path == NULL || invoke == NULL) {
+        free(body);
+        free(path);
+        free(invoke);
+        aws_fail(done, ctx, "OutOfMemory", "cannot start the call");
+        return 0;
+    }
+    size_t size = strlen(body);
+    long limit = (flags & PLATFORM_INVOKE_EVENT) ? AWS_PAYLOAD_EVENT_MAX : AWS_PAYLOAD_SYNC_MAX;
+    if ((long)size > limit) {
+        snprintf(message, sizeof message, "the request is %zu bytes; Lambda takes at most %ld bytes %s", size, limit,
+                 (flags & PLATFORM_INVOKE_EVENT) ? "for an Event call" : "for a synchronous call");
+        free(body);
+        free(path);
+        free(invoke);
+        aws_fail(done, ctx, "RequestTooLargeException", message);
+        return 0;
+    }
+    *invoke = (struct aws_invoke){done, ctx, flags};
+    const char *headers[3] = {(flags & PLATFORM_INVOKE_EVENT) ? "X-Amz-Invocation-Type: Event"
+                                                              : "X-Amz-Invocation-Type: RequestResponse",
+                              NULL, NULL};
+    if ((flags & PLATFORM_INVOKE_LOG) && !(flags & PLATFORM_INVOKE_EVENT))
+        headers[1] = "X-Amz-Log-Type: Tail";
+    struct aws_call call = {"POST", path, NULL, headers, body, size, AWS_INVOKE_TIMEOUT_MS};
+    int rc = aws_client_send(platform->client, &call, aws_on_invoked, invoke, message, sizeof message);
+    free(body);
+    free(path);
+    if (rc < 0) {
+        free(invoke);
+        aws_fail(done, ctx, "NoCredentials", message);
+    }
+    return 0;
+}
+
+/* ---- settings ---- */
+
+/* arn:PARTITION:iam::ACCOUNT(12 digits):role/NAME */
+static int aws_valid_role(const char *role)
+{
+    if (strncmp(role, "arn:aws", 7) != 0)
+        return 0;
+    const char *iam = strstr(role, ":iam::");
+    if (iam == NULL)
+        return 0;
+    const char *account = iam + 6;
+    for (int i = 0; i < 12; i++)
+        if (!isdigit((unsigned char)account[i]))
+            return 0;
+    return strncmp(account + 12, ":role/", 6) == 0 && account[18] != '\0';
+}
+
+static int aws_apply_settings(void *self, const json_t *settings, char *err, size_t err_size)
+{
+    struct aws_platform *platform = self;
+    const char *profile = NULL, *region = NULL, *endpoint = NULL, *role = NULL;
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)settings, key, value) {
+        const char *text = json_string_value(value);
+        if (text == NULL) {
+            snprintf(err, err_size, "%s must be a string", key);
+            return -1;
+        }
+        if (strcmp(key, "profile") == 0)
+            profile = text;
+        else if (strcmp(key, "region") == 0)
+            region = text;
+        else if (strcmp(key, "endpoint") == 0)
+            endpoint = text;
+        else if (strcmp(key, "role") == 0)
+            role = text;
+        else {
+            snprintf(err, err_size, "unknown setting '%s' for aws; it knows profile, region, role and endpoint", key);
+            return -1;
+        }
+    }
+    if (role != NULL && !aws_valid_role(role)) {
+        snprintf(err, err_size, "role must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME");
+        return -1;
+    }
+    if (aws_client_set(platform->client, profile, region, endpoint, err, err_size) < 0)
+        return -1;
+    char *copy = role ? strdup(role) : NULL;
+    if (role != NULL && copy == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    free(platform->role); /* each `%platform aws` line gives the whole setting */
+    platform->role = copy;
+    if (aws_client_ready(platform->client, err, err_size) < 0)
+        return -1;
+    aws_client_describe(platform->client, err, err_size); /* success: what the user will get */
+    return 0;
+}
+
+void *aws_platform_new(struct reactor *reactor)
+{
+    struct aws_platform *platform = calloc(1, sizeof *platform);
+    if (platform == NULL || (platform->client = aws_client_new(reactor, "lambda")) == NULL) {
+        free(platform);
+        return NULL;
+    }
+    platform->reactor = reactor;
+    return platform;
+}
+
+static void aws_free(void *self)
+{
+    struct aws_platform *platform = self;
+    aws_client_free(platform->client);
+    free(platform->role);
+    free(platform);
+}
+
+const struct platform_ops aws_platform_ops = {
+    .name = "aws",
+    .check = aws_check,
+    .deploy = aws_deploy,
+    .configure = aws_configure,
+    .verify = aws_verify,
+    .invoke = aws_invoke,
+    .set_memory = aws_set_memory,
+    .apply_settings = aws_apply_settings,
+    .free = aws_free,
+};

@@ -1,0 +1,167 @@
+"""The `aws` platform against moto's Lambda server, a real and independent
+control plane: notebooks through nbclient and the CLI deploy, update and
+reconfigure, and boto3 checks afterwards what moto holds (code hash,
+memory, architecture, handler, role). moto cannot run code without Docker,
+so invocations that must run code are in test_standin.py."""
+import json
+import re
+
+from conftest import ROLE, SECRET_KEY, client_env, outputs_text, tool
+
+LINE = re.compile(r"^aws: (?P<verb>.+?) (?P<name>\w+) \((?P<hash>[0-9a-f]{8})\) in [0-9.]+ ms(?:; (?P<note>.*))?$")
+
+
+def aws_line(cell):
+    """The cell's one `aws: ...` deploy line, matched."""
+    found = [line for line in cell.ok().stdout.splitlines() if line.startswith("aws:")]
+    assert len(found) == 1, cell
+    match = LINE.match(found[0])
+    assert match, found[0]
+    return match
+
+
+def cell_for(name, body='return {"hi": request["name"]}', options="memory=256"):
+    return f"%%cloud_function platforms=aws {options}\ndef {name}(request, context):\n    {body}"
+
+
+def state(workspace, name):
+    return json.loads((workspace.folder / ".faaset" / "state" / "aws" / f"{name}.json").read_text())
+
+
+def control_ops(workspace, name):
+    return [e["op"] for e in workspace.trace.entries() if e["function"] == name and e["op"] != "invoke"]
+
+
+def test_deploy_update_and_reconfigure_from_a_notebook(aws_workspace, moto):
+    workspace = aws_workspace.use(moto)
+    first = cell_for("greet", options="memory=256 arch=arm64")
+    cells = workspace.run("%platform aws", first, first, first.replace("memory=256", "memory=512"),
+                          first.replace("memory=256", "memory=512").replace('"hi"', '"hello"'))
+    platform, deployed, unchanged, reconfigured, recoded = cells
+    shown = platform.ok().stdout + "".join(str(o.get("data", "")) for o in platform.outputs)
+    assert "aws" in shown and "AKIA...0001" in shown, platform
+    assert SECRET_KEY not in outputs_text(cells)
+    assert aws_line(deployed)["verb"] == "deployed"
+    assert aws_line(unchanged)["verb"] == "up to date"
+    assert aws_line(reconfigured)["verb"] == "updated configuration of"
+    assert aws_line(recoded)["verb"] == "updated code of"
+    assert control_ops(workspace, "greet") == ["deploy", "configure", "deploy"], workspace.trace.entries()
+
+    remote = tool(moto, "get", "greet")["Configuration"]
+    assert remote["MemorySize"] == 512 and remote["Architectures"] == ["arm64"], remote
+    assert remote["Handler"] == "faaset_handler.lambda_handler" and remote["Runtime"] == "python3.12", remote
+    assert remote["Role"] == ROLE and remote["Timeout"] == 30, remote
+    assert remote["CodeSha256"] == state(workspace, "greet")["package_sha256"], "moto holds other bytes than we sent"
+
+    # A new kernel checks an unchanged function once with the platform, then never again.
+    mark = workspace.trace.mark()
+    last = first.replace("memory=256", "memory=512").replace('"hi"', '"hello"')
+    again, once_more = workspace.run(last, last)
+    assert aws_line(again)["verb"] == "up to date" and aws_line(once_more)["verb"] == "up to date"
+    assert [e["op"] for e in workspace.trace.since(mark)] == ["verify"], workspace.trace.since(mark)
+    assert tool(moto, "get", "greet")["Configuration"]["CodeSha256"] == remote["CodeSha256"]
+
+
+def test_an_existing_function_takes_the_update_path(aws_workspace, moto):
+    workspace = aws_workspace.use(moto)
+    tool(moto, "create", "existing", ROLE)
+    before = tool(moto, "get", "existing")["Configuration"]
+    (cell,) = workspace.run(cell_for("existing"))
+    assert aws_line(cell)["verb"] == "updated code of", cell
+    after = tool(moto, "get", "existing")["Configuration"]
+    assert after["CodeSha256"] != before["CodeSha256"]
+    assert after["CodeSha256"] == state(workspace, "existing")["package_sha256"]
+    assert after["Handler"] == "faaset_handler.lambda_handler" and after["MemorySize"] == 256, after
+
+
+def test_changes_made_outside_the_notebook_are_reported_and_repaired(aws_workspace, moto):
+    workspace = aws_workspace.use(moto)
+    source = cell_for("drifty")
+    (cell,) = workspace.run(source)
+    assert aws_line(cell)["verb"] == "deployed"
+    ours = state(workspace, "drifty")["package_sha256"]
+
+    tool(moto, "put-code", "drifty")
+    assert tool(moto, "get", "drifty")["Configuration"]["CodeSha256"] != ours
+    (cell,) = workspace.run(source)
+    line = aws_line(cell)
+    assert line["verb"] == "redeployed", cell
+    assert "changed outside the notebook" in line["note"] and "CodeSha256" in line["note"], cell
+    assert tool(moto, "get", "drifty")["Configuration"]["CodeSha256"] == ours
+
+    tool(moto, "delete", "drifty")
+    (cell,) = workspace.run(source)
+    line = aws_line(cell)
+    assert line["verb"] == "deployed" and "deleted outside the notebook" in line["note"], cell
+    assert tool(moto, "get", "drifty")["Configuration"]["CodeSha256"] == ours
+
+
+def test_missing_functions_and_links(aws_workspace, moto):
+    workspace = aws_workspace.use(moto)
+    tool(moto, "create", "made-elsewhere", ROLE)
+    _, missing, linked, event, gone = workspace.run(
+        "%platform aws",
+        "%invoke nosuch {}",
+        "%%cloud_function platforms=aws deploy=false remote=made-elsewhere\n"
+        "def elsewhere(request, context):\n    pass",
+        "print(elsewhere.invoke({'x': 1}, event=True))",
+        "%%cloud_function platforms=aws deploy=false remote=no-such-function\n"
+        "def gone(request, context):\n    pass\ngone({})",
+    )
+    error = missing.error
+    assert error.ename == "ResourceNotFoundException", missing
+    assert "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nosuch" in error.evalue, missing
+    assert aws_line(linked)["verb"] == "linked"
+    assert "'StatusCode': 202" in event.ok().stdout, event
+    assert gone.error.ename == "ResourceNotFoundException" and "no-such-function" in gone.error.evalue, gone
+    assert control_ops(workspace, "elsewhere") == [] and control_ops(workspace, "gone") == []
+
+
+def test_the_command_line(aws_workspace, moto):
+    workspace = aws_workspace.use(moto)
+    (workspace.folder / "adder.py").write_text("def adder(request, context):\n    return request['a'] + 1\n")
+    first = workspace.cli("deploy", "adder.py", "--platform", "aws", "--memory", "1024", "--arch", "arm64")
+    assert first.returncode == 0 and first.stdout.startswith("aws: deployed adder"), first
+    second = workspace.cli("deploy", "adder.py", "--platform", "aws", "--memory", "1024", "--arch", "arm64")
+    assert second.returncode == 0 and second.stdout.startswith("aws: up to date adder"), second
+    remote = tool(moto, "get", "adder")["Configuration"]
+    assert remote["MemorySize"] == 1024 and remote["Architectures"] == ["arm64"], remote
+    missing = workspace.cli("invoke", "nothing-here", "{}", "--platform", "aws")
+    assert missing.returncode != 0 and "Function not found" in missing.stderr, missing
+    for result in (first, second, missing):
+        assert SECRET_KEY not in result.stdout + result.stderr
+
+
+def test_errors_come_before_any_call(aws_workspace, moto):
+    workspace = aws_workspace.use(moto)
+    del workspace.env["FAASET_AWS_ROLE"]
+    big_env = "env=" + ";".join(f"K{i}={'v' * 100}" for i in range(45))
+    no_role, bad_role, too_big = workspace.run(cell_for("norole"), "%platform aws role=someone",
+                                               cell_for("toobig", options=big_env))
+    assert "%platform aws role=arn:aws:iam::" in no_role.error.evalue, no_role
+    assert bad_role.error.evalue.startswith("role must be an IAM role ARN"), bad_role
+    assert "4 KB" in too_big.error.evalue, too_big
+    for name in ("norole", "toobig"):
+        assert tool(moto, "get", name, check=False).returncode != 0, f"{name} was created"
+
+
+def test_no_credentials_says_where_it_looked(aws_workspace, moto):
+    workspace = aws_workspace.use(moto)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        del workspace.env[key]
+    workspace.env["HOME"] = str(workspace.folder)
+    platform, cell, mixed = workspace.run("%platform aws", cell_for("nokeys"),
+                                          cell_for("mixed").replace("platforms=aws", "platforms=local,aws"))
+    for text in (platform.error.evalue, cell.error.evalue, mixed.error.evalue):
+        assert "AWS_ACCESS_KEY_ID" in text and "credentials" in text, text
+    assert tool(moto, "get", "nokeys", check=False).returncode != 0
+    assert workspace.trace.entries() == [], "a cell that cannot reach aws deployed elsewhere"
+
+
+def test_an_endpoint_set_in_the_notebook(aws_workspace, moto):
+    workspace = aws_workspace.use(moto)
+    del workspace.env["AWS_ENDPOINT_URL"]
+    platform, cell = workspace.run(f"%platform aws endpoint={moto} region=us-east-1", cell_for("pointed"))
+    assert f"endpoint {moto}" in platform.ok().stdout + repr(platform), platform
+    assert aws_line(cell)["verb"] == "deployed"
+    assert tool(moto, "get", "pointed")["Configuration"]["FunctionName"] == "pointed"
