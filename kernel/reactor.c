@@ -187,8 +187,11 @@ void reactor_cancel(struct reactor *reactor, unsigned long timer_id)
 int reactor_run_timers(struct reactor *reactor)
 {
     long long now = reactor_now_ms();
+    /* Timers set by the callbacks run here wait for the next call, after
+     * the loop has read its fds: a 0 ms timer means "after this round". */
+    unsigned long newest = reactor->next_timer_id;
     for (size_t i = 0; i < reactor->timer_count;) {
-        if (reactor->timers[i].due_ms <= now) {
+        if (reactor->timers[i].due_ms <= now && reactor->timers[i].id <= newest) {
             struct reactor_timer_entry due = reactor->timers[i];
             reactor->timers[i] = reactor->timers[--reactor->timer_count];
             due.fn(due.ctx); /* may add or cancel timers: rescan from the start */

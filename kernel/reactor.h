@@ -39,7 +39,8 @@ int reactor_fd(const struct reactor *reactor);
 /* Runs the callbacks of the fds that are ready now (never blocks). */
 void reactor_dispatch(struct reactor *reactor);
 
-/* Runs due timers; returns ms until the next one, or -1 if none. */
+/* Runs the timers that were due when it was called (timers their callbacks
+ * set wait for the next call); returns ms until the next one, or -1 if none. */
 int reactor_run_timers(struct reactor *reactor);
 
 /* Milliseconds on a monotonic clock, whole and fractional. */

@@ -25,7 +25,12 @@
  * 0 ms timer, which would fire only after the rest of the loop round: a
  * wave of callbacks that each send the next request would otherwise hold
  * every request back until the last callback ran, and the request's send
- * time would not be when it went out.
+ * time would not be when it went out. When that opened a new connection,
+ * http_send hands libcurl the new socket as writable right away: on
+ * loopback or a near host the connection is already up, and the request
+ * goes out now, not after the thousands of other requests of a launch.
+ * (Measured: a launch of 1000 requests to a loopback server had every
+ * request wait about 30 ms for the last one to be handed over.)
  *
  * Completion: a transfer libcurl reports done is taken out of its multi
  * handle at once (its connection is free for the next request), stamped
@@ -57,7 +62,11 @@
  * after the current libcurl call, never from inside one. Each transfer
  * holds its copied body, its header list, libcurl's error buffer and two
  * growing buffers for the response: a few hundred bytes beside what libcurl
- * needs for the handle and the connection. */
+ * needs for the handle and the connection. A finished transfer's easy
+ * handle is reset and kept for the next request (up to HTTP_IDLE_HANDLES
+ * of them), and the host gate of the last URL is remembered, so a request
+ * after a request to the same URL costs neither a new handle nor a URL
+ * parse. */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -82,6 +91,7 @@
 #define HTTP_MAX_METHOD 16
 #define HTTP_SHARD_TRANSFERS 128 /* transfers a shard takes while another shard can be made */
 #define HTTP_MAX_SHARDS 256      /* 32,768 transfers before shards take more than their share */
+#define HTTP_IDLE_HANDLES 64     /* easy handles kept for the next requests */
 /* Connections a shard keeps open (idle ones beyond it are closed, oldest first). */
 #define HTTP_SHARD_CONNECTIONS (2L * HTTP_SHARD_TRANSFERS)
 #ifndef HTTP_DNS_FRESH_MS
@@ -118,6 +128,7 @@ struct http_transfer {
     struct http_transfer *done_next;    /* in the engine's completion queue */
     int finished;                   /* out of libcurl for good: its callback is queued or running */
     int probing;                    /* the probe of HOST, until it opens a socket */
+    int opened_fd;                  /* the socket it opened for a new connection, or -1 */
     long timeout_ms;
     struct http_buffer head;    /* "Name: value\0" lines, then one more NUL */
     struct http_buffer body;
@@ -156,6 +167,10 @@ struct http_engine {
     int failures;               /* some transfer has a failure to complete it with */
     int releases;               /* some host has a release to do */
     struct http_host *hosts;
+    CURL *idle[HTTP_IDLE_HANDLES];  /* easy handles of finished transfers, reset, for the next ones */
+    size_t idle_count;
+    char *last_url;             /* the URL of the last request, LAST_HOST its gate (NULL: none) */
+    struct http_host *last_host;
 };
 
 static void http_engine_destroy(struct http_engine *engine);
@@ -312,14 +327,31 @@ static int http_is_address(const char *host)
     return host[0] == '[' || inet_pton(AF_INET, host, &address) == 1;
 }
 
+/* Remembers HOST as URL's gate (see http_host_for). */
+static struct http_host *http_host_remember(struct http_engine *engine, const char *url, struct http_host *host)
+{
+    char *copy = strdup(url);
+    if (copy != NULL) {
+        free(engine->last_url);
+        engine->last_url = copy;
+        engine->last_host = host;
+    }
+    return host;
+}
+
 /* The gate of URL's host:port, created on first use, or NULL when it needs
- * none (an IP address, a URL libcurl will refuse) or memory runs out. */
+ * none (an IP address, a URL libcurl will refuse) or memory runs out. The
+ * last URL's answer is kept: an experiment sends to one URL over and over. */
 static struct http_host *http_host_for(struct http_engine *engine, const char *url)
 {
+    if (engine->last_url != NULL && strcmp(engine->last_url, url) == 0)
+        return engine->last_host;
     CURLU *parsed = curl_url();
+    if (parsed == NULL)
+        return NULL;
     char *scheme = NULL, *name = NULL, *port = NULL;
     char key[300];
-    int gated = parsed != NULL && curl_url_set(parsed, CURLUPART_URL, url, 0) == CURLUE_OK &&
+    int gated = curl_url_set(parsed, CURLUPART_URL, url, 0) == CURLUE_OK &&
                 curl_url_get(parsed, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
                 (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0) &&
                 curl_url_get(parsed, CURLUPART_HOST, &name, 0) == CURLUE_OK &&
@@ -337,17 +369,17 @@ static struct http_host *http_host_for(struct http_engine *engine, const char *u
     curl_free(port);
     curl_url_cleanup(parsed);
     if (!gated)
-        return NULL;
+        return http_host_remember(engine, url, NULL);
     for (struct http_host *host = engine->hosts; host != NULL; host = host->next)
         if (strcmp(host->key, key) == 0)
-            return host;
+            return http_host_remember(engine, url, host);
     struct http_host *host = calloc(1, sizeof *host + strlen(key) + 1);
     if (host == NULL)
         return NULL;
     strcpy(host->key, key);
     host->next = engine->hosts;
     engine->hosts = host;
-    return host;
+    return http_host_remember(engine, url, host);
 }
 
 /* The shard for a new transfer: the first with room, else a new one, else
@@ -420,8 +452,13 @@ static void http_release(struct http_engine *engine)
 
 static void http_transfer_free(struct http_transfer *transfer)
 {
-    if (transfer->easy != NULL)
+    struct http_engine *engine = transfer->engine;
+    if (transfer->easy != NULL && !engine->closing && engine->idle_count < HTTP_IDLE_HANDLES) {
+        curl_easy_reset(transfer->easy); /* every option back to its default; its buffers stay */
+        engine->idle[engine->idle_count++] = transfer->easy;
+    } else if (transfer->easy != NULL) {
         curl_easy_cleanup(transfer->easy);
+    }
     curl_slist_free_all(transfer->headers);
     curl_slist_free_all(transfer->resolve);
     free(transfer->head.data);
@@ -591,15 +628,20 @@ static void http_drive(struct http_shard *shard, curl_socket_t fd, int mask)
         http_engine_destroy(engine);
 }
 
-/* Lets SHARD's libcurl start what was just added to it (connect, or write
- * the request on an idle connection) now rather than from its 0 ms timer,
- * after whatever else the loop round holds: a wave of callbacks each
- * sending the next request would otherwise hold every request back until
- * the last callback ran. Safe from http_send: collecting runs no callback. */
-static void http_kick(struct http_shard *shard)
+/* Lets the shard of TRANSFER, just added, start it now rather than from
+ * its 0 ms timer, after whatever else the loop round holds: with FD
+ * CURL_SOCKET_TIMEOUT libcurl connects, or writes the request on an idle
+ * connection; with the socket of the connection it just opened (MASK
+ * CURL_CSELECT_OUT) it checks whether the connection is up, as a near
+ * server's already is, and writes the request. A wave of callbacks each
+ * sending the next request, or a launch of thousands, would otherwise hold
+ * every request back until the last one was handed over. Safe from
+ * http_send: collecting runs no callback. */
+static void http_kick(struct http_transfer *transfer, curl_socket_t fd, int mask)
 {
+    struct http_shard *shard = transfer->shard;
     int running;
-    CURLMcode code = curl_multi_socket_action(shard->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    CURLMcode code = curl_multi_socket_action(shard->multi, fd, mask, &running);
     if (code != CURLM_OK)
         log_warn("http: libcurl: %s", curl_multi_strerror(code));
     http_harvest(shard->engine, shard);
@@ -673,6 +715,7 @@ static curl_socket_t http_open_socket(void *clientp, curlsocktype purpose, struc
     if (transfer->probing)
         http_probe_done(transfer->engine, transfer, HTTP_RELEASE_ALL, 1);
     int fd = socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+    transfer->opened_fd = fd;
     return fd >= 0 ? fd : CURL_SOCKET_BAD;
 }
 
@@ -760,6 +803,8 @@ static void http_engine_destroy(struct http_engine *engine)
     engine->closing = 1; /* libcurl's timer callbacks set no more timers */
     if (engine->done_timer != 0)
         reactor_cancel(engine->reactor, engine->done_timer);
+    while (engine->idle_count > 0)
+        curl_easy_cleanup(engine->idle[--engine->idle_count]); /* before the share they use */
     for (size_t i = 0; i < engine->shard_count; i++)
         http_shard_free(engine->shards[i]);
     if (engine->share != NULL && curl_share_cleanup(engine->share) != CURLSHE_OK)
@@ -769,6 +814,7 @@ static void http_engine_destroy(struct http_engine *engine)
         free(engine->hosts);
         engine->hosts = next;
     }
+    free(engine->last_url);
     free(engine);
 }
 
@@ -903,10 +949,11 @@ int http_send(struct http_engine *engine, const struct http_request *request, ht
     transfer->engine = engine;
     transfer->done = done;
     transfer->ctx = ctx;
+    transfer->opened_fd = -1;
     strcpy(transfer->method, request->method);
     if (request->body_size > 0)
         memcpy(transfer->request_body, request->body, request->body_size);
-    transfer->easy = curl_easy_init();
+    transfer->easy = engine->idle_count > 0 ? engine->idle[--engine->idle_count] : curl_easy_init();
     if (transfer->easy == NULL || http_build_headers(transfer, request->headers) < 0 ||
         http_configure(transfer, request) < 0) {
         http_transfer_free(transfer);
@@ -955,7 +1002,9 @@ int http_send(struct http_engine *engine, const struct http_request *request, ht
     engine->transfers = transfer;
     engine->in_flight++;
     if (transfer->shard != NULL)
-        http_kick(transfer->shard);
+        http_kick(transfer, CURL_SOCKET_TIMEOUT, 0);
+    if (transfer->shard != NULL && transfer->opened_fd >= 0)
+        http_kick(transfer, transfer->opened_fd, CURL_CSELECT_OUT);
     return 0;
 }
 

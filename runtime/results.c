@@ -30,93 +30,186 @@ static const char *const results_columns[] = {
     "cpuIOWaitDelta", "cpuIrqDelta", "cpuSoftIrqDelta", "cpuStealDelta", "cpuGuestDelta", "cpuGuestNiceDelta",
     "contextSwitchesDelta", "pageFaultsDelta", "majorPageFaultsDelta", NULL,
 };
+#define RESULTS_COLUMNS (sizeof results_columns / sizeof results_columns[0] - 1)
 
 struct results_store {
     char path[4096];         /* PARENT/FUNCTION/NAME-TIME */
     int jsonl_fd, csv_fd;
     struct buffer jsonl, csv;
-    json_t *columns;         /* the fixed CSV columns, as a set */
+    struct buffer cells, other; /* the row being appended: its CSV cells, its `other` JSON */
+    json_t *columns;         /* the fixed CSV columns: {name: index} */
 };
 
 /* A CSV field: quoted when it holds a comma, a quote or a line break. */
-static void results_put_field(struct buffer *b, const char *text)
+static void results_put_field(struct buffer *b, const char *text, size_t length)
 {
-    if (strpbrk(text, ",\"\r\n") == NULL) {
-        buffer_append(b, text, strlen(text));
+    if (memchr(text, ',', length) == NULL && memchr(text, '"', length) == NULL && memchr(text, '\r', length) == NULL &&
+        memchr(text, '\n', length) == NULL) {
+        buffer_append(b, text, length);
         return;
     }
     buffer_append(b, "\"", 1);
-    for (const char *c = text; *c; c++) {
-        if (*c == '"')
-            buffer_append(b, "\"", 1);
-        buffer_append(b, c, 1);
+    for (size_t i = 0, run = 0; i <= length; i++) {
+        if (i == length || text[i] == '"') {
+            buffer_append(b, text + run, i - run + (i < length)); /* a quote goes out twice */
+            run = i;
+        }
     }
     buffer_append(b, "\"", 1);
 }
 
-/* A CSV value. Numbers are formatted here, not through json_dumps: a row
- * has dozens of them and an experiment thousands of rows a second. */
-static void results_put_value(struct buffer *b, const json_t *value)
+/* A JSON string, escaped as json_dumps escapes it. */
+static void results_put_json_string(struct buffer *b, const char *text, size_t length)
 {
-    char number[40];
-    int length;
-    switch (value ? json_typeof(value) : JSON_NULL) {
-    case JSON_NULL:
+    static const char hex[] = "0123456789ABCDEF";
+    buffer_append(b, "\"", 1);
+    size_t run = 0;
+    for (size_t i = 0; i < length; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        buffer_append(b, text + run, i - run);
+        run = i + 1;
+        char escape[6] = {'\\', (char)c, 0, 0, 0, 0};
+        size_t size = 2;
+        switch (c) {
+        case '"': case '\\': break;
+        case '\b': escape[1] = 'b'; break;
+        case '\f': escape[1] = 'f'; break;
+        case '\n': escape[1] = 'n'; break;
+        case '\r': escape[1] = 'r'; break;
+        case '\t': escape[1] = 't'; break;
+        default:
+            memcpy(escape + 1, "u00", 3);
+            escape[4] = hex[c >> 4];
+            escape[5] = hex[c & 15];
+            size = 6;
+        }
+        buffer_append(b, escape, size);
+    }
+    buffer_append(b, text + run, length - run);
+    buffer_append(b, "\"", 1);
+}
+
+/* A real as the CSV shows it (%.16g) into NUMBER, and as json_dumps with
+ * JSON_REAL_PRECISION(16) writes it (a dot or an exponent always, no '+'
+ * or leading zeros in the exponent) onto B. */
+static void results_put_real(struct buffer *b, double value, char number[48], size_t *number_length)
+{
+    int length = snprintf(number, 48, "%.16g", value);
+    *number_length = length > 0 ? (size_t)length : 0;
+    char *exponent = memchr(number, 'e', *number_length);
+    if (exponent == NULL) {
+        buffer_append(b, number, *number_length);
+        if (memchr(number, '.', *number_length) == NULL)
+            buffer_append(b, ".0", 2);
         return;
+    }
+    buffer_append(b, number, (size_t)(exponent - number) + 1);
+    const char *digits = exponent + 1;
+    if (*digits == '-')
+        buffer_append(b, digits++, 1);
+    else if (*digits == '+')
+        digits++;
+    while (*digits == '0' && digits[1] != '\0')
+        digits++;
+    buffer_append(b, digits, strlen(digits));
+}
+
+/* Appends VALUE as json_dumps(JSON_COMPACT | JSON_REAL_PRECISION(16))
+ * writes it onto JSON and, when CELL is not NULL, as the CSV shows it onto
+ * CELL: strings unquoted unless they need it, numbers and booleans as
+ * written, null empty, objects and arrays as their JSON text. */
+static void results_put_value(struct buffer *json, struct buffer *cell, const json_t *value)
+{
+    char number[48];
+    size_t length = 0, at = json->size;
+    switch (json_typeof(value)) {
     case JSON_STRING:
-        results_put_field(b, json_string_value(value));
-        return;
-    case JSON_INTEGER:
-        length = snprintf(number, sizeof number, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
-        buffer_append(b, number, (size_t)length);
+        results_put_json_string(json, json_string_value(value), json_string_length(value));
+        if (cell != NULL)
+            results_put_field(cell, json_string_value(value), json_string_length(value));
         return;
     case JSON_REAL:
-        length = snprintf(number, sizeof number, "%.16g", json_real_value(value));
-        buffer_append(b, number, (size_t)length);
+        results_put_real(json, json_real_value(value), number, &length);
+        if (cell != NULL)
+            buffer_append(cell, number, length);
         return;
+    case JSON_INTEGER:
+        length = (size_t)snprintf(number, sizeof number, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+        buffer_append(json, number, length);
+        break;
     case JSON_TRUE:
-        buffer_append(b, "true", 4);
-        return;
+        buffer_append(json, "true", 4);
+        break;
     case JSON_FALSE:
-        buffer_append(b, "false", 5);
+        buffer_append(json, "false", 5);
+        break;
+    case JSON_NULL:
+        buffer_append(json, "null", 4);
         return;
     default: {
         char *text = json_dumps(value, JSON_COMPACT | JSON_REAL_PRECISION(16));
-        if (text != NULL)
-            results_put_field(b, text);
+        if (text != NULL) {
+            buffer_append(json, text, strlen(text));
+            if (cell != NULL)
+                results_put_field(cell, text, strlen(text));
+        }
         free(text);
+        return;
     }
     }
+    if (cell != NULL && !json->failed)
+        buffer_append(cell, json->data + at, json->size - at);
 }
 
+/* One pass over the row's keys, in the row's order: each value is
+ * formatted once for the JSON line and, when it has a column, for its CSV
+ * cell; the others are gathered into the `other` column's JSON. */
 void results_append(struct results_store *store, const json_t *row)
 {
-    char *line = json_dumps(row, JSON_COMPACT | JSON_REAL_PRECISION(16));
-    if (line != NULL) {
-        buffer_append(&store->jsonl, line, strlen(line));
-        buffer_append(&store->jsonl, "\n", 1);
-        free(line);
-    }
-    for (size_t i = 0; results_columns[i] != NULL; i++) {
-        if (i > 0)
-            buffer_append(&store->csv, ",", 1);
-        results_put_value(&store->csv, json_object_get(row, results_columns[i]));
-    }
-    json_t *other = NULL;
+    struct buffer *line = &store->jsonl, *cells = &store->cells, *other = &store->other;
+    size_t start[RESULTS_COLUMNS] = {0}, length[RESULTS_COLUMNS] = {0};
+    buffer_clear(cells);
+    buffer_clear(other);
+    buffer_append(line, "{", 1);
+    int first = 1;
     const char *key;
     json_t *value;
     json_object_foreach((json_t *)row, key, value) {
-        if (json_object_get(store->columns, key) != NULL)
-            continue;
-        if (other == NULL)
-            other = json_object();
-        json_object_set(other, key, value);
+        if (!first)
+            buffer_append(line, ",", 1);
+        first = 0;
+        size_t key_at = line->size;
+        results_put_json_string(line, key, strlen(key));
+        buffer_append(line, ":", 1);
+        json_t *column = json_object_get(store->columns, key);
+        if (column != NULL) {
+            size_t i = (size_t)json_integer_value(column);
+            start[i] = cells->size;
+            results_put_value(line, cells, value);
+            length[i] = cells->size - start[i];
+        } else {
+            results_put_value(line, NULL, value);
+            buffer_append(other, other->size ? "," : "{", 1);
+            if (!line->failed)
+                buffer_append(other, line->data + key_at, line->size - key_at);
+        }
+    }
+    buffer_append(line, "}\n", 2);
+    for (size_t i = 0; i < RESULTS_COLUMNS; i++) {
+        if (i > 0)
+            buffer_append(&store->csv, ",", 1);
+        if (length[i] > 0)
+            buffer_append(&store->csv, cells->data + start[i], length[i]);
     }
     buffer_append(&store->csv, ",", 1);
-    if (other != NULL)
-        results_put_value(&store->csv, other);
+    if (other->size > 0) {
+        buffer_append(other, "}", 1);
+        if (!other->failed)
+            results_put_field(&store->csv, other->data, other->size);
+    }
     buffer_append(&store->csv, "\n", 1);
-    json_decref(other);
 }
 
 static void results_write(int fd, struct buffer *b)
@@ -197,7 +290,7 @@ struct results_store *results_open(const char *parent, const char *function, con
         if (i > 0)
             buffer_append(&store->csv, ",", 1);
         buffer_append(&store->csv, results_columns[i], strlen(results_columns[i]));
-        json_object_set_new(store->columns, results_columns[i], json_true());
+        json_object_set_new(store->columns, results_columns[i], json_integer((json_int_t)i));
     }
     buffer_append(&store->csv, ",other\n", 7);
     results_flush(store);
@@ -224,6 +317,8 @@ void results_close(struct results_store *store, const json_t *summary)
         close(store->csv_fd);
     buffer_free(&store->jsonl);
     buffer_free(&store->csv);
+    buffer_free(&store->cells);
+    buffer_free(&store->other);
     json_decref(store->columns);
     free(store);
 }

@@ -60,6 +60,8 @@ struct runner {
     int outstanding;                 /* target calls not yet answered */
     int depth;                       /* runner code on the stack: never free under it */
     json_t *payloads;                /* this pass's */
+    json_t *payload_text_of;         /* the last row's payload (a reference), PAYLOAD_TEXT its column */
+    char *payload_text;
     int memory_index, iteration, memory_passes;
     int memory_mb;                   /* the setting of this pass, 0 = unchanged */
     struct runner_slot *slots;
@@ -99,6 +101,8 @@ static void runner_maybe_free(struct runner *r)
     if (!r->released || r->outstanding > 0 || r->state != RUNNER_FINISHED || r->depth > 0)
         return;
     json_decref(r->payloads);
+    json_decref(r->payload_text_of);
+    free(r->payload_text);
     stats_free(r->stats);
     free(r->slots);
     free(r->ready);
@@ -141,6 +145,22 @@ static void runner_unlink(struct runner *r, struct runner_call *call)
     call->next = call->prev = NULL;
 }
 
+/* The `payload` column: PAYLOAD as sorted compact JSON, kept for the
+ * next row, as runs mostly repeat a few payload objects. */
+static const char *runner_payload_text(struct runner *r, const json_t *payload)
+{
+    if (r->payload_text_of != payload) { /* held by reference: the same object, the same text */
+        char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(16));
+        if (text == NULL)
+            return "{}";
+        free(r->payload_text);
+        json_decref(r->payload_text_of);
+        r->payload_text = text;
+        r->payload_text_of = json_incref((json_t *)payload);
+    }
+    return r->payload_text;
+}
+
 /* The row of a finished run. */
 static json_t *runner_row(struct runner *r, struct runner_call *call, const struct runner_outcome *outcome,
                           double send_epoch_ms, double receive_epoch_ms, double round_trip_ms)
@@ -150,14 +170,14 @@ static json_t *runner_row(struct runner *r, struct runner_call *call, const stru
         json_object_update(row, (json_t *)outcome->result);
     else if (outcome->ok && outcome->result != NULL)
         json_object_set(row, "result", (json_t *)outcome->result);
-    char *payload = json_dumps(call->payload ? call->payload : json_array_get(r->payloads, (size_t)call->run),
-                               JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(16));
+    const char *payload = runner_payload_text(r, call->payload ? call->payload
+                                                               : json_array_get(r->payloads, (size_t)call->run));
     json_object_set_new(row, "1_run_id", json_integer(call->run));
     json_object_set_new(row, "2_thread_id", json_integer(call->slot->index));
     json_object_set_new(row, "3_pipeline_stage", json_integer(call->stage));
     json_object_set_new(row, "iteration", json_integer(r->iteration));
     json_object_set_new(row, "memorySetting", r->memory_mb ? json_integer(r->memory_mb) : json_null());
-    json_object_set_new(row, "payload", json_string(payload ? payload : "{}"));
+    json_object_set_new(row, "payload", json_string(payload));
     json_object_set_new(row, "endpoint", json_string(r->targets[call->stage].endpoint ? r->targets[call->stage].endpoint : ""));
     json_object_set_new(row, "status", json_string(outcome->ok ? "ok" : "error"));
     if (!outcome->ok) {
@@ -171,7 +191,6 @@ static json_t *runner_row(struct runner *r, struct runner_call *call, const stru
     json_t *runtime = json_object_get(row, "runtime");
     if (outcome->ok && json_is_number(runtime))
         json_object_set_new(row, "latency", json_real(round_trip_ms - json_number_value(runtime)));
-    free(payload);
     return row;
 }
 
@@ -387,10 +406,12 @@ static void runner_launch_all(void *ctx)
     runner_maybe_free(r);
 }
 
-/* Starts the next RUNNER_LAUNCH_CHUNK slots of the pass, then lets the
- * loop turn (a 0 ms timer) before the next chunk: the requests of the first
- * chunk go out while the rest are prepared, instead of all waiting for the
- * whole launch loop. */
+/* Starts the next RUNNER_LAUNCH_CHUNK slots of the pass, then the next
+ * chunk from a 0 ms timer, so other due timers get their turn between
+ * chunks. (The reactor runs a 0 ms timer added while it runs timers in the
+ * same call, before it reads sockets again: the chunks do not let answers
+ * be read during a launch. The requests themselves do not wait for the
+ * launch: the HTTP engine writes each one as it is handed over.) */
 static void runner_launch_chunk(void *ctx)
 {
     struct runner *r = ctx;
