@@ -426,6 +426,11 @@ static void cloud_on_invoke_done(void *ctx, const struct platform_outcome *outco
         json_object_set_new(result, "retryAfterMs", json_real(outcome->retry_after_ms));
     if (job->retries > 0)
         json_object_set_new(result, "retries", json_integer(job->retries));
+    if (outcome->received_ms > 0) { /* the platform timed the call on the wire */
+        json_object_set_new(result, "sentMs", json_real(outcome->sent_ms));
+        json_object_set_new(result, "receivedMs", json_real(outcome->received_ms));
+        json_object_set_new(result, "wireRoundTripMs", json_real(outcome->round_trip_ms));
+    }
     job->reply(job->ctx, result);
     cloud_invoke_job_free(job);
 }

@@ -655,6 +655,11 @@ static void aws_on_invoked(void *ctx, const struct aws_reply *reply)
     char *log = reply->http ? aws_decode_log(reply->http) : NULL;
     json_t *result = NULL, *traceback = NULL;
     outcome.log = log;
+    if (reply->http != NULL) {
+        outcome.sent_ms = reply->http->sent_ms;
+        outcome.received_ms = reply->http->received_ms;
+        outcome.round_trip_ms = reply->http->total_ms;
+    }
     if (!reply->ok) {
         outcome.error_type = reply->error_code;
         outcome.message = reply->message;

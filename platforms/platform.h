@@ -46,6 +46,10 @@ struct platform_outcome {
     const char *note;
     const char *log;                  /* invoke with PLATFORM_INVOKE_LOG: the end of the call's log, or NULL */
     double retry_after_ms;            /* a throttled call: the platform's Retry-After, 0 when none */
+    /* invoke over HTTP: when the request was handed to the engine and the
+     * answer read (epoch ms), and the time between them on a monotonic
+     * clock; all 0 when the platform does not time its calls itself */
+    double sent_ms, received_ms, round_trip_ms;
 };
 
 /* Invoke flags. EVENT queues the call and reports once the platform has

@@ -132,6 +132,20 @@ def test_the_command_line(aws_workspace, moto):
         assert SECRET_KEY not in result.stdout + result.stderr
 
 
+def test_container_images(aws_workspace, moto):
+    workspace = aws_workspace.use(moto)
+    (workspace.folder / "boxed.py").write_text("def boxed(request, context):\n    return 1\n")
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/boxed:"
+    first = workspace.cli("deploy", "boxed.py", "--platform", "aws", "--image", image + "v1")
+    assert first.returncode == 0 and first.stdout.startswith("aws: deployed boxed"), first
+    second = workspace.cli("deploy", "boxed.py", "--platform", "aws", "--image", image + "v2")
+    assert second.returncode == 0 and second.stdout.startswith("aws: updated code of boxed"), second
+    remote = tool(moto, "get", "boxed")
+    assert remote["Configuration"]["PackageType"] == "Image" and remote["Code"]["ImageUri"] == image + "v2", remote
+    as_zip = workspace.cli("deploy", "boxed.py", "--platform", "aws")
+    assert as_zip.returncode != 0 and "container image function" in as_zip.stderr, as_zip
+
+
 def test_errors_come_before_any_call(aws_workspace, moto):
     workspace = aws_workspace.use(moto)
     del workspace.env["FAASET_AWS_ROLE"]
