@@ -201,9 +201,11 @@ int reactor_run_timers(struct reactor *reactor)
             i++;
         }
     }
-    long long next = -1;
-    for (size_t i = 0; i < reactor->timer_count; i++)
-        if (next < 0 || reactor->timers[i].due_ms - now < next)
+    if (reactor->timer_count == 0)
+        return -1;
+    long long next = reactor->timers[0].due_ms - now;
+    for (size_t i = 1; i < reactor->timer_count; i++)
+        if (reactor->timers[i].due_ms - now < next)
             next = reactor->timers[i].due_ms - now;
-    return next < 0 ? -1 : (int)(next > 0 ? next : 0);
+    return next > 0 ? (int)next : 0; /* a timer set while this ran may be due already */
 }

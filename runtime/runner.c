@@ -80,7 +80,7 @@ struct runner {
 
 static void runner_start_pass(struct runner *r);
 static void runner_maybe_end_pass(struct runner *r);
-static void runner_launch(struct runner_slot *slot);
+static int runner_launch(struct runner_slot *slot);
 static void runner_finish(struct runner *r, const char *status);
 
 static double runner_epoch_ms(void)
@@ -217,8 +217,7 @@ static void runner_slot_idle(struct runner_slot *slot)
     r->draining = 1;
     while (r->ready_count > 0 && r->state == RUNNER_RUNNING) {
         struct runner_slot *next = r->ready[--r->ready_count];
-        runner_launch(next);
-        if (!next->busy) {
+        if (!runner_launch(next)) { /* its share is done (an answer at once queues it again instead) */
             r->active_slots--;
             runner_maybe_end_pass(r);
         }
@@ -378,19 +377,22 @@ static int runner_launch_one(struct runner_slot *slot)
 /* The slot's next run, if its share of the pass is not done. With
  * callAsync a call counts as made once the platform has taken it, so the
  * slot sends all of its runs at once and is done; their rows come with the
- * answers. */
-static void runner_launch(struct runner_slot *slot)
+ * answers. Returns 1 when the slot launched a run (it may have been
+ * answered already), 0 when its share is done. */
+static int runner_launch(struct runner_slot *slot)
 {
     struct runner *r = slot->runner;
     if (!r->experiment->call_async) {
         slot->busy = 1; /* before the send: an answer that comes at once makes it idle again */
-        if (!runner_launch_one(slot))
-            slot->busy = 0;
-        return;
+        if (runner_launch_one(slot))
+            return 1;
+        slot->busy = 0;
+        return 0;
     }
     while (r->state == RUNNER_RUNNING && runner_launch_one(slot))
         ;
     slot->busy = 0;
+    return 0;
 }
 
 static void runner_launch_pass(struct runner *r);

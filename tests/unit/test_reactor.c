@@ -1,6 +1,7 @@
 /* Unit tests for reactor: readiness through the epoll fd, write watching,
  * a callback that removes another watcher of the same batch, timers in
- * order and cancelled timers. */
+ * order, cancelled timers, and a 0 ms timer set by a timer callback, which
+ * waits for the next round but is reported as due now. */
 #include <poll.h>
 #include <unistd.h>
 
@@ -31,6 +32,20 @@ static void on_b(void *ctx, int fd, int events)
 
 static int order[4], fired;
 static void on_timer(void *ctx) { order[fired++] = (int)(long)ctx; }
+
+static int chained;
+static void on_chained(void *ctx)
+{
+    (void)ctx;
+    chained++;
+}
+
+static void on_chain(void *ctx)
+{
+    (void)ctx;
+    reactor_timer(shared, 0, on_chained, NULL); /* for the next round, not this one */
+    usleep(3000);                               /* so it is overdue when this round ends */
+}
 
 static int wait_ready(struct reactor *reactor)
 {
@@ -72,6 +87,12 @@ int main(void)
     }
     CHECK(order[0] == 1 && order[1] == 2 && order[2] == 3);
     CHECK(reactor_run_timers(reactor) == -1);
+
+    reactor_timer(reactor, 0, on_chain, NULL);
+    CHECK(reactor_run_timers(reactor) == 0); /* the chained timer is due: poll must not block */
+    CHECK(chained == 0);
+    CHECK(reactor_run_timers(reactor) == -1);
+    CHECK(chained == 1);
     reactor_free(reactor);
     return check_report();
 }
