@@ -275,7 +275,7 @@ static void cli_on_invoke(void *ctx, json_t *result)
                 json_object_set_new(shown, "latency",
                                     json_real(round_trip - json_number_value(json_object_get(value, "runtime"))));
         }
-        char *text = json_dumps(shown, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+        char *text = json_dumps(shown, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(16));
         printf("%s\n", text ? text : "null");
         free(text);
         json_decref(shown);
@@ -353,7 +353,7 @@ static void cli_on_finished(void *ctx, const json_t *summary)
     char end[32];
     message_iso8601_now(end);
     json_object_set_new(shown, "endTime", json_string(end));
-    char *text = json_dumps(shown, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    char *text = json_dumps(shown, JSON_INDENT(2) | JSON_REAL_PRECISION(16));
     printf("%s\n", text ? text : "{}");
     free(text);
     cli->summary = shown;

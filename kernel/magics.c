@@ -284,7 +284,7 @@ static void magics_on_invoke(void *ctx, json_t *result)
             if (json_is_number(runtime))
                 json_object_set_new(shown, "latency", json_real(round_trip - json_number_value(runtime)));
         }
-        char *pretty = json_dumps(shown, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+        char *pretty = json_dumps(shown, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(16));
         json_t *data = json_pack("{s:s}", "text/plain", pretty ? pretty : "null");
         if (json_is_object(shown) || json_is_array(shown))
             json_object_set(data, "application/json", shown);

@@ -227,8 +227,8 @@ static int aws_parse(char *text, const char *shown, int config, const char *prof
     return 0;
 }
 
-/* Reads PATH into S. Returns 1 when read, 0 when there is no such file, -1
- * with ERR. */
+/* Reads PATH into S. Returns 1 when read, 0 when there is no such file (or
+ * it is a character device like /dev/null, which reads as empty), -1 with ERR. */
 static int aws_read(const char *path, const char *shown, int config, const char *profile, struct aws_section *s,
                     char *err, size_t err_size)
 {
@@ -243,7 +243,10 @@ static int aws_read(const char *path, const char *shown, int config, const char 
     const char *why = NULL;
     if (fstat(fd, &st) < 0)
         why = strerror(errno);
-    else if (!S_ISREG(st.st_mode))
+    else if (S_ISCHR(st.st_mode)) { /* /dev/null, as scripts use to ignore the file: empty */
+        close(fd);
+        return 0;
+    } else if (!S_ISREG(st.st_mode))
         why = "not a regular file";
     else if (st.st_size > AWS_FILE_MAX)
         why = "larger than 1 MiB";

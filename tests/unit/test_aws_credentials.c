@@ -299,6 +299,12 @@ static void test_profile_errors(void)
     mkdir(dir, 0700);
     setenv("AWS_SHARED_CREDENTIALS_FILE", dir, 1);
     CHECK(load() < 0 && strstr(err, "not a regular file") != NULL);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null", 1); /* reads as empty, as in the SDKs */
+    setenv("AWS_ACCESS_KEY_ID", "AKIDFROMENVIRONMENT1", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t", 1);
+    CHECK(load() == 0);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
     unsetenv("AWS_SHARED_CREDENTIALS_FILE");
     CHECK(load_with("bad[name]", NULL, NULL, NULL) < 0 && strstr(err, "not a profile name") != NULL);
 }
