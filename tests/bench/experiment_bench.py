@@ -66,6 +66,17 @@ trip minus runtime.
      of the CPU is flagged with a warning line, as its figures are not
      those of a quiet machine.
 
+With --platform aws the faaset client calls the sleeper through the `aws`
+platform adapter instead: the function file is FaaS Runner's {"function":
+"sleeper", "platform": "AWS Lambda"}, and the server (started with -k) is
+also a stand-in for Lambda's Invoke API that checks every request's SigV4
+signature (recomputed with the project's signer, which tests/aws proves
+equal to botocore's; a bad one is a 403). So every run is signed by the
+client and verified by the server, and answered with Lambda's headers. The
+thread pool still POSTs to / unsigned. The same targets apply. (The strict
+Python stand-in of tests/aws runs functions for real but cannot hold a
+thousand invocations itself: it would measure itself, not the client.)
+
 4. Targets, printed as PASS/FAIL lines. Default scale: faaset has no failed
    or missing run, peak concurrency >= 99 % of threads (990 of 1000), mean
    >= 98 % (980), peak RSS < 64 MiB, overhead p99 < 20 ms, and a lower
@@ -113,6 +124,9 @@ from bench_common import (ROOT, BenchError, Table, add_common_options, check_faa
                           untrack)
 
 SERVER_SOURCE = HERE / "sleeper_server.c"
+SIGV4_DIR = ROOT / "platforms"
+# The keys the client signs with and the server checks (--platform aws): test values, not secrets.
+LAMBDA_KEYS = ("AKIDBENCHMARK0000001", "benchmark/secret/key/not/a/real/one00000", "us-east-1")
 THREADPOOL_CLIENT = HERE / "threadpool_client.py"
 POLL_INTERVAL = 0.05            # seconds between /proc samples of a client
 SERVER_START_TIMEOUT = 10.0
@@ -261,12 +275,12 @@ def watch_client(child, deadline_s):
 # ---------------------------------------------------------------- the server
 
 class Server:
-    def __init__(self, workdir, workers):
+    def __init__(self, workdir, workers, lambda_keys=None):
         self.workdir = workdir
         self.binary = workdir / "sleeper_server"
         cc = os.environ.get("CC", "cc")
-        build = subprocess.run([cc, "-O2", "-Wall", "-o", str(self.binary), str(SERVER_SOURCE)],
-                               capture_output=True, text=True, timeout=120)
+        build = subprocess.run([cc, "-O2", "-Wall", f"-I{SIGV4_DIR}", "-o", str(self.binary), str(SERVER_SOURCE),
+                                str(SIGV4_DIR / "sigv4.c"), "-lsodium"], capture_output=True, text=True, timeout=120)
         if build.returncode != 0:
             raise BenchError(f"cannot compile {SERVER_SOURCE.name} with {cc}:\n{build.stderr}")
         self.cc_version = command_output([cc, "--version"]).splitlines()[0]
@@ -274,8 +288,10 @@ class Server:
         self.stdout_path = workdir / "server.stdout"
         self.stderr_path = workdir / "server.stderr"
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.child = Child("sleeper_server", [str(self.binary), "-w", str(workers), "-l", str(self.log_prefix)],
-                               workdir, out, err, graceful=True)
+            argv = [str(self.binary), "-w", str(workers), "-l", str(self.log_prefix)]
+            if lambda_keys:
+                argv += ["-k", ":".join(lambda_keys)]
+            self.child = Child("sleeper_server", argv, workdir, out, err, graceful=True)
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while True:
             text = self.stdout_path.read_text()
@@ -335,11 +351,19 @@ def run_faaset(args, server, workdir):
     folder.mkdir()
     function_file = folder / "sleeper.json"
     experiment_file = folder / "bench.json"
-    function_file.write_text(json.dumps({"function": "sleeper", "platform": "HTTP", "endpoint": server.url}))
+    if args.platform == "aws":
+        function_file.write_text(json.dumps({"function": "sleeper", "platform": "AWS Lambda"}))
+    else:
+        function_file.write_text(json.dumps({"function": "sleeper", "platform": "HTTP", "endpoint": server.url}))
     experiment_file.write_text(json.dumps({"experimentName": "sleeper-bench", "runs": args.runs,
                                            "threads": args.threads, "iterations": 1,
                                            "payloads": [{"sleep": args.sleep}]}))
     env = clean_env(("FAASET_LOG_LEVEL", "FAASET_PYTHON", "FAASET_RUNTIME_FD"))
+    if args.platform == "aws":
+        env = {k: v for k, v in env.items() if not k.startswith("AWS_")}
+        env.update({"AWS_ACCESS_KEY_ID": LAMBDA_KEYS[0], "AWS_SECRET_ACCESS_KEY": LAMBDA_KEYS[1],
+                    "AWS_REGION": LAMBDA_KEYS[2], "AWS_ENDPOINT_URL": server.url.rstrip("/"),
+                    "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
     stdout_path, stderr_path = folder / "summary.json", folder / "stderr.txt"
     server.mark()
     before = background_mark()
@@ -633,6 +657,9 @@ def print_report(results, args):
           f"ephemeral ports {m['ip_local_port_range']}")
     print(f"Server:   sleeper_server.c ({s['cc']}, -O2), epoll + timerfd, {s['workers']} worker process(es) "
           f"with SO_REUSEPORT on {s['url']}")
+    if args.platform == "aws":
+        print("Platform: faaset calls through the aws adapter (Lambda Invoke, SigV4-signed; the server checks "
+              "every signature); the thread pool POSTs to / unsigned")
     ideal = f["ideal_s"]
     print(f"Experiment: {args.runs} runs, {args.threads} in flight, sleep {args.sleep:g} s, 1 iteration "
           f"(ideal wall time {ideal:g} s)")
@@ -726,6 +753,8 @@ def parse_args():
     parser.add_argument("--scale10", action="store_true",
                         help=f"threads {SCALE10_THREADS}, runs {SCALE10_RUNS}, faaset only, scale-10 targets")
     parser.add_argument("--skip-threadpool", action="store_true", help="measure faaset only")
+    parser.add_argument("--platform", choices=("http", "aws"), default="http",
+                        help="how faaset calls the sleeper: HTTP (default) or the aws adapter (signed Lambda Invoke)")
     parser.add_argument("--server-workers", type=int,
                         help="sleeper server processes sharing the port (default 1, or threads / 2500 above 2000)")
     add_common_options(parser, "interpreter of the thread pool client", "also write every figure here as JSON")
@@ -764,9 +793,10 @@ def run(args, workdir):
     nofile = raise_nofile(args.threads, args.server_workers)
     results = {"machine": machine_info(args, nofile),
                "settings": {"runs": args.runs, "threads": args.threads, "sleep_s": args.sleep, "iterations": 1,
-                            "scale10": args.scale10, "server_workers": args.server_workers}}
+                            "scale10": args.scale10, "server_workers": args.server_workers,
+                            "platform": args.platform}}
     progress(f"compiling and starting the sleeper server ({args.server_workers} worker(s)) ...")
-    server = Server(workdir, args.server_workers)
+    server = Server(workdir, args.server_workers, LAMBDA_KEYS if args.platform == "aws" else None)
     results["server"] = {"url": server.url, "workers": server.workers, "cc": server.cc_version}
     try:
         raw = {}

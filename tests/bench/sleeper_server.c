@@ -3,6 +3,7 @@
  * not part of the CMake build).
  *
  *   sleeper_server [-p PORT] [-w WORKERS] [-l LOGPREFIX] [-m MAX_SLEEP_S]
+ *                  [-k ACCESS_KEY:SECRET_KEY:REGION]
  *
  * POST / with a JSON body {"sleep": SECONDS} is held open for that long and
  * then answered 200 with a JSON object in SAAF's shape:
@@ -28,6 +29,17 @@
  * forking, prints "listening 127.0.0.1 PORT WORKERS" on stdout once every
  * socket listens, and forwards SIGTERM / SIGINT to the workers. Workers die
  * with the parent (PR_SET_PDEATHSIG).
+ *
+ * With -k it is also a stand-in for Lambda's Invoke API, for the benchmark
+ * of the aws platform: POST /2015-03-31/functions/NAME/invocations is
+ * served like POST / (answered with X-Amz-Executed-Version and
+ * x-amzn-RequestId headers), but only with a valid SigV4 signature by that
+ * key for service lambda in that region, dated within 5 minutes: it is
+ * recomputed with the project's signer (platforms/sigv4.c, which the tests
+ * prove equal to botocore's) over the headers the request lists as signed,
+ * and compared in constant time; a bad one gets 403
+ * InvalidSignatureException as from AWS. POST / stays unsigned, for the
+ * thread-pool client run beside it.
  *
  * With -l PREFIX each worker appends one line per answered request,
  * "startTime endTime pid\n" (epoch ms), to PREFIX.PID, written once per
@@ -59,6 +71,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "sigv4.h"
+
 #define MAX_WORKERS 64
 #define MAX_REQUEST (1 << 20)          /* head + body of one request */
 #define MAX_HEAD 16384
@@ -77,6 +93,7 @@ struct conn {
     size_t consumed;                   /* bytes of `in` that belong to the request being served */
     unsigned long long connection;     /* this process's accept sequence number */
     double start_epoch_ms;
+    int lambda;                        /* a Lambda Invoke request: answered with Lambda's headers */
     char out[OUT_SIZE];
     size_t out_size, out_done;
 };
@@ -98,6 +115,7 @@ static unsigned long long served, accepted;
 static long long in_flight, in_flight_peak;
 static double max_sleep_s = 3600;
 static int log_fd = -1;
+static char *lambda_access_key, *lambda_secret_key, *lambda_region;  /* -k: NULL when not a Lambda stand-in */
 static char *log_buf;
 static size_t log_size, log_capacity;
 
@@ -270,10 +288,14 @@ static void conn_write(struct conn *c)
 
 static void answer(struct conn *c, int status, const char *reason, const char *body)
 {
+    char extra[160] = "";
+    if (c->lambda)
+        snprintf(extra, sizeof extra, "X-Amz-Executed-Version: $LATEST\r\nx-amzn-RequestId: %s-%llu\r\n%s",
+                 process_uuid, served, status == 403 ? "x-amzn-ErrorType: InvalidSignatureException\r\n" : "");
     int n = snprintf(c->out, sizeof c->out,
                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                     "Connection: %s\r\n\r\n%s",
-                     status, reason, strlen(body), c->close_after ? "close" : "keep-alive", body);
+                     "%sConnection: %s\r\n\r\n%s",
+                     status, reason, strlen(body), extra, c->close_after ? "close" : "keep-alive", body);
     c->out_size = n > 0 && (size_t)n < sizeof c->out ? (size_t)n : 0;
     c->out_done = 0;
     /* drop the request's bytes */
@@ -369,6 +391,88 @@ static double parse_sleep(const char *body, size_t len)
     return seconds > max_sleep_s ? max_sleep_s : seconds;
 }
 
+/* "20150830T123600Z" -> epoch seconds, or -1. */
+static long long amz_date_seconds(const char *v, size_t len)
+{
+    struct tm tm = {0};
+    char text[17];
+    if (len != 16)
+        return -1;
+    memcpy(text, v, 16);
+    text[16] = '\0';
+    if (sscanf(text, "%4d%2d%2dT%2d%2d%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+               &tm.tm_sec) != 6)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (long long)timegm(&tm);
+}
+
+/* NULL when the request in C->in (head HEAD_LEN bytes, then BODY_LEN) is
+ * signed by the -k key, else why not, in AWS's words. */
+static const char *lambda_signature_error(struct conn *c, size_t head_len, size_t body_len, const char *path,
+                                          size_t path_len)
+{
+    const char *head = c->in;
+    size_t len, date_len, host_len, token_len;
+    const char *auth = header_value(head, head_len, "Authorization", &len);
+    const char *date = header_value(head, head_len, "X-Amz-Date", &date_len);
+    const char *host = header_value(head, head_len, "Host", &host_len);
+    const char *token = header_value(head, head_len, "X-Amz-Security-Token", &token_len);
+    if (auth == NULL || date == NULL || host == NULL)
+        return "Missing Authentication Token";
+    char authorization[1024], credential[256], signed_list[512], signature[65];
+    snprintf(authorization, sizeof authorization, "%.*s", (int)len, auth);
+    if (sscanf(authorization, "AWS4-HMAC-SHA256 Credential=%255[^,], SignedHeaders=%511[^,], Signature=%64s",
+               credential, signed_list, signature) != 3)
+        return "Authorization header requires Credential, SignedHeaders and Signature";
+    char scope[256];
+    snprintf(scope, sizeof scope, "%s/%.8s/%s/lambda/aws4_request", lambda_access_key, date, lambda_region);
+    if (strcmp(credential, scope) != 0)
+        return "The security token included in the request is invalid (credential scope)";
+    long long when = amz_date_seconds(date, date_len), now = (long long)time(NULL);
+    if (when < 0 || when < now - 300 || when > now + 300)
+        return "Signature expired";
+    /* The headers the client signed, but those the signer adds itself. */
+    char lines[32][1024];
+    const char *headers[33];
+    size_t count = 0;
+    for (char *name = strtok(signed_list, ";"); name != NULL && count < 32; name = strtok(NULL, ";")) {
+        if (strcmp(name, "host") == 0 || strcmp(name, "x-amz-date") == 0 || strcmp(name, "x-amz-security-token") == 0)
+            continue;
+        const char *value = header_value(head, head_len, name, &len);
+        if (value == NULL)
+            return "a signed header is missing";
+        snprintf(lines[count], sizeof lines[count], "%s: %.*s", name, (int)len, value);
+        headers[count] = lines[count];
+        count++;
+    }
+    headers[count] = NULL;
+    char host_text[256], date_text[17], path_text[1024], token_text[2048];
+    snprintf(host_text, sizeof host_text, "%.*s", (int)host_len, host);
+    snprintf(date_text, sizeof date_text, "%.*s", (int)date_len, date);
+    snprintf(token_text, sizeof token_text, "%.*s", token ? (int)token_len : 0, token ? token : "");
+    const char *query = memchr(path, '?', path_len);
+    snprintf(path_text, sizeof path_text, "%.*s", (int)(query ? query - path : (long)path_len), path);
+    char query_text[1024] = "";
+    if (query != NULL)
+        snprintf(query_text, sizeof query_text, "%.*s", (int)(path + path_len - query - 1), query + 1);
+    struct sigv4_request request = {.method = "POST", .host = host_text, .path = path_text, .query = query_text,
+                                    .headers = headers, .body = c->in + head_len, .body_size = body_len,
+                                    .region = lambda_region, .service = "lambda", .amz_date = date_text,
+                                    .double_encode_path = 1, .normalize_path = 1};
+    struct sigv4_credentials keys = {lambda_access_key, lambda_secret_key, token_text};
+    struct sigv4_result expected;
+    char err[256];
+    if (sigv4_sign(&request, &keys, &expected, err, sizeof err) < 0)
+        return "The request signature we calculated does not match the signature you provided.";
+    int ok = strlen(signature) == 64 && sodium_memcmp(expected.signature, signature, 64) == 0;
+    sigv4_result_free(&expected);
+    return ok ? NULL
+              : "The request signature we calculated does not match the signature you provided. Check your AWS "
+                "Secret Access Key and signing method. Consult the service documentation for details.";
+}
+
 /* Starts the request at the front of C's input if it has fully arrived. */
 static void serve(struct conn *c)
 {
@@ -413,7 +517,22 @@ static void serve(struct conn *c)
                                     (http10 && !value_has_token(conn_hdr, vlen, "keep-alive"))
                               : http10;
     size_t method_len = (size_t)(sp1 - c->in), path_len = (size_t)(sp2 - sp1 - 1);
-    if (!(path_len == 1 && sp1[1] == '/') && !(path_len > 1 && sp1[1] == '/' && sp1[2] == '?')) {
+    static const char invoke_prefix[] = "/2015-03-31/functions/", invoke_suffix[] = "/invocations";
+    const char *path = sp1 + 1;
+    const char *path_end = memchr(path, '?', path_len);
+    size_t bare_len = path_end ? (size_t)(path_end - path) : path_len;
+    c->lambda = lambda_access_key != NULL && bare_len > sizeof invoke_prefix + sizeof invoke_suffix - 2 &&
+                memcmp(path, invoke_prefix, sizeof invoke_prefix - 1) == 0 &&
+                memcmp(path + bare_len - (sizeof invoke_suffix - 1), invoke_suffix, sizeof invoke_suffix - 1) == 0;
+    if (c->lambda) {
+        const char *why = lambda_signature_error(c, head_len, body_len, path, path_len);
+        if (why != NULL) {
+            char body[512];
+            snprintf(body, sizeof body, "{\"Type\": \"User\", \"message\": \"%s\"}", why);
+            answer(c, 403, "Forbidden", body);
+            return;
+        }
+    } else if (!(path_len == 1 && sp1[1] == '/') && !(path_len > 1 && sp1[1] == '/' && sp1[2] == '?')) {
         char body[64];
         snprintf(body, sizeof body, "{\"error\": \"not found\"}");
         answer(c, 404, "Not Found", body);
@@ -630,14 +749,26 @@ int main(int argc, char **argv)
 {
     int port = 0, workers = 1, opt;
     const char *log_prefix = NULL;
-    while ((opt = getopt(argc, argv, "p:w:l:m:")) != -1) {
+    while ((opt = getopt(argc, argv, "p:w:l:m:k:")) != -1) {
         switch (opt) {
+        case 'k':
+            lambda_access_key = strdup(optarg);
+            lambda_secret_key = strchr(lambda_access_key, ':');
+            lambda_region = lambda_secret_key ? strchr(lambda_secret_key + 1, ':') : NULL;
+            if (lambda_region == NULL) {
+                fprintf(stderr, "sleeper_server: -k takes ACCESS_KEY:SECRET_KEY:REGION\n");
+                return 2;
+            }
+            *lambda_secret_key++ = '\0';
+            *lambda_region++ = '\0';
+            break;
         case 'p': port = atoi(optarg); break;
         case 'w': workers = atoi(optarg); break;
         case 'l': log_prefix = optarg; break;
         case 'm': max_sleep_s = atof(optarg); break;
         default:
-            fprintf(stderr, "usage: %s [-p PORT] [-w WORKERS] [-l LOGPREFIX] [-m MAX_SLEEP_S]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-p PORT] [-w WORKERS] [-l LOGPREFIX] [-m MAX_SLEEP_S] [-k KEY:SECRET:REGION]\n",
+                    argv[0]);
             return 2;
         }
     }
