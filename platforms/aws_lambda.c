@@ -320,9 +320,12 @@ static void aws_sync_on_function(struct aws_sync *sync, const json_t *function)
     aws_sync_finish(sync, NULL, NULL);
 }
 
-static int aws_retryable(const struct aws_reply *reply)
+/* Throttling, the service's own errors, no answer, and a function just
+ * created that a read does not find yet (Lambda is eventually consistent). */
+static int aws_retryable(const struct aws_sync *sync, const struct aws_reply *reply)
 {
-    return reply->status == 429 || reply->status >= 500 || reply->status == 0;
+    return reply->status == 429 || reply->status >= 500 || reply->status == 0 ||
+           (reply->status == 404 && sync->created && sync->step == AWS_STEP_POLL);
 }
 
 static const char *const aws_step_names[] = {"GetFunction", "CreateFunction", "UpdateFunctionCode",
@@ -377,7 +380,7 @@ static void aws_sync_on_reply(void *ctx, const struct aws_reply *reply)
         aws_sync_later(sync, sync->step, reply->retry_after_ms > 0 ? reply->retry_after_ms : 1000.0);
         return;
     }
-    if (aws_retryable(reply) && sync->retries < AWS_MAX_RETRIES) {
+    if (aws_retryable(sync, reply) && sync->retries < AWS_MAX_RETRIES) {
         double backoff = 500.0 * (double)(1 << sync->retries++);
         aws_sync_later(sync, sync->step, reply->retry_after_ms > backoff ? reply->retry_after_ms : backoff);
         return;

@@ -17,6 +17,7 @@ import importlib.util
 import json
 import os
 import pathlib
+import re
 import socket
 import subprocess
 import sys
@@ -166,3 +167,20 @@ def assert_secret_kept(workspace):
 def outputs_text(cells):
     """Everything the cells showed, as one string (to look for secrets)."""
     return "\n".join(repr(cell) for cell in cells)
+
+
+DEPLOY_LINE = re.compile(r"^aws: (?P<verb>.+?) (?P<name>\w+) \((?P<hash>[0-9a-f]{8})\) in [0-9.]+ ms(?:; (?P<note>.*))?$")
+
+
+def aws_line(cell):
+    """The cell's one `aws: VERB NAME (hash) in T ms[; note]` line, matched."""
+    found = [line for line in cell.ok().stdout.splitlines() if line.startswith("aws:")]
+    assert len(found) == 1, cell
+    match = DEPLOY_LINE.match(found[0])
+    assert match, found[0]
+    return match
+
+
+def cell_for(name, body='return {"hi": request["name"]}', options="memory=256"):
+    """A %%cloud_function cell for aws defining NAME."""
+    return f"%%cloud_function platforms=aws {options}\ndef {name}(request, context):\n    {body}"

@@ -4,25 +4,8 @@ reconfigure, and boto3 checks afterwards what moto holds (code hash,
 memory, architecture, handler, role). moto cannot run code without Docker,
 so invocations that must run code are in test_standin.py."""
 import json
-import re
 
-from conftest import ROLE, SECRET_KEY, client_env, outputs_text, tool
-
-LINE = re.compile(r"^aws: (?P<verb>.+?) (?P<name>\w+) \((?P<hash>[0-9a-f]{8})\) in [0-9.]+ ms(?:; (?P<note>.*))?$")
-
-
-def aws_line(cell):
-    """The cell's one `aws: ...` deploy line, matched."""
-    found = [line for line in cell.ok().stdout.splitlines() if line.startswith("aws:")]
-    assert len(found) == 1, cell
-    match = LINE.match(found[0])
-    assert match, found[0]
-    return match
-
-
-def cell_for(name, body='return {"hi": request["name"]}', options="memory=256"):
-    return f"%%cloud_function platforms=aws {options}\ndef {name}(request, context):\n    {body}"
-
+from conftest import ROLE, SECRET_KEY, aws_line, cell_for, outputs_text, tool
 
 def state(workspace, name):
     return json.loads((workspace.folder / ".faaset" / "state" / "aws" / f"{name}.json").read_text())

@@ -1,0 +1,176 @@
+"""The `aws` platform against the strict Lambda stand-in
+(tests/aws/lambda_standin.py): it checks every request's signature with
+botocore, keeps new functions Pending and updates InProgress for a while,
+throttles above its concurrency, and runs the uploaded package for real, so
+these notebooks deploy, change, call and experiment as on Lambda."""
+import json
+import re
+import urllib.request
+
+import nbformat
+import pytest
+from cloud_helpers import ROOT
+from conftest import SECRET_KEY, aws_line, cell_for, outputs_text, start_standin
+
+PAPER_FIGURE_2 = '''from Inspector import *
+
+@cloud_function(memory=256, platforms=[Platform.AWS])
+def hello_world(request, context):
+    inspector = Inspector()
+    inspector.inspectAll()
+    inspector.addAttribute("message", "Hello " + request["name"] + "!")
+    return inspector.finish()'''
+
+CALL_TWICE = '''import json
+first, second = hello_world({"name": "Bob"}), hello_world({"name": "Eve"})
+print(json.dumps([first["message"], first["platform"], first["functionMemory"], first["newcontainer"],
+                  second["newcontainer"], second["uuid"] == first["uuid"], first["roundTripTime"] > 0]))'''
+
+SLEEPER = '''%%cloud_function platforms=aws memory=128 timeout=30
+def sleeper(request, context):
+    import time
+    from SAAF import Inspector
+    inspector = Inspector()
+    inspector.inspectContainer()
+    if request.get("fail"):
+        print("about to fail")
+        raise ValueError("asked to fail")
+    time.sleep(request["sleep"])
+    inspector.addAttribute("memory", context.memory_limit_in_mb)
+    return inspector.finish()'''
+
+
+def stats(server):
+    with urllib.request.urlopen(server.url + "/_standin/stats", timeout=10) as answer:
+        return json.load(answer)
+
+
+@pytest.fixture(scope="module")
+def standin(logs_dir):
+    server = start_standin(logs_dir, "--pending-seconds", "0.6", "--update-seconds", "0.6", "--concurrency", "3",
+                           "--retry-after", "1")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_papers_figure_2_runs_as_printed(aws_workspace, standin):
+    workspace = aws_workspace.use(standin.url)
+    deployed, called = workspace.run(PAPER_FIGURE_2, CALL_TWICE)
+    assert aws_line(deployed)["verb"] == "deployed"
+    message, platform, memory, first_new, second_new, same, timed = called.ok().json()
+    assert message == "Hello Bob!" and platform == "AWS Lambda" and memory == 256, called
+    assert (first_new, second_new, same, timed) == (1, 0, True, True), called
+    assert SECRET_KEY not in outputs_text([deployed, called])
+
+
+def test_changes_wait_for_lambda_and_errors_come_back_with_the_log(aws_workspace, standin):
+    workspace = aws_workspace.use(standin.url)
+    before = stats(standin)["requests"]
+    deployed, reconfigured, recoded, called, failed = workspace.run(
+        SLEEPER, SLEEPER.replace("memory=128", "memory=512"),
+        SLEEPER.replace("memory=128", "memory=512").replace("asked to fail", "asked to fail!"),
+        'r = sleeper({"sleep": 0})\nprint(r["memory"], r["newcontainer"])',
+        'sleeper({"sleep": 0, "fail": True})')
+    assert aws_line(deployed)["verb"] == "deployed"
+    assert aws_line(reconfigured)["verb"] == "updated configuration of"
+    assert aws_line(recoded)["verb"] == "updated code of"
+    assert called.ok().stdout.split() == ["512", "1"], called
+    error = failed.error
+    assert error.ename == "ValueError" and error.evalue == "asked to fail!", failed
+    shown = "\n".join(error.traceback)
+    assert 'raise ValueError("asked to fail!")' in shown, shown
+    assert "about to fail" in shown and "START RequestId" in shown and "REPORT RequestId" in shown, shown
+    after = stats(standin)["requests"]
+    polls = after.get("GetFunction", 0) - before.get("GetFunction", 0)
+    assert polls >= 4, f"the adapter must wait for Active and Successful (GetFunction {polls} times)"
+
+
+def test_an_update_that_loses_a_race_waits_it_out(aws_workspace, standin):
+    """Someone else's update starts between our GetFunction and our update:
+    Lambda answers 409 "An update is in progress"; the cell waits and
+    repeats the update, and shows no error."""
+    workspace = aws_workspace.use(standin.url)
+    source = cell_for("contested", options="memory=128")
+    (first,) = workspace.run(source)
+    assert aws_line(first)["verb"] == "deployed"
+    request = urllib.request.Request(
+        standin.url + "/_standin/conflicts?operation=UpdateFunctionConfiguration&count=2", data=b"", method="POST")
+    urllib.request.urlopen(request, timeout=10).read()
+    before = stats(standin)["conflicts_409"]
+    (second,) = workspace.run(source.replace("memory=128", "memory=1024"))
+    assert aws_line(second)["verb"] == "updated configuration of", second
+    assert stats(standin)["conflicts_409"] == before + 2
+
+
+def test_throttled_calls_are_retried(aws_workspace, standin):
+    workspace = aws_workspace.use(standin.url)
+    before = stats(standin)["throttled_429"]
+    deployed, burst = workspace.run(SLEEPER, '''import threading, json
+results = []
+def call():
+    results.append(sleeper({"sleep": 0.4})["runtime"] > 0)
+threads = [threading.Thread(target=call) for _ in range(8)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(json.dumps(results))''')
+    assert burst.ok().json() == [True] * 8, burst
+    assert stats(standin)["throttled_429"] > before, "8 calls at concurrency 3 were never throttled"
+
+
+def test_an_experiment_reconfigures_memory_before_each_pass(aws_workspace, standin):
+    workspace = aws_workspace.use(standin.url)
+    deployed, experiment = workspace.run(SLEEPER, '''%%experiment sleeper
+{"experimentName": "on-lambda", "payloads": [{"sleep": 0.2}], "runs": 12, "threads": 3,
+ "memorySettings": [128, 256]}''')
+    experiment.ok()
+    runs = list((workspace.folder / "faaset-results" / "sleeper").glob("on-lambda-*/runs.jsonl"))
+    assert len(runs) == 1, list(workspace.folder.rglob("*"))
+    rows = [json.loads(line) for line in runs[0].read_text().splitlines()]
+    assert len(rows) == 24 and all(r["status"] == "ok" for r in rows), rows[:3]
+    assert sorted({r["memory"] for r in rows}) == ["128", "256"], {r["memory"] for r in rows}
+    assert all(r["endpoint"] == "aws" for r in rows), rows[0]
+
+
+def test_the_aws_notebook_runs_unchanged(aws_workspace, standin):
+    workspace = aws_workspace.use(standin.url)
+    notebook = nbformat.read(ROOT / "notebooks" / "aws.ipynb", as_version=4)
+    sources = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    cells = workspace.run(*sources, cell_timeout=120)
+    for cell in cells:
+        cell.ok()
+    shown = outputs_text(cells)
+    assert "Hello Bob! from AWS Lambda" in shown and "remote error: asked to fail" in shown, shown
+    assert re.search(r"aws: (deployed|up to date|updated code of) sleeper", shown), shown
+
+
+@pytest.mark.deadline(120)
+def test_session_tokens_and_bad_keys(aws_workspace, logs_dir):
+    server = start_standin(logs_dir, "--session-token", "token-for-tests-0123456789", "--pending-seconds", "0.2")
+    try:
+        workspace = aws_workspace.use(server.url)
+        workspace.env["AWS_SESSION_TOKEN"] = "token-for-tests-0123456789"
+        (cell,) = workspace.run(cell_for("tokened", body="return {'ok': 1}"))
+        assert aws_line(cell)["verb"] == "deployed"
+        del workspace.env["AWS_SESSION_TOKEN"]
+        workspace.env["AWS_SECRET_ACCESS_KEY"] = SECRET_KEY + "wrong"
+        (cell,) = workspace.run(cell_for("tokened", body="return {'ok': 2}"))
+        assert "InvalidSignatureException" in cell.error.evalue or "security token" in cell.error.evalue, cell
+        assert SECRET_KEY not in outputs_text([cell])
+        assert stats(server)["signature_failures"] >= 1
+    finally:
+        server.stop()
+
+
+def test_every_call_is_signed_and_counted_once(aws_workspace, standin):
+    """Sixty calls in a row: the stand-in's own count of invocations
+    matches, and none was refused for its signature."""
+    workspace = aws_workspace.use(standin.url)
+    before = stats(standin)
+    deployed, calls = workspace.run(cell_for("quick", body="return request['i']", options="memory=128"),
+                                    "print(sum(quick({'i': i}) for i in range(60)))")
+    assert calls.ok().stdout.strip() == str(sum(range(60)))
+    after = stats(standin)
+    assert after["invocations"] - before["invocations"] == 60
+    assert after["signature_failures"] == before["signature_failures"]
