@@ -32,12 +32,15 @@ static const struct magic_help magic_helps[] = {
      "  runtime=python3.12    python3.8 to python3.13\n"
      "  name=NAME             deploy under another name than the def's\n"
      "  deploy=false          link to a function that already exists: deploy nothing\n"
+     "  remote=NAME_OR_ARN    the platform's name for it (with deploy=false: an existing Lambda function)\n"
+     "  image=URI             deploy a container image instead of the zip (aws)\n"
      "  force=true            deploy even if nothing changed\n"
      "  run=cloud|local       where calls run: local runs the def in the notebook, deploying nothing\n"
      "  env=KEY=V;KEY2=V2     environment variables of the function\n\n"
      "The same works in plain Python cells with FaaSET's decorator:\n"
      "  @cloud_function(memory=256, platforms=[Platform.LOCAL])\n"
-     "  def hello(request, context): ..."},
+     "  def hello(request, context): ...\n"
+     "Calls: hello(request) returns the result; hello.invoke(request, event=True) queues an Event call (aws)."},
     {"%invoke", "%invoke NAME JSON",
      "Calls the cloud function NAME with the JSON payload and shows its result.\n"
      "The kernel adds roundTripTime (ms, measured here) and latency (roundTripTime minus the function's own\n"
@@ -60,7 +63,10 @@ static const struct magic_help magic_helps[] = {
     {"%platform", "%platform [NAME [key=value ...]]",
      "Sets the default platform for %%cloud_function and its settings; without arguments, shows it.\n"
      "Credentials are never written in the notebook: each platform reads its usual files and variables.\n"
-     "local settings: concurrency=N (workers per function, default 50), python=PATH."},
+     "local settings: concurrency=N (workers per function, default 50), python=PATH.\n"
+     "aws settings: profile=NAME, region=REGION, role=arn:aws:iam::ACCOUNT:role/NAME (for new functions),\n"
+     "endpoint=URL (LocalStack and the like). Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /\n"
+     "AWS_SESSION_TOKEN or the profile in ~/.aws/credentials and ~/.aws/config, as for the AWS CLI."},
     {"%functions", "%functions",
      "Lists every function deployed from this folder.\n"
      "For each platform: code and configuration hashes, memory, timeout, last deploy, and where calls go."},

@@ -100,7 +100,7 @@ new container); X-Amz-Log-Result holds its last 4 KB.
 
 GET /_standin/stats (unsigned) returns counters for tests: requests by
 operation, errors by code, invocations, peak concurrent invocations, 429s,
-409s, signature failures, cold starts. POST /_standin/reset deletes every
+409s, signature failures, cold starts, TCP connections accepted. POST /_standin/reset deletes every
 function and zeroes the counters. POST /_standin/conflicts?operation=OP&count=N
 makes the next N calls of OP (UpdateFunctionCode or
 UpdateFunctionConfiguration) lose a race to another client's update: each
@@ -1061,9 +1061,13 @@ class LambdaService:
     def _reset_counters(self):
         self.stats = {"requests": {}, "errors": {}, "invocations": 0, "event_invocations": 0, "cold_starts": 0,
                       "concurrent_invocations": 0, "peak_concurrent_invocations": 0, "throttled_429": 0,
-                      "conflicts_409": 0, "signature_failures": 0}
+                      "conflicts_409": 0, "signature_failures": 0, "connections": 0}
 
     # -- counters
+
+    def count_connection(self):
+        with self.lock:
+            self.stats["connections"] += 1
 
     def count_request(self, operation):
         with self.lock:
@@ -1704,6 +1708,10 @@ class LambdaRequestHandler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):
         """No access log: GET /_standin/stats counts the requests."""
+
+    def setup(self):
+        super().setup()
+        self.server.api.service.count_connection()
 
     def parse_request(self):
         self.request_id = str(uuid.uuid4())

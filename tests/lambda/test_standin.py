@@ -163,9 +163,10 @@ def test_session_tokens_and_bad_keys(aws_workspace, logs_dir):
         server.stop()
 
 
-def test_every_call_is_signed_and_counted_once(aws_workspace, standin):
+def test_every_call_is_signed_counted_once_and_connections_are_reused(aws_workspace, standin):
     """Sixty calls in a row: the stand-in's own count of invocations
-    matches, and none was refused for its signature."""
+    matches, none was refused for its signature, and they came over the
+    kernel's kept-alive connection, not one connection each."""
     workspace = aws_workspace.use(standin.url)
     before = stats(standin)
     deployed, calls = workspace.run(cell_for("quick", body="return request['i']", options="memory=128"),
@@ -174,3 +175,4 @@ def test_every_call_is_signed_and_counted_once(aws_workspace, standin):
     after = stats(standin)
     assert after["invocations"] - before["invocations"] == 60
     assert after["signature_failures"] == before["signature_failures"]
+    assert after["connections"] - before["connections"] <= 3, "calls did not reuse their connection"
