@@ -10,7 +10,6 @@ cells and the suite stays fast under the sanitizer build.
 
     FAASET_BINARY=build/faaset /usr/bin/python3 -m pytest -q tests/experiments
 """
-import importlib.util
 import pathlib
 import sys
 
@@ -18,12 +17,10 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from experiment_helpers import CLOUD, Sandbox, Workspace, kill_processes_in  # noqa: E402
+from experiment_helpers import Sandbox, Workspace, kill_processes_in  # noqa: E402
+from faaset_testing import cloud_fixtures  # noqa: E402
 
-# The cloud suite's conftest, loaded under a module name of its own.
-_spec = importlib.util.spec_from_file_location("faaset_cloud_conftest", CLOUD / "conftest.py")
-_cloud = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_cloud)
+_cloud = cloud_fixtures()
 deadline = _cloud.deadline
 sandbox = _cloud.sandbox
 workspace = _cloud.workspace

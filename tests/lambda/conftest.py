@@ -13,7 +13,6 @@ The notebook fixtures (sandbox, workspace, deadline) are tests/cloud's.
     FAASET_BINARY=build/faaset FAASET_AWS_PYTHON=$(which python3) \\
         /usr/bin/python3 -m pytest -q tests/lambda
 """
-import importlib.util
 import json
 import os
 import pathlib
@@ -30,14 +29,15 @@ import pytest
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "cloud"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 
-_spec = importlib.util.spec_from_file_location("cloud_conftest", ROOT / "tests" / "cloud" / "conftest.py")
-cloud_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cloud_conftest)
-pytest_configure = cloud_conftest.pytest_configure
-deadline = cloud_conftest.deadline
-sandbox = cloud_conftest.sandbox
-workspace = cloud_conftest.workspace
+from faaset_testing import cloud_fixtures  # noqa: E402
+
+_cloud = cloud_fixtures()
+pytest_configure = _cloud.pytest_configure
+deadline = _cloud.deadline
+sandbox = _cloud.sandbox
+workspace = _cloud.workspace
 
 ACCESS_KEY = "AKIAFAASETTEST000001"
 SECRET_KEY = "faasetTestSecret/NeverShown+0123456789abcdXYZ"

@@ -29,6 +29,17 @@ def binary():
     return path
 
 
+def cloud_fixtures():
+    """tests/cloud/conftest.py loaded under a module name of its own, so that
+    another suite's conftest can take its fixtures (deadline, sandbox,
+    workspace, kernel) and its pytest_configure."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("faaset_cloud_conftest", ROOT / "tests" / "cloud" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def cell_python():
     """Interpreter for cells in tests: $FAASET_TEST_PYTHON, else Debian's."""
     return os.environ.get("FAASET_TEST_PYTHON", "/usr/bin/python3")
