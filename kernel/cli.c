@@ -332,6 +332,45 @@ int cli_invoke(int argc, char **argv)
     return rc;
 }
 
+static void cli_on_delete(void *ctx, json_t *result)
+{
+    struct cli *cli = ctx;
+    const char *status = json_string_value(json_object_get(result, "status"));
+    if (status != NULL && strcmp(status, "ok") == 0) {
+        printf("%s\n", json_string_value(json_object_get(result, "line")));
+        cli->exit_code = 0;
+    } else {
+        fprintf(stderr, "faaset delete: %s: %s\n", json_string_value(json_object_get(result, "ename")),
+                json_string_value(json_object_get(result, "evalue")));
+        cli->exit_code = 1;
+    }
+    cli->finished = 1;
+    json_decref(result);
+}
+
+int cli_delete(int argc, char **argv)
+{
+    json_t *options = json_object();
+    const char *platform = NULL;
+    int first = cli_options(argc, argv, 2, options, &platform);
+    int rest = first >= 0 && first < argc ? cli_options(argc, argv, first + 1, options, &platform) : -1;
+    int extra = json_object_size(options) > 1 || (json_object_size(options) == 1 && platform == NULL);
+    json_decref(options);
+    if (first < 0 || rest != argc || extra)
+        return first < 0 ? 2 : cli_usage("usage: faaset delete NAME [--platform P]");
+    struct cli cli;
+    int rc = 1;
+    if (cli_open(&cli) < 0) {
+        fprintf(stderr, "faaset delete: cannot start\n");
+    } else {
+        cloud_delete(cli.cloud, argv[first], platform, cli_on_delete, &cli);
+        cli_loop(&cli);
+        rc = cli.exit_code;
+    }
+    cli_close(&cli);
+    return rc;
+}
+
 static void cli_on_progress(void *ctx, const struct runner_progress *p)
 {
     static double last;

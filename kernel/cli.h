@@ -18,6 +18,8 @@
 
 int cli_deploy(int argc, char **argv);
 int cli_invoke(int argc, char **argv);
+/* faaset delete NAME [--platform P] */
+int cli_delete(int argc, char **argv);
 int cli_run(int argc, char **argv);
 
 #endif

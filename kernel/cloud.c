@@ -5,6 +5,7 @@
  * with one line per platform in the order the user named them. */
 #include "cloud.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -546,6 +547,63 @@ json_t *cloud_describe(struct cloud *cloud, const char *name)
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "name", name, "platform", platform, "code_hash",
                      record.code_hash, "config_hash", record.config_hash, "deployed_at", record.deployed_at,
                      "memory_mb", record.memory_mb, "timeout_s", record.timeout_s);
+}
+
+struct cloud_delete_job {
+    struct cloud *cloud;
+    cloud_reply_fn reply;
+    void *ctx;
+    char name[65];
+    char platform[16];
+    double started_ms;
+};
+
+static void cloud_on_deleted(void *ctx, const struct platform_outcome *outcome)
+{
+    struct cloud_delete_job *job = ctx;
+    char err[512], key[96], elapsed[32], line[700];
+    if (!outcome->ok) {
+        job->reply(job->ctx, cloud_error(outcome->error_type, outcome->message ? outcome->message : ""));
+        free(job);
+        return;
+    }
+    cloud_verified_key(job->platform, job->name, key, sizeof key);
+    json_object_del(job->cloud->verified, key);
+    cloud_format_elapsed(job->started_ms, elapsed, sizeof elapsed);
+    if (deploy_state_remove(job->cloud->workdir, job->platform, job->name, err, sizeof err) < 0)
+        snprintf(line, sizeof line, "%s: deleted %s in %s, but %.500s", job->platform, job->name, elapsed, err);
+    else
+        snprintf(line, sizeof line, "%s: deleted %s in %s", job->platform, job->name, elapsed);
+    job->reply(job->ctx, json_pack("{s:s, s:s}", "status", "ok", "line", line));
+    free(job);
+}
+
+void cloud_delete(struct cloud *cloud, const char *name, const char *platform, cloud_reply_fn reply, void *ctx)
+{
+    char err[512], remote[180];
+    size_t len = strlen(name);
+    int valid = len > 0 && len < 65;
+    for (size_t i = 0; valid && i < len; i++)
+        valid = isalnum((unsigned char)name[i]) || name[i] == '_' || name[i] == '-';
+    if (!valid) {
+        reply(ctx, cloud_error("UsageError", "delete takes a function name (letters, digits, _ and -)"));
+        return;
+    }
+    struct cloud_delete_job *job = calloc(1, sizeof *job);
+    if (job == NULL) {
+        reply(ctx, cloud_error("OutOfMemory", "cannot start the delete"));
+        return;
+    }
+    *job = (struct cloud_delete_job){.cloud = cloud, .reply = reply, .ctx = ctx,
+                                     .started_ms = reactor_now_ms_precise()};
+    snprintf(job->name, sizeof job->name, "%s", name);
+    snprintf(job->platform, sizeof job->platform, "%s", platform ? platform : cloud_platform_of(cloud, name));
+    cloud_remote_name(cloud, name, job->platform, remote, sizeof remote);
+    if (platforms_check(cloud->platforms, job->platform, err, sizeof err) < 0 ||
+        platforms_remove(cloud->platforms, job->platform, remote, cloud_on_deleted, job, err, sizeof err) < 0) {
+        reply(ctx, cloud_error("PlatformUnavailable", err));
+        free(job);
+    }
 }
 
 struct cloud_memory_job {

@@ -25,6 +25,11 @@ void cloud_free(struct cloud *cloud);
 void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn reply, void *ctx);
 void cloud_invoke(struct cloud *cloud, const json_t *upcall, cloud_reply_fn reply, void *ctx);
 
+/* Deletes NAME from PLATFORM (NULL: where calls to it go) and forgets its
+ * deploy state there. REPLY gets {"status": "ok", "line": "aws: deleted
+ * NAME in T ms"} or the error fields. */
+void cloud_delete(struct cloud *cloud, const char *name, const char *platform, cloud_reply_fn reply, void *ctx);
+
 /* Sets only the memory of NAME where it is deployed (experiments'
  * memorySettings). The state then records that the configuration no longer
  * matches the cell, so running the cell again restores it. REPLY gets

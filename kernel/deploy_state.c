@@ -89,6 +89,19 @@ int deploy_state_read(const char *workdir, const char *platform, const char *nam
     return rc;
 }
 
+int deploy_state_remove(const char *workdir, const char *platform, const char *name, char *err, size_t err_size)
+{
+    char path[4096];
+    deploy_state_path(workdir, platform, name, path, sizeof path);
+    int lock = deploy_state_lock(workdir, LOCK_EX);
+    int rc = unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+    if (rc < 0)
+        snprintf(err, err_size, "cannot remove the state file %s: %s", path, strerror(errno));
+    if (lock >= 0)
+        close(lock);
+    return rc;
+}
+
 int deploy_state_write(const char *workdir, const char *platform, const char *name,
                        const struct deploy_record *record, char *err, size_t err_size)
 {

@@ -30,6 +30,9 @@ int deploy_state_read(const char *workdir, const char *platform, const char *nam
 int deploy_state_write(const char *workdir, const char *platform, const char *name,
                        const struct deploy_record *record, char *err, size_t err_size);
 
+/* Removes NAME's record on PLATFORM (none is fine). Returns 0, or -1 with ERR. */
+int deploy_state_remove(const char *workdir, const char *platform, const char *name, char *err, size_t err_size);
+
 /* Every readable record: [{"name", "platform", "code_hash", ...}], sorted by name then platform. */
 json_t *deploy_state_list(const char *workdir);
 

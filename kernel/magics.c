@@ -11,6 +11,7 @@
 #include "dispatcher_private.h"
 #include "experiments.h"
 #include "log.h"
+#include "platform.h"
 
 struct magic_help {
     const char *name;     /* as typed, with its % signs */
@@ -67,6 +68,9 @@ static const struct magic_help magic_helps[] = {
      "aws settings: profile=NAME, region=REGION, role=arn:aws:iam::ACCOUNT:role/NAME (for new functions),\n"
      "endpoint=URL (LocalStack and the like). Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /\n"
      "AWS_SESSION_TOKEN or the profile in ~/.aws/credentials and ~/.aws/config, as for the AWS CLI."},
+    {"%delete", "%delete NAME [PLATFORM]",
+     "Deletes the function NAME from its platform (the one its calls go to, or PLATFORM) and forgets its\n"
+     "deploy state there; running its cell again deploys it anew."},
     {"%functions", "%functions",
      "Lists every function deployed from this folder.\n"
      "For each platform: code and configuration hashes, memory, timeout, last deploy, and where calls go."},
@@ -268,12 +272,19 @@ struct magics_invoke {
     char msg_id[128];
 };
 
+/* 1 when CALL's cell is still the one running (not interrupted meanwhile). */
+static int magics_call_is_current(const struct magics_invoke *call)
+{
+    struct dispatcher *d = call->d;
+    const char *current_id = d->current ? json_string_value(json_object_get(d->current->header, "msg_id")) : NULL;
+    return current_id != NULL && strcmp(current_id, call->msg_id) == 0;
+}
+
 static void magics_on_invoke(void *ctx, json_t *result)
 {
     struct magics_invoke *call = ctx;
     struct dispatcher *d = call->d;
-    const char *current_id = d->current ? json_string_value(json_object_get(d->current->header, "msg_id")) : NULL;
-    if (result == NULL || current_id == NULL || strcmp(current_id, call->msg_id) != 0) {
+    if (result == NULL || !magics_call_is_current(call)) {
         json_decref(result); /* the cell was interrupted meanwhile */
         free(call);
         return;
@@ -355,6 +366,59 @@ static void magics_invoke(struct dispatcher *d, const char *name, size_t name_le
     d->kernel_call_pending = 1;
     cloud_invoke(d->cloud, upcall, magics_on_invoke, call);
     json_decref(upcall);
+}
+
+/* ---- %delete ------------------------------------------------------------------ */
+
+static void magics_on_delete(void *ctx, json_t *result)
+{
+    struct magics_invoke *call = ctx;
+    struct dispatcher *d = call->d;
+    if (result == NULL || !magics_call_is_current(call)) {
+        json_decref(result);
+        free(call);
+        return;
+    }
+    d->kernel_call_pending = 0;
+    const char *status = json_string_value(json_object_get(result, "status"));
+    if (status != NULL && strcmp(status, "ok") == 0) {
+        char line[800];
+        snprintf(line, sizeof line, "%s\n", json_string_value(json_object_get(result, "line")) ?: "deleted");
+        magics_stream(d, line);
+        magics_ok(d, NULL);
+    } else {
+        bridge_fail(d, json_string_value(json_object_get(result, "ename")) ?: "Error",
+                    json_string_value(json_object_get(result, "evalue")) ?: "");
+    }
+    json_decref(result);
+    free(call);
+    dispatcher_process_queue(d);
+}
+
+/* `%delete NAME [PLATFORM]`. */
+static void magics_delete(struct dispatcher *d, const char *args)
+{
+    char name[65] = "", platform[17] = "", extra[2] = "";
+    int count = sscanf(args, "%64s %16s %1s", name, platform, extra);
+    if (count < 1 || count > 2) {
+        bridge_fail(d, "UsageError", "usage: %delete NAME [PLATFORM]");
+        return;
+    }
+    if (count == 2 && !platforms_is_known(platform)) {
+        char evalue[200];
+        snprintf(evalue, sizeof evalue, "unknown platform '%s'; choose from %s", platform, platforms_known_names());
+        bridge_fail(d, "UsageError", evalue);
+        return;
+    }
+    struct magics_invoke *call = calloc(1, sizeof *call);
+    if (call == NULL) {
+        bridge_fail(d, "OutOfMemory", "cannot start the delete");
+        return;
+    }
+    call->d = d;
+    snprintf(call->msg_id, sizeof call->msg_id, "%s", json_string_value(json_object_get(d->current->header, "msg_id")));
+    d->kernel_call_pending = 1;
+    cloud_delete(d->cloud, name, count == 2 ? platform : NULL, magics_on_delete, call);
 }
 
 /* ---- routing ----------------------------------------------------------------- */
@@ -507,6 +571,8 @@ static enum magics_outcome magics_line(struct dispatcher *d, const char *line, s
         magics_platform(d, rest);
     } else if (strcmp(name, "%functions") == 0) {
         magics_functions(d);
+    } else if (strcmp(name, "%delete") == 0) {
+        magics_delete(d, rest);
     } else if (strcmp(name, "%help") == 0) {
         char topic[64];
         snprintf(topic, sizeof topic, "%.*s", (int)strcspn(rest, " \t"), rest);
@@ -603,7 +669,7 @@ int magics_complete(struct dispatcher *d, const struct message *msg)
         magics_add_matches(matches, word, word_len, cloud_option_keys, "=");
     } else if (strncmp(line, "%invoke ", 8) == 0 || strncmp(line, "%%invoke ", 9) == 0 ||
                strncmp(line, "%experiment ", 12) == 0 || strncmp(line, "%%experiment ", 13) == 0 ||
-               strncmp(line, "%platform ", 10) == 0) {
+               strncmp(line, "%platform ", 10) == 0 || strncmp(line, "%delete ", 8) == 0) {
         json_t *names = strncmp(line, "%platform", 9) == 0 ? json_pack("[s,s,s,s,s,s,s]", "local", "aws", "gcf",
                                                                          "openwhisk", "ibm", "azure", "openfaas")
                                                             : cloud_function_names(d->cloud);

@@ -1,7 +1,7 @@
 /* main: the `faaset` command line. Subcommands:
  *   faaset kernel -f CONNECTION_FILE [--python PATH] [--interrupt-mode M]
  *   faaset install [--user | --sys-prefix | --prefix DIR] [--python PATH] ...
- *   faaset deploy FILE.py [options], faaset invoke NAME ['JSON'] (see cli.h)
+ *   faaset deploy FILE.py [options], faaset invoke NAME ['JSON'], faaset delete NAME (see cli.h)
  * plus --help and --version. Bad arguments print what was wrong and exit 2. */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -28,6 +28,7 @@ static const char usage[] =
     "                              deploy the function in FILE.py, like a %%cloud_function cell\n"
     "  invoke NAME ['JSON'] [--platform P]\n"
     "                              call a deployed function and print its result as JSON\n"
+    "  delete NAME [--platform P]  delete a deployed function and forget its state\n"
     "  run -f FUNCTION.json [-f NEXT.json ...] -e EXPERIMENT.json [-o DIR]\n"
     "                              run a FaaS Runner experiment; rows in DIR (default faaset-results)\n"
     "  install                     write the kernelspec so Jupyter lists the kernel\n"
@@ -167,6 +168,8 @@ int main(int argc, char **argv)
         return cli_deploy(argc, argv);
     if (strcmp(command, "invoke") == 0)
         return cli_invoke(argc, argv);
+    if (strcmp(command, "delete") == 0)
+        return cli_delete(argc, argv);
     if (strcmp(command, "run") == 0)
         return cli_run(argc, argv);
     return usage_error("unknown command '%s'", command);

@@ -24,6 +24,8 @@
  * date", and, when the notebook's cell had not changed (verify), a function
  * changed or deleted outside the notebook, which it then repairs.
  *
+ * Delete is the same machine's one DeleteFunction step (a 409 waited out).
+ *
  * Limits (memory, timeout, zip and request size, environment size, names,
  * payload size) are checked before any call, with the limit in the message.
  * Invocations: RequestResponse or Event, the Tail log decoded when asked;
@@ -58,9 +60,9 @@ struct aws_platform {
     char *role;                  /* the execution role for CreateFunction, or NULL */
 };
 
-enum aws_sync_kind { AWS_SYNC_DEPLOY, AWS_SYNC_CONFIGURE, AWS_SYNC_VERIFY, AWS_SYNC_MEMORY };
+enum aws_sync_kind { AWS_SYNC_DEPLOY, AWS_SYNC_CONFIGURE, AWS_SYNC_VERIFY, AWS_SYNC_MEMORY, AWS_SYNC_DELETE };
 
-enum aws_sync_step { AWS_STEP_GET, AWS_STEP_CREATE, AWS_STEP_CODE, AWS_STEP_CONFIG, AWS_STEP_POLL };
+enum aws_sync_step { AWS_STEP_GET, AWS_STEP_CREATE, AWS_STEP_CODE, AWS_STEP_CONFIG, AWS_STEP_POLL, AWS_STEP_DELETE };
 
 struct aws_sync {
     struct aws_platform *platform;
@@ -148,7 +150,8 @@ static void aws_sync_finish(struct aws_sync *sync, const char *error_type, const
     struct platform_outcome outcome = {.ok = error_type == NULL, .error_type = error_type, .message = message};
     if (outcome.ok) {
         int drifted = sync->note[0] != '\0';
-        outcome.action = sync->created          ? "deployed"
+        outcome.action = sync->kind == AWS_SYNC_DELETE ? "deleted"
+                         : sync->created          ? "deployed"
                          : drifted && sync->kind == AWS_SYNC_VERIFY ? "redeployed"
                          : sync->code_updated   ? "updated code of"
                          : sync->config_updated ? "updated configuration of"
@@ -329,7 +332,7 @@ static int aws_retryable(const struct aws_sync *sync, const struct aws_reply *re
 }
 
 static const char *const aws_step_names[] = {"GetFunction", "CreateFunction", "UpdateFunctionCode",
-                                             "UpdateFunctionConfiguration", "GetFunction"};
+                                             "UpdateFunctionConfiguration", "GetFunction", "DeleteFunction"};
 
 static void aws_sync_on_reply(void *ctx, const struct aws_reply *reply)
 {
@@ -351,6 +354,9 @@ static void aws_sync_on_reply(void *ctx, const struct aws_reply *reply)
         case AWS_STEP_CONFIG:
             sync->config_updated = 1;
             break;
+        case AWS_STEP_DELETE:
+            aws_sync_finish(sync, NULL, NULL);
+            return;
         }
         aws_sync_poll(sync); /* the change is under way: wait for Active / Successful */
         return;
@@ -375,7 +381,8 @@ static void aws_sync_on_reply(void *ctx, const struct aws_reply *reply)
         aws_sync_call(sync);
         return;
     }
-    if (conflict && (sync->step == AWS_STEP_CODE || sync->step == AWS_STEP_CONFIG) && sync->polls < AWS_MAX_POLLS) {
+    if (conflict && (sync->step == AWS_STEP_CODE || sync->step == AWS_STEP_CONFIG || sync->step == AWS_STEP_DELETE) &&
+        sync->polls < AWS_MAX_POLLS) {
         sync->polls++; /* an update in progress: wait it out, then repeat the call */
         aws_sync_later(sync, sync->step, reply->retry_after_ms > 0 ? reply->retry_after_ms : 1000.0);
         return;
@@ -403,6 +410,7 @@ static json_t *aws_sync_body(struct aws_sync *sync, char *message, size_t size)
     switch (sync->step) {
     case AWS_STEP_GET:
     case AWS_STEP_POLL:
+    case AWS_STEP_DELETE:
         return NULL;
     case AWS_STEP_CREATE: {
         const char *role = sync->platform->role ? sync->platform->role : getenv("FAASET_AWS_ROLE");
@@ -467,6 +475,9 @@ static void aws_sync_call(struct aws_sync *sync)
     if (sync->step == AWS_STEP_CREATE) {
         method = "POST";
         path = strdup(AWS_LAMBDA_PATH);
+    } else if (sync->step == AWS_STEP_DELETE) {
+        method = "DELETE";
+        path = strdup(sync->path);
     } else if (sync->step == AWS_STEP_CODE || sync->step == AWS_STEP_CONFIG) {
         method = "PUT";
         path = aws_function_path(sync->name, sync->step == AWS_STEP_CODE ? "/code" : "/configuration");
@@ -537,7 +548,7 @@ static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind
         aws_fail(done, ctx, "InvalidOption", message);
         return 0;
     }
-    if (kind != AWS_SYNC_MEMORY && function->image == NULL && function->package == NULL) {
+    if (kind != AWS_SYNC_MEMORY && kind != AWS_SYNC_DELETE && function->image == NULL && function->package == NULL) {
         aws_fail(done, ctx, "NoPackage", "the aws platform needs the package to compare with the deployed code");
         return 0;
     }
@@ -555,7 +566,7 @@ static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind
     sync->env = function->env ? json_deep_copy(function->env) : json_object();
     sync->image = aws_strdup_or_null(function->image);
     int ok = sync->name != NULL && sync->path != NULL && sync->env != NULL && (function->image == NULL || sync->image);
-    if (ok && kind != AWS_SYNC_MEMORY && sync->image == NULL) {
+    if (ok && kind != AWS_SYNC_MEMORY && kind != AWS_SYNC_DELETE && sync->image == NULL) {
         unsigned char digest[crypto_hash_sha256_BYTES];
         crypto_hash_sha256(digest, function->package, function->package_size);
         sodium_bin2base64(sync->zip_sha256, sizeof sync->zip_sha256, digest, sizeof digest,
@@ -572,6 +583,8 @@ static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind
         aws_sync_free(sync);
         return 0;
     }
+    if (kind == AWS_SYNC_DELETE)
+        sync->step = AWS_STEP_DELETE;
     aws_sync_call(sync);
     return 0;
 }
@@ -601,6 +614,12 @@ static int aws_set_memory(void *self, const char *name, int memory_mb, platform_
 {
     struct platform_function function = {.name = name, .memory_mb = memory_mb, .timeout_s = 1};
     return aws_start_sync(self, AWS_SYNC_MEMORY, &function, done, ctx);
+}
+
+static int aws_remove(void *self, const char *name, platform_done_fn done, void *ctx)
+{
+    struct platform_function function = {.name = name, .memory_mb = 128, .timeout_s = 1};
+    return aws_start_sync(self, AWS_SYNC_DELETE, &function, done, ctx);
 }
 
 /* ---- invoke ---- */
@@ -830,6 +849,7 @@ const struct platform_ops aws_platform_ops = {
     .configure = aws_configure,
     .verify = aws_verify,
     .invoke = aws_invoke,
+    .remove = aws_remove,
     .set_memory = aws_set_memory,
     .apply_settings = aws_apply_settings,
     .free = aws_free,

@@ -572,29 +572,66 @@ void *local_platform_new(struct reactor *reactor, const char *workdir, const cha
     return platform;
 }
 
+/* Stops FUNCTION's workers, fails its running and queued calls with TYPE
+ * and MESSAGE, and frees it (it must be out of the platform's list). */
+static void local_function_free(struct local_function *function, const char *type, const char *message)
+{
+    while (function->workers != NULL) {
+        struct local_call *call = function->workers->call;
+        function->workers->call = NULL;
+        local_remove_worker(function->workers, NULL, 0);
+        if (call != NULL)
+            local_fail_call(call, type, message);
+    }
+    while (function->queue_head != NULL) {
+        struct local_call *call = function->queue_head;
+        function->queue_head = call->next;
+        local_fail_call(call, type, message);
+    }
+    free(function->name);
+    free(function->package_dir);
+    free(function->handler);
+    json_decref(function->env);
+    free(function);
+}
+
+/* Deletes NAME: its workers and calls, and its folder (packages, deployment.json, worker.log). */
+static int local_remove(void *self, const char *name, platform_done_fn done, void *ctx)
+{
+    struct local_platform *platform = self;
+    char folder[4096], message[4400];
+    snprintf(folder, sizeof folder, "%s/%s", platform->root, name);
+    struct local_function *function = local_lookup(platform, name);
+    if (function == NULL) {
+        snprintf(message, sizeof message, "%s is not deployed on the local platform", name);
+        local_fail(done, ctx, "NotDeployed", message, NULL);
+        return 0;
+    }
+    for (struct local_function **link = &platform->functions; *link != NULL; link = &(*link)->next) {
+        if (*link == function) {
+            *link = function->next;
+            break;
+        }
+    }
+    snprintf(message, sizeof message, "%s was deleted", name);
+    local_function_free(function, "FunctionDeleted", message);
+    if (fsutil_remove_tree(folder) < 0) {
+        snprintf(message, sizeof message, "cannot remove %s: %s", folder, strerror(errno));
+        local_fail(done, ctx, "DeleteFailed", message, NULL);
+        return 0;
+    }
+    struct platform_outcome outcome = {.ok = 1, .action = "deleted"};
+    done(ctx, &outcome);
+    return 0;
+}
+
 static void local_free(void *self)
 {
     struct local_platform *platform = self;
     while (platform->functions != NULL) {
         struct local_function *function = platform->functions;
         platform->functions = function->next;
-        while (function->workers != NULL) {
-            struct local_call *call = function->workers->call;
-            function->workers->call = NULL;
-            local_remove_worker(function->workers, NULL, 0);
-            if (call != NULL)
-                local_fail_call(call, "KernelStopping", "the kernel is shutting down");
-        }
-        while (function->queue_head != NULL) {
-            struct local_call *call = function->queue_head;
-            function->queue_head = call->next;
-            local_fail_call(call, "KernelStopping", "the kernel is shutting down");
-        }
-        free(function->name);
-        free(function->package_dir);
-        free(function->handler);
-        json_decref(function->env);
-        free(function);
+        local_function_free(function, "KernelStopping", "the kernel is shutting down");
     }
     free(platform->root);
     free(platform->python);
@@ -606,6 +643,7 @@ const struct platform_ops local_platform_ops = {
     .deploy = local_deploy,
     .configure = local_configure,
     .invoke = local_invoke,
+    .remove = local_remove,
     .set_memory = local_set_memory,
     .apply_settings = local_apply_settings,
     .free = local_free,

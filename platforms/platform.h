@@ -73,6 +73,8 @@ struct platform_ops {
     int (*verify)(void *self, const struct platform_function *function, platform_done_fn done, void *ctx);
     int (*invoke)(void *self, const char *function, const json_t *payload, unsigned flags, platform_done_fn done,
                   void *ctx);
+    /* Deletes a deployed function; a function the platform does not have is an error. */
+    int (*remove)(void *self, const char *function, platform_done_fn done, void *ctx);
     /* Changes only the memory of a deployed function (experiments' memorySettings). */
     int (*set_memory)(void *self, const char *function, int memory_mb, platform_done_fn done, void *ctx);
     /* Applies `%platform NAME key=value` settings (raw strings). Returns 0 or -1 with ERR. */
@@ -107,6 +109,8 @@ int platforms_verify(struct platforms *platforms, const char *name, const struct
                      platform_done_fn done, void *ctx, char *err, size_t err_size);
 int platforms_apply_settings(struct platforms *platforms, const char *name, const json_t *settings, char *err,
                              size_t err_size);
+int platforms_remove(struct platforms *platforms, const char *name, const char *function, platform_done_fn done,
+                     void *ctx, char *err, size_t err_size);
 int platforms_set_memory(struct platforms *platforms, const char *name, const char *function, int memory_mb,
                          platform_done_fn done, void *ctx, char *err, size_t err_size);
 

@@ -161,6 +161,16 @@ int platforms_apply_settings(struct platforms *platforms, const char *name, cons
     return slot == NULL ? -1 : slot->ops->apply_settings(slot->self, settings, err, err_size);
 }
 
+int platforms_remove(struct platforms *platforms, const char *name, const char *function, platform_done_fn done,
+                     void *ctx, char *err, size_t err_size)
+{
+    struct platform_slot *slot = platforms_find(platforms, name, err, err_size);
+    if (slot == NULL)
+        return -1;
+    platforms_trace(platforms, name, "remove", function);
+    return slot->ops->remove(slot->self, function, done, ctx);
+}
+
 int platforms_set_memory(struct platforms *platforms, const char *name, const char *function, int memory_mb,
                          platform_done_fn done, void *ctx, char *err, size_t err_size)
 {

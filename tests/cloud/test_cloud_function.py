@@ -370,3 +370,25 @@ def test_decorator_and_the_papers_notation(workspace):
     assert call_local.ok().json() == ["Hi Ann", "FaaSET Notebook", True]
     assert [(e["op"], e["function"]) for e in workspace.trace.entries()] == [
         ("deploy", "paper"), ("invoke", "paper"), ("deploy", "hello_world"), ("invoke", "hello_world")]
+
+
+def test_delete_removes_the_function_and_its_state(workspace):
+    """%delete stops the function's workers, removes its folder and its
+    state; calls then fail clearly, and the cell deploys it anew."""
+    source = '%%cloud_function\ndef doomed(request, context):\n    return {"alive": True}'
+    deployed, called, deleted, call_after, again, redeployed = workspace.run(
+        source, "doomed({})", "%delete doomed", "doomed({})", "%delete doomed", source)
+    deploy_line(deployed.ok(), "deployed", "doomed")
+    called.ok()
+    assert re.match(rf"^local: deleted doomed in {ELAPSED}$", deleted.ok().stdout.strip()), deleted
+    assert call_after.error.ename == "NotDeployed" and "doomed" in call_after.error.evalue, call_after
+    assert again.error.ename == "NotDeployed", again
+    deploy_line(redeployed.ok(), "deployed", "doomed")
+    ops = [(e["op"], e["function"]) for e in workspace.trace.entries() if e["op"] != "invoke"]
+    assert ops == [("deploy", "doomed"), ("remove", "doomed"), ("remove", "doomed"), ("deploy", "doomed")], ops
+    cli = workspace.cli("delete", "doomed")
+    assert cli.returncode == 0 and cli.stdout.startswith("local: deleted doomed"), cli
+    assert not (workspace.state_dir / "doomed.json").exists()
+    assert not (workspace.folder / ".faaset" / "local" / "doomed").exists()
+    bad = workspace.cli("delete", "../escape")
+    assert bad.returncode != 0 and "function name" in bad.stderr, bad

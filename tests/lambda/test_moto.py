@@ -44,6 +44,12 @@ def test_deploy_update_and_reconfigure_from_a_notebook(aws_workspace, moto):
     assert [e["op"] for e in workspace.trace.since(mark)] == ["verify"], workspace.trace.since(mark)
     assert tool(moto, "get", "greet")["Configuration"]["CodeSha256"] == remote["CodeSha256"]
 
+    deleted, again = workspace.run("%delete greet", "%delete greet aws")
+    assert deleted.ok().stdout.startswith("aws: deleted greet in "), deleted
+    assert "ResourceNotFoundException" in tool(moto, "get", "greet", check=False).stderr
+    assert again.error.ename == "ResourceNotFoundException" and "Function not found" in again.error.evalue, again
+    assert not (workspace.folder / ".faaset" / "state" / "aws" / "greet.json").exists()
+
 
 def test_an_existing_function_takes_the_update_path(aws_workspace, moto):
     workspace = aws_workspace.use(moto)
@@ -82,12 +88,15 @@ def test_changes_made_outside_the_notebook_are_reported_and_repaired(aws_workspa
 def test_missing_functions_and_links(aws_workspace, moto):
     workspace = aws_workspace.use(moto)
     tool(moto, "create", "made-elsewhere", ROLE)
-    _, missing, linked, event, gone = workspace.run(
+    _, missing, linked, event, by_arn, gone = workspace.run(
         "%platform aws",
         "%invoke nosuch {}",
         "%%cloud_function platforms=aws deploy=false remote=made-elsewhere\n"
         "def elsewhere(request, context):\n    pass",
         "print(elsewhere.invoke({'x': 1}, event=True))",
+        "%%cloud_function platforms=aws deploy=false "
+        "remote=arn:aws:lambda:us-east-1:123456789012:function:made-elsewhere\n"
+        "def by_arn(request, context):\n    pass\nprint(by_arn.invoke({}, event=True))",
         "%%cloud_function platforms=aws deploy=false remote=no-such-function\n"
         "def gone(request, context):\n    pass\ngone({})",
     )
@@ -96,6 +105,7 @@ def test_missing_functions_and_links(aws_workspace, moto):
     assert "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nosuch" in error.evalue, missing
     assert aws_line(linked)["verb"] == "linked"
     assert "'StatusCode': 202" in event.ok().stdout, event
+    assert aws_line(by_arn)["verb"] == "linked" and "'StatusCode': 202" in by_arn.stdout, by_arn
     assert gone.error.ename == "ResourceNotFoundException" and "no-such-function" in gone.error.evalue, gone
     assert control_ops(workspace, "elsewhere") == [] and control_ops(workspace, "gone") == []
 
@@ -109,9 +119,12 @@ def test_the_command_line(aws_workspace, moto):
     assert second.returncode == 0 and second.stdout.startswith("aws: up to date adder"), second
     remote = tool(moto, "get", "adder")["Configuration"]
     assert remote["MemorySize"] == 1024 and remote["Architectures"] == ["arm64"], remote
+    deleted = workspace.cli("delete", "adder", "--platform", "aws")
+    assert deleted.returncode == 0 and deleted.stdout.startswith("aws: deleted adder"), deleted
+    assert tool(moto, "get", "adder", check=False).returncode != 0
     missing = workspace.cli("invoke", "nothing-here", "{}", "--platform", "aws")
     assert missing.returncode != 0 and "Function not found" in missing.stderr, missing
-    for result in (first, second, missing):
+    for result in (first, second, deleted, missing):
         assert SECRET_KEY not in result.stdout + result.stderr
 
 

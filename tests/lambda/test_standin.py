@@ -10,7 +10,7 @@ import urllib.request
 import nbformat
 import pytest
 from cloud_helpers import ROOT
-from conftest import SECRET_KEY, aws_line, cell_for, outputs_text, start_standin
+from conftest import ACCESS_KEY, SECRET_KEY, aws_line, cell_for, outputs_text, start_standin
 
 PAPER_FIGURE_2 = '''from Inspector import *
 
@@ -176,3 +176,29 @@ def test_every_call_is_signed_counted_once_and_connections_are_reused(aws_worksp
     assert after["invocations"] - before["invocations"] == 60
     assert after["signature_failures"] == before["signature_failures"]
     assert after["connections"] - before["connections"] <= 3, "calls did not reuse their connection"
+
+
+def test_a_profile_chosen_in_the_notebook(aws_workspace, standin):
+    """Keys from the shared credentials file: `%platform aws profile=dev`
+    picks the profile the stand-in knows; the default profile's keys are
+    refused by it, and neither secret is ever shown."""
+    workspace = aws_workspace.use(standin.url)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        del workspace.env[key]
+    credentials = workspace.folder.parent / "credentials"
+    credentials.write_text("[default]\naws_access_key_id = AKIAOTHERKEY00000000\naws_secret_access_key = other-secret\n"
+                           f"[dev]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n")
+    config = workspace.folder.parent / "config"
+    config.write_text("[profile dev]\nregion = us-east-1\n[default]\nregion = us-east-1\n")
+    workspace.env["AWS_SHARED_CREDENTIALS_FILE"] = str(credentials)
+    workspace.env["AWS_CONFIG_FILE"] = str(config)
+    chosen, deployed, default, refused = workspace.run(
+        "%platform aws profile=dev", cell_for("profiled"), "%platform aws",
+        cell_for("profiled", body="return {'changed': True}"))
+    shown = chosen.ok().stdout
+    assert "profile 'dev'" in shown and ACCESS_KEY[:4] + "..." + ACCESS_KEY[-4:] in shown, shown
+    assert aws_line(deployed)["verb"] == "deployed"
+    assert "AKIA...0000" in default.ok().stdout, default
+    assert "UnrecognizedClientException" in refused.error.evalue, refused
+    shown_all = outputs_text([chosen, deployed, default, refused])
+    assert SECRET_KEY not in shown_all and "other-secret" not in shown_all
