@@ -112,6 +112,27 @@ static void aws_client_error_code(const char *raw, char *out, size_t size)
     snprintf(out, size, "%.*s", (int)len, start);
 }
 
+/* Masks the session token (and the secret key, never sent but checked
+ * anyway) in MESSAGE: AWS quotes the canonical request, token header
+ * included, in a signature mismatch's message. */
+static void aws_client_scrub(const struct aws_client *client, char *message)
+{
+    if (client->credentials == NULL)
+        return;
+    struct sigv4_credentials keys;
+    aws_credentials_signing(client->credentials, &keys);
+    const char *secrets[] = {keys.session_token, keys.secret_access_key};
+    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
+        size_t len = secrets[i] ? strlen(secrets[i]) : 0;
+        if (len < 4)
+            continue;
+        for (char *found = strstr(message, secrets[i]); found != NULL; found = strstr(found, secrets[i])) {
+            memmove(found + 4, found + len, strlen(found + len) + 1);
+            memcpy(found, "****", 4);
+        }
+    }
+}
+
 static void aws_client_on_http(void *ctx, const struct http_response *response)
 {
     struct aws_pending *pending = ctx;
@@ -125,7 +146,7 @@ static void aws_client_on_http(void *ctx, const struct http_response *response)
         body = NULL;
     }
     struct aws_reply reply = {.status = response->status, .json = body, .http = response};
-    char code[96] = "", message[768] = "";
+    char code[96] = "", message[4096] = "";
     if (response->error != NULL) {
         snprintf(code, sizeof code, "%s", response->timed_out ? "RequestTimeout" : "NetworkError");
         snprintf(message, sizeof message, "no answer from %s: %s",
@@ -147,7 +168,7 @@ static void aws_client_on_http(void *ctx, const struct http_response *response)
             text = json_string_value(json_object_get(body, "Message"));
         if (text == NULL && body == NULL && response->body_size > 0)
             text = response->body;
-        snprintf(message, sizeof message, "%.700s", text ? text : "(no message)");
+        snprintf(message, sizeof message, "%s", text ? text : "(no message)");
         if (response->status == 429) {
             const char *after = http_response_header(response, "Retry-After");
             char *end = NULL;
@@ -157,6 +178,7 @@ static void aws_client_on_http(void *ctx, const struct http_response *response)
         }
     }
     if (!reply.ok) {
+        aws_client_scrub(client, message);
         reply.error_code = code;
         reply.message = message;
     }

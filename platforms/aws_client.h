@@ -11,7 +11,9 @@
  * body's `message` / `Message`; a 429's `Retry-After` is kept.
  *
  * Nothing secret leaves the client: error texts name where credentials
- * were looked for, never their values. Use from the kernel's loop thread. */
+ * were looked for, never their values, and a service message that quotes
+ * the session token (a signature mismatch quotes the canonical request)
+ * has it masked. Use from the kernel's loop thread. */
 #ifndef FAASET_AWS_CLIENT_H
 #define FAASET_AWS_CLIENT_H
 
