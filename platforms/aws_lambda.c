@@ -50,7 +50,7 @@
 #define AWS_PAYLOAD_SYNC_MAX (6L * 1024 * 1024)
 #define AWS_PAYLOAD_EVENT_MAX (1L * 1024 * 1024)
 #define AWS_MAX_POLLS 300
-#define AWS_MAX_RETRIES 5
+#define AWS_MAX_RETRIES 4                 /* 0.25 + 0.5 + 1 + 2 s of backoff, as the SDKs retry */
 #define AWS_CONTROL_TIMEOUT_MS 60000L
 #define AWS_INVOKE_TIMEOUT_MS 960000L             /* the 900 s maximum plus a margin */
 
@@ -388,7 +388,7 @@ static void aws_sync_on_reply(void *ctx, const struct aws_reply *reply)
         return;
     }
     if (aws_retryable(sync, reply) && sync->retries < AWS_MAX_RETRIES) {
-        double backoff = 500.0 * (double)(1 << sync->retries++);
+        double backoff = 250.0 * (double)(1 << sync->retries++);
         aws_sync_later(sync, sync->step, reply->retry_after_ms > backoff ? reply->retry_after_ms : backoff);
         return;
     }

@@ -4,6 +4,8 @@ reconfigure, and boto3 checks afterwards what moto holds (code hash,
 memory, architecture, handler, role). moto cannot run code without Docker,
 so invocations that must run code are in test_standin.py."""
 import json
+import re
+import time
 
 from conftest import ROLE, SECRET_KEY, aws_line, cell_for, outputs_text, tool
 
@@ -19,8 +21,10 @@ def test_deploy_update_and_reconfigure_from_a_notebook(aws_workspace, moto):
     workspace = aws_workspace.use(moto)
     first = cell_for("greet", options="memory=256 arch=arm64")
     cells = workspace.run("%platform aws", first, first, first.replace("memory=256", "memory=512"),
-                          first.replace("memory=256", "memory=512").replace('"hi"', '"hello"'))
-    platform, deployed, unchanged, reconfigured, recoded = cells
+                          first.replace("memory=256", "memory=512").replace('"hi"', '"hello"'), "%functions")
+    platform, deployed, unchanged, reconfigured, recoded, listing = cells
+    assert re.search(r"greet\s+aws\s+[0-9a-f]{8}\s+[0-9a-f]{8}\s+512\s+30", listing.ok().stdout + str(
+        [o.get("data", {}).get("text/plain", "") for o in listing.outputs])), listing
     shown = platform.ok().stdout + "".join(str(o.get("data", "")) for o in platform.outputs)
     assert "aws" in shown and "AKIA...0001" in shown, platform
     assert SECRET_KEY not in outputs_text(cells)
@@ -175,3 +179,12 @@ def test_an_endpoint_set_in_the_notebook(aws_workspace, moto):
     assert f"endpoint {moto}" in platform.ok().stdout + repr(platform), platform
     assert aws_line(cell)["verb"] == "deployed"
     assert tool(moto, "get", "pointed")["Configuration"]["FunctionName"] == "pointed"
+
+
+def test_an_unreachable_endpoint_is_a_clear_error_soon(aws_workspace):
+    workspace = aws_workspace.use("http://127.0.0.1:9")
+    started = time.monotonic()
+    (cell,) = workspace.run(cell_for("nowhere"))
+    elapsed = time.monotonic() - started
+    assert "no answer from http://127.0.0.1:9" in cell.error.evalue and "refused" in cell.error.evalue, cell
+    assert elapsed < 20, f"giving up took {elapsed:.1f} s"
