@@ -32,6 +32,7 @@ struct cloud {
     struct cloud_function *functions;
     struct reactor *reactor;
     json_t *verified;                /* {"PLATFORM/NAME": true}: checked against the platform in this kernel */
+    struct cloud_invoke_job *backing_off; /* throttled calls waiting to be sent again */
 };
 
 struct cloud_define_job {
@@ -66,6 +67,8 @@ struct cloud_invoke_job {
     unsigned flags;
     int retry;                       /* retry throttled calls here */
     int retries;
+    unsigned long retry_timer;       /* while backing off, in cloud->backing_off */
+    struct cloud_invoke_job *prev, *next;
 };
 
 #define CLOUD_INVOKE_MAX_RETRIES 8
@@ -87,10 +90,20 @@ struct cloud *cloud_new(struct reactor *reactor, const char *workdir, const char
     return cloud;
 }
 
+static json_t *cloud_error(const char *ename, const char *evalue);
+static void cloud_invoke_job_free(struct cloud_invoke_job *job);
+
 void cloud_free(struct cloud *cloud)
 {
     if (cloud == NULL)
         return;
+    while (cloud->backing_off != NULL) {
+        struct cloud_invoke_job *job = cloud->backing_off;
+        cloud->backing_off = job->next;
+        reactor_cancel(cloud->reactor, job->retry_timer);
+        job->reply(job->ctx, cloud_error("KernelStopping", "the kernel is shutting down"));
+        cloud_invoke_job_free(job);
+    }
     platforms_free(cloud->platforms);
     while (cloud->functions != NULL) {
         struct cloud_function *next = cloud->functions->next;
@@ -412,8 +425,15 @@ static void cloud_on_invoke_done(void *ctx, const struct platform_outcome *outco
         double delay = backoff * (0.5 + 0.5 * (double)rand() / RAND_MAX);
         if (outcome->retry_after_ms > delay)
             delay = outcome->retry_after_ms;
-        if (reactor_timer(job->cloud->reactor, delay, cloud_invoke_send, job) != 0)
+        job->retry_timer = reactor_timer(job->cloud->reactor, delay, cloud_invoke_send, job);
+        if (job->retry_timer != 0) {
+            job->prev = NULL;
+            job->next = job->cloud->backing_off;
+            if (job->next != NULL)
+                job->next->prev = job;
+            job->cloud->backing_off = job;
             return;
+        }
     }
     double elapsed = reactor_now_ms_precise() - job->started_ms;
     json_t *result;
@@ -440,6 +460,15 @@ static void cloud_invoke_send(void *ctx)
 {
     struct cloud_invoke_job *job = ctx;
     char err[512];
+    if (job->retry_timer != 0) { /* its backoff is over */
+        job->retry_timer = 0;
+        if (job->prev != NULL)
+            job->prev->next = job->next;
+        else
+            job->cloud->backing_off = job->next;
+        if (job->next != NULL)
+            job->next->prev = job->prev;
+    }
     if (platforms_invoke(job->cloud->platforms, job->platform, job->remote, job->payload, job->flags,
                          cloud_on_invoke_done, job, err, sizeof err) < 0) {
         job->reply(job->ctx, cloud_error("PlatformUnavailable", err));

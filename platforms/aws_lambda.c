@@ -58,6 +58,8 @@ struct aws_platform {
     struct reactor *reactor;
     struct aws_client *client;
     char *role;                  /* the execution role for CreateFunction, or NULL */
+    struct aws_sync *syncs;      /* under way: ended with KernelStopping when the platform is freed */
+    int closing;
 };
 
 enum aws_sync_kind { AWS_SYNC_DEPLOY, AWS_SYNC_CONFIGURE, AWS_SYNC_VERIFY, AWS_SYNC_MEMORY, AWS_SYNC_DELETE };
@@ -82,6 +84,7 @@ struct aws_sync {
     int created, code_updated, config_updated;
     char note[600];
     unsigned long timer;         /* a pending wait or retry, 0 when none */
+    struct aws_sync *prev, *next;
 };
 
 /* ---- small helpers ---- */
@@ -135,6 +138,12 @@ static size_t aws_env_size(const json_t *env)
 
 static void aws_sync_free(struct aws_sync *sync)
 {
+    if (sync->prev != NULL)
+        sync->prev->next = sync->next;
+    else if (sync->platform->syncs == sync)
+        sync->platform->syncs = sync->next;
+    if (sync->next != NULL)
+        sync->next->prev = sync->prev;
     if (sync->timer)
         reactor_cancel(sync->platform->reactor, sync->timer);
     free(sync->name);
@@ -338,6 +347,10 @@ static void aws_sync_on_reply(void *ctx, const struct aws_reply *reply)
 {
     struct aws_sync *sync = ctx;
     char message[900];
+    if (sync->platform->closing) {
+        aws_sync_finish(sync, "KernelStopping", "the kernel is shutting down");
+        return;
+    }
     if (reply->ok) {
         sync->retries = 0;
         switch (sync->step) {
@@ -585,6 +598,10 @@ static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind
     }
     if (kind == AWS_SYNC_DELETE)
         sync->step = AWS_STEP_DELETE;
+    sync->next = platform->syncs;
+    if (platform->syncs != NULL)
+        platform->syncs->prev = sync;
+    platform->syncs = sync;
     aws_sync_call(sync);
     return 0;
 }
@@ -837,7 +854,10 @@ void *aws_platform_new(struct reactor *reactor)
 static void aws_free(void *self)
 {
     struct aws_platform *platform = self;
-    aws_client_free(platform->client);
+    platform->closing = 1;
+    aws_client_free(platform->client); /* the calls in flight end, and their syncs with them */
+    while (platform->syncs != NULL)    /* those waiting to poll or retry */
+        aws_sync_finish(platform->syncs, "KernelStopping", "the kernel is shutting down");
     free(platform->role);
     free(platform);
 }

@@ -5,12 +5,14 @@ throttles above its concurrency, and runs the uploaded package for real, so
 these notebooks deploy, change, call and experiment as on Lambda."""
 import json
 import re
+import time
 import urllib.request
 
 import nbformat
 import pytest
 from cloud_helpers import ROOT
-from conftest import ACCESS_KEY, SECRET_KEY, aws_line, cell_for, outputs_text, start_standin
+from cloud_helpers import DirectKernel
+from conftest import ACCESS_KEY, ROLE, SECRET_KEY, aws_line, cell_for, client_env, outputs_text, start_standin
 
 PAPER_FIGURE_2 = '''from Inspector import *
 
@@ -206,3 +208,52 @@ def test_a_profile_chosen_in_the_notebook(aws_workspace, standin):
     assert "UnrecognizedClientException" in refused.error.evalue, refused
     shown_all = outputs_text([chosen, deployed, default, refused])
     assert SECRET_KEY not in shown_all and "other-secret" not in shown_all
+
+
+@pytest.mark.deadline(90)
+def test_shutdown_while_a_deploy_waits_for_lambda(sandbox, logs_dir):
+    """The kernel shuts down at once while a deploy polls a Pending
+    function (and one call waits its turn), leaving nothing behind: no
+    leak or sanitizer report, exit status 0."""
+    server = start_standin(logs_dir, "--pending-seconds", "60")
+    try:
+        env = {k: v for k, v in client_env(server.url).items() if k.startswith("AWS_")}
+        env["FAASET_AWS_ROLE"] = ROLE
+        kernel = DirectKernel(sandbox, extra_env=env)
+        try:
+            kernel.client.execute(cell_for("waiting"))
+            deadline = time.monotonic() + 20
+            while stats(server)["requests"].get("GetFunction", 0) < 3:
+                assert time.monotonic() < deadline, stats(server)
+                time.sleep(0.2)
+            took = kernel.shutdown(timeout=10)
+            assert took < 3, f"the kernel took {took:.1f} s to shut down"
+        finally:
+            assert kernel.stop() == 0
+    finally:
+        server.stop()
+
+
+@pytest.mark.deadline(90)
+def test_shutdown_while_a_throttled_call_backs_off(sandbox, logs_dir):
+    server = start_standin(logs_dir, "--pending-seconds", "0.2", "--concurrency", "1", "--retry-after", "30")
+    try:
+        env = {k: v for k, v in client_env(server.url).items() if k.startswith("AWS_")}
+        env["FAASET_AWS_ROLE"] = ROLE
+        kernel = DirectKernel(sandbox, extra_env=env)
+        try:
+            reply, _ = kernel.execute(SLEEPER, timeout=30)
+            assert reply["status"] == "ok", reply
+            kernel.client.execute("import threading\n"
+                                  "threads = [threading.Thread(target=sleeper, args=({'sleep': 3},)) for _ in range(2)]\n"
+                                  "[t.start() for t in threads]\n[t.join() for t in threads]")
+            deadline = time.monotonic() + 20
+            while stats(server)["throttled_429"] < 1:
+                assert time.monotonic() < deadline, stats(server)
+                time.sleep(0.1)
+            took = kernel.shutdown(timeout=10)
+            assert took < 3, f"the kernel took {took:.1f} s to shut down"
+        finally:
+            assert kernel.stop() == 0
+    finally:
+        server.stop()
