@@ -100,7 +100,8 @@ static void aws_fail(platform_done_fn done, void *ctx, const char *type, const c
     done(ctx, &outcome);
 }
 
-/* A Lambda function name (1-64 of A-Z a-z 0-9 - _), or an ARN or partial ARN. */
+/* A Lambda function name (1-64 of A-Z a-z 0-9 - _, perhaps with :QUALIFIER, or a
+ * partial ARN ACCOUNT:function:NAME), or a full ARN. */
 static int aws_valid_name(const char *name)
 {
     size_t len = strlen(name);
@@ -275,9 +276,12 @@ static int aws_config_differs(const struct aws_sync *sync, const json_t *config,
     return 0;
 }
 
-static void aws_sync_note(struct aws_sync *sync, const char *what)
+/* Remembers WHAT differs when it can only have been changed outside the
+ * notebook: anything, for an unchanged cell (verify); the code, when only
+ * the cell's configuration changed. */
+static void aws_sync_note(struct aws_sync *sync, const char *what, int is_code)
 {
-    if (sync->kind != AWS_SYNC_VERIFY || sync->note[0])
+    if (sync->note[0] || !(sync->kind == AWS_SYNC_VERIFY || (sync->kind == AWS_SYNC_CONFIGURE && is_code)))
         return;
     snprintf(sync->note, sizeof sync->note, "changed outside the notebook: %s", what);
 }
@@ -317,14 +321,14 @@ static void aws_sync_on_function(struct aws_sync *sync, const json_t *function)
     }
     if (sync->kind != AWS_SYNC_MEMORY && !sync->code_updated && aws_code_differs(sync, function, what, sizeof what)) {
         if (!sync->created)
-            aws_sync_note(sync, what);
+            aws_sync_note(sync, what, 1);
         sync->step = AWS_STEP_CODE;
         aws_sync_call(sync);
         return;
     }
     if (!sync->config_updated && aws_config_differs(sync, config, what, sizeof what)) {
         if (!sync->created && !sync->code_updated)
-            aws_sync_note(sync, what);
+            aws_sync_note(sync, what, 0);
         sync->step = AWS_STEP_CONFIG;
         aws_sync_call(sync);
         return;
@@ -434,14 +438,12 @@ static json_t *aws_sync_body(struct aws_sync *sync, char *message, size_t size)
                      sync->name);
             return NULL;
         }
-        char description[96];
-        snprintf(description, sizeof description, "Deployed by FaaSET");
         json_t *code = sync->image ? json_pack("{s:s}", "ImageUri", sync->image)
                                    : json_pack("{s:s}", "ZipFile", sync->zip_base64);
         body = json_pack("{s:s, s:s, s:o, s:s, s:i, s:i, s:o, s:{s:O}, s:s}", "FunctionName", sync->name, "Role",
                          role, "Code", code, "PackageType", sync->image ? "Image" : "Zip", "MemorySize",
                          sync->memory_mb, "Timeout", sync->timeout_s, "Architectures", aws_string_list(sync->arch),
-                         "Environment", "Variables", sync->env, "Description", description);
+                         "Environment", "Variables", sync->env, "Description", "Deployed by FaaSET");
         if (body != NULL && sync->image == NULL) {
             json_object_set_new(body, "Runtime", json_string(sync->runtime));
             json_object_set_new(body, "Handler", json_string(AWS_LAMBDA_HANDLER));

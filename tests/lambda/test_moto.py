@@ -88,6 +88,14 @@ def test_changes_made_outside_the_notebook_are_reported_and_repaired(aws_workspa
     assert line["verb"] == "deployed" and "deleted outside the notebook" in line["note"], cell
     assert tool(moto, "get", "drifty")["Configuration"]["CodeSha256"] == ours
 
+    # Only the configuration changed in the cell, but the code outside: both are put right, and said.
+    tool(moto, "put-code", "drifty")
+    (cell,) = workspace.run(source.replace("memory=256", "memory=512"))
+    line = aws_line(cell)
+    assert line["verb"] == "updated code of" and "changed outside the notebook" in line["note"], cell
+    remote = tool(moto, "get", "drifty")["Configuration"]
+    assert remote["CodeSha256"] == ours and remote["MemorySize"] == 512, remote
+
 
 def test_missing_functions_and_links(aws_workspace, moto):
     workspace = aws_workspace.use(moto)
