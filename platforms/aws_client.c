@@ -19,7 +19,6 @@ struct aws_client {
     char *service;
     char *profile, *region, *endpoint;      /* the user's settings, NULL when unset */
     struct aws_credentials *credentials;    /* found at the first call, dropped when the settings change */
-    size_t in_flight;
 };
 
 struct aws_pending {
@@ -93,16 +92,6 @@ void aws_client_describe(struct aws_client *client, char *buf, size_t size)
         aws_credentials_describe(client->credentials, buf, size);
 }
 
-const char *aws_client_region(const struct aws_client *client)
-{
-    return client->credentials != NULL ? aws_credentials_region(client->credentials) : "";
-}
-
-size_t aws_client_in_flight(const struct aws_client *client)
-{
-    return client->in_flight;
-}
-
 /* "Code:http://internal..." or "namespace#Code" -> "Code" in OUT. */
 static void aws_client_error_code(const char *raw, char *out, size_t size)
 {
@@ -137,7 +126,6 @@ static void aws_client_on_http(void *ctx, const struct http_response *response)
 {
     struct aws_pending *pending = ctx;
     struct aws_client *client = pending->client;
-    client->in_flight--;
     json_t *body = NULL;
     if (response->body_size > 0 && response->body[0] == '{')
         body = json_loadb(response->body, response->body_size, 0, NULL);
@@ -241,8 +229,6 @@ int aws_client_send(struct aws_client *client, const struct aws_call *call, aws_
         rc = http_send(client->engine, &http, aws_client_on_http, pending);
         if (rc < 0)
             free(pending);
-        else
-            client->in_flight++;
     }
     if (rc < 0)
         snprintf(err, err_size, "cannot send the request (out of memory)");

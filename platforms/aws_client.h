@@ -44,9 +44,6 @@ int aws_client_ready(struct aws_client *client, char *err, size_t err_size);
  * (aws_credentials_describe), or why they cannot be found. */
 void aws_client_describe(struct aws_client *client, char *buf, size_t size);
 
-/* The region the client signs for ("" before aws_client_ready succeeds). */
-const char *aws_client_region(const struct aws_client *client);
-
 /* Valid only during the callback. */
 struct aws_reply {
     int ok;                              /* a 2xx status */
@@ -75,8 +72,5 @@ struct aws_call {
  * out of memory) without calling it. */
 int aws_client_send(struct aws_client *client, const struct aws_call *call, aws_reply_fn done, void *ctx, char *err,
                     size_t err_size);
-
-/* Calls sent whose DONE has not run yet. */
-size_t aws_client_in_flight(const struct aws_client *client);
 
 #endif
