@@ -11,6 +11,16 @@ never outlives its test).
                        after N ms (default 0)
   /big?bytes=N         200, N bytes of "a"
   /chunked             200, "one two three" in chunks, no Content-Length
+  /aws/ok              200 {"ok": true}; X-Signed = the Authorization header's
+                       scheme and SignedHeaders, X-Date = X-Amz-Date
+  /aws/header          404 as Lambda: x-amzn-ErrorType "Code:http://..." and
+                       a body with "Message"
+  /aws/body            400 with no x-amzn-ErrorType: the code in the body's
+                       "__type" ("namespace#Code"), the text in "message"
+  /aws/throttle        429 with Retry-After: 3 and "message"
+  /aws/quote           403 InvalidSignatureException whose message quotes the
+                       request's X-Amz-Security-Token, as AWS quotes the
+                       canonical request
 """
 import http.server
 import sys
@@ -78,6 +88,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
             for part in (b"one ", b"two ", b"three"):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
             self.wfile.write(b"0\r\n\r\n")
+        elif url.path.startswith("/aws/"):
+            self.reply_aws(url.path[len("/aws/"):])
+        else:
+            self.reply(404, "not found")
+
+    def reply_aws(self, case):
+        if case == "ok":
+            authorization = self.headers.get("Authorization", "")
+            signed = authorization.split(",")[1].strip() if authorization.count(",") == 2 else "(none)"
+            self.reply(200, '{"ok": true}', [("X-Signed", authorization.split(" ")[0] + " " + signed),
+                                             ("X-Date", self.headers.get("X-Amz-Date", "(none)"))])
+        elif case == "header":
+            self.reply(404, '{"Type": "User", "Message": "Function not found: arn:aws:lambda:us-east-1:1:function:f"}',
+                       [("x-amzn-ErrorType", "ResourceNotFoundException:http://internal.amazon.com/coral/lambda/")])
+        elif case == "body":
+            self.reply(400, '{"__type": "com.amazonaws.lambda#InvalidParameterValueException", "message": "bad"}')
+        elif case == "throttle":
+            self.reply(429, '{"message": "Rate Exceeded."}', [("Retry-After", "3")])
+        elif case == "quote":
+            token = self.headers.get("X-Amz-Security-Token", "")
+            self.reply(403, '{"message": "should have been x-amz-security-token:%s and %s"}' % (token, token),
+                       [("x-amzn-ErrorType", "InvalidSignatureException")])
         else:
             self.reply(404, "not found")
 

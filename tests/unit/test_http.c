@@ -29,6 +29,7 @@
 
 #include "check.h"
 #include "http.h"
+#include "http_test_server.h"
 #include "reactor.h"
 
 #define DEADLINE_S 90
@@ -53,8 +54,6 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
     return next_getaddrinfo(node, service, hints, res);
 }
 
-static pid_t server_pid = -1;
-static int server_port;
 
 /* What a callback saw, copied so it outlives the callback. */
 struct result {
@@ -71,61 +70,13 @@ struct result {
 
 static int completed;
 
-static void stop_server(void)
-{
-    if (server_pid > 0) {
-        kill(server_pid, SIGKILL);
-        waitpid(server_pid, NULL, 0);
-        server_pid = -1;
-    }
-}
-
 static void on_alarm(int signo)
 {
     (void)signo;
     static const char message[] = "test_http: deadline passed\n";
-    if (server_pid > 0)
-        kill(server_pid, SIGKILL);
+    http_test_server_kill();
     (void)!write(2, message, sizeof message - 1);
     _exit(1);
-}
-
-/* Starts the server with its stdin on a pipe this process keeps open, and
- * reads the port it prints. */
-static int start_server(void)
-{
-    int out[2], in[2];
-    if (pipe(out) < 0 || pipe(in) < 0)
-        return -1;
-    server_pid = fork();
-    if (server_pid < 0)
-        return -1;
-    if (server_pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[0]);
-        close(in[1]);
-        close(out[0]);
-        close(out[1]);
-        execl("/usr/bin/python3", "python3", HTTP_TEST_SERVER, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    char line[32] = {0};
-    size_t used = 0;
-    while (used < sizeof line - 1 && strchr(line, '\n') == NULL) {
-        struct pollfd p = {.fd = out[0], .events = POLLIN};
-        if (poll(&p, 1, 10000) != 1)
-            break;
-        ssize_t got = read(out[0], line + used, sizeof line - 1 - used);
-        if (got <= 0)
-            break;
-        used += (size_t)got;
-    }
-    close(out[0]);
-    server_port = atoi(line);
-    return server_port > 0 ? 0 : -1;
 }
 
 static char *copy_bytes(const char *data, size_t size)
@@ -208,7 +159,7 @@ static char *url(const char *path)
     static char buffers[4][256];
     static int next;
     char *buffer = buffers[next++ % 4];
-    snprintf(buffer, sizeof buffers[0], "http://127.0.0.1:%d%s", server_port, path);
+    snprintf(buffer, sizeof buffers[0], "http://127.0.0.1:%d%s", http_test_server_port, path);
     return buffer;
 }
 
@@ -459,7 +410,7 @@ static void test_burst_by_name(struct reactor *reactor, struct http_engine *engi
     enum { N = 20 };
     static struct result results[N];
     char by_name[128];
-    snprintf(by_name, sizeof by_name, "http://localhost:%d/sleep?ms=200", server_port);
+    snprintf(by_name, sizeof by_name, "http://localhost:%d/sleep?ms=200", http_test_server_port);
     struct http_request request = {.method = "GET", .url = by_name, .timeout_ms = 10000};
     completed = 0;
     long long start = reactor_now_ms();
@@ -701,7 +652,7 @@ static void test_burst_across_shards(struct reactor *reactor, struct http_engine
     enum { N = SHARDED };
     static struct result results[N];
     char by_name[128];
-    snprintf(by_name, sizeof by_name, "http://%s:%d/sleep?ms=200", TEST_HOST, server_port);
+    snprintf(by_name, sizeof by_name, "http://%s:%d/sleep?ms=200", TEST_HOST, http_test_server_port);
     struct http_request request = {.method = "GET", .url = by_name, .timeout_ms = 20000};
     atomic_store(&test_host_lookups, 0);
     CHECK(wave(reactor, engine, &request, results, N) == 0);
@@ -810,9 +761,9 @@ int main(void)
     next_getaddrinfo = (getaddrinfo_fn)dlsym(RTLD_NEXT, "getaddrinfo");
     CHECK(next_getaddrinfo != NULL);
     test_header_lookup();
-    if (start_server() < 0) {
+    if (http_test_server_start(HTTP_TEST_SERVER) < 0) {
         fprintf(stderr, "test_http: the server (%s) did not start\n", HTTP_TEST_SERVER);
-        stop_server();
+        http_test_server_stop();
         CHECK(0);
         return check_report();
     }
@@ -839,6 +790,6 @@ int main(void)
         test_deferred(reactor);
     }
     reactor_free(reactor);
-    stop_server();
+    http_test_server_stop();
     return check_report();
 }

@@ -1,0 +1,63 @@
+/* http_test_server: see http_test_server.h. */
+#include "http_test_server.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int http_test_server_port;
+static pid_t server_pid = -1;
+
+int http_test_server_start(const char *script)
+{
+    int out[2], in[2];
+    if (pipe(out) < 0 || pipe(in) < 0)
+        return -1;
+    server_pid = fork();
+    if (server_pid < 0)
+        return -1;
+    if (server_pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[0]);
+        close(in[1]);
+        close(out[0]);
+        close(out[1]);
+        execl("/usr/bin/python3", "python3", script, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]); /* in[1] stays open until this process ends */
+    close(out[1]);
+    char line[32] = {0};
+    size_t used = 0;
+    while (used < sizeof line - 1 && strchr(line, '\n') == NULL) {
+        struct pollfd p = {.fd = out[0], .events = POLLIN};
+        if (poll(&p, 1, 10000) != 1)
+            break;
+        ssize_t got = read(out[0], line + used, sizeof line - 1 - used);
+        if (got <= 0)
+            break;
+        used += (size_t)got;
+    }
+    close(out[0]);
+    http_test_server_port = atoi(line);
+    return http_test_server_port > 0 ? 0 : -1;
+}
+
+void http_test_server_kill(void)
+{
+    if (server_pid > 0)
+        kill(server_pid, SIGKILL);
+}
+
+void http_test_server_stop(void)
+{
+    if (server_pid > 0) {
+        kill(server_pid, SIGKILL);
+        waitpid(server_pid, NULL, 0);
+        server_pid = -1;
+    }
+}
