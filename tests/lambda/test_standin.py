@@ -210,45 +210,19 @@ def test_a_profile_chosen_in_the_notebook(aws_workspace, standin):
     assert SECRET_KEY not in shown_all and "other-secret" not in shown_all
 
 
-@pytest.mark.deadline(90)
-def test_shutdown_while_a_deploy_waits_for_lambda(sandbox, logs_dir):
-    """The kernel shuts down at once while a deploy polls a Pending
-    function (and one call waits its turn), leaving nothing behind: no
-    leak or sanitizer report, exit status 0."""
-    server = start_standin(logs_dir, "--pending-seconds", "60")
+def shutdown_when(sandbox, logs_dir, standin_options, setup, ready):
+    """Starts a stand-in with STANDIN_OPTIONS and a kernel pointed at it,
+    runs SETUP(kernel), waits until READY(stats) holds, then shuts the
+    kernel down: it must exit at once, cleanly, with no sanitizer report."""
+    server = start_standin(logs_dir, *standin_options)
     try:
         env = {k: v for k, v in client_env(server.url).items() if k.startswith("AWS_")}
         env["FAASET_AWS_ROLE"] = ROLE
         kernel = DirectKernel(sandbox, extra_env=env)
         try:
-            kernel.client.execute(cell_for("waiting"))
+            setup(kernel)
             deadline = time.monotonic() + 20
-            while stats(server)["requests"].get("GetFunction", 0) < 3:
-                assert time.monotonic() < deadline, stats(server)
-                time.sleep(0.2)
-            took = kernel.shutdown(timeout=10)
-            assert took < 3, f"the kernel took {took:.1f} s to shut down"
-        finally:
-            assert kernel.stop() == 0
-    finally:
-        server.stop()
-
-
-@pytest.mark.deadline(90)
-def test_shutdown_while_a_throttled_call_backs_off(sandbox, logs_dir):
-    server = start_standin(logs_dir, "--pending-seconds", "0.2", "--concurrency", "1", "--retry-after", "30")
-    try:
-        env = {k: v for k, v in client_env(server.url).items() if k.startswith("AWS_")}
-        env["FAASET_AWS_ROLE"] = ROLE
-        kernel = DirectKernel(sandbox, extra_env=env)
-        try:
-            reply, _ = kernel.execute(SLEEPER, timeout=30)
-            assert reply["status"] == "ok", reply
-            kernel.client.execute("import threading\n"
-                                  "threads = [threading.Thread(target=sleeper, args=({'sleep': 3},)) for _ in range(2)]\n"
-                                  "[t.start() for t in threads]\n[t.join() for t in threads]")
-            deadline = time.monotonic() + 20
-            while stats(server)["throttled_429"] < 1:
+            while not ready(stats(server)):
                 assert time.monotonic() < deadline, stats(server)
                 time.sleep(0.1)
             took = kernel.shutdown(timeout=10)
@@ -257,3 +231,25 @@ def test_shutdown_while_a_throttled_call_backs_off(sandbox, logs_dir):
             assert kernel.stop() == 0
     finally:
         server.stop()
+
+
+@pytest.mark.deadline(90)
+def test_shutdown_while_a_deploy_waits_for_lambda(sandbox, logs_dir):
+    """While a deploy polls a Pending function: nothing leaks."""
+    shutdown_when(sandbox, logs_dir, ("--pending-seconds", "60"),
+                  lambda kernel: kernel.client.execute(cell_for("waiting")),
+                  lambda counters: counters["requests"].get("GetFunction", 0) >= 3)
+
+
+@pytest.mark.deadline(90)
+def test_shutdown_while_a_throttled_call_backs_off(sandbox, logs_dir):
+    """While a throttled call waits to be sent again: nothing leaks."""
+    def two_calls_at_concurrency_one(kernel):
+        reply, _ = kernel.execute(SLEEPER, timeout=30)
+        assert reply["status"] == "ok", reply
+        kernel.client.execute("import threading\n"
+                              "threads = [threading.Thread(target=sleeper, args=({'sleep': 3},)) for _ in range(2)]\n"
+                              "[t.start() for t in threads]\n[t.join() for t in threads]")
+
+    shutdown_when(sandbox, logs_dir, ("--pending-seconds", "0.2", "--concurrency", "1", "--retry-after", "30"),
+                  two_calls_at_concurrency_one, lambda counters: counters["throttled_429"] >= 1)
