@@ -165,6 +165,11 @@ def test_errors_come_before_any_call(aws_workspace, moto):
     assert "4 KB" in too_big.error.evalue, too_big
     for name in ("norole", "toobig"):
         assert tool(moto, "get", name, check=False).returncode != 0, f"{name} was created"
+    mark = workspace.trace.mark()
+    (large,) = workspace.run("%%cloud_function platforms=aws deploy=false remote=anything\n"
+                             "def large(request, context):\n    pass\nlarge({'x': 'a' * 7000000})")
+    assert large.error.ename == "RequestTooLargeException" and "6291456" in large.error.evalue, large
+    assert [e["op"] for e in workspace.trace.since(mark)] == ["invoke"]  # refused by the adapter, before sending
 
 
 def test_no_credentials_says_where_it_looked(aws_workspace, moto):
