@@ -261,6 +261,13 @@ int cli_deploy(int argc, char **argv)
     return rc;
 }
 
+/* "faaset COMMAND: ename: evalue" for a cloud call's error reply. */
+static void cli_print_reply_error(const char *command, const json_t *result)
+{
+    fprintf(stderr, "faaset %s: %s: %s\n", command, json_string_value(json_object_get(result, "ename")),
+            json_string_value(json_object_get(result, "evalue")));
+}
+
 static void cli_on_invoke(void *ctx, json_t *result)
 {
     struct cli *cli = ctx;
@@ -289,8 +296,7 @@ static void cli_on_invoke(void *ctx, json_t *result)
             json_array_foreach(remote, i, line)
                 fprintf(stderr, "%s\n", json_string_value(line));
         }
-        fprintf(stderr, "faaset invoke: %s: %s\n", json_string_value(json_object_get(result, "ename")),
-                json_string_value(json_object_get(result, "evalue")));
+        cli_print_reply_error("invoke", result);
         cli->exit_code = 1;
     }
     cli->finished = 1;
@@ -340,8 +346,7 @@ static void cli_on_delete(void *ctx, json_t *result)
         printf("%s\n", json_string_value(json_object_get(result, "line")));
         cli->exit_code = 0;
     } else {
-        fprintf(stderr, "faaset delete: %s: %s\n", json_string_value(json_object_get(result, "ename")),
-                json_string_value(json_object_get(result, "evalue")));
+        cli_print_reply_error("delete", result);
         cli->exit_code = 1;
     }
     cli->finished = 1;

@@ -495,8 +495,7 @@ static const char *cloud_route(struct cloud *cloud, const char *name, const char
     return cloud->default_platform;
 }
 
-/* The platform's name for NAME (remote=), from this kernel or the state on disk, into OUT. */
-static void cloud_remote_name(struct cloud *cloud, const char *name, const char *platform, char *out, size_t size)
+void cloud_remote_name(struct cloud *cloud, const char *name, const char *platform, char *out, size_t size)
 {
     struct cloud_function *function = cloud_find(cloud, name);
     struct deploy_record record;
@@ -537,7 +536,11 @@ void cloud_invoke(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
         if (json_is_true(json_object_get(upcall, "log")))
             job->flags |= PLATFORM_INVOKE_LOG;
         snprintf(job->platform, sizeof job->platform, "%s", platform);
-        cloud_remote_name(cloud, name, job->platform, job->remote, sizeof job->remote);
+        const char *remote = json_string_value(json_object_get(upcall, "remote"));
+        if (remote != NULL) /* resolved once by the caller (an experiment's target) */
+            snprintf(job->remote, sizeof job->remote, "%s", remote);
+        else
+            cloud_remote_name(cloud, name, job->platform, job->remote, sizeof job->remote);
         cloud_invoke_send(job);
     }
     json_decref(listing);

@@ -36,6 +36,11 @@ void cloud_delete(struct cloud *cloud, const char *name, const char *platform, c
  * {"status": "ok"} or the error fields. */
 void cloud_set_memory(struct cloud *cloud, const char *name, int memory_mb, cloud_reply_fn reply, void *ctx);
 
+/* The platform's name for NAME on PLATFORM (remote=), from this kernel or
+ * the state on disk, into OUT. An invoke upcall may carry it as "remote",
+ * so that a caller making many calls looks it up once. */
+void cloud_remote_name(struct cloud *cloud, const char *name, const char *platform, char *out, size_t size);
+
 /* The platform calls to NAME go to (see cloud_invoke). */
 const char *cloud_platform_of(struct cloud *cloud, const char *name);
 

@@ -17,6 +17,7 @@ struct target {
     struct http_engine *engine;
     char function[128];
     char platform[16];
+    char remote[180];           /* a platform function's own name, looked up once */
     char *endpoint;
     json_t *body_of;            /* HTTP: the last payload sent (a reference), BODY its text */
     char *body;
@@ -57,8 +58,8 @@ static int target_function_invoke(void *ctx, const json_t *payload, runner_done_
     struct target *target = ctx;
     struct target_call *call = malloc(sizeof *call);
     /* the runner retries throttled calls itself, and counts them in the row */
-    json_t *upcall = json_pack("{s:s, s:O, s:s, s:b}", "function", target->function, "payload", payload, "platform",
-                               target->platform, "retry", 0);
+    json_t *upcall = json_pack("{s:s, s:O, s:s, s:s, s:b}", "function", target->function, "payload", payload,
+                               "platform", target->platform, "remote", target->remote, "retry", 0);
     if (call == NULL || upcall == NULL) {
         free(call);
         json_decref(upcall);
@@ -89,6 +90,7 @@ struct target *target_function(struct cloud *cloud, const char *function, const 
     target->cloud = cloud;
     snprintf(target->function, sizeof target->function, "%s", function);
     snprintf(target->platform, sizeof target->platform, "%s", platform ? platform : cloud_platform_of(cloud, function));
+    cloud_remote_name(cloud, function, target->platform, target->remote, sizeof target->remote);
     target->runner = (struct runner_target){target, target->function, target->platform, target_function_invoke,
                                             target_function_set_memory, 1};
     return target;
