@@ -85,6 +85,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "http_direct.h"
 #include "log.h"
 
 #ifndef FAASET_VERSION
@@ -123,7 +124,8 @@ struct http_shard {
 struct http_transfer {
     struct http_engine *engine;
     struct http_shard *shard;       /* the multi handle it is in, or NULL (waiting, or finished) */
-    CURL *easy;
+    CURL *easy;                     /* libcurl's, or NULL when DIRECT carries it */
+    struct http_direct_call *direct;
     struct curl_slist *headers;
     struct curl_slist *resolve;     /* a probe's "-host:port": renew the cached address */
     http_done_fn done;
@@ -161,6 +163,7 @@ enum { HTTP_RELEASE_NONE, HTTP_RELEASE_ONE, HTTP_RELEASE_ALL };
 
 struct http_engine {
     struct reactor *reactor;
+    struct http_direct *direct; /* plain http:// to addresses, or NULL (FAASET_HTTP_DIRECT=0, a proxy) */
     CURLSH *share;              /* DNS and TLS sessions, for every shard */
     struct http_shard *shards[HTTP_MAX_SHARDS];
     size_t shard_count;
@@ -465,6 +468,7 @@ static void http_transfer_free(struct http_transfer *transfer)
     } else if (transfer->easy != NULL) {
         curl_easy_cleanup(transfer->easy);
     }
+    http_direct_release(transfer->direct);
     curl_slist_free_all(transfer->headers);
     curl_slist_free_all(transfer->resolve);
     free(transfer->head.data);
@@ -532,8 +536,12 @@ static void http_finish(struct http_engine *engine, struct http_transfer *transf
     struct http_response response = {0};
     char message[2 * CURL_ERROR_SIZE];
     const char *failure = cancel != NULL ? cancel : transfer->failure;
+    const struct http_reply *reply = transfer->direct != NULL ? http_direct_reply(transfer->direct) : NULL;
     if (failure != NULL) {
         response.error = failure;
+    } else if (reply != NULL) {
+        response.error = http_direct_error(transfer->direct, &response.timed_out);
+        response.status = response.error == NULL ? reply->status : 0;
     } else if (result != CURLE_OK) {
         const char *summary = curl_easy_strerror(result);
         if (transfer->error[0] == '\0' || strcmp(transfer->error, summary) == 0)
@@ -556,9 +564,15 @@ static void http_finish(struct http_engine *engine, struct http_transfer *transf
         curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &status);
         response.status = status;
     }
-    response.body = transfer->body.data != NULL ? transfer->body.data : "";
-    response.body_size = transfer->body.size;
-    response.headers = transfer->head.data != NULL ? transfer->head.data : "";
+    if (reply != NULL) {
+        response.body = reply->body != NULL ? reply->body : "";
+        response.body_size = reply->body_size;
+        response.headers = reply->head != NULL ? reply->head : "";
+    } else {
+        response.body = transfer->body.data != NULL ? transfer->body.data : "";
+        response.body_size = transfer->body.size;
+        response.headers = transfer->head.data != NULL ? transfer->head.data : "";
+    }
     response.sent_ms = transfer->sent_real_ms;
     response.received_ms = transfer->received_real_ms;
     response.total_ms = transfer->received_mono_ms - transfer->sent_mono_ms;
@@ -783,6 +797,26 @@ static void http_shard_free(struct http_shard *shard)
     free(shard);
 }
 
+/* Whether requests the direct client takes should go to it: not when
+ * FAASET_HTTP_DIRECT=0 asks for libcurl everywhere, nor when the
+ * environment names a proxy libcurl would use for http:// (libcurl then
+ * also applies no_proxy). */
+static int http_direct_wanted(void)
+{
+    const char *setting = getenv("FAASET_HTTP_DIRECT");
+    if (setting != NULL && strcmp(setting, "0") == 0)
+        return 0;
+    static const char *const proxies[] = {"http_proxy", "all_proxy", "ALL_PROXY"};
+    for (size_t i = 0; i < sizeof proxies / sizeof proxies[0]; i++) {
+        const char *proxy = getenv(proxies[i]);
+        if (proxy != NULL && proxy[0] != '\0')
+            return 0;
+    }
+    return 1;
+}
+
+static void http_on_direct_ended(void *owner);
+
 struct http_engine *http_engine_new(struct reactor *reactor)
 {
     if (reactor == NULL || http_global_init() < 0)
@@ -791,6 +825,10 @@ struct http_engine *http_engine_new(struct reactor *reactor)
     if (engine == NULL)
         return NULL;
     engine->reactor = reactor;
+    if (http_direct_wanted() && (engine->direct = http_direct_new(reactor, http_on_direct_ended)) == NULL) {
+        free(engine);
+        return NULL;
+    }
     engine->share = curl_share_init();
     int bad = engine->share == NULL;
     if (!bad) {
@@ -822,6 +860,7 @@ static void http_engine_destroy(struct http_engine *engine)
         free(engine->hosts);
         engine->hosts = next;
     }
+    http_direct_free(engine->direct); /* its calls were all released: only idle connections are left */
     free(engine->last_url);
     free(engine);
 }
@@ -885,12 +924,9 @@ static int http_slist_add(struct curl_slist **list, const char *header)
  * removals of libcurl defaults the caller did not set. */
 static int http_build_headers(struct http_transfer *transfer, const char *const *headers)
 {
-    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++) {
-        if (strpbrk(headers[i], "\r\n") != NULL || headers[i][0] == '\0')
-            return -1;
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
         if (http_slist_add(&transfer->headers, headers[i]) < 0)
             return -1;
-    }
     if (!http_has_header(headers, "Expect") && http_slist_add(&transfer->headers, "Expect:") < 0)
         return -1; /* no 100-continue round trip before large bodies */
     if (!http_has_header(headers, "Content-Type") && http_slist_add(&transfer->headers, "Content-Type:") < 0)
@@ -945,13 +981,56 @@ static int http_configure(struct http_transfer *transfer, const struct http_requ
     return bad ? -1 : 0;
 }
 
+/* Whether every header is non-empty and on one line. */
+static int http_valid_headers(const char *const *headers)
+{
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+        if (headers[i][0] == '\0' || strpbrk(headers[i], "\r\n") != NULL)
+            return 0;
+    return 1;
+}
+
+static void http_link(struct http_engine *engine, struct http_transfer *transfer)
+{
+    transfer->next = engine->transfers;
+    if (engine->transfers != NULL)
+        engine->transfers->prev = transfer;
+    engine->transfers = transfer;
+    engine->in_flight++;
+}
+
+/* The direct client ended TRANSFER's call: queued like libcurl's. */
+static void http_on_direct_ended(void *owner)
+{
+    struct http_transfer *transfer = owner;
+    http_complete(transfer->engine, transfer, CURLE_OK);
+}
+
+/* Sends TRANSFER's request on the engine's own client. */
+static int http_send_direct(struct http_engine *engine, struct http_transfer *transfer,
+                            const struct http_request *request)
+{
+    transfer->sent_real_ms = http_epoch_ms();
+    transfer->sent_mono_ms = reactor_now_ms_precise();
+    http_link(engine, transfer); /* before: a refused connection ends the call at once */
+    struct http_direct_call *call = http_direct_send(engine->direct, request, transfer);
+    if (call == NULL) {
+        http_unlink(engine, transfer);
+        free(transfer);
+        return -1;
+    }
+    transfer->direct = call;
+    return 0;
+}
+
 int http_send(struct http_engine *engine, const struct http_request *request, http_done_fn done, void *ctx)
 {
     if (engine == NULL || engine->closing || request == NULL || done == NULL || request->url == NULL ||
-        request->method == NULL || !http_valid_method(request->method) ||
+        request->method == NULL || !http_valid_method(request->method) || !http_valid_headers(request->headers) ||
         (request->body == NULL && request->body_size > 0) || request->body_size > SIZE_MAX / 2)
         return -1;
-    struct http_transfer *transfer = calloc(1, sizeof *transfer + request->body_size + 1);
+    int direct = engine->direct != NULL && http_direct_takes(request->url);
+    struct http_transfer *transfer = calloc(1, sizeof *transfer + (direct ? 0 : request->body_size) + 1);
     if (transfer == NULL)
         return -1;
     transfer->engine = engine;
@@ -959,6 +1038,8 @@ int http_send(struct http_engine *engine, const struct http_request *request, ht
     transfer->ctx = ctx;
     transfer->opened_fd = -1;
     strcpy(transfer->method, request->method);
+    if (direct)
+        return http_send_direct(engine, transfer, request);
     if (request->body_size > 0)
         memcpy(transfer->request_body, request->body, request->body_size);
     transfer->easy = engine->idle_count > 0 ? engine->idle[--engine->idle_count] : curl_easy_init();
@@ -1004,11 +1085,7 @@ int http_send(struct http_engine *engine, const struct http_request *request, ht
             host->waiting = transfer;
         host->waiting_tail = transfer;
     }
-    transfer->next = engine->transfers;
-    if (engine->transfers != NULL)
-        engine->transfers->prev = transfer;
-    engine->transfers = transfer;
-    engine->in_flight++;
+    http_link(engine, transfer);
     if (transfer->shard != NULL)
         http_kick(transfer, CURL_SOCKET_TIMEOUT, 0);
     if (transfer->shard != NULL && transfer->opened_fd >= 0)

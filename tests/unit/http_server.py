@@ -11,6 +11,10 @@ never outlives its test).
                        after N ms (default 0)
   /big?bytes=N         200, N bytes of "a"
   /chunked             200, "one two three" in chunks, no Content-Length
+  /port?drop=1         as /port, then the connection is closed without a word
+                       (as servers drop idle keep-alive connections)
+  /close               200 "bye" with Connection: close, then closed
+  /old                 an HTTP/1.0 answer with no length: the body ends at the close
   /aws/ok              200 {"ok": true}; X-Signed = the Authorization header's
                        scheme and SignedHeaders, X-Date = X-Amz-Date
   /aws/header          404 as Lambda: x-amzn-ErrorType "Code:http://..." and
@@ -69,6 +73,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif url.path == "/port":
             time.sleep(int(query.get("ms", ["0"])[0]) / 1000.0)
             self.reply(200, str(self.client_address[1]))
+            if query.get("drop"):
+                self.close_connection = True
+        elif url.path == "/close":
+            self.reply(200, "bye", [("Connection", "close")])
+            self.close_connection = True
+        elif url.path == "/old":
+            self.wfile.write(b"HTTP/1.0 200 OK\r\nX-Old: yes\r\n\r\nuntil the end")
+            self.close_connection = True
         elif url.path == "/big":
             size = int(query.get("bytes", ["0"])[0])
             self.send_response(200)

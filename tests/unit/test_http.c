@@ -1,7 +1,8 @@
 /* Unit tests for the HTTP engine against a loopback server
  * (http_server.py, run with Debian's Python): GET, HEAD, POST and the other
  * methods with their headers and bodies, a 429 with Retry-After, connection
- * reuse on close-on-exec sockets, large, capped and chunked responses, 50
+ * reuse on close-on-exec sockets, connections the server drops or closes
+ * (and an HTTP/1.0 answer that ends at the close), large, capped and chunked responses, 50
  * requests in flight at once, a burst to a host name, connection refused, a
  * timeout, callbacks that send or free the engine, and cancellation on
  * free. Then the engine's shards (128 transfers each): 300 requests at once
@@ -10,7 +11,9 @@
  * replaced here to count them), cancellation across shards on free; and
  * deferred callbacks: answers time-stamped when read, delivered after the
  * loop round, cancelled if the engine is freed before. The whole run is
- * bounded by an alarm that also kills the server. */
+ * bounded by an alarm that also kills the server. ctest runs it twice: as
+ * is (http:// to 127.0.0.1 goes to the engine's own client, http_direct)
+ * and with FAASET_HTTP_DIRECT=0 (everything through libcurl). */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <dlfcn.h>
@@ -376,6 +379,38 @@ static void test_reuse(struct reactor *reactor, struct http_engine *engine)
     CHECK(first.body != NULL && second.body != NULL && strcmp(first.body, second.body) == 0);
     result_clear(&first);
     result_clear(&second);
+}
+
+/* Connections the server ends: one dropped silently after its answer (the
+ * next request, which finds it dead, goes out again on a new one), one
+ * ended with Connection: close, an HTTP/1.0 answer that lasts until the
+ * close. */
+static void test_connection_ends(struct reactor *reactor, struct http_engine *engine)
+{
+    struct result dropped = {0}, next = {0}, result = {0};
+    struct http_request request = {.method = "GET", .url = url("/port?drop=1")};
+    CHECK(fetch(reactor, engine, &request, &dropped) == 0);
+    usleep(100 * 1000); /* the server's FIN arrives while the loop does not run */
+    request.url = url("/port");
+    CHECK(fetch(reactor, engine, &request, &next) == 0);
+    CHECK(dropped.status == 200 && next.status == 200 && next.error == NULL);
+    CHECK(dropped.body != NULL && next.body != NULL && strcmp(dropped.body, next.body) != 0);
+    result_clear(&dropped);
+    result_clear(&next);
+
+    request.url = url("/close");
+    for (int i = 0; i < 2; i++) {
+        CHECK(fetch(reactor, engine, &request, &result) == 0);
+        CHECK(result.status == 200 && result.error == NULL && strcmp(result.body, "bye") == 0);
+        result_clear(&result);
+    }
+
+    request.url = url("/old");
+    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(result.status == 200 && result.error == NULL && strcmp(result.body, "until the end") == 0);
+    const char *old = header(&result, "X-Old");
+    CHECK(old != NULL && strcmp(old, "yes") == 0);
+    result_clear(&result);
 }
 
 static void test_concurrent(struct reactor *reactor, struct http_engine *engine)
@@ -776,6 +811,7 @@ int main(void)
         test_post_and_methods(reactor, engine);
         test_too_many_requests(reactor, engine);
         test_reuse(reactor, engine);
+        test_connection_ends(reactor, engine);
         test_large_and_chunked(reactor, engine);
         test_concurrent(reactor, engine);
         test_burst_by_name(reactor, engine);
