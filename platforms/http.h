@@ -6,7 +6,10 @@
  * Requests keep their connections alive for reuse (HTTP/1.1, no limit per
  * host), follow no redirects, speak only http(s), use a proxy only when the
  * environment names one (libcurl's http_proxy / https_proxy / no_proxy),
- * and their sockets are close-on-exec. A burst of requests to a host name
+ * and their sockets are close-on-exec. Plain http:// to an IP address goes
+ * over the engine's own HTTP/1.1 client instead (fewer system calls per
+ * request; FAASET_HTTP_DIRECT=0 sends it through libcurl too), with the
+ * same behaviour as seen from here. A burst of requests to a host name
  * waits for the first one's name lookup, so it costs one lookup, not one
  * resolver thread per request.
  *
@@ -86,6 +89,15 @@ int http_send(struct http_engine *engine, const struct http_request *request, ht
 /* The value of a response header (NAME case-insensitive, first occurrence,
  * surrounding blanks trimmed), or NULL. Valid as long as RESPONSE. */
 const char *http_response_header(const struct http_response *response, const char *name);
+
+/* Opens connections to URL's host ahead of a burst of COUNT requests, so
+ * the burst's requests go out together instead of each after its own
+ * connection set-up; returns how many it opened (0 when COUNT are already
+ * idle). Only for the requests the engine's own client carries (http:// to
+ * an IP address, see http_direct.h): elsewhere it opens none, and the
+ * requests connect as they go. On loopback or a near host the connections
+ * are up when it returns; elsewhere they finish while the requests wait. */
+size_t http_prepare(struct http_engine *engine, const char *url, size_t count);
 
 /* Requests sent whose callback has not run yet. */
 size_t http_engine_in_flight(const struct http_engine *engine);

@@ -7,7 +7,12 @@
  * port) or opens one: a non-blocking socket, connect, and the request
  * written at once; on loopback or a near host the connection is already up
  * and the request leaves now, otherwise the socket is watched for writing
- * until it is. Every connection is watched for reading from its start to
+ * until it is. A request on a kept-alive connection waits instead for the
+ * end of the loop round (http_direct_flush, called by the engine after a
+ * batch of callbacks, or a 0 ms timer), so the requests a batch of answers
+ * sends go out back to back: on loopback each write wakes the server,
+ * and writes spread out between callbacks woke it once each (measured at
+ * ten thousand in flight: 20 -> 14 us of CPU per answer). Every connection is watched for reading from its start to
  * its end, so a kept-alive connection costs no epoll change per request.
  * A read event takes up to HTTP_DIRECT_READ bytes into the engine's one
  * scratch buffer and feeds them to the call's http_reply; reading stops
@@ -54,6 +59,7 @@ struct http_direct_origin {
     struct sockaddr_storage address;
     socklen_t address_size;
     struct http_direct_conn *newest, *oldest;   /* idle connections */
+    size_t idle;
     int port;
     char name[INET6_ADDRSTRLEN];                /* the address as text, for messages */
     char host[HTTP_DIRECT_MAX_HOST];            /* the Host header's value */
@@ -68,7 +74,7 @@ struct http_direct_conn {
     int fd;
     int connecting;                     /* connect() not known to have finished */
     int writing;                        /* watched for writing too */
-    int reused;                         /* answered a request before: it may have been closed meanwhile */
+    int reused;                         /* waited idle before its request: the server may have closed it */
 };
 
 struct http_direct_call {
@@ -77,6 +83,8 @@ struct http_direct_call {
     struct http_direct_origin *origin;
     struct http_direct_conn *conn;
     struct http_direct_call *earlier, *later;   /* in the deadline list */
+    struct http_direct_call *unsent_prev, *unsent_next; /* in the list of requests to write */
+    int unsent;                         /* in that list */
     double deadline;                    /* monotonic ms, 0 = none */
     long timeout_ms;
     int ended, timed_out, retried, in_deadlines;
@@ -95,6 +103,8 @@ struct http_direct {
     unsigned long deadline_timer;
     double deadline_armed;              /* when DEADLINE_TIMER fires */
     unsigned long sweep_timer;
+    struct http_direct_call *unsent_first, *unsent_last; /* to write at the end of the round */
+    unsigned long flush_timer;
     size_t connections, idle;
     char scratch[HTTP_DIRECT_READ];
 };
@@ -111,6 +121,7 @@ struct http_direct_target {
 };
 
 static void http_direct_on_ready(void *ctx, int fd, int events);
+static void http_direct_on_flush(void *ctx);
 static void http_direct_start(struct http_direct_call *call);
 
 /* ---- URLs ---- */
@@ -395,6 +406,7 @@ static void http_direct_close(struct http_direct_conn *conn)
             conn->older->newer = conn->newer;
         else
             origin->oldest = conn->newer;
+        origin->idle--;
         conn->direct->idle--;
     } else {
         conn->call->conn = NULL;
@@ -402,16 +414,10 @@ static void http_direct_close(struct http_direct_conn *conn)
     http_direct_drop(conn);
 }
 
-/* CONN's request is answered and the connection may carry the next one. */
-static void http_direct_keep(struct http_direct_conn *conn)
+/* CONN, carrying no request, waits on its origin's idle list (newest first). */
+static void http_direct_park(struct http_direct_conn *conn)
 {
     struct http_direct *direct = conn->direct;
-    conn->call->conn = NULL;
-    conn->call = NULL;
-    if (direct->idle >= HTTP_DIRECT_MAX_IDLE) {
-        http_direct_drop(conn);
-        return;
-    }
     struct http_direct_origin *origin = conn->origin;
     conn->reused = 1;
     conn->idle_since = reactor_now_ms_precise();
@@ -422,8 +428,20 @@ static void http_direct_keep(struct http_direct_conn *conn)
     else
         origin->oldest = conn;
     origin->newest = conn;
+    origin->idle++;
     direct->idle++;
     http_direct_sweep_later(direct);
+}
+
+/* CONN's request is answered and the connection may carry the next one. */
+static void http_direct_keep(struct http_direct_conn *conn)
+{
+    conn->call->conn = NULL;
+    conn->call = NULL;
+    if (conn->direct->idle >= HTTP_DIRECT_MAX_IDLE)
+        http_direct_drop(conn);
+    else
+        http_direct_park(conn);
 }
 
 static void http_direct_on_sweep(void *ctx)
@@ -445,10 +463,28 @@ static void http_direct_sweep_later(struct http_direct *direct)
 
 /* ---- ending calls ---- */
 
+static void http_direct_remove_unsent(struct http_direct_call *call)
+{
+    struct http_direct *direct = call->direct;
+    if (!call->unsent)
+        return;
+    if (call->unsent_prev != NULL)
+        call->unsent_prev->unsent_next = call->unsent_next;
+    else
+        direct->unsent_first = call->unsent_next;
+    if (call->unsent_next != NULL)
+        call->unsent_next->unsent_prev = call->unsent_prev;
+    else
+        direct->unsent_last = call->unsent_prev;
+    call->unsent_prev = call->unsent_next = NULL;
+    call->unsent = 0;
+}
+
 /* CALL is over: ERROR (NULL when answered) is what the owner reads. */
 static void http_direct_end(struct http_direct_call *call, const char *error)
 {
     http_direct_remove_deadline(call);
+    http_direct_remove_unsent(call);
     if (call->conn != NULL)
         http_direct_close(call->conn);
     if (error != NULL && call->error == NULL) {
@@ -610,15 +646,14 @@ static void http_direct_on_ready(void *ctx, int fd, int events)
         http_direct_read(conn);
 }
 
-/* A new connection to CALL's origin, the request written if it is up. */
-static void http_direct_open(struct http_direct_call *call)
+/* A connected (or connecting) non-blocking socket to ORIGIN, or -1 with
+ * *CODE the error. */
+static int http_direct_dial(const struct http_direct_origin *origin, int *code)
 {
-    struct http_direct *direct = call->direct;
-    struct http_direct_origin *origin = call->origin;
     int fd = socket(origin->address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        http_direct_connect_failed(call, errno);
-        return;
+        *code = errno;
+        return -1;
     }
     int on = 1, idle = 60, interval = 30;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
@@ -627,26 +662,65 @@ static void http_direct_open(struct http_direct_call *call)
     (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
     (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
     if (connect(fd, (const struct sockaddr *)&origin->address, origin->address_size) < 0 && errno != EINPROGRESS) {
-        int code = errno;
+        *code = errno;
         close(fd);
-        http_direct_connect_failed(call, code);
-        return;
+        return -1;
     }
+    return fd;
+}
+
+/* A connection record for FD, watched for reading; NULL (FD closed) when
+ * out of memory or the reactor refuses. */
+static struct http_direct_conn *http_direct_conn_new(struct http_direct *direct, struct http_direct_origin *origin,
+                                                     int fd)
+{
     struct http_direct_conn *conn = calloc(1, sizeof *conn);
     if (conn == NULL || reactor_watch(direct->reactor, fd, REACTOR_READ, http_direct_on_ready, conn) < 0) {
         free(conn);
         close(fd);
-        http_direct_end(call, conn == NULL ? "out of memory" : "cannot watch a socket");
-        return;
+        return NULL;
     }
     conn->direct = direct;
     conn->origin = origin;
     conn->fd = fd;
     conn->connecting = 1;
+    direct->connections++;
+    return conn;
+}
+
+/* A new connection to CALL's origin, the request written if it is up. */
+static void http_direct_open(struct http_direct_call *call)
+{
+    int code = 0;
+    int fd = http_direct_dial(call->origin, &code);
+    if (fd < 0) {
+        http_direct_connect_failed(call, code);
+        return;
+    }
+    struct http_direct_conn *conn = http_direct_conn_new(call->direct, call->origin, fd);
+    if (conn == NULL) {
+        http_direct_end(call, "out of memory, or cannot watch a socket");
+        return;
+    }
     conn->call = call;
     call->conn = conn;
-    direct->connections++;
     (void)http_direct_write(call);
+}
+
+void http_direct_flush(struct http_direct *direct)
+{
+    while (direct->unsent_first != NULL) {
+        struct http_direct_call *call = direct->unsent_first;
+        http_direct_remove_unsent(call);
+        (void)http_direct_write(call);
+    }
+}
+
+static void http_direct_on_flush(void *ctx)
+{
+    struct http_direct *direct = ctx;
+    direct->flush_timer = 0;
+    http_direct_flush(direct);
 }
 
 /* Puts CALL on its origin's newest idle connection, or a new one. */
@@ -665,10 +739,25 @@ static void http_direct_start(struct http_direct_call *call)
     else
         origin->oldest = NULL;
     conn->newer = conn->older = NULL;
+    origin->idle--;
     direct->idle--;
     conn->call = call;
     call->conn = conn;
-    (void)http_direct_write(call);
+    if (conn->connecting) { /* opened ahead, perhaps not up yet: write now, or wait until it is */
+        (void)http_direct_write(call);
+        return;
+    }
+    call->unsent = 1; /* written with the others of this round (see the top) */
+    call->unsent_prev = direct->unsent_last;
+    if (direct->unsent_last != NULL)
+        direct->unsent_last->unsent_next = call;
+    else
+        direct->unsent_first = call;
+    direct->unsent_last = call;
+    if (direct->flush_timer == 0)
+        direct->flush_timer = reactor_timer(direct->reactor, 0, http_direct_on_flush, direct);
+    if (direct->flush_timer == 0)
+        http_direct_flush(direct); /* no timer to wait for */
 }
 
 /* ---- the client ---- */
@@ -715,6 +804,8 @@ void http_direct_free(struct http_direct *direct)
         reactor_cancel(direct->reactor, direct->deadline_timer);
     if (direct->sweep_timer != 0)
         reactor_cancel(direct->reactor, direct->sweep_timer);
+    if (direct->flush_timer != 0)
+        reactor_cancel(direct->reactor, direct->flush_timer);
     free(direct);
 }
 
@@ -746,6 +837,7 @@ void http_direct_release(struct http_direct_call *call)
         return;
     if (!call->ended) {
         http_direct_remove_deadline(call);
+        http_direct_remove_unsent(call);
         if (call->conn != NULL)
             http_direct_close(call->conn); /* an answer half read cannot be followed by another */
     }
@@ -763,6 +855,27 @@ const char *http_direct_error(const struct http_direct_call *call, int *timed_ou
     if (timed_out != NULL)
         *timed_out = call->timed_out;
     return call->error;
+}
+
+size_t http_direct_prepare(struct http_direct *direct, const char *url, size_t count)
+{
+    struct http_direct_target target;
+    if (!http_direct_parse(url, &target))
+        return 0;
+    struct http_direct_origin *origin = http_direct_origin_for(direct, &target);
+    if (origin == NULL)
+        return 0;
+    size_t opened = 0;
+    while (origin->idle < count && direct->idle < HTTP_DIRECT_MAX_IDLE) {
+        int code = 0;
+        int fd = http_direct_dial(origin, &code);
+        struct http_direct_conn *conn = fd >= 0 ? http_direct_conn_new(direct, origin, fd) : NULL;
+        if (conn == NULL)
+            break; /* out of descriptors, say: the requests open what they need, and say why they cannot */
+        http_direct_park(conn);
+        opened++;
+    }
+    return opened;
 }
 
 size_t http_direct_connections(const struct http_direct *direct)

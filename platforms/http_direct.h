@@ -45,6 +45,11 @@ int http_direct_takes(const char *url);
 struct http_direct_call *http_direct_send(struct http_direct *direct, const struct http_request *request,
                                           void *owner);
 
+/* Writes the requests that wait for the end of the loop round (see
+ * http_direct.c); the owner calls it after a batch of callbacks, and a 0 ms
+ * timer does otherwise. */
+void http_direct_flush(struct http_direct *direct);
+
 /* Ends CALL without calling ENDED (its connection, if it had one, is closed)
  * or, once ended, frees it. */
 void http_direct_release(struct http_direct_call *call);
@@ -53,6 +58,11 @@ void http_direct_release(struct http_direct_call *call);
  * the error (then *TIMED_OUT says whether the timeout ran out). */
 const struct http_reply *http_direct_reply(const struct http_direct_call *call);
 const char *http_direct_error(const struct http_direct_call *call, int *timed_out);
+
+/* Opens connections to URL's origin (a URL http_direct_takes) until COUNT
+ * are idle, ahead of a burst of COUNT requests; returns how many it opened.
+ * Stops early when sockets run out. */
+size_t http_direct_prepare(struct http_direct *direct, const char *url, size_t count);
 
 /* Connections open, idle ones included. */
 size_t http_direct_connections(const struct http_direct *direct);

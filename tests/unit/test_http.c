@@ -9,6 +9,7 @@
  * on three shards, a second wave reusing the first's connections, a burst
  * by name over three shards that costs one name lookup (getaddrinfo is
  * replaced here to count them), cancellation across shards on free; and
+ * connections opened ahead of a burst (http_prepare); and
  * deferred callbacks: answers time-stamped when read, delivered after the
  * loop round, cancelled if the engine is freed before. The whole run is
  * bounded by an alarm that also kills the server. ctest runs it twice: as
@@ -681,6 +682,40 @@ static void test_shards(struct reactor *reactor, struct http_engine *engine)
     CHECK(http_engine_in_flight(engine) == 0);
 }
 
+/* http_prepare opens the connections of a burst ahead (on the engine's own
+ * client): the burst then opens none; with libcurl it opens none itself. */
+static void test_prepare(struct reactor *reactor)
+{
+    enum { N = 40 };
+    static struct result results[N];
+    int direct = getenv("FAASET_HTTP_DIRECT") == NULL || strcmp(getenv("FAASET_HTTP_DIRECT"), "0") != 0;
+    struct http_engine *engine = http_engine_new(reactor);
+    CHECK(engine != NULL);
+    if (engine == NULL)
+        return;
+    int before, prepared, after, inheritable;
+    count_tcp_sockets(&before, &inheritable);
+    size_t opened = http_prepare(engine, url("/port?ms=100"), N);
+    count_tcp_sockets(&prepared, &inheritable);
+    CHECK(opened == (direct ? (size_t)N : 0) && prepared - before == (int)opened && inheritable == 0);
+    CHECK(http_prepare(engine, url("/port"), N) == 0); /* already there */
+    CHECK(http_prepare(engine, "https://127.0.0.1:1/", N) == 0 && http_prepare(NULL, url("/"), N) == 0);
+    struct http_request request = {.method = "GET", .url = url("/port?ms=100")};
+    CHECK(wave(reactor, engine, &request, results, N) == 0);
+    count_tcp_sockets(&after, &inheritable);
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        ok += results[i].done == 1 && results[i].status == 200;
+        result_clear(&results[i]);
+    }
+    CHECK(ok == N);
+    CHECK(after - before == N); /* the prepared ones carried the burst (or, with libcurl, its own) */
+    printf("prepared %zu connections; the burst of %d left %d open\n", opened, N, after - before);
+    http_engine_free(engine);
+    count_tcp_sockets(&after, &inheritable);
+    CHECK(after == before);
+}
+
 /* A burst to a new host name over three shards: one lookup serves them all. */
 static void test_burst_across_shards(struct reactor *reactor, struct http_engine *engine)
 {
@@ -823,6 +858,7 @@ int main(void)
         test_free_pending(reactor);
         test_free_from_callback(reactor);
         test_free_across_shards(reactor);
+        test_prepare(reactor);
         test_deferred(reactor);
     }
     reactor_free(reactor);
