@@ -92,7 +92,7 @@ struct target *target_function(struct cloud *cloud, const char *function, const 
     snprintf(target->platform, sizeof target->platform, "%s", platform ? platform : cloud_platform_of(cloud, function));
     cloud_remote_name(cloud, function, target->platform, target->remote, sizeof target->remote);
     target->runner = (struct runner_target){target, target->function, target->platform, target_function_invoke,
-                                            target_function_set_memory, 1};
+                                            target_function_set_memory, 1, NULL};
     return target;
 }
 
@@ -170,6 +170,12 @@ static int target_http_invoke(void *ctx, const json_t *payload, runner_done_fn d
     return rc;
 }
 
+static void target_http_prepare(void *ctx, int calls)
+{
+    struct target *target = ctx;
+    (void)http_prepare(target->engine, target->endpoint, (size_t)calls);
+}
+
 struct target *target_http(struct http_engine *engine, const char *function, const char *endpoint)
 {
     struct target *target = calloc(1, sizeof *target);
@@ -179,7 +185,8 @@ struct target *target_http(struct http_engine *engine, const char *function, con
     }
     target->engine = engine;
     snprintf(target->function, sizeof target->function, "%s", function);
-    target->runner = (struct runner_target){target, target->function, target->endpoint, target_http_invoke, NULL, 0};
+    target->runner = (struct runner_target){target, target->function, target->endpoint, target_http_invoke, NULL, 0,
+                                            target_http_prepare};
     return target;
 }
 

@@ -1,5 +1,15 @@
 /* runner: experiments on the event loop (see runner.h).
  *
+ * Recording: what a finished run's row needs is noted at once (a few
+ * numbers and references, no allocation), but the row is built, written
+ * (JSON Lines and CSV) and counted into the statistics later, in a batch: when no
+ * answer has come for RUNNER_RECORD_QUIET_MS, at each flush (every
+ * RUNNER_FLUSH_MS, so rows still reach the disk within a second), before
+ * the pass ends and before the summary. In a wave of thousands of answers
+ * the slots send their next runs without waiting for the earlier rows'
+ * rows (about half of the work per answer): the wave's last request
+ * leaves after the answers are read, not after they are all written.
+ *
  * Lifetimes: each outstanding target call holds the runner (`outstanding`);
  * the owner releases it after `finished`; whichever comes last frees it.
  * A run given up at an interrupt still has its call outstanding: its late
@@ -22,6 +32,9 @@
 #define RUNNER_MAX_RETRIES 20
 #define RUNNER_LAUNCH_CHUNK 64
 #define RUNNER_MAX_STAGES 16
+#define RUNNER_RECORD_QUIET_MS 2     /* rows wait while answers keep coming closer than this */
+#define RUNNER_RECORD_MAX 65536      /* rows waiting at most, whatever comes */
+#define RUNNER_RECORD_BATCH 256      /* rows written before the loop reads its sockets again */
 
 enum runner_state { RUNNER_RUNNING, RUNNER_STOPPING, RUNNER_FINISHED };
 
@@ -45,6 +58,16 @@ struct runner_call {
     double send_epoch_ms, send_mono_ms;
     unsigned long retry_timer;
     struct runner_call *next, *prev; /* in-flight list */
+};
+
+/* A finished run, until its row is written (see the top). */
+struct runner_record {
+    int run, thread, stage, iteration, memory_mb, retries, ok;
+    json_t *payload;                 /* references */
+    json_t *result;
+    char *error_type, *message;      /* copies, when it failed */
+    const char *endpoint;            /* its target's */
+    double send_epoch_ms, receive_epoch_ms, round_trip_ms;
 };
 
 struct runner {
@@ -73,7 +96,10 @@ struct runner {
     struct runner_call *in_flight;
     long long launched, done, failed, in_flight_count, retries, total;
     double started_mono_ms;
-    unsigned long flush_timer, progress_timer, phase_timer, grace_timer;
+    struct runner_record *unrecorded; /* finished runs whose rows are not written yet (see the top) */
+    size_t unrecorded_first, unrecorded_count, unrecorded_capacity; /* those from FIRST to COUNT wait */
+    long long answers_since_check;   /* answers since the record timer last looked */
+    unsigned long flush_timer, progress_timer, phase_timer, grace_timer, record_timer;
     const char *phase;
     char stop_reason[64];
 };
@@ -103,6 +129,7 @@ static void runner_maybe_free(struct runner *r)
     json_decref(r->payloads);
     json_decref(r->payload_text_of);
     free(r->payload_text);
+    free(r->unrecorded); /* emptied by runner_finish */
     stats_free(r->stats);
     free(r->slots);
     free(r->ready);
@@ -120,9 +147,88 @@ static void runner_report_progress(struct runner *r)
     r->events.progress(r->events.ctx, &p);
 }
 
+static json_t *runner_row(struct runner *r, const struct runner_record *record);
+
+/* Writes the rows of the first LIMIT runs that wait (0: all) and counts
+ * them into the statistics. */
+static void runner_record_some(struct runner *r, size_t limit)
+{
+    size_t waiting = r->unrecorded_count - r->unrecorded_first;
+    size_t end = r->unrecorded_first + (limit > 0 && limit < waiting ? limit : waiting);
+    for (size_t i = r->unrecorded_first; i < end; i++) {
+        struct runner_record *record = &r->unrecorded[i];
+        json_t *row = runner_row(r, record);
+        results_append(r->store, row);
+        stats_add(r->stats, row);
+        json_decref(row);
+        json_decref(record->payload);
+        json_decref(record->result);
+        free(record->error_type);
+        free(record->message);
+    }
+    r->unrecorded_first = end;
+    if (r->unrecorded_first == r->unrecorded_count)
+        r->unrecorded_first = r->unrecorded_count = 0;
+    r->answers_since_check = 0;
+}
+
+static void runner_record(struct runner *r)
+{
+    runner_record_some(r, 0);
+}
+
+static void runner_on_record_timer(void *ctx)
+{
+    struct runner *r = ctx;
+    r->record_timer = 0;
+    if (r->answers_since_check > 0 && r->unrecorded_count - r->unrecorded_first < RUNNER_RECORD_MAX) { /* answers still coming */
+        r->answers_since_check = 0;
+        r->record_timer = reactor_timer(r->reactor, RUNNER_RECORD_QUIET_MS, runner_on_record_timer, r);
+        return;
+    }
+    runner_record_some(r, RUNNER_RECORD_BATCH);
+    if (r->unrecorded_count > 0 && r->record_timer == 0) /* the rest after the loop has read its sockets */
+        r->record_timer = reactor_timer(r->reactor, 0, runner_on_record_timer, r);
+}
+
+/* Notes CALL's run, finished with OUTCOME, for the next batch of rows
+ * (written now when memory runs short). */
+static void runner_keep(struct runner *r, const struct runner_call *call, const struct runner_outcome *outcome,
+                        double send_epoch_ms, double receive_epoch_ms, double round_trip_ms)
+{
+    r->answers_since_check++;
+    if (r->unrecorded_count == r->unrecorded_capacity) {
+        size_t capacity = r->unrecorded_capacity ? 2 * r->unrecorded_capacity : 256;
+        struct runner_record *grown = realloc(r->unrecorded, capacity * sizeof *grown);
+        if (grown == NULL)
+            runner_record(r); /* room again for at least one */
+        else {
+            r->unrecorded = grown;
+            r->unrecorded_capacity = capacity;
+        }
+        if (r->unrecorded_count == r->unrecorded_capacity)
+            return; /* none was ever allocated: the row cannot be kept */
+    }
+    const json_t *payload = call->payload ? call->payload : json_array_get(r->payloads, (size_t)call->run);
+    struct runner_record *record = &r->unrecorded[r->unrecorded_count++];
+    *record = (struct runner_record){
+        .run = call->run, .thread = call->slot->index, .stage = call->stage, .iteration = r->iteration,
+        .memory_mb = r->memory_mb, .retries = call->retries, .ok = outcome->ok,
+        .payload = json_incref((json_t *)payload), .result = outcome->ok ? json_incref((json_t *)outcome->result) : NULL,
+        .error_type = !outcome->ok && outcome->error_type ? strdup(outcome->error_type) : NULL,
+        .message = !outcome->ok && outcome->message ? strdup(outcome->message) : NULL,
+        .endpoint = r->targets[call->stage].endpoint, .send_epoch_ms = send_epoch_ms,
+        .receive_epoch_ms = receive_epoch_ms, .round_trip_ms = round_trip_ms};
+    if (r->record_timer == 0)
+        r->record_timer = reactor_timer(r->reactor, RUNNER_RECORD_QUIET_MS, runner_on_record_timer, r);
+    if (r->unrecorded_count - r->unrecorded_first >= RUNNER_RECORD_MAX || r->record_timer == 0)
+        runner_record(r);
+}
+
 static void runner_on_flush_timer(void *ctx)
 {
     struct runner *r = ctx;
+    runner_record(r);
     results_flush(r->store);
     r->flush_timer = reactor_timer(r->reactor, RUNNER_FLUSH_MS, runner_on_flush_timer, r);
 }
@@ -162,35 +268,32 @@ static const char *runner_payload_text(struct runner *r, const json_t *payload)
 }
 
 /* The row of a finished run. */
-static json_t *runner_row(struct runner *r, struct runner_call *call, const struct runner_outcome *outcome,
-                          double send_epoch_ms, double receive_epoch_ms, double round_trip_ms)
+static json_t *runner_row(struct runner *r, const struct runner_record *record)
 {
     json_t *row = json_object();
-    if (outcome->ok && json_is_object(outcome->result))
-        json_object_update(row, (json_t *)outcome->result);
-    else if (outcome->ok && outcome->result != NULL)
-        json_object_set(row, "result", (json_t *)outcome->result);
-    const char *payload = runner_payload_text(r, call->payload ? call->payload
-                                                               : json_array_get(r->payloads, (size_t)call->run));
-    json_object_set_new(row, "1_run_id", json_integer(call->run));
-    json_object_set_new(row, "2_thread_id", json_integer(call->slot->index));
-    json_object_set_new(row, "3_pipeline_stage", json_integer(call->stage));
-    json_object_set_new(row, "iteration", json_integer(r->iteration));
-    json_object_set_new(row, "memorySetting", r->memory_mb ? json_integer(r->memory_mb) : json_null());
-    json_object_set_new(row, "payload", json_string(payload));
-    json_object_set_new(row, "endpoint", json_string(r->targets[call->stage].endpoint ? r->targets[call->stage].endpoint : ""));
-    json_object_set_new(row, "status", json_string(outcome->ok ? "ok" : "error"));
-    if (!outcome->ok) {
-        json_object_set_new(row, "errorType", json_string(outcome->error_type ? outcome->error_type : "Error"));
-        json_object_set_new(row, "errorMessage", json_string(outcome->message ? outcome->message : ""));
+    if (record->ok && json_is_object(record->result))
+        json_object_update(row, record->result);
+    else if (record->ok && record->result != NULL)
+        json_object_set(row, "result", record->result);
+    json_object_set_new(row, "1_run_id", json_integer(record->run));
+    json_object_set_new(row, "2_thread_id", json_integer(record->thread));
+    json_object_set_new(row, "3_pipeline_stage", json_integer(record->stage));
+    json_object_set_new(row, "iteration", json_integer(record->iteration));
+    json_object_set_new(row, "memorySetting", record->memory_mb ? json_integer(record->memory_mb) : json_null());
+    json_object_set_new(row, "payload", json_string(runner_payload_text(r, record->payload)));
+    json_object_set_new(row, "endpoint", json_string(record->endpoint ? record->endpoint : ""));
+    json_object_set_new(row, "status", json_string(record->ok ? "ok" : "error"));
+    if (!record->ok) {
+        json_object_set_new(row, "errorType", json_string(record->error_type ? record->error_type : "Error"));
+        json_object_set_new(row, "errorMessage", json_string(record->message ? record->message : ""));
     }
-    json_object_set_new(row, "retries", json_integer(call->retries));
-    json_object_set_new(row, "clientSendTime", json_real(send_epoch_ms));
-    json_object_set_new(row, "clientReceiveTime", json_real(receive_epoch_ms));
-    json_object_set_new(row, "roundTripTime", json_real(round_trip_ms));
+    json_object_set_new(row, "retries", json_integer(record->retries));
+    json_object_set_new(row, "clientSendTime", json_real(record->send_epoch_ms));
+    json_object_set_new(row, "clientReceiveTime", json_real(record->receive_epoch_ms));
+    json_object_set_new(row, "roundTripTime", json_real(record->round_trip_ms));
     json_t *runtime = json_object_get(row, "runtime");
-    if (outcome->ok && json_is_number(runtime))
-        json_object_set_new(row, "latency", json_real(round_trip_ms - json_number_value(runtime)));
+    if (record->ok && json_is_number(runtime))
+        json_object_set_new(row, "latency", json_real(record->round_trip_ms - json_number_value(runtime)));
     return row;
 }
 
@@ -200,6 +303,7 @@ static void runner_maybe_end_pass(struct runner *r)
 {
     if (r->active_slots == 0 && r->in_flight_count == 0 && r->state == RUNNER_RUNNING && !r->pass_over) {
         r->pass_over = 1;
+        runner_record(r);
         runner_start_pass(r); /* the next one, or the end */
     }
 }
@@ -309,10 +413,7 @@ static void runner_handle_answer(struct runner_call *call, const struct runner_o
         r->in_flight_count++;
         return;
     }
-    json_t *row = runner_row(r, call, outcome, send, receive, round_trip);
-    results_append(r->store, row);
-    stats_add(r->stats, row);
-    json_decref(row);
+    runner_keep(r, call, outcome, send, receive, round_trip);
     r->done++;
     if (!outcome->ok)
         r->failed++;
@@ -453,6 +554,9 @@ static void runner_launch_pass(struct runner *r)
         r->slots[t] = (struct runner_slot){r, t, t, 0};
     r->next_slot = 0;
     r->pass_over = 0;
+    for (int stage = 0; stage < r->stages; stage++)
+        if (r->targets[stage].prepare != NULL)
+            r->targets[stage].prepare(r->targets[stage].ctx, r->experiment->threads);
     runner_launch_chunk(r);
 }
 
@@ -521,6 +625,9 @@ static void runner_finish(struct runner *r, const char *status)
     reactor_cancel(r->reactor, r->progress_timer);
     reactor_cancel(r->reactor, r->phase_timer);
     reactor_cancel(r->reactor, r->grace_timer);
+    reactor_cancel(r->reactor, r->record_timer);
+    r->record_timer = 0;
+    runner_record(r);
     for (struct runner_call *call = r->in_flight; call != NULL;) {
         struct runner_call *next = call->next;
         if (call->retry_timer) { /* waiting to retry: nothing outstanding, free it now */

@@ -47,6 +47,11 @@ struct runner_target {
     /* callAsync: a call counts as accepted once invoke returns (the platform
      * queued it), so its slot goes on; the row is written when it answers. */
     int accepts_async;
+    /* Before each pass: gets ready for CALLS calls at once (an HTTP target
+     * opens its connections, so the first wave starts together, not over
+     * the time it takes to connect them one by one); NULL when a target has
+     * nothing to prepare. */
+    void (*prepare)(void *ctx, int calls);
 };
 
 struct runner_progress {
