@@ -743,10 +743,6 @@ static void http_direct_start(struct http_direct_call *call)
     direct->idle--;
     conn->call = call;
     call->conn = conn;
-    if (conn->connecting) { /* opened ahead, perhaps not up yet: write now, or wait until it is */
-        (void)http_direct_write(call);
-        return;
-    }
     call->unsent = 1; /* written with the others of this round (see the top) */
     call->unsent_prev = direct->unsent_last;
     if (direct->unsent_last != NULL)

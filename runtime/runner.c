@@ -34,7 +34,7 @@
 #define RUNNER_MAX_STAGES 16
 #define RUNNER_RECORD_QUIET_MS 2     /* rows wait while answers keep coming closer than this */
 #define RUNNER_RECORD_MAX 65536      /* rows waiting at most, whatever comes */
-#define RUNNER_RECORD_BATCH 256      /* rows written before the loop reads its sockets again */
+#define RUNNER_RECORD_BATCH 32       /* rows written before the loop reads its sockets again */
 
 enum runner_state { RUNNER_RUNNING, RUNNER_STOPPING, RUNNER_FINISHED };
 
@@ -64,7 +64,9 @@ struct runner_call {
 struct runner_record {
     int run, thread, stage, iteration, memory_mb, retries, ok;
     json_t *payload;                 /* references */
-    json_t *result;
+    json_t *result;                  /* or: */
+    char *result_text;               /* a copy of the answer, parsed when the row is built */
+    size_t result_size;
     char *error_type, *message;      /* copies, when it failed */
     const char *endpoint;            /* its target's */
     double send_epoch_ms, receive_epoch_ms, round_trip_ms;
@@ -149,6 +151,13 @@ static void runner_report_progress(struct runner *r)
 
 static json_t *runner_row(struct runner *r, const struct runner_record *record);
 
+/* A result that came as text: its JSON value, or the text as a string. */
+static json_t *runner_parse_result(const char *text, size_t size)
+{
+    json_t *result = json_loadb(text, size, JSON_DECODE_ANY, NULL);
+    return result != NULL ? result : json_stringn(text, size);
+}
+
 /* Writes the rows of the first LIMIT runs that wait (0: all) and counts
  * them into the statistics. */
 static void runner_record_some(struct runner *r, size_t limit)
@@ -157,12 +166,15 @@ static void runner_record_some(struct runner *r, size_t limit)
     size_t end = r->unrecorded_first + (limit > 0 && limit < waiting ? limit : waiting);
     for (size_t i = r->unrecorded_first; i < end; i++) {
         struct runner_record *record = &r->unrecorded[i];
+        if (record->result_text != NULL)
+            record->result = runner_parse_result(record->result_text, record->result_size);
         json_t *row = runner_row(r, record);
         results_append(r->store, row);
         stats_add(r->stats, row);
         json_decref(row);
         json_decref(record->payload);
         json_decref(record->result);
+        free(record->result_text);
         free(record->error_type);
         free(record->message);
     }
@@ -191,6 +203,16 @@ static void runner_on_record_timer(void *ctx)
         r->record_timer = reactor_timer(r->reactor, 0, runner_on_record_timer, r);
 }
 
+static char *runner_copy_text(const char *text, size_t size)
+{
+    char *copy = malloc(size + 1);
+    if (copy != NULL) {
+        memcpy(copy, text, size);
+        copy[size] = '\0';
+    }
+    return copy;
+}
+
 /* Notes CALL's run, finished with OUTCOME, for the next batch of rows
  * (written now when memory runs short). */
 static void runner_keep(struct runner *r, const struct runner_call *call, const struct runner_outcome *outcome,
@@ -215,6 +237,9 @@ static void runner_keep(struct runner *r, const struct runner_call *call, const 
         .run = call->run, .thread = call->slot->index, .stage = call->stage, .iteration = r->iteration,
         .memory_mb = r->memory_mb, .retries = call->retries, .ok = outcome->ok,
         .payload = json_incref((json_t *)payload), .result = outcome->ok ? json_incref((json_t *)outcome->result) : NULL,
+        .result_text = outcome->ok && outcome->result == NULL && outcome->result_text != NULL
+                           ? runner_copy_text(outcome->result_text, outcome->result_size) : NULL,
+        .result_size = outcome->result_size,
         .error_type = !outcome->ok && outcome->error_type ? strdup(outcome->error_type) : NULL,
         .message = !outcome->ok && outcome->message ? strdup(outcome->message) : NULL,
         .endpoint = r->targets[call->stage].endpoint, .send_epoch_ms = send_epoch_ms,
@@ -419,7 +444,10 @@ static void runner_handle_answer(struct runner_call *call, const struct runner_o
         r->failed++;
     struct runner_slot *slot = call->slot;
     if (outcome->ok && call->stage + 1 < r->stages && r->state == RUNNER_RUNNING) {
-        runner_next_stage(call, outcome->result); /* the run goes on: the slot stays busy */
+        json_t *parsed = outcome->result == NULL && outcome->result_text != NULL
+                             ? runner_parse_result(outcome->result_text, outcome->result_size) : NULL;
+        runner_next_stage(call, parsed != NULL ? parsed : outcome->result); /* the run goes on: the slot stays busy */
+        json_decref(parsed);
         return;
     }
     runner_call_free(call);

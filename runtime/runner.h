@@ -23,6 +23,11 @@
 struct runner_outcome {
     int ok;
     const json_t *result;            /* the function's return value */
+    /* Or, when RESULT is NULL: the answer's text, parsed by the runner
+     * only when the row is written (or the next stage needs it), as JSON,
+     * else taken as a string. Valid during the callback. */
+    const char *result_text;
+    size_t result_size;
     const char *error_type;
     const char *message;
     int throttled;                   /* retry it */

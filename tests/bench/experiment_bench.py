@@ -16,7 +16,7 @@ trip minus runtime.
    arrived and when its timer fired), runtime (ms), uuid, newcontainer 0,
    plus the server process's pid and the number of the TCP connection the
    request came on. HTTP/1.1 keep-alive. --server-workers processes
-   (default 1, or one per 2500 slots above 2000) share the port with
+   (default 4, or one per 2500 slots above 10,000) share the port with
    SO_REUSEPORT, each with its own accept queue (net.core.somaxconn caps
    each queue; it is reported). Each worker also logs every answered
    request's start and end, so the server's own count of requests is
@@ -756,7 +756,7 @@ def parse_args():
     parser.add_argument("--platform", choices=("http", "aws"), default="http",
                         help="how faaset calls the sleeper: HTTP (default) or the aws adapter (signed Lambda Invoke)")
     parser.add_argument("--server-workers", type=int,
-                        help="sleeper server processes sharing the port (default 1, or threads / 2500 above 2000)")
+                        help="sleeper server processes sharing the port (default 4, or threads / 2500 above 10000)")
     add_common_options(parser, "interpreter of the thread pool client", "also write every figure here as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (rows, logs) and say where")
     args = parser.parse_args()
@@ -767,7 +767,16 @@ def parse_args():
     if not 0 <= args.sleep <= 600:
         parser.error("--sleep must be between 0 and 600 seconds")
     if args.server_workers is None:
-        args.server_workers = 1 if args.threads <= 2000 else min(8, math.ceil(args.threads / 2500))
+        # One process is the bottleneck for a client that keeps its waves
+        # tight: at 1000 in flight a wave of answers and the next wave's
+        # requests (about 12 us of server CPU each) meet within about 15 ms,
+        # the requests queue in the server, and its late startTime counts
+        # as client overhead (measured, faaset: overhead p50 1.1-2.1 ms with
+        # one process, 0.4-0.6 ms with two or four; the thread pool, whose
+        # waves are spread wider: 0.5-0.9 ms with one, 1.2-1.3 ms with four,
+        # its 1001 threads then sharing the cores with four servers).
+        # --server-workers 1 repeats the one-process figures.
+        args.server_workers = max(4, min(8, math.ceil(args.threads / 2500)))
     if not 1 <= args.server_workers <= 64:
         parser.error("--server-workers must be between 1 and 64")
     check_faaset(parser, args)
