@@ -14,6 +14,8 @@
  * and writes spread out between callbacks woke it once each (measured at
  * ten thousand in flight: 20 -> 14 us of CPU per answer). Every connection is watched for reading from its start to
  * its end, so a kept-alive connection costs no epoll change per request.
+ * A request whose kept-alive connection turns out dead before any answer
+ * byte goes out once more on a new connection.
  * A read event takes up to HTTP_DIRECT_READ bytes into the engine's one
  * scratch buffer and feeds them to the call's http_reply; reading stops
  * when the answer is complete (no extra call to learn there is nothing
@@ -495,18 +497,22 @@ static void http_direct_end(struct http_direct_call *call, const char *error)
     call->direct->ended(call->owner);
 }
 
+static void http_direct_open(struct http_direct_call *call);
+
 /* CALL's connection failed with the OS error CODE during WHAT ("Send
  * failure", "Recv failure"): a reused connection that had not answered yet
  * was closed by the server meanwhile, so the request goes out once more
- * on a new one; otherwise the call fails. */
+ * on a new connection (not another idle one: a server that dropped one
+ * has often dropped them all); otherwise the call fails. */
 static void http_direct_broken(struct http_direct_call *call, const char *what, int code)
 {
     struct http_direct_conn *conn = call->conn;
     if (conn != NULL && conn->reused && !call->retried && !call->reply.seen_bytes) {
         http_direct_close(conn);
+        http_direct_remove_unsent(call);
         call->retried = 1;
         call->sent = 0;
-        http_direct_start(call);
+        http_direct_open(call);
         return;
     }
     char message[160];

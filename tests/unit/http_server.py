@@ -12,7 +12,8 @@ never outlives its test).
   /big?bytes=N         200, N bytes of "a"
   /chunked             200, "one two three" in chunks, no Content-Length
   /port?drop=1         as /port, then the connection is closed without a word
-                       (as servers drop idle keep-alive connections)
+                       (as servers drop idle keep-alive connections), after
+                       linger=N ms
   /close               200 "bye" with Connection: close, then closed
   /old                 an HTTP/1.0 answer with no length: the body ends at the close
   /aws/ok              200 {"ok": true}; X-Signed = the Authorization header's
@@ -74,6 +75,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(int(query.get("ms", ["0"])[0]) / 1000.0)
             self.reply(200, str(self.client_address[1]))
             if query.get("drop"):
+                self.wfile.flush()
+                time.sleep(int(query.get("linger", ["0"])[0]) / 1000.0)
                 self.close_connection = True
         elif url.path == "/close":
             self.reply(200, "bye", [("Connection", "close")])

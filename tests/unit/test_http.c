@@ -399,6 +399,24 @@ static void test_connection_ends(struct reactor *reactor, struct http_engine *en
     result_clear(&dropped);
     result_clear(&next);
 
+    /* Three idle connections all dropped: the next request, on the newest,
+     * goes out again on a new connection, not on another dead one. */
+    struct result three[3] = {{0}};
+    request.url = url("/port?drop=1&ms=100&linger=200");
+    completed = 0;
+    for (int i = 0; i < 3; i++)
+        CHECK(http_send(engine, &request, on_done, &three[i]) == 0);
+    CHECK(run_until(reactor, 3, 10000) == 0);
+    usleep(400 * 1000); /* the server drops all three while the loop does not run */
+    request.url = url("/port");
+    CHECK(fetch(reactor, engine, &request, &next) == 0);
+    CHECK(next.status == 200 && next.error == NULL);
+    for (int i = 0; i < 3; i++) {
+        CHECK(three[i].status == 200 && strcmp(three[i].body, next.body) != 0);
+        result_clear(&three[i]);
+    }
+    result_clear(&next);
+
     request.url = url("/close");
     for (int i = 0; i < 2; i++) {
         CHECK(fetch(reactor, engine, &request, &result) == 0);
