@@ -33,6 +33,7 @@
 
 #include "check.h"
 #include "http.h"
+#include "http_direct.h"
 #include "http_test_server.h"
 #include "reactor.h"
 
@@ -198,6 +199,20 @@ static void test_header_lookup(void)
     CHECK(http_response_header(&fake, "Missing") == NULL);
     fake.headers = "";
     CHECK(http_response_header(&fake, "Retry-After") == NULL);
+}
+
+/* Which URLs the engine's own client takes (the rest go to libcurl). */
+static void test_direct_takes(void)
+{
+    const char *taken[] = {"http://127.0.0.1:8080/x", "HTTP://10.0.0.1", "http://10.0.0.1?q=1", "http://[::1]:80/p?q#f",
+                           "http://192.168.1.2:65535/a/b%20c", NULL};
+    const char *not_taken[] = {"http://localhost/", "https://127.0.0.1/", "http://user@127.0.0.1/", "http://127.0.0.1:/",
+                               "http://127.0.0.1:99999/", "http://127.0.0.1:0/", "http://127.1/", "http://[fe80::1%eth0]/",
+                               "http://127.0.0.1/a b", "http://127.0.0.1/\xc3\xa9", "ftp://127.0.0.1/", "http://", NULL};
+    for (int i = 0; taken[i] != NULL; i++)
+        CHECK(http_direct_takes(taken[i]));
+    for (int i = 0; not_taken[i] != NULL; i++)
+        CHECK(!http_direct_takes(not_taken[i]));
 }
 
 static void test_bad_requests(struct http_engine *engine)
@@ -849,6 +864,7 @@ int main(void)
     next_getaddrinfo = (getaddrinfo_fn)dlsym(RTLD_NEXT, "getaddrinfo");
     CHECK(next_getaddrinfo != NULL);
     test_header_lookup();
+    test_direct_takes();
     if (http_test_server_start(HTTP_TEST_SERVER) < 0) {
         fprintf(stderr, "test_http: the server (%s) did not start\n", HTTP_TEST_SERVER);
         http_test_server_stop();
