@@ -92,14 +92,13 @@
 #include <time.h>
 
 #include "http_direct.h"
+#include "http_reply.h"
 #include "log.h"
 
 #ifndef FAASET_VERSION
 #define FAASET_VERSION "0"
 #endif
 
-#define HTTP_MAX_BODY ((size_t)64 << 20)
-#define HTTP_MAX_HEADERS ((size_t)1 << 20)
 #define HTTP_MAX_METHOD 16
 #define HTTP_SHARD_TRANSFERS 128 /* transfers a shard takes while another shard can be made */
 #define HTTP_MAX_SHARDS 256      /* 32,768 transfers before shards take more than their share */
@@ -242,11 +241,6 @@ static int http_buffer_reserve(struct http_buffer *buffer, size_t extra)
     return 0;
 }
 
-static int http_is_blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 /* One header line from libcurl (CRLF included). A status line starts a new
  * response (after a 100 Continue, say): only the last one's headers stay. */
 static size_t http_on_header(char *line, size_t size, size_t count, void *userdata)
@@ -259,34 +253,13 @@ static size_t http_on_header(char *line, size_t size, size_t count, void *userda
             transfer->head.data[0] = '\0';
         return n;
     }
-    while (len > 0 && http_is_blank(line[len - 1]))
+    while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
         len--;
-    size_t start = 0;
-    int folded = len > 0 && (line[0] == ' ' || line[0] == '\t'); /* obsolete line folding */
-    if (folded) {
-        while (start < len && http_is_blank(line[start]))
-            start++;
-        if (transfer->head.size == 0)
-            return n; /* nothing to continue */
-    }
-    if (start == len)
-        return n; /* the blank line ending the headers */
-    size_t add = len - start + 1; /* the text and its NUL, or a space before it when folded */
-    if (add > HTTP_MAX_HEADERS - transfer->head.size) {
-        transfer->failure = "response too large";
+    int added = http_reply_add_header(&transfer->head.data, &transfer->head.size, &transfer->head.capacity, line, len);
+    if (added < 0) {
+        transfer->failure = added == -1 ? "response too large" : "out of memory";
         return 0;
     }
-    if (http_buffer_reserve(&transfer->head, add) < 0) {
-        transfer->failure = "out of memory";
-        return 0;
-    }
-    struct http_buffer *head = &transfer->head;
-    if (folded)
-        head->data[head->size - 1] = ' '; /* was the previous line's NUL */
-    memcpy(head->data + head->size, line + start, len - start);
-    head->size += len - start;
-    head->data[head->size++] = '\0';
-    head->data[head->size] = '\0';
     return n;
 }
 
@@ -294,7 +267,7 @@ static size_t http_on_body(char *data, size_t size, size_t count, void *userdata
 {
     struct http_transfer *transfer = userdata;
     size_t n = size * count;
-    if (n > HTTP_MAX_BODY - transfer->body.size) {
+    if (n > HTTP_REPLY_MAX_BODY - transfer->body.size) {
         transfer->failure = "response too large";
         return 0;
     }
@@ -302,7 +275,7 @@ static size_t http_on_body(char *data, size_t size, size_t count, void *userdata
         /* Announced length: one allocation of the right size. */
         curl_off_t length = -1;
         if (curl_easy_getinfo(transfer->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
-            length > (curl_off_t)n && (size_t)length <= HTTP_MAX_BODY &&
+            length > (curl_off_t)n && (size_t)length <= HTTP_REPLY_MAX_BODY &&
             http_buffer_reserve(&transfer->body, (size_t)length) < 0) {
             transfer->failure = "out of memory";
             return 0;

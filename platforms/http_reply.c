@@ -126,35 +126,32 @@ static long http_reply_status_line(const char *line, size_t length, int *minor)
     return (code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0');
 }
 
-/* Appends header LINE (trimmed) to HEAD; a line starting with a blank
- * continues the previous one. */
-static int http_reply_add_header(struct http_reply *reply, const char *line, size_t length)
+int http_reply_add_header(char **head, size_t *size, size_t *capacity, const char *line, size_t length)
 {
     size_t start = 0;
     int folded = length > 0 && http_reply_is_blank(line[0]);
     if (folded) {
         while (start < length && http_reply_is_blank(line[start]))
             start++;
-        if (reply->head_size == 0)
+        if (*size == 0)
             return 0; /* nothing to continue */
     }
     while (length > start && http_reply_is_blank(line[length - 1]))
         length--;
     if (start == length)
         return 0;
-    if (!folded && memchr(line, ':', length) == NULL)
+    size_t add = length - start + 1; /* the text and its NUL, or a space before it when folded */
+    if (add > HTTP_REPLY_MAX_HEAD - *size)
         return -1;
-    size_t add = length - start + 1;
-    if (add > HTTP_REPLY_MAX_HEAD - reply->head_size)
+    if (http_reply_reserve(head, capacity, *size, add) < 0)
         return -2;
-    if (http_reply_reserve(&reply->head, &reply->head_capacity, reply->head_size, add) < 0)
-        return -3;
+    char *text = *head;
     if (folded)
-        reply->head[reply->head_size - 1] = ' '; /* was the previous line's NUL */
-    memcpy(reply->head + reply->head_size, line + start, length - start);
-    reply->head_size += length - start;
-    reply->head[reply->head_size++] = '\0';
-    reply->head[reply->head_size] = '\0';
+        text[*size - 1] = ' '; /* was the previous line's NUL */
+    memcpy(text + *size, line + start, length - start);
+    *size += length - start;
+    text[(*size)++] = '\0';
+    text[*size] = '\0';
     return 0;
 }
 
@@ -244,13 +241,11 @@ static enum http_reply_state http_reply_line(struct http_reply *reply, const cha
     }
     case PHASE_HEADERS: {
         if (length > 0) {
-            int added = http_reply_add_header(reply, line, length);
-            if (added == -1)
+            if (!http_reply_is_blank(line[0]) && memchr(line, ':', length) == NULL)
                 return http_reply_fail(reply, "invalid HTTP response: a header line without a colon");
-            if (added == -2)
-                return http_reply_fail(reply, "response too large");
-            if (added == -3)
-                return http_reply_fail(reply, "out of memory");
+            int added = http_reply_add_header(&reply->head, &reply->head_size, &reply->head_capacity, line, length);
+            if (added < 0)
+                return http_reply_fail(reply, added == -1 ? "response too large" : "out of memory");
             return HTTP_REPLY_MORE;
         }
         if (reply->status >= 100 && reply->status < 200) {

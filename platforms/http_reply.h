@@ -50,4 +50,11 @@ enum http_reply_state http_reply_feed(struct http_reply *reply, const char *data
  * "connection closed before the response ended"). */
 enum http_reply_state http_reply_end(struct http_reply *reply);
 
+/* Appends header LINE (LENGTH bytes, without its CR LF) to a head in the
+ * format above (*HEAD NULL while empty; *CAPACITY its allocation): blanks
+ * around it trimmed, a line starting with a blank joined to the previous
+ * one. 0, or -1 when the head would pass HTTP_REPLY_MAX_HEAD, -2 when out
+ * of memory. libcurl's header lines go through it too. */
+int http_reply_add_header(char **head, size_t *size, size_t *capacity, const char *line, size_t length);
+
 #endif
