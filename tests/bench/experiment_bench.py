@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Benchmark `faaset run` (FaaS Runner's experiment on faaset's libcurl
+"""Benchmark `faaset run` (FaaS Runner's experiment on faaset's HTTP
 event loop) against a thread-per-slot client, side by side, in one run,
 against the same loopback sleeper server: the paper's experiment.
 
