@@ -687,6 +687,24 @@ def _make_error_class(name):
     return type(name, (CloudFunctionError,), namespace)
 
 
+def _explain_magic_line(error):
+    """A cell's SyntaxError at a line that is a magic: say how to write it.
+
+    The kernel takes a line magic only as a cell of its own (blank and
+    comment lines aside) and a cell magic only as its cell's first line;
+    anywhere else Python sees the `%` and fails."""
+    line = (error.text or "").strip()
+    if not line.startswith("%"):
+        return
+    name = line.split()[0]
+    if name.startswith("%%"):
+        error.msg = "%s is a cell magic: it must be the first line of its cell" % name
+    else:
+        error.msg = ("%s is a line magic: it must be alone in its cell (blank and comment lines aside); "
+                     "move it to a cell of its own" % name)
+    error.args = (error.msg,) + tuple(error.args[1:])
+
+
 def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -1517,7 +1535,12 @@ class Runtime:
 
     def _run_code(self, code, filename, count, store_history):
         """exec all statements; eval a trailing expression and show its value."""
-        self._run_module(ast.parse(code, filename), code, filename, count, store_history)
+        try:
+            module = ast.parse(code, filename)
+        except SyntaxError as error:
+            _explain_magic_line(error)
+            raise
+        self._run_module(module, code, filename, count, store_history)
 
     def _run_module(self, module, code, filename, count, store_history):
         """Run a parsed cell (code is its text, for the `;` rule)."""

@@ -262,6 +262,18 @@ class ExecuteTest(RuntimeTestCase):
         self.assertIn("^", text)
         self.assertNotIn("faaset_host", text)
 
+    def test_magic_line_among_code_says_how_to_write_it(self):
+        events, reply = self.runtime.execute("x = 1\n%platform aws region=us-east-1\nprint(x)")
+        self.assertEqual(reply["ename"], "SyntaxError")
+        self.assertIn("%platform is a line magic: it must be alone in its cell", reply["evalue"])
+        self.assertIn("%platform aws region=us-east-1", "\n".join(reply["traceback"]))
+        events, reply = self.runtime.execute("import os\n%%cloud_function memory=256\ndef f(request, context):\n"
+                                             "    return {}")
+        self.assertIn("%%cloud_function is a cell magic: it must be the first line of its cell", reply["evalue"])
+        events, reply = self.runtime.execute("y = 2 % 3\nz = 1 +* 2")  # other syntax errors keep Python's words
+        self.assertEqual(reply["ename"], "SyntaxError")
+        self.assertNotIn("magic", reply["evalue"])
+
     def test_function_from_earlier_cell_shows_source(self):
         self.execute_ok("def explode():\n    raise ValueError('boom')", execution_count=1)
         events, reply = self.runtime.execute("explode()", execution_count=2)
