@@ -10,17 +10,19 @@
  * until it is. A request on a kept-alive connection waits instead for the
  * end of the loop round (http_direct_flush, called by the engine after a
  * batch of callbacks, or a 0 ms timer), so the requests a batch of answers
- * sends go out back to back: on loopback each write wakes the server,
- * and writes spread out between callbacks woke it once each (measured at
- * ten thousand in flight: 20 -> 14 us of CPU per answer). Every connection is watched for reading from its start to
+ * sends go out back to back: on loopback each write wakes the server, and
+ * writes spread out between callbacks woke it once each (measured at ten
+ * thousand in flight: mean in flight 9,509 -> 9,613, client CPU 0.84 ->
+ * 0.71 s). Connections opened ahead (http_direct_prepare) wait on the idle
+ * list, perhaps still connecting: their first request is written once
+ * they are up. Every connection is watched for reading from its start to
  * its end, so a kept-alive connection costs no epoll change per request.
  * A request whose kept-alive connection turns out dead before any answer
- * byte goes out once more on a new connection.
- * A read event takes up to HTTP_DIRECT_READ bytes into the engine's one
- * scratch buffer and feeds them to the call's http_reply; reading stops
- * when the answer is complete (no extra call to learn there is nothing
- * more) or the buffer was not filled (the level-triggered watch says if
- * more comes). A complete answer that allows it returns the connection to
+ * byte goes out once more on a new connection. A read event takes up to
+ * HTTP_DIRECT_READ bytes into the engine's one scratch buffer and feeds
+ * them to the call's http_reply; reading stops when the answer is complete
+ * (no extra call to learn there is nothing more) or the buffer was not
+ * filled (the level-triggered watch says if more comes). A complete answer that allows it returns the connection to
  * its origin's idle list; anything odd (extra bytes, Connection: close, a
  * body up to the close, a request not fully sent) closes it.
  *
