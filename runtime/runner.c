@@ -193,7 +193,8 @@ static void runner_on_record_timer(void *ctx)
 {
     struct runner *r = ctx;
     r->record_timer = 0;
-    if (r->answers_since_check > 0 && r->unrecorded_count - r->unrecorded_first < RUNNER_RECORD_MAX) { /* answers still coming */
+    size_t waiting = r->unrecorded_count - r->unrecorded_first;
+    if (r->answers_since_check > 0 && waiting < RUNNER_RECORD_MAX) { /* answers still coming */
         r->answers_since_check = 0;
         r->record_timer = reactor_timer(r->reactor, RUNNER_RECORD_QUIET_MS, runner_on_record_timer, r);
         return;
@@ -236,7 +237,8 @@ static void runner_keep(struct runner *r, const struct runner_call *call, const 
     *record = (struct runner_record){
         .run = call->run, .thread = call->slot->index, .stage = call->stage, .iteration = r->iteration,
         .memory_mb = r->memory_mb, .retries = call->retries, .ok = outcome->ok,
-        .payload = json_incref((json_t *)payload), .result = outcome->ok ? json_incref((json_t *)outcome->result) : NULL,
+        .payload = json_incref((json_t *)payload),
+        .result = outcome->ok ? json_incref((json_t *)outcome->result) : NULL,
         .result_text = outcome->ok && outcome->result == NULL && outcome->result_text != NULL
                            ? runner_copy_text(outcome->result_text, outcome->result_size) : NULL,
         .result_size = outcome->result_size,
