@@ -3,7 +3,7 @@
 event loop) against a thread-per-slot client, side by side, in one run,
 against the same loopback sleeper server: the paper's experiment.
 
-The experiment (../shared/faas-runner.md, last section): a sleeper function
+The experiment (the paper's sleeper experiment, FaaS Runner's schema): a sleeper function
 called --runs times (default 5000) with --threads in flight (default 1000),
 each call sleeping --sleep seconds (default 2), one iteration. Concurrency
 is computed from the function's own start and end times, latency as round

@@ -1,5 +1,5 @@
 /* Unit tests for sigv4: every case of AWS's official SigV4 test suite
- * (SIGV4_VECTORS, the shared vectors folder) signed from its .req and
+ * (SIGV4_VECTORS: tests/vectors/aws-sigv4) signed from its .req and
  * compared byte for byte with its .creq, .sts and .authz; then what the
  * vectors do not cover: Lambda's double-encoded paths and sorted queries,
  * S3 mode, URLs, the signer's own headers, unsigned and removed headers,
