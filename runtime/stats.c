@@ -150,10 +150,14 @@ static int stats_compare_events(const void *a, const void *b)
     const struct stats_event *x = a, *y = b;
     if (x->time != y->time)
         return x->time < y->time ? -1 : 1;
-    return x->delta - y->delta; /* ends before starts at the same instant */
+    return x->delta - y->delta;
 }
 
-/* Sorted +1/-1 events of the intervals, or NULL. */
+/* Sorted +1/-1 events of the intervals, or NULL. An end before its start
+ * (clocks that disagree) is taken as the start. Callers apply every event
+ * of one instant together, so a run that starts and ends at the same
+ * instant, or one that ends as another starts, never makes the level dip
+ * below what is really in flight. */
 static struct stats_event *stats_events(const struct stats_series *starts, const struct stats_series *ends,
                                         size_t *count)
 {
@@ -165,7 +169,7 @@ static struct stats_event *stats_events(const struct stats_series *starts, const
         return NULL;
     for (size_t i = 0; i < starts->count; i++) {
         events[2 * i] = (struct stats_event){starts->values[i], +1};
-        events[2 * i + 1] = (struct stats_event){ends->values[i], -1};
+        events[2 * i + 1] = (struct stats_event){fmax(ends->values[i], starts->values[i]), -1};
     }
     qsort(events, *count, sizeof *events, stats_compare_events);
     return events;
@@ -180,10 +184,12 @@ static json_t *stats_concurrency(const struct stats_series *starts, const struct
         return json_null();
     long level = 0, peak = 0;
     double area = 0;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < count;) {
+        double instant = events[i].time;
         if (i > 0)
-            area += (double)level * (events[i].time - events[i - 1].time);
-        level += events[i].delta;
+            area += (double)level * (instant - events[i - 1].time);
+        while (i < count && events[i].time == instant)
+            level += events[i++].delta;
         if (level > peak)
             peak = level;
     }
@@ -228,10 +234,14 @@ json_t *stats_concurrency_series(const struct stats *stats, size_t max_points)
         return series;
     size_t step = count / (max_points ? max_points : 1) + 1;
     long level = 0;
-    for (size_t i = 0; i < count; i++) {
-        level += events[i].delta;
-        if (i % step == 0 || i + 1 == count)
-            json_array_append_new(series, json_pack("[f, i]", (events[i].time - events[0].time) / 1000.0, (int)level));
+    for (size_t i = 0, next_point = 0; i < count;) {
+        double instant = events[i].time;
+        while (i < count && events[i].time == instant)
+            level += events[i++].delta;
+        if (i > next_point || i == count) {
+            json_array_append_new(series, json_pack("[f, i]", (instant - events[0].time) / 1000.0, (int)level));
+            next_point = i + step - 1;
+        }
     }
     free(events);
     return series;
