@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buffer.h"
 #include "cloud_options.h"
 #include "deploy_state.h"
 #include "log.h"
@@ -180,16 +181,15 @@ static void cloud_hashes(const char *source, const char *def_name, const char *n
 static void cloud_finish_define(struct cloud_define_job *job)
 {
     json_t *lines = json_array();
-    char errors[2048] = "";
-    size_t used = 0;
+    struct buffer errors = {0};
     for (int i = 0; i < job->options.platform_count; i++) {
         json_array_append_new(lines, json_string(job->lines[i]));
-        if (job->failed[i] && used < sizeof errors)
-            used += (size_t)snprintf(errors + used, sizeof errors - used, "%s%s", used ? "\n" : "", job->lines[i]);
+        if (job->failed[i])
+            buffer_printf(&errors, "%s%s", errors.size ? "\n" : "", job->lines[i]);
     }
     json_t *result;
-    if (used > 0) {
-        result = cloud_error("DeployFailed", errors);
+    if (errors.size > 0 || errors.failed) {
+        result = cloud_error("DeployFailed", errors.failed ? "the deploy failed (out of memory)" : errors.data);
         json_decref(lines);
     } else {
         cloud_remember(job->cloud, job->name, &job->options);
@@ -199,6 +199,7 @@ static void cloud_finish_define(struct cloud_define_job *job)
         result = json_pack("{s:s, s:s, s:s, s:o, s:o}", "status", "ok", "name", job->name, "run", job->options.run,
                            "platforms", platforms, "lines", lines);
     }
+    buffer_free(&errors);
     job->reply(job->ctx, result);
     cloud_options_free(&job->options);
     free(job);
@@ -560,18 +561,17 @@ static const char *cloud_secret_setting(const json_t *settings)
     return NULL;
 }
 
-const char *cloud_platform_of(struct cloud *cloud, const char *name)
+void cloud_platform_of(struct cloud *cloud, const char *name, char *out, size_t size)
 {
-    static char platform[16];
     json_t *listing = NULL;
-    snprintf(platform, sizeof platform, "%s", cloud_route(cloud, name, NULL, &listing));
+    snprintf(out, size, "%s", cloud_route(cloud, name, NULL, &listing));
     json_decref(listing);
-    return platform;
 }
 
 json_t *cloud_describe(struct cloud *cloud, const char *name)
 {
-    const char *platform = cloud_platform_of(cloud, name);
+    char platform[CLOUD_PLATFORM_NAME_SIZE];
+    cloud_platform_of(cloud, name, platform, sizeof platform);
     struct deploy_record record;
     char err[512];
     if (deploy_state_read(cloud->workdir, platform, name, &record, err, sizeof err) != 1)
@@ -629,7 +629,10 @@ void cloud_delete(struct cloud *cloud, const char *name, const char *platform, c
     *job = (struct cloud_delete_job){.cloud = cloud, .reply = reply, .ctx = ctx,
                                      .started_ms = reactor_now_ms_precise()};
     snprintf(job->name, sizeof job->name, "%s", name);
-    snprintf(job->platform, sizeof job->platform, "%s", platform ? platform : cloud_platform_of(cloud, name));
+    if (platform != NULL)
+        snprintf(job->platform, sizeof job->platform, "%s", platform);
+    else
+        cloud_platform_of(cloud, name, job->platform, sizeof job->platform);
     cloud_remote_name(cloud, name, job->platform, remote, sizeof remote);
     if (platforms_check(cloud->platforms, job->platform, err, sizeof err) < 0 ||
         platforms_remove(cloud->platforms, job->platform, remote, cloud_on_deleted, job, err, sizeof err) < 0) {
@@ -676,7 +679,7 @@ void cloud_set_memory(struct cloud *cloud, const char *name, int memory_mb, clou
     }
     *job = (struct cloud_memory_job){.cloud = cloud, .reply = reply, .ctx = ctx, .memory_mb = memory_mb};
     snprintf(job->name, sizeof job->name, "%s", name);
-    snprintf(job->platform, sizeof job->platform, "%s", cloud_platform_of(cloud, name));
+    cloud_platform_of(cloud, name, job->platform, sizeof job->platform);
     char remote[180];
     cloud_remote_name(cloud, name, job->platform, remote, sizeof remote);
     if (platforms_set_memory(cloud->platforms, job->platform, remote, memory_mb, cloud_on_memory_set, job, err,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buffer.h"
 #include "platform.h"
 
 const char *const cloud_option_keys[] = {
@@ -104,9 +105,9 @@ static int cloud_read_choice(const char *key, const json_t *value, const char *c
             return 0;
         }
     }
-    size_t used = (size_t)snprintf(err, err_size, "%s must be one of", key);
-    for (size_t i = 0; choices[i] != NULL && used < err_size; i++)
-        used += (size_t)snprintf(err + used, err_size - used, "%s %s", i ? "," : "", choices[i]);
+    snprintf(err, err_size, "%s must be one of", key);
+    for (size_t i = 0; choices[i] != NULL; i++)
+        buffer_appendf_fixed(err, err_size, "%s %s", i ? "," : "", choices[i]);
     return -1;
 }
 
@@ -318,11 +319,11 @@ static int cloud_read_option(const char *key, const json_t *value, struct cloud_
     if (strcmp(key, "config") == 0 || strcmp(key, "references") == 0 || strcmp(key, "containerize") == 0)
         return 0; /* FaaSET's: accepted; the platforms that use them read them */
     const char *nearest = cloud_nearest(key, cloud_option_keys);
-    size_t used = (size_t)snprintf(err, err_size, "unknown option '%s'", key);
+    snprintf(err, err_size, "unknown option '%s'", key);
     if (nearest != NULL)
-        used += (size_t)snprintf(err + used, err_size - used, " (did you mean '%s'?)", nearest);
-    snprintf(err + used, err_size - used, "; known options: platforms, memory, timeout, arch, runtime, name, deploy, "
-             "force, run, env, remote, image");
+        buffer_appendf_fixed(err, err_size, " (did you mean '%s'?)", nearest);
+    buffer_appendf_fixed(err, err_size, "; known options: platforms, memory, timeout, arch, runtime, name, deploy, "
+                         "force, run, env, remote, image");
     return -1;
 }
 

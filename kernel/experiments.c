@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buffer.h"
 #include "charts.h"
 #include "cloud.h"
 #include "dispatcher_private.h"
@@ -83,59 +84,62 @@ static void experiments_on_progress(void *ctx, const struct runner_progress *pro
                                  "metadata", "transient", "display_id", run->display_id));
 }
 
-static void experiments_add_row(char *html, size_t size, size_t *used, char *text, size_t text_size, size_t *text_used,
-                                const char *label, const json_t *distribution)
+static void experiments_add_row(struct buffer *html, struct buffer *text, const char *label,
+                                const json_t *distribution)
 {
     if (!json_is_object(distribution))
         return;
     double p50 = json_number_value(json_object_get(distribution, "p50"));
     double p90 = json_number_value(json_object_get(distribution, "p90"));
     double p99 = json_number_value(json_object_get(distribution, "p99"));
-    *used += (size_t)snprintf(html + *used, size - *used, "<tr><td>%s (ms)</td><td>%.2f</td><td>%.2f</td><td>%.2f</td></tr>",
-                              label, p50, p90, p99);
-    *text_used += (size_t)snprintf(text + *text_used, text_size - *text_used, "  %-22s p50 %9.2f  p90 %9.2f  p99 %9.2f\n",
-                                   label, p50, p90, p99);
+    buffer_printf(html, "<tr><td>%s (ms)</td><td>%.2f</td><td>%.2f</td><td>%.2f</td></tr>", label, p50, p90, p99);
+    buffer_printf(text, "  %-22s p50 %9.2f  p90 %9.2f  p99 %9.2f\n", label, p50, p90, p99);
 }
 
+/* Publishes the figures of SUMMARY as a table (HTML and text). Every part
+ * grows as needed: an experiment may fail in any number of ways. */
 static void experiments_publish_summary(struct dispatcher *d, const json_t *parent, const char *name,
                                         const char *platform, const char *folder, const json_t *summary)
 {
-    char html[4096], text[2048], failures[512] = "";
-    size_t h = 0, t = 0, f = 0;
+    struct buffer html = {0}, text = {0}, failures = {0};
     const char *key;
     json_t *count;
     json_object_foreach(json_object_get(summary, "failures"), key, count)
-        f += (size_t)snprintf(failures + f, sizeof failures - f, "%s%s: %lld", f ? ", " : "", key,
-                              (long long)json_integer_value(count));
+        buffer_printf(&failures, "%s%s: %lld", failures.size ? ", " : "", key, (long long)json_integer_value(count));
+    const char *failed = failures.size ? "; failed: " : "";
+    const char *failure_list = failures.data ? failures.data : "";
     json_t *concurrency = json_object_get(summary, "concurrency");
-    h += (size_t)snprintf(html + h, sizeof html - h,
-                          "<table><caption><b>%s</b> on %s: %s</caption>"
-                          "<tr><td>runs</td><td colspan=3>%lld (%lld succeeded%s%s)</td></tr>"
-                          "<tr><td>new containers</td><td colspan=3>%lld</td></tr>"
-                          "<tr><td>concurrency (%s times)</td><td colspan=3>peak %lld, mean %.1f</td></tr>"
-                          "<tr><th></th><th>p50</th><th>p90</th><th>p99</th></tr>",
-                          name, platform, json_string_value(json_object_get(summary, "status")),
-                          (long long)json_integer_value(json_object_get(summary, "runs")),
-                          (long long)json_integer_value(json_object_get(summary, "successes")), f ? "; failed: " : "",
-                          failures, (long long)json_integer_value(json_object_get(summary, "newContainers")),
-                          json_string_value(json_object_get(concurrency, "source")) ?: "client",
-                          (long long)json_integer_value(json_object_get(concurrency, "peak")),
-                          json_number_value(json_object_get(concurrency, "mean")));
-    t += (size_t)snprintf(text + t, sizeof text - t, "%s on %s: %s\n  runs %lld, succeeded %lld%s%s\n"
-                          "  new containers %lld; concurrency peak %lld, mean %.1f\n",
-                          name, platform, json_string_value(json_object_get(summary, "status")),
-                          (long long)json_integer_value(json_object_get(summary, "runs")),
-                          (long long)json_integer_value(json_object_get(summary, "successes")), f ? "; failed: " : "",
-                          failures, (long long)json_integer_value(json_object_get(summary, "newContainers")),
-                          (long long)json_integer_value(json_object_get(concurrency, "peak")),
-                          json_number_value(json_object_get(concurrency, "mean")));
-    experiments_add_row(html, sizeof html, &h, text, sizeof text, &t, "runtime", json_object_get(summary, "runtime"));
-    experiments_add_row(html, sizeof html, &h, text, sizeof text, &t, "latency", json_object_get(summary, "latency"));
-    experiments_add_row(html, sizeof html, &h, text, sizeof text, &t, "round trip",
-                        json_object_get(summary, "roundTripTime"));
-    snprintf(html + h, sizeof html - h, "</table><p>Rows: <code>%s</code></p>", folder);
-    dispatcher_publish(d, "display_data", parent,
-                       json_pack("{s:{s:s, s:s}, s:{}}", "data", "text/html", html, "text/plain", text, "metadata"));
+    const char *status = json_string_value(json_object_get(summary, "status"));
+    long long runs = (long long)json_integer_value(json_object_get(summary, "runs"));
+    long long successes = (long long)json_integer_value(json_object_get(summary, "successes"));
+    long long new_containers = (long long)json_integer_value(json_object_get(summary, "newContainers"));
+    long long peak = (long long)json_integer_value(json_object_get(concurrency, "peak"));
+    double mean = json_number_value(json_object_get(concurrency, "mean"));
+    buffer_printf(&html,
+                  "<table><caption><b>%s</b> on %s: %s</caption>"
+                  "<tr><td>runs</td><td colspan=3>%lld (%lld succeeded%s%s)</td></tr>"
+                  "<tr><td>new containers</td><td colspan=3>%lld</td></tr>"
+                  "<tr><td>concurrency (%s times)</td><td colspan=3>peak %lld, mean %.1f</td></tr>"
+                  "<tr><th></th><th>p50</th><th>p90</th><th>p99</th></tr>",
+                  name, platform, status ? status : "", runs, successes, failed, failure_list, new_containers,
+                  json_string_value(json_object_get(concurrency, "source")) ?: "client", peak, mean);
+    buffer_printf(&text, "%s on %s: %s\n  runs %lld, succeeded %lld%s%s\n"
+                  "  new containers %lld; concurrency peak %lld, mean %.1f\n",
+                  name, platform, status ? status : "", runs, successes, failed, failure_list, new_containers, peak,
+                  mean);
+    experiments_add_row(&html, &text, "runtime", json_object_get(summary, "runtime"));
+    experiments_add_row(&html, &text, "latency", json_object_get(summary, "latency"));
+    experiments_add_row(&html, &text, "round trip", json_object_get(summary, "roundTripTime"));
+    buffer_printf(&html, "</table><p>Rows: <code>%s</code></p>", folder);
+    if (html.failed || text.failed || failures.failed)
+        log_error("out of memory: the summary of %s is not shown", name);
+    else
+        dispatcher_publish(d, "display_data", parent,
+                           json_pack("{s:{s:s, s:s}, s:{}}", "data", "text/html", html.data, "text/plain", text.data,
+                                     "metadata"));
+    buffer_free(&html);
+    buffer_free(&text);
+    buffer_free(&failures);
 }
 
 /* The three charts under the summary. */
@@ -304,7 +308,7 @@ static int experiments_targets(struct experiments_run *run, const char *function
         }
         if (run->stages == 0) {
             snprintf(run->function, sizeof run->function, "%s", name);
-            snprintf(run->platform, sizeof run->platform, "%s", cloud_platform_of(run->d->cloud, name));
+            cloud_platform_of(run->d->cloud, name, run->platform, sizeof run->platform);
         }
         run->targets[run->stages] = target_function(run->d->cloud, name, NULL);
         if (run->targets[run->stages] == NULL) {
@@ -491,34 +495,34 @@ static void experiments_compare(struct dispatcher *d, const struct experiments_f
 {
     static const char *const metrics[][2] = {{"runtime", "p50"}, {"runtime", "p99"}, {"latency", "p50"},
                                              {"latency", "p99"}, {"roundTripTime", "p50"}, {"roundTripTime", "p99"}};
-    char html[4096], text[2048];
-    size_t h = (size_t)snprintf(html, sizeof html, "<table><tr><th></th><th>%s</th><th>%s</th><th>B/A</th></tr>",
-                                runs[0]->name, runs[1]->name);
-    size_t t = (size_t)snprintf(text, sizeof text, "%-22s %14s %14s %8s\n", "", "A", "B", "B/A");
+    struct buffer html = {0}, text = {0};
+    buffer_printf(&html, "<table><tr><th></th><th>%s</th><th>%s</th><th>B/A</th></tr>", runs[0]->name, runs[1]->name);
+    buffer_printf(&text, "%-22s %14s %14s %8s\n", "", "A", "B", "B/A");
     double a_runs = (double)json_integer_value(json_object_get(reports[0], "runs"));
     double b_runs = (double)json_integer_value(json_object_get(reports[1], "runs"));
-    h += (size_t)snprintf(html + h, sizeof html - h, "<tr><td>runs</td><td>%.0f</td><td>%.0f</td><td></td></tr>",
-                          a_runs, b_runs);
-    t += (size_t)snprintf(text + t, sizeof text - t, "%-22s %14.0f %14.0f\n", "runs", a_runs, b_runs);
+    buffer_printf(&html, "<tr><td>runs</td><td>%.0f</td><td>%.0f</td><td></td></tr>", a_runs, b_runs);
+    buffer_printf(&text, "%-22s %14.0f %14.0f\n", "runs", a_runs, b_runs);
     for (size_t m = 0; m < sizeof metrics / sizeof metrics[0]; m++) {
         double a = json_number_value(json_object_get(json_object_get(reports[0], metrics[m][0]), metrics[m][1]));
         double b = json_number_value(json_object_get(json_object_get(reports[1], metrics[m][0]), metrics[m][1]));
-        h += (size_t)snprintf(html + h, sizeof html - h,
-                              "<tr><td>%s %s (ms)</td><td>%.2f</td><td>%.2f</td><td>%.2f</td></tr>", metrics[m][0],
-                              metrics[m][1], a, b, a > 0 ? b / a : 0);
-        t += (size_t)snprintf(text + t, sizeof text - t, "%-13s %-8s %14.2f %14.2f %8.2f\n", metrics[m][0],
-                              metrics[m][1], a, b, a > 0 ? b / a : 0);
+        buffer_printf(&html, "<tr><td>%s %s (ms)</td><td>%.2f</td><td>%.2f</td><td>%.2f</td></tr>", metrics[m][0],
+                      metrics[m][1], a, b, a > 0 ? b / a : 0);
+        buffer_printf(&text, "%-13s %-8s %14.2f %14.2f %8.2f\n", metrics[m][0], metrics[m][1], a, b,
+                      a > 0 ? b / a : 0);
     }
     const json_t *concurrency[2] = {json_object_get(reports[0], "concurrency"), json_object_get(reports[1], "concurrency")};
-    h += (size_t)snprintf(html + h, sizeof html - h,
-                          "<tr><td>concurrency peak / mean</td><td>%lld / %.1f</td><td>%lld / %.1f</td><td></td></tr>"
-                          "</table>",
-                          (long long)json_integer_value(json_object_get(concurrency[0], "peak")),
-                          json_number_value(json_object_get(concurrency[0], "mean")),
-                          (long long)json_integer_value(json_object_get(concurrency[1], "peak")),
-                          json_number_value(json_object_get(concurrency[1], "mean")));
-    dispatcher_publish(d, "display_data", d->current->header,
-                       json_pack("{s:{s:s, s:s}, s:{}}", "data", "text/html", html, "text/plain", text, "metadata"));
+    buffer_printf(&html,
+                  "<tr><td>concurrency peak / mean</td><td>%lld / %.1f</td><td>%lld / %.1f</td><td></td></tr></table>",
+                  (long long)json_integer_value(json_object_get(concurrency[0], "peak")),
+                  json_number_value(json_object_get(concurrency[0], "mean")),
+                  (long long)json_integer_value(json_object_get(concurrency[1], "peak")),
+                  json_number_value(json_object_get(concurrency[1], "mean")));
+    if (!html.failed && !text.failed)
+        dispatcher_publish(d, "display_data", d->current->header,
+                           json_pack("{s:{s:s, s:s}, s:{}}", "data", "text/html", html.data, "text/plain", text.data,
+                                     "metadata"));
+    buffer_free(&html);
+    buffer_free(&text);
 }
 
 void experiments_results(struct dispatcher *d, const char *args)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buffer.h"
 #include "cloud.h"
 #include "cloud_options.h"
 #include "dispatcher_private.h"
@@ -138,26 +139,26 @@ static void magics_help(struct dispatcher *d, const char *topic)
         free(text);
         return;
     }
-    char text[4096];
-    size_t used = (size_t)snprintf(text, sizeof text, "FaaSET magics (plain cells are Python):\n\n");
-    for (size_t i = 0; i < MAGIC_COUNT && used < sizeof text; i++)
-        used += (size_t)snprintf(text + used, sizeof text - used, "  %-36s %.*s\n", magic_helps[i].usage,
-                                 (int)strcspn(magic_helps[i].text, ".\n"), magic_helps[i].text);
-    if (used < sizeof text)
-        snprintf(text + used, sizeof text - used, "\n%%help NAME or ?%%%%cloud_function explains one.\n");
-    magics_stream(d, text);
+    struct buffer text = {0};
+    buffer_puts(&text, "FaaSET magics (plain cells are Python):\n\n");
+    for (size_t i = 0; i < MAGIC_COUNT; i++)
+        buffer_printf(&text, "  %-36s %.*s\n", magic_helps[i].usage, (int)strcspn(magic_helps[i].text, ".\n"),
+                      magic_helps[i].text);
+    buffer_puts(&text, "\n%help NAME or ?%%cloud_function explains one.\n");
+    magics_stream(d, text.failed ? "out of memory\n" : text.data);
+    buffer_free(&text);
     magics_ok(d, NULL);
 }
 
 /* `?%%cloud_function`, `%%cloud_function?`, `%invoke??`: the magic's help in the pager. */
 static int magics_pager_request(const char *code, char *topic, size_t topic_size)
 {
-    size_t len = strlen(code);
-    while (len > 0 && isspace((unsigned char)code[len - 1]))
-        len--;
     const char *start = code;
     while (isspace((unsigned char)*start))
-        start++, len--;
+        start++;
+    size_t len = strlen(start);
+    while (len > 0 && isspace((unsigned char)start[len - 1]))
+        len--;
     size_t leading = strspn(start, "?");
     size_t trailing = 0;
     while (trailing < len && start[len - 1 - trailing] == '?')
@@ -203,66 +204,61 @@ static void magics_platform(struct dispatcher *d, const char *args)
     magics_ok(d, NULL);
 }
 
-static void magics_html_escape(char *out, size_t size, const char *text)
+static void magics_html_escape(struct buffer *out, const char *text)
 {
-    size_t used = 0;
-    for (; *text && used + 7 < size; text++) {
+    for (; text != NULL && *text; text++) {
         const char *entity = *text == '<' ? "&lt;" : *text == '>' ? "&gt;" : *text == '&' ? "&amp;" : NULL;
         if (entity != NULL)
-            used += (size_t)snprintf(out + used, size - used, "%s", entity);
+            buffer_puts(out, entity);
         else
-            out[used++] = *text;
+            buffer_append(out, text, 1);
     }
-    out[used] = '\0';
 }
 
 static void magics_functions(struct dispatcher *d)
 {
     json_t *list = cloud_list(d->cloud);
-    size_t html_size = 1024 + json_array_size(list) * 1024, text_size = html_size;
-    char *html = malloc(html_size), *text = malloc(text_size);
-    if (html == NULL || text == NULL) {
-        free(html);
-        free(text);
-        json_decref(list);
-        bridge_fail(d, "OutOfMemory", "cannot list the functions");
-        return;
-    }
-    size_t h = (size_t)snprintf(html, html_size,
-                                "<table><thead><tr><th>function</th><th>platform</th><th>code</th><th>config</th>"
-                                "<th>memory</th><th>timeout</th><th>last deploy</th><th>calls go to</th></tr></thead><tbody>");
-    size_t t = (size_t)snprintf(text, text_size, "%-20s %-9s %-8s %-8s %6s %7s  %-27s %s\n", "function", "platform", "code",
-                                "config", "memory", "timeout", "last deploy", "calls go to");
+    struct buffer html = {0}, text = {0};
+    buffer_puts(&html, "<table><thead><tr><th>function</th><th>platform</th><th>code</th><th>config</th>"
+                       "<th>memory</th><th>timeout</th><th>last deploy</th><th>calls go to</th></tr></thead><tbody>");
+    buffer_printf(&text, "%-20s %-9s %-8s %-8s %6s %7s  %-27s %s\n", "function", "platform", "code", "config", "memory",
+                  "timeout", "last deploy", "calls go to");
     size_t i;
     json_t *item;
     json_array_foreach(list, i, item) {
-        const char *name = json_string_value(json_object_get(item, "name"));
-        const char *platform = json_string_value(json_object_get(item, "platform"));
-        const char *code = json_string_value(json_object_get(item, "code_hash"));
-        const char *config = json_string_value(json_object_get(item, "config_hash"));
-        const char *when = json_string_value(json_object_get(item, "deployed_at"));
-        const char *calls = json_string_value(json_object_get(item, "calls"));
+        const char *name = json_string_value(json_object_get(item, "name")) ?: "";
+        const char *platform = json_string_value(json_object_get(item, "platform")) ?: "";
+        const char *code = json_string_value(json_object_get(item, "code_hash")) ?: "";
+        const char *config = json_string_value(json_object_get(item, "config_hash")) ?: "";
+        const char *when = json_string_value(json_object_get(item, "deployed_at")) ?: "";
+        const char *calls = json_string_value(json_object_get(item, "calls")) ?: "";
         int memory = (int)json_integer_value(json_object_get(item, "memory_mb"));
         int timeout = (int)json_integer_value(json_object_get(item, "timeout_s"));
-        char safe_name[200], safe_calls[200];
-        magics_html_escape(safe_name, sizeof safe_name, name);
-        magics_html_escape(safe_calls, sizeof safe_calls, calls);
-        h += (size_t)snprintf(html + h, html_size - h,
-                              "<tr><td>%s</td><td>%s</td><td><code>%.8s</code></td><td><code>%.8s</code></td>"
-                              "<td>%d MB</td><td>%d s</td><td>%s</td><td>%s</td></tr>",
-                              safe_name, platform, code, config, memory, timeout, when, safe_calls);
-        t += (size_t)snprintf(text + t, text_size - t, "%-20s %-9s %-8.8s %-8.8s %6d %7d  %-27s %s\n", name, platform,
-                              code, config, memory, timeout, when, calls);
+        buffer_puts(&html, "<tr><td>");
+        magics_html_escape(&html, name);
+        buffer_printf(&html, "</td><td>%s</td><td><code>%.8s</code></td><td><code>%.8s</code></td>"
+                             "<td>%d MB</td><td>%d s</td><td>%s</td><td>", platform, code, config, memory, timeout, when);
+        magics_html_escape(&html, calls);
+        buffer_puts(&html, "</td></tr>");
+        buffer_printf(&text, "%-20s %-9s %-8.8s %-8.8s %6d %7d  %-27s %s\n", name, platform, code, config, memory,
+                      timeout, when, calls);
     }
-    snprintf(html + h, html_size - h, "</tbody></table>");
-    if (json_array_size(list) == 0)
-        snprintf(text, text_size, "No functions deployed from this folder yet: define one with %%%%cloud_function.\n");
-    dispatcher_publish(d, "display_data", d->current->header,
-                       json_pack("{s:{s:s, s:s}, s:{}}", "data", "text/html", html, "text/plain", text, "metadata"));
-    free(html);
-    free(text);
+    buffer_puts(&html, "</tbody></table>");
+    if (json_array_size(list) == 0) {
+        buffer_clear(&text);
+        buffer_puts(&text, "No functions deployed from this folder yet: define one with %%cloud_function.\n");
+    }
     json_decref(list);
-    magics_ok(d, NULL);
+    if (html.failed || text.failed) {
+        bridge_fail(d, "OutOfMemory", "cannot list the functions");
+    } else {
+        dispatcher_publish(d, "display_data", d->current->header,
+                           json_pack("{s:{s:s, s:s}, s:{}}", "data", "text/html", html.data, "text/plain", text.data,
+                                     "metadata"));
+        magics_ok(d, NULL);
+    }
+    buffer_free(&html);
+    buffer_free(&text);
 }
 
 /* ---- %invoke ------------------------------------------------------------------ */

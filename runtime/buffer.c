@@ -53,6 +53,17 @@ void buffer_printf(struct buffer *buffer, const char *fmt, ...)
     buffer->size += (size_t)needed;
 }
 
+void buffer_appendf_fixed(char *out, size_t size, const char *fmt, ...)
+{
+    size_t used = strnlen(out, size);
+    if (used + 1 >= size)
+        return;
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(out + used, size - used, fmt, args);
+    va_end(args);
+}
+
 void buffer_clear(struct buffer *buffer)
 {
     buffer->size = 0;

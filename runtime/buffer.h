@@ -19,6 +19,10 @@ void buffer_append(struct buffer *buffer, const void *data, size_t size);
 void buffer_puts(struct buffer *buffer, const char *text);
 void buffer_printf(struct buffer *buffer, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Appends to the NUL-terminated text in OUT (an array of SIZE bytes),
+ * cutting what does not fit: for messages built in a caller's fixed array. */
+void buffer_appendf_fixed(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Empties the buffer, keeping its memory. */
 void buffer_clear(struct buffer *buffer);
 void buffer_free(struct buffer *buffer);

@@ -43,6 +43,12 @@ def crasher(request, context):
         os._exit(3)
     time.sleep(request.get("sleep", 0))
     return {"ok": True}'''
+# A function that fails in a way of its own for each payload: 45 failure
+# types with long names (the summary once overflowed a fixed buffer).
+THROWER = '''%%cloud_function
+def thrower(request, context):
+    raise type("AnUnusuallyLongFailureTypeNameNumber%02d" % request["k"], (Exception,), {})("boom")'''
+THROWS = {"runs": 45, "threads": 5, "payloads": [{"k": k} for k in range(45)], "experimentName": "throws"}
 CRASHES = {"runs": 4, "threads": 2, "payloads": [{"exit": True}, {"sleep": 1.5}, {}, {}], "experimentName": "crashes"}
 WARNED = {"runs": 2, "threads": 1, "runz": 5, "payloads": [{"sleep": 0.01}], "experimentName": "warned"}
 # A FaaS Runner user's file, with the keys such files have.
@@ -115,6 +121,8 @@ CELLS = {
     "crasher": CRASHER,
     "crashes": experiment_cell(CRASHES, function="crasher"),
     "warned": experiment_cell(WARNED),
+    "thrower": THROWER,
+    "throws": experiment_cell(THROWS, function="thrower"),
     **{name: cell for name, (cell, _, _) in ERRORS.items()},
     "legacy": "%experiment sleeper legacy.json",
     "quick": "%experiment sleeper exp/quick.json",
@@ -427,6 +435,17 @@ def test_platform_failures_are_rows_by_type(notebook):
     assert summary["status"] == "complete" and summary["successes"] == 2, summary
     assert "failed: WorkerCrashed: 1, FunctionTimeout: 1" in display_text(cell.displays[1]) or \
         "failed: FunctionTimeout: 1, WorkerCrashed: 1" in display_text(cell.displays[1]), cell
+
+
+def test_summary_lists_every_failure_type(notebook):
+    notebook.cell("thrower").ok()
+    cell = notebook.cell("throws").ok()
+    plain = display_text(cell.displays[1])
+    assert "runs 45, succeeded 0; failed: " in plain, cell
+    for k in range(45):
+        assert f"AnUnusuallyLongFailureTypeNameNumber{k:02d}: 1" in plain, (k, plain)
+    folder = run_folder(notebook.folder, "throws", function="thrower")
+    assert len(folder.summary["failures"]) == 45, folder.summary
 
 
 def test_concurrency_counts_the_runs_that_failed(notebook):
