@@ -41,8 +41,9 @@ void cloud_set_memory(struct cloud *cloud, const char *name, int memory_mb, clou
  * so that a caller making many calls looks it up once. */
 void cloud_remote_name(struct cloud *cloud, const char *name, const char *platform, char *out, size_t size);
 
-/* The platform calls to NAME go to (see cloud_invoke). */
-const char *cloud_platform_of(struct cloud *cloud, const char *name);
+/* The platform calls to NAME go to (see cloud_invoke), into OUT. */
+#define CLOUD_PLATFORM_NAME_SIZE 32
+void cloud_platform_of(struct cloud *cloud, const char *name, char *out, size_t size);
 
 /* The record of NAME on its platform, for an experiment's metadata
  * (code hash, memory, ...), or NULL. */

@@ -89,7 +89,10 @@ struct target *target_function(struct cloud *cloud, const char *function, const 
         return NULL;
     target->cloud = cloud;
     snprintf(target->function, sizeof target->function, "%s", function);
-    snprintf(target->platform, sizeof target->platform, "%s", platform ? platform : cloud_platform_of(cloud, function));
+    if (platform != NULL)
+        snprintf(target->platform, sizeof target->platform, "%s", platform);
+    else
+        cloud_platform_of(cloud, function, target->platform, sizeof target->platform);
     cloud_remote_name(cloud, function, target->platform, target->remote, sizeof target->remote);
     target->runner = (struct runner_target){target, target->function, target->platform, target_function_invoke,
                                             target_function_set_memory, 1, NULL};

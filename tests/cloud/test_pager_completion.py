@@ -37,6 +37,16 @@ def test_pager_for_other_magics_and_unknown_names(kernel):
     assert [m["content"]["ename"] for m in outputs if m["msg_type"] == "error"] == ["UnknownMagic"]
 
 
+@pytest.mark.parametrize("code", [" ", "\n", "\t", "  \n\t ", "\r\n", " ? ", "\n?\n"])
+def test_blank_cells_and_lone_question_marks(kernel, code):
+    """Whitespace-only cells once read before the code (ASan: heap overflow)."""
+    reply, outputs = kernel.execute(code)
+    assert reply["status"] in ("ok", "error"), reply
+    assert not pages(reply), reply
+    reply, _ = kernel.execute("1 + 1")
+    assert reply["status"] == "ok", reply
+
+
 def complete(kernel, code, cursor=None):
     kernel.client.complete(code, len(code) if cursor is None else cursor)
     reply = kernel.client.get_shell_msg(timeout=10)
