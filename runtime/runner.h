@@ -98,9 +98,4 @@ void runner_abort(struct runner *runner);
  * outstanding callback arrives. Call after `finished`. */
 void runner_release(struct runner *runner);
 
-/* Figures over ROWS (as written): runs, successes, failures by type,
- * p50/p90/p99 of runtime, latency and roundTripTime, new containers, peak
- * and time-weighted mean concurrency. */
-json_t *runner_summarize(const json_t *rows);
-
 #endif
