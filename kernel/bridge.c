@@ -13,9 +13,11 @@
 #include <string.h>
 
 #include "dispatcher_private.h"
+#include "clock.h"
 #include "log.h"
 #include "experiments.h"
 #include "magics.h"
+#include "utf8.h"
 
 #define RUNTIME_START_TIMEOUT_MS 60000
 
@@ -35,7 +37,7 @@ void bridge_start_runtime(struct dispatcher *d)
         return;
     }
     d->runtime_state = RUNTIME_STARTING;
-    d->runtime_started_ms = reactor_now_ms();
+    d->runtime_started_ms = clock_mono_ms();
     d->runtime_epoch++;
     log_debug("started the Python runtime %s (pid %ld)", d->python, (long)pyhost_pid(d->runtime));
 }
@@ -385,14 +387,6 @@ void bridge_on_output(struct dispatcher *d, enum pyhost_stream stream)
         stream_buffer_append(d->streams, stream == PYHOST_STDOUT ? "stdout" : "stderr", buffer, n, 1);
 }
 
-static json_int_t bridge_code_points(const char *utf8)
-{
-    json_int_t count = 0;
-    for (const unsigned char *c = (const unsigned char *)utf8; *c; c++)
-        count += (*c & 0xC0) != 0x80;
-    return count;
-}
-
 /* The runtime request for MSG, or NULL with ERR when MSG's content is unusable. */
 static json_t *bridge_runtime_request(struct dispatcher *d, const struct message *msg, char *err, size_t err_size)
 {
@@ -405,7 +399,9 @@ static json_t *bridge_runtime_request(struct dispatcher *d, const struct message
     }
     json_t *pos = json_object_get(content, "cursor_pos");
     /* Without a cursor, Jupyter means the end of the code (in code points). */
-    json_int_t cursor = json_is_integer(pos) ? json_integer_value(pos) : bridge_code_points(json_string_value(code));
+    json_int_t cursor = json_is_integer(pos) ? json_integer_value(pos)
+                                             : (json_int_t)utf8_code_points(json_string_value(code),
+                                                                            json_string_length(code));
     long long id = ++d->request_id;
     if (strcmp(type, "execute_request") == 0) {
         json_t *expressions = json_object_get(content, "user_expressions");
@@ -518,7 +514,7 @@ int bridge_tick(struct dispatcher *d)
 {
     int timeout = stream_buffer_tick(d->streams);
     if (d->runtime_state == RUNTIME_STARTING) {
-        long long left = d->runtime_started_ms + RUNTIME_START_TIMEOUT_MS - reactor_now_ms();
+        long long left = d->runtime_started_ms + RUNTIME_START_TIMEOUT_MS - clock_mono_ms();
         if (left <= 0) {
             char how[128];
             pyhost_stop(d->runtime, 0, how, sizeof how);

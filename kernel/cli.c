@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cloud.h"
 #include "experiment.h"
 #include "experiments.h"
@@ -380,7 +381,7 @@ static void cli_on_progress(void *ctx, const struct runner_progress *p)
 {
     static double last;
     (void)ctx;
-    double now = reactor_now_ms_precise();
+    double now = clock_mono_ms_precise();
     if (now - last < 1000 && p->done < p->total)
         return;
     last = now;
@@ -395,7 +396,7 @@ static void cli_on_finished(void *ctx, const json_t *summary)
     json_object_del(shown, "concurrencySeries");
     json_object_del(shown, "latencySeries");
     char end[32];
-    message_iso8601_now(end);
+    clock_iso8601_now(end);
     json_object_set_new(shown, "endTime", json_string(end));
     char *text = json_dumps(shown, JSON_INDENT(2) | JSON_REAL_PRECISION(16));
     printf("%s\n", text ? text : "{}");

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "buffer.h"
 #include "charts.h"
 #include "cloud.h"
@@ -194,7 +195,7 @@ static void experiments_on_finished(void *ctx, const json_t *summary)
     json_object_del(meta, "concurrencySeries");
     json_object_del(meta, "latencySeries");
     char end[32];
-    message_iso8601_now(end);
+    clock_iso8601_now(end);
     json_object_set_new(meta, "endTime", json_string(end));
     const json_t *parent = experiments_parent(run);
     if (parent != NULL) {
@@ -238,7 +239,7 @@ static void experiments_on_finished(void *ctx, const json_t *summary)
 static json_t *experiments_meta(struct experiments_run *run, const json_t *raw)
 {
     char start[32];
-    message_iso8601_now(start);
+    clock_iso8601_now(start);
     json_t *functions = json_array();
     for (int i = 0; i < run->stages; i++)
         json_array_append_new(functions, cloud_describe(run->d->cloud, target_runner(run->targets[i])->function));
@@ -364,7 +365,7 @@ static void experiments_begin(struct experiments_run *run, const char *functions
              run->platform, run->experiment.threads, results_folder(run->store));
     dispatcher_publish(d, "stream", parent, json_pack("{s:s, s:s}", "name", "stdout", "text", line));
     snprintf(run->display_id, sizeof run->display_id, "experiment-%s-%lld", run->experiment.name,
-             (long long)reactor_now_ms());
+             (long long)clock_mono_ms());
     dispatcher_publish(d, "display_data", parent,
                        json_pack("{s:{s:s}, s:{}, s:{s:s}}", "data", "text/plain", "starting...", "metadata",
                                  "transient", "display_id", run->display_id));

@@ -13,6 +13,8 @@
 #include "experiments.h"
 #include "log.h"
 #include "platform.h"
+#include "suggest.h"
+#include "utf8.h"
 
 struct magic_help {
     const char *name;     /* as typed, with its % signs */
@@ -509,7 +511,7 @@ static enum magics_outcome magics_cell(struct dispatcher *d, const struct messag
     names[MAGIC_COUNT] = NULL;
     char typed[64];
     snprintf(typed, sizeof typed, "%.*s", (int)(name_len < 63 ? name_len : 63), code);
-    const char *nearest = cloud_nearest(typed, names);
+    const char *nearest = suggest_nearest(typed, names);
     snprintf(evalue, sizeof evalue, "%s is not a faaset cell magic%s%s%s; %%help lists them", typed,
              nearest ? " (did you mean " : "", nearest ? nearest : "", nearest ? "?)" : "");
     bridge_fail(d, "UnknownMagic", evalue);
@@ -578,7 +580,7 @@ static enum magics_outcome magics_line(struct dispatcher *d, const char *line, s
         for (size_t i = 0; i < MAGIC_COUNT; i++)
             names[i] = magic_helps[i].name;
         names[MAGIC_COUNT] = NULL;
-        const char *nearest = cloud_nearest(name, names);
+        const char *nearest = suggest_nearest(name, names);
         char evalue[200];
         snprintf(evalue, sizeof evalue, "%s is not a faaset magic%s%s%s; %%help lists them", name,
                  nearest ? " (did you mean " : "", nearest ? nearest : "", nearest ? "?)" : "");
@@ -635,14 +637,8 @@ int magics_complete(struct dispatcher *d, const struct message *msg)
         return 0;
     /* cursor_pos counts code points: find its byte offset */
     size_t length = strlen(code), cursor = length;
-    if (json_is_integer(pos)) {
-        json_int_t points = json_integer_value(pos), seen = 0;
-        for (cursor = 0; cursor < length && seen < points; seen++) {
-            cursor++;
-            while (cursor < length && ((unsigned char)code[cursor] & 0xC0) == 0x80)
-                cursor++;
-        }
-    }
+    if (json_is_integer(pos))
+        cursor = utf8_offset(code, length, json_integer_value(pos) > 0 ? (size_t)json_integer_value(pos) : 0);
     size_t line_start = cursor;
     while (line_start > 0 && code[line_start - 1] != '\n')
         line_start--;
@@ -677,17 +673,10 @@ int magics_complete(struct dispatcher *d, const struct message *msg)
         }
         json_decref(names);
     }
-    json_int_t points_start = 0, points_end = 0;
-    for (size_t i = 0; i < cursor; i++) {
-        if (((unsigned char)code[i] & 0xC0) == 0x80)
-            continue;
-        if (i < word_start)
-            points_start++;
-        else
-            points_end++;
-    }
+    json_int_t points_start = (json_int_t)utf8_code_points(code, word_start);
+    json_int_t points_end = points_start + (json_int_t)utf8_code_points(word, cursor - word_start);
     dispatcher_reply(d, CHANNEL_SHELL, msg, "complete_reply",
                      json_pack("{s:s, s:o, s:I, s:I, s:{}}", "status", "ok", "matches", matches, "cursor_start",
-                               points_start, "cursor_end", points_start + points_end, "metadata"));
+                               points_start, "cursor_end", points_end, "metadata"));
     return 1;
 }

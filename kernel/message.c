@@ -2,6 +2,7 @@
  * Msg ids are "<session>_<pid>_<counter>", the scheme jupyter_client uses:
  * unique without a random number per message. */
 #include "message.h"
+#include "clock.h"
 
 #include <pwd.h>
 #include <stdio.h>
@@ -25,16 +26,6 @@ void message_session_init(struct message_session *session)
     session->counter = 0;
 }
 
-void message_iso8601_now(char out[32])
-{
-    struct timespec now;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    size_t used = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + used, 32 - used, ".%06dZ", (int)(now.tv_nsec / 1000L) % 1000000);
-}
-
 struct message *message_new(struct message_session *session, const char *msg_type,
                             const json_t *parent_header, json_t *content)
 {
@@ -45,7 +36,7 @@ struct message *message_new(struct message_session *session, const char *msg_typ
     }
     char msg_id[96], date[32];
     snprintf(msg_id, sizeof msg_id, "%s_%ld_%llu", session->id, (long)getpid(), ++session->counter);
-    message_iso8601_now(date);
+    clock_iso8601_now(date);
     msg->header = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "msg_id", msg_id, "session", session->id,
                             "username", session->username, "date", date, "msg_type", msg_type,
                             "version", MESSAGE_PROTOCOL_VERSION);

@@ -51,7 +51,4 @@ void message_free(struct message *msg);
 /* header.msg_type, or "" when absent. */
 const char *message_type(const struct message *msg);
 
-/* Writes the current UTC time as "2026-11-27T11:22:33.123456Z". */
-void message_iso8601_now(char out[32]);
-
 #endif

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "reactor.h"
+#include "utf8.h"
 
 #define STREAM_MAX_HELD (64 * 1024)
 
@@ -61,32 +63,6 @@ static int stream_reserve(struct stream_buffer *buffer, size_t extra)
     return 0;
 }
 
-/* Length of the UTF-8 sequence starting with LEAD, or 0 if LEAD cannot start one. */
-static size_t stream_sequence_length(unsigned char lead)
-{
-    if (lead < 0x80)
-        return 1;
-    if (lead >= 0xC2 && lead <= 0xDF)
-        return 2;
-    if (lead >= 0xE0 && lead <= 0xEF)
-        return 3;
-    if (lead >= 0xF0 && lead <= 0xF4)
-        return 4;
-    return 0;
-}
-
-static int stream_sequence_valid(const unsigned char *s, size_t n)
-{
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    if (n == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0)))
-        return 0; /* overlong or surrogate */
-    if (n == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90)))
-        return 0;
-    return 1;
-}
-
 /* Appends DATA as valid UTF-8. Returns how many trailing bytes form an
  * incomplete sequence that was not appended (only when KEEP_TAIL). */
 static size_t stream_append_utf8(struct stream_buffer *buffer, const unsigned char *data, size_t length, int keep_tail)
@@ -96,14 +72,14 @@ static size_t stream_append_utf8(struct stream_buffer *buffer, const unsigned ch
         return 0;
     size_t i = 0;
     while (i < length) {
-        size_t n = stream_sequence_length(data[i]);
+        size_t n = utf8_sequence_length(data[i]);
         if (n > 1 && i + n > length) {
-            int prefix_ok = stream_sequence_valid(data + i, length - i);
+            int prefix_ok = utf8_sequence_valid(data + i, length - i);
             if (keep_tail && prefix_ok)
                 return length - i;
             n = 0;
         }
-        if (n == 0 || !stream_sequence_valid(data + i, n)) {
+        if (n == 0 || !utf8_sequence_valid(data + i, n)) {
             memcpy(buffer->text + buffer->length, replacement, 3);
             buffer->length += 3;
             i++;
@@ -125,7 +101,7 @@ void stream_buffer_append(struct stream_buffer *buffer, const char *name, const 
         strncpy(buffer->name, name, sizeof buffer->name - 1);
     }
     if (buffer->length == 0)
-        buffer->since_ms = reactor_now_ms();
+        buffer->since_ms = clock_mono_ms();
     int which = strcmp(name, "stderr") == 0;
     if (raw && buffer->tail_length[which] > 0) {
         unsigned char joined[8];
@@ -133,7 +109,7 @@ void stream_buffer_append(struct stream_buffer *buffer, const char *name, const 
         size_t take = length < 4 ? length : 4;
         memcpy(joined, buffer->tail[which], have);
         memcpy(joined + have, data, take);
-        size_t lead = stream_sequence_length(joined[0]);
+        size_t lead = utf8_sequence_length(joined[0]);
         if (lead > have + length) { /* still incomplete: keep waiting */
             memcpy(buffer->tail[which] + have, data, length);
             buffer->tail_length[which] += length;
@@ -171,7 +147,7 @@ int stream_buffer_tick(struct stream_buffer *buffer)
 {
     if (buffer->length == 0)
         return -1;
-    long long due = buffer->since_ms + STREAM_FLUSH_MS - reactor_now_ms();
+    long long due = buffer->since_ms + STREAM_FLUSH_MS - clock_mono_ms();
     if (due <= 0) {
         stream_publish_held(buffer);
         return -1;

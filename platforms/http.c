@@ -91,6 +91,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "clock.h"
 #include "http_direct.h"
 #include "http_reply.h"
 #include "log.h"
@@ -191,13 +192,6 @@ static void http_engine_destroy(struct http_engine *engine);
 static struct http_shard *http_shard_new(struct http_engine *engine);
 
 /* ---- time and process-wide setup ---- */
-
-static double http_epoch_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (double)now.tv_sec * 1000.0 + (double)now.tv_nsec / 1e6;
-}
 
 /* libcurl's global state once per process; a failure is retried by the next engine. */
 static int http_global_init(void)
@@ -303,7 +297,7 @@ static void http_probe_done(struct http_engine *engine, struct http_transfer *tr
     transfer->probing = 0;
     host->probe = NULL;
     if (fresh)
-        host->fresh_until = reactor_now_ms_precise() + HTTP_DNS_FRESH_MS;
+        host->fresh_until = clock_mono_ms_precise() + HTTP_DNS_FRESH_MS;
     if (release > host->release)
         host->release = release;
     engine->releases = 1;
@@ -391,7 +385,7 @@ static struct http_shard *http_pick_shard(struct http_engine *engine)
 static int http_start(struct http_engine *engine, struct http_transfer *transfer)
 {
     if (transfer->timeout_ms > 0) {
-        long left = transfer->timeout_ms - (long)(reactor_now_ms_precise() - transfer->sent_mono_ms);
+        long left = transfer->timeout_ms - (long)(clock_mono_ms_precise() - transfer->sent_mono_ms);
         if (curl_easy_setopt(transfer->easy, CURLOPT_TIMEOUT_MS, left > 0 ? left : 1L) != CURLE_OK)
             return -1;
     }
@@ -483,8 +477,8 @@ static void http_detach(struct http_engine *engine, struct http_transfer *transf
     if (transfer->probing && !engine->closing)
         http_probe_done(engine, transfer, HTTP_RELEASE_ALL, 0); /* failed before a socket: no more waiting */
     transfer->finished = 1;
-    transfer->received_real_ms = http_epoch_ms();
-    transfer->received_mono_ms = reactor_now_ms_precise();
+    transfer->received_real_ms = clock_epoch_ms();
+    transfer->received_mono_ms = clock_mono_ms_precise();
 }
 
 static void http_on_done_timer(void *ctx);
@@ -991,8 +985,8 @@ static void http_on_direct_ended(void *owner)
 static int http_send_direct(struct http_engine *engine, struct http_transfer *transfer,
                             const struct http_request *request)
 {
-    transfer->sent_real_ms = http_epoch_ms();
-    transfer->sent_mono_ms = reactor_now_ms_precise();
+    transfer->sent_real_ms = clock_epoch_ms();
+    transfer->sent_mono_ms = clock_mono_ms_precise();
     http_link(engine, transfer); /* before: a refused connection ends the call at once */
     struct http_direct_call *call = http_direct_send(engine->direct, request, transfer);
     if (call == NULL) {
@@ -1030,8 +1024,8 @@ int http_send(struct http_engine *engine, const struct http_request *request, ht
         return -1;
     }
     transfer->timeout_ms = request->timeout_ms;
-    transfer->sent_real_ms = http_epoch_ms();
-    transfer->sent_mono_ms = reactor_now_ms_precise();
+    transfer->sent_real_ms = clock_epoch_ms();
+    transfer->sent_mono_ms = clock_mono_ms_precise();
 
     /* The name lookup gate: start now, wait for the host's probe, or be it. */
     struct http_host *host = http_host_for(engine, request->url);

@@ -33,6 +33,7 @@
  * expires what is due and sets itself for the new earliest. Idle
  * connections are swept every HTTP_DIRECT_SWEEP_MS while there are any. */
 #include "http_direct.h"
+#include "clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -339,7 +340,7 @@ static void http_direct_arm_deadline(struct http_direct *direct)
         return;
     if (direct->deadline_timer != 0)
         reactor_cancel(direct->reactor, direct->deadline_timer);
-    double wait = first->deadline - reactor_now_ms_precise();
+    double wait = first->deadline - clock_mono_ms_precise();
     direct->deadline_timer = reactor_timer(direct->reactor, wait > 0 ? (long long)wait + 1 : 0,
                                            http_direct_on_deadline, direct);
     direct->deadline_armed = first->deadline;
@@ -424,7 +425,7 @@ static void http_direct_park(struct http_direct_conn *conn)
     struct http_direct *direct = conn->direct;
     struct http_direct_origin *origin = conn->origin;
     conn->reused = 1;
-    conn->idle_since = reactor_now_ms_precise();
+    conn->idle_since = clock_mono_ms_precise();
     conn->newer = NULL;
     conn->older = origin->newest;
     if (origin->newest != NULL)
@@ -452,7 +453,7 @@ static void http_direct_on_sweep(void *ctx)
 {
     struct http_direct *direct = ctx;
     direct->sweep_timer = 0;
-    double now = reactor_now_ms_precise();
+    double now = clock_mono_ms_precise();
     for (struct http_direct_origin *origin = direct->origins; origin != NULL; origin = origin->next)
         while (origin->oldest != NULL && now - origin->oldest->idle_since >= HTTP_DIRECT_IDLE_MS)
             http_direct_close(origin->oldest);
@@ -770,7 +771,7 @@ static void http_direct_on_deadline(void *ctx)
 {
     struct http_direct *direct = ctx;
     direct->deadline_timer = 0;
-    double now = reactor_now_ms_precise();
+    double now = clock_mono_ms_precise();
     while (direct->first_deadline != NULL && direct->first_deadline->deadline <= now) {
         struct http_direct_call *call = direct->first_deadline;
         char message[160];
@@ -828,7 +829,7 @@ struct http_direct_call *http_direct_send(struct http_direct *direct, const stru
     call->origin = origin;
     if (request->timeout_ms > 0) {
         call->timeout_ms = request->timeout_ms;
-        call->deadline = reactor_now_ms_precise() + (double)request->timeout_ms;
+        call->deadline = clock_mono_ms_precise() + (double)request->timeout_ms;
         http_direct_add_deadline(call);
     }
     http_direct_start(call);

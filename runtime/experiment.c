@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cloud_options.h"
+#include "suggest.h"
 
 enum experiment_type { T_BOOL, T_INT, T_NUMBER, T_STRING, T_OBJECT, T_ARRAY, T_STRINGS, T_INTS, T_OBJECTS, T_ANY };
 
@@ -138,7 +139,7 @@ static int experiment_check_keys(const json_t *raw, struct experiment *e, char *
         while (i < EXPERIMENT_KEY_COUNT && strcmp(experiment_keys[i].name, key) != 0)
             i++;
         if (i == EXPERIMENT_KEY_COUNT) {
-            const char *nearest = cloud_nearest(key, names);
+            const char *nearest = suggest_nearest(key, names);
             char warning[256];
             snprintf(warning, sizeof warning, "unknown key '%.80s' is ignored%s%s%s", key,
                      nearest ? " (did you mean '" : "", nearest ? nearest : "", nearest ? "'?)" : "");

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "stats.h"
 
 #define RUNNER_FLUSH_MS 1000
@@ -111,13 +112,6 @@ static void runner_maybe_end_pass(struct runner *r);
 static int runner_launch(struct runner_slot *slot);
 static void runner_finish(struct runner *r, const char *status);
 
-static double runner_epoch_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (double)now.tv_sec * 1000.0 + (double)now.tv_nsec / 1e6;
-}
-
 static void runner_call_free(struct runner_call *call)
 {
     json_decref(call->payload);
@@ -142,7 +136,7 @@ static void runner_report_progress(struct runner *r)
 {
     if (r->events.progress == NULL)
         return;
-    double elapsed_s = (reactor_now_ms_precise() - r->started_mono_ms) / 1000.0;
+    double elapsed_s = (clock_mono_ms_precise() - r->started_mono_ms) / 1000.0;
     double rate = elapsed_s > 0 ? (double)r->done / elapsed_s : 0;
     struct runner_progress p = {r->done, r->failed, r->in_flight_count, r->total, r->retries, rate,
                                 rate > 0 ? (double)(r->total - r->done) / rate : -1, r->phase};
@@ -422,8 +416,8 @@ static void runner_handle_answer(struct runner_call *call, const struct runner_o
     }
     int measured = outcome->received_epoch_ms > 0; /* by the target, when the answer was read */
     double send = measured ? outcome->sent_epoch_ms : call->send_epoch_ms;
-    double receive = measured ? outcome->received_epoch_ms : runner_epoch_ms();
-    double round_trip = measured ? outcome->round_trip_ms : reactor_now_ms_precise() - call->send_mono_ms;
+    double receive = measured ? outcome->received_epoch_ms : clock_epoch_ms();
+    double round_trip = measured ? outcome->round_trip_ms : clock_mono_ms_precise() - call->send_mono_ms;
     runner_unlink(r, call);
     r->in_flight_count--;
     if (!outcome->ok && outcome->throttled && call->retries < RUNNER_MAX_RETRIES && r->state == RUNNER_RUNNING) {
@@ -464,8 +458,8 @@ static void runner_handle_answer(struct runner_call *call, const struct runner_o
 static void runner_send(struct runner_call *call)
 {
     struct runner *r = call->runner;
-    call->send_epoch_ms = runner_epoch_ms();
-    call->send_mono_ms = reactor_now_ms_precise();
+    call->send_epoch_ms = clock_epoch_ms();
+    call->send_mono_ms = clock_mono_ms_precise();
     r->outstanding++;
     const struct runner_target *target = &r->targets[call->stage];
     const json_t *payload = call->payload ? call->payload : json_array_get(r->payloads, (size_t)call->run);
@@ -776,7 +770,7 @@ struct runner *runner_start(struct reactor *reactor, const struct experiment *ex
     r->iteration = -1;
     r->memory_index = -1;
     r->phase = "starting";
-    r->started_mono_ms = reactor_now_ms_precise();
+    r->started_mono_ms = clock_mono_ms_precise();
     r->flush_timer = reactor_timer(reactor, RUNNER_FLUSH_MS, runner_on_flush_timer, r);
     r->progress_timer = reactor_timer(reactor, RUNNER_PROGRESS_MS, runner_on_progress_timer, r);
     runner_start_pass(r);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "aws_client.h"
+#include "clock.h"
 #include "check.h"
 #include "http_test_server.h"
 #include "reactor.h"
@@ -59,8 +60,8 @@ static int call(struct reactor *reactor, struct aws_client *client, const char *
         snprintf(answer->message, sizeof answer->message, "%s", err);
         return -1;
     }
-    long long deadline = reactor_now_ms() + 10000;
-    while (!answer->done && reactor_now_ms() < deadline) {
+    long long deadline = clock_mono_ms() + 10000;
+    while (!answer->done && clock_mono_ms() < deadline) {
         int wait = reactor_run_timers(reactor);
         struct pollfd p = {.fd = reactor_fd(reactor), .events = POLLIN};
         if (poll(&p, 1, wait < 0 || wait > 100 ? 100 : wait) > 0)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buffer.h"
+#include "suggest.h"
 #include "platform.h"
 
 const char *const cloud_option_keys[] = {
@@ -16,46 +17,6 @@ const char *const cloud_option_keys[] = {
     /* FaaSET's decorator also passes these */
     "config", "references", "requirements", "containerize", NULL,
 };
-
-static size_t cloud_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 32 || lb > 32)
-        return 99;
-    size_t row[33];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diagonal = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t above = row[j];
-            size_t cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
-            size_t best = diagonal + cost;
-            if (row[j] + 1 < best)
-                best = row[j] + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diagonal = above;
-        }
-    }
-    return row[lb];
-}
-
-const char *cloud_nearest(const char *word, const char *const *words)
-{
-    const char *best = NULL;
-    size_t best_distance = 3; /* farther than two edits is no suggestion */
-    for (size_t i = 0; words[i] != NULL; i++) {
-        size_t distance = cloud_distance(word, words[i]);
-        if (distance < best_distance) {
-            best = words[i];
-            best_distance = distance;
-        }
-    }
-    return best;
-}
 
 /* Integer from a JSON integer or a decimal string, within [MIN, MAX]. */
 static int cloud_read_int(const char *key, const json_t *value, int min, int max, const char *unit, int *out, char *err,
@@ -318,7 +279,7 @@ static int cloud_read_option(const char *key, const json_t *value, struct cloud_
     }
     if (strcmp(key, "config") == 0 || strcmp(key, "references") == 0 || strcmp(key, "containerize") == 0)
         return 0; /* FaaSET's: accepted; the platforms that use them read them */
-    const char *nearest = cloud_nearest(key, cloud_option_keys);
+    const char *nearest = suggest_nearest(key, cloud_option_keys);
     snprintf(err, err_size, "unknown option '%s'", key);
     if (nearest != NULL)
         buffer_appendf_fixed(err, err_size, " (did you mean '%s'?)", nearest);

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "buffer.h"
 #include "cloud_options.h"
 #include "deploy_state.h"
 #include "log.h"
-#include "message.h"
 #include "package.h"
 #include "platform.h"
 
@@ -125,7 +125,7 @@ const char *cloud_default_platform(const struct cloud *cloud)
 /* "0.31 ms", "12 ms": time since STARTED, precise where it is small. */
 static void cloud_format_elapsed(double started, char *out, size_t size)
 {
-    double elapsed = reactor_now_ms_precise() - started;
+    double elapsed = clock_mono_ms_precise() - started;
     snprintf(out, size, elapsed < 10 ? "%.2f ms" : "%.0f ms", elapsed);
 }
 
@@ -239,7 +239,7 @@ static void cloud_on_platform_done(void *ctx, const struct platform_outcome *out
     if (outcome->ok) {
         char err[300];
         const char *verb = outcome->action ? outcome->action : job->verb[i];
-        message_iso8601_now(job->records[i].deployed_at);
+        clock_iso8601_now(job->records[i].deployed_at);
         if (deploy_state_write(job->cloud->workdir, platform, name, &job->records[i], err, sizeof err) < 0) {
             snprintf(line, sizeof line, "%s: %s %s, but %s", platform, verb, name, err);
             job->failed[i] = 1;
@@ -350,7 +350,7 @@ void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
     job->cloud = cloud;
     job->reply = reply;
     job->ctx = ctx;
-    job->started_ms = reactor_now_ms_precise();
+    job->started_ms = clock_mono_ms_precise();
     if (cloud_options_parse(raw ? raw : json_object(), cloud->default_platform, &job->options, err, sizeof err) < 0) {
         reply(ctx, cloud_error("InvalidOption", err));
         cloud_options_free(&job->options);
@@ -436,7 +436,7 @@ static void cloud_on_invoke_done(void *ctx, const struct platform_outcome *outco
             return;
         }
     }
-    double elapsed = reactor_now_ms_precise() - job->started_ms;
+    double elapsed = clock_mono_ms_precise() - job->started_ms;
     json_t *result;
     if (outcome->ok)
         result = json_pack("{s:s, s:O, s:f}", "status", "ok", "result", outcome->result, "roundTripTime", elapsed);
@@ -529,7 +529,7 @@ void cloud_invoke(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
     } else {
         json_t *payload = json_object_get(upcall, "payload");
         *job = (struct cloud_invoke_job){.cloud = cloud, .reply = reply, .ctx = ctx,
-                                         .started_ms = reactor_now_ms_precise(),
+                                         .started_ms = clock_mono_ms_precise(),
                                          .payload = json_incref(payload ? payload : json_null()),
                                          .retry = !json_is_false(json_object_get(upcall, "retry"))};
         if (type != NULL && strcmp(type, "Event") == 0)
@@ -627,7 +627,7 @@ void cloud_delete(struct cloud *cloud, const char *name, const char *platform, c
         return;
     }
     *job = (struct cloud_delete_job){.cloud = cloud, .reply = reply, .ctx = ctx,
-                                     .started_ms = reactor_now_ms_precise()};
+                                     .started_ms = clock_mono_ms_precise()};
     snprintf(job->name, sizeof job->name, "%s", name);
     if (platform != NULL)
         snprintf(job->platform, sizeof job->platform, "%s", platform);

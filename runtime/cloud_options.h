@@ -45,8 +45,4 @@ json_t *cloud_options_from_line(const char *line, char *err, size_t err_size);
 /* The option keys, for completion and help, NULL-terminated. */
 extern const char *const cloud_option_keys[];
 
-/* The known word closest to WORD among WORDS (NULL-terminated), or NULL if
- * none is close. */
-const char *cloud_nearest(const char *word, const char *const *words);
-
 #endif

@@ -43,8 +43,4 @@ void reactor_dispatch(struct reactor *reactor);
  * set wait for the next call); returns ms until the next one, or -1 if none. */
 int reactor_run_timers(struct reactor *reactor);
 
-/* Milliseconds on a monotonic clock, whole and fractional. */
-long long reactor_now_ms(void);
-double reactor_now_ms_precise(void);
-
 #endif

@@ -12,6 +12,7 @@
  * (or belongs to a newer watcher with a higher generation: the fd was
  * closed and reused by a callback earlier in the round). */
 #include "reactor.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -44,20 +45,6 @@ struct reactor {
     size_t timer_count, timer_capacity;
     unsigned long next_timer_id;
 };
-
-long long reactor_now_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
-double reactor_now_ms_precise(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)now.tv_sec * 1000.0 + (double)now.tv_nsec / 1e6;
-}
 
 struct reactor *reactor_new(void)
 {
@@ -170,7 +157,7 @@ unsigned long reactor_timer(struct reactor *reactor, long long delay_ms, reactor
     if (reactor_grow_timers(reactor) < 0)
         return 0;
     unsigned long id = ++reactor->next_timer_id;
-    reactor->timers[reactor->timer_count++] = (struct reactor_timer_entry){id, reactor_now_ms() + delay_ms, fn, ctx};
+    reactor->timers[reactor->timer_count++] = (struct reactor_timer_entry){id, clock_mono_ms() + delay_ms, fn, ctx};
     return id;
 }
 
@@ -186,7 +173,7 @@ void reactor_cancel(struct reactor *reactor, unsigned long timer_id)
 
 int reactor_run_timers(struct reactor *reactor)
 {
-    long long now = reactor_now_ms();
+    long long now = clock_mono_ms();
     /* Timers set by the callbacks run here wait for the next call, after
      * the loop has read its fds: a 0 ms timer means "after this round". */
     unsigned long newest = reactor->next_timer_id;
@@ -196,7 +183,7 @@ int reactor_run_timers(struct reactor *reactor)
             reactor->timers[i] = reactor->timers[--reactor->timer_count];
             due.fn(due.ctx); /* may add or cancel timers: rescan from the start */
             i = 0;
-            now = reactor_now_ms();
+            now = clock_mono_ms();
         } else {
             i++;
         }
