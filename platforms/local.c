@@ -223,7 +223,7 @@ static struct local_worker *local_start_worker(struct local_function *function, 
         return NULL;
     }
     size_t env_count = json_object_size(function->env);
-    char **env = calloc(env_count + 9, sizeof *env);
+    char **env = calloc(env_count + 10, sizeof *env);
     int sockets[2] = {-1, -1};
     int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -248,6 +248,9 @@ static struct local_worker *local_start_worker(struct local_function *function, 
         env[n++] = strdup("FAASET_PLATFORM=local");
         env[n++] = strdup("PYTHONDONTWRITEBYTECODE=1"); /* the deployed folder stays the package, byte for byte */
         env[n++] = strdup("FAASET_WORKER_FD=3");
+        /* the frame reader/writer worker.py shares with the runtime: not in the package, which is a cloud's */
+        const struct embedded_file *frames = embedded_find("runtime/python/faaset_frames.py");
+        if (asprintf(&env[n], "FAASET_FRAMES_SOURCE=%s", (const char *)frames->data) > 0) n++;
         const struct embedded_file *source = embedded_find("runtime/python/worker.py");
         struct spawn_options options = {
             .python = platform->python, .source = (const char *)source->data, .env = (const char *const *)env,

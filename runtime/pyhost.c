@@ -62,11 +62,13 @@ int pyhost_output_fd(const struct pyhost *host, enum pyhost_stream stream)
     return host->output_fds[stream];
 }
 
-/* Boots the runtime with its own module and SAAF's, so cells can
- * `from SAAF import Inspector` (or the paper's `from Inspector import *`). */
+/* Boots the runtime with its own module, the frame reader/writer it imports
+ * (first: bootstrap.py creates the modules in this order), and SAAF's, so
+ * cells can `from SAAF import Inspector` (or the paper's `from Inspector import *`). */
 static int pyhost_send_boot(struct pyhost *host)
 {
     static const char *const modules[][2] = {
+        {"faaset_frames", "runtime/python/faaset_frames.py"},
         {"faaset_host", "runtime/python/faaset_host.py"},
         {"SAAF", "runtime/python/SAAF.py"},
         {"Inspector", "runtime/python/Inspector.py"},

@@ -3,9 +3,11 @@
 # The kernel starts the local runtime as `PYTHON -c <this file>` with a
 # connected socket at file descriptor FAASET_RUNTIME_FD. The first frame on it
 # is {"type": "boot", "modules": {name: source}, "main": name}; the modules are
-# created from that source (registered with linecache so tracebacks show their
-# lines) and `main.main(sock)` takes over. Frames are a 4-byte big-endian
-# length followed by that many bytes of UTF-8 JSON.
+# created from that source in the order given, so one may import those before
+# it (faaset_host imports faaset_frames), registered with linecache so
+# tracebacks show their lines, and `main.main(sock)` takes over. Frames are a
+# 4-byte big-endian length followed by that many bytes of UTF-8 JSON; this
+# file reads the boot frame itself, as faaset_frames does not exist yet.
 # Running from -c keeps sys.path[0] == "" (the notebook's folder), as IPython does.
 import json, linecache, os, socket, struct, sys, types
 

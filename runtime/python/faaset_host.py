@@ -7,8 +7,10 @@
 # kernel shows as stdout/stderr, so output of C code and subprocesses appears too.
 #
 # Framing: every message, both ways, is a 4-byte big-endian length followed by
-# that many bytes of UTF-8 JSON holding one object. runtime/PROTOCOL.md is the
-# contract with the C side.
+# that many bytes of UTF-8 JSON holding one object, read and written by
+# faaset_frames (shared with the local platform's worker.py; the boot frame
+# creates it before this module). runtime/PROTOCOL.md is the contract with the
+# C side.
 #
 # Protocol: the runtime first sends {"type": "hello", ...}. Then the kernel sends
 # one request at a time ({"id": N, "type": "execute" | "complete" | "inspect" |
@@ -53,17 +55,17 @@ import json
 import linecache
 import os
 import signal
-import struct
 import sys
 import threading
 import time
 import traceback
 import warnings
 
+import faaset_frames  # created before this module by bootstrap.py (the boot frame lists it first)
+
 CELL_FILENAME_PREFIX = "<cell "
 RUNTIME_FILENAME_PREFIX = "<faaset:"  # how bootstrap.py names the modules it creates
 EXIT_GRACE_SECONDS = 0.5
-FRAME_MAX_SIZE = 256 * 1024 * 1024  # the kernel's limit (runtime/frame.h)
 NOTEBOOK_DEFAULT_TIMEOUT_SECONDS = 900  # what an in-process call's context counts down from, without a timeout option
 MAIN_NAMESPACE_KEPT = ("__name__", "__doc__", "__package__", "__loader__", "__spec__",
                        "__annotations__", "__builtins__")
@@ -133,11 +135,11 @@ class InterruptGate:
 
 def encode_json(value):
     """JSON text the kernel accepts: no NaN/Infinity."""
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    return faaset_frames.dumps(value)
 
 
 class Channel:
-    """Length-prefixed JSON frames over the kernel socket; writes are atomic."""
+    """Length-prefixed JSON frames over the kernel socket (faaset_frames); writes are atomic."""
 
     def __init__(self, sock, gate):
         self._sock = sock
@@ -146,8 +148,7 @@ class Channel:
         self._main_thread_id = threading.get_ident()
 
     def send(self, message):
-        body = encode_json(message).encode("utf-8", "replace")
-        frame = struct.pack(">I", len(body)) + body
+        frame = faaset_frames.pack(faaset_frames.encode(message))
         if threading.get_ident() == self._main_thread_id:
             with self._gate:
                 self._write(frame)
@@ -158,37 +159,13 @@ class Channel:
         with self._lock:
             if self._sock is None:
                 return
-            try:
-                self._sock.sendall(frame)
-            except OSError:
-                pass  # the kernel went away; receive() sees EOF and the runtime exits
+            # False when the kernel went away; receive() sees EOF and the runtime exits
+            faaset_frames.write(self._sock, frame)
 
     def receive(self):
         """The next message as a dict; None at EOF; ValueError for a malformed frame."""
-        header = self._read_exactly(4)
-        if header is None:
-            return None
-        body = self._read_exactly(struct.unpack(">I", header)[0])
-        if body is None:
-            return None
-        message = json.loads(body.decode("utf-8"))
-        if not isinstance(message, dict):
-            raise ValueError("a frame must hold a JSON object")
-        return message
-
-    def _read_exactly(self, size):
-        buffer = bytearray(size)
-        view = memoryview(buffer)
-        received = 0
-        while received < size:
-            try:
-                count = self._sock.recv_into(view[received:]) if self._sock else 0
-            except OSError:
-                return None
-            if count == 0:
-                return None
-            received += count
-        return bytes(buffer)
+        sock = self._sock
+        return faaset_frames.read(sock) if sock is not None else None
 
     def detach_after_fork(self):
         """In a forked child: let go of the socket so the child never writes to it."""
@@ -810,7 +787,7 @@ class CloudFunction:
         except (TypeError, ValueError, RecursionError) as error:
             raise TypeError("the request to cloud function %s must be JSON-serialisable: %s"
                             % (self.name, error)) from None
-        if size > FRAME_MAX_SIZE - 65536:
+        if size > faaset_frames.FRAME_MAX_SIZE - 65536:
             raise ValueError("the request to cloud function %s is too large (%d bytes)" % (self.name, size))
         answer = _upcall("invoke", function=self.name, payload=request, invocation=invocation, log=True)
         if answer.get("status") != "ok":

@@ -10,7 +10,8 @@
 # FAASET_PLATFORM=local.
 #
 # Frames both ways: a 4-byte big-endian length, then that many bytes of UTF-8
-# JSON (one object).
+# JSON (one object), read and written by faaset_frames (shared with the local
+# runtime), whose source the kernel passes in $FAASET_FRAMES_SOURCE.
 #
 # 1. Import the handler; send {"type": "ready"}, or {"type": "init_error",
 #    errorType, errorMessage, stackTrace} and exit with status 1.
@@ -27,22 +28,43 @@
 # failed call's frames are cleared before the error frame is built, and the
 # worker keeps serving. SIGINT and SIGTERM have their default effect (exit).
 import gc
-import json
 import linecache
 import mmap
 import os
 import signal
 import socket
-import struct
 import sys
 import time
+import types
 
 DEFAULT_HANDLER = "faaset_handler.handle"
 SHIM_MODULE = "faaset_handler"
-FRAME_MAX_SIZE = 256 * 1024 * 1024  # the kernel's limit (runtime/frame.h)
+FRAMES_MODULE = "faaset_frames"
 RESERVE_SIZE = 4 * 1024 * 1024  # address space given back on an error, so the error frame can be built
 
 _reserve = None
+
+
+def _import_frames():
+    """faaset_frames, the frame reader/writer shared with the local runtime. The
+    kernel passes its source in $FAASET_FRAMES_SOURCE (the package folder is the
+    one a cloud gets and does not hold it); the module is created from it as
+    bootstrap.py creates the runtime's. Without the variable (a worker started
+    by hand), it is imported from sys.path."""
+    source = os.environ.pop("FAASET_FRAMES_SOURCE", None)
+    if source is None:
+        import faaset_frames
+        return faaset_frames
+    filename = "<faaset:%s>" % FRAMES_MODULE
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    module = types.ModuleType(FRAMES_MODULE)
+    module.__file__ = filename
+    sys.modules[FRAMES_MODULE] = module
+    exec(compile(source, filename, "exec"), module.__dict__)
+    return module
+
+
+faaset_frames = _import_frames()
 
 
 class Context:
@@ -75,50 +97,20 @@ def _request_id():
 
 
 class Channel:
+    """Frames over the kernel's socket (faaset_frames)."""
+
     def __init__(self, sock):
         self._sock = sock
 
     def send(self, message):
-        self.send_body(_encode(message))
+        self.send_body(faaset_frames.encode(message))
 
     def send_body(self, body):
-        try:
-            self._sock.sendall(struct.pack(">I", len(body)) + body)
-        except OSError:
-            pass  # the kernel went away: the next receive() sees EOF
+        faaset_frames.write(self._sock, faaset_frames.pack(body))  # False: the next receive() sees EOF
 
     def receive(self):
         """The next frame as a dict; None at EOF; ValueError if it is not a JSON object."""
-        header = self._read_exactly(4)
-        if header is None:
-            return None
-        body = self._read_exactly(struct.unpack(">I", header)[0])
-        if body is None:
-            return None
-        message = json.loads(body.decode("utf-8"))
-        if not isinstance(message, dict):
-            raise ValueError("a frame must hold a JSON object")
-        return message
-
-    def _read_exactly(self, size):
-        buffer = bytearray(size)
-        view = memoryview(buffer)
-        received = 0
-        while received < size:
-            try:
-                count = self._sock.recv_into(view[received:])
-            except InterruptedError:
-                continue
-            except OSError:
-                return None
-            if count == 0:
-                return None
-            received += count
-        return bytes(buffer)
-
-
-def _encode(message):
-    return json.dumps(message, ensure_ascii=False, allow_nan=False).encode("utf-8", "replace")
+        return faaset_frames.read(self._sock)
 
 
 def _is_worker_frame(frame):
@@ -126,7 +118,7 @@ def _is_worker_frame(frame):
     if frame.f_globals is globals():
         return True
     module = frame.f_globals.get("__name__")
-    if module == SHIM_MODULE or module == "importlib" or str(module).startswith("importlib._"):
+    if module in (SHIM_MODULE, FRAMES_MODULE, "importlib") or str(module).startswith("importlib._"):
         return True
     return frame.f_code.co_filename.startswith("<frozen importlib")
 
@@ -228,17 +220,17 @@ def load_handler(channel):
 def _result_body(call_id, result):
     """The encoded result frame, or an error frame if the result cannot be sent."""
     try:
-        body = _encode({"type": "result", "id": call_id, "result": result})
+        body = faaset_frames.encode({"type": "result", "id": call_id, "result": result})
     except MemoryError as error:
-        return _encode(dict({"type": "error", "id": call_id}, **_error_fields(error)))
+        return faaset_frames.encode(dict({"type": "error", "id": call_id}, **_error_fields(error)))
     except (TypeError, ValueError, RecursionError) as error:
-        return _encode({"type": "error", "id": call_id, "errorType": "TypeError",
-                        "errorMessage": "the function's result must be JSON-serialisable: %s" % error,
-                        "stackTrace": []})
-    if len(body) > FRAME_MAX_SIZE - 4:
-        return _encode({"type": "error", "id": call_id, "errorType": "ResponseSizeTooLarge",
-                        "errorMessage": "the function's result is %d bytes; the limit is %d"
-                        % (len(body), FRAME_MAX_SIZE - 4096), "stackTrace": []})
+        return faaset_frames.encode({"type": "error", "id": call_id, "errorType": "TypeError",
+                                     "errorMessage": "the function's result must be JSON-serialisable: %s" % error,
+                                     "stackTrace": []})
+    if not faaset_frames.body_fits(body):
+        return faaset_frames.encode({"type": "error", "id": call_id, "errorType": "ResponseSizeTooLarge",
+                                     "errorMessage": "the function's result is %d bytes; the limit is %d"
+                                     % (len(body), faaset_frames.FRAME_MAX_SIZE - 4096), "stackTrace": []})
     return body
 
 
@@ -251,7 +243,7 @@ def invoke(channel, handler, message, name, memory, timeout):
         try:
             result = handler(message.get("payload"), Context(name, memory, deadline_ms))
         except BaseException as error:
-            body = _encode(dict({"type": "error", "id": call_id}, **_error_fields(error)))
+            body = faaset_frames.encode(dict({"type": "error", "id": call_id}, **_error_fields(error)))
         else:
             body = _result_body(call_id, result)
             result = None

@@ -103,6 +103,7 @@ COLD_TARGET_MS = 150.0
 LARGE_NAME = "big"
 SMALL_NAME = "hello"
 WORKER_SOURCE = ROOT / "runtime" / "python" / "worker.py"
+FRAMES_SOURCE = ROOT / "runtime" / "python" / "faaset_frames.py"  # the worker creates it from the kernel's copy
 
 DEFINE_LINE = re.compile(r"^local: (?P<verb>.+?) (?P<name>\w+) \((?P<hash>[0-9a-f]{8})\) in "
                          r"(?P<ms>[0-9]+(?:\.[0-9]+)?) ms$", re.M)
@@ -367,17 +368,18 @@ def measure_cold(kernel, args, warm_pid):
 
 
 def worker_imports():
-    """The modules runtime/python/worker.py imports (anywhere in it), as "a, b, c"."""
+    """The modules runtime/python/worker.py and its faaset_frames import (anywhere in them), as "a, b, c"."""
     names = {"importlib"}
     try:
-        tree = ast.parse(WORKER_SOURCE.read_text())
+        trees = [ast.parse(WORKER_SOURCE.read_text()), ast.parse(FRAMES_SOURCE.read_text())]
     except (OSError, SyntaxError):
         return ", ".join(sorted(names | {"json", "os", "socket", "struct", "sys", "time"}))
-    for node in ast.walk(tree):
+    for node in (node for tree in trees for node in ast.walk(tree)):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+    names.discard("faaset_frames")  # not on sys.path: the worker creates it from $FAASET_FRAMES_SOURCE
     return ", ".join(sorted(names))
 
 

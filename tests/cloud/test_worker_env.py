@@ -25,7 +25,7 @@ def test_credentials_never_reach_a_function(tmp_path):
     assert deploy.returncode == 0, deploy.stderr
     assert deploy.stdout.startswith("local: deployed envy (")
     keys = ["AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "GOOGLE_APPLICATION_CREDENTIALS", "GREETING", "HOME",
-            "FAASET_PLATFORM", "TMPDIR"]
+            "FAASET_PLATFORM", "TMPDIR", "FAASET_FRAMES_SOURCE", "FAASET_WORKER_FD"]
     invoke = subprocess.run([binary(), "invoke", "envy", json.dumps({"keys": keys})], text=True,
                             capture_output=True, cwd=tmp_path, env=env, timeout=60)
     assert invoke.returncode == 0, invoke.stderr
@@ -33,5 +33,6 @@ def test_credentials_never_reach_a_function(tmp_path):
     assert seen["AWS_SECRET_ACCESS_KEY"] is None and seen["AWS_ACCESS_KEY_ID"] is None
     assert seen["GOOGLE_APPLICATION_CREDENTIALS"] is None
     assert seen["GREETING"] == "hi" and seen["HOME"] == "/root" and seen["FAASET_PLATFORM"] == "local"
+    assert seen["FAASET_FRAMES_SOURCE"] is None and seen["FAASET_WORKER_FD"] is None  # the worker's own, taken
     assert seen["TMPDIR"].startswith(str(tmp_path / ".faaset" / "local" / "envy" / "tmp"))
     assert "sekrit-value" not in invoke.stdout + invoke.stderr + deploy.stdout + deploy.stderr

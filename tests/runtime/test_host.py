@@ -2,7 +2,7 @@
 
 Each test starts the runtime exactly as the kernel does: `python -c bootstrap.py`
 with one end of a socketpair at $FAASET_RUNTIME_FD, a boot frame carrying
-faaset_host's source, then length-prefixed JSON frames both ways.
+faaset_frames' and faaset_host's source, then length-prefixed JSON frames both ways.
 Run with `python3 -m pytest tests/runtime` or
 `python3 -m unittest discover -s tests/runtime`.
 """
@@ -45,6 +45,7 @@ class RuntimeProcess:
         child_sock.close()
         self.next_id = 0
         modules = dict(extra_modules or {})
+        modules["faaset_frames"] = _read_source("faaset_frames.py")  # before faaset_host, which imports it
         modules["faaset_host"] = _read_source("faaset_host.py")
         self.send({"type": "boot", "modules": modules, "main": "faaset_host"})
 

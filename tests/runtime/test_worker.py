@@ -5,7 +5,8 @@ Each test builds a package folder as the kernel's packager does
 (faaset_function.py, faaset_handler.py = `FAASET_USER_FUNCTION = "NAME"` +
 the shim, SAAF.py / Inspector.py when they exist) and starts the worker as the
 kernel does: `python -c worker.py` with one end of a socketpair at
-$FAASET_WORKER_FD, the package folder as the current directory and its own TMPDIR.
+$FAASET_WORKER_FD, faaset_frames' source in $FAASET_FRAMES_SOURCE, the package
+folder as the current directory and its own TMPDIR.
 Run with `python3 -m pytest tests/runtime` or `python3 -m unittest discover -s tests/runtime`.
 """
 import json
@@ -54,7 +55,8 @@ class Worker:
         child_fd = child_sock.fileno()
         environment = dict(os.environ, FAASET_WORKER_FD=str(child_fd), TMPDIR=tmpdir,
                            FAASET_FUNCTION_NAME=name, FAASET_FUNCTION_MEMORY=str(memory_mb or 128),
-                           FAASET_FUNCTION_TIMEOUT="30", FAASET_PLATFORM="local")
+                           FAASET_FUNCTION_TIMEOUT="30", FAASET_PLATFORM="local",
+                           FAASET_FRAMES_SOURCE=_read_source("faaset_frames.py"))
         environment.pop("PYTHONPATH", None)
         if handler:
             environment["FAASET_FUNCTION_HANDLER"] = handler
@@ -192,6 +194,24 @@ class WorkerTest(WorkerTestCase):
         self.assertEqual(os.path.realpath(result["cwd"]), os.path.realpath(result["path0"]))
         other = worker.invoke({"context": True})["result"]
         self.assertNotEqual(other["request_id"], result["request_id"])
+
+    def test_frames_module_comes_from_the_kernel_not_the_package(self):
+        source = '''
+        import os, sys
+        def frames(request, context):
+            return {"file": sys.modules["faaset_frames"].__file__, "env": os.environ.get("FAASET_FRAMES_SOURCE"),
+                    "decoy": "decoy" in sys.modules}
+        '''
+        folder = build_package(os.path.join(self.base, "decoy", "package"), source, "frames")
+        with open(os.path.join(folder, "faaset_frames.py"), "w", encoding="utf-8") as out:
+            out.write("import decoy\nraise ImportError('the package copy was imported')\n")
+        tmpdir = os.path.join(self.base, "decoy", "tmp")
+        os.makedirs(tmpdir, exist_ok=True)
+        worker = Worker(folder, tmpdir, name="frames")
+        self.workers.append(worker)
+        self.assertEqual(worker.receive(), {"type": "ready"})
+        result = worker.invoke({})["result"]
+        self.assertEqual(result, {"file": "<faaset:faaset_frames>", "env": None, "decoy": False})
 
     def test_exception_is_lambda_error_frame(self):
         worker = self.start_ready()
