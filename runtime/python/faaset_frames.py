@@ -24,7 +24,7 @@
 import json
 import struct
 
-FRAME_MAX_SIZE = 256 * 1024 * 1024  # the kernel's limit on a frame's body (runtime/frame.h)
+FRAME_MAX_SIZE = 256 * 1024 * 1024  # the kernel's limit on a frame's body (platforms/base/frame.h)
 HEADER = struct.Struct(">I")
 
 
