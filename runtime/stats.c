@@ -239,7 +239,11 @@ json_t *stats_concurrency_series(const struct stats *stats, size_t max_points)
         while (i < count && events[i].time == instant)
             level += events[i++].delta;
         if (i > next_point || i == count) {
-            json_array_append_new(series, json_pack("[f, i]", (instant - events[0].time) / 1000.0, (int)level));
+            json_t *point = json_pack("[f, i]", (instant - events[0].time) / 1000.0, (int)level);
+            if (max_points > 0 && json_array_size(series) == max_points)
+                json_array_set_new(series, max_points - 1, point); /* the last point always ends the series */
+            else
+                json_array_append_new(series, point);
             next_point = i + step - 1;
         }
     }
