@@ -1,40 +1,285 @@
-/* dispatcher: the request queue, the status protocol and the requests the
- * kernel answers itself: kernel_info, history, comms, shutdown, interrupt
- * (see dispatcher.h). Requests that need Python go to bridge.c. */
-#include "dispatcher_private.h"
+/* dispatcher: the table from message type to handler, the queue's turns,
+ * and the requests the kernel answers itself: kernel_info, history, comms,
+ * shutdown, interrupt (see dispatcher.h). It owns the kernel's parts and
+ * wires them: requests (the status frame), the bridge (the runtime),
+ * magics, experiments, cloud functions and the reactor. */
+#include "dispatcher.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bridge.h"
+#include "cloud.h"
 #include "experiments.h"
+#include "history.h"
 #include "log.h"
+#include "magics.h"
+#include "reactor.h"
 
-struct dispatcher *dispatcher_new(const struct dispatcher_config *config, const struct dispatcher_io *io)
+struct dispatcher {
+    char *python;
+    char *interrupt_mode;
+    struct history *history;
+    struct reactor *reactor;       /* the runtime's pipes, the platforms' fds and timers */
+    struct requests *requests;
+    struct cloud *cloud;           /* cloud functions: define, invoke, %platform */
+    struct experiments *experiments;
+    struct bridge *bridge;
+    struct magics_context magics;
+    int finished;
+    int processing_queue;          /* guards dispatcher_process_queue against re-entry */
+    int answering;                 /* inside a request answered at once: the queue waits */
+};
+
+typedef void (*dispatcher_handler_fn)(struct dispatcher *d, enum connection_channel channel,
+                                      const struct message *msg);
+
+static void dispatcher_process_queue(struct dispatcher *d);
+
+/* ---- requests the kernel answers at once ---- */
+
+static void dispatcher_kernel_info(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
+{
+    const char *version = bridge_python_version(d->bridge);
+    char banner[1024];
+    snprintf(banner, sizeof banner,
+             "FaaSET kernel %s (C) with Python %s (%s)\n"
+             "Plain cells run in a local Python runtime; interrupt mode: %s.\n",
+             FAASET_VERSION, version[0] ? version : "(starting)", d->python, d->interrupt_mode);
+    json_t *info = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[], s:{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:i}, s:s}}",
+                             "status", "ok", "protocol_version", MESSAGE_PROTOCOL_VERSION, "implementation", "faaset",
+                             "implementation_version", FAASET_VERSION, "banner", banner, "help_links",
+                             "language_info", "name", "python", "version", version[0] ? version : "3", "mimetype",
+                             "text/x-python", "file_extension", ".py", "pygments_lexer", "ipython3",
+                             "codemirror_mode", "name", "ipython", "version", 3, "nbconvert_exporter", "python");
+    requests_reply_to(d->requests, channel, msg, "kernel_info_reply", info);
+}
+
+static void dispatcher_shutdown(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
+{
+    int restart = json_is_true(json_object_get(msg->content, "restart"));
+    requests_reply_to(d->requests, channel, msg, "shutdown_reply",
+                      json_pack("{s:s, s:b}", "status", "ok", "restart", restart));
+    d->finished = 1;
+    log_info("shutdown requested%s", restart ? " (restart)" : "");
+}
+
+/* Stops what the current cell is doing: an experiment stops launching and
+ * ends the cell within two seconds; a call the kernel makes is abandoned;
+ * Python code gets KeyboardInterrupt. */
+static void dispatcher_interrupt_current(struct dispatcher *d)
+{
+    if (experiments_interrupt(d->experiments))
+        return;
+    if (requests_awaiting_kernel(d->requests)) {
+        /* its answer will find another current request and be dropped */
+        requests_fail_execute(d->requests, "KeyboardInterrupt",
+                              "the call was abandoned; it may still complete on the platform");
+        return;
+    }
+    bridge_interrupt(d->bridge);
+}
+
+static void dispatcher_interrupt(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
+{
+    dispatcher_interrupt_current(d);
+    requests_reply_to(d->requests, channel, msg, "interrupt_reply", json_pack("{s:s}", "status", "ok"));
+}
+
+static void dispatcher_history(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
+{
+    requests_reply_to(d->requests, channel, msg, "history_reply",
+                      json_pack("{s:s, s:o}", "status", "ok", "history", history_query(d->history, msg->content)));
+}
+
+static void dispatcher_comm_info(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
+{
+    requests_reply_to(d->requests, channel, msg, "comm_info_reply", json_pack("{s:s, s:{}}", "status", "ok", "comms"));
+}
+
+/* No comm targets exist: close it, as the protocol asks. */
+static void dispatcher_comm_open(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
+{
+    (void)channel;
+    const char *comm_id = json_string_value(json_object_get(msg->content, "comm_id"));
+    requests_publish(d->requests, msg->header, "comm_close",
+                     json_pack("{s:s, s:{}}", "comm_id", comm_id ? comm_id : "", "data"));
+}
+
+/* comm_msg and comm_close for comms we never opened: nothing to do. */
+static void dispatcher_ignore(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
+{
+    (void)d;
+    (void)channel;
+    (void)msg;
+}
+
+static void dispatcher_unknown(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
+{
+    (void)d;
+    log_warn("ignoring unknown %s message type '%s'", connection_channel_name(channel), message_type(msg));
+}
+
+/* ---- requests that become the current one ---- */
+
+/* Sends the current request to the runtime, as REQUEST if given, else as itself. */
+static void dispatcher_to_runtime(struct dispatcher *d, const struct message *msg, json_t *request)
+{
+    char err[256];
+    if (request == NULL && (request = bridge_request_for(d->bridge, msg, err, sizeof err)) == NULL)
+        bridge_fail(d->bridge, "BadRequest", err);
+    else
+        bridge_send(d->bridge, request);
+}
+
+static void dispatcher_execute(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
+{
+    (void)channel;
+    json_t *request = NULL;
+    if (magics_execute(&d->magics, msg, &request) == MAGICS_HANDLED)
+        return;
+    dispatcher_to_runtime(d, msg, request);
+}
+
+static void dispatcher_complete(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
+{
+    (void)channel;
+    if (magics_complete(&d->magics, msg))
+        requests_finish(d->requests);
+    else
+        dispatcher_to_runtime(d, msg, NULL);
+}
+
+static void dispatcher_runtime_request(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
+{
+    (void)channel;
+    dispatcher_to_runtime(d, msg, NULL);
+}
+
+/* ---- the table ---- */
+
+enum dispatcher_turn {
+    DISPATCH_NOW,        /* answered at once: busy, reply, idle */
+    DISPATCH_CURRENT,    /* becomes the current request; its handler or the runtime ends it later */
+};
+
+static const struct dispatcher_handler {
+    const char *msg_type;
+    enum dispatcher_turn turn;
+    int waits_for_runtime;     /* on shell: stays queued until the runtime said hello */
+    dispatcher_handler_fn handle;
+} dispatcher_handlers[] = {
+    {"kernel_info_request", DISPATCH_NOW, 1, dispatcher_kernel_info},  /* it reports the Python version */
+    {"shutdown_request", DISPATCH_NOW, 0, dispatcher_shutdown},
+    {"interrupt_request", DISPATCH_NOW, 0, dispatcher_interrupt},
+    {"history_request", DISPATCH_NOW, 0, dispatcher_history},
+    {"comm_info_request", DISPATCH_NOW, 0, dispatcher_comm_info},
+    {"comm_open", DISPATCH_NOW, 0, dispatcher_comm_open},
+    {"comm_msg", DISPATCH_NOW, 0, dispatcher_ignore},
+    {"comm_close", DISPATCH_NOW, 0, dispatcher_ignore},
+    {"execute_request", DISPATCH_CURRENT, 1, dispatcher_execute},
+    {"complete_request", DISPATCH_CURRENT, 1, dispatcher_complete},
+    {"inspect_request", DISPATCH_CURRENT, 1, dispatcher_runtime_request},
+    {"is_complete_request", DISPATCH_CURRENT, 1, dispatcher_runtime_request},
+};
+
+static const struct dispatcher_handler dispatcher_unknown_handler = {"", DISPATCH_NOW, 0, dispatcher_unknown};
+
+static const struct dispatcher_handler *dispatcher_handler_for(const char *msg_type)
+{
+    for (size_t i = 0; i < sizeof dispatcher_handlers / sizeof dispatcher_handlers[0]; i++)
+        if (strcmp(msg_type, dispatcher_handlers[i].msg_type) == 0)
+            return &dispatcher_handlers[i];
+    return &dispatcher_unknown_handler;
+}
+
+struct dispatcher_answer {
+    struct dispatcher *d;
+    dispatcher_handler_fn handle;
+};
+
+static void dispatcher_answer(void *ctx, enum connection_channel channel, const struct message *msg)
+{
+    struct dispatcher_answer *answer = ctx;
+    answer->handle(answer->d, channel, msg);
+}
+
+/* busy, the answer, idle; the queue moves on after, not in between. */
+static void dispatcher_answer_now(struct dispatcher *d, enum connection_channel channel, struct message *msg,
+                                  dispatcher_handler_fn handle)
+{
+    struct dispatcher_answer answer = {d, handle};
+    int was_answering = d->answering;
+    d->answering = 1;
+    requests_answer_now(d->requests, channel, msg, dispatcher_answer, &answer);
+    d->answering = was_answering;
+}
+
+static void dispatcher_process_queue(struct dispatcher *d)
+{
+    if (d->processing_queue || d->answering)
+        return;
+    d->processing_queue = 1;
+    const struct message *next;
+    while ((next = requests_peek(d->requests)) != NULL && requests_current(d->requests) == NULL && !d->finished) {
+        const struct dispatcher_handler *handler = dispatcher_handler_for(message_type(next));
+        if (handler->waits_for_runtime) {
+            bridge_start(d->bridge);
+            if (bridge_starting(d->bridge))
+                break; /* the hello frame will resume the queue */
+        }
+        struct message *msg = requests_take(d->requests);
+        if (handler->turn == DISPATCH_NOW) {
+            dispatcher_answer_now(d, CHANNEL_SHELL, msg, handler->handle);
+        } else {
+            requests_begin(d->requests, msg);
+            handler->handle(d, CHANNEL_SHELL, msg);
+        }
+    }
+    d->processing_queue = 0;
+}
+
+static void dispatcher_on_idle(void *ctx)
+{
+    dispatcher_process_queue(ctx);
+}
+
+/* ---- life ---- */
+
+struct dispatcher *dispatcher_new(const struct dispatcher_config *config, const struct requests_io *io)
 {
     struct dispatcher *d = calloc(1, sizeof *d);
     if (d == NULL)
         return NULL;
-    d->io = *io;
     d->python = strdup(config->python);
     d->interrupt_mode = strdup(config->interrupt_mode);
-    d->runtime = d->python ? pyhost_new(d->python) : NULL;
-    d->streams = stream_buffer_new(bridge_stream_publish, d);
-    d->reactor = reactor_new();
-    char workdir[4096];
-    if (getcwd(workdir, sizeof workdir) == NULL)
-        strcpy(workdir, ".");
-    d->cloud = d->reactor && d->python ? cloud_new(d->reactor, workdir, d->python) : NULL;
-    if (d->interrupt_mode == NULL || d->runtime == NULL || d->streams == NULL || d->cloud == NULL) {
-        dispatcher_free(d);
-        return NULL;
-    }
-    message_session_init(&d->session);
     char err[512];
     d->history = history_open(err, sizeof err);
     if (d->history == NULL)
         log_warn("history is off for this kernel: %s", err);
-    d->runtime_state = RUNTIME_DOWN;
+    d->reactor = reactor_new();
+    d->requests = requests_new(io, d->history, dispatcher_on_idle, d);
+    char workdir[4096];
+    if (getcwd(workdir, sizeof workdir) == NULL)
+        strcpy(workdir, ".");
+    d->cloud = d->reactor && d->python ? cloud_new(d->reactor, workdir, d->python) : NULL;
+    d->experiments = d->requests && d->cloud ? experiments_new(d->requests, d->cloud, d->reactor, workdir) : NULL;
+    if (d->python == NULL || d->interrupt_mode == NULL || d->experiments == NULL) {
+        dispatcher_free(d);
+        return NULL;
+    }
+    struct bridge_config bridge = {
+        .python = d->python, .reactor = d->reactor, .requests = d->requests,
+        .upcalls = {.cloud = d->cloud, .experiment = experiments_start_call, .experiment_ctx = d->experiments},
+        .ready = dispatcher_on_idle, .ready_ctx = d};
+    d->bridge = bridge_new(&bridge);
+    if (d->bridge == NULL) {
+        dispatcher_free(d);
+        return NULL;
+    }
+    d->magics = (struct magics_context){d->requests, d->cloud, d->experiments};
     return d;
 }
 
@@ -42,182 +287,45 @@ void dispatcher_free(struct dispatcher *d)
 {
     if (d == NULL)
         return;
-    while (d->queue_head != NULL) {
-        struct queued_message *next = d->queue_head->next;
-        message_free(d->queue_head->msg);
-        free(d->queue_head);
-        d->queue_head = next;
-    }
-    experiments_shutdown(d); /* first: a running experiment stops and keeps its rows */
-    cloud_free(d->cloud);    /* it ends pending calls, whose answers go to the runtime */
+    experiments_free(d->experiments); /* first: a running experiment stops and keeps its rows */
+    cloud_free(d->cloud);             /* it ends pending calls, whose answers go to the runtime */
+    bridge_free(d->bridge);
+    requests_free(d->requests);
     reactor_free(d->reactor);
-    pyhost_free(d->runtime);
-    message_free(d->current);
-    json_decref(d->output_parent);
-    free(d->result_text);
-    stream_buffer_free(d->streams);
     history_close(d->history);
     free(d->python);
     free(d->interrupt_mode);
     free(d);
 }
 
-void dispatcher_publish(struct dispatcher *d, const char *msg_type, const json_t *parent, json_t *content)
-{
-    struct message *msg = message_new(&d->session, msg_type, parent, content);
-    if (msg == NULL) {
-        log_error("out of memory building %s", msg_type);
-        return;
-    }
-    d->io.send(d->io.ctx, CHANNEL_IOPUB, msg);
-    message_free(msg);
-}
-
-void dispatcher_reply(struct dispatcher *d, enum connection_channel channel, const struct message *request,
-                      const char *reply_type, json_t *content)
-{
-    struct message *reply = message_new_reply(&d->session, request, reply_type, content);
-    if (reply == NULL) {
-        log_error("out of memory building %s", reply_type);
-        return;
-    }
-    d->io.send(d->io.ctx, channel, reply);
-    message_free(reply);
-}
-
-void dispatcher_status(struct dispatcher *d, const json_t *parent, const char *state)
-{
-    dispatcher_publish(d, "status", parent, json_pack("{s:s}", "execution_state", state));
-}
-
 void dispatcher_start(struct dispatcher *d)
 {
-    dispatcher_status(d, NULL, "starting");
-    bridge_start_runtime(d);
-}
-
-static json_t *dispatcher_kernel_info(struct dispatcher *d)
-{
-    char banner[1024];
-    snprintf(banner, sizeof banner,
-             "FaaSET kernel %s (C) with Python %s (%s)\n"
-             "Plain cells run in a local Python runtime; interrupt mode: %s.\n",
-             FAASET_VERSION, d->python_version[0] ? d->python_version : "(starting)", d->python, d->interrupt_mode);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:[], s:{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:i}, s:s}}",
-                     "status", "ok", "protocol_version", MESSAGE_PROTOCOL_VERSION, "implementation", "faaset",
-                     "implementation_version", FAASET_VERSION, "banner", banner, "help_links",
-                     "language_info", "name", "python", "version", d->python_version[0] ? d->python_version : "3",
-                     "mimetype", "text/x-python", "file_extension", ".py", "pygments_lexer", "ipython3",
-                     "codemirror_mode", "name", "ipython", "version", 3, "nbconvert_exporter", "python");
-}
-
-static void dispatcher_shutdown(struct dispatcher *d, enum connection_channel channel, const struct message *request)
-{
-    int restart = json_is_true(json_object_get(request->content, "restart"));
-    dispatcher_reply(d, channel, request, "shutdown_reply", json_pack("{s:s, s:b}", "status", "ok", "restart", restart));
-    d->finished = 1;
-    log_info("shutdown requested%s", restart ? " (restart)" : "");
-}
-
-/* Requests the kernel answers itself, on either channel. Returns 0 if MSG is not one. */
-static int dispatcher_answer_directly(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
-{
-    const char *type = message_type(msg);
-    if (strcmp(type, "kernel_info_request") == 0)
-        dispatcher_reply(d, channel, msg, "kernel_info_reply", dispatcher_kernel_info(d));
-    else if (strcmp(type, "shutdown_request") == 0)
-        dispatcher_shutdown(d, channel, msg);
-    else if (strcmp(type, "interrupt_request") == 0) {
-        bridge_interrupt(d);
-        dispatcher_reply(d, channel, msg, "interrupt_reply", json_pack("{s:s}", "status", "ok"));
-    } else if (strcmp(type, "history_request") == 0)
-        dispatcher_reply(d, channel, msg, "history_reply",
-                         json_pack("{s:s, s:o}", "status", "ok", "history", history_query(d->history, msg->content)));
-    else if (strcmp(type, "comm_info_request") == 0)
-        dispatcher_reply(d, channel, msg, "comm_info_reply", json_pack("{s:s, s:{}}", "status", "ok", "comms"));
-    else if (strcmp(type, "comm_open") == 0) {
-        /* No comm targets exist: close it, as the protocol asks. */
-        const char *comm_id = json_string_value(json_object_get(msg->content, "comm_id"));
-        dispatcher_publish(d, "comm_close", msg->header,
-                           json_pack("{s:s, s:{}}", "comm_id", comm_id ? comm_id : "", "data"));
-    } else if (strcmp(type, "comm_msg") == 0 || strcmp(type, "comm_close") == 0)
-        ; /* for comms we never opened: nothing to do */
-    else
-        return 0;
-    return 1;
-}
-
-/* One request outside the runtime: busy, answer, idle. */
-static void dispatcher_handle_direct(struct dispatcher *d, enum connection_channel channel, struct message *msg)
-{
-    dispatcher_status(d, msg->header, "busy");
-    if (!dispatcher_answer_directly(d, channel, msg))
-        log_warn("ignoring unknown %s message type '%s'", connection_channel_name(channel), message_type(msg));
-    dispatcher_status(d, msg->header, "idle");
-    message_free(msg);
+    requests_publish(d->requests, NULL, "status", json_pack("{s:s}", "execution_state", "starting"));
+    bridge_start(d->bridge);
 }
 
 void dispatcher_enqueue_shell(struct dispatcher *d, struct message *msg)
 {
-    struct queued_message *item = malloc(sizeof *item);
-    if (item == NULL) {
-        log_error("out of memory: dropping a %s", message_type(msg));
-        message_free(msg);
-        return;
-    }
-    item->msg = msg;
-    item->next = NULL;
-    if (d->queue_tail != NULL)
-        d->queue_tail->next = item;
-    else
-        d->queue_head = item;
-    d->queue_tail = item;
-}
-
-static struct message *dispatcher_pop(struct dispatcher *d)
-{
-    struct queued_message *item = d->queue_head;
-    struct message *msg = item->msg;
-    d->queue_head = item->next;
-    if (d->queue_head == NULL)
-        d->queue_tail = NULL;
-    free(item);
-    return msg;
-}
-
-void dispatcher_process_queue(struct dispatcher *d)
-{
-    if (d->processing_queue)
-        return;
-    d->processing_queue = 1;
-    while (d->queue_head != NULL && d->current == NULL && !d->finished) {
-        const char *type = message_type(d->queue_head->msg);
-        int needs_runtime = bridge_needs_runtime(type) || strcmp(type, "kernel_info_request") == 0;
-        if (needs_runtime && d->runtime_state == RUNTIME_DOWN && !d->runtime_start_blocked)
-            bridge_start_runtime(d);
-        if (needs_runtime && d->runtime_state == RUNTIME_STARTING)
-            break; /* the hello frame will resume the queue */
-        struct message *msg = dispatcher_pop(d);
-        if (bridge_needs_runtime(type))
-            bridge_begin(d, msg);
-        else
-            dispatcher_handle_direct(d, CHANNEL_SHELL, msg);
-    }
-    d->processing_queue = 0;
+    requests_enqueue(d->requests, msg);
 }
 
 void dispatcher_on_message(struct dispatcher *d, enum connection_channel channel, struct message *msg)
 {
     switch (channel) {
     case CHANNEL_SHELL:
-        dispatcher_enqueue_shell(d, msg);
+        requests_enqueue(d->requests, msg);
         dispatcher_process_queue(d);
         break;
-    case CHANNEL_CONTROL:
-        dispatcher_handle_direct(d, CHANNEL_CONTROL, msg);
+    case CHANNEL_CONTROL: {
+        /* only what is answered at once: a cell cannot run on control */
+        const struct dispatcher_handler *handler = dispatcher_handler_for(message_type(msg));
+        dispatcher_answer_now(d, CHANNEL_CONTROL, msg,
+                              handler->turn == DISPATCH_NOW ? handler->handle : dispatcher_unknown);
+        dispatcher_process_queue(d);
         break;
+    }
     case CHANNEL_STDIN:
-        bridge_on_input_reply(d, msg);
+        bridge_on_input_reply(d->bridge, msg);
         message_free(msg);
         break;
     default:
@@ -226,22 +334,12 @@ void dispatcher_on_message(struct dispatcher *d, enum connection_channel channel
     }
 }
 
-void dispatcher_on_runtime_frames(struct dispatcher *d)
-{
-    bridge_on_frames(d);
-    dispatcher_process_queue(d);
-}
-
-void dispatcher_on_runtime_output(struct dispatcher *d, enum pyhost_stream stream)
-{
-    bridge_on_output(d, stream);
-}
-
 void dispatcher_on_sigint(struct dispatcher *d)
 {
-    if (d->current != NULL) {
+    if (requests_current(d->requests) != NULL) {
         log_info("SIGINT: interrupting the running cell");
-        bridge_interrupt(d);
+        dispatcher_interrupt_current(d);
+        dispatcher_process_queue(d);
     } else {
         log_info("SIGINT while idle: ignored");
     }
@@ -249,17 +347,10 @@ void dispatcher_on_sigint(struct dispatcher *d)
 
 int dispatcher_tick(struct dispatcher *d)
 {
-    int timeout = bridge_tick(d);
+    int timeout = bridge_tick(d->bridge);
     int timers = reactor_run_timers(d->reactor);
     dispatcher_process_queue(d);
     return timeout < 0 || (timers >= 0 && timers < timeout) ? timers : timeout;
-}
-
-void dispatcher_runtime_fds(const struct dispatcher *d, int fds[3])
-{
-    fds[0] = pyhost_frame_fd(d->runtime);
-    fds[1] = pyhost_output_fd(d->runtime, PYHOST_STDOUT);
-    fds[2] = pyhost_output_fd(d->runtime, PYHOST_STDERR);
 }
 
 struct reactor *dispatcher_reactor(const struct dispatcher *d)

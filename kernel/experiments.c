@@ -1,48 +1,73 @@
-/* experiments: %%experiment in the kernel (see experiments.h). */
+/* experiments: %%experiment in the notebook (see experiments.h). The
+ * experiment itself is a session (runtime/session.h); this file shows it
+ * under its cell: the start line, one progress display updated in place,
+ * the summary table and the charts, and ends the cell (or answers
+ * run_experiment). One experiment runs at a time in a kernel. */
 #include "experiments.h"
 
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "clock.h"
 #include "buffer.h"
 #include "charts.h"
-#include "cloud.h"
-#include "dispatcher_private.h"
-#include "experiment.h"
+#include "clock.h"
 #include "log.h"
-#include "report.h"
-#include "runner.h"
+#include "results.h"
+#include "session.h"
 #include "stats.h"
-#include "targets.h"
 
-#define EXPERIMENTS_PROGRESS_MS 250
+struct experiments {
+    struct requests *requests;
+    struct cloud *cloud;
+    struct reactor *reactor;
+    char *workdir;
+    struct experiments_run *running;
+};
 
+/* One experiment being shown. */
 struct experiments_run {
-    struct dispatcher *d;
-    struct experiment experiment;
-    struct results_store *store;
-    struct runner *runner;
-    struct target *targets[16];      /* one per pipeline stage */
-    int stages;
-    char function[65];
-    char platform[16];
-    char folder[4096];
+    struct experiments *experiments;
+    struct session *session;
     char display_id[200];
     char msg_id[128];                /* the cell it reports under */
     cloud_reply_fn reply;            /* run_experiment(): answer this instead of ending the cell */
     void *reply_ctx;
-    double last_progress_ms;
 };
 
-/* This run's cell is still the current request (not interrupted away). */
-static const json_t *experiments_parent(struct experiments_run *run)
+struct experiments *experiments_new(struct requests *requests, struct cloud *cloud, struct reactor *reactor,
+                                    const char *workdir)
 {
-    struct dispatcher *d = run->d;
-    const json_t *header = run->reply ? d->output_parent : d->current ? d->current->header : NULL;
+    struct experiments *experiments = calloc(1, sizeof *experiments);
+    if (experiments == NULL)
+        return NULL;
+    *experiments = (struct experiments){.requests = requests, .cloud = cloud, .reactor = reactor,
+                                        .workdir = strdup(workdir)};
+    if (experiments->workdir == NULL) {
+        free(experiments);
+        return NULL;
+    }
+    return experiments;
+}
+
+void experiments_free(struct experiments *experiments)
+{
+    if (experiments == NULL)
+        return;
+    if (experiments->running != NULL) /* before the platforms end its calls: no made-up failures */
+        session_abort(experiments->running->session);
+    free(experiments->workdir);
+    free(experiments);
+}
+
+/* The header this run's output goes under, while its cell is still the
+ * one running (not interrupted away), else NULL. */
+static const json_t *experiments_parent(const struct experiments_run *run)
+{
+    struct requests *requests = run->experiments->requests;
+    const json_t *header = run->reply ? requests_output_parent(requests)
+                                      : requests_current(requests) ? requests_current(requests)->header : NULL;
     const char *current = json_string_value(json_object_get(header, "msg_id"));
     return current != NULL && strcmp(current, run->msg_id) == 0 ? header : NULL;
 }
@@ -53,7 +78,15 @@ static void experiments_fail(struct experiments_run *run, const char *ename, con
     if (run->reply != NULL)
         run->reply(run->reply_ctx, json_pack("{s:s, s:s, s:s}", "status", "error", "ename", ename, "evalue", evalue));
     else
-        bridge_fail(run->d, ename, evalue);
+        requests_fail_execute(run->experiments->requests, ename, evalue);
+}
+
+static void experiments_run_free(struct experiments_run *run)
+{
+    if (run->experiments->running == run)
+        run->experiments->running = NULL;
+    session_free(run->session);
+    free(run);
 }
 
 static void experiments_progress_text(const struct runner_progress *p, char *text, size_t size)
@@ -72,17 +105,18 @@ static void experiments_on_progress(void *ctx, const struct runner_progress *pro
     const json_t *parent = experiments_parent(run);
     if (parent == NULL)
         return;
+    const char *name = session_experiment(run->session)->name;
     char text[256], html[512];
     experiments_progress_text(progress, text, sizeof text);
     double fraction = progress->total ? (double)progress->done / (double)progress->total : 0;
     snprintf(html, sizeof html,
              "<div><progress value=\"%.4f\" max=\"1\" style=\"width:20em\"></progress> <b>%s</b>: %s</div>", fraction,
-             run->experiment.name, text);
+             name, text);
     char plain[400];
-    snprintf(plain, sizeof plain, "%s: %s", run->experiment.name, text);
-    dispatcher_publish(run->d, "update_display_data", parent,
-                       json_pack("{s:{s:s, s:s}, s:{}, s:{s:s}}", "data", "text/plain", plain, "text/html", html,
-                                 "metadata", "transient", "display_id", run->display_id));
+    snprintf(plain, sizeof plain, "%s: %s", name, text);
+    requests_publish(run->experiments->requests, parent, "update_display_data",
+                     json_pack("{s:{s:s, s:s}, s:{}, s:{s:s}}", "data", "text/plain", plain, "text/html", html,
+                               "metadata", "transient", "display_id", run->display_id));
 }
 
 static void experiments_add_row(struct buffer *html, struct buffer *text, const char *label,
@@ -99,7 +133,7 @@ static void experiments_add_row(struct buffer *html, struct buffer *text, const 
 
 /* Publishes the figures of SUMMARY as a table (HTML and text). Every part
  * grows as needed: an experiment may fail in any number of ways. */
-static void experiments_publish_summary(struct dispatcher *d, const json_t *parent, const char *name,
+static void experiments_publish_summary(struct requests *requests, const json_t *parent, const char *name,
                                         const char *platform, const char *folder, const json_t *summary)
 {
     struct buffer html = {0}, text = {0}, failures = {0};
@@ -135,16 +169,16 @@ static void experiments_publish_summary(struct dispatcher *d, const json_t *pare
     if (html.failed || text.failed || failures.failed)
         log_error("out of memory: the summary of %s is not shown", name);
     else
-        dispatcher_publish(d, "display_data", parent,
-                           json_pack("{s:{s:s, s:s}, s:{}}", "data", "text/html", html.data, "text/plain", text.data,
-                                     "metadata"));
+        requests_publish(requests, parent, "display_data",
+                         json_pack("{s:{s:s, s:s}, s:{}}", "data", "text/html", html.data, "text/plain", text.data,
+                                   "metadata"));
     buffer_free(&html);
     buffer_free(&text);
     buffer_free(&failures);
 }
 
 /* The three charts under the summary. */
-static void experiments_publish_charts(struct dispatcher *d, const json_t *parent, const json_t *report)
+static void experiments_publish_charts(struct requests *requests, const json_t *parent, const json_t *report)
 {
     json_t *memory = json_array();
     size_t i;
@@ -162,242 +196,144 @@ static void experiments_publish_charts(struct dispatcher *d, const json_t *paren
     };
     for (size_t c = 0; c < sizeof charts / sizeof charts[0]; c++)
         if (json_array_size(charts[c].points) > 0)
-            dispatcher_publish(d, "display_data", parent, chart_bundle(&charts[c]));
+            requests_publish(requests, parent, "display_data", chart_bundle(&charts[c]));
     json_decref(memory);
-}
-
-/* FaaS Runner's report.csv, when the experiment asks for groups or overlaps. */
-void experiments_write_report(const char *folder, const json_t *experiment)
-{
-    if (json_array_size(json_object_get(experiment, "outputGroups")) == 0 &&
-        json_string_length(json_object_get(experiment, "overlapFilter")) == 0)
-        return;
-    char err[512];
-    json_t *rows = results_load_rows(folder, err, sizeof err);
-    if (rows == NULL || report_write(folder, experiment, rows, err, sizeof err) < 0)
-        log_warn("no report for %s: %s", folder, err);
-    json_decref(rows);
-}
-
-static void experiments_free(struct experiments_run *run)
-{
-    for (int i = 0; i < run->stages; i++)
-        target_free(run->targets[i]);
-    experiment_free(&run->experiment);
-    free(run);
 }
 
 static void experiments_on_finished(void *ctx, const json_t *summary)
 {
     struct experiments_run *run = ctx;
-    struct dispatcher *d = run->d;
-    json_t *meta = json_deep_copy(summary);
-    json_object_del(meta, "concurrencySeries");
-    json_object_del(meta, "latencySeries");
-    char end[32];
-    clock_iso8601_now(end);
-    json_object_set_new(meta, "endTime", json_string(end));
+    struct requests *requests = run->experiments->requests;
+    const char *name = session_experiment(run->session)->name;
     const json_t *parent = experiments_parent(run);
     if (parent != NULL) {
-        experiments_publish_summary(d, parent, run->experiment.name, run->platform, results_folder(run->store),
-                                    summary);
-        experiments_publish_charts(d, parent, summary);
+        experiments_publish_summary(requests, parent, name, session_platform(run->session),
+                                    session_folder(run->session), summary);
+        experiments_publish_charts(requests, parent, summary);
     }
-    snprintf(run->folder, sizeof run->folder, "%s", results_folder(run->store));
-    results_close(run->store, meta);
-    run->store = NULL;
-    experiments_write_report(run->folder, run->experiment.source);
-    json_decref(meta);
     const char *status = json_string_value(json_object_get(summary, "status"));
     if (run->reply != NULL) {
         json_t *shown = json_deep_copy(summary);
         json_object_del(shown, "concurrencySeries");
         json_object_del(shown, "latencySeries");
-        run->reply(run->reply_ctx, json_pack("{s:s, s:s, s:o, s:b}", "status", "ok", "folder", run->folder,
-                                             "summary", shown, "interrupted",
+        json_object_del(shown, "endTime");
+        run->reply(run->reply_ctx, json_pack("{s:s, s:s, s:o, s:b}", "status", "ok", "folder",
+                                             session_folder(run->session), "summary", shown, "interrupted",
                                              status != NULL && strcmp(status, "complete") != 0));
     } else if (parent != NULL) {
         if (status != NULL && strcmp(status, "complete") == 0) {
             json_t *frame = json_pack("{s:s, s:[]}", "status", "ok", "payload");
-            bridge_finish_execute(d, frame);
+            requests_finish_execute(requests, frame);
             json_decref(frame);
         } else {
             char evalue[300];
             snprintf(evalue, sizeof evalue, "the experiment %s was %s; the rows of the runs that finished are kept",
-                     run->experiment.name, status ? status : "stopped");
-            bridge_fail(d, strcmp(status ? status : "", "interrupted") == 0 ? "KeyboardInterrupt" : "ExperimentFailed",
-                        evalue);
+                     name, status ? status : "stopped");
+            requests_fail_execute(requests,
+                                  strcmp(status ? status : "", "interrupted") == 0 ? "KeyboardInterrupt"
+                                                                                   : "ExperimentFailed",
+                                  evalue);
         }
     }
-    if (d->experiment == run)
-        d->experiment = NULL;
-    runner_release(run->runner);
-    experiments_free(run);
-    dispatcher_process_queue(d);
+    experiments_run_free(run);
 }
 
-static json_t *experiments_meta(struct experiments_run *run, const json_t *raw)
-{
-    char start[32];
-    clock_iso8601_now(start);
-    json_t *functions = json_array();
-    for (int i = 0; i < run->stages; i++)
-        json_array_append_new(functions, cloud_describe(run->d->cloud, target_runner(run->targets[i])->function));
-    return json_pack("{s:O, s:s, s:o, s:o, s:s, s:s}", "experiment", raw, "function", run->function, "deployment",
-                     cloud_describe(run->d->cloud, run->function), "pipeline", functions, "startTime", start,
-                     "faaset", FAASET_VERSION);
-}
-
-static void experiments_begin(struct experiments_run *run, const char *function, const json_t *raw,
-                              const char *name_hint);
-
-void experiments_start(struct dispatcher *d, const char *function, const json_t *raw, const char *name_hint)
-{
-    struct experiments_run *run = calloc(1, sizeof *run);
-    if (run == NULL) {
-        bridge_fail(d, "OutOfMemory", "cannot start the experiment");
-        return;
-    }
-    run->d = d;
-    snprintf(run->msg_id, sizeof run->msg_id, "%s", json_string_value(json_object_get(d->current->header, "msg_id")));
-    experiments_begin(run, function, raw, name_hint);
-}
-
-void experiments_start_call(struct dispatcher *d, const json_t *upcall, cloud_reply_fn reply, void *ctx)
-{
-    const char *function = json_string_value(json_object_get(upcall, "function"));
-    json_t *raw = json_object_get(upcall, "experiment");
-    struct experiments_run *run = calloc(1, sizeof *run);
-    if (run == NULL || function == NULL || raw == NULL || d->experiment != NULL) {
-        reply(ctx, json_pack("{s:s, s:s, s:s}", "status", "error", "ename", run ? "ExperimentBusy" : "OutOfMemory",
-                             "evalue", d->experiment ? "another experiment is running in this kernel"
-                                                     : "run_experiment needs a function and an experiment"));
-        free(run);
-        return;
-    }
-    run->d = d;
-    run->reply = reply;
-    run->reply_ctx = ctx;
-    snprintf(run->msg_id, sizeof run->msg_id, "%s", json_string_value(json_object_get(d->output_parent, "msg_id")) ?: "");
-    experiments_begin(run, function, raw, NULL);
-}
-
-/* Splits FUNCTIONS ("f" or a pipeline "f g h") into one platform target
- * per stage. Returns 0, or -1 with ERR naming the first undeployed one. */
-static int experiments_targets(struct experiments_run *run, const char *functions, char *err, size_t err_size)
-{
-    const char *p = functions;
-    while (*p) {
-        p += strspn(p, " \t,");
-        size_t len = strcspn(p, " \t,");
-        if (len == 0)
-            break;
-        char name[65];
-        snprintf(name, sizeof name, "%.*s", (int)(len < 64 ? len : 64), p);
-        p += len;
-        if (run->stages == (int)(sizeof run->targets / sizeof run->targets[0])) {
-            snprintf(err, err_size, "a pipeline has at most %zu functions", sizeof run->targets / sizeof run->targets[0]);
-            return -1;
-        }
-        json_t *deployment = cloud_describe(run->d->cloud, name);
-        int deployed = json_object_get(deployment, "code_hash") != NULL;
-        json_decref(deployment);
-        if (!deployed) {
-            snprintf(err, err_size, "%.64s is not deployed from this folder; run its %%%%cloud_function cell first",
-                     name);
-            return -1;
-        }
-        if (run->stages == 0) {
-            snprintf(run->function, sizeof run->function, "%s", name);
-            cloud_platform_of(run->d->cloud, name, run->platform, sizeof run->platform);
-        }
-        run->targets[run->stages] = target_function(run->d->cloud, name, NULL);
-        if (run->targets[run->stages] == NULL) {
-            snprintf(err, err_size, "out of memory");
-            return -1;
-        }
-        run->stages++;
-    }
-    if (run->stages == 0) {
-        snprintf(err, err_size, "name the function to run the experiment against");
-        return -1;
-    }
-    return 0;
-}
-
+/* Starts RUN against FUNCTIONS ("f", or a pipeline "f g h") with the
+ * experiment RAW; NAME_HINT names it when RAW has no experimentName. */
 static void experiments_begin(struct experiments_run *run, const char *functions, const json_t *raw,
                               const char *name_hint)
 {
-    struct dispatcher *d = run->d;
+    struct experiments *experiments = run->experiments;
+    struct session_events events = {run, experiments_on_progress, experiments_on_finished};
+    run->session = session_new(experiments->reactor, experiments->cloud, "faaset-results", experiments->workdir,
+                               &events);
+    if (run->session == NULL) {
+        experiments_fail(run, "OutOfMemory", "cannot start the experiment");
+        experiments_run_free(run);
+        return;
+    }
     char err[512];
-    if (experiments_targets(run, functions, err, sizeof err) < 0) {
-        experiments_fail(run, "NotDeployed", err);
-        experiments_free(run);
+    enum session_error rc = session_add_functions(run->session, functions, err, sizeof err);
+    if (rc == SESSION_OK)
+        rc = session_open(run->session, raw, name_hint, err, sizeof err);
+    if (rc != SESSION_OK) {
+        experiments_fail(run, session_error_name(rc), err);
+        experiments_run_free(run);
         return;
     }
-    const char *function = run->function;
-    char workdir[4096];
-    if (getcwd(workdir, sizeof workdir) == NULL)
-        strcpy(workdir, ".");
-    if (experiment_parse(raw, name_hint ? name_hint : function, workdir, &run->experiment, err, sizeof err) < 0) {
-        experiments_fail(run, "InvalidExperiment", err);
-        experiments_free(run);
-        return;
-    }
+    const struct experiment *experiment = session_experiment(run->session);
     const json_t *parent = experiments_parent(run);
     size_t i;
     json_t *warning;
-    json_array_foreach(run->experiment.warnings, i, warning)
-        dispatcher_publish(d, "stream", parent,
-                           json_pack("{s:s, s:s+}", "name", "stderr", "text", "warning: ", json_string_value(warning)));
-    json_t *meta = experiments_meta(run, raw);
-    run->store = results_open("faaset-results", function, run->experiment.name, meta, err, sizeof err);
-    json_decref(meta);
-    if (run->store == NULL) {
-        experiments_fail(run, "ResultsUnavailable", err);
-        experiments_free(run);
-        return;
-    }
+    json_array_foreach(experiment->warnings, i, warning)
+        requests_publish(experiments->requests, parent, "stream",
+                         json_pack("{s:s, s:s+}", "name", "stderr", "text", "warning: ", json_string_value(warning)));
     char line[1200];
     snprintf(line, sizeof line, "Experiment %s: %d runs x %d iterations%s%s on %s, %d at a time; rows in %s\n",
-             run->experiment.name, run->experiment.runs, run->experiment.iterations,
-             run->experiment.memory_count ? " x memory settings" : "", run->stages > 1 ? " through a pipeline" : "",
-             run->platform, run->experiment.threads, results_folder(run->store));
-    dispatcher_publish(d, "stream", parent, json_pack("{s:s, s:s}", "name", "stdout", "text", line));
-    snprintf(run->display_id, sizeof run->display_id, "experiment-%s-%lld", run->experiment.name,
-             (long long)clock_mono_ms());
-    dispatcher_publish(d, "display_data", parent,
-                       json_pack("{s:{s:s}, s:{}, s:{s:s}}", "data", "text/plain", "starting...", "metadata",
-                                 "transient", "display_id", run->display_id));
-    struct runner_events events = {run, experiments_on_progress, experiments_on_finished};
-    d->experiment = run;
+             experiment->name, experiment->runs, experiment->iterations,
+             experiment->memory_count ? " x memory settings" : "",
+             session_stage_count(run->session) > 1 ? " through a pipeline" : "", session_platform(run->session),
+             experiment->threads, session_folder(run->session));
+    requests_publish(experiments->requests, parent, "stream", json_pack("{s:s, s:s}", "name", "stdout", "text", line));
+    snprintf(run->display_id, sizeof run->display_id, "experiment-%s-%lld", experiment->name, clock_mono_ms());
+    requests_publish(experiments->requests, parent, "display_data",
+                     json_pack("{s:{s:s}, s:{}, s:{s:s}}", "data", "text/plain", "starting...", "metadata",
+                               "transient", "display_id", run->display_id));
+    experiments->running = run;
     if (run->reply == NULL)
-        d->kernel_call_pending = 1;
-    struct runner_target stages[sizeof run->targets / sizeof run->targets[0]];
-    for (int stage = 0; stage < run->stages; stage++)
-        stages[stage] = *target_runner(run->targets[stage]);
-    run->runner = runner_start(d->reactor, &run->experiment, stages, run->stages, run->store, &events, err, sizeof err);
-    if (run->runner == NULL) {
-        d->experiment = NULL;
-        results_close(run->store, NULL);
-        experiments_fail(run, "InvalidExperiment", err);
-        experiments_free(run);
+        requests_await_kernel(experiments->requests, 1);
+    if ((rc = session_run(run->session, err, sizeof err)) != SESSION_OK) {
+        requests_await_kernel(experiments->requests, 0);
+        experiments_fail(run, session_error_name(rc), err);
+        experiments_run_free(run);
     }
 }
 
-int experiments_interrupt(struct dispatcher *d)
+void experiments_start_cell(struct experiments *experiments, const char *functions, const json_t *raw,
+                            const char *name_hint)
 {
-    struct experiments_run *run = d->experiment;
-    if (run == NULL)
-        return 0;
-    runner_interrupt(run->runner);
-    return 1;
+    struct experiments_run *run = calloc(1, sizeof *run);
+    if (run == NULL) {
+        requests_fail_execute(experiments->requests, "OutOfMemory", "cannot start the experiment");
+        return;
+    }
+    run->experiments = experiments;
+    snprintf(run->msg_id, sizeof run->msg_id, "%s", requests_current_id(experiments->requests));
+    experiments_begin(run, functions, raw, name_hint);
 }
 
-void experiments_shutdown(struct dispatcher *d)
+void experiments_start_call(void *ctx, const json_t *upcall, cloud_reply_fn reply, void *reply_ctx)
 {
-    if (d->experiment != NULL)
-        runner_abort(d->experiment->runner); /* before the platforms end its calls: no made-up failures */
+    struct experiments *experiments = ctx;
+    const char *function = json_string_value(json_object_get(upcall, "function"));
+    json_t *raw = json_object_get(upcall, "experiment");
+    if (function == NULL || raw == NULL || experiments->running != NULL) {
+        reply(reply_ctx, json_pack("{s:s, s:s, s:s}", "status", "error", "ename",
+                                   experiments->running ? "ExperimentBusy" : "UsageError", "evalue",
+                                   experiments->running ? "another experiment is running in this kernel"
+                                                        : "run_experiment needs a function and an experiment"));
+        return;
+    }
+    struct experiments_run *run = calloc(1, sizeof *run);
+    if (run == NULL) {
+        reply(reply_ctx, json_pack("{s:s, s:s, s:s}", "status", "error", "ename", "OutOfMemory", "evalue",
+                                   "cannot start the experiment"));
+        return;
+    }
+    run->experiments = experiments;
+    run->reply = reply;
+    run->reply_ctx = reply_ctx;
+    snprintf(run->msg_id, sizeof run->msg_id, "%s",
+             json_string_value(json_object_get(requests_output_parent(experiments->requests), "msg_id")) ?: "");
+    experiments_begin(run, function, raw, NULL);
+}
+
+int experiments_interrupt(struct experiments *experiments)
+{
+    if (experiments->running == NULL)
+        return 0;
+    session_interrupt(experiments->running->session);
+    return 1;
 }
 
 /* ---- %results ----------------------------------------------------------------- */
@@ -492,7 +428,7 @@ static json_t *experiments_load_report(const struct experiments_found *found, ch
     return report;
 }
 
-static void experiments_compare(struct dispatcher *d, const struct experiments_found *runs[2], json_t *reports[2])
+static void experiments_compare(struct experiments *experiments, const struct experiments_found *runs[2], json_t *reports[2])
 {
     static const char *const metrics[][2] = {{"runtime", "p50"}, {"runtime", "p99"}, {"latency", "p50"},
                                              {"latency", "p99"}, {"roundTripTime", "p50"}, {"roundTripTime", "p99"}};
@@ -519,14 +455,14 @@ static void experiments_compare(struct dispatcher *d, const struct experiments_f
                   (long long)json_integer_value(json_object_get(concurrency[1], "peak")),
                   json_number_value(json_object_get(concurrency[1], "mean")));
     if (!html.failed && !text.failed)
-        dispatcher_publish(d, "display_data", d->current->header,
+        requests_publish(experiments->requests, requests_current(experiments->requests)->header, "display_data",
                            json_pack("{s:{s:s, s:s}, s:{}}", "data", "text/html", html.data, "text/plain", text.data,
                                      "metadata"));
     buffer_free(&html);
     buffer_free(&text);
 }
 
-void experiments_results(struct dispatcher *d, const char *args)
+void experiments_results(struct experiments *experiments, const char *args)
 {
     char wanted[2][256] = {"", ""};
     int given = sscanf(args, "%255s %255s", wanted[0], wanted[1]);
@@ -548,23 +484,24 @@ void experiments_results(struct dispatcher *d, const char *args)
             break;
     }
     if (err[0]) {
-        bridge_fail(d, "NoResults", err);
+        requests_fail_execute(experiments->requests, "NoResults", err);
     } else if (wanted_count == 1) {
         char path[2200];
         snprintf(path, sizeof path, "%s/experiment.json", runs[0]->path);
         json_t *meta = json_load_file(path, 0, NULL);
         const char *platform = json_string_value(json_object_get(json_object_get(meta, "deployment"), "platform"));
-        experiments_publish_summary(d, d->current->header, runs[0]->name, platform ? platform : "its platform",
+        const json_t *parent = requests_current(experiments->requests)->header;
+        experiments_publish_summary(experiments->requests, parent, runs[0]->name, platform ? platform : "its platform",
                                     runs[0]->path, reports[0]);
         json_decref(meta);
-        experiments_publish_charts(d, d->current->header, reports[0]);
+        experiments_publish_charts(experiments->requests, parent, reports[0]);
         json_t *frame = json_pack("{s:s, s:[]}", "status", "ok", "payload");
-        bridge_finish_execute(d, frame);
+        requests_finish_execute(experiments->requests, frame);
         json_decref(frame);
     } else {
-        experiments_compare(d, runs, reports);
+        experiments_compare(experiments, runs, reports);
         json_t *frame = json_pack("{s:s, s:[]}", "status", "ok", "payload");
-        bridge_finish_execute(d, frame);
+        requests_finish_execute(experiments->requests, frame);
         json_decref(frame);
     }
     json_decref(reports[0]);

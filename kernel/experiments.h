@@ -1,42 +1,49 @@
-/* experiments: the kernel's side of %%experiment FUNCTION (JSON body) and
- * %experiment FUNCTION FILE.json. It checks the experiment, opens its
- * results folder beside the notebook (printing the path), drives the
- * runner against the function's platform, shows one progress display
- * updated in place (at most four times a second), and ends the cell with
- * a summary: runs, successes, failures by type, runtime / latency / round
- * trip percentiles, new containers, peak and mean concurrency. An
- * interrupt stops new launches and ends the cell within two seconds,
- * keeping every finished row. */
+/* experiments: the notebook's side of %%experiment FUNCTION (JSON body),
+ * %experiment FUNCTION FILE.json and run_experiment(). The experiment runs
+ * as a session (runtime/session.h: the experiment checked, its results
+ * folder beside the notebook, the runner, the report); this module shows
+ * it under its cell: the folder's path, one progress display updated in
+ * place, and at the end a summary (runs, successes, failures by type,
+ * runtime / latency / round trip percentiles, new containers, peak and
+ * mean concurrency) and three charts. An interrupt stops new launches and
+ * ends the cell within two seconds, keeping every finished row. %results
+ * shows past experiments again from their rows on disk. */
 #ifndef FAASET_EXPERIMENTS_H
 #define FAASET_EXPERIMENTS_H
 
 #include <jansson.h>
 
-struct dispatcher;
+#include "cloud.h"
+#include "reactor.h"
+#include "requests.h"
+
+struct experiments;
+
+/* WORKDIR is the notebook's folder (payloadFolder is read from there). */
+struct experiments *experiments_new(struct requests *requests, struct cloud *cloud, struct reactor *reactor,
+                                    const char *workdir);
+/* Ends a running experiment at kernel shutdown, keeping its rows. */
+void experiments_free(struct experiments *experiments);
 
 /* Starts an experiment for the current execute_request, which it answers
- * when the experiment ends (or fails at once with an error output). */
-void experiments_start(struct dispatcher *d, const char *function, const json_t *experiment, const char *name_hint);
+ * when the experiment ends (or fails at once with an error output).
+ * FUNCTIONS is one function or a pipeline ("f g"); NAME_HINT names the
+ * experiment when it has no experimentName (NULL: the function). */
+void experiments_start_cell(struct experiments *experiments, const char *functions, const json_t *experiment,
+                            const char *name_hint);
 
-/* The same for the runtime's `experiment` upcall (run_experiment() in a
- * cell): REPLY gets {"status": "ok", "folder", "summary", "interrupted"}
- * or the error fields; progress and summary show under the running cell. */
-void experiments_start_call(struct dispatcher *d, const json_t *upcall, void (*reply)(void *ctx, json_t *result),
-                            void *ctx);
+/* The runtime's `experiment` upcall (run_experiment() in a cell), for
+ * upcalls.h (CTX is the experiments): REPLY gets {"status": "ok",
+ * "folder", "summary", "interrupted"} or the error fields; progress and
+ * summary show under the running cell. */
+void experiments_start_call(void *ctx, const json_t *upcall, cloud_reply_fn reply, void *reply_ctx);
 
-/* Writes FOLDER/report.csv (FaaS Runner's grouped report, see report.h)
- * when EXPERIMENT has outputGroups or an overlapFilter. */
-void experiments_write_report(const char *folder, const json_t *experiment);
+/* The current experiment, if any, stops (interrupt). Returns 1 if there was one. */
+int experiments_interrupt(struct experiments *experiments);
 
 /* %results [NAME] re-shows a past experiment (the newest, or the newest
  * whose folder name starts with NAME) from its rows on disk; %results A B
  * compares two. Answers the current execute_request. */
-void experiments_results(struct dispatcher *d, const char *args);
-
-/* The current experiment, if any, stops (interrupt). Returns 1 if there was one. */
-int experiments_interrupt(struct dispatcher *d);
-
-/* Ends a running experiment at kernel shutdown, keeping its rows. */
-void experiments_shutdown(struct dispatcher *d);
+void experiments_results(struct experiments *experiments, const char *args);
 
 #endif

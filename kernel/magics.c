@@ -9,20 +9,42 @@
 #include "buffer.h"
 #include "cloud.h"
 #include "cloud_options.h"
-#include "dispatcher_private.h"
 #include "experiments.h"
+#include "requests.h"
 #include "log.h"
 #include "platform.h"
 #include "suggest.h"
 #include "utf8.h"
 
-struct magic_help {
+/* The magics' handlers, one per magic: a line magic gets the rest of its
+ * line; a cell magic gets its first line's arguments and the body below it
+ * (BODY_LINE: the cell's line number of the body's first line). */
+typedef void (*magics_line_fn)(const struct magics_context *m, const char *args);
+typedef enum magics_outcome (*magics_cell_fn)(const struct magics_context *m, const struct message *msg,
+                                              const char *args, const char *body, int body_line, json_t **request);
+
+static enum magics_outcome magics_cloud_function_cell(const struct magics_context *m, const struct message *msg,
+                                                      const char *args, const char *body, int body_line,
+                                                      json_t **request);
+static enum magics_outcome magics_experiment_cell(const struct magics_context *m, const struct message *msg,
+                                                  const char *args, const char *body, int body_line, json_t **request);
+static enum magics_outcome magics_invoke_cell(const struct magics_context *m, const struct message *msg,
+                                              const char *args, const char *body, int body_line, json_t **request);
+static void magics_invoke_line(const struct magics_context *m, const char *args);
+static void magics_experiment_file(const struct magics_context *m, const char *args);
+static void magics_results(const struct magics_context *m, const char *args);
+static void magics_platform(const struct magics_context *m, const char *args);
+static void magics_delete(const struct magics_context *m, const char *args);
+static void magics_functions(const struct magics_context *m, const char *args);
+static void magics_help(const struct magics_context *m, const char *args);
+
+static const struct magic {
     const char *name;     /* as typed, with its % signs */
     const char *usage;
     const char *text;
-};
-
-static const struct magic_help magic_helps[] = {
+    magics_line_fn line;  /* one of the two */
+    magics_cell_fn cell;
+} magics_table[] = {
     {"%%cloud_function", "%%cloud_function [key=value ...]",
      "Deploys the function defined in the cell and binds its name to a callable that runs it on a platform.\n"
      "The body is Python with one top-level `def NAME(request, context)`; what stands before it (imports,\n"
@@ -44,13 +66,16 @@ static const struct magic_help magic_helps[] = {
      "The same works in plain Python cells with FaaSET's decorator:\n"
      "  @cloud_function(memory=256, platforms=[Platform.LOCAL])\n"
      "  def hello(request, context): ...\n"
-     "Calls: hello(request) returns the result; hello.invoke(request, event=True) queues an Event call (aws)."},
+     "Calls: hello(request) returns the result; hello.invoke(request, event=True) queues an Event call (aws).",
+     NULL, magics_cloud_function_cell},
     {"%invoke", "%invoke NAME JSON",
      "Calls the cloud function NAME with the JSON payload and shows its result.\n"
      "The kernel adds roundTripTime (ms, measured here) and latency (roundTripTime minus the function's own\n"
-     "runtime)."},
+     "runtime).",
+     magics_invoke_line, NULL},
     {"%%invoke", "%%invoke NAME",
-     "Like %invoke, with the JSON payload as the cell's body."},
+     "Like %invoke, with the JSON payload as the cell's body.",
+     NULL, magics_invoke_cell},
     {"%%experiment", "%%experiment FUNCTION [FUNCTION2 ...]",
      "Runs a FaaS Runner experiment (the cell's JSON body) against a deployed function, or a pipeline.\n"
      "Keys: runs, threads (how many at once), iterations, payloads, parentPayload, payloadFolder,\n"
@@ -58,50 +83,63 @@ static const struct magic_help magic_helps[] = {
      "grouping keys. Every run is a row in faaset-results/FUNCTION/NAME-TIME/ (runs.csv, runs.jsonl), written\n"
      "as it completes; a progress display updates in place and a summary ends the cell. Interrupt stops it\n"
      "within two seconds, keeping every finished row. With several functions each run goes through them in\n"
-     "turn (3_pipeline_stage); passPayloads feeds each result to the next, renamed by transitions."},
+     "turn (3_pipeline_stage); passPayloads feeds each result to the next, renamed by transitions.",
+     NULL, magics_experiment_cell},
     {"%experiment", "%experiment FUNCTION [FUNCTION2 ...] FILE.json",
-     "Like %%experiment, with the experiment read from a FaaS Runner experiment file."},
+     "Like %%experiment, with the experiment read from a FaaS Runner experiment file.",
+     magics_experiment_file, NULL},
     {"%results", "%results [NAME [NAME2]]",
      "Shows a past experiment again from its rows on disk: the newest, or the newest named NAME.\n"
-     "With two names, compares them side by side. An experiment cut short by a killed kernel shows what was saved."},
+     "With two names, compares them side by side. An experiment cut short by a killed kernel shows what was saved.",
+     magics_results, NULL},
     {"%platform", "%platform [NAME [key=value ...]]",
      "Sets the default platform for %%cloud_function and its settings; without arguments, shows it.\n"
      "Credentials are never written in the notebook: each platform reads its usual files and variables.\n"
      "local settings: concurrency=N (workers per function, default 50), python=PATH.\n"
      "aws settings: profile=NAME, region=REGION, role=arn:aws:iam::ACCOUNT:role/NAME (for new functions),\n"
      "endpoint=URL (LocalStack and the like). Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /\n"
-     "AWS_SESSION_TOKEN or the profile in ~/.aws/credentials and ~/.aws/config, as for the AWS CLI."},
+     "AWS_SESSION_TOKEN or the profile in ~/.aws/credentials and ~/.aws/config, as for the AWS CLI.",
+     magics_platform, NULL},
     {"%delete", "%delete NAME [PLATFORM]",
      "Deletes the function NAME from its platform (the one its calls go to, or PLATFORM) and forgets its\n"
-     "deploy state there; running its cell again deploys it anew."},
+     "deploy state there; running its cell again deploys it anew.",
+     magics_delete, NULL},
     {"%functions", "%functions",
      "Lists every function deployed from this folder.\n"
-     "For each platform: code and configuration hashes, memory, timeout, last deploy, and where calls go."},
+     "For each platform: code and configuration hashes, memory, timeout, last deploy, and where calls go.",
+     magics_functions, NULL},
     {"%help", "%help [MAGIC]",
-     "Explains the magics; `?%%cloud_function` or `%%cloud_function?` opens one in the pager."},
+     "Explains the magics; `?%%cloud_function` or `%%cloud_function?` opens one in the pager.",
+     magics_help, NULL},
 };
 
-#define MAGIC_COUNT (sizeof magic_helps / sizeof magic_helps[0])
+#define MAGIC_COUNT (sizeof magics_table / sizeof magics_table[0])
 
-static const struct magic_help *magics_find(const char *name, size_t len)
+static const struct magic *magics_find(const char *name, size_t len)
 {
     for (size_t i = 0; i < MAGIC_COUNT; i++)
-        if (strlen(magic_helps[i].name) == len && strncmp(magic_helps[i].name, name, len) == 0)
-            return &magic_helps[i];
+        if (strlen(magics_table[i].name) == len && strncmp(magics_table[i].name, name, len) == 0)
+            return &magics_table[i];
     return NULL;
 }
 
 /* ---- output helpers -------------------------------------------------------- */
 
-static void magics_stream(struct dispatcher *d, const char *text)
+/* Publishes under the current cell. */
+static void magics_publish(const struct magics_context *m, const char *msg_type, json_t *content)
 {
-    dispatcher_publish(d, "stream", d->current->header, json_pack("{s:s, s:s}", "name", "stdout", "text", text));
+    requests_publish(m->requests, requests_current(m->requests)->header, msg_type, content);
 }
 
-static void magics_ok(struct dispatcher *d, json_t *payload)
+static void magics_stream(const struct magics_context *m, const char *text)
+{
+    magics_publish(m, "stream", json_pack("{s:s, s:s}", "name", "stdout", "text", text));
+}
+
+static void magics_ok(const struct magics_context *m, json_t *payload)
 {
     json_t *frame = json_pack("{s:s, s:o}", "status", "ok", "payload", payload ? payload : json_array());
-    bridge_finish_execute(d, frame);
+    requests_finish_execute(m->requests, frame);
     json_decref(frame);
 }
 
@@ -110,7 +148,7 @@ static json_t *magics_page(const char *text)
     return json_pack("[{s:s, s:{s:s}, s:i}]", "source", "page", "data", "text/plain", text, "start", 0);
 }
 
-static char *magics_help_text(const struct magic_help *help)
+static char *magics_help_text(const struct magic *help)
 {
     char *text = NULL;
     if (asprintf(&text, "%s\n\n%s\n", help->usage, help->text) < 0)
@@ -120,12 +158,15 @@ static char *magics_help_text(const struct magic_help *help)
 
 /* ---- %help and the pager --------------------------------------------------- */
 
-static void magics_help(struct dispatcher *d, const char *topic)
+/* A topic names a magic with or without its % signs (`%help cloud_function`). */
+static void magics_help(const struct magics_context *m, const char *args)
 {
+    char topic[64];
+    snprintf(topic, sizeof topic, "%.*s", (int)strcspn(args, " \t"), args);
     if (*topic) {
-        char name[64];
+        char name[sizeof topic + 2];
         snprintf(name, sizeof name, "%s%s", topic[0] == '%' ? "" : "%", topic);
-        const struct magic_help *help = magics_find(name, strlen(name));
+        const struct magic *help = magics_find(name, strlen(name));
         if (help == NULL) {
             snprintf(name, sizeof name, "%%%%%s", topic[0] == '%' ? topic + 1 : topic);
             help = magics_find(name, strlen(name));
@@ -133,23 +174,23 @@ static void magics_help(struct dispatcher *d, const char *topic)
         if (help == NULL) {
             char evalue[160];
             snprintf(evalue, sizeof evalue, "no magic named %s; %%help lists them all", topic);
-            bridge_fail(d, "UnknownMagic", evalue);
+            requests_fail_execute(m->requests, "UnknownMagic", evalue);
             return;
         }
         char *text = magics_help_text(help);
-        magics_ok(d, magics_page(text ? text : ""));
+        magics_ok(m, magics_page(text ? text : ""));
         free(text);
         return;
     }
     struct buffer text = {0};
     buffer_puts(&text, "FaaSET magics (plain cells are Python):\n\n");
     for (size_t i = 0; i < MAGIC_COUNT; i++)
-        buffer_printf(&text, "  %-36s %.*s\n", magic_helps[i].usage, (int)strcspn(magic_helps[i].text, ".\n"),
-                      magic_helps[i].text);
+        buffer_printf(&text, "  %-36s %.*s\n", magics_table[i].usage, (int)strcspn(magics_table[i].text, ".\n"),
+                      magics_table[i].text);
     buffer_puts(&text, "\n%help NAME or ?%%cloud_function explains one.\n");
-    magics_stream(d, text.failed ? "out of memory\n" : text.data);
+    magics_stream(m, text.failed ? "out of memory\n" : text.data);
     buffer_free(&text);
-    magics_ok(d, NULL);
+    magics_ok(m, NULL);
 }
 
 /* `?%%cloud_function`, `%%cloud_function?`, `%invoke??`: the magic's help in the pager. */
@@ -177,33 +218,33 @@ static int magics_pager_request(const char *code, char *topic, size_t topic_size
 
 /* ---- %platform and %functions ---------------------------------------------- */
 
-static void magics_platform(struct dispatcher *d, const char *args)
+static void magics_platform(const struct magics_context *m, const char *args)
 {
     char name[32] = "";
     int consumed = 0;
     if (sscanf(args, "%31s%n", name, &consumed) != 1) {
         char text[128];
-        snprintf(text, sizeof text, "Default platform: %s\n", cloud_default_platform(d->cloud));
-        magics_stream(d, text);
-        magics_ok(d, NULL);
+        snprintf(text, sizeof text, "Default platform: %s\n", cloud_default_platform(m->cloud));
+        magics_stream(m, text);
+        magics_ok(m, NULL);
         return;
     }
     char err[512];
     json_t *settings = cloud_options_from_line(args + consumed, err, sizeof err);
     if (settings == NULL) {
-        bridge_fail(d, "InvalidSetting", err);
+        requests_fail_execute(m->requests, "InvalidSetting", err);
         return;
     }
     char message[512];
-    int rc = cloud_set_platform(d->cloud, name, settings, message, sizeof message);
+    int rc = cloud_set_platform(m->cloud, name, settings, message, sizeof message);
     json_decref(settings);
     if (rc < 0) {
-        bridge_fail(d, "InvalidSetting", message);
+        requests_fail_execute(m->requests, "InvalidSetting", message);
         return;
     }
     strncat(message, "\n", sizeof message - strlen(message) - 1);
-    magics_stream(d, message);
-    magics_ok(d, NULL);
+    magics_stream(m, message);
+    magics_ok(m, NULL);
 }
 
 static void magics_html_escape(struct buffer *out, const char *text)
@@ -217,9 +258,10 @@ static void magics_html_escape(struct buffer *out, const char *text)
     }
 }
 
-static void magics_functions(struct dispatcher *d)
+static void magics_functions(const struct magics_context *m, const char *args)
 {
-    json_t *list = cloud_list(d->cloud);
+    (void)args;
+    json_t *list = cloud_list(m->cloud);
     struct buffer html = {0}, text = {0};
     buffer_puts(&html, "<table><thead><tr><th>function</th><th>platform</th><th>code</th><th>config</th>"
                        "<th>memory</th><th>timeout</th><th>last deploy</th><th>calls go to</th></tr></thead><tbody>");
@@ -252,12 +294,12 @@ static void magics_functions(struct dispatcher *d)
     }
     json_decref(list);
     if (html.failed || text.failed) {
-        bridge_fail(d, "OutOfMemory", "cannot list the functions");
+        requests_fail_execute(m->requests, "OutOfMemory", "cannot list the functions");
     } else {
-        dispatcher_publish(d, "display_data", d->current->header,
+        magics_publish(m, "display_data",
                            json_pack("{s:{s:s, s:s}, s:{}}", "data", "text/html", html.data, "text/plain", text.data,
                                      "metadata"));
-        magics_ok(d, NULL);
+        magics_ok(m, NULL);
     }
     buffer_free(&html);
     buffer_free(&text);
@@ -266,79 +308,67 @@ static void magics_functions(struct dispatcher *d)
 /* ---- %invoke ------------------------------------------------------------------ */
 
 struct magics_invoke {
-    struct dispatcher *d;
+    const struct magics_context *m;
     char msg_id[128];
 };
 
 /* 1 when CALL's cell is still the one running (not interrupted meanwhile). */
 static int magics_call_is_current(const struct magics_invoke *call)
 {
-    struct dispatcher *d = call->d;
-    const char *current_id = d->current ? json_string_value(json_object_get(d->current->header, "msg_id")) : NULL;
+    const char *current_id = requests_current_id(call->m->requests);
     return current_id != NULL && strcmp(current_id, call->msg_id) == 0;
 }
 
-static void magics_on_invoke(void *ctx, json_t *result)
+static void magics_on_invoke(void *ctx, const struct cloud_outcome *outcome)
 {
     struct magics_invoke *call = ctx;
-    struct dispatcher *d = call->d;
-    if (result == NULL || !magics_call_is_current(call)) {
-        json_decref(result); /* the cell was interrupted meanwhile */
-        free(call);
+    const struct magics_context *m = call->m;
+    int current = magics_call_is_current(call);
+    free(call);
+    if (!current) /* the cell was interrupted meanwhile */
         return;
-    }
-    d->kernel_call_pending = 0;
-    const char *status = json_string_value(json_object_get(result, "status"));
-    if (status != NULL && strcmp(status, "ok") == 0) {
-        json_t *value = json_object_get(result, "result");
-        json_t *shown = json_is_object(value) ? json_deep_copy(value) : json_incref(value);
-        double round_trip = json_number_value(json_object_get(result, "roundTripTime"));
-        json_t *runtime = json_object_get(value, "runtime");
-        if (json_is_object(shown)) {
-            json_object_set_new(shown, "roundTripTime", json_real(round_trip));
-            if (json_is_number(runtime))
-                json_object_set_new(shown, "latency", json_real(round_trip - json_number_value(runtime)));
-        }
+    requests_await_kernel(m->requests, 0);
+    const struct platform_outcome *platform = &outcome->platform;
+    if (platform->ok) {
+        json_t *shown = cloud_shown_result(outcome);
         char *pretty = json_dumps(shown, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(16));
         json_t *data = json_pack("{s:s}", "text/plain", pretty ? pretty : "null");
         if (json_is_object(shown) || json_is_array(shown))
             json_object_set(data, "application/json", shown);
-        dispatcher_publish(d, "execute_result", d->current->header,
-                           json_pack("{s:i, s:o, s:{}}", "execution_count", d->execution_count, "data", data,
-                                     "metadata"));
+        magics_publish(m, "execute_result",
+                       json_pack("{s:i, s:o, s:{}}", "execution_count", requests_execution_count(m->requests), "data",
+                                 data, "metadata"));
         free(pretty);
         json_decref(shown);
-        magics_ok(d, NULL);
-    } else {
-        const char *ename = json_string_value(json_object_get(result, "ename"));
-        const char *evalue = json_string_value(json_object_get(result, "evalue"));
-        json_t *traceback = json_array();
-        json_t *remote = json_object_get(result, "traceback");
-        if (json_array_size(remote) > 0) {
-            json_array_append_new(traceback, json_string("Remote traceback:"));
-            json_array_extend(traceback, remote);
-        }
-        char last[1200];
-        snprintf(last, sizeof last, "%s: %s", ename ? ename : "Error", evalue ? evalue : "");
-        json_array_append_new(traceback, json_string(last));
-        json_t *frame = json_pack("{s:s, s:s, s:s, s:o}", "status", "error", "ename", ename ? ename : "Error", "evalue",
-                                  evalue ? evalue : "", "traceback", traceback);
-        dispatcher_publish(d, "error", d->current->header,
-                           json_pack("{s:O, s:O, s:O}", "ename", json_object_get(frame, "ename"), "evalue",
-                                     json_object_get(frame, "evalue"), "traceback", json_object_get(frame, "traceback")));
-        bridge_finish_execute(d, frame);
-        json_decref(frame);
+        magics_ok(m, NULL);
+        return;
     }
-    json_decref(result);
-    free(call);
-    dispatcher_process_queue(d);
+    const char *ename = platform->error_type ? platform->error_type : "Error";
+    const char *evalue = platform->message ? platform->message : "";
+    json_t *traceback = json_array();
+    json_t *remote = cloud_traceback(platform);
+    if (json_array_size(remote) > 0) {
+        json_array_append_new(traceback, json_string("Remote traceback:"));
+        json_array_extend(traceback, remote);
+    }
+    json_decref(remote);
+    char last[1200];
+    snprintf(last, sizeof last, "%s: %s", ename, evalue);
+    json_array_append_new(traceback, json_string(last));
+    json_t *frame = json_pack("{s:s, s:s, s:s, s:o}", "status", "error", "ename", ename, "evalue", evalue, "traceback",
+                              traceback);
+    magics_publish(m, "error",
+                   json_pack("{s:s, s:s, s:O}", "ename", ename, "evalue", evalue, "traceback",
+                             json_object_get(frame, "traceback")));
+    requests_finish_execute(m->requests, frame);
+    json_decref(frame);
 }
 
-static void magics_invoke(struct dispatcher *d, const char *name, size_t name_len, const char *json_text)
+static void magics_invoke(const struct magics_context *m, const char *name, size_t name_len, const char *json_text)
 {
     char function[65];
     if (name_len == 0 || name_len >= sizeof function) {
-        bridge_fail(d, "UsageError", "usage: %invoke NAME JSON (or %%invoke NAME with a JSON body)");
+        requests_fail_execute(m->requests, "UsageError", "usage: %invoke NAME JSON (or %%invoke NAME with a JSON body)");
         return;
     }
     snprintf(function, sizeof function, "%.*s", (int)name_len, name);
@@ -348,75 +378,71 @@ static void magics_invoke(struct dispatcher *d, const char *name, size_t name_le
         char evalue[400];
         snprintf(evalue, sizeof evalue, "the payload of %s is not valid JSON: %s (line %d, column %d)", function,
                  json_err.text, json_err.line, json_err.column);
-        bridge_fail(d, "InvalidJSON", evalue);
-        return;
-    }
-    struct magics_invoke *call = calloc(1, sizeof *call);
-    json_t *upcall = json_pack("{s:s, s:o}", "function", function, "payload", payload);
-    if (call == NULL || upcall == NULL) {
-        free(call);
-        json_decref(upcall);
-        bridge_fail(d, "OutOfMemory", "cannot start the call");
-        return;
-    }
-    call->d = d;
-    snprintf(call->msg_id, sizeof call->msg_id, "%s", json_string_value(json_object_get(d->current->header, "msg_id")));
-    d->kernel_call_pending = 1;
-    cloud_invoke(d->cloud, upcall, magics_on_invoke, call);
-    json_decref(upcall);
-}
-
-/* ---- %delete ------------------------------------------------------------------ */
-
-static void magics_on_delete(void *ctx, json_t *result)
-{
-    struct magics_invoke *call = ctx;
-    struct dispatcher *d = call->d;
-    if (result == NULL || !magics_call_is_current(call)) {
-        json_decref(result);
-        free(call);
-        return;
-    }
-    d->kernel_call_pending = 0;
-    const char *status = json_string_value(json_object_get(result, "status"));
-    if (status != NULL && strcmp(status, "ok") == 0) {
-        char line[800];
-        snprintf(line, sizeof line, "%s\n", json_string_value(json_object_get(result, "line")) ?: "deleted");
-        magics_stream(d, line);
-        magics_ok(d, NULL);
-    } else {
-        bridge_fail(d, json_string_value(json_object_get(result, "ename")) ?: "Error",
-                    json_string_value(json_object_get(result, "evalue")) ?: "");
-    }
-    json_decref(result);
-    free(call);
-    dispatcher_process_queue(d);
-}
-
-/* `%delete NAME [PLATFORM]`. */
-static void magics_delete(struct dispatcher *d, const char *args)
-{
-    char name[65] = "", platform[17] = "", extra[2] = "";
-    int count = sscanf(args, "%64s %16s %1s", name, platform, extra);
-    if (count < 1 || count > 2) {
-        bridge_fail(d, "UsageError", "usage: %delete NAME [PLATFORM]");
-        return;
-    }
-    if (count == 2 && !platforms_is_known(platform)) {
-        char evalue[200];
-        snprintf(evalue, sizeof evalue, "unknown platform '%s'; choose from %s", platform, platforms_known_names());
-        bridge_fail(d, "UsageError", evalue);
+        requests_fail_execute(m->requests, "InvalidJSON", evalue);
         return;
     }
     struct magics_invoke *call = calloc(1, sizeof *call);
     if (call == NULL) {
-        bridge_fail(d, "OutOfMemory", "cannot start the delete");
+        json_decref(payload);
+        requests_fail_execute(m->requests, "OutOfMemory", "cannot start the call");
         return;
     }
-    call->d = d;
-    snprintf(call->msg_id, sizeof call->msg_id, "%s", json_string_value(json_object_get(d->current->header, "msg_id")));
-    d->kernel_call_pending = 1;
-    cloud_delete(d->cloud, name, count == 2 ? platform : NULL, magics_on_delete, call);
+    call->m = m;
+    snprintf(call->msg_id, sizeof call->msg_id, "%s", requests_current_id(m->requests));
+    requests_await_kernel(m->requests, 1);
+    struct cloud_call request = {.function = function, .payload = payload, .retry = 1};
+    cloud_call(m->cloud, &request, magics_on_invoke, call);
+    json_decref(payload);
+}
+
+/* ---- %delete ------------------------------------------------------------------ */
+
+static void magics_on_delete(void *ctx, const struct cloud_outcome *outcome)
+{
+    struct magics_invoke *call = ctx;
+    const struct magics_context *m = call->m;
+    int current = magics_call_is_current(call);
+    free(call);
+    if (!current)
+        return;
+    requests_await_kernel(m->requests, 0);
+    if (outcome->platform.ok) {
+        char line[800];
+        snprintf(line, sizeof line, "%s\n", outcome->line ? outcome->line : "deleted");
+        magics_stream(m, line);
+        magics_ok(m, NULL);
+    } else {
+        requests_fail_execute(m->requests, outcome->platform.error_type ? outcome->platform.error_type : "Error",
+                              outcome->platform.message ? outcome->platform.message : "");
+    }
+}
+
+/* `%delete NAME [PLATFORM]`. */
+static void magics_delete(const struct magics_context *m, const char *args)
+{
+    char name[65] = "", platform[17] = "", extra[2] = "";
+    int count = sscanf(args, "%64s %16s %1s", name, platform, extra);
+    if (count < 1 || count > 2) {
+        requests_fail_execute(m->requests, "UsageError", "usage: %delete NAME [PLATFORM]");
+        return;
+    }
+    if (count == 2 && !platforms_is_known(platform)) {
+        char evalue[200];
+        char names[128];
+        platforms_name_list(names, sizeof names);
+        snprintf(evalue, sizeof evalue, "unknown platform '%s'; choose from %s", platform, names);
+        requests_fail_execute(m->requests, "UsageError", evalue);
+        return;
+    }
+    struct magics_invoke *call = calloc(1, sizeof *call);
+    if (call == NULL) {
+        requests_fail_execute(m->requests, "OutOfMemory", "cannot start the delete");
+        return;
+    }
+    call->m = m;
+    snprintf(call->msg_id, sizeof call->msg_id, "%s", requests_current_id(m->requests));
+    requests_await_kernel(m->requests, 1);
+    cloud_delete(m->cloud, name, count == 2 ? platform : NULL, magics_on_delete, call);
 }
 
 /* ---- routing ----------------------------------------------------------------- */
@@ -453,9 +479,97 @@ static int magics_single_line(const char *code, const char **line, size_t *line_
     return found != NULL;
 }
 
+/* `%%cloud_function key=value ...`: the runtime checks and defines the
+ * function, then cloud.c deploys it (the define upcall). */
+static enum magics_outcome magics_cloud_function_cell(const struct magics_context *m, const struct message *msg,
+                                                      const char *args, const char *body, int body_line,
+                                                      json_t **request)
+{
+    char err[512];
+    json_t *options = cloud_options_from_line(args, err, sizeof err);
+    if (options == NULL) {
+        requests_fail_execute(m->requests, "InvalidOption", err);
+        return MAGICS_HANDLED;
+    }
+    const json_t *content = msg->content;
+    *request = json_pack("{s:s, s:O, s:s, s:i, s:o, s:i, s:O?, s:O?, s:O?}", "type", "cloud_function", "code",
+                         json_object_get(content, "code"), "body", body, "body_line", body_line, "options", options,
+                         "execution_count", requests_execution_count(m->requests), "silent",
+                         json_object_get(content, "silent"), "store_history", json_object_get(content, "store_history"),
+                         "allow_stdin", json_object_get(content, "allow_stdin"));
+    return MAGICS_RUNTIME_REQUEST;
+}
+
+/* `%%experiment FUNCTION [FUNCTION2 ...]` with the experiment as JSON below. */
+static enum magics_outcome magics_experiment_cell(const struct magics_context *m, const struct message *msg,
+                                                  const char *args, const char *body, int body_line, json_t **request)
+{
+    (void)msg;
+    (void)body_line;
+    (void)request;
+    const char *names = args + strspn(args, " \t");
+    char function[1100]; /* one function, or a pipeline: several */
+    snprintf(function, sizeof function, "%.1000s", names);
+    function[strcspn(function, "#")] = '\0';
+    json_error_t json_err;
+    json_t *experiment = *body ? json_loads(body, 0, &json_err) : json_object();
+    if (function[0] == '\0') {
+        requests_fail_execute(m->requests, "UsageError",
+                              "usage: %%experiment FUNCTION, with the experiment as the cell's JSON body");
+    } else if (experiment == NULL) {
+        char evalue[400];
+        snprintf(evalue, sizeof evalue, "the experiment is not valid JSON: %s (line %d of the body, column %d)",
+                 json_err.text, json_err.line, json_err.column);
+        requests_fail_execute(m->requests, "InvalidJSON", evalue);
+    } else {
+        experiments_start_cell(m->experiments, function, experiment, NULL);
+    }
+    json_decref(experiment);
+    return MAGICS_HANDLED;
+}
+
+/* `%%invoke NAME` with the JSON payload below. */
+static enum magics_outcome magics_invoke_cell(const struct magics_context *m, const struct message *msg,
+                                              const char *args, const char *body, int body_line, json_t **request)
+{
+    (void)msg;
+    (void)body_line;
+    (void)request;
+    const char *name = args + strspn(args, " \t");
+    magics_invoke(m, name, strcspn(name, " \t"), body);
+    return MAGICS_HANDLED;
+}
+
+/* `%invoke NAME JSON` */
+static void magics_invoke_line(const struct magics_context *m, const char *args)
+{
+    size_t function_len = strcspn(args, " \t");
+    magics_invoke(m, args, function_len, args + function_len + strspn(args + function_len, " \t"));
+}
+
+/* `%results [NAME [NAME2]]` */
+static void magics_results(const struct magics_context *m, const char *args)
+{
+    experiments_results(m->experiments, args);
+}
+
+/* An UnknownMagic error naming the nearest magic there is. */
+static void magics_unknown(const struct magics_context *m, const char *typed, const char *what)
+{
+    const char *names[MAGIC_COUNT + 1];
+    for (size_t i = 0; i < MAGIC_COUNT; i++)
+        names[i] = magics_table[i].name;
+    names[MAGIC_COUNT] = NULL;
+    const char *nearest = suggest_nearest(typed, names);
+    char evalue[200];
+    snprintf(evalue, sizeof evalue, "%s is not a faaset %s%s%s%s; %%help lists them", typed, what,
+             nearest ? " (did you mean " : "", nearest ? nearest : "", nearest ? "?)" : "");
+    requests_fail_execute(m->requests, "UnknownMagic", evalue);
+}
+
 /* CODE is the cell from its `%%` line on; BODY_LINE is the cell's line
  * number of the line after it (blank lines may stand above the magic). */
-static enum magics_outcome magics_cell(struct dispatcher *d, const struct message *msg, const char *code,
+static enum magics_outcome magics_cell(const struct magics_context *m, const struct message *msg, const char *code,
                                        int body_line, json_t **request)
 {
     const char *first_line_end = strchr(code, '\n');
@@ -464,62 +578,17 @@ static enum magics_outcome magics_cell(struct dispatcher *d, const struct messag
     char args[4096];
     snprintf(args, sizeof args, "%.*s", (int)(first_len - name_len), code + name_len);
     const char *body = first_line_end ? first_line_end + 1 : "";
-    if (name_len == 16 && strncmp(code, "%%cloud_function", 16) == 0) {
-        char err[512];
-        json_t *options = cloud_options_from_line(args, err, sizeof err);
-        if (options == NULL) {
-            bridge_fail(d, "InvalidOption", err);
-            return MAGICS_HANDLED;
-        }
-        const json_t *content = msg->content;
-        *request = json_pack("{s:s, s:O, s:s, s:i, s:o, s:i, s:O?, s:O?, s:O?}", "type", "cloud_function", "code",
-                             json_object_get(content, "code"), "body", body, "body_line", body_line, "options", options,
-                             "execution_count", d->execution_count, "silent", json_object_get(content, "silent"),
-                             "store_history", json_object_get(content, "store_history"), "allow_stdin",
-                             json_object_get(content, "allow_stdin"));
-        return MAGICS_RUNTIME_REQUEST;
-    }
-    if (name_len == 12 && strncmp(code, "%%experiment", 12) == 0) {
-        const char *names = args + strspn(args, " \t");
-        char function[1100]; /* one function, or a pipeline: several */
-        snprintf(function, sizeof function, "%.1000s", names);
-        function[strcspn(function, "#")] = '\0';
-        json_error_t json_err;
-        json_t *experiment = *body ? json_loads(body, 0, &json_err) : json_object();
-        if (function[0] == '\0') {
-            bridge_fail(d, "UsageError", "usage: %%experiment FUNCTION, with the experiment as the cell's JSON body");
-        } else if (experiment == NULL) {
-            char evalue[400];
-            snprintf(evalue, sizeof evalue, "the experiment is not valid JSON: %s (line %d of the body, column %d)",
-                     json_err.text, json_err.line, json_err.column);
-            bridge_fail(d, "InvalidJSON", evalue);
-        } else {
-            experiments_start(d, function, experiment, NULL);
-        }
-        json_decref(experiment);
-        return MAGICS_HANDLED;
-    }
-    if (name_len == 8 && strncmp(code, "%%invoke", 8) == 0) {
-        const char *name = args + strspn(args, " \t");
-        magics_invoke(d, name, strcspn(name, " \t"), body);
-        return MAGICS_HANDLED;
-    }
-    char evalue[200];
-    const char *names[MAGIC_COUNT + 1];
-    for (size_t i = 0; i < MAGIC_COUNT; i++)
-        names[i] = magic_helps[i].name;
-    names[MAGIC_COUNT] = NULL;
+    const struct magic *magic = magics_find(code, name_len);
+    if (magic != NULL && magic->cell != NULL)
+        return magic->cell(m, msg, args, body, body_line, request);
     char typed[64];
     snprintf(typed, sizeof typed, "%.*s", (int)(name_len < 63 ? name_len : 63), code);
-    const char *nearest = suggest_nearest(typed, names);
-    snprintf(evalue, sizeof evalue, "%s is not a faaset cell magic%s%s%s; %%help lists them", typed,
-             nearest ? " (did you mean " : "", nearest ? nearest : "", nearest ? "?)" : "");
-    bridge_fail(d, "UnknownMagic", evalue);
+    magics_unknown(m, typed, "cell magic");
     return MAGICS_HANDLED;
 }
 
 /* %experiment FUNCTION [FUNCTION2 ...] FILE.json */
-static void magics_experiment_file(struct dispatcher *d, const char *args)
+static void magics_experiment_file(const struct magics_context *m, const char *args)
 {
     char function[1100] = "", path[4096] = "";
     const char *last = args + strlen(args);
@@ -531,7 +600,7 @@ static void magics_experiment_file(struct dispatcher *d, const char *args)
     snprintf(path, sizeof path, "%.*s", (int)(last - file), file);
     snprintf(function, sizeof function, "%.*s", (int)(file - args < 1000 ? file - args : 1000), args);
     if (path[0] == '\0' || strspn(function, " \t") == strlen(function)) {
-        bridge_fail(d, "UsageError", "usage: %experiment FUNCTION [FUNCTION2 ...] path/to/experiment.json");
+        requests_fail_execute(m->requests, "UsageError", "usage: %experiment FUNCTION [FUNCTION2 ...] path/to/experiment.json");
         return;
     }
     json_error_t json_err;
@@ -540,56 +609,34 @@ static void magics_experiment_file(struct dispatcher *d, const char *args)
         char evalue[600];
         snprintf(evalue, sizeof evalue, "cannot read the experiment file %.300s: %s (line %d)", path, json_err.text,
                  json_err.line);
-        bridge_fail(d, "InvalidExperiment", evalue);
+        requests_fail_execute(m->requests, "InvalidExperiment", evalue);
         return;
     }
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     char hint[128];
     snprintf(hint, sizeof hint, "%.*s", (int)(strstr(base, ".json") ? (size_t)(strstr(base, ".json") - base) : strlen(base)),
              base);
-    experiments_start(d, function, experiment, hint);
+    experiments_start_cell(m->experiments, function, experiment, hint);
     json_decref(experiment);
 }
 
-static enum magics_outcome magics_line(struct dispatcher *d, const char *line, size_t line_len)
+static enum magics_outcome magics_line(const struct magics_context *m, const char *line, size_t line_len)
 {
     size_t name_len = magics_name_length(line);
-    char name[64], args[8192];
-    snprintf(name, sizeof name, "%.*s", (int)(name_len < 63 ? name_len : 63), line);
+    char args[8192];
     snprintf(args, sizeof args, "%.*s", (int)(line_len - name_len), line + name_len);
-    const char *rest = args + strspn(args, " \t");
-    if (strcmp(name, "%invoke") == 0) {
-        size_t function_len = strcspn(rest, " \t");
-        magics_invoke(d, rest, function_len, rest + function_len + strspn(rest + function_len, " \t"));
-    } else if (strcmp(name, "%results") == 0) {
-        experiments_results(d, rest);
-    } else if (strcmp(name, "%experiment") == 0) {
-        magics_experiment_file(d, rest);
-    } else if (strcmp(name, "%platform") == 0) {
-        magics_platform(d, rest);
-    } else if (strcmp(name, "%functions") == 0) {
-        magics_functions(d);
-    } else if (strcmp(name, "%delete") == 0) {
-        magics_delete(d, rest);
-    } else if (strcmp(name, "%help") == 0) {
-        char topic[64];
-        snprintf(topic, sizeof topic, "%.*s", (int)strcspn(rest, " \t"), rest);
-        magics_help(d, topic);
+    const struct magic *magic = magics_find(line, name_len);
+    if (magic != NULL && magic->line != NULL) {
+        magic->line(m, args + strspn(args, " \t"));
     } else {
-        const char *names[MAGIC_COUNT + 1];
-        for (size_t i = 0; i < MAGIC_COUNT; i++)
-            names[i] = magic_helps[i].name;
-        names[MAGIC_COUNT] = NULL;
-        const char *nearest = suggest_nearest(name, names);
-        char evalue[200];
-        snprintf(evalue, sizeof evalue, "%s is not a faaset magic%s%s%s; %%help lists them", name,
-                 nearest ? " (did you mean " : "", nearest ? nearest : "", nearest ? "?)" : "");
-        bridge_fail(d, "UnknownMagic", evalue);
+        char typed[64];
+        snprintf(typed, sizeof typed, "%.*s", (int)(name_len < 63 ? name_len : 63), line);
+        magics_unknown(m, typed, "magic");
     }
     return MAGICS_HANDLED;
 }
 
-enum magics_outcome magics_execute(struct dispatcher *d, const struct message *msg, json_t **request)
+enum magics_outcome magics_execute(const struct magics_context *m, const struct message *msg, json_t **request)
 {
     const char *code = json_string_value(json_object_get(msg->content, "code"));
     if (code == NULL)
@@ -599,19 +646,19 @@ enum magics_outcome magics_execute(struct dispatcher *d, const struct message *m
         start++;
     char topic[64];
     if (magics_pager_request(code, topic, sizeof topic)) {
-        magics_help(d, topic);
+        magics_help(m, topic);
         return MAGICS_HANDLED;
     }
     if (strncmp(start, "%%", 2) == 0) {
         int body_line = 2;
         for (const char *c = code; c < start; c++)
             body_line += *c == '\n';
-        return magics_cell(d, msg, start, body_line, request);
+        return magics_cell(m, msg, start, body_line, request);
     }
     const char *line;
     size_t line_len;
     if (magics_single_line(code, &line, &line_len))
-        return magics_line(d, line, line_len);
+        return magics_line(m, line, line_len);
     return MAGICS_NOT_MAGIC;
 }
 
@@ -629,7 +676,7 @@ static void magics_add_matches(json_t *matches, const char *prefix, size_t prefi
     }
 }
 
-int magics_complete(struct dispatcher *d, const struct message *msg)
+int magics_complete(const struct magics_context *m, const struct message *msg)
 {
     const char *code = json_string_value(json_object_get(msg->content, "code"));
     json_t *pos = json_object_get(msg->content, "cursor_pos");
@@ -654,7 +701,7 @@ int magics_complete(struct dispatcher *d, const struct message *msg)
     if (word_start == line_start) {
         const char *names[MAGIC_COUNT + 1];
         for (size_t i = 0; i < MAGIC_COUNT; i++)
-            names[i] = magic_helps[i].name;
+            names[i] = magics_table[i].name;
         names[MAGIC_COUNT] = NULL;
         magics_add_matches(matches, word, word_len, names, "");
     } else if (strncmp(line, "%%cloud_function", 16) == 0 && memchr(word, '=', word_len) == NULL) {
@@ -662,9 +709,15 @@ int magics_complete(struct dispatcher *d, const struct message *msg)
     } else if (strncmp(line, "%invoke ", 8) == 0 || strncmp(line, "%%invoke ", 9) == 0 ||
                strncmp(line, "%experiment ", 12) == 0 || strncmp(line, "%%experiment ", 13) == 0 ||
                strncmp(line, "%platform ", 10) == 0 || strncmp(line, "%delete ", 8) == 0) {
-        json_t *names = strncmp(line, "%platform", 9) == 0 ? json_pack("[s,s,s,s,s,s,s]", "local", "aws", "gcf",
-                                                                         "openwhisk", "ibm", "azure", "openfaas")
-                                                            : cloud_function_names(d->cloud);
+        json_t *names = json_array();
+        if (strncmp(line, "%platform", 9) == 0)
+            for (size_t i = 0; platforms_name_at(i) != NULL; i++)
+                json_array_append_new(names, json_string(platforms_name_at(i)));
+        else {
+            json_t *functions = cloud_function_names(m->cloud);
+            json_array_extend(names, functions);
+            json_decref(functions);
+        }
         size_t i;
         json_t *name;
         json_array_foreach(names, i, name) {
@@ -675,8 +728,8 @@ int magics_complete(struct dispatcher *d, const struct message *msg)
     }
     json_int_t points_start = (json_int_t)utf8_code_points(code, word_start);
     json_int_t points_end = points_start + (json_int_t)utf8_code_points(word, cursor - word_start);
-    dispatcher_reply(d, CHANNEL_SHELL, msg, "complete_reply",
-                     json_pack("{s:s, s:o, s:I, s:I, s:{}}", "status", "ok", "matches", matches, "cursor_start",
-                               points_start, "cursor_end", points_end, "metadata"));
+    requests_reply(m->requests, "complete_reply",
+                   json_pack("{s:s, s:o, s:I, s:I, s:{}}", "status", "ok", "matches", matches, "cursor_start",
+                             points_start, "cursor_end", points_end, "metadata"));
     return 1;
 }

@@ -4,14 +4,24 @@
  * and a cell holding one line magic (`%invoke NAME JSON`, `%platform NAME
  * key=value...`, `%functions`, `%help`) are answered by the kernel itself.
  * `?%%cloud_function`, `%help NAME` and friends open the pager. Completion
- * after `%` offers magic names, option keys and function names. */
+ * after `%` offers magic names, option keys and function names. Every
+ * magic is one row of a table: its name, help, and handler. */
 #ifndef FAASET_MAGICS_H
 #define FAASET_MAGICS_H
 
 #include <jansson.h>
 
-struct dispatcher;
-struct message;
+#include "cloud.h"
+#include "experiments.h"
+#include "message.h"
+#include "requests.h"
+
+/* What the magics work with. */
+struct magics_context {
+    struct requests *requests;       /* the current cell: outputs, its end */
+    struct cloud *cloud;
+    struct experiments *experiments;
+};
 
 enum magics_outcome {
     MAGICS_NOT_MAGIC,        /* plain Python: send it to the runtime as it is */
@@ -19,11 +29,12 @@ enum magics_outcome {
     MAGICS_HANDLED,          /* answered (now or later) by the kernel */
 };
 
-/* Looks at an execute_request that has been opened (busy, execute_input). */
-enum magics_outcome magics_execute(struct dispatcher *d, const struct message *msg, json_t **request);
+/* Looks at MSG, the current execute_request (busy and execute_input are
+ * out). A magic the kernel answers ends the request (now or later). */
+enum magics_outcome magics_execute(const struct magics_context *m, const struct message *msg, json_t **request);
 
 /* Sends the complete_reply for a magic line: returns 1 if it did (the
- * caller publishes idle), 0 when the line is Python. */
-int magics_complete(struct dispatcher *d, const struct message *msg);
+ * caller then finishes the request), 0 when the line is Python. */
+int magics_complete(const struct magics_context *m, const struct message *msg);
 
 #endif

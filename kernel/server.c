@@ -150,20 +150,15 @@ static void server_loop(struct server *server)
         int timeout = dispatcher_tick(server->dispatcher);
         if (parent != 0 && (timeout < 0 || timeout > 1000))
             timeout = 1000;
-        int runtime_fds[3];
-        dispatcher_runtime_fds(server->dispatcher, runtime_fds);
         struct reactor *reactor = dispatcher_reactor(server->dispatcher);
-        zmq_pollitem_t items[8] = {
+        zmq_pollitem_t items[5] = {
             {server->sockets[CHANNEL_CONTROL], 0, ZMQ_POLLIN, 0},
             {server->sockets[CHANNEL_SHELL], 0, ZMQ_POLLIN, 0},
             {server->sockets[CHANNEL_STDIN], 0, ZMQ_POLLIN, 0},
             {NULL, server_signal_pipe[0], ZMQ_POLLIN, 0},
-            {NULL, runtime_fds[0], runtime_fds[0] >= 0 ? ZMQ_POLLIN : 0, 0},
-            {NULL, runtime_fds[1], runtime_fds[1] >= 0 ? ZMQ_POLLIN : 0, 0},
-            {NULL, runtime_fds[2], runtime_fds[2] >= 0 ? ZMQ_POLLIN : 0, 0},
-            {NULL, reactor_fd(reactor), ZMQ_POLLIN, 0}, /* every platform fd, through epoll */
+            {NULL, reactor_fd(reactor), ZMQ_POLLIN, 0}, /* the runtime's pipes and every platform fd, through epoll */
         };
-        int ready = zmq_poll(items, 8, timeout);
+        int ready = zmq_poll(items, 5, timeout);
         if (ready < 0) {
             if (zmq_errno() == EINTR)
                 continue;
@@ -178,16 +173,10 @@ static void server_loop(struct server *server)
             break;
         if (items[2].revents)
             server_receive_all(server, CHANNEL_STDIN, server_deliver);
-        if (items[5].revents)
-            dispatcher_on_runtime_output(server->dispatcher, PYHOST_STDOUT);
-        if (items[6].revents)
-            dispatcher_on_runtime_output(server->dispatcher, PYHOST_STDERR);
         if (items[4].revents)
-            dispatcher_on_runtime_frames(server->dispatcher);
+            reactor_dispatch(reactor);
         if (items[1].revents)
             server_receive_all(server, CHANNEL_SHELL, server_deliver);
-        if (items[7].revents)
-            reactor_dispatch(reactor);
     }
 }
 
@@ -219,7 +208,7 @@ int server_run(const struct server_options *options)
         log_error("%s", err);
         goto done;
     }
-    struct dispatcher_io io = {.ctx = &server, .send = server_send, .drain_shell = server_drain_shell};
+    struct requests_io io = {.ctx = &server, .send = server_send, .drain_shell = server_drain_shell};
     struct dispatcher_config config = {.python = options->python, .interrupt_mode = options->interrupt_mode};
     server.dispatcher = dispatcher_new(&config, &io);
     if (server.dispatcher == NULL) {

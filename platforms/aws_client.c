@@ -10,6 +10,7 @@
 
 #include "aws_credentials.h"
 #include "sigv4.h"
+#include "retry.h"
 
 #define AWS_CLIENT_MAX_HEADERS 8
 
@@ -157,13 +158,8 @@ static void aws_client_on_http(void *ctx, const struct http_response *response)
         if (text == NULL && body == NULL && response->body_size > 0)
             text = response->body;
         snprintf(message, sizeof message, "%s", text ? text : "(no message)");
-        if (response->status == 429) {
-            const char *after = http_response_header(response, "Retry-After");
-            char *end = NULL;
-            double seconds = after ? strtod(after, &end) : 0;
-            if (after != NULL && end != after && seconds > 0 && seconds < 3600)
-                reply.retry_after_ms = seconds * 1000.0;
-        }
+        if (response->status == 429)
+            reply.retry_after_ms = retry_after_header_ms(http_response_header(response, "Retry-After"));
     }
     if (!reply.ok) {
         aws_client_scrub(client, message);

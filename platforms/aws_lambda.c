@@ -40,6 +40,7 @@
 
 #include "aws_client.h"
 #include "platform.h"
+#include "retry.h"
 #include "sigv4.h"
 
 #define AWS_LAMBDA_PATH "/2015-03-31/functions"
@@ -50,7 +51,9 @@
 #define AWS_PAYLOAD_SYNC_MAX (6L * 1024 * 1024)
 #define AWS_PAYLOAD_EVENT_MAX (1L * 1024 * 1024)
 #define AWS_MAX_POLLS 300
-#define AWS_MAX_RETRIES 4                 /* 0.25 + 0.5 + 1 + 2 s of backoff, as the SDKs retry */
+/* Throttling and service errors: 4 retries, waits drawn up to 0.25, 0.5, 1
+ * and 2 s (at most 3.75 s in all), as the SDKs retry. */
+static const struct retry_policy aws_retry = {.base_ms = 250, .cap_ms = 2000, .max_retries = 4};
 #define AWS_CONTROL_TIMEOUT_MS 60000L
 #define AWS_INVOKE_TIMEOUT_MS 960000L             /* the 900 s maximum plus a margin */
 
@@ -404,9 +407,10 @@ static void aws_sync_on_reply(void *ctx, const struct aws_reply *reply)
         aws_sync_later(sync, sync->step, reply->retry_after_ms > 0 ? reply->retry_after_ms : 1000.0);
         return;
     }
-    if (aws_retryable(sync, reply) && sync->retries < AWS_MAX_RETRIES) {
-        double backoff = 250.0 * (double)(1 << sync->retries++);
-        aws_sync_later(sync, sync->step, reply->retry_after_ms > backoff ? reply->retry_after_ms : backoff);
+    double wait = aws_retryable(sync, reply) ? retry_delay_ms(&aws_retry, sync->retries, reply->retry_after_ms) : -1;
+    if (wait >= 0) {
+        sync->retries++;
+        aws_sync_later(sync, sync->step, wait);
         return;
     }
     snprintf(message, sizeof message, "%s %s: %s", aws_step_names[sync->step], sync->name, reply->message);
@@ -704,6 +708,7 @@ static void aws_on_invoked(void *ctx, const struct aws_reply *reply)
     if (!reply->ok) {
         outcome.error_type = reply->error_code;
         outcome.message = reply->message;
+        outcome.throttled = reply->status == 429;
         outcome.retry_after_ms = reply->retry_after_ms;
     } else if (invoke->flags & PLATFORM_INVOKE_EVENT) {
         const char *request_id = http_response_header(reply->http, "x-amzn-RequestId");

@@ -882,8 +882,3 @@ size_t http_direct_prepare(struct http_direct *direct, const char *url, size_t c
     }
     return opened;
 }
-
-size_t http_direct_connections(const struct http_direct *direct)
-{
-    return direct != NULL ? direct->connections : 0;
-}

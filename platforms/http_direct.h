@@ -64,7 +64,4 @@ const char *http_direct_error(const struct http_direct_call *call, int *timed_ou
  * Stops early when sockets run out. */
 size_t http_direct_prepare(struct http_direct *direct, const char *url, size_t count);
 
-/* Connections open, idle ones included. */
-size_t http_direct_connections(const struct http_direct *direct);
-
 #endif

@@ -45,6 +45,7 @@ struct platform_outcome {
     const char *action;
     const char *note;
     const char *log;                  /* invoke with PLATFORM_INVOKE_LOG: the end of the call's log, or NULL */
+    int throttled;                    /* the platform refused for now (HTTP 429): try again later */
     double retry_after_ms;            /* a throttled call: the platform's Retry-After, 0 when none */
     /* invoke over HTTP: when the request was handed to the engine and the
      * answer read (epoch ms), and the time between them on a monotonic
@@ -89,9 +90,15 @@ struct platforms;
 struct platforms *platforms_new(struct reactor *reactor, const char *workdir, const char *python);
 void platforms_free(struct platforms *platforms);
 
-/* The names a user may write, for messages and completion: "local, aws, ...". */
-const char *platforms_known_names(void);
+/* The Ith name a user may write (NULL past the last), for completion;
+ * the registry in platforms.c is the only list of them. */
+const char *platforms_name_at(size_t i);
 int platforms_is_known(const char *name);
+/* The names as "local, aws, ...", for messages, into OUT. */
+void platforms_name_list(char *out, size_t size);
+/* Our name for one of FaaS Runner's platform names ("AWS Lambda" -> "aws"),
+ * or NAME itself when it is none of them. */
+const char *platforms_from_faas_runner(const char *name);
 
 /* 0 when NAME has an adapter in this build and it is ready, else -1 with ERR saying why. */
 int platforms_check(struct platforms *platforms, const char *name, char *err, size_t err_size);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buffer.h"
 #include "log.h"
 #include "platform.h"
 
@@ -19,19 +20,51 @@ struct platforms {
     char *trace_path;
 };
 
-static const char *const known_names[] = {"local", "aws", "gcf", "openwhisk", "ibm", "azure", "openfaas"};
+/* Every platform name a user may write, and FaaS Runner's names for it
+ * (its function files say "platform": "AWS Lambda"). */
+static const struct platforms_known {
+    const char *name;
+    const char *faas_runner[3];
+} platforms_known[] = {
+    {"local", {NULL}},
+    {"aws", {"AWS Lambda", "AWS", NULL}},
+    {"gcf", {"Google", NULL}},
+    {"openwhisk", {"OpenWhisk", NULL}},
+    {"ibm", {"IBM", NULL}},
+    {"azure", {"Azure", NULL}},
+    {"openfaas", {"OpenFaaS", NULL}},
+};
 
-const char *platforms_known_names(void)
+#define PLATFORMS_KNOWN_COUNT (sizeof platforms_known / sizeof platforms_known[0])
+
+const char *platforms_name_at(size_t i)
 {
-    return "local, aws, gcf, openwhisk, ibm, azure, openfaas";
+    return i < PLATFORMS_KNOWN_COUNT ? platforms_known[i].name : NULL;
 }
 
 int platforms_is_known(const char *name)
 {
-    for (size_t i = 0; i < sizeof known_names / sizeof known_names[0]; i++)
-        if (strcmp(name, known_names[i]) == 0)
+    for (size_t i = 0; i < PLATFORMS_KNOWN_COUNT; i++)
+        if (strcmp(name, platforms_known[i].name) == 0)
             return 1;
     return 0;
+}
+
+void platforms_name_list(char *out, size_t size)
+{
+    if (size > 0)
+        out[0] = '\0';
+    for (size_t i = 0; i < PLATFORMS_KNOWN_COUNT; i++)
+        buffer_appendf_fixed(out, size, "%s%s", i ? ", " : "", platforms_known[i].name);
+}
+
+const char *platforms_from_faas_runner(const char *name)
+{
+    for (size_t i = 0; i < PLATFORMS_KNOWN_COUNT; i++)
+        for (size_t j = 0; platforms_known[i].faas_runner[j] != NULL; j++)
+            if (strcmp(name, platforms_known[i].faas_runner[j]) == 0)
+                return platforms_known[i].name;
+    return name;
 }
 
 struct platforms *platforms_new(struct reactor *reactor, const char *workdir, const char *python)
@@ -74,8 +107,11 @@ static struct platform_slot *platforms_find(struct platforms *platforms, const c
         snprintf(err, err_size,
                  "the '%s' platform is not available in this version of faaset yet; use platforms=local or aws",
                  name);
-    else
-        snprintf(err, err_size, "unknown platform '%s'; choose from %s", name, platforms_known_names());
+    else {
+        char names[128];
+        platforms_name_list(names, sizeof names);
+        snprintf(err, err_size, "unknown platform '%s'; choose from %s", name, names);
+    }
     return NULL;
 }
 

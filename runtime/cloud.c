@@ -17,6 +17,7 @@
 #include "log.h"
 #include "package.h"
 #include "platform.h"
+#include "retry.h"
 
 struct cloud_function {
     char name[65];
@@ -33,7 +34,7 @@ struct cloud {
     struct cloud_function *functions;
     struct reactor *reactor;
     json_t *verified;                /* {"PLATFORM/NAME": true}: checked against the platform in this kernel */
-    struct cloud_invoke_job *backing_off; /* throttled calls waiting to be sent again */
+    struct cloud_call_job *backing_off; /* throttled calls waiting to be sent again */
 };
 
 struct cloud_define_job {
@@ -55,24 +56,31 @@ struct cloud_platform_op {
     int index;
 };
 
-/* A call, kept until its answer: a throttled one is sent again after a
- * backoff (honouring Retry-After) unless the caller retries itself. */
-struct cloud_invoke_job {
-    struct cloud *cloud;
+/* An upcall's answer, waiting for a typed outcome. */
+struct cloud_reply {
     cloud_reply_fn reply;
     void *ctx;
+};
+
+/* A call, kept until its answer: a throttled one is sent again after a
+ * backoff (retry.h) unless the caller retries itself. */
+struct cloud_call_job {
+    struct cloud *cloud;
+    cloud_done_fn done;
+    void *ctx;
     double started_ms;
-    char platform[16];
+    char platform[CLOUD_PLATFORM_NAME_SIZE];
     char remote[180];
     json_t *payload;
     unsigned flags;
-    int retry;                       /* retry throttled calls here */
+    int retry;
     int retries;
     unsigned long retry_timer;       /* while backing off, in cloud->backing_off */
-    struct cloud_invoke_job *prev, *next;
+    struct cloud_call_job *prev, *next;
 };
 
-#define CLOUD_INVOKE_MAX_RETRIES 8
+/* Throttled notebook calls: 8 retries, waits drawn up to 0.1, 0.2, ... 10 s. */
+static const struct retry_policy cloud_call_retry = {.base_ms = 100, .cap_ms = 10000, .max_retries = 8};
 
 struct cloud *cloud_new(struct reactor *reactor, const char *workdir, const char *python)
 {
@@ -92,18 +100,19 @@ struct cloud *cloud_new(struct reactor *reactor, const char *workdir, const char
 }
 
 static json_t *cloud_error(const char *ename, const char *evalue);
-static void cloud_invoke_job_free(struct cloud_invoke_job *job);
+static void cloud_call_job_free(struct cloud_call_job *job);
+static void cloud_fail(cloud_done_fn done, void *ctx, const char *error_type, const char *message);
 
 void cloud_free(struct cloud *cloud)
 {
     if (cloud == NULL)
         return;
     while (cloud->backing_off != NULL) {
-        struct cloud_invoke_job *job = cloud->backing_off;
+        struct cloud_call_job *job = cloud->backing_off;
         cloud->backing_off = job->next;
         reactor_cancel(cloud->reactor, job->retry_timer);
-        job->reply(job->ctx, cloud_error("KernelStopping", "the kernel is shutting down"));
-        cloud_invoke_job_free(job);
+        cloud_fail(job->done, job->ctx, "KernelStopping", "the kernel is shutting down");
+        cloud_call_job_free(job);
     }
     platforms_free(cloud->platforms);
     while (cloud->functions != NULL) {
@@ -351,7 +360,10 @@ void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
     job->reply = reply;
     job->ctx = ctx;
     job->started_ms = clock_mono_ms_precise();
-    if (cloud_options_parse(raw ? raw : json_object(), cloud->default_platform, &job->options, err, sizeof err) < 0) {
+    json_t *no_options = raw ? NULL : json_object();
+    int parsed = cloud_options_parse(raw ? raw : no_options, cloud->default_platform, &job->options, err, sizeof err);
+    json_decref(no_options);
+    if (parsed < 0) {
         reply(ctx, cloud_error("InvalidOption", err));
         cloud_options_free(&job->options);
         free(job);
@@ -393,73 +405,45 @@ void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
         cloud_finish_define(job);
 }
 
-static void cloud_invoke_job_free(struct cloud_invoke_job *job)
+static void cloud_call_job_free(struct cloud_call_job *job)
 {
     json_decref(job->payload);
     free(job);
 }
 
-static int cloud_throttled(const char *ename)
+/* DONE gets the kernel's own error: the platform was never reached. */
+static void cloud_fail(cloud_done_fn done, void *ctx, const char *error_type, const char *message)
 {
-    return ename != NULL && (strcmp(ename, "TooManyRequestsException") == 0 || strcmp(ename, "TooManyRequests") == 0);
+    struct cloud_outcome outcome = {.platform = {.error_type = error_type, .message = message}};
+    done(ctx, &outcome);
 }
 
-static void cloud_invoke_send(void *ctx);
+static void cloud_call_send(void *ctx);
 
-/* The error's traceback, with the end of the call's log after it when the platform sent one. */
-static json_t *cloud_error_traceback(const struct platform_outcome *outcome)
+static void cloud_on_call_done(void *ctx, const struct platform_outcome *outcome)
 {
-    json_t *traceback = json_is_array(outcome->traceback) ? json_copy((json_t *)outcome->traceback) : json_array();
-    if (outcome->log != NULL && *outcome->log) {
-        json_array_append_new(traceback, json_string("\nThe end of the function's log:\n"));
-        json_array_append_new(traceback, json_string(outcome->log));
+    struct cloud_call_job *job = ctx;
+    double wait = !outcome->ok && job->retry && outcome->throttled
+                      ? retry_delay_ms(&cloud_call_retry, job->retries, outcome->retry_after_ms)
+                      : -1;
+    if (wait >= 0 && (job->retry_timer = reactor_timer(job->cloud->reactor, (long long)wait, cloud_call_send, job))) {
+        job->retries++;
+        job->prev = NULL;
+        job->next = job->cloud->backing_off;
+        if (job->next != NULL)
+            job->next->prev = job;
+        job->cloud->backing_off = job;
+        return;
     }
-    return traceback;
+    struct cloud_outcome result = {.platform = *outcome, .retries = job->retries,
+                                   .round_trip_ms = clock_mono_ms_precise() - job->started_ms};
+    job->done(job->ctx, &result);
+    cloud_call_job_free(job);
 }
 
-static void cloud_on_invoke_done(void *ctx, const struct platform_outcome *outcome)
+static void cloud_call_send(void *ctx)
 {
-    struct cloud_invoke_job *job = ctx;
-    if (!outcome->ok && job->retry && cloud_throttled(outcome->error_type) && job->retries < CLOUD_INVOKE_MAX_RETRIES) {
-        /* exponential backoff with full jitter, at least what Retry-After asks */
-        double backoff = 100.0 * (double)(1 << job->retries++);
-        double delay = backoff * (0.5 + 0.5 * (double)rand() / RAND_MAX);
-        if (outcome->retry_after_ms > delay)
-            delay = outcome->retry_after_ms;
-        job->retry_timer = reactor_timer(job->cloud->reactor, delay, cloud_invoke_send, job);
-        if (job->retry_timer != 0) {
-            job->prev = NULL;
-            job->next = job->cloud->backing_off;
-            if (job->next != NULL)
-                job->next->prev = job;
-            job->cloud->backing_off = job;
-            return;
-        }
-    }
-    double elapsed = clock_mono_ms_precise() - job->started_ms;
-    json_t *result;
-    if (outcome->ok)
-        result = json_pack("{s:s, s:O, s:f}", "status", "ok", "result", outcome->result, "roundTripTime", elapsed);
-    else
-        result = json_pack("{s:s, s:s, s:s, s:o, s:f}", "status", "error", "ename", outcome->error_type, "evalue",
-                           outcome->message ? outcome->message : "", "traceback", cloud_error_traceback(outcome),
-                           "roundTripTime", elapsed);
-    if (!outcome->ok && outcome->retry_after_ms > 0)
-        json_object_set_new(result, "retryAfterMs", json_real(outcome->retry_after_ms));
-    if (job->retries > 0)
-        json_object_set_new(result, "retries", json_integer(job->retries));
-    if (outcome->received_ms > 0) { /* the platform timed the call on the wire */
-        json_object_set_new(result, "sentMs", json_real(outcome->sent_ms));
-        json_object_set_new(result, "receivedMs", json_real(outcome->received_ms));
-        json_object_set_new(result, "wireRoundTripMs", json_real(outcome->round_trip_ms));
-    }
-    job->reply(job->ctx, result);
-    cloud_invoke_job_free(job);
-}
-
-static void cloud_invoke_send(void *ctx)
-{
-    struct cloud_invoke_job *job = ctx;
+    struct cloud_call_job *job = ctx;
     char err[512];
     if (job->retry_timer != 0) { /* its backoff is over */
         job->retry_timer = 0;
@@ -471,9 +455,9 @@ static void cloud_invoke_send(void *ctx)
             job->next->prev = job->prev;
     }
     if (platforms_invoke(job->cloud->platforms, job->platform, job->remote, job->payload, job->flags,
-                         cloud_on_invoke_done, job, err, sizeof err) < 0) {
-        job->reply(job->ctx, cloud_error("PlatformUnavailable", err));
-        cloud_invoke_job_free(job);
+                         cloud_on_call_done, job, err, sizeof err) < 0) {
+        cloud_fail(job->done, job->ctx, "PlatformUnavailable", err);
+        cloud_call_job_free(job);
     }
 }
 
@@ -509,6 +493,68 @@ void cloud_remote_name(struct cloud *cloud, const char *name, const char *platfo
         snprintf(out, size, "%s", name);
 }
 
+void cloud_call(struct cloud *cloud, const struct cloud_call *call, cloud_done_fn done, void *ctx)
+{
+    struct cloud_call_job *job = calloc(1, sizeof *job);
+    if (job == NULL) {
+        cloud_fail(done, ctx, "OutOfMemory", "cannot start the call");
+        return;
+    }
+    *job = (struct cloud_call_job){.cloud = cloud, .done = done, .ctx = ctx, .started_ms = clock_mono_ms_precise(),
+                                   .payload = json_incref(call->payload ? (json_t *)call->payload : json_null()),
+                                   .flags = call->flags, .retry = call->retry};
+    json_t *listing = NULL;
+    snprintf(job->platform, sizeof job->platform, "%s", cloud_route(cloud, call->function, call->platform, &listing));
+    json_decref(listing);
+    if (call->remote != NULL)
+        snprintf(job->remote, sizeof job->remote, "%s", call->remote);
+    else
+        cloud_remote_name(cloud, call->function, job->platform, job->remote, sizeof job->remote);
+    cloud_call_send(job);
+}
+
+json_t *cloud_shown_result(const struct cloud_outcome *outcome)
+{
+    const json_t *value = outcome->platform.result;
+    if (!json_is_object(value))
+        return value ? json_incref((json_t *)value) : json_null();
+    json_t *shown = json_deep_copy(value);
+    json_object_set_new(shown, "roundTripTime", json_real(outcome->round_trip_ms));
+    json_t *runtime = json_object_get(value, "runtime");
+    if (json_is_number(runtime))
+        json_object_set_new(shown, "latency", json_real(outcome->round_trip_ms - json_number_value(runtime)));
+    return shown;
+}
+
+json_t *cloud_traceback(const struct platform_outcome *outcome)
+{
+    json_t *traceback = json_is_array(outcome->traceback) ? json_copy((json_t *)outcome->traceback) : json_array();
+    if (outcome->log != NULL && *outcome->log) {
+        json_array_append_new(traceback, json_string("\nThe end of the function's log:\n"));
+        json_array_append_new(traceback, json_string(outcome->log));
+    }
+    return traceback;
+}
+
+/* The invoke upcall's answer (runtime/PROTOCOL.md). */
+static void cloud_on_invoked(void *ctx, const struct cloud_outcome *outcome)
+{
+    struct cloud_reply *pending = ctx;
+    const struct platform_outcome *platform = &outcome->platform;
+    json_t *result;
+    if (platform->ok)
+        result = json_pack("{s:s, s:O, s:f}", "status", "ok", "result", platform->result ? platform->result : json_null(),
+                           "roundTripTime", outcome->round_trip_ms);
+    else
+        result = json_pack("{s:s, s:s, s:s, s:o, s:f}", "status", "error", "ename", platform->error_type, "evalue",
+                           platform->message ? platform->message : "", "traceback", cloud_traceback(platform),
+                           "roundTripTime", outcome->round_trip_ms);
+    if (outcome->retries > 0)
+        json_object_set_new(result, "retries", json_integer(outcome->retries));
+    pending->reply(pending->ctx, result);
+    free(pending);
+}
+
 void cloud_invoke(struct cloud *cloud, const json_t *upcall, cloud_reply_fn reply, void *ctx)
 {
     const char *name = json_string_value(json_object_get(upcall, "function"));
@@ -521,30 +567,21 @@ void cloud_invoke(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
         reply(ctx, cloud_error("InvalidOption", "the invocation type must be RequestResponse or Event"));
         return;
     }
-    json_t *listing = NULL;
-    const char *platform = cloud_route(cloud, name, json_string_value(json_object_get(upcall, "platform")), &listing);
-    struct cloud_invoke_job *job = calloc(1, sizeof *job);
-    if (job == NULL) {
+    struct cloud_reply *pending = malloc(sizeof *pending);
+    if (pending == NULL) {
         reply(ctx, cloud_error("OutOfMemory", "cannot start the call"));
-    } else {
-        json_t *payload = json_object_get(upcall, "payload");
-        *job = (struct cloud_invoke_job){.cloud = cloud, .reply = reply, .ctx = ctx,
-                                         .started_ms = clock_mono_ms_precise(),
-                                         .payload = json_incref(payload ? payload : json_null()),
-                                         .retry = !json_is_false(json_object_get(upcall, "retry"))};
-        if (type != NULL && strcmp(type, "Event") == 0)
-            job->flags |= PLATFORM_INVOKE_EVENT;
-        if (json_is_true(json_object_get(upcall, "log")))
-            job->flags |= PLATFORM_INVOKE_LOG;
-        snprintf(job->platform, sizeof job->platform, "%s", platform);
-        const char *remote = json_string_value(json_object_get(upcall, "remote"));
-        if (remote != NULL) /* resolved once by the caller (an experiment's target) */
-            snprintf(job->remote, sizeof job->remote, "%s", remote);
-        else
-            cloud_remote_name(cloud, name, job->platform, job->remote, sizeof job->remote);
-        cloud_invoke_send(job);
+        return;
     }
-    json_decref(listing);
+    *pending = (struct cloud_reply){reply, ctx};
+    struct cloud_call call = {.function = name, .platform = json_string_value(json_object_get(upcall, "platform")),
+                              .remote = json_string_value(json_object_get(upcall, "remote")),
+                              .payload = json_object_get(upcall, "payload"),
+                              .retry = !json_is_false(json_object_get(upcall, "retry"))};
+    if (type != NULL && strcmp(type, "Event") == 0)
+        call.flags |= PLATFORM_INVOKE_EVENT;
+    if (json_is_true(json_object_get(upcall, "log")))
+        call.flags |= PLATFORM_INVOKE_LOG;
+    cloud_call(cloud, &call, cloud_on_invoked, pending);
 }
 
 /* Settings that would put a secret into the notebook file. */
@@ -583,7 +620,7 @@ json_t *cloud_describe(struct cloud *cloud, const char *name)
 
 struct cloud_delete_job {
     struct cloud *cloud;
-    cloud_reply_fn reply;
+    cloud_done_fn done;
     void *ctx;
     char name[65];
     char platform[16];
@@ -595,7 +632,8 @@ static void cloud_on_deleted(void *ctx, const struct platform_outcome *outcome)
     struct cloud_delete_job *job = ctx;
     char err[512], key[96], elapsed[32], line[700];
     if (!outcome->ok) {
-        job->reply(job->ctx, cloud_error(outcome->error_type, outcome->message ? outcome->message : ""));
+        struct cloud_outcome failed = {.platform = *outcome};
+        job->done(job->ctx, &failed);
         free(job);
         return;
     }
@@ -606,11 +644,12 @@ static void cloud_on_deleted(void *ctx, const struct platform_outcome *outcome)
         snprintf(line, sizeof line, "%s: deleted %s in %s, but %.500s", job->platform, job->name, elapsed, err);
     else
         snprintf(line, sizeof line, "%s: deleted %s in %s", job->platform, job->name, elapsed);
-    job->reply(job->ctx, json_pack("{s:s, s:s}", "status", "ok", "line", line));
+    struct cloud_outcome deleted = {.platform = {.ok = 1}, .line = line};
+    job->done(job->ctx, &deleted);
     free(job);
 }
 
-void cloud_delete(struct cloud *cloud, const char *name, const char *platform, cloud_reply_fn reply, void *ctx)
+void cloud_delete(struct cloud *cloud, const char *name, const char *platform, cloud_done_fn done, void *ctx)
 {
     char err[512], remote[180];
     size_t len = strlen(name);
@@ -618,15 +657,15 @@ void cloud_delete(struct cloud *cloud, const char *name, const char *platform, c
     for (size_t i = 0; valid && i < len; i++)
         valid = isalnum((unsigned char)name[i]) || name[i] == '_' || name[i] == '-';
     if (!valid) {
-        reply(ctx, cloud_error("UsageError", "delete takes a function name (letters, digits, _ and -)"));
+        cloud_fail(done, ctx, "UsageError", "delete takes a function name (letters, digits, _ and -)");
         return;
     }
     struct cloud_delete_job *job = calloc(1, sizeof *job);
     if (job == NULL) {
-        reply(ctx, cloud_error("OutOfMemory", "cannot start the delete"));
+        cloud_fail(done, ctx, "OutOfMemory", "cannot start the delete");
         return;
     }
-    *job = (struct cloud_delete_job){.cloud = cloud, .reply = reply, .ctx = ctx,
+    *job = (struct cloud_delete_job){.cloud = cloud, .done = done, .ctx = ctx,
                                      .started_ms = clock_mono_ms_precise()};
     snprintf(job->name, sizeof job->name, "%s", name);
     if (platform != NULL)
@@ -636,14 +675,14 @@ void cloud_delete(struct cloud *cloud, const char *name, const char *platform, c
     cloud_remote_name(cloud, name, job->platform, remote, sizeof remote);
     if (platforms_check(cloud->platforms, job->platform, err, sizeof err) < 0 ||
         platforms_remove(cloud->platforms, job->platform, remote, cloud_on_deleted, job, err, sizeof err) < 0) {
-        reply(ctx, cloud_error("PlatformUnavailable", err));
+        cloud_fail(done, ctx, "PlatformUnavailable", err);
         free(job);
     }
 }
 
 struct cloud_memory_job {
     struct cloud *cloud;
-    cloud_reply_fn reply;
+    cloud_done_fn done;
     void *ctx;
     char name[65];
     char platform[16];
@@ -653,8 +692,9 @@ struct cloud_memory_job {
 static void cloud_on_memory_set(void *ctx, const struct platform_outcome *outcome)
 {
     struct cloud_memory_job *job = ctx;
+    struct cloud_outcome result = {.platform = *outcome};
     if (!outcome->ok) {
-        job->reply(job->ctx, cloud_error(outcome->error_type, outcome->message ? outcome->message : ""));
+        job->done(job->ctx, &result);
         free(job);
         return;
     }
@@ -665,26 +705,26 @@ static void cloud_on_memory_set(void *ctx, const struct platform_outcome *outcom
         snprintf(record.config_hash, sizeof record.config_hash, "set-by-experiment");
         deploy_state_write(job->cloud->workdir, job->platform, job->name, &record, err, sizeof err);
     }
-    job->reply(job->ctx, json_pack("{s:s}", "status", "ok"));
+    job->done(job->ctx, &result);
     free(job);
 }
 
-void cloud_set_memory(struct cloud *cloud, const char *name, int memory_mb, cloud_reply_fn reply, void *ctx)
+void cloud_set_memory(struct cloud *cloud, const char *name, int memory_mb, cloud_done_fn done, void *ctx)
 {
     struct cloud_memory_job *job = calloc(1, sizeof *job);
     char err[512];
     if (job == NULL) {
-        reply(ctx, cloud_error("OutOfMemory", "cannot reconfigure"));
+        cloud_fail(done, ctx, "OutOfMemory", "cannot reconfigure");
         return;
     }
-    *job = (struct cloud_memory_job){.cloud = cloud, .reply = reply, .ctx = ctx, .memory_mb = memory_mb};
+    *job = (struct cloud_memory_job){.cloud = cloud, .done = done, .ctx = ctx, .memory_mb = memory_mb};
     snprintf(job->name, sizeof job->name, "%s", name);
     cloud_platform_of(cloud, name, job->platform, sizeof job->platform);
     char remote[180];
     cloud_remote_name(cloud, name, job->platform, remote, sizeof remote);
     if (platforms_set_memory(cloud->platforms, job->platform, remote, memory_mb, cloud_on_memory_set, job, err,
                              sizeof err) < 0) {
-        reply(ctx, cloud_error("PlatformUnavailable", err));
+        cloud_fail(done, ctx, "PlatformUnavailable", err);
         free(job);
     }
 }
@@ -700,7 +740,9 @@ int cloud_set_platform(struct cloud *cloud, const char *name, const json_t *sett
         return -1;
     }
     if (!platforms_is_known(name)) {
-        snprintf(message, message_size, "unknown platform '%s'; choose from %s", name, platforms_known_names());
+        char names[128];
+        platforms_name_list(names, sizeof names);
+        snprintf(message, message_size, "unknown platform '%s'; choose from %s", name, names);
         return -1;
     }
     char described[512] = "";

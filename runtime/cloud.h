@@ -5,12 +5,18 @@
  * configuration update or a code deploy), the package is built once and
  * handed to the platforms, and calls are routed to the platform a function
  * lives on. It also keeps the default platform set with %platform and the
- * functions defined in this kernel, for %functions. */
+ * functions defined in this kernel, for %functions.
+ *
+ * C callers (the experiment targets, %invoke, %delete, the command line)
+ * get typed answers: a `struct cloud_outcome`. JSON is only for the
+ * runtime's upcalls, where Python is on the other side (cloud_define,
+ * cloud_invoke). */
 #ifndef FAASET_CLOUD_H
 #define FAASET_CLOUD_H
 
 #include <jansson.h>
 
+#include "platform.h"
 #include "reactor.h"
 
 struct cloud;
@@ -18,27 +24,61 @@ struct cloud;
 /* Answers an upcall: RESULT is the result frame's fields (stolen). */
 typedef void (*cloud_reply_fn)(void *ctx, json_t *result);
 
+/* How a call, delete or memory change ended; valid during the callback.
+ * PLATFORM is the platform's outcome, or the kernel's own error when the
+ * platform was never reached (error_type "PlatformUnavailable", ...). */
+struct cloud_outcome {
+    struct platform_outcome platform;
+    double round_trip_ms;            /* from the call to its answer, backoff included */
+    int retries;                     /* throttled tries repeated here */
+    const char *line;                /* delete: "aws: deleted NAME in T ms" */
+};
+
+typedef void (*cloud_done_fn)(void *ctx, const struct cloud_outcome *outcome);
+
+/* A call of a function where it is deployed. */
+struct cloud_call {
+    const char *function;
+    const char *platform;            /* NULL: where calls to it go */
+    const char *remote;              /* the platform's name for it; NULL: looked up */
+    const json_t *payload;
+    unsigned flags;                  /* PLATFORM_INVOKE_EVENT, PLATFORM_INVOKE_LOG */
+    int retry;                       /* retry throttled calls here (the experiment runner retries itself) */
+};
+
 /* WORKDIR is the notebook's folder; PYTHON runs local functions. */
 struct cloud *cloud_new(struct reactor *reactor, const char *workdir, const char *python);
 void cloud_free(struct cloud *cloud);
 
+/* The runtime's define and invoke upcalls (runtime/PROTOCOL.md). */
 void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn reply, void *ctx);
 void cloud_invoke(struct cloud *cloud, const json_t *upcall, cloud_reply_fn reply, void *ctx);
 
+/* Calls a function; DONE gets how it ended. A throttled call is retried
+ * (retry.h) when CALL asks for it. */
+void cloud_call(struct cloud *cloud, const struct cloud_call *call, cloud_done_fn done, void *ctx);
+
+/* The result of a successful call as shown to users: the function's value
+ * with roundTripTime and, when it has SAAF's runtime, latency added (a new
+ * reference). */
+json_t *cloud_shown_result(const struct cloud_outcome *outcome);
+
+/* A failed call's traceback (the function's, with the end of its log
+ * after it when the platform sent one): a new array. */
+json_t *cloud_traceback(const struct platform_outcome *outcome);
+
 /* Deletes NAME from PLATFORM (NULL: where calls to it go) and forgets its
- * deploy state there. REPLY gets {"status": "ok", "line": "aws: deleted
- * NAME in T ms"} or the error fields. */
-void cloud_delete(struct cloud *cloud, const char *name, const char *platform, cloud_reply_fn reply, void *ctx);
+ * deploy state there; the outcome's `line` says what was done. */
+void cloud_delete(struct cloud *cloud, const char *name, const char *platform, cloud_done_fn done, void *ctx);
 
 /* Sets only the memory of NAME where it is deployed (experiments'
  * memorySettings). The state then records that the configuration no longer
- * matches the cell, so running the cell again restores it. REPLY gets
- * {"status": "ok"} or the error fields. */
-void cloud_set_memory(struct cloud *cloud, const char *name, int memory_mb, cloud_reply_fn reply, void *ctx);
+ * matches the cell, so running the cell again restores it. */
+void cloud_set_memory(struct cloud *cloud, const char *name, int memory_mb, cloud_done_fn done, void *ctx);
 
 /* The platform's name for NAME on PLATFORM (remote=), from this kernel or
- * the state on disk, into OUT. An invoke upcall may carry it as "remote",
- * so that a caller making many calls looks it up once. */
+ * the state on disk, into OUT. A call may carry it as `remote`, so that a
+ * caller making many calls looks it up once. */
 void cloud_remote_name(struct cloud *cloud, const char *name, const char *platform, char *out, size_t size);
 
 /* The platform calls to NAME go to (see cloud_invoke), into OUT. */

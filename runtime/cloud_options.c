@@ -77,7 +77,9 @@ static int cloud_add_platform(struct cloud_options *o, const char *name, size_t 
     char platform[32];
     snprintf(platform, sizeof platform, "%.*s", (int)(len < 31 ? len : 31), name);
     if (!platforms_is_known(platform) || len >= sizeof o->platforms[0]) {
-        snprintf(err, err_size, "platforms: unknown platform '%s'; choose from %s", platform, platforms_known_names());
+        char names[128];
+        platforms_name_list(names, sizeof names);
+        snprintf(err, err_size, "platforms: unknown platform '%s'; choose from %s", platform, names);
         return -1;
     }
     for (int i = 0; i < o->platform_count; i++)
@@ -116,7 +118,9 @@ static int cloud_read_platforms(const json_t *value, struct cloud_options *o, ch
         }
     }
     if (o->platform_count == 0) {
-        snprintf(err, err_size, "platforms must name at least one of %s", platforms_known_names());
+        char names[128];
+        platforms_name_list(names, sizeof names);
+        snprintf(err, err_size, "platforms must name at least one of %s", names);
         return -1;
     }
     return 0;

@@ -15,8 +15,8 @@
 
 #include "embedded.h"
 #include "frame.h"
+#include "reactor.h"
 #include "spawn.h"
-
 
 struct pyhost {
     char *python;                  /* as configured */
@@ -24,9 +24,37 @@ struct pyhost {
     int frame_fd;
     int output_fds[2];
     struct frame_decoder decoder;
+    struct reactor *reactor;
+    struct pyhost_events events;
+    unsigned generation;
 };
 
-struct pyhost *pyhost_new(const char *python)
+static void pyhost_on_frame_fd(void *ctx, int fd, int events)
+{
+    (void)fd;
+    (void)events;
+    struct pyhost *host = ctx;
+    host->events.frames(host->events.ctx);
+}
+
+static void pyhost_on_output_fd(void *ctx, int fd, int events)
+{
+    (void)events;
+    struct pyhost *host = ctx;
+    host->events.output(host->events.ctx, fd == host->output_fds[PYHOST_STDOUT] ? PYHOST_STDOUT : PYHOST_STDERR);
+}
+
+/* Stops watching FD and closes it; sets *FD to -1. */
+static void pyhost_close(struct pyhost *host, int *fd)
+{
+    if (*fd < 0)
+        return;
+    reactor_unwatch(host->reactor, *fd);
+    close(*fd);
+    *fd = -1;
+}
+
+struct pyhost *pyhost_new(const char *python, struct reactor *reactor, const struct pyhost_events *events)
 {
     struct pyhost *host = calloc(1, sizeof *host);
     if (host == NULL)
@@ -37,6 +65,8 @@ struct pyhost *pyhost_new(const char *python)
         return NULL;
     }
     host->frame_fd = host->output_fds[0] = host->output_fds[1] = -1;
+    host->reactor = reactor;
+    host->events = *events;
     frame_decoder_init(&host->decoder);
     return host;
 }
@@ -54,13 +84,7 @@ void pyhost_free(struct pyhost *host)
 
 int pyhost_running(const struct pyhost *host) { return host->pid > 0; }
 pid_t pyhost_pid(const struct pyhost *host) { return host->pid; }
-const char *pyhost_python(const struct pyhost *host) { return host->python; }
-int pyhost_frame_fd(const struct pyhost *host) { return host->frame_fd; }
-
-int pyhost_output_fd(const struct pyhost *host, enum pyhost_stream stream)
-{
-    return host->output_fds[stream];
-}
+unsigned pyhost_generation(const struct pyhost *host) { return host->generation; }
 
 /* Boots the runtime with its own module, the frame reader/writer it imports
  * (first: bootstrap.py creates the modules in this order), and SAAF's, so
@@ -115,8 +139,17 @@ int pyhost_start(struct pyhost *host, char *err, size_t err_size)
     close(out_pipe[1]);
     close(err_pipe[1]);
     close(devnull);
+    host->generation++;
     frame_decoder_free(&host->decoder);
     frame_decoder_init(&host->decoder);
+    if (reactor_watch(host->reactor, host->frame_fd, REACTOR_READ, pyhost_on_frame_fd, host) < 0 ||
+        reactor_watch(host->reactor, out_pipe[0], REACTOR_READ, pyhost_on_output_fd, host) < 0 ||
+        reactor_watch(host->reactor, err_pipe[0], REACTOR_READ, pyhost_on_output_fd, host) < 0) {
+        char how[128];
+        pyhost_stop(host, 0, how, sizeof how);
+        snprintf(err, err_size, "cannot watch the runtime's pipes: %s", strerror(errno));
+        return -1;
+    }
     if (pyhost_send_boot(host) < 0) {
         char how[128];
         pyhost_stop(host, 200, how, sizeof how);
@@ -167,10 +200,8 @@ size_t pyhost_read_output(struct pyhost *host, enum pyhost_stream stream, char *
     do {
         n = read(fd, buffer, size);
     } while (n < 0 && errno == EINTR);
-    if (n == 0) { /* end of file: stop polling it */
-        close(fd);
-        host->output_fds[stream] = -1;
-    }
+    if (n == 0) /* end of file: stop watching it */
+        pyhost_close(host, &host->output_fds[stream]);
     return n > 0 ? (size_t)n : 0;
 }
 
@@ -183,9 +214,7 @@ void pyhost_interrupt(struct pyhost *host)
 void pyhost_stop(struct pyhost *host, int grace_ms, char *how, size_t how_size)
 {
     snprintf(how, how_size, "was not running");
-    if (host->frame_fd >= 0)
-        close(host->frame_fd);
-    host->frame_fd = -1;
+    pyhost_close(host, &host->frame_fd);
     if (host->pid > 0) {
         int status = 0;
         pid_t done = 0;
@@ -198,9 +227,6 @@ void pyhost_stop(struct pyhost *host, int grace_ms, char *how, size_t how_size)
             spawn_describe_status(status, how, how_size);
         host->pid = 0;
     }
-    for (int s = 0; s < 2; s++) {
-        if (host->output_fds[s] >= 0)
-            close(host->output_fds[s]);
-        host->output_fds[s] = -1;
-    }
+    for (int s = 0; s < 2; s++)
+        pyhost_close(host, &host->output_fds[s]);
 }

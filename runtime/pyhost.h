@@ -4,7 +4,10 @@
  * frames (see frame.h) and pipes as fd 1 and 2, so output of C extensions
  * and subprocesses reaches the notebook too. The first frame sent boots the
  * embedded Python modules. If the kernel dies, the runtime gets SIGKILL
- * (see spawn.h), so no orphan keeps running. */
+ * (see spawn.h), so no orphan keeps running. While it runs, its frame
+ * socket and output pipes are watched on the front end's reactor, which
+ * calls the events below: the kernel and the command line serve it the
+ * same way. */
 #ifndef FAASET_PYHOST_H
 #define FAASET_PYHOST_H
 
@@ -15,9 +18,19 @@
 enum pyhost_stream { PYHOST_STDOUT, PYHOST_STDERR };
 
 struct pyhost;
+struct reactor;
+
+/* What the reactor reports while the runtime runs. */
+struct pyhost_events {
+    void *ctx;
+    /* The frame socket is readable (frames, or the end: see pyhost_receive). */
+    void (*frames)(void *ctx);
+    /* fd 1 or fd 2 has output (or reached its end). */
+    void (*output)(void *ctx, enum pyhost_stream stream);
+};
 
 /* PYTHON is the interpreter to run (a path, or a name looked up in PATH). */
-struct pyhost *pyhost_new(const char *python);
+struct pyhost *pyhost_new(const char *python, struct reactor *reactor, const struct pyhost_events *events);
 void pyhost_free(struct pyhost *host);
 
 /* Starts the process and sends the boot frame. Returns 0, or -1 with ERR
@@ -26,11 +39,9 @@ int pyhost_start(struct pyhost *host, char *err, size_t err_size);
 
 int pyhost_running(const struct pyhost *host);
 pid_t pyhost_pid(const struct pyhost *host);
-const char *pyhost_python(const struct pyhost *host);
 
-/* File descriptors to poll for reading, -1 when not running. */
-int pyhost_frame_fd(const struct pyhost *host);
-int pyhost_output_fd(const struct pyhost *host, enum pyhost_stream stream);
+/* Bumped at each start: an answer meant for an earlier runtime can be told apart. */
+unsigned pyhost_generation(const struct pyhost *host);
 
 /* Sends one frame (blocking; the runtime reads whenever it is owed one).
  * Returns 0, or -1 when the runtime is gone. */

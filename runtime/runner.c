@@ -23,15 +23,16 @@
 #include <time.h>
 
 #include "clock.h"
+#include "retry.h"
 #include "stats.h"
 
 #define RUNNER_FLUSH_MS 1000
 #define RUNNER_PROGRESS_MS 250
 #define RUNNER_INTERRUPT_GRACE_MS 2000
-#define RUNNER_BACKOFF_BASE_MS 50.0
-#define RUNNER_BACKOFF_MAX_MS 10000.0
-#define RUNNER_MAX_RETRIES 20
 #define RUNNER_LAUNCH_CHUNK 64
+
+/* Throttled runs: 20 retries, waits drawn up to 50 ms, 100 ms, ... 10 s. */
+static const struct retry_policy runner_retry = {.base_ms = 50, .cap_ms = 10000, .max_retries = 20};
 #define RUNNER_MAX_STAGES 16
 #define RUNNER_RECORD_QUIET_MS 2     /* rows wait while answers keep coming closer than this */
 #define RUNNER_RECORD_MAX 65536      /* rows waiting at most, whatever comes */
@@ -420,10 +421,10 @@ static void runner_handle_answer(struct runner_call *call, const struct runner_o
     double round_trip = measured ? outcome->round_trip_ms : clock_mono_ms_precise() - call->send_mono_ms;
     runner_unlink(r, call);
     r->in_flight_count--;
-    if (!outcome->ok && outcome->throttled && call->retries < RUNNER_MAX_RETRIES && r->state == RUNNER_RUNNING) {
-        double backoff = fmin(RUNNER_BACKOFF_MAX_MS, RUNNER_BACKOFF_BASE_MS * pow(2.0, call->retries));
-        double wait = outcome->retry_after_ms > 0 ? outcome->retry_after_ms
-                                                  : backoff / 2 + (double)rand() / RAND_MAX * backoff / 2; /* jitter */
+    double wait = !outcome->ok && outcome->throttled && r->state == RUNNER_RUNNING
+                      ? retry_delay_ms(&runner_retry, call->retries, outcome->retry_after_ms)
+                      : -1;
+    if (wait >= 0) {
         call->retries++;
         r->retries++;
         call->retry_timer = reactor_timer(r->reactor, (long long)wait, runner_on_retry, call);

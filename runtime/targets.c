@@ -11,12 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "retry.h"
+
 struct target {
     struct runner_target runner;
     struct cloud *cloud;
     struct http_engine *engine;
     char function[128];
-    char platform[16];
+    char platform[CLOUD_PLATFORM_NAME_SIZE];
     char remote[180];           /* a platform function's own name, looked up once */
     char *endpoint;
     json_t *body_of;            /* HTTP: the last payload sent (a reference), BODY its text */
@@ -29,27 +31,17 @@ struct target_call {
     void *call;
 };
 
-static int target_throttled(const char *ename)
-{
-    return ename != NULL && (strcmp(ename, "TooManyRequests") == 0 || strcmp(ename, "TooManyRequestsException") == 0 ||
-                             strcmp(ename, "Throttled") == 0);
-}
-
-static void target_on_platform_reply(void *ctx, json_t *reply)
+/* A platform's answer, as the runner's outcome. */
+static void target_on_platform_done(void *ctx, const struct cloud_outcome *answer)
 {
     struct target_call *call = ctx;
-    const char *status = json_string_value(json_object_get(reply, "status"));
-    struct runner_outcome outcome = {.ok = status != NULL && strcmp(status, "ok") == 0,
-                                     .result = json_object_get(reply, "result"),
-                                     .error_type = json_string_value(json_object_get(reply, "ename")),
-                                     .message = json_string_value(json_object_get(reply, "evalue"))};
-    outcome.throttled = !outcome.ok && target_throttled(outcome.error_type);
-    outcome.retry_after_ms = json_number_value(json_object_get(reply, "retryAfterMs"));
-    outcome.sent_epoch_ms = json_number_value(json_object_get(reply, "sentMs"));
-    outcome.received_epoch_ms = json_number_value(json_object_get(reply, "receivedMs"));
-    outcome.round_trip_ms = json_number_value(json_object_get(reply, "wireRoundTripMs"));
+    const struct platform_outcome *platform = &answer->platform;
+    struct runner_outcome outcome = {.ok = platform->ok, .result = platform->result,
+                                     .error_type = platform->error_type, .message = platform->message,
+                                     .throttled = platform->throttled, .retry_after_ms = platform->retry_after_ms,
+                                     .sent_epoch_ms = platform->sent_ms, .received_epoch_ms = platform->received_ms,
+                                     .round_trip_ms = platform->round_trip_ms};
     call->done(call->call, &outcome);
-    json_decref(reply);
     free(call);
 }
 
@@ -57,17 +49,13 @@ static int target_function_invoke(void *ctx, const json_t *payload, runner_done_
 {
     struct target *target = ctx;
     struct target_call *call = malloc(sizeof *call);
-    /* the runner retries throttled calls itself, and counts them in the row */
-    json_t *upcall = json_pack("{s:s, s:O, s:s, s:s, s:b}", "function", target->function, "payload", payload,
-                               "platform", target->platform, "remote", target->remote, "retry", 0);
-    if (call == NULL || upcall == NULL) {
-        free(call);
-        json_decref(upcall);
+    if (call == NULL)
         return -1;
-    }
     *call = (struct target_call){done, runner_call};
-    cloud_invoke(target->cloud, upcall, target_on_platform_reply, call);
-    json_decref(upcall);
+    /* the runner retries throttled calls itself, and counts them in the row */
+    struct cloud_call request = {.function = target->function, .platform = target->platform,
+                                 .remote = target->remote, .payload = payload, .retry = 0};
+    cloud_call(target->cloud, &request, target_on_platform_done, call);
     return 0;
 }
 
@@ -78,7 +66,7 @@ static int target_function_set_memory(void *ctx, int memory_mb, runner_done_fn d
     if (call == NULL)
         return -1;
     *call = (struct target_call){done, runner_call};
-    cloud_set_memory(target->cloud, target->function, memory_mb, target_on_platform_reply, call);
+    cloud_set_memory(target->cloud, target->function, memory_mb, target_on_platform_done, call);
     return 0;
 }
 
@@ -99,15 +87,6 @@ struct target *target_function(struct cloud *cloud, const char *function, const 
     return target;
 }
 
-/* Retry-After in seconds (FaaS platforms send seconds, not dates). */
-static double target_retry_after_ms(const struct http_response *response)
-{
-    const char *value = http_response_header(response, "Retry-After");
-    char *end = NULL;
-    double seconds = value ? strtod(value, &end) : 0;
-    return value != NULL && end != value && seconds >= 0 && seconds < 3600 ? seconds * 1000.0 : 0;
-}
-
 static void target_on_http(void *ctx, const struct http_response *response)
 {
     struct target_call *call = ctx;
@@ -122,7 +101,7 @@ static void target_on_http(void *ctx, const struct http_response *response)
         outcome.error_type = "TooManyRequests";
         outcome.message = "HTTP 429";
         outcome.throttled = 1;
-        outcome.retry_after_ms = target_retry_after_ms(response);
+        outcome.retry_after_ms = retry_after_header_ms(http_response_header(response, "Retry-After"));
     } else if (response->status < 200 || response->status > 299) {
         snprintf(type, sizeof type, "HTTP %ld", response->status);
         snprintf(message, sizeof message, "%.500s", response->body);

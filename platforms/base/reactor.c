@@ -15,6 +15,7 @@
 #include "clock.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -195,4 +196,13 @@ int reactor_run_timers(struct reactor *reactor)
         if (reactor->timers[i].due_ms - now < next)
             next = reactor->timers[i].due_ms - now;
     return next > 0 ? (int)next : 0; /* a timer set while this ran may be due already */
+}
+
+int reactor_wait(struct reactor *reactor, int timeout_ms)
+{
+    struct pollfd ready = {.fd = reactor->epoll_fd, .events = POLLIN};
+    if (poll(&ready, 1, timeout_ms) < 0)
+        return -1;
+    reactor_dispatch(reactor);
+    return 0;
 }

@@ -43,4 +43,10 @@ void reactor_dispatch(struct reactor *reactor);
  * set wait for the next call); returns ms until the next one, or -1 if none. */
 int reactor_run_timers(struct reactor *reactor);
 
+/* For a loop that has nothing but this reactor to serve (the command
+ * line): waits up to TIMEOUT_MS (-1: no limit; reactor_run_timers gives
+ * it) for a watched fd, then runs the ready fds' callbacks. Returns 0, or
+ * -1 when a signal interrupted the wait (errno EINTR) or the wait failed. */
+int reactor_wait(struct reactor *reactor, int timeout_ms);
+
 #endif

@@ -113,3 +113,25 @@ def test_cli_syntax_error_names_the_file(workspace):
     assert workspace.trace.entries() == []
     assert re.search(r'File "[^"]*bad\.py", line 2', result.stderr), \
         f"the error should name bad.py, line 2:\n{result.stderr}"
+
+
+EXPERIMENT_FILE = GREET + '''
+rows = run_experiment(function=greet, experiment={"runs": 6, "threads": 3, "payloads": [{"name": "x"}],
+                                                  "experimentName": "from-a-file"})
+print("rows:", len(rows), sorted({row["message"] for row in rows}))
+rows = run_experiment(function=greet, experiment={"runs": 2, "threads": 3})
+'''
+
+
+def test_cli_deploy_of_a_file_that_runs_an_experiment(workspace):
+    """run_experiment() in a deployed file goes through the same upcall
+    table as in a notebook (it once hung `faaset deploy` forever); a bad
+    experiment is the file's own Python error."""
+    (workspace.folder / "greet_experiment.py").write_text(EXPERIMENT_FILE)
+    result = workspace.cli("deploy", "greet_experiment.py", timeout=120)
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "rows: 6 ['Hi x']" in result.stdout, result.stdout
+    assert "Experiment from-a-file: rows in faaset-results/greet/from-a-file-" in result.stderr, result.stderr
+    assert "threads (3) is more than runs (2)" in result.stderr, result.stderr
+    folders = list((workspace.folder / "faaset-results" / "greet").glob("from-a-file-*"))
+    assert len(folders) == 1 and len((folders[0] / "runs.jsonl").read_text().splitlines()) == 6, folders

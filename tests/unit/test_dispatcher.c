@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "dispatcher.h"
+#include "reactor.h"
 
 #define MAX_SENT 64
 
@@ -104,18 +105,9 @@ static void pump_until_idle(struct dispatcher *d, const char *msg_id)
             if (strcmp(sent[i].type, "status") == 0 && strcmp(status_of(i), "idle") == 0 &&
                 strcmp(parent_id(i), msg_id) == 0)
                 return;
-        int fds[3];
-        dispatcher_runtime_fds(d, fds);
-        struct pollfd items[3];
-        for (int i = 0; i < 3; i++)
-            items[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
-        poll(items, 3, 10);
-        if (items[1].revents)
-            dispatcher_on_runtime_output(d, PYHOST_STDOUT);
-        if (items[2].revents)
-            dispatcher_on_runtime_output(d, PYHOST_STDERR);
-        if (items[0].revents)
-            dispatcher_on_runtime_frames(d);
+        struct pollfd ready = {.fd = reactor_fd(dispatcher_reactor(d)), .events = POLLIN};
+        poll(&ready, 1, 10);
+        reactor_dispatch(dispatcher_reactor(d));
         dispatcher_tick(d);
     }
 }
@@ -143,7 +135,7 @@ static void test_execute(struct dispatcher *d, struct message_session *client)
 
 int main(void)
 {
-    struct dispatcher_io io = {.ctx = NULL, .send = fake_send, .drain_shell = fake_drain};
+    struct requests_io io = {.ctx = NULL, .send = fake_send, .drain_shell = fake_drain};
     struct dispatcher_config config = {.python = "/usr/bin/python3", .interrupt_mode = "message"};
     struct dispatcher *d = dispatcher_new(&config, &io);
     struct message_session client;

@@ -1,0 +1,278 @@
+/* session: an experiment's stages, results folder, runner and report (see
+ * session.h). The HTTP engine is made only when a stage is an endpoint.
+ * The session records the experiment and what it calls in the folder's
+ * experiment.json; summary.json gets the runner's summary without the
+ * chart series (the rows hold them) plus the end time. */
+#include "session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "http.h"
+#include "log.h"
+#include "platform.h"
+#include "report.h"
+#include "results.h"
+#include "targets.h"
+
+struct session {
+    struct reactor *reactor;
+    struct cloud *cloud;
+    struct http_engine *http;        /* only when a stage is an HTTP endpoint */
+    char *output;
+    char *workdir;
+    struct session_events events;
+    struct target *targets[SESSION_MAX_STAGES];
+    json_t *stages;                  /* what each stage is, for experiment.json */
+    json_t *function_files;          /* the FaaS Runner files given, if any */
+    int stage_count;
+    char function[128];
+    char platform[CLOUD_PLATFORM_NAME_SIZE];
+    struct experiment experiment;
+    int experiment_read;
+    struct results_store *store;
+    char folder[4096];
+    struct runner *runner;
+};
+
+struct session *session_new(struct reactor *reactor, struct cloud *cloud, const char *output, const char *workdir,
+                            const struct session_events *events)
+{
+    struct session *session = calloc(1, sizeof *session);
+    if (session == NULL)
+        return NULL;
+    session->reactor = reactor;
+    session->cloud = cloud;
+    session->output = strdup(output);
+    session->workdir = strdup(workdir);
+    session->events = *events;
+    session->stages = json_array();
+    if (session->output == NULL || session->workdir == NULL || session->stages == NULL) {
+        session_free(session);
+        return NULL;
+    }
+    return session;
+}
+
+void session_free(struct session *session)
+{
+    if (session == NULL)
+        return;
+    if (session->runner != NULL)
+        runner_release(session->runner); /* frees itself when its last outstanding call answers */
+    if (session->store != NULL)
+        results_close(session->store, NULL);
+    for (int i = 0; i < session->stage_count; i++)
+        target_free(session->targets[i]);
+    http_engine_free(session->http);
+    if (session->experiment_read)
+        experiment_free(&session->experiment);
+    json_decref(session->stages);
+    json_decref(session->function_files);
+    free(session->output);
+    free(session->workdir);
+    free(session);
+}
+
+const char *session_error_name(enum session_error error)
+{
+    switch (error) {
+    case SESSION_OK:
+        return "OK";
+    case SESSION_NOT_DEPLOYED:
+        return "NotDeployed";
+    case SESSION_INVALID_EXPERIMENT:
+        return "InvalidExperiment";
+    case SESSION_RESULTS_UNAVAILABLE:
+        return "ResultsUnavailable";
+    case SESSION_NO_MEMORY:
+        return "OutOfMemory";
+    }
+    return "Error";
+}
+
+/* Appends TARGET as the next stage, described by STAGE (stolen). */
+static enum session_error session_add_stage(struct session *session, struct target *target, json_t *stage,
+                                            char *err, size_t err_size)
+{
+    if (target == NULL || stage == NULL) {
+        target_free(target);
+        json_decref(stage);
+        snprintf(err, err_size, "out of memory");
+        return SESSION_NO_MEMORY;
+    }
+    if (session->stage_count == 0) {
+        snprintf(session->function, sizeof session->function, "%s", target_runner(target)->function);
+        snprintf(session->platform, sizeof session->platform, "%s",
+                 json_string_value(json_object_get(stage, "platform")) ?: "");
+    }
+    session->targets[session->stage_count++] = target;
+    json_array_append_new(session->stages, stage);
+    return SESSION_OK;
+}
+
+static enum session_error session_check_room(const struct session *session, char *err, size_t err_size)
+{
+    if (session->stage_count < SESSION_MAX_STAGES)
+        return SESSION_OK;
+    snprintf(err, err_size, "a pipeline has at most %d functions", SESSION_MAX_STAGES);
+    return SESSION_INVALID_EXPERIMENT;
+}
+
+enum session_error session_add_functions(struct session *session, const char *names, char *err, size_t err_size)
+{
+    int before = session->stage_count;
+    for (const char *p = names; *p;) {
+        p += strspn(p, " \t,");
+        size_t len = strcspn(p, " \t,");
+        if (len == 0)
+            break;
+        char name[65];
+        snprintf(name, sizeof name, "%.*s", (int)(len < 64 ? len : 64), p);
+        p += len;
+        enum session_error rc = session_check_room(session, err, err_size);
+        if (rc != SESSION_OK)
+            return rc;
+        json_t *deployment = cloud_describe(session->cloud, name);
+        if (json_object_get(deployment, "code_hash") == NULL) {
+            json_decref(deployment);
+            snprintf(err, err_size, "%.64s is not deployed from this folder; run its %%%%cloud_function cell first",
+                     name);
+            return SESSION_NOT_DEPLOYED;
+        }
+        rc = session_add_stage(session, target_function(session->cloud, name, NULL), deployment, err, err_size);
+        if (rc != SESSION_OK)
+            return rc;
+    }
+    if (session->stage_count > before)
+        return SESSION_OK;
+    snprintf(err, err_size, "name the function to run the experiment against");
+    return SESSION_NOT_DEPLOYED;
+}
+
+enum session_error session_add_function_file(struct session *session, const json_t *file, char *err,
+                                             size_t err_size)
+{
+    const char *function = json_string_value(json_object_get(file, "function"));
+    const char *platform = json_string_value(json_object_get(file, "platform"));
+    const char *endpoint = json_string_value(json_object_get(file, "endpoint"));
+    enum session_error rc = session_check_room(session, err, err_size);
+    if (rc != SESSION_OK)
+        return rc;
+    if (function == NULL || platform == NULL) {
+        snprintf(err, err_size, "a function file needs \"function\" and \"platform\" strings");
+        return SESSION_INVALID_EXPERIMENT;
+    }
+    if (session->function_files == NULL)
+        session->function_files = json_array();
+    json_array_append(session->function_files, (json_t *)file);
+    if (strcmp(platform, "HTTP") != 0) {
+        const char *ours = platforms_from_faas_runner(platform);
+        json_t *stage = json_pack("{s:s, s:s}", "name", function, "platform", ours);
+        return session_add_stage(session, target_function(session->cloud, function, ours), stage, err, err_size);
+    }
+    if (endpoint == NULL || *endpoint == '\0') {
+        snprintf(err, err_size, "the HTTP platform needs an \"endpoint\" URL");
+        return SESSION_INVALID_EXPERIMENT;
+    }
+    if (session->http == NULL && (session->http = http_engine_new(session->reactor)) == NULL) {
+        snprintf(err, err_size, "cannot start the HTTP engine");
+        return SESSION_NO_MEMORY;
+    }
+    json_t *stage = json_pack("{s:s, s:s, s:s}", "name", function, "platform", "HTTP", "endpoint", endpoint);
+    return session_add_stage(session, target_http(session->http, function, endpoint), stage, err, err_size);
+}
+
+enum session_error session_open(struct session *session, const json_t *experiment, const char *name_hint, char *err,
+                                size_t err_size)
+{
+    if (session->stage_count == 0) {
+        snprintf(err, err_size, "name the function to run the experiment against");
+        return SESSION_NOT_DEPLOYED;
+    }
+    session->experiment_read = 1; /* what a failed parse holds is freed too */
+    if (experiment_parse(experiment, name_hint ? name_hint : session->function, session->workdir,
+                         &session->experiment, err, err_size) < 0)
+        return SESSION_INVALID_EXPERIMENT;
+    char start[32];
+    clock_iso8601_now(start);
+    json_t *meta = json_pack("{s:O, s:s, s:O, s:O, s:s, s:s}", "experiment", experiment, "function",
+                             session->function, "deployment", json_array_get(session->stages, 0), "pipeline",
+                             session->stages, "startTime", start, "faaset", FAASET_VERSION);
+    if (session->function_files != NULL)
+        json_object_set(meta, "functionFiles", session->function_files);
+    session->store = results_open(session->output, session->function, session->experiment.name, meta, err, err_size);
+    json_decref(meta);
+    if (session->store == NULL)
+        return SESSION_RESULTS_UNAVAILABLE;
+    snprintf(session->folder, sizeof session->folder, "%s", results_folder(session->store));
+    return SESSION_OK;
+}
+
+/* FaaS Runner's report.csv, when the experiment asks for groups or overlaps. */
+static void session_write_report(struct session *session)
+{
+    const json_t *experiment = session->experiment.source;
+    if (json_array_size(json_object_get(experiment, "outputGroups")) == 0 &&
+        json_string_length(json_object_get(experiment, "overlapFilter")) == 0)
+        return;
+    char err[512];
+    json_t *rows = results_load_rows(session->folder, err, sizeof err);
+    if (rows == NULL || report_write(session->folder, experiment, rows, err, sizeof err) < 0)
+        log_warn("no report for %s: %s", session->folder, err);
+    json_decref(rows);
+}
+
+static void session_on_progress(void *ctx, const struct runner_progress *progress)
+{
+    struct session *session = ctx;
+    session->events.progress(session->events.ctx, progress);
+}
+
+static void session_on_finished(void *ctx, const json_t *summary)
+{
+    struct session *session = ctx;
+    char end[32];
+    clock_iso8601_now(end);
+    json_t *shown = json_deep_copy(summary);
+    json_object_set_new(shown, "endTime", json_string(end));
+    json_t *kept = json_deep_copy(shown);
+    json_object_del(kept, "concurrencySeries");
+    json_object_del(kept, "latencySeries");
+    results_close(session->store, kept);
+    session->store = NULL;
+    json_decref(kept);
+    session_write_report(session);
+    session->events.finished(session->events.ctx, shown);
+    json_decref(shown);
+}
+
+enum session_error session_run(struct session *session, char *err, size_t err_size)
+{
+    struct runner_target stages[SESSION_MAX_STAGES];
+    for (int i = 0; i < session->stage_count; i++)
+        stages[i] = *target_runner(session->targets[i]);
+    struct runner_events events = {session, session_on_progress, session_on_finished};
+    session->runner = runner_start(session->reactor, &session->experiment, stages, session->stage_count,
+                                   session->store, &events, err, err_size);
+    return session->runner != NULL ? SESSION_OK : SESSION_INVALID_EXPERIMENT;
+}
+
+void session_interrupt(struct session *session)
+{
+    if (session->runner != NULL)
+        runner_interrupt(session->runner);
+}
+
+void session_abort(struct session *session)
+{
+    if (session->runner != NULL)
+        runner_abort(session->runner);
+}
+
+const struct experiment *session_experiment(const struct session *session) { return &session->experiment; }
+const char *session_folder(const struct session *session) { return session->folder; }
+const char *session_platform(const struct session *session) { return session->platform; }
+int session_stage_count(const struct session *session) { return session->stage_count; }
