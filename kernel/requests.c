@@ -6,11 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "list.h"
 #include "log.h"
 
 struct requests_queued {
     struct message *msg;
-    struct requests_queued *next;
+    struct list_node node;
 };
 
 struct requests {
@@ -19,7 +20,7 @@ struct requests {
     struct history *history;
     void (*on_idle)(void *ctx);
     void *idle_ctx;
-    struct requests_queued *head, *tail;
+    struct list_node queue;        /* requests_queued, oldest first */
     struct message *current;
     int awaiting_kernel;
     int execution_count;
@@ -37,6 +38,7 @@ struct requests *requests_new(const struct requests_io *io, struct history *hist
     requests->history = history;
     requests->on_idle = on_idle;
     requests->idle_ctx = idle_ctx;
+    list_init(&requests->queue);
     message_session_init(&requests->session);
     return requests;
 }
@@ -45,7 +47,7 @@ void requests_free(struct requests *requests)
 {
     if (requests == NULL)
         return;
-    while (requests->head != NULL)
+    while (!list_is_empty(&requests->queue))
         message_free(requests_take(requests));
     message_free(requests->current);
     json_decref(requests->output_parent);
@@ -104,27 +106,23 @@ void requests_enqueue(struct requests *requests, struct message *msg)
         return;
     }
     *item = (struct requests_queued){.msg = msg};
-    if (requests->tail != NULL)
-        requests->tail->next = item;
-    else
-        requests->head = item;
-    requests->tail = item;
+    list_push_back(&requests->queue, &item->node);
 }
 
 const struct message *requests_peek(const struct requests *requests)
 {
-    return requests->head != NULL ? requests->head->msg : NULL;
+    struct list_node *first = list_first(&requests->queue);
+    return first != NULL ? list_entry(first, struct requests_queued, node)->msg : NULL;
 }
 
 struct message *requests_take(struct requests *requests)
 {
-    struct requests_queued *item = requests->head;
-    if (item == NULL)
+    struct list_node *first = list_first(&requests->queue);
+    if (first == NULL)
         return NULL;
+    struct requests_queued *item = list_entry(first, struct requests_queued, node);
     struct message *msg = item->msg;
-    requests->head = item->next;
-    if (requests->head == NULL)
-        requests->tail = NULL;
+    list_remove(first);
     free(item);
     return msg;
 }
@@ -134,15 +132,12 @@ struct message *requests_take(struct requests *requests)
 static void requests_abort_queued_executes(struct requests *requests)
 {
     requests->io.drain_shell(requests->io.ctx);
-    struct requests_queued **link = &requests->head, *last = NULL;
-    while (*link != NULL) {
-        struct requests_queued *item = *link;
-        if (strcmp(message_type(item->msg), "execute_request") != 0) {
-            last = item;
-            link = &item->next;
+    struct list_node *node, *next;
+    list_for_each_safe(node, next, &requests->queue) {
+        struct requests_queued *item = list_entry(node, struct requests_queued, node);
+        if (strcmp(message_type(item->msg), "execute_request") != 0)
             continue;
-        }
-        *link = item->next;
+        list_remove(node);
         requests_status(requests, item->msg->header, "busy");
         requests_reply_to(requests, CHANNEL_SHELL, item->msg, "execute_reply",
                           json_pack("{s:s, s:i, s:s, s:s, s:[], s:{}}", "status", "error", "execution_count",
@@ -153,7 +148,6 @@ static void requests_abort_queued_executes(struct requests *requests)
         message_free(item->msg);
         free(item);
     }
-    requests->tail = last;
 }
 
 /* ---- a request answered at once ---- */

@@ -1,6 +1,7 @@
 /* aws_lambda: the `aws` platform, AWS Lambda behind the platform interface
- * (platform.h), on the Lambda REST API of ../shared/platform-api.md,
- * signed by aws_client.
+ * (platform.h), on Lambda's REST API (2015-03-31: GetFunction,
+ * CreateFunction, UpdateFunctionCode, UpdateFunctionConfiguration,
+ * DeleteFunction, Invoke), signed by aws_client.
  *
  * Deploy, configure, verify and set_memory are one state machine, a "sync",
  * that makes the remote function match what the notebook defines:
@@ -39,6 +40,7 @@
 #include <string.h>
 
 #include "aws_client.h"
+#include "list.h"
 #include "platform.h"
 #include "retry.h"
 #include "sigv4.h"
@@ -61,7 +63,7 @@ struct aws_platform {
     struct reactor *reactor;
     struct aws_client *client;
     char *role;                  /* the execution role for CreateFunction, or NULL */
-    struct aws_sync *syncs;      /* under way: ended with KernelStopping when the platform is freed */
+    struct list_node syncs;      /* under way: ended with KernelStopping when the platform is freed */
     int closing;
 };
 
@@ -87,7 +89,7 @@ struct aws_sync {
     int created, code_updated, config_updated;
     char note[600];
     unsigned long timer;         /* a pending wait or retry, 0 when none */
-    struct aws_sync *prev, *next;
+    struct list_node node;       /* in the platform's syncs */
 };
 
 /* ---- small helpers ---- */
@@ -142,12 +144,7 @@ static size_t aws_env_size(const json_t *env)
 
 static void aws_sync_free(struct aws_sync *sync)
 {
-    if (sync->prev != NULL)
-        sync->prev->next = sync->next;
-    else if (sync->platform->syncs == sync)
-        sync->platform->syncs = sync->next;
-    if (sync->next != NULL)
-        sync->next->prev = sync->prev;
+    list_remove(&sync->node);
     if (sync->timer)
         reactor_cancel(sync->platform->reactor, sync->timer);
     free(sync->name);
@@ -604,10 +601,7 @@ static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind
     }
     if (kind == AWS_SYNC_DELETE)
         sync->step = AWS_STEP_DELETE;
-    sync->next = platform->syncs;
-    if (platform->syncs != NULL)
-        platform->syncs->prev = sync;
-    platform->syncs = sync;
+    list_push_front(&platform->syncs, &sync->node);
     aws_sync_call(sync);
     return 0;
 }
@@ -855,6 +849,7 @@ void *aws_platform_new(struct reactor *reactor)
         return NULL;
     }
     platform->reactor = reactor;
+    list_init(&platform->syncs);
     return platform;
 }
 
@@ -863,8 +858,9 @@ static void aws_free(void *self)
     struct aws_platform *platform = self;
     platform->closing = 1;
     aws_client_free(platform->client); /* the calls in flight end, and their syncs with them */
-    while (platform->syncs != NULL)    /* those waiting to poll or retry */
-        aws_sync_finish(platform->syncs, "KernelStopping", "the kernel is shutting down");
+    struct list_node *waiting;         /* those waiting to poll or retry */
+    while ((waiting = list_first(&platform->syncs)) != NULL)
+        aws_sync_finish(list_entry(waiting, struct aws_sync, node), "KernelStopping", "the kernel is shutting down");
     free(platform->role);
     free(platform);
 }

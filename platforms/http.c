@@ -94,6 +94,7 @@
 #include "clock.h"
 #include "http_direct.h"
 #include "http_reply.h"
+#include "list.h"
 #include "log.h"
 
 #ifndef FAASET_VERSION
@@ -136,10 +137,10 @@ struct http_transfer {
     struct curl_slist *resolve;     /* a probe's "-host:port": renew the cached address */
     http_done_fn done;
     void *ctx;
-    struct http_transfer *prev, *next;
+    struct list_node node;          /* in the engine's transfers, until its callback has run */
     struct http_host *host;         /* its host's name lookup gate, or NULL */
-    struct http_transfer *waiting_next;
-    struct http_transfer *done_next;    /* in the engine's completion queue */
+    struct list_node waiting_node;  /* in its host's waiting list */
+    struct list_node done_node;     /* in the engine's completion queue */
     int finished;                   /* out of libcurl for good: its callback is queued or running */
     int probing;                    /* the probe of HOST, until it opens a socket */
     int opened_fd;                  /* the socket it opened for a new connection, or -1 */
@@ -160,7 +161,7 @@ struct http_host {
     struct http_host *next;
     double fresh_until;             /* monotonic ms: its address is in libcurl's cache until then */
     struct http_transfer *probe;    /* the one request that may look the name up, or NULL */
-    struct http_transfer *waiting, *waiting_tail;
+    struct list_node waiting;       /* transfers waiting for the probe, oldest first */
     int release;                    /* HTTP_RELEASE_*: what to do with WAITING once out of libcurl */
     char key[];                     /* "host:port", lower case */
 };
@@ -173,9 +174,9 @@ struct http_engine {
     CURLSH *share;              /* DNS and TLS sessions, for every shard */
     struct http_shard *shards[HTTP_MAX_SHARDS];
     size_t shard_count;
-    struct http_transfer *done_head, *done_tail;   /* finished, callbacks to run */
+    struct list_node done;      /* finished, callbacks to run, oldest first */
     unsigned long done_timer;   /* the reactor timer that runs them, or 0 */
-    struct http_transfer *transfers;
+    struct list_node transfers;
     size_t in_flight;
     int depth;                  /* engine entry points on the stack that may run callbacks */
     int closing;                /* http_engine_free was called */
@@ -359,6 +360,7 @@ static struct http_host *http_host_for(struct http_engine *engine, const char *u
     if (host == NULL)
         return NULL;
     strcpy(host->key, key);
+    list_init(&host->waiting);
     host->next = engine->hosts;
     engine->hosts = host;
     return http_host_remember(engine, url, host);
@@ -408,13 +410,10 @@ static void http_release(struct http_engine *engine)
     for (struct http_host *host = engine->hosts; host != NULL; host = host->next) {
         int release = host->release;
         host->release = HTTP_RELEASE_NONE;
-        while (release != HTTP_RELEASE_NONE && host->waiting != NULL &&
+        while (release != HTTP_RELEASE_NONE && !list_is_empty(&host->waiting) &&
                (release == HTTP_RELEASE_ALL || host->probe == NULL)) {
-            struct http_transfer *transfer = host->waiting;
-            host->waiting = transfer->waiting_next;
-            if (host->waiting == NULL)
-                host->waiting_tail = NULL;
-            transfer->waiting_next = NULL;
+            struct http_transfer *transfer = list_entry(list_first(&host->waiting), struct http_transfer, waiting_node);
+            list_remove(&transfer->waiting_node);
             if (release == HTTP_RELEASE_ONE) {
                 transfer->probing = 1;
                 host->probe = transfer;
@@ -451,13 +450,7 @@ static void http_transfer_free(struct http_transfer *transfer)
 
 static void http_unlink(struct http_engine *engine, struct http_transfer *transfer)
 {
-    if (transfer->prev != NULL)
-        transfer->prev->next = transfer->next;
-    else
-        engine->transfers = transfer->next;
-    if (transfer->next != NULL)
-        transfer->next->prev = transfer->prev;
-    transfer->prev = transfer->next = NULL;
+    list_remove(&transfer->node);
     engine->in_flight--;
 }
 
@@ -489,11 +482,7 @@ static void http_complete(struct http_engine *engine, struct http_transfer *tran
 {
     http_detach(engine, transfer);
     transfer->result = result;
-    if (engine->done_tail != NULL)
-        engine->done_tail->done_next = transfer;
-    else
-        engine->done_head = transfer;
-    engine->done_tail = transfer;
+    list_push_back(&engine->done, &transfer->done_node);
     if (engine->done_timer == 0) /* 0 when out of memory: http_drive runs the queue itself */
         engine->done_timer = reactor_timer(engine->reactor, 0, http_on_done_timer, engine);
 }
@@ -557,11 +546,9 @@ static void http_finish(struct http_engine *engine, struct http_transfer *transf
  * run (0: no limit) or one of them frees the engine (which cancels the rest). */
 static void http_run_done(struct http_engine *engine, int limit)
 {
-    for (int ran = 0; !engine->closing && engine->done_head != NULL && (limit == 0 || ran < limit); ran++) {
-        struct http_transfer *transfer = engine->done_head;
-        engine->done_head = transfer->done_next;
-        if (engine->done_head == NULL)
-            engine->done_tail = NULL;
+    for (int ran = 0; !engine->closing && !list_is_empty(&engine->done) && (limit == 0 || ran < limit); ran++) {
+        struct http_transfer *transfer = list_entry(list_first(&engine->done), struct http_transfer, done_node);
+        list_remove(&transfer->done_node);
         http_finish(engine, transfer, NULL);
     }
 }
@@ -574,7 +561,7 @@ static void http_on_done_timer(void *ctx)
     http_run_done(engine, HTTP_DONE_PER_ROUND);
     if (engine->direct != NULL && !engine->closing)
         http_direct_flush(engine->direct); /* the requests those callbacks sent, together */
-    if (!engine->closing && engine->done_head != NULL && engine->done_timer == 0) /* the rest next round */
+    if (!engine->closing && !list_is_empty(&engine->done) && engine->done_timer == 0) /* the rest next round */
         engine->done_timer = reactor_timer(engine->reactor, 0, http_on_done_timer, engine);
     if (--engine->depth == 0 && engine->closing)
         http_engine_destroy(engine);
@@ -602,9 +589,12 @@ static void http_harvest(struct http_engine *engine, struct http_shard *shard)
             continue;
         }
         engine->failures = 0;
-        for (struct http_transfer *transfer = engine->transfers; transfer != NULL; transfer = transfer->next)
+        struct list_node *node, *next;
+        list_for_each_safe(node, next, &engine->transfers) {
+            struct http_transfer *transfer = list_entry(node, struct http_transfer, node);
             if (transfer->failure != NULL && !transfer->finished)
                 http_complete(engine, transfer, CURLE_OK); /* may release a failed probe's host */
+        }
     }
 }
 
@@ -619,7 +609,7 @@ static void http_drive(struct http_shard *shard, curl_socket_t fd, int mask)
     if (code != CURLM_OK)
         log_warn("http: libcurl: %s", curl_multi_strerror(code));
     http_harvest(engine, shard);
-    if (engine->done_head != NULL && engine->done_timer == 0)
+    if (!list_is_empty(&engine->done) && engine->done_timer == 0)
         http_run_done(engine, 0); /* no timer to defer them to (out of memory): now, out of libcurl */
     if (--engine->depth == 0 && engine->closing)
         http_engine_destroy(engine);
@@ -800,6 +790,8 @@ struct http_engine *http_engine_new(struct reactor *reactor)
     if (engine == NULL)
         return NULL;
     engine->reactor = reactor;
+    list_init(&engine->done);
+    list_init(&engine->transfers);
     if (http_direct_wanted() && (engine->direct = http_direct_new(reactor, http_on_direct_ended)) == NULL) {
         free(engine);
         return NULL;
@@ -846,9 +838,11 @@ void http_engine_free(struct http_engine *engine)
         return;
     engine->closing = 1;
     engine->depth++;
-    engine->done_head = engine->done_tail = NULL; /* the queued ones are cancelled with the rest */
-    while (engine->transfers != NULL)
-        http_finish(engine, engine->transfers, "cancelled");
+    struct list_node *node;
+    while ((node = list_first(&engine->done)) != NULL) /* the queued ones are cancelled with the rest */
+        list_remove(node);
+    while ((node = list_first(&engine->transfers)) != NULL)
+        http_finish(engine, list_entry(node, struct http_transfer, node), "cancelled");
     if (--engine->depth == 0)
         http_engine_destroy(engine);
 }
@@ -967,10 +961,7 @@ static int http_valid_headers(const char *const *headers)
 
 static void http_link(struct http_engine *engine, struct http_transfer *transfer)
 {
-    transfer->next = engine->transfers;
-    if (engine->transfers != NULL)
-        engine->transfers->prev = transfer;
-    engine->transfers = transfer;
+    list_push_front(&engine->transfers, &transfer->node);
     engine->in_flight++;
 }
 
@@ -1053,13 +1044,8 @@ int http_send(struct http_engine *engine, const struct http_request *request, ht
     }
     if (transfer->probing)
         host->probe = transfer;
-    if (waits) {
-        if (host->waiting_tail != NULL)
-            host->waiting_tail->waiting_next = transfer;
-        else
-            host->waiting = transfer;
-        host->waiting_tail = transfer;
-    }
+    if (waits)
+        list_push_back(&host->waiting, &transfer->waiting_node);
     http_link(engine, transfer);
     if (transfer->shard != NULL)
         http_kick(transfer, CURL_SOCKET_TIMEOUT, 0);

@@ -33,7 +33,6 @@
  * expires what is due and sets itself for the new earliest. Idle
  * connections are swept every HTTP_DIRECT_SWEEP_MS while there are any. */
 #include "http_direct.h"
-#include "clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -45,6 +44,9 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "clock.h"
+#include "list.h"
 
 #ifndef FAASET_VERSION
 #define FAASET_VERSION "0"
@@ -63,7 +65,7 @@ struct http_direct_origin {
     struct http_direct_origin *next;
     struct sockaddr_storage address;
     socklen_t address_size;
-    struct http_direct_conn *newest, *oldest;   /* idle connections */
+    struct list_node idle_conns;       /* idle connections, newest first */
     size_t idle;
     int port;
     char name[INET6_ADDRSTRLEN];                /* the address as text, for messages */
@@ -74,7 +76,7 @@ struct http_direct_conn {
     struct http_direct *direct;
     struct http_direct_origin *origin;
     struct http_direct_call *call;      /* the request on it, or NULL when idle */
-    struct http_direct_conn *newer, *older; /* in the origin's idle list */
+    struct list_node idle_node;        /* in the origin's idle list */
     double idle_since;                  /* monotonic ms */
     int fd;
     int connecting;                     /* connect() not known to have finished */
@@ -87,12 +89,11 @@ struct http_direct_call {
     void *owner;
     struct http_direct_origin *origin;
     struct http_direct_conn *conn;
-    struct http_direct_call *earlier, *later;   /* in the deadline list */
-    struct http_direct_call *unsent_prev, *unsent_next; /* in the list of requests to write */
-    int unsent;                         /* in that list */
+    struct list_node deadline_node;     /* in the deadline list, when it has a deadline */
+    struct list_node unsent_node;       /* in the list of requests to write this round */
     double deadline;                    /* monotonic ms, 0 = none */
     long timeout_ms;
-    int ended, timed_out, retried, in_deadlines;
+    int ended, timed_out, retried;
     const char *error;
     char error_text[192];
     struct http_reply reply;
@@ -104,11 +105,11 @@ struct http_direct {
     struct reactor *reactor;
     http_direct_ended_fn ended;
     struct http_direct_origin *origins;
-    struct http_direct_call *first_deadline, *last_deadline;
+    struct list_node deadlines;         /* calls with a deadline, the soonest first */
     unsigned long deadline_timer;
     double deadline_armed;              /* when DEADLINE_TIMER fires */
     unsigned long sweep_timer;
-    struct http_direct_call *unsent_first, *unsent_last; /* to write at the end of the round */
+    struct list_node unsent;            /* calls to write at the end of the round */
     unsigned long flush_timer;
     size_t connections, idle;
     char scratch[HTTP_DIRECT_READ];
@@ -228,6 +229,7 @@ static struct http_direct_origin *http_direct_origin_for(struct http_direct *dir
     origin->port = target->port;
     memcpy(origin->name, target->name, sizeof origin->name);
     memcpy(origin->host, target->host, sizeof origin->host);
+    list_init(&origin->idle_conns);
     origin->next = direct->origins;
     direct->origins = origin;
     return origin;
@@ -335,7 +337,8 @@ static void http_direct_on_deadline(void *ctx);
 
 static void http_direct_arm_deadline(struct http_direct *direct)
 {
-    struct http_direct_call *first = direct->first_deadline;
+    struct list_node *soonest = list_first(&direct->deadlines);
+    struct http_direct_call *first = soonest ? list_entry(soonest, struct http_direct_call, deadline_node) : NULL;
     if (first == NULL || (direct->deadline_timer != 0 && direct->deadline_armed <= first->deadline))
         return;
     if (direct->deadline_timer != 0)
@@ -350,38 +353,13 @@ static void http_direct_arm_deadline(struct http_direct *direct)
 static void http_direct_add_deadline(struct http_direct_call *call)
 {
     struct http_direct *direct = call->direct;
-    struct http_direct_call *before = direct->last_deadline;
-    while (before != NULL && before->deadline > call->deadline)
-        before = before->earlier;
-    call->earlier = before;
-    call->later = before != NULL ? before->later : direct->first_deadline;
-    if (call->later != NULL)
-        call->later->earlier = call;
-    else
-        direct->last_deadline = call;
-    if (before != NULL)
-        before->later = call;
-    else
-        direct->first_deadline = call;
-    call->in_deadlines = 1;
+    /* from the end: calls mostly come with the same timeout, so in order */
+    struct list_node *before = direct->deadlines.prev;
+    while (before != &direct->deadlines &&
+           list_entry(before, struct http_direct_call, deadline_node)->deadline > call->deadline)
+        before = before->prev;
+    list_insert_after(before, &call->deadline_node);
     http_direct_arm_deadline(direct);
-}
-
-static void http_direct_remove_deadline(struct http_direct_call *call)
-{
-    struct http_direct *direct = call->direct;
-    if (!call->in_deadlines)
-        return;
-    if (call->earlier != NULL)
-        call->earlier->later = call->later;
-    else
-        direct->first_deadline = call->later;
-    if (call->later != NULL)
-        call->later->earlier = call->earlier;
-    else
-        direct->last_deadline = call->earlier;
-    call->earlier = call->later = NULL;
-    call->in_deadlines = 0;
 }
 
 /* ---- connections ---- */
@@ -403,14 +381,7 @@ static void http_direct_close(struct http_direct_conn *conn)
 {
     if (conn->call == NULL) {
         struct http_direct_origin *origin = conn->origin;
-        if (conn->newer != NULL)
-            conn->newer->older = conn->older;
-        else
-            origin->newest = conn->older;
-        if (conn->older != NULL)
-            conn->older->newer = conn->newer;
-        else
-            origin->oldest = conn->newer;
+        list_remove(&conn->idle_node);
         origin->idle--;
         conn->direct->idle--;
     } else {
@@ -426,13 +397,7 @@ static void http_direct_park(struct http_direct_conn *conn)
     struct http_direct_origin *origin = conn->origin;
     conn->reused = 1;
     conn->idle_since = clock_mono_ms_precise();
-    conn->newer = NULL;
-    conn->older = origin->newest;
-    if (origin->newest != NULL)
-        origin->newest->newer = conn;
-    else
-        origin->oldest = conn;
-    origin->newest = conn;
+    list_push_front(&origin->idle_conns, &conn->idle_node);
     origin->idle++;
     direct->idle++;
     http_direct_sweep_later(direct);
@@ -454,9 +419,12 @@ static void http_direct_on_sweep(void *ctx)
     struct http_direct *direct = ctx;
     direct->sweep_timer = 0;
     double now = clock_mono_ms_precise();
-    for (struct http_direct_origin *origin = direct->origins; origin != NULL; origin = origin->next)
-        while (origin->oldest != NULL && now - origin->oldest->idle_since >= HTTP_DIRECT_IDLE_MS)
-            http_direct_close(origin->oldest);
+    for (struct http_direct_origin *origin = direct->origins; origin != NULL; origin = origin->next) {
+        struct list_node *oldest;
+        while ((oldest = list_last(&origin->idle_conns)) != NULL &&
+               now - list_entry(oldest, struct http_direct_conn, idle_node)->idle_since >= HTTP_DIRECT_IDLE_MS)
+            http_direct_close(list_entry(oldest, struct http_direct_conn, idle_node));
+    }
     http_direct_sweep_later(direct);
 }
 
@@ -468,28 +436,11 @@ static void http_direct_sweep_later(struct http_direct *direct)
 
 /* ---- ending calls ---- */
 
-static void http_direct_remove_unsent(struct http_direct_call *call)
-{
-    struct http_direct *direct = call->direct;
-    if (!call->unsent)
-        return;
-    if (call->unsent_prev != NULL)
-        call->unsent_prev->unsent_next = call->unsent_next;
-    else
-        direct->unsent_first = call->unsent_next;
-    if (call->unsent_next != NULL)
-        call->unsent_next->unsent_prev = call->unsent_prev;
-    else
-        direct->unsent_last = call->unsent_prev;
-    call->unsent_prev = call->unsent_next = NULL;
-    call->unsent = 0;
-}
-
 /* CALL is over: ERROR (NULL when answered) is what the owner reads. */
 static void http_direct_end(struct http_direct_call *call, const char *error)
 {
-    http_direct_remove_deadline(call);
-    http_direct_remove_unsent(call);
+    list_remove(&call->deadline_node);
+    list_remove(&call->unsent_node);
     if (call->conn != NULL)
         http_direct_close(call->conn);
     if (error != NULL && call->error == NULL) {
@@ -512,7 +463,7 @@ static void http_direct_broken(struct http_direct_call *call, const char *what, 
     struct http_direct_conn *conn = call->conn;
     if (conn != NULL && conn->reused && !call->retried && !call->reply.seen_bytes) {
         http_direct_close(conn);
-        http_direct_remove_unsent(call);
+        list_remove(&call->unsent_node);
         call->retried = 1;
         call->sent = 0;
         http_direct_open(call);
@@ -718,9 +669,10 @@ static void http_direct_open(struct http_direct_call *call)
 
 void http_direct_flush(struct http_direct *direct)
 {
-    while (direct->unsent_first != NULL) {
-        struct http_direct_call *call = direct->unsent_first;
-        http_direct_remove_unsent(call);
+    struct list_node *first;
+    while ((first = list_first(&direct->unsent)) != NULL) {
+        struct http_direct_call *call = list_entry(first, struct http_direct_call, unsent_node);
+        list_remove(first);
         (void)http_direct_write(call);
     }
 }
@@ -737,28 +689,18 @@ static void http_direct_start(struct http_direct_call *call)
 {
     struct http_direct *direct = call->direct;
     struct http_direct_origin *origin = call->origin;
-    struct http_direct_conn *conn = origin->newest;
-    if (conn == NULL) {
+    struct list_node *newest = list_first(&origin->idle_conns);
+    if (newest == NULL) {
         http_direct_open(call);
         return;
     }
-    origin->newest = conn->older;
-    if (origin->newest != NULL)
-        origin->newest->newer = NULL;
-    else
-        origin->oldest = NULL;
-    conn->newer = conn->older = NULL;
+    struct http_direct_conn *conn = list_entry(newest, struct http_direct_conn, idle_node);
+    list_remove(newest);
     origin->idle--;
     direct->idle--;
     conn->call = call;
     call->conn = conn;
-    call->unsent = 1; /* written with the others of this round (see the top) */
-    call->unsent_prev = direct->unsent_last;
-    if (direct->unsent_last != NULL)
-        direct->unsent_last->unsent_next = call;
-    else
-        direct->unsent_first = call;
-    direct->unsent_last = call;
+    list_push_back(&direct->unsent, &call->unsent_node); /* written with the others of this round (see the top) */
     if (direct->flush_timer == 0)
         direct->flush_timer = reactor_timer(direct->reactor, 0, http_direct_on_flush, direct);
     if (direct->flush_timer == 0)
@@ -772,8 +714,10 @@ static void http_direct_on_deadline(void *ctx)
     struct http_direct *direct = ctx;
     direct->deadline_timer = 0;
     double now = clock_mono_ms_precise();
-    while (direct->first_deadline != NULL && direct->first_deadline->deadline <= now) {
-        struct http_direct_call *call = direct->first_deadline;
+    struct list_node *soonest;
+    while ((soonest = list_first(&direct->deadlines)) != NULL &&
+           list_entry(soonest, struct http_direct_call, deadline_node)->deadline <= now) {
+        struct http_direct_call *call = list_entry(soonest, struct http_direct_call, deadline_node);
         char message[160];
         snprintf(message, sizeof message,
                  "Timeout was reached: Operation timed out after %ld milliseconds with %zu bytes received",
@@ -790,6 +734,8 @@ struct http_direct *http_direct_new(struct reactor *reactor, http_direct_ended_f
     if (direct != NULL) {
         direct->reactor = reactor;
         direct->ended = ended;
+        list_init(&direct->deadlines);
+        list_init(&direct->unsent);
     }
     return direct;
 }
@@ -800,8 +746,9 @@ void http_direct_free(struct http_direct *direct)
         return;
     while (direct->origins != NULL) {
         struct http_direct_origin *origin = direct->origins;
-        while (origin->newest != NULL)
-            http_direct_close(origin->newest);
+        struct list_node *newest;
+        while ((newest = list_first(&origin->idle_conns)) != NULL)
+            http_direct_close(list_entry(newest, struct http_direct_conn, idle_node));
         direct->origins = origin->next;
         free(origin);
     }
@@ -841,8 +788,8 @@ void http_direct_release(struct http_direct_call *call)
     if (call == NULL)
         return;
     if (!call->ended) {
-        http_direct_remove_deadline(call);
-        http_direct_remove_unsent(call);
+        list_remove(&call->deadline_node);
+        list_remove(&call->unsent_node);
         if (call->conn != NULL)
             http_direct_close(call->conn); /* an answer half read cannot be followed by another */
     }

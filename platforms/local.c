@@ -27,6 +27,7 @@
 #include "embedded.h"
 #include "frame.h"
 #include "fsutil.h"
+#include "list.h"
 #include "log.h"
 #include "platform.h"
 #include "spawn.h"
@@ -42,7 +43,7 @@ struct local_call {
     json_t *payload;
     platform_done_fn done;
     void *ctx;
-    struct local_call *next;
+    struct list_node node;            /* in its function's queue */
 };
 
 struct local_worker {
@@ -53,7 +54,7 @@ struct local_worker {
     struct frame_decoder decoder;
     struct local_call *call;          /* the invocation it is running, or NULL when idle */
     unsigned long deadline_timer;
-    struct local_worker *next;
+    struct list_node node;            /* in its function's workers, newest first */
 };
 
 struct local_function {
@@ -66,9 +67,9 @@ struct local_function {
     int timeout_s;
     json_t *env;
     unsigned generation;              /* bumped by each deploy / configure */
-    struct local_worker *workers;
+    struct list_node workers;
     int running;                      /* workers with a call */
-    struct local_call *queue_head, *queue_tail;
+    struct list_node queue;           /* calls waiting for a worker, oldest first */
     unsigned worker_serial;
     struct local_function *next;
 };
@@ -110,12 +111,7 @@ static void local_remove_worker(struct local_worker *worker, char *how, size_t h
 {
     struct local_function *function = worker->function;
     struct reactor *reactor = function->platform->reactor;
-    for (struct local_worker **link = &function->workers; *link != NULL; link = &(*link)->next) {
-        if (*link == worker) {
-            *link = worker->next;
-            break;
-        }
-    }
+    list_remove(&worker->node);
     reactor_unwatch(reactor, worker->fd);
     if (worker->deadline_timer)
         reactor_cancel(reactor, worker->deadline_timer);
@@ -279,8 +275,7 @@ static struct local_worker *local_start_worker(struct local_function *function, 
     worker->fd = sockets[0];
     worker->generation = function->generation;
     frame_decoder_init(&worker->decoder);
-    worker->next = function->workers;
-    function->workers = worker;
+    list_push_front(&function->workers, &worker->node);
     reactor_watch(platform->reactor, worker->fd, REACTOR_READ, local_on_worker_readable, worker);
     return worker;
 }
@@ -297,15 +292,18 @@ static int local_send_call(struct local_worker *worker, struct local_call *call)
 /* Starts queued calls while workers are free or can be started. */
 static void local_pump(struct local_function *function)
 {
-    while (function->queue_head != NULL && function->running < function->platform->concurrency) {
-        struct local_call *call = function->queue_head;
-        function->queue_head = call->next;
-        if (function->queue_head == NULL)
-            function->queue_tail = NULL;
-        call->next = NULL;
-        struct local_worker *worker = function->workers;
-        while (worker != NULL && (worker->call != NULL || worker->generation != function->generation))
-            worker = worker->next;
+    while (!list_is_empty(&function->queue) && function->running < function->platform->concurrency) {
+        struct local_call *call = list_entry(list_first(&function->queue), struct local_call, node);
+        list_remove(&call->node);
+        struct local_worker *worker = NULL;
+        struct list_node *node, *next;
+        list_for_each_safe(node, next, &function->workers) {
+            struct local_worker *candidate = list_entry(node, struct local_worker, node);
+            if (candidate->call == NULL && candidate->generation == function->generation) {
+                worker = candidate;
+                break;
+            }
+        }
         char err[512];
         if (worker == NULL && (worker = local_start_worker(function, err, sizeof err)) == NULL) {
             local_fail_call(call, "WorkerStartFailed", err);
@@ -328,12 +326,11 @@ static void local_pump(struct local_function *function)
 
 static void local_retire_idle_workers(struct local_function *function)
 {
-    struct local_worker *worker = function->workers;
-    while (worker != NULL) {
-        struct local_worker *next = worker->next;
+    struct list_node *node, *next;
+    list_for_each_safe(node, next, &function->workers) {
+        struct local_worker *worker = list_entry(node, struct local_worker, node);
         if (worker->call == NULL && worker->generation != function->generation)
             local_remove_worker(worker, NULL, 0);
-        worker = next;
     }
 }
 
@@ -353,6 +350,8 @@ static struct local_function *local_add(struct local_platform *platform, const c
         return NULL;
     }
     function->platform = platform;
+    list_init(&function->workers);
+    list_init(&function->queue);
     function->env = json_object();
     function->next = platform->functions;
     platform->functions = function;
@@ -524,11 +523,7 @@ static int local_invoke(void *self, const char *name, const json_t *payload, uns
     call->payload = json_deep_copy(payload ? payload : json_null());
     call->done = done;
     call->ctx = ctx;
-    if (function->queue_tail != NULL)
-        function->queue_tail->next = call;
-    else
-        function->queue_head = call;
-    function->queue_tail = call;
+    list_push_back(&function->queue, &call->node);
     local_pump(function);
     return 0;
 }
@@ -579,17 +574,18 @@ void *local_platform_new(struct reactor *reactor, const char *workdir, const cha
  * and MESSAGE, and frees it (it must be out of the platform's list). */
 static void local_function_free(struct local_function *function, const char *type, const char *message)
 {
-    while (function->workers != NULL) {
-        struct local_call *call = function->workers->call;
-        function->workers->call = NULL;
-        local_remove_worker(function->workers, NULL, 0);
+    struct list_node *node;
+    while ((node = list_first(&function->workers)) != NULL) {
+        struct local_worker *worker = list_entry(node, struct local_worker, node);
+        struct local_call *call = worker->call;
+        worker->call = NULL;
+        local_remove_worker(worker, NULL, 0);
         if (call != NULL)
             local_fail_call(call, type, message);
     }
-    while (function->queue_head != NULL) {
-        struct local_call *call = function->queue_head;
-        function->queue_head = call->next;
-        local_fail_call(call, type, message);
+    while ((node = list_first(&function->queue)) != NULL) {
+        list_remove(node);
+        local_fail_call(list_entry(node, struct local_call, node), type, message);
     }
     free(function->name);
     free(function->package_dir);

@@ -14,6 +14,7 @@
 #include "buffer.h"
 #include "cloud_options.h"
 #include "deploy_state.h"
+#include "list.h"
 #include "log.h"
 #include "package.h"
 #include "platform.h"
@@ -34,7 +35,7 @@ struct cloud {
     struct cloud_function *functions;
     struct reactor *reactor;
     json_t *verified;                /* {"PLATFORM/NAME": true}: checked against the platform in this kernel */
-    struct cloud_call_job *backing_off; /* throttled calls waiting to be sent again */
+    struct list_node backing_off;    /* throttled calls waiting to be sent again */
 };
 
 struct cloud_define_job {
@@ -76,7 +77,7 @@ struct cloud_call_job {
     int retry;
     int retries;
     unsigned long retry_timer;       /* while backing off, in cloud->backing_off */
-    struct cloud_call_job *prev, *next;
+    struct list_node node;
 };
 
 /* Throttled notebook calls: 8 retries, waits drawn up to 0.1, 0.2, ... 10 s. */
@@ -90,6 +91,7 @@ struct cloud *cloud_new(struct reactor *reactor, const char *workdir, const char
     cloud->workdir = strdup(workdir);
     cloud->platforms = platforms_new(reactor, workdir, python);
     cloud->reactor = reactor;
+    list_init(&cloud->backing_off);
     cloud->verified = json_object();
     strcpy(cloud->default_platform, "local");
     if (cloud->workdir == NULL || cloud->platforms == NULL || cloud->verified == NULL) {
@@ -107,9 +109,10 @@ void cloud_free(struct cloud *cloud)
 {
     if (cloud == NULL)
         return;
-    while (cloud->backing_off != NULL) {
-        struct cloud_call_job *job = cloud->backing_off;
-        cloud->backing_off = job->next;
+    struct list_node *waiting;
+    while ((waiting = list_first(&cloud->backing_off)) != NULL) {
+        struct cloud_call_job *job = list_entry(waiting, struct cloud_call_job, node);
+        list_remove(waiting);
         reactor_cancel(cloud->reactor, job->retry_timer);
         cloud_fail(job->done, job->ctx, "KernelStopping", "the kernel is shutting down");
         cloud_call_job_free(job);
@@ -428,11 +431,7 @@ static void cloud_on_call_done(void *ctx, const struct platform_outcome *outcome
                       : -1;
     if (wait >= 0 && (job->retry_timer = reactor_timer(job->cloud->reactor, (long long)wait, cloud_call_send, job))) {
         job->retries++;
-        job->prev = NULL;
-        job->next = job->cloud->backing_off;
-        if (job->next != NULL)
-            job->next->prev = job;
-        job->cloud->backing_off = job;
+        list_push_back(&job->cloud->backing_off, &job->node);
         return;
     }
     struct cloud_outcome result = {.platform = *outcome, .retries = job->retries,
@@ -447,12 +446,7 @@ static void cloud_call_send(void *ctx)
     char err[512];
     if (job->retry_timer != 0) { /* its backoff is over */
         job->retry_timer = 0;
-        if (job->prev != NULL)
-            job->prev->next = job->next;
-        else
-            job->cloud->backing_off = job->next;
-        if (job->next != NULL)
-            job->next->prev = job->prev;
+        list_remove(&job->node);
     }
     if (platforms_invoke(job->cloud->platforms, job->platform, job->remote, job->payload, job->flags,
                          cloud_on_call_done, job, err, sizeof err) < 0) {

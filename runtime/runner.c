@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "list.h"
 #include "retry.h"
 #include "stats.h"
 
@@ -59,7 +60,7 @@ struct runner_call {
     int abandoned;                   /* given up at an interrupt: its answer writes no row */
     double send_epoch_ms, send_mono_ms;
     unsigned long retry_timer;
-    struct runner_call *next, *prev; /* in-flight list */
+    struct list_node node;           /* in the in-flight list */
 };
 
 /* A finished run, until its row is written (see the top). */
@@ -97,7 +98,7 @@ struct runner {
     int pass_over;                   /* the pass has ended (set once per pass) */
     int ready_count, draining;
     int active_slots;
-    struct runner_call *in_flight;
+    struct list_node in_flight;      /* calls sent or waiting to retry */
     long long launched, done, failed, in_flight_count, retries, total;
     double started_mono_ms;
     struct runner_record *unrecorded; /* finished runs whose rows are not written yet (see the top) */
@@ -262,17 +263,6 @@ static void runner_on_progress_timer(void *ctx)
     r->progress_timer = reactor_timer(r->reactor, RUNNER_PROGRESS_MS, runner_on_progress_timer, r);
 }
 
-static void runner_unlink(struct runner *r, struct runner_call *call)
-{
-    if (call->prev != NULL)
-        call->prev->next = call->next;
-    else if (r->in_flight == call)
-        r->in_flight = call->next;
-    if (call->next != NULL)
-        call->next->prev = call->prev;
-    call->next = call->prev = NULL;
-}
-
 /* The `payload` column: PAYLOAD as sorted compact JSON, kept for the
  * next row, as runs mostly repeat a few payload objects. */
 static const char *runner_payload_text(struct runner *r, const json_t *payload)
@@ -398,11 +388,7 @@ static void runner_next_stage(struct runner_call *call, const json_t *result)
     json_decref(call->payload);
     call->payload = payload;
     call->retries = 0;
-    call->next = r->in_flight;
-    call->prev = NULL;
-    if (r->in_flight)
-        r->in_flight->prev = call;
-    r->in_flight = call;
+    list_push_front(&r->in_flight, &call->node);
     r->in_flight_count++;
     runner_send(call);
 }
@@ -419,7 +405,7 @@ static void runner_handle_answer(struct runner_call *call, const struct runner_o
     double send = measured ? outcome->sent_epoch_ms : call->send_epoch_ms;
     double receive = measured ? outcome->received_epoch_ms : clock_epoch_ms();
     double round_trip = measured ? outcome->round_trip_ms : clock_mono_ms_precise() - call->send_mono_ms;
-    runner_unlink(r, call);
+    list_remove(&call->node);
     r->in_flight_count--;
     double wait = !outcome->ok && outcome->throttled && r->state == RUNNER_RUNNING
                       ? retry_delay_ms(&runner_retry, call->retries, outcome->retry_after_ms)
@@ -428,10 +414,7 @@ static void runner_handle_answer(struct runner_call *call, const struct runner_o
         call->retries++;
         r->retries++;
         call->retry_timer = reactor_timer(r->reactor, (long long)wait, runner_on_retry, call);
-        call->next = r->in_flight; /* counted as in flight again once relaunched */
-        if (r->in_flight)
-            r->in_flight->prev = call;
-        r->in_flight = call;
+        list_push_front(&r->in_flight, &call->node); /* counted as in flight again once relaunched */
         r->in_flight_count++;
         return;
     }
@@ -448,7 +431,7 @@ static void runner_handle_answer(struct runner_call *call, const struct runner_o
         return;
     }
     runner_call_free(call);
-    if (r->state == RUNNER_STOPPING && r->in_flight == NULL)
+    if (r->state == RUNNER_STOPPING && list_is_empty(&r->in_flight))
         runner_finish(r, "interrupted");
     else if (r->state == RUNNER_RUNNING && r->experiment->call_async)
         runner_maybe_end_pass(r); /* the slot went on when the call was accepted */
@@ -490,10 +473,7 @@ static int runner_launch_one(struct runner_slot *slot)
     call->slot = slot;
     call->run = slot->next_run;
     slot->next_run += r->experiment->threads;
-    call->next = r->in_flight;
-    if (r->in_flight)
-        r->in_flight->prev = call;
-    r->in_flight = call;
+    list_push_front(&r->in_flight, &call->node);
     r->in_flight_count++;
     r->launched++;
     runner_send(call);
@@ -600,7 +580,7 @@ static void runner_on_memory_set(void *ctx, const struct runner_outcome *outcome
     struct runner *r = ctx;
     r->outstanding--;
     r->depth++;
-    if (r->state == RUNNER_STOPPING && r->in_flight == NULL) {
+    if (r->state == RUNNER_STOPPING && list_is_empty(&r->in_flight)) {
         runner_finish(r, "interrupted");
     } else if (r->state == RUNNER_RUNNING && !outcome->ok) {
         snprintf(r->stop_reason, sizeof r->stop_reason, "%.60s", outcome->error_type ? outcome->error_type : "Error");
@@ -653,17 +633,17 @@ static void runner_finish(struct runner *r, const char *status)
     reactor_cancel(r->reactor, r->record_timer);
     r->record_timer = 0;
     runner_record(r);
-    for (struct runner_call *call = r->in_flight; call != NULL;) {
-        struct runner_call *next = call->next;
+    struct list_node *node, *next;
+    list_for_each_safe(node, next, &r->in_flight) {
+        struct runner_call *call = list_entry(node, struct runner_call, node);
+        list_remove(node);
         if (call->retry_timer) { /* waiting to retry: nothing outstanding, free it now */
             reactor_cancel(r->reactor, call->retry_timer);
             runner_call_free(call);
         } else {
-            call->abandoned = 1;
+            call->abandoned = 1; /* freed when its answer comes */
         }
-        call = next;
     }
-    r->in_flight = NULL;
     results_flush(r->store);
     runner_report_progress(r);
     json_t *summary = stats_report(r->stats);
@@ -694,17 +674,17 @@ void runner_interrupt(struct runner *r)
     r->phase = "stopping";
     reactor_cancel(r->reactor, r->phase_timer);
     r->phase_timer = 0;
-    for (struct runner_call *call = r->in_flight; call != NULL;) {
-        struct runner_call *next = call->next;
+    struct list_node *node, *next;
+    list_for_each_safe(node, next, &r->in_flight) {
+        struct runner_call *call = list_entry(node, struct runner_call, node);
         if (call->retry_timer) { /* waiting to retry, not sent: it ends here */
             reactor_cancel(r->reactor, call->retry_timer);
-            runner_unlink(r, call);
+            list_remove(node);
             r->in_flight_count--;
             runner_call_free(call);
         }
-        call = next;
     }
-    if (r->in_flight == NULL)
+    if (list_is_empty(&r->in_flight))
         runner_finish(r, "interrupted");
     else
         r->grace_timer = reactor_timer(r->reactor, RUNNER_INTERRUPT_GRACE_MS, runner_on_grace_over, r);
@@ -761,6 +741,7 @@ struct runner *runner_start(struct reactor *reactor, const struct experiment *ex
         return NULL;
     }
     r->reactor = reactor;
+    list_init(&r->in_flight);
     r->experiment = experiment;
     memcpy(r->targets, targets, (size_t)stage_count * sizeof *targets);
     r->stages = stage_count;
