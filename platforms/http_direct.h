@@ -16,7 +16,7 @@
 #ifndef FAASET_HTTP_DIRECT_H
 #define FAASET_HTTP_DIRECT_H
 
-#include "http.h"
+#include "http_message.h"
 #include "http_reply.h"
 #include "reactor.h"
 
