@@ -1,6 +1,6 @@
 /* experiment: a FaaS Runner experiment file, read and checked. Every key
- * of FaaS Runner's schema is accepted with its default (see
- * ../shared/faas-runner.md); a key with the wrong type is an error that
+ * of FaaS Runner's schema is accepted with its default (the keys and
+ * defaults are in experiment.c's table); a key with the wrong type is an error that
  * names the key and the type it needs; an unknown key is a warning that
  * suggests the nearest known one; threads > runs is an error, as in FaaS
  * Runner. The payloads of a pass are dealt here: the list repeated until
