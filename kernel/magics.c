@@ -218,11 +218,22 @@ static int magics_pager_request(const char *code, char *topic, size_t topic_size
 
 /* ---- %platform and %functions ---------------------------------------------- */
 
+/* The next blank-separated word of *TEXT, whole, into OUT (SIZE must hold
+ * all of *TEXT); *TEXT moves past it. Returns 0 when there is none. */
+static int magics_word(const char **text, char *out, size_t size)
+{
+    const char *start = *text + strspn(*text, " \t");
+    size_t len = strcspn(start, " \t");
+    *text = start + len;
+    snprintf(out, size, "%.*s", (int)len, start);
+    return len > 0;
+}
+
 static void magics_platform(const struct magics_context *m, const char *args)
 {
-    char name[32] = "";
-    int consumed = 0;
-    if (sscanf(args, "%31s%n", name, &consumed) != 1) {
+    char name[8192];
+    const char *rest = args;
+    if (!magics_word(&rest, name, sizeof name)) {
         char text[128];
         snprintf(text, sizeof text, "Default platform: %s\n", cloud_default_platform(m->cloud));
         magics_stream(m, text);
@@ -230,7 +241,7 @@ static void magics_platform(const struct magics_context *m, const char *args)
         return;
     }
     char err[512];
-    json_t *settings = cloud_options_from_line(args + consumed, err, sizeof err);
+    json_t *settings = cloud_options_from_line(rest, err, sizeof err);
     if (settings == NULL) {
         requests_fail_execute(m->requests, "InvalidSetting", err);
         return;
@@ -420,17 +431,19 @@ static void magics_on_delete(void *ctx, const struct cloud_outcome *outcome)
 /* `%delete NAME [PLATFORM]`. */
 static void magics_delete(const struct magics_context *m, const char *args)
 {
-    char name[65] = "", platform[17] = "", extra[2] = "";
-    int count = sscanf(args, "%64s %16s %1s", name, platform, extra);
-    if (count < 1 || count > 2) {
+    char name[8192], platform[8192], extra[8192];
+    const char *rest = args;
+    int count = magics_word(&rest, name, sizeof name);
+    count += count && magics_word(&rest, platform, sizeof platform);
+    if (count < 1 || magics_word(&rest, extra, sizeof extra)) {
         requests_fail_execute(m->requests, "UsageError", "usage: %delete NAME [PLATFORM]");
         return;
     }
     if (count == 2 && !platforms_is_known(platform)) {
-        char evalue[200];
+        char evalue[320];
         char names[128];
         platforms_name_list(names, sizeof names);
-        snprintf(evalue, sizeof evalue, "unknown platform '%s'; choose from %s", platform, names);
+        snprintf(evalue, sizeof evalue, "unknown platform '%.64s'; choose from %s", platform, names);
         requests_fail_execute(m->requests, "UsageError", evalue);
         return;
     }

@@ -736,7 +736,7 @@ int cloud_set_platform(struct cloud *cloud, const char *name, const json_t *sett
     if (!platforms_is_known(name)) {
         char names[128];
         platforms_name_list(names, sizeof names);
-        snprintf(message, message_size, "unknown platform '%s'; choose from %s", name, names);
+        snprintf(message, message_size, "unknown platform '%.64s'; choose from %s", name, names);
         return -1;
     }
     char described[512] = "";

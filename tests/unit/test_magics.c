@@ -454,11 +454,12 @@ static void test_delete(void)
                       "the 'gcf' platform is not available in this version of faaset yet; use platforms=local or aws"));
     CHECK(run_cell("%delete bad.name", &request) == MAGICS_HANDLED);
     CHECK(failed_with("UsageError", "delete takes a function name (letters, digits, _ and -)"));
-    /* Left out, a bug in magics.c (magics_delete): sscanf("%64s %16s") splits
-     * a name longer than 64 characters into NAME and PLATFORM, so
-     * `%delete` + 70 zeros fails with "unknown platform '000000'" instead of
-     * cloud_delete's "delete takes a function name ..." (or a usage error):
-     *   CHECK(failed_with("UsageError", "delete takes a function name (letters, digits, _ and -)")); */
+    /* a name over 64 characters is refused whole (sscanf once cut it into NAME and PLATFORM) */
+    char long_name[90] = "%delete ";
+    memset(long_name + 8, '0', 70);
+    long_name[78] = '\0';
+    CHECK(run_cell(long_name, &request) == MAGICS_HANDLED);
+    CHECK(failed_with("UsageError", "delete takes a function name (letters, digits, _ and -)"));
     /* nothing by that name on the local platform */
     CHECK(run_cell("%delete ghost", &request) == MAGICS_HANDLED);
     CHECK(failed_with("NotDeployed", "ghost is not deployed on the local platform"));
@@ -484,10 +485,10 @@ static void test_platform(void)
     CHECK(run_cell("%platform local \"x", &request) == MAGICS_HANDLED);
     CHECK(failed_with("InvalidSetting", "'\"x' is not key=value"));
     CHECK(strcmp(cloud_default_platform(ctx.cloud), "local") == 0); /* none of those changed it */
-    /* Left out, a bug in magics.c (magics_platform): sscanf("%31s") cuts a
-     * longer platform name after 31 characters and parses the rest as
-     * settings, so `%platform` + a 40-letter name fails with
-     * "'bcdefghij' is not key=value" instead of "unknown platform '...'". */
+    /* a long platform name is one word (sscanf once cut it at 31 characters) */
+    CHECK(run_cell("%platform abcdefghijabcdefghijabcdefghijabcdefghij", &request) == MAGICS_HANDLED);
+    CHECK(failed_with("InvalidSetting", "unknown platform 'abcdefghijabcdefghijabcdefghijabcdefghij'; choose from "
+                                        "local, aws, gcf, openwhisk, ibm, azure, openfaas"));
     CHECK(run_cell("%platform local concurrency=4", &request) == MAGICS_HANDLED);
     CHECK(printed("Default platform: local\n"));
 }
