@@ -129,14 +129,6 @@ static void bridge_stream_publish(void *ctx, const char *name, const char *text,
     requests_publish(bridge->requests, requests_output_parent(bridge->requests), "stream", content);
 }
 
-static void bridge_read_output(struct bridge *bridge, enum pyhost_stream stream)
-{
-    char buffer[65536];
-    size_t n = pyhost_read_output(bridge->runtime, stream, buffer, sizeof buffer);
-    if (n > 0)
-        stream_buffer_append(bridge->streams, stream == PYHOST_STDOUT ? "stdout" : "stderr", buffer, n, 1);
-}
-
 static void bridge_drain_output(struct bridge *bridge)
 {
     for (int stream = PYHOST_STDOUT; stream <= PYHOST_STDERR; stream++) {
@@ -380,7 +372,11 @@ static void bridge_on_frames(void *ctx)
 
 static void bridge_on_output(void *ctx, enum pyhost_stream stream)
 {
-    bridge_read_output(ctx, stream);
+    struct bridge *bridge = ctx;
+    char buffer[65536];
+    size_t n = pyhost_read_output(bridge->runtime, stream, buffer, sizeof buffer);
+    if (n > 0)
+        stream_buffer_append(bridge->streams, stream == PYHOST_STDOUT ? "stdout" : "stderr", buffer, n, 1);
 }
 
 /* ---- requests to the runtime ---- */

@@ -218,22 +218,32 @@ static int magics_pager_request(const char *code, char *topic, size_t topic_size
 
 /* ---- %platform and %functions ---------------------------------------------- */
 
-/* The next blank-separated word of *TEXT, whole, into OUT (SIZE must hold
- * all of *TEXT); *TEXT moves past it. Returns 0 when there is none. */
-static int magics_word(const char **text, char *out, size_t size)
+#define MAGICS_WORD_SIZE 256
+
+/* The next blank-separated word of *TEXT into OUT (MAGICS_WORD_SIZE
+ * bytes); *TEXT moves past it. Returns 1, 0 when there is none, or -1 when
+ * it is too long for any name (OUT then holds its start). */
+static int magics_word(const char **text, char out[MAGICS_WORD_SIZE])
 {
     const char *start = *text + strspn(*text, " \t");
     size_t len = strcspn(start, " \t");
     *text = start + len;
-    snprintf(out, size, "%.*s", (int)len, start);
-    return len > 0;
+    size_t kept = len < MAGICS_WORD_SIZE ? len : utf8_valid_prefix(start, MAGICS_WORD_SIZE - 1);
+    snprintf(out, MAGICS_WORD_SIZE, "%.*s", (int)kept, start);
+    return len == 0 ? 0 : len < MAGICS_WORD_SIZE ? 1 : -1;
 }
 
 static void magics_platform(const struct magics_context *m, const char *args)
 {
-    char name[8192];
+    char name[MAGICS_WORD_SIZE];
     const char *rest = args;
-    if (!magics_word(&rest, name, sizeof name)) {
+    int found = magics_word(&rest, name);
+    if (found < 0) {
+        requests_fail_execute(m->requests, "InvalidSetting", "that is not the name of a platform: %platform NAME "
+                                                             "[key=value ...]");
+        return;
+    }
+    if (found == 0) {
         char text[128];
         snprintf(text, sizeof text, "Default platform: %s\n", cloud_default_platform(m->cloud));
         magics_stream(m, text);
@@ -431,14 +441,19 @@ static void magics_on_delete(void *ctx, const struct cloud_outcome *outcome)
 /* `%delete NAME [PLATFORM]`. */
 static void magics_delete(const struct magics_context *m, const char *args)
 {
-    char name[8192], platform[8192], extra[8192];
+    char name[MAGICS_WORD_SIZE], platform[MAGICS_WORD_SIZE], extra[MAGICS_WORD_SIZE];
     const char *rest = args;
-    int count = magics_word(&rest, name, sizeof name);
-    count += count && magics_word(&rest, platform, sizeof platform);
-    if (count < 1 || magics_word(&rest, extra, sizeof extra)) {
+    int has_name = magics_word(&rest, name);
+    int has_platform = has_name != 0 ? magics_word(&rest, platform) : 0;
+    if (has_name == 0 || magics_word(&rest, extra) != 0) {
         requests_fail_execute(m->requests, "UsageError", "usage: %delete NAME [PLATFORM]");
         return;
     }
+    if (has_name < 0 || has_platform < 0) {
+        requests_fail_execute(m->requests, "UsageError", "delete takes a function name (letters, digits, _ and -)");
+        return;
+    }
+    int count = has_platform ? 2 : 1;
     if (count == 2 && !platforms_is_known(platform)) {
         char evalue[320];
         char names[128];
@@ -588,12 +603,18 @@ static enum magics_outcome magics_cell(const struct magics_context *m, const str
     const char *first_line_end = strchr(code, '\n');
     size_t first_len = first_line_end ? (size_t)(first_line_end - code) : strlen(code);
     size_t name_len = magics_name_length(code);
-    char args[4096];
-    snprintf(args, sizeof args, "%.*s", (int)(first_len - name_len), code + name_len);
     const char *body = first_line_end ? first_line_end + 1 : "";
     const struct magic *magic = magics_find(code, name_len);
-    if (magic != NULL && magic->cell != NULL)
-        return magic->cell(m, msg, args, body, body_line, request);
+    if (magic != NULL && magic->cell != NULL) {
+        char *args = strndup(code + name_len, first_len - name_len); /* the whole line, however long */
+        if (args == NULL) {
+            requests_fail_execute(m->requests, "OutOfMemory", "cannot read the magic's line");
+            return MAGICS_HANDLED;
+        }
+        enum magics_outcome outcome = magic->cell(m, msg, args, body, body_line, request);
+        free(args);
+        return outcome;
+    }
     char typed[64];
     snprintf(typed, sizeof typed, "%.*s", (int)(name_len < 63 ? name_len : 63), code);
     magics_unknown(m, typed, "cell magic");
@@ -636,11 +657,13 @@ static void magics_experiment_file(const struct magics_context *m, const char *a
 static enum magics_outcome magics_line(const struct magics_context *m, const char *line, size_t line_len)
 {
     size_t name_len = magics_name_length(line);
-    char args[8192];
-    snprintf(args, sizeof args, "%.*s", (int)(line_len - name_len), line + name_len);
     const struct magic *magic = magics_find(line, name_len);
-    if (magic != NULL && magic->line != NULL) {
+    char *args = magic != NULL && magic->line != NULL ? strndup(line + name_len, line_len - name_len) : NULL;
+    if (args != NULL) { /* the whole line, however long */
         magic->line(m, args + strspn(args, " \t"));
+        free(args);
+    } else if (magic != NULL && magic->line != NULL) {
+        requests_fail_execute(m->requests, "OutOfMemory", "cannot read the magic's line");
     } else {
         char typed[64];
         snprintf(typed, sizeof typed, "%.*s", (int)(name_len < 63 ? name_len : 63), line);

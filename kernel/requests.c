@@ -8,6 +8,7 @@
 
 #include "list.h"
 #include "log.h"
+#include "utf8.h"
 
 struct requests_queued {
     struct message *msg;
@@ -256,18 +257,23 @@ void requests_finish_execute(struct requests *requests, const json_t *frame)
     requests_finish(requests);
 }
 
-void requests_fail_execute(struct requests *requests, const char *ename, const char *evalue)
+void requests_fail_execute(struct requests *requests, const char *ename, const char *message)
 {
+    /* a message cut at a byte count may end inside a character: cut it before */
+    int keep = (int)utf8_valid_prefix(message, strlen(message));
+    json_t *evalue = json_stringn(message, (size_t)keep);
     char *line = NULL; /* frontends show the traceback: it names the error as Python would */
-    if (asprintf(&line, "%s: %s", ename, evalue) < 0)
+    if (asprintf(&line, "%s: %.*s", ename, keep, message) < 0)
         line = NULL;
+    json_t *traceback = json_pack("[s]", line ? line : ename);
     if (!requests_flag(requests->current->content, "silent", 0))
         requests_publish(requests, requests->current->header, "error",
-                         json_pack("{s:s, s:s, s:[s]}", "ename", ename, "evalue", evalue, "traceback",
-                                   line ? line : evalue));
-    json_t *frame = json_pack("{s:s, s:s, s:s, s:[s]}", "status", "error", "ename", ename, "evalue", evalue,
-                              "traceback", line ? line : evalue);
+                         json_pack("{s:s, s:O, s:O}", "ename", ename, "evalue", evalue, "traceback", traceback));
+    json_t *frame = json_pack("{s:s, s:s, s:O, s:O}", "status", "error", "ename", ename, "evalue", evalue,
+                              "traceback", traceback);
     free(line);
+    json_decref(evalue);
+    json_decref(traceback);
     requests_finish_execute(requests, frame);
     json_decref(frame);
 }

@@ -372,6 +372,14 @@ void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
         free(job);
         return;
     }
+    if (job->options.name[0] == '\0' && strlen(def_name) >= sizeof job->name) {
+        snprintf(err, sizeof err, "the function's name has %zu characters; platforms take at most %zu (Lambda's "
+                 "limit): give it a shorter one with name=SHORTER", strlen(def_name), sizeof job->name - 1);
+        reply(ctx, cloud_error("InvalidOption", err));
+        cloud_options_free(&job->options);
+        free(job);
+        return;
+    }
     snprintf(job->name, sizeof job->name, "%s", job->options.name[0] ? job->options.name : def_name);
     for (int i = 0; strcmp(job->options.run, "local") != 0 && i < job->options.platform_count; i++) {
         if (platforms_check(cloud->platforms, job->options.platforms[i], err, sizeof err) < 0) {

@@ -347,21 +347,32 @@ json_t *cloud_options_from_line(const char *line, char *err, size_t err_size)
             json_decref(options);
             return NULL;
         }
-        char name[64];
-        snprintf(name, sizeof name, "%.*s", (int)(p - key < 63 ? p - key : 63), key);
+        size_t key_size = (size_t)(p - key);
         p++;
-        char value[4096];
-        size_t used = 0;
         char quote = (*p == '"' || *p == '\'') ? *p++ : 0;
-        while (*p && *p != '\n' && (quote ? *p != quote : (*p != ' ' && *p != '\t')) && used < sizeof value - 1)
-            value[used++] = *p++;
-        value[used] = '\0';
-        if (quote && *p++ != quote) {
-            snprintf(err, err_size, "the value of %s has no closing %c", name, quote);
+        const char *value = p;
+        while (*p && *p != '\n' && (quote ? *p != quote : (*p != ' ' && *p != '\t')))
+            p++;
+        size_t value_size = (size_t)(p - value);
+        int unclosed = quote && *p != quote;
+        if (quote && !unclosed)
+            p++;
+        json_t *name = json_stringn(key, key_size);
+        json_t *text = json_stringn(value, value_size);
+        if (name == NULL || text == NULL || unclosed) {
+            if (name == NULL)
+                snprintf(err, err_size, "an option's name is not valid UTF-8 text");
+            else if (text == NULL)
+                snprintf(err, err_size, "the value of %s is not valid UTF-8 text", json_string_value(name));
+            else
+                snprintf(err, err_size, "the value of %s has no closing %c", json_string_value(name), quote);
+            json_decref(name);
+            json_decref(text);
             json_decref(options);
             return NULL;
         }
-        json_object_set_new(options, name, json_string(value));
+        json_object_setn_new(options, key, key_size, text);
+        json_decref(name);
     }
     return options;
 }

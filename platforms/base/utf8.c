@@ -51,3 +51,16 @@ int utf8_sequence_valid(const unsigned char *s, size_t n)
         return 0; /* overlong, or past U+10FFFF */
     return 1;
 }
+
+size_t utf8_valid_prefix(const char *text, size_t size)
+{
+    const unsigned char *bytes = (const unsigned char *)text;
+    size_t at = 0;
+    while (at < size) {
+        size_t n = utf8_sequence_length(bytes[at]);
+        if (n == 0 || at + n > size || !utf8_sequence_valid(bytes + at, n))
+            break;
+        at += n;
+    }
+    return at;
+}

@@ -13,6 +13,10 @@ size_t utf8_code_points(const char *text, size_t bytes);
  * TEXT has fewer. */
 size_t utf8_offset(const char *text, size_t length, size_t points);
 
+/* How many of TEXT's first SIZE bytes are whole, valid UTF-8: where a
+ * message cut at a byte count must be cut instead. */
+size_t utf8_valid_prefix(const char *text, size_t size);
+
 /* Length of the sequence starting with LEAD, or 0 if LEAD cannot start one. */
 size_t utf8_sequence_length(unsigned char lead);
 

@@ -33,11 +33,18 @@ OPTION_ERRORS = [
     (cloud("env=1A=2", "badenv"), "InvalidOption", [r"\benv\b", r"1A=2"]),
     (cloud("name=bad-name", "badname"), "InvalidOption", [r"\bname\b", r"identifier"]),
     (cloud("memory", "novalue"), None, [r"memory", r"key=value"]),
+    # lines and keys are read whole (they were cut at 4,095 and 63 bytes)
+    (cloud("env=A=" + "x" * 5000, "bigenv"), "InvalidOption", [r"\benv is 50\d\d bytes", r"at most 4 KB"]),
+    (cloud('env="A=' + "x" * 5000 + '"', "bigquotedenv"), "InvalidOption", [r"\benv is 50\d\d bytes", r"4 KB"]),
+    (cloud("\u00e9" * 40 + "=1", "accented"), "InvalidOption", [r"unknown option '(\u00e9){40}'"]),
+    ("%%cloud_function\n" + BODY.format(name="f" * 70), "InvalidOption",
+     [r"has 70 characters", r"at most 64", r"name=SHORTER"]),
 ]
 
 
 def test_option_errors_deploy_nothing(workspace):
     names = [re.search(r"def (\w+)", cell).group(1) for cell, _, _ in OPTION_ERRORS]
+    names = [name for name in names if len(name) <= 64]
     sources = [cell for cell, _, _ in OPTION_ERRORS]
     sources += ["%platform nope", "%platform local concurrency=0", "%platform local speed=3",
                 "%%cloud_functon\n" + BODY.format(name="misspelt"), "1 + 1",
@@ -233,3 +240,16 @@ def test_line_numbers_are_the_cells_own(workspace):
     assert re.search(r"\bline 5\b", "\n".join(syntax_after_blank.error.traceback)), \
         f"the def missing its colon is on the cell's line 5:\n{syntax_after_blank!r}"
     assert alive.ok().result == "2"
+
+
+def test_a_magic_line_is_read_whole(workspace):
+    """Options after a 4,080-byte value still count (the line was cut at
+    4,095 bytes: memory=256 was lost and the function got 128 MB)."""
+    value = "y" * 4080  # the line is 4,118 bytes; the environment 4,090 (under 4 KB)
+    cell, = workspace.run(f'%%cloud_function env="BIG={value}" memory=256\n'
+                          "def whole(request, context):\n"
+                          "    import os\n"
+                          "    return {'big': len(os.environ['BIG']), 'memory': os.environ['FAASET_FUNCTION_MEMORY']}\n"
+                          "print(whole({}))")
+    assert "local: deployed whole" in cell.ok().stdout, cell
+    assert "'big': 4080" in cell.stdout and "'memory': '256'" in cell.stdout, cell
