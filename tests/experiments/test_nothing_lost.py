@@ -28,7 +28,8 @@ def deploy(kernel):
 @pytest.fixture(params=["message", "signal"])
 def any_mode_kernel(request, sandbox):
     """A DirectKernel in either interrupt mode (kernelspec `interrupt_mode`)."""
-    k = DirectKernel(sandbox, interrupt_mode=request.param)
+    # info logs the SIGINT the kernel took (interrupt_acknowledged, signal mode)
+    k = DirectKernel(sandbox, interrupt_mode=request.param, extra_env={"FAASET_LOG_LEVEL": "info"})
     k.interrupt_mode = request.param
     try:
         yield k
@@ -43,6 +44,28 @@ def interrupt(kernel):
         os.killpg(kernel.process.pid, signal.SIGINT)
     else:
         kernel.client.control_channel.send(kernel.client.session.msg("interrupt_request"))
+
+
+def interrupt_acknowledged(kernel, timeout=15):
+    """Waits until the kernel has acted on the interrupt (its interrupt_reply,
+    sent once the experiment is stopping; in signal mode the line it logs
+    before stopping it) and returns epoch ms then: nothing may be launched
+    after this moment, however slowly a loaded machine delivered it."""
+    deadline = time.monotonic() + timeout
+    if getattr(kernel, "interrupt_mode", "message") == "signal":
+        while "SIGINT: interrupting the running cell" not in kernel.stderr():
+            assert time.monotonic() < deadline, f"the kernel did not take the SIGINT:\n{kernel.stderr()}"
+            time.sleep(0.02)
+    else:
+        reply = kernel.client.get_control_msg(timeout=timeout)
+        assert reply["msg_type"] == "interrupt_reply", reply
+    return epoch_ms()
+
+
+# The kernel ends an interrupted experiment's cell within its two seconds of
+# grace. Bounds on that are 5x it, for a loaded 2-core machine under ASan:
+# each test also makes the cell run far longer than this if not interrupted.
+ENDS_WITHIN = 10
 
 
 def done_before(watcher, moment):
@@ -87,11 +110,13 @@ def test_interrupt_ends_the_cell_and_keeps_every_finished_row(any_mode_kernel):
     watcher.pump(0.3)
     interrupted_at, interrupted_epoch = time.monotonic(), epoch_ms()
     interrupt(kernel)
-    watcher.pump(5)
-    assert watcher.idle, "the cell did not end within 5 s of the interrupt"
-    assert idle_time(watcher) - interrupted_at < 2.5, f"the cell ended {idle_time(watcher) - interrupted_at:.2f} s " \
-                                                      "after the interrupt"
-    reply = watcher.reply(5)["content"]
+    acknowledged_epoch = interrupt_acknowledged(kernel)
+    watcher.pump(ENDS_WITHIN + 5)
+    assert watcher.idle, f"the cell did not end within {ENDS_WITHIN + 5} s of the interrupt"
+    # uninterrupted, the experiment would run some 25 s more
+    assert idle_time(watcher) - interrupted_at < ENDS_WITHIN, \
+        f"the cell ended {idle_time(watcher) - interrupted_at:.2f} s after the interrupt"
+    reply = watcher.reply(15)["content"]
     assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt", reply
     errors = watcher.of_type("error")
     assert len(errors) == 1 and errors[0]["content"]["ename"] == "KeyboardInterrupt", errors
@@ -109,40 +134,51 @@ def test_interrupt_ends_the_cell_and_keeps_every_finished_row(any_mode_kernel):
     assert len(set(ids)) == len(ids), ids
     finished_before = [r for r in rows if r["clientReceiveTime"] < interrupted_epoch]
     assert len(finished_before) >= shown_done >= THREADS, (len(finished_before), shown_done)
-    # nothing launched once the kernel had the interrupt; the runs in flight then
-    # (0.5 s each, well within the two seconds of grace) finished and were kept
-    late = [r for r in rows if r["clientSendTime"] > interrupted_epoch + 100]
+    # nothing launched once the kernel had the interrupt (it had it by the time
+    # it acknowledged it: no allowance for how late a loaded machine delivered
+    # it); the runs in flight then (0.5 s each, well within the two seconds of
+    # grace) finished and were kept, and they were all that finished after it
+    late = [r for r in rows if r["clientSendTime"] > acknowledged_epoch]
     assert not late, late
     finished_after = [r for r in rows if r["clientReceiveTime"] >= interrupted_epoch]
     assert len(finished_after) >= THREADS, (len(finished_after), summary)
+    after_acknowledged = [r for r in rows if r["clientReceiveTime"] > acknowledged_epoch]
+    assert len(after_acknowledged) <= THREADS, after_acknowledged
     assert summary.get("abandonedInFlight", 0) == 0, summary
-    assert len(rows) <= shown_done + 3 * THREADS < 200, (len(rows), shown_done)
+    assert len(rows) < 200, (len(rows), shown_done)
     header, csv_rows = folder.csv()
     assert len(csv_rows) == len(rows)
 
     check_kernel_works(kernel, "after-interrupt")
 
 
-@pytest.mark.deadline(60)
+# Runs that outlast the grace and the bound on it by far: a kernel that waited
+# for them, or a machine slow to deliver the interrupt, shows in rows and
+# abandonedInFlight, not in a tight time.
+SLOW_RUN = 12
+
+
+@pytest.mark.deadline(90)
 def test_interrupt_gives_slow_runs_two_seconds_then_gives_them_up(kernel):
     deploy(kernel)
-    watcher = Watcher(kernel, experiment_cell({"runs": 4, "threads": 2, "payloads": [{"sleep": 4}],
+    watcher = Watcher(kernel, experiment_cell({"runs": 4, "threads": 2, "payloads": [{"sleep": SLOW_RUN}],
                                                "experimentName": "slow"}))
     assert watcher.pump(10, until=at_least_done(0)), "no progress update"
     interrupted_at = time.monotonic()
     interrupt(kernel)
-    watcher.pump(5)
-    assert watcher.idle, "the cell did not end within 5 s of the interrupt"
+    watcher.pump(ENDS_WITHIN + 5)
+    assert watcher.idle, f"the cell did not end within {ENDS_WITHIN + 5} s of the interrupt"
     ended = idle_time(watcher) - interrupted_at
-    assert 1.5 <= ended < 2.8, f"the cell ended {ended:.2f} s after the interrupt (two seconds of grace)"
-    assert watcher.reply(5)["content"]["ename"] == "KeyboardInterrupt"
+    # at least the grace (a lower bound: the kernel gave the runs their time)
+    assert 1.5 <= ended < ENDS_WITHIN, f"the cell ended {ended:.2f} s after the interrupt (two seconds of grace)"
+    assert watcher.reply(15)["content"]["ename"] == "KeyboardInterrupt"
     folder = run_folder(kernel.sandbox.dir, "slow")
     assert folder.rows() == [], "runs given up must not be rows"
     assert folder.summary["status"] == "interrupted" and folder.summary["runs"] == 0, folder.summary
     assert folder.summary["abandonedInFlight"] == 2, folder.summary
     # the given-up calls answer later, into a runner that has finished
     check_kernel_works(kernel, "after-slow")
-    time.sleep(max(0.0, interrupted_at + 4.5 - time.monotonic()))
+    time.sleep(max(0.0, interrupted_at + SLOW_RUN + 0.5 - time.monotonic()))
     check_kernel_works(kernel, "after-late-answers")
     assert folder.rows() == [], "a late answer wrote a row after the experiment ended"
 
@@ -150,7 +186,9 @@ def test_interrupt_gives_slow_runs_two_seconds_then_gives_them_up(kernel):
 @pytest.mark.deadline(60)
 def test_interrupt_while_sleeping_between_passes_ends_at_once(kernel):
     deploy(kernel)
-    watcher = Watcher(kernel, experiment_cell({"runs": 2, "threads": 2, "iterations": 2, "sleepTime": 1.5,
+    # a 30 s sleep between the passes: ending at once is then told from
+    # waiting it out with a bound a loaded machine keeps
+    watcher = Watcher(kernel, experiment_cell({"runs": 2, "threads": 2, "iterations": 2, "sleepTime": 30,
                                                "payloads": [{"sleep": 0.01}], "experimentName": "napping"}))
 
     def sleeping_after_first_pass(msg):
@@ -161,10 +199,11 @@ def test_interrupt_while_sleeping_between_passes_ends_at_once(kernel):
                                                                for m in watcher.of_type("update_display_data")]
     interrupted_at = time.monotonic()
     interrupt(kernel)
-    watcher.pump(5)
+    watcher.pump(ENDS_WITHIN + 5)
     assert watcher.idle, "the cell did not end"
-    assert idle_time(watcher) - interrupted_at < 0.75, "nothing was in flight: the cell should end at once"
-    assert watcher.reply(5)["content"]["ename"] == "KeyboardInterrupt"
+    # "at once": no grace is given (nothing in flight) and the 30 s sleep is not waited out
+    assert idle_time(watcher) - interrupted_at < 5, "nothing was in flight: the cell should end at once"
+    assert watcher.reply(15)["content"]["ename"] == "KeyboardInterrupt"
     folder = run_folder(kernel.sandbox.dir, "napping")
     assert len(folder.rows()) == 2 and folder.summary["status"] == "interrupted", folder.summary
 
@@ -172,14 +211,17 @@ def test_interrupt_while_sleeping_between_passes_ends_at_once(kernel):
 @pytest.mark.deadline(60)
 def test_shutdown_mid_experiment_keeps_the_finished_rows(kernel):
     deploy(kernel)
-    watcher = Watcher(kernel, experiment_cell({"runs": 400, "threads": THREADS, "payloads": [{"sleep": 0.1}],
+    # 2000 runs of 0.1 s on 4 threads: 50 s if the shutdown waited for them
+    watcher = Watcher(kernel, experiment_cell({"runs": 2000, "threads": THREADS, "payloads": [{"sleep": 0.1}],
                                                "experimentName": "stopped"}))
     assert watcher.pump(15, until=at_least_done(2 * THREADS)), "no progress update"
     watcher.pump(0.3)
     asked_at = time.monotonic()
     shown_done = done_before(watcher, asked_at)
-    took = kernel.shutdown(timeout=10)
-    assert took < 3, f"the kernel took {took:.1f} s to shut down"
+    took = kernel.shutdown(timeout=30)
+    # prompt: well under a second nominally; 10 s for ASan (LeakSanitizer at
+    # exit) on a loaded 2-core machine
+    assert took < 10, f"the kernel took {took:.1f} s to shut down"
     assert kernel.process.returncode == 0
     folder = run_folder(kernel.sandbox.dir, "stopped")
     rows = folder.rows()
@@ -205,22 +247,29 @@ def test_shutdown_writes_no_made_up_failures(kernel):
     assert folder.summary["failures"] == {}, folder.summary
 
 
+# The kernel flushes rows once a second; 3 s is that with a loaded machine's margin.
+FLUSHED_AFTER = 3
+
+
 @pytest.mark.deadline(60)
 def test_sigkill_keeps_the_rows_flushed_before_it(sandbox):
     first = DirectKernel(sandbox)
     try:
         deploy(first)
-        watcher = Watcher(first, experiment_cell({"runs": 400, "threads": THREADS, "payloads": [{"sleep": 0.1}],
+        # 1000 runs of 0.1 s on 4 threads: 25 s, still running at the kill
+        watcher = Watcher(first, experiment_cell({"runs": 1000, "threads": THREADS, "payloads": [{"sleep": 0.1}],
                                                   "experimentName": "killed"}))
-        watcher.pump(2.5)
+        assert watcher.pump(15, until=at_least_done(THREADS)), "no progress update"
+        watcher.pump(FLUSHED_AFTER + 1)
         assert not watcher.idle, "the experiment ended before the kill"
         killed_at = time.monotonic()
         first.process.kill()
         first.process.wait(5)
     finally:
         first.stop()
-    # rows the kernel showed done at least 1.4 s before the kill had a flush (once a second) since
-    flushed_done = done_before(watcher, killed_at - 1.4)
+    # rows the kernel showed done FLUSHED_AFTER s before the kill had a flush
+    # (once a second) since; at least THREADS were shown by then
+    flushed_done = done_before(watcher, killed_at - FLUSHED_AFTER)
     assert flushed_done > 0, [display_text(m["content"]) for m in watcher.of_type("update_display_data")]
 
     folder = run_folder(sandbox.dir, "killed")

@@ -200,4 +200,7 @@ def test_an_unreachable_endpoint_is_a_clear_error_soon(aws_workspace):
     (cell,) = workspace.run(cell_for("nowhere"))
     elapsed = time.monotonic() - started
     assert "no answer from http://127.0.0.1:9" in cell.error.evalue and "refused" in cell.error.evalue, cell
-    assert elapsed < 20, f"giving up took {elapsed:.1f} s"
+    # "soon": the kernel's start and four backed-off retries (about 4 s) take
+    # some 5-8 s; 40 s is room for ASan on a loaded 2-core machine, and still
+    # fails a kernel that keeps retrying or waits out a long timeout
+    assert elapsed < 40, f"giving up took {elapsed:.1f} s"

@@ -225,8 +225,10 @@ def shutdown_when(sandbox, logs_dir, standin_options, setup, ready):
             while not ready(stats(server)):
                 assert time.monotonic() < deadline, stats(server)
                 time.sleep(0.1)
-            took = kernel.shutdown(timeout=10)
-            assert took < 3, f"the kernel took {took:.1f} s to shut down"
+            took = kernel.shutdown(timeout=30)
+            # prompt: it must not wait out the 60 s Pending or the 30 s Retry-After;
+            # 10 s is for ASan (LeakSanitizer at exit) on a loaded 2-core machine
+            assert took < 10, f"the kernel took {took:.1f} s to shut down"
         finally:
             assert kernel.stop() == 0
     finally:

@@ -290,10 +290,11 @@ class InvokeTest(CloudFunctionTestCase):
         late = self.runtime.receive()
         self.assertEqual(late["type"], "invoke")
         time.sleep(0.2)
-        started = time.monotonic()
         os.kill(self.runtime.process.pid, signal.SIGINT)
-        events, reply = self.runtime.collect(request_id, timeout=2)
-        self.assertLess(time.monotonic() - started, 1.5)
+        # The upcall stays unanswered until after the reply: a runtime that kept
+        # waiting for it never replies, and collect's READ_TIMEOUT fails the test.
+        # No tighter time: a loaded machine must not fail this.
+        events, reply = self.runtime.collect(request_id)
         self.assertEqual(reply["ename"], "KeyboardInterrupt")
         self.runtime.answer_upcall(late, status="ok", roundTripTime=1.0, result={"n": "late"})
         kernel.invoke = lambda upcall: {"status": "ok", "roundTripTime": 1.0, "result": {"n": "fresh"}}
@@ -309,7 +310,7 @@ class InvokeTest(CloudFunctionTestCase):
         self.runtime.sock.shutdown(socket.SHUT_WR)  # the runtime reads EOF but can still answer
         events, reply = self.runtime.collect(request_id)
         self.assertEqual(reply["ename"], "ConnectionError")
-        self.assertEqual(self.runtime.process.wait(timeout=2), 0)
+        self.assertEqual(self.runtime.process.wait(timeout=host.READ_TIMEOUT), 0)  # the exit code is the property
 
 
 class DecoratorTest(CloudFunctionTestCase):

@@ -14,6 +14,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -180,7 +181,8 @@ class StartupTest(RuntimeTestCase):
 
     def test_eof_exits_zero(self):
         self.runtime.sock.shutdown(socket.SHUT_RDWR)
-        self.assertEqual(self.runtime.process.wait(timeout=1), 0)
+        # the exit code is the property; READ_TIMEOUT only stops a runtime that hangs
+        self.assertEqual(self.runtime.process.wait(timeout=READ_TIMEOUT), 0)
 
 
 class ExecuteTest(RuntimeTestCase):
@@ -314,12 +316,20 @@ class ExecuteTest(RuntimeTestCase):
         self.assertEqual(event, {"type": "stream", "name": "stdout", "text": "from thread"})
 
     def test_prompt_streaming_before_cell_ends(self):
-        self.runtime.next_id += 1
-        self.runtime.send({"type": "execute", "id": self.runtime.next_id, "silent": False,
-                           "code": "import time\nprint('early')\ntime.sleep(1.5)",
-                           "execution_count": 1, "store_history": True, "allow_stdin": True})
-        self.assertEqual(self.runtime.receive(timeout=1.0)["text"], "early")
-        self.runtime.collect(self.runtime.next_id)
+        # The cell cannot end before the test creates GO, and the test creates
+        # GO only once 'early' has arrived: output held until the end of the
+        # cell fails here (no frame in time) however slow the machine is.
+        with tempfile.TemporaryDirectory() as folder:
+            go = os.path.join(folder, "go")
+            self.runtime.next_id += 1
+            self.runtime.send({"type": "execute", "id": self.runtime.next_id, "silent": False,
+                               "code": "import os, time\nprint('early')\nend = time.monotonic() + 60\n"
+                                       "while not os.path.exists(%r) and time.monotonic() < end:\n"
+                                       "    time.sleep(0.01)" % go,
+                               "execution_count": 1, "store_history": True, "allow_stdin": True})
+            self.assertEqual(self.runtime.receive()["text"], "early")
+            open(go, "w").close()
+            self.runtime.collect(self.runtime.next_id)
 
     def test_fd_level_output_goes_to_stdout_pipe(self):
         self.execute_ok("import os, sys\nos.write(1, b'raw\\n')\nassert sys.stdout.fileno() == 1")
@@ -393,7 +403,8 @@ class InputTest(RuntimeTestCase):
         self.assertEqual(self.runtime.receive()["prompt"], "first? ")
         time.sleep(0.1)
         os.kill(self.runtime.process.pid, signal.SIGINT)
-        events, reply = self.runtime.collect(request_id, timeout=1.5)  # no input_reply needed
+        # no input_reply needed: without one the cell would wait for ever (READ_TIMEOUT fails it)
+        events, reply = self.runtime.collect(request_id)
         self.assertEqual(reply["ename"], "KeyboardInterrupt")
         self.runtime.send({"type": "input_reply", "value": "late"})
         request_id = self.runtime.start_execute("input('second? ')")
@@ -555,7 +566,8 @@ class InterruptTest(RuntimeTestCase):
                            "execution_count": 2, "silent": False, "store_history": True, "allow_stdin": True})
         time.sleep(0.5)
         os.kill(self.runtime.process.pid, signal.SIGINT)
-        events, reply = self.runtime.collect(self.runtime.next_id, timeout=1.5)
+        # READ_TIMEOUT (10 s), not a tight bound: what fails is a sleep(60) the interrupt did not end
+        events, reply = self.runtime.collect(self.runtime.next_id)
         self.assertEqual(reply["ename"], "KeyboardInterrupt")
         self.assertEqual(of_type(events, "error")[0]["ename"], "KeyboardInterrupt")
         events, _ = self.execute_ok("x")
