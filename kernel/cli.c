@@ -448,10 +448,10 @@ static void cli_on_run_finished(void *ctx, const json_t *summary)
 /* Reads one FaaS Runner function file, or prints why it cannot. */
 static json_t *cli_function_file(const char *path)
 {
-    json_error_t json_err;
-    json_t *file = json_load_file(path, 0, &json_err);
+    char err[1200];
+    json_t *file = fsutil_load_json(path, err, sizeof err);
     if (file == NULL)
-        fprintf(stderr, "faaset run: cannot read %s: %s (line %d)\n", path, json_err.text, json_err.line);
+        fprintf(stderr, "faaset run: cannot read %s: %s\n", path, err);
     return file;
 }
 
@@ -474,10 +474,10 @@ int cli_run(int argc, char **argv)
     }
     if (stages == 0 || experiment_path == NULL)
         return cli_usage(usage_text);
-    json_error_t json_err;
-    json_t *experiment = json_load_file(experiment_path, 0, &json_err);
+    char load_err[1200];
+    json_t *experiment = fsutil_load_json(experiment_path, load_err, sizeof load_err);
     if (experiment == NULL) {
-        fprintf(stderr, "faaset run: cannot read %s: %s (line %d)\n", experiment_path, json_err.text, json_err.line);
+        fprintf(stderr, "faaset run: cannot read %s: %s\n", experiment_path, load_err);
         return 1;
     }
     char hint[128];

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fsutil.h"
+
 static const char *const port_keys[CHANNEL_COUNT] = {
     "shell_port", "control_port", "stdin_port", "iopub_port", "hb_port",
 };
@@ -85,10 +87,10 @@ static int read_fields(json_t *root, struct connection_info *info, char *err, si
 int connection_load(const char *path, struct connection_info *info, char *err, size_t err_size)
 {
     memset(info, 0, sizeof *info);
-    json_error_t json_err;
-    json_t *root = json_load_file(path, 0, &json_err);
+    char why[1200];
+    json_t *root = fsutil_load_json(path, why, sizeof why);
     if (root == NULL) {
-        snprintf(err, err_size, "cannot read connection file %s: %s (line %d)", path, json_err.text, json_err.line);
+        snprintf(err, err_size, "cannot read connection file %s: %s", path, why);
         return -1;
     }
     int rc = -1;

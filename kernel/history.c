@@ -48,6 +48,16 @@ static char *history_default_path(void)
     return strdup(path);
 }
 
+/* Sessions and line numbers beyond this are garbage, not history: skipped,
+ * so the next session's number (the largest + 1) cannot overflow. */
+#define HISTORY_MAX_NUMBER 1000000000
+
+static int history_number_ok(const json_t *value)
+{
+    return json_is_integer(value) && json_integer_value(value) >= 0 &&
+           json_integer_value(value) <= HISTORY_MAX_NUMBER;
+}
+
 /* Calls VISIT for each well-formed record; broken lines are skipped. */
 static int history_scan(const struct history *history, void (*visit)(json_t *record, void *arg), void *arg)
 {
@@ -60,7 +70,7 @@ static int history_scan(const struct history *history, void (*visit)(json_t *rec
     ssize_t length;
     while ((length = getline(&line, &capacity, file)) > 0) {
         json_t *record = json_loadb(line, (size_t)length, 0, NULL);
-        if (json_is_integer(json_object_get(record, "session")) && json_is_integer(json_object_get(record, "line")) &&
+        if (history_number_ok(json_object_get(record, "session")) && history_number_ok(json_object_get(record, "line")) &&
             json_is_string(json_object_get(record, "input")))
             visit(record, arg);
         json_decref(record);
@@ -175,7 +185,11 @@ static json_t *history_item(const struct history_entry *entry, int with_output)
 static int history_int(const json_t *request, const char *key, int fallback)
 {
     json_t *value = json_object_get(request, key);
-    return json_is_integer(value) ? (int)json_integer_value(value) : fallback;
+    if (!json_is_integer(value))
+        return fallback;
+    json_int_t number = json_integer_value(value); /* kept where arithmetic on it cannot overflow */
+    return (int)(number < -HISTORY_MAX_NUMBER ? -HISTORY_MAX_NUMBER : number > HISTORY_MAX_NUMBER ? HISTORY_MAX_NUMBER
+                                                                                                  : number);
 }
 
 /* Marks which entries a search keeps: glob match, then the newest of each

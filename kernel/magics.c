@@ -10,6 +10,7 @@
 #include "cloud.h"
 #include "cloud_options.h"
 #include "experiments.h"
+#include "fsutil.h"
 #include "requests.h"
 #include "log.h"
 #include "platform.h"
@@ -388,8 +389,15 @@ static void magics_on_invoke(void *ctx, const struct cloud_outcome *outcome)
 static void magics_invoke(const struct magics_context *m, const char *name, size_t name_len, const char *json_text)
 {
     char function[65];
-    if (name_len == 0 || name_len >= sizeof function) {
+    if (name_len == 0) {
         requests_fail_execute(m->requests, "UsageError", "usage: %invoke NAME JSON (or %%invoke NAME with a JSON body)");
+        return;
+    }
+    if (name_len >= sizeof function) {
+        char evalue[160];
+        snprintf(evalue, sizeof evalue, "function names have at most %zu characters; this one has %zu",
+                 sizeof function - 1, name_len);
+        requests_fail_execute(m->requests, "UsageError", evalue);
         return;
     }
     snprintf(function, sizeof function, "%.*s", (int)name_len, name);
@@ -637,12 +645,11 @@ static void magics_experiment_file(const struct magics_context *m, const char *a
         requests_fail_execute(m->requests, "UsageError", "usage: %experiment FUNCTION [FUNCTION2 ...] path/to/experiment.json");
         return;
     }
-    json_error_t json_err;
-    json_t *experiment = json_load_file(path, 0, &json_err);
+    char err[600];
+    json_t *experiment = fsutil_load_json(path, err, sizeof err);
     if (experiment == NULL) {
-        char evalue[600];
-        snprintf(evalue, sizeof evalue, "cannot read the experiment file %.300s: %s (line %d)", path, json_err.text,
-                 json_err.line);
+        char evalue[1000];
+        snprintf(evalue, sizeof evalue, "cannot read the experiment file %.300s: %s", path, err);
         requests_fail_execute(m->requests, "InvalidExperiment", evalue);
         return;
     }
@@ -686,6 +693,17 @@ enum magics_outcome magics_execute(const struct magics_context *m, const struct 
         return MAGICS_HANDLED;
     }
     if (strncmp(start, "%%", 2) == 0) {
+        size_t size = json_string_length(json_object_get(msg->content, "code"));
+        if (strlen(code) < size) { /* C strings would end the body there, silently */
+            int line = 1;
+            for (const char *c = code; c < code + strlen(code); c++)
+                line += *c == '\n';
+            char evalue[160];
+            snprintf(evalue, sizeof evalue, "the cell holds a NUL character (line %d); remove it: a function's source "
+                     "cannot contain one", line);
+            requests_fail_execute(m->requests, "SyntaxError", evalue);
+            return MAGICS_HANDLED;
+        }
         int body_line = 2;
         for (const char *c = code; c < start; c++)
             body_line += *c == '\n';

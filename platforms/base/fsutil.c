@@ -107,3 +107,16 @@ int fsutil_remove_tree(const char *path)
     closedir(dir);
     return rmdir(path) == 0 && rc == 0 ? 0 : -1;
 }
+
+json_t *fsutil_load_json(const char *path, char *err, size_t err_size)
+{
+    json_error_t json_err;
+    json_t *value = json_load_file(path, 0, &json_err);
+    if (value != NULL)
+        return value;
+    char where[32] = ""; /* jansson says line -1 when the file itself could not be read */
+    if (json_err.line > 0)
+        snprintf(where, sizeof where, " (line %d)", json_err.line);
+    snprintf(err, err_size, "%s%s", json_err.text, where);
+    return NULL;
+}

@@ -255,3 +255,20 @@ def test_a_magic_line_is_read_whole(workspace):
                           "print(whole({}))")
     assert "local: deployed whole" in cell.ok().stdout, cell
     assert "'big': 4080" in cell.stdout and "'memory': '256'" in cell.stdout, cell
+
+
+def test_clear_errors_for_nul_bytes_long_names_and_missing_files(workspace):
+    """A NUL in a function's cell once cut its body silently; a too-long
+    %invoke name got the usage line; a missing experiment file said
+    "(line -1)"."""
+    nul, long_invoke, missing, alive = workspace.run(
+        "%%cloud_function\ndef has_nul(request, context):\n    return 'a\x00b'",
+        "%invoke " + "n" * 70 + " {}",
+        "%experiment anything /nonexistent/exp.json",
+        "1 + 1")
+    assert nul.error.ename == "SyntaxError" and "NUL character (line 3)" in nul.error.evalue, nul
+    assert "has_nul" not in nul.stdout, nul
+    assert long_invoke.error.ename == "UsageError", long_invoke
+    assert "at most 64 characters; this one has 70" in long_invoke.error.evalue, long_invoke
+    assert "/nonexistent/exp.json" in missing.error.evalue and "line -1" not in missing.error.evalue, missing
+    assert alive.ok().result == "2"

@@ -65,6 +65,25 @@ int main(void)
     CHECK(strcmp(json_string_value(json_array_get(pair, 1)), "42") == 0);
     json_decref(items);
 
+    /* garbage a user (or another program) left in the file: skipped, and a
+     * session number at INT_MAX no longer overflows the next one's */
+    items = query(second, "{\"hist_access_type\":\"range\",\"session\":-2147483648,\"start\":-2147483648,"
+                          "\"stop\":2147483647}");
+    CHECK(json_array_size(items) == 0);
+    json_decref(items);
     history_close(second);
+    FILE *file = fopen(getenv("FAASET_HISTORY"), "a");
+    CHECK(file != NULL);
+    if (file != NULL) {
+        fputs("{\"session\":2147483647,\"line\":1,\"input\":\"x\"}\n{\"session\":-5,\"line\":1,\"input\":\"x\"}\n"
+              "not json\n{\"session\":3,\"line\":99999999999,\"input\":\"y\"}\n", file);
+        fclose(file);
+    }
+    struct history *third = history_open(err, sizeof err);
+    CHECK(third != NULL && history_session(third) == 3);
+    items = query(third, "{\"hist_access_type\":\"tail\",\"n\":10}");
+    CHECK(json_array_size(items) == 4); /* the four good entries of sessions 1 and 2 */
+    json_decref(items);
+    history_close(third);
     return check_report();
 }
