@@ -5,6 +5,9 @@
 # through ctest (C unit tests, the runtime's tests, jupyter_kernel_test,
 # protocol tests, nbconvert / console / classic notebook in Chromium /
 # @jupyterlab/services). Each test starts the kernels and servers it needs.
+# Then (for the whole suite, not when ctest arguments pick suites) every
+# libFuzzer target of tests/fuzz runs from its seed corpus for
+# FAASET_FUZZ_SECONDS (default 10) in a clang build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,3 +21,9 @@ cmake --build build-sanitize -j"$(nproc)"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 ctest --test-dir build-sanitize --output-on-failure --timeout 900 "$@"
+
+if (($# == 0)); then
+  CC=clang cmake -S . -B build-fuzz -DFAASET_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+  cmake --build build-fuzz -j"$(nproc)" --target fuzz_targets
+  FAASET_FUZZ_SECONDS="${FAASET_FUZZ_SECONDS:-10}" ctest --test-dir build-fuzz -L fuzz --output-on-failure
+fi

@@ -20,6 +20,8 @@ void frame_decoder_free(struct frame_decoder *decoder)
 
 int frame_decoder_feed(struct frame_decoder *decoder, const void *data, size_t size)
 {
+    if (size == 0)
+        return 0; /* (a fresh decoder has no buffer to add nothing to) */
     if (decoder->used + size > decoder->capacity) {
         size_t capacity = decoder->capacity ? decoder->capacity : 4096;
         while (capacity < decoder->used + size)

@@ -57,8 +57,22 @@ static void test_malformed(void)
     frame_decoder_free(&decoder);
 }
 
+/* A read of nothing on a fresh decoder (found by tests/fuzz: it added 0 to
+ * a NULL buffer, undefined behaviour). */
+static void test_empty_reads(void)
+{
+    struct frame_decoder decoder;
+    frame_decoder_init(&decoder);
+    CHECK(frame_decoder_feed(&decoder, "", 0) == 0);
+    json_t *frame = NULL;
+    char err[128];
+    CHECK(frame_decoder_next(&decoder, &frame, err, sizeof err) == 0 && frame == NULL);
+    frame_decoder_free(&decoder);
+}
+
 int main(void)
 {
+    test_empty_reads();
     test_round_trip_split_and_joined();
     test_malformed();
     return check_report();
