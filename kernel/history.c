@@ -1,6 +1,14 @@
 /* history: append-only JSON Lines store and its queries (see history.h).
- * Queries read the whole file: it grows by one short line per cell, and a
- * history_request is rare, so no index is kept in memory. */
+ *
+ * The entries are kept in memory and the file is read incrementally: a
+ * query reads only what was appended since the last one (by this kernel or
+ * another), from the offset it had reached; a file that was replaced or
+ * shortened is read again from the start. A line longer than
+ * HISTORY_MAX_LINE is skipped unparsed and a line that is not a record is
+ * skipped, each counted in one warning, so no history file can make a
+ * kernel slow or crash it. Inputs are kept whole; outputs are cut at
+ * HISTORY_MAX_OUTPUT with a marker (a cell that shows 50 MB keeps 10 KB of
+ * it here). */
 #include "history.h"
 
 #include <errno.h>
@@ -15,11 +23,10 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "utf8.h"
 
-struct history {
-    char *path;
-    int session;
-};
+#define HISTORY_MAX_OUTPUT (10 * 1024)
+#define HISTORY_MAX_LINE (8 * 1024 * 1024)
 
 struct history_entry {
     int session;
@@ -31,6 +38,15 @@ struct history_list {
     struct history_entry *items;
     size_t count;
     size_t capacity;
+};
+
+struct history {
+    char *path;
+    int session;
+    struct history_list entries;     /* everything read from the file so far */
+    off_t read_to;                   /* where the next read starts */
+    dev_t device;                    /* the file read, to notice it was replaced */
+    ino_t inode;
 };
 
 static char *history_default_path(void)
@@ -58,35 +74,65 @@ static int history_number_ok(const json_t *value)
            json_integer_value(value) <= HISTORY_MAX_NUMBER;
 }
 
-/* Calls VISIT for each well-formed record; broken lines are skipped. */
-static int history_scan(const struct history *history, void (*visit)(json_t *record, void *arg), void *arg)
+static void history_list_free(struct history_list *list);
+
+/* Adds RECORD (a reference is taken) to LIST. */
+static void history_list_add(struct history_list *list, json_t *record)
+{
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity ? list->capacity * 2 : 64;
+        struct history_entry *grown = realloc(list->items, capacity * sizeof *grown);
+        if (grown == NULL)
+            return;
+        list->items = grown;
+        list->capacity = capacity;
+    }
+    struct history_entry *entry = &list->items[list->count++];
+    entry->session = (int)json_integer_value(json_object_get(record, "session"));
+    entry->line = (int)json_integer_value(json_object_get(record, "line"));
+    entry->record = json_incref(record);
+}
+
+/* Reads what was appended to the file since the last time (all of it when
+ * the file is new to this kernel, was replaced or got shorter). */
+static void history_refresh(struct history *history)
 {
     FILE *file = fopen(history->path, "r");
     if (file == NULL)
-        return -1;
+        return;
     flock(fileno(file), LOCK_SH);
+    struct stat st;
+    if (fstat(fileno(file), &st) == 0 &&
+        (st.st_dev != history->device || st.st_ino != history->inode || st.st_size < history->read_to)) {
+        history_list_free(&history->entries);
+        history->entries = (struct history_list){0};
+        history->read_to = 0;
+        history->device = st.st_dev;
+        history->inode = st.st_ino;
+    }
     char *line = NULL;
-    size_t capacity = 0;
+    size_t capacity = 0, skipped = 0;
     ssize_t length;
-    while ((length = getline(&line, &capacity, file)) > 0) {
-        json_t *record = json_loadb(line, (size_t)length, 0, NULL);
-        if (history_number_ok(json_object_get(record, "session")) && history_number_ok(json_object_get(record, "line")) &&
-            json_is_string(json_object_get(record, "input")))
-            visit(record, arg);
-        json_decref(record);
+    if (fseeko(file, history->read_to, SEEK_SET) == 0) {
+        while ((length = getline(&line, &capacity, file)) > 0) {
+            if (line[length - 1] != '\n')
+                break; /* being written: read it next time */
+            history->read_to += length;
+            json_t *record = length <= HISTORY_MAX_LINE ? json_loadb(line, (size_t)length, 0, NULL) : NULL;
+            if (history_number_ok(json_object_get(record, "session")) &&
+                history_number_ok(json_object_get(record, "line")) && json_is_string(json_object_get(record, "input")))
+                history_list_add(&history->entries, record);
+            else if (length > 1)
+                skipped++;
+            json_decref(record);
+        }
     }
     free(line);
     flock(fileno(file), LOCK_UN);
     fclose(file);
-    return 0;
-}
-
-static void history_track_max_session(json_t *record, void *arg)
-{
-    int *max = arg;
-    int session = (int)json_integer_value(json_object_get(record, "session"));
-    if (session > *max)
-        *max = session;
+    if (skipped > 0)
+        log_warn("history: skipped %zu line(s) of %s that are not history records or are over %d MB", skipped,
+                 history->path, HISTORY_MAX_LINE >> 20);
 }
 
 struct history *history_open(char *err, size_t err_size)
@@ -110,8 +156,11 @@ struct history *history_open(char *err, size_t err_size)
         return NULL;
     }
     close(fd);
+    history_refresh(history);
     int max_session = 0;
-    history_scan(history, history_track_max_session, &max_session);
+    for (size_t i = 0; i < history->entries.count; i++)
+        if (history->entries.items[i].session > max_session)
+            max_session = history->entries.items[i].session;
     history->session = max_session + 1;
     return history;
 }
@@ -120,6 +169,7 @@ void history_close(struct history *history)
 {
     if (history == NULL)
         return;
+    history_list_free(&history->entries);
     free(history->path);
     free(history);
 }
@@ -133,8 +183,18 @@ void history_append(struct history *history, int line, const char *input, const 
 {
     if (history == NULL)
         return;
+    char *kept = NULL; /* an output over the bound, cut at a whole character, with a marker */
+    size_t output_size = output ? strlen(output) : 0;
+    if (output_size > HISTORY_MAX_OUTPUT) {
+        size_t cut = utf8_valid_prefix(output, HISTORY_MAX_OUTPUT);
+        if (asprintf(&kept, "%.*s\n... (%zu more bytes not kept in the history)", (int)cut, output,
+                     output_size - cut) < 0)
+            kept = NULL;
+        output = kept ? kept : "... (not kept in the history)";
+    }
     json_t *record = json_pack("{s:i, s:i, s:s, s:s?}", "session", history->session, "line", line,
                                "input", input, "output", output);
+    free(kept);
     char *text = record ? json_dumps(record, JSON_COMPACT) : NULL;
     json_decref(record);
     if (text == NULL)
@@ -147,23 +207,6 @@ void history_append(struct history *history, int line, const char *input, const 
     if (fd >= 0)
         close(fd);
     free(text);
-}
-
-static void history_collect(json_t *record, void *arg)
-{
-    struct history_list *list = arg;
-    if (list->count == list->capacity) {
-        size_t capacity = list->capacity ? list->capacity * 2 : 64;
-        struct history_entry *grown = realloc(list->items, capacity * sizeof *grown);
-        if (grown == NULL)
-            return;
-        list->items = grown;
-        list->capacity = capacity;
-    }
-    struct history_entry *entry = &list->items[list->count++];
-    entry->session = (int)json_integer_value(json_object_get(record, "session"));
-    entry->line = (int)json_integer_value(json_object_get(record, "line"));
-    entry->record = json_incref(record);
 }
 
 static void history_list_free(struct history_list *list)
@@ -238,8 +281,8 @@ json_t *history_query(struct history *history, const json_t *request)
     json_t *items = json_array();
     if (history == NULL || items == NULL)
         return items;
-    struct history_list list = {0};
-    history_scan(history, history_collect, &list);
+    history_refresh(history);
+    struct history_list list = history->entries;
     char *keep = calloc(list.count + 1, 1);
     const char *access_type = json_string_value(json_object_get(request, "hist_access_type"));
     if (keep != NULL && access_type != NULL) {
@@ -255,6 +298,5 @@ json_t *history_query(struct history *history, const json_t *request)
         if (keep[i])
             json_array_append_new(items, history_item(&list.items[i], with_output));
     free(keep);
-    history_list_free(&list);
     return items;
 }

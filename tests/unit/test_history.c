@@ -84,6 +84,47 @@ int main(void)
     items = query(third, "{\"hist_access_type\":\"tail\",\"n\":10}");
     CHECK(json_array_size(items) == 4); /* the four good entries of sessions 1 and 2 */
     json_decref(items);
+
+    /* a 50 MB output keeps 10 KB and says so; the input stays whole */
+    size_t big = 50u << 20;
+    char *output = malloc(big + 1), *input = malloc(200001);
+    memset(output, 'o', big);
+    output[big] = '\0';
+    memset(input, 'i', 200000);
+    input[200000] = '\0';
+    history_append(third, 1, input, output);
+    items = query(third, "{\"hist_access_type\":\"tail\",\"n\":1,\"output\":true}");
+    json_t *kept = json_array_get(json_array_get(items, 0), 2);
+    CHECK(json_string_length(json_array_get(kept, 0)) == 200000);
+    const char *shown = json_string_value(json_array_get(kept, 1));
+    CHECK(shown != NULL && strlen(shown) < 11 * 1024 && strstr(shown, "more bytes not kept in the history") != NULL);
+    json_decref(items);
+    free(output);
+    free(input);
+
+    /* another kernel appends (and writes a 9 MB line that is no record):
+     * the next query reads what is new and skips the monster unparsed */
+    file = fopen(getenv("FAASET_HISTORY"), "a");
+    CHECK(file != NULL);
+    if (file != NULL) {
+        for (int i = 0; i < 9 * 1024 * 1024; i++)
+            fputc('x', file);
+        fputs("\n{\"session\":7,\"line\":1,\"input\":\"from another kernel\"}\n", file);
+        fclose(file);
+    }
+    items = query(third, "{\"hist_access_type\":\"search\",\"pattern\":\"from another*\"}");
+    CHECK(json_array_size(items) == 1);
+    json_decref(items);
+
+    /* a file replaced under the kernel is read again from its start */
+    FILE *fresh = fopen(getenv("FAASET_HISTORY"), "w");
+    if (fresh != NULL) {
+        fputs("{\"session\":1,\"line\":1,\"input\":\"only\"}\n", fresh);
+        fclose(fresh);
+    }
+    items = query(third, "{\"hist_access_type\":\"tail\",\"n\":10}");
+    CHECK(json_array_size(items) == 1);
+    json_decref(items);
     history_close(third);
     return check_report();
 }
