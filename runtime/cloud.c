@@ -36,12 +36,19 @@ struct cloud {
     struct reactor *reactor;
     json_t *verified;                /* {"PLATFORM/NAME": true}: checked against the platform in this kernel */
     struct list_node backing_off;    /* throttled calls waiting to be sent again */
+    struct list_node claiming;       /* defines waiting for another process's deploy of their function */
 };
 
 struct cloud_define_job {
     struct cloud *cloud;
     cloud_reply_fn reply;
     void *ctx;
+    char *source, *def_name;         /* the cell's, kept while the job waits for its claims */
+    int claims[CLOUD_MAX_PLATFORMS]; /* deploy_state_claim's fds, -1 when not held */
+    unsigned long claim_timer;       /* waiting for another process's deploy, in cloud->claiming */
+    double claim_since_ms;
+    long holder;                     /* that process */
+    struct list_node node;
     char name[65];
     struct cloud_options options;
     struct deploy_record records[CLOUD_MAX_PLATFORMS];
@@ -80,6 +87,11 @@ struct cloud_call_job {
     struct list_node node;
 };
 
+/* How long a define waits for another process's deploy of its function. */
+#define CLOUD_CLAIM_WAIT_MS 120000.0
+
+static void cloud_define_claim(struct cloud_define_job *job);
+
 /* Throttled notebook calls: 8 retries, waits drawn up to 0.1, 0.2, ... 10 s. */
 static const struct retry_policy cloud_call_retry = {.base_ms = 100, .cap_ms = 10000, .max_retries = 8};
 
@@ -92,6 +104,7 @@ struct cloud *cloud_new(struct reactor *reactor, const char *workdir, const char
     cloud->platforms = platforms_new(reactor, workdir, python);
     cloud->reactor = reactor;
     list_init(&cloud->backing_off);
+    list_init(&cloud->claiming);
     cloud->verified = json_object();
     strcpy(cloud->default_platform, "local");
     if (cloud->workdir == NULL || cloud->platforms == NULL || cloud->verified == NULL) {
@@ -103,6 +116,7 @@ struct cloud *cloud_new(struct reactor *reactor, const char *workdir, const char
 
 static json_t *cloud_error(const char *ename, const char *evalue);
 static void cloud_call_job_free(struct cloud_call_job *job);
+static void cloud_define_job_free(struct cloud_define_job *job);
 static void cloud_fail(cloud_done_fn done, void *ctx, const char *error_type, const char *message);
 
 void cloud_free(struct cloud *cloud)
@@ -116,6 +130,13 @@ void cloud_free(struct cloud *cloud)
         reactor_cancel(cloud->reactor, job->retry_timer);
         cloud_fail(job->done, job->ctx, "KernelStopping", "the kernel is shutting down");
         cloud_call_job_free(job);
+    }
+    while ((waiting = list_first(&cloud->claiming)) != NULL) {
+        struct cloud_define_job *job = list_entry(waiting, struct cloud_define_job, node);
+        list_remove(waiting);
+        reactor_cancel(cloud->reactor, job->claim_timer);
+        job->reply(job->ctx, cloud_error("KernelStopping", "the kernel is shutting down"));
+        cloud_define_job_free(job);
     }
     platforms_free(cloud->platforms);
     while (cloud->functions != NULL) {
@@ -213,7 +234,17 @@ static void cloud_finish_define(struct cloud_define_job *job)
     }
     buffer_free(&errors);
     job->reply(job->ctx, result);
+    cloud_define_job_free(job);
+}
+
+/* Frees JOB, ending its claims. */
+static void cloud_define_job_free(struct cloud_define_job *job)
+{
+    for (int i = 0; i < CLOUD_MAX_PLATFORMS; i++)
+        deploy_state_unclaim(job->claims[i]);
     cloud_options_free(&job->options);
+    free(job->source);
+    free(job->def_name);
     free(job);
 }
 
@@ -389,16 +420,37 @@ void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
             return;
         }
     }
-    int deploying = job->options.deploy && strcmp(job->options.run, "local") != 0;
-    struct cloud_package package = {source, def_name, NULL, 0};
+    job->source = strdup(source);
+    job->def_name = strdup(def_name);
+    for (int i = 0; i < CLOUD_MAX_PLATFORMS; i++)
+        job->claims[i] = -1;
+    if (job->source == NULL || job->def_name == NULL) {
+        reply(ctx, cloud_error("OutOfMemory", "cannot start the deploy"));
+        cloud_define_job_free(job);
+        return;
+    }
+    job->claim_since_ms = clock_mono_ms_precise();
+    cloud_define_claim(job);
+}
+
+static int cloud_define_deploys(const struct cloud_define_job *job)
+{
+    return job->options.deploy && strcmp(job->options.run, "local") != 0;
+}
+
+/* Deploys on every platform of JOB (its claims are held). */
+static void cloud_define_run(struct cloud_define_job *job)
+{
+    int deploying = cloud_define_deploys(job);
+    struct cloud_package package = {job->source, job->def_name, NULL, 0};
     char code_hash[65], config_hash[65];
-    cloud_hashes(source, def_name, job->name, &job->options, code_hash, config_hash);
+    cloud_hashes(job->source, job->def_name, job->name, &job->options, code_hash, config_hash);
     job->pending = 1; /* held until every platform has started */
     for (int i = 0; i < job->options.platform_count; i++) {
         struct deploy_record *record = &job->records[i];
         snprintf(record->code_hash, sizeof record->code_hash, "%s", code_hash);
         snprintf(record->config_hash, sizeof record->config_hash, "%s", config_hash);
-        snprintf(record->function, sizeof record->function, "%s", def_name);
+        snprintf(record->function, sizeof record->function, "%s", job->def_name);
         snprintf(record->remote, sizeof record->remote, "%s", job->options.remote);
         record->memory_mb = job->options.memory_mb;
         record->timeout_s = job->options.timeout_s;
@@ -414,6 +466,53 @@ void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
     free(package.bytes);
     if (--job->pending == 0)
         cloud_finish_define(job);
+}
+
+static void cloud_on_claim_timer(void *ctx)
+{
+    struct cloud_define_job *job = ctx;
+    job->claim_timer = 0;
+    list_remove(&job->node);
+    cloud_define_claim(job);
+}
+
+/* Claims JOB's function on each of its platforms (deploy_state.h), then
+ * runs it. While another process deploys it, tries again every 100 to 200
+ * ms, for at most CLOUD_CLAIM_WAIT_MS; never holds some claims while
+ * waiting for others, so two kernels cannot wait for each other. */
+static void cloud_define_claim(struct cloud_define_job *job)
+{
+    char err[512];
+    int busy = 0;
+    for (int i = 0; cloud_define_deploys(job) && i < job->options.platform_count && !busy; i++) {
+        job->claims[i] = deploy_state_claim(job->cloud->workdir, job->options.platforms[i], job->name, &job->holder,
+                                            err, sizeof err);
+        if (job->claims[i] == -1) /* no lock to be had here: deploy as before, unguarded */
+            log_warn("%s; deploying %s without a claim", err, job->name);
+        busy = job->claims[i] == -2;
+    }
+    if (!busy) {
+        cloud_define_run(job);
+        return;
+    }
+    for (int i = 0; i < CLOUD_MAX_PLATFORMS; i++) {
+        deploy_state_unclaim(job->claims[i]);
+        job->claims[i] = -1;
+    }
+    double waited = clock_mono_ms_precise() - job->claim_since_ms;
+    if (waited < CLOUD_CLAIM_WAIT_MS) {
+        job->claim_timer = reactor_timer(job->cloud->reactor, 100 + rand() % 100, cloud_on_claim_timer, job);
+        if (job->claim_timer != 0) {
+            list_push_back(&job->cloud->claiming, &job->node);
+            return;
+        }
+    }
+    char evalue[300];
+    snprintf(evalue, sizeof evalue, "%s is being deployed by %s%.0ld from this folder%s; run the cell again when "
+             "it is done", job->name, job->holder ? "process " : "another process", job->holder,
+             waited >= CLOUD_CLAIM_WAIT_MS ? " (waited 2 minutes)" : "");
+    job->reply(job->ctx, cloud_error("DeployBusy", evalue));
+    cloud_define_job_free(job);
 }
 
 static void cloud_call_job_free(struct cloud_call_job *job)

@@ -186,3 +186,41 @@ json_t *deploy_state_list(const char *workdir)
     free(items);
     return list;
 }
+
+int deploy_state_claim(const char *workdir, const char *platform, const char *name, long *holder, char *err,
+                       size_t err_size)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/.faaset/locks/%s", workdir, platform);
+    if (fsutil_mkdirs(path, 0700) < 0) {
+        snprintf(err, err_size, "cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/.faaset/locks/%s/%s.lock", workdir, platform, name);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, err_size, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int busy = errno == EWOULDBLOCK;
+        char text[32] = "";
+        ssize_t n = busy ? pread(fd, text, sizeof text - 1, 0) : -1;
+        *holder = n > 0 ? strtol(text, NULL, 10) : 0;
+        if (!busy)
+            snprintf(err, err_size, "cannot lock %s: %s", path, strerror(errno));
+        close(fd);
+        return busy ? -2 : -1;
+    }
+    char text[32];
+    int length = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, text, (size_t)length, 0) != length)
+        *holder = 0; /* (the claim holds; only its note of who holds it is missing) */
+    return fd;
+}
+
+void deploy_state_unclaim(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* closing the only fd of the open file ends its flock */
+}

@@ -4,7 +4,14 @@
  * replaced atomically, and read and written under a lock on
  * .faaset/state.lock, so two kernels in one folder never see half a file.
  * A file that cannot be read (corrupted, from another tool or a newer
- * format) is reported and treated as absent: the caller redeploys. */
+ * format) is reported and treated as absent: the caller redeploys.
+ *
+ * A deploy of NAME on PLATFORM (read the state, deploy, write the state)
+ * is claimed first: an exclusive flock on .faaset/locks/PLATFORM/NAME.lock
+ * held by an open fd, with the holder's process id written in the file,
+ * so two kernels (or a kernel and the command line) never deploy the same
+ * function at once and leave the state saying one thing and the platform
+ * holding another. The claim ends with the fd, or with the process. */
 #ifndef FAASET_DEPLOY_STATE_H
 #define FAASET_DEPLOY_STATE_H
 
@@ -32,6 +39,14 @@ int deploy_state_write(const char *workdir, const char *platform, const char *na
 
 /* Removes NAME's record on PLATFORM (none is fine). Returns 0, or -1 with ERR. */
 int deploy_state_remove(const char *workdir, const char *platform, const char *name, char *err, size_t err_size);
+
+/* Claims the deploy of NAME on PLATFORM without waiting. Returns the fd
+ * that holds the claim (>= 0), -2 when another process holds it (*HOLDER:
+ * its process id, 0 when unknown), or -1 with ERR. */
+int deploy_state_claim(const char *workdir, const char *platform, const char *name, long *holder, char *err,
+                       size_t err_size);
+/* Ends a claim (FD from deploy_state_claim; a negative FD is ignored). */
+void deploy_state_unclaim(int fd);
 
 /* Every readable record: [{"name", "platform", "code_hash", ...}], sorted by name then platform. */
 json_t *deploy_state_list(const char *workdir);

@@ -43,3 +43,47 @@ def test_parallel_deployers_keep_state_whole(tmp_path):
         memory = json.loads((state / f"{name}.json").read_text())["memory_mb"]
         again = deploy(tmp_path, name, memory - 128)
         assert again.returncode == 0 and "up to date" in again.stdout, again.stdout + again.stderr
+
+
+def cell_for(version):
+    return f"%%cloud_function\ndef race(request, context):\n    return {{'version': '{version}'}}"
+
+
+def test_two_kernels_and_the_cli_racing_on_one_name_agree_with_the_platform(sandbox):
+    """Kernels A and B and `faaset deploy` deploy different bodies of one
+    function at the same moment, round after round. Each deploy is claimed
+    (.faaset/locks/local/race.lock), so the state always names the code the
+    platform holds (without the claim, 2 rounds in 10 ended with the state
+    saying A's code while the platform ran B's)."""
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+    from cloud_helpers import DirectKernel
+    kernels = [DirectKernel(sandbox), DirectKernel(sandbox)]
+    env = dict(os.environ, FAASET_PYTHON="/usr/bin/python3")
+    state = sandbox.dir / ".faaset" / "state" / "local" / "race.json"
+    deployment = sandbox.dir / ".faaset" / "local" / "race" / "deployment.json"
+    try:
+        for round_ in range(6):
+            (sandbox.dir / "race.py").write_text(f"def race(request, context):\n    return {{'version': 'C{round_}'}}\n")
+            ids = [k.client.execute(cell_for(f"{name}{round_}")) for k, name in zip(kernels, "AB")]
+            cli = subprocess.Popen([binary(), "deploy", "race.py"], cwd=sandbox.dir, env=env, text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for k, msg_id in zip(kernels, ids):
+                reply, outputs = k.collect(msg_id, timeout=120)
+                assert reply["status"] == "ok", (reply, outputs)
+            out, err = cli.communicate(timeout=120)
+            assert cli.returncode == 0, err
+            recorded = json.loads(state.read_text())["code_hash"]
+            deployed = json.loads(deployment.read_text())["code_hash"]
+            assert recorded == deployed, f"round {round_}: the state says {recorded}, the platform holds {deployed}"
+        # what the state says is what runs: the cell whose hash it holds is up to date and returns its own version
+        invoked = subprocess.run([binary(), "invoke", "race"], cwd=sandbox.dir, env=env, capture_output=True,
+                                 text=True, timeout=60)
+        version = json.loads(invoked.stdout)["version"]
+        source = cell_for(version) if version[0] in "AB" else None
+        if source is not None:
+            reply, outputs = kernels[0].execute(source, timeout=60)
+            shown = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+            assert reply["status"] == "ok" and "up to date race" in shown, (reply, outputs)
+    finally:
+        for k in kernels:
+            k.stop()

@@ -227,6 +227,34 @@ static void test_write_failure(void)
     CHECK(strstr(err, "cannot write the state file") != NULL && strstr(err, "openfaas/f.json") != NULL);
 }
 
+/* A deploy is claimed by one holder at a time: a second claim (another
+ * open file, as another process has) is refused and names the holder, and
+ * the claim ends with its fd. */
+static void test_claims(void)
+{
+    char err[256];
+    long holder = -1;
+    int first = deploy_state_claim(workdir, "local", "hello", &holder, err, sizeof err);
+    CHECK(first >= 0);
+    CHECK(deploy_state_claim(workdir, "local", "hello", &holder, err, sizeof err) == -2);
+    CHECK(holder == (long)getpid());
+    int other = deploy_state_claim(workdir, "local", "other", &holder, err, sizeof err); /* another name: free */
+    CHECK(other >= 0);
+    int elsewhere = deploy_state_claim(workdir, "aws", "hello", &holder, err, sizeof err); /* another platform */
+    CHECK(elsewhere >= 0);
+    deploy_state_unclaim(first);
+    int again = deploy_state_claim(workdir, "local", "hello", &holder, err, sizeof err);
+    CHECK(again >= 0);
+    struct stat st;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.faaset/locks/local/hello.lock", workdir);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    deploy_state_unclaim(again);
+    deploy_state_unclaim(other);
+    deploy_state_unclaim(elsewhere);
+    deploy_state_unclaim(-1); /* nothing to end: harmless */
+}
+
 int main(void)
 {
     if (mkdtemp(workdir) == NULL) {
@@ -239,6 +267,7 @@ int main(void)
     test_corrupted();
     test_list_and_remove();
     test_write_failure();
+    test_claims();
     CHECK(fsutil_remove_tree(workdir) == 0);
     return check_report();
 }
