@@ -239,13 +239,20 @@ static unsigned long long experiment_next_random(unsigned long long *state)
 
 json_t *experiment_deal(const struct experiment *e)
 {
+    /* Each distinct payload is merged once and dealt by reference: a pass of
+     * 100,000 runs of three payloads holds three objects, not 100,000
+     * copies (callers only read them). */
     size_t count = json_array_size(e->payloads);
-    json_t *dealt = json_array();
-    for (int i = 0; dealt != NULL && i < e->runs; i++) {
+    json_t *merged = json_array();
+    for (size_t i = 0; merged != NULL && i < count; i++) {
         json_t *payload = json_deep_copy(e->parent_payload);
-        json_object_update(payload, json_array_get(e->payloads, (size_t)i % count));
-        json_array_append_new(dealt, payload);
+        json_object_update(payload, json_array_get(e->payloads, i));
+        json_array_append_new(merged, payload);
     }
+    json_t *dealt = merged != NULL && json_array_size(merged) == count ? json_array() : NULL;
+    for (int i = 0; dealt != NULL && i < e->runs; i++)
+        json_array_append(dealt, json_array_get(merged, (size_t)i % count));
+    json_decref(merged);
     if (dealt != NULL && e->shuffle) {
         unsigned long long state = (unsigned long long)e->random_seed;
         for (size_t i = json_array_size(dealt); i > 1; i--) { /* Fisher-Yates */

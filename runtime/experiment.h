@@ -39,7 +39,8 @@ int experiment_parse(const json_t *raw, const char *name_hint, const char *base_
                      char *err, size_t err_size);
 void experiment_free(struct experiment *experiment);
 
-/* The RUNS payloads of one pass, in launch order (a new array). */
+/* The RUNS payloads of one pass, in launch order: a new array whose
+ * items are shared (one object per distinct payload): read them only. */
 json_t *experiment_deal(const struct experiment *experiment);
 
 #endif

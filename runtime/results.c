@@ -1,7 +1,9 @@
 /* results: append-only row files of an experiment (see results.h). Rows
- * are queued in memory and written with one write() per file when flushed,
- * so a reader (or a kernel killed mid-write) sees whole lines only, except
- * possibly a cut last line, which readers skip. */
+ * are queued in memory and written with one write() per file when flushed
+ * (by the runner every second, or here once a megabyte is waiting, so a
+ * fast experiment's queue stays small), so a reader (or a kernel killed
+ * mid-write) sees whole lines only, except possibly a cut last line, which
+ * readers skip. */
 #include "results.h"
 
 #include <ctype.h>
@@ -15,6 +17,8 @@
 
 #include "buffer.h"
 #include "fsutil.h"
+
+#define RESULTS_FLUSH_BYTES (1024 * 1024)
 
 static const char *const results_columns[] = {
     "1_run_id", "2_thread_id", "3_pipeline_stage", "iteration", "memorySetting", "payload", "endpoint",
@@ -210,6 +214,8 @@ void results_append(struct results_store *store, const json_t *row)
             results_put_field(&store->csv, other->data, other->size);
     }
     buffer_append(&store->csv, "\n", 1);
+    if (store->jsonl.size + store->csv.size >= RESULTS_FLUSH_BYTES)
+        results_flush(store);
 }
 
 static void results_write(int fd, struct buffer *b)
