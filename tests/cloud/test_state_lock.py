@@ -87,3 +87,37 @@ def test_two_kernels_and_the_cli_racing_on_one_name_agree_with_the_platform(sand
     finally:
         for k in kernels:
             k.stop()
+
+
+def test_a_deploy_killed_at_any_point_leaves_whole_files_and_the_next_one_converges(tmp_path):
+    """`faaset deploy` is SIGKILLed at 30 points from its start to its end:
+    every state and deployment file left is whole JSON, the claim dies
+    with the process (the next deploy does not wait for it), and the next
+    deploy makes the state and the platform agree."""
+    import random
+    import signal
+    import time
+    env = dict(os.environ, FAASET_PYTHON="/usr/bin/python3")
+    state = tmp_path / ".faaset" / "state" / "local" / "victim.json"
+    deployment = tmp_path / ".faaset" / "local" / "victim" / "deployment.json"
+    rng = random.Random(11)
+    for attempt in range(30):
+        source = tmp_path / "victim.py"
+        source.write_text(f"def victim(request, context):\n    return {{'attempt': {attempt}}}\n")
+        process = subprocess.Popen([binary(), "deploy", str(source)], cwd=tmp_path, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0, 0.15))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        for path in (state, deployment):
+            if path.exists():
+                json.loads(path.read_text())  # whole, never torn
+        started = time.monotonic()
+        settled = subprocess.run([binary(), "deploy", str(source)], cwd=tmp_path, env=env, capture_output=True,
+                                 text=True, timeout=120)
+        assert settled.returncode == 0, settled.stderr
+        assert "DeployBusy" not in settled.stderr and time.monotonic() - started < 60
+        assert json.loads(state.read_text())["code_hash"] == json.loads(deployment.read_text())["code_hash"]
+        invoked = subprocess.run([binary(), "invoke", "victim"], cwd=tmp_path, env=env, capture_output=True,
+                                 text=True, timeout=60)
+        assert json.loads(invoked.stdout)["attempt"] == attempt, invoked.stdout + invoked.stderr
