@@ -355,6 +355,14 @@ static void aws_sync_on_reply(void *ctx, const struct aws_reply *reply)
         aws_sync_finish(sync, "KernelStopping", "the kernel is shutting down");
         return;
     }
+    if (reply->ok && reply->json == NULL && sync->step != AWS_STEP_DELETE) {
+        /* Lambda answers these with a JSON object: anything else is not Lambda (a wrong endpoint=, a proxy's page) */
+        snprintf(message, sizeof message, "%s %s: the endpoint's answer is not Lambda's (HTTP %ld without a JSON "
+                 "object); check the endpoint (%%platform aws endpoint=...)", aws_step_names[sync->step], sync->name,
+                 reply->status);
+        aws_sync_finish(sync, "InvalidResponse", message);
+        return;
+    }
     if (reply->ok) {
         sync->retries = 0;
         switch (sync->step) {

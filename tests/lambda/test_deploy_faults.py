@@ -1,0 +1,113 @@
+"""Deploys to a Lambda endpoint that fails the way services and networks
+fail: every call answered 503, throttled (429 with a short Retry-After),
+answered with a body that is not JSON, or its connection reset. Each deploy
+must end (retries are bounded) in one clear error naming the failing call,
+write no state, leak no secret, and leave the kernel working; a deploy
+that had succeeded before keeps its state as it was."""
+import json
+import socket
+import struct
+import threading
+import time
+
+import pytest
+
+from conftest import cell_for, start_standin
+
+
+@pytest.fixture(scope="module")
+def standin(logs_dir):
+    server = start_standin(logs_dir, "--pending-seconds", "0.3", "--update-seconds", "0.3")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class FailingLambda:
+    """Answers every request the same failing way (MODE), counting them."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        self.requests = 0
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=32)
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
+
+    def serve(self, conn):
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length:")), 0)
+            while len(body) < length:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                body += chunk
+            self.requests += 1
+            if self.mode == "reset":
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return
+            status, headers, text = {
+                "503": (503, "x-amzn-ErrorType: ServiceException\r\n", '{"message": "Service Unavailable"}'),
+                "429": (429, "x-amzn-ErrorType: TooManyRequestsException\r\nRetry-After: 0.05\r\n",
+                        '{"message": "Rate exceeded"}'),
+                "garbage": (200, "", "<html>not a Lambda answer</html>"),
+            }[self.mode]
+            payload = text.encode()
+            conn.sendall(f"HTTP/1.1 {status} X\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n"
+                         f"{headers}\r\n".encode() + payload)
+
+    def close(self):
+        self.listener.close()
+
+
+@pytest.mark.parametrize("mode,named", [("503", "Service Unavailable"), ("429", "Rate exceeded"),
+                                        ("garbage", "GetFunction"), ("reset", "GetFunction")])
+def test_a_failing_service_is_one_clear_error_and_no_state(aws_workspace, mode, named):
+    server = FailingLambda(mode)
+    try:
+        workspace = aws_workspace.use(f"http://127.0.0.1:{server.port}")
+        started = time.monotonic()
+        cell, after = workspace.run(cell_for("faulty"), "1 + 1")
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert cell.error is not None, cell
+    assert named in cell.error.evalue and "faulty" in cell.error.evalue, cell.error.evalue
+    assert after.ok().result == "2"
+    assert not (workspace.folder / ".faaset" / "state" / "aws" / "faulty.json").exists()
+    assert 1 <= server.requests <= 8, server.requests  # retries are bounded
+    assert elapsed < 60, f"the deploy took {elapsed:.1f} s to give up"
+
+
+def test_a_failed_redeploy_keeps_the_state_it_had(aws_workspace, standin):
+    """Deployed against the stand-in, then the endpoint fails: the changed
+    cell's deploy fails and the state still names what is deployed."""
+    workspace = aws_workspace.use(standin.url)
+    (first,) = workspace.run(cell_for("kept"))
+    assert "aws: deployed kept" in first.stdout, first
+    state = workspace.folder / ".faaset" / "state" / "aws" / "kept.json"
+    before = json.loads(state.read_text())
+    server = FailingLambda("503")
+    try:
+        workspace.use(f"http://127.0.0.1:{server.port}")
+        (second,) = workspace.run(cell_for("kept", options="memory=512"))
+    finally:
+        server.close()
+    assert second.error is not None and "Service Unavailable" in second.error.evalue, second
+    assert json.loads(state.read_text()) == before
