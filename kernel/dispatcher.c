@@ -313,6 +313,13 @@ void dispatcher_on_message(struct dispatcher *d, enum connection_channel channel
 {
     switch (channel) {
     case CHANNEL_SHELL:
+        if (strcmp(message_type(msg), "interrupt_request") == 0) {
+            /* VS Code's raw kernels send it on shell in message mode: queued, it
+             * would wait behind the very cell it is meant to stop */
+            dispatcher_answer_now(d, CHANNEL_SHELL, msg, dispatcher_interrupt);
+            dispatcher_process_queue(d);
+            break;
+        }
         requests_enqueue(d->requests, msg);
         dispatcher_process_queue(d);
         break;

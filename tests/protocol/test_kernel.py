@@ -173,6 +173,18 @@ def test_interrupt_message_mode(kernel):
     _interrupt_sleep(kernel, interrupt)
 
 
+def test_interrupt_request_on_shell_is_not_queued(kernel):
+    """VS Code's raw kernel (message mode) sends interrupt_request on the
+    shell channel: it must stop the running cell, not wait behind it."""
+    def interrupt():
+        msg = kernel.client.session.msg("interrupt_request")
+        kernel.client.shell_channel.send(msg)
+        reply = kernel.client.get_shell_msg(timeout=5)
+        assert reply["msg_type"] == "interrupt_reply" and reply["parent_header"]["msg_id"] == msg["header"]["msg_id"]
+        assert reply["content"]["status"] == "ok"
+    _interrupt_sleep(kernel, interrupt)
+
+
 def test_interrupt_signal_mode(start_kernel):
     k = start_kernel(interrupt_mode="signal")
     # jupyter_client signals the whole process group of the kernel
