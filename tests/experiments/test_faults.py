@@ -10,8 +10,6 @@ fault it gets; the server counts each payload's attempts."""
 import json
 import os
 import pathlib
-import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -20,7 +18,7 @@ import time
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
-from faaset_testing import binary  # noqa: E402
+from faaset_testing import RawServer, binary  # noqa: E402
 
 # fault -> (expected status, expected errorType or None, expected retries)
 FAULTS = {
@@ -39,43 +37,13 @@ FAULTS = {
 }
 
 
-class FaultServer:
-    """One thread per connection; requests on a connection answered in turn."""
+class FaultServer(RawServer):
+    """Requests on a connection answered in turn, each as its payload says."""
 
     def __init__(self):
-        self.listener = socket.create_server(("127.0.0.1", 0), backlog=64)
-        self.port = self.listener.getsockname()[1]
         self.attempts = {}
         self.lock = threading.Lock()
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
-
-    @staticmethod
-    def read_request(conn, pending):
-        while b"\r\n\r\n" not in pending:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return None, b""
-            pending += chunk
-        head, _, rest = pending.partition(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        while len(rest) < length:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return None, b""
-            rest += chunk
-        return json.loads(rest[:length]), rest[length:]
+        super().__init__(self.serve)
 
     @staticmethod
     def answer(conn, status, body, content_type="application/json", headers=""):
@@ -83,20 +51,16 @@ class FaultServer:
         conn.sendall(f"HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {len(data)}\r\n"
                      f"{headers}\r\n".encode() + data)
 
-    @staticmethod
-    def reset(conn):
-        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        conn.close()
-
     def serve(self, conn):
         pending = b""
         with conn:
             while True:
                 try:
-                    request, pending = self.read_request(conn, pending)
+                    head, body, pending = self.read_request(conn, pending)
+                    if head is None:
+                        return
+                    request = json.loads(body)
                 except (OSError, ValueError):
-                    return
-                if request is None:
                     return
                 with self.lock:
                     attempt = self.attempts[request["id"]] = self.attempts.get(request["id"], 0) + 1
@@ -133,8 +97,6 @@ class FaultServer:
                 else:
                     self.answer(conn, 200, ok)
 
-    def close(self):
-        self.listener.close()
 
 
 @pytest.fixture

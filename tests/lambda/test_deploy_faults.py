@@ -5,14 +5,12 @@ must end (retries are bounded) in one clear error naming the failing call,
 write no state, leak no secret, and leave the kernel working; a deploy
 that had succeeded before keeps its state as it was."""
 import json
-import socket
-import struct
-import threading
 import time
 
 import pytest
 
 from conftest import cell_for, start_standin
+from faaset_testing import RawServer
 
 
 @pytest.fixture(scope="module")
@@ -24,44 +22,21 @@ def standin(logs_dir):
         server.stop()
 
 
-class FailingLambda:
+class FailingLambda(RawServer):
     """Answers every request the same failing way (MODE), counting them."""
 
     def __init__(self, mode):
         self.mode = mode
         self.requests = 0
-        self.listener = socket.create_server(("127.0.0.1", 0), backlog=32)
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
+        super().__init__(self.serve)
 
     def serve(self, conn):
         with conn:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                           if line.lower().startswith(b"content-length:")), 0)
-            while len(body) < length:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                body += chunk
+            if self.read_request(conn)[0] is None:
+                return
             self.requests += 1
             if self.mode == "reset":
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                return
+                return self.reset(conn)
             status, headers, text = {
                 "503": (503, "x-amzn-ErrorType: ServiceException\r\n", '{"message": "Service Unavailable"}'),
                 "429": (429, "x-amzn-ErrorType: TooManyRequestsException\r\nRetry-After: 0.05\r\n",
@@ -71,9 +46,6 @@ class FailingLambda:
             payload = text.encode()
             conn.sendall(f"HTTP/1.1 {status} X\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n"
                          f"{headers}\r\n".encode() + payload)
-
-    def close(self):
-        self.listener.close()
 
 
 @pytest.mark.parametrize("mode,named", [("503", "Service Unavailable"), ("429", "Rate exceeded"),

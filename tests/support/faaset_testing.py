@@ -11,9 +11,11 @@ import pathlib
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 
@@ -185,3 +187,53 @@ def texts(outputs, msg_type="stream", name="stdout"):
 
 
 __all__ = ["ROOT", "Sandbox", "DirectKernel", "binary", "cell_python", "texts", "signal", "sys"]
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 for tests that need to misbehave below
+    HTTP (resets, partial answers, not-HTTP): one thread per connection
+    runs SERVE(conn); reset(conn) closes a connection with an RST."""
+
+    def __init__(self, serve):
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.port = self.listener.getsockname()[1]
+        self._serve = serve
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def read_request(conn, pending=b""):
+        """The next HTTP request on CONN after PENDING bytes already read:
+        (head, body, what follows), or (None, None, b"") when CONN ends."""
+        while b"\r\n\r\n" not in pending:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None, None, b""
+            pending += chunk
+        head, _, rest = pending.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(rest) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None, None, b""
+            rest += chunk
+        return head, rest[:length], rest[length:]
+
+    @staticmethod
+    def reset(conn):
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+
+    def close(self):
+        self.listener.close()
