@@ -221,7 +221,16 @@ int aws_client_send(struct aws_client *client, const struct aws_call *call, aws_
     int rc = -1;
     if (pending != NULL) {
         *pending = (struct aws_pending){client, done, ctx};
-        struct http_request http = {call->method, url, headers, call->body, call->body_size, call->timeout_ms};
+        const char *ca_source = NULL;
+        const char *ca_file = aws_credentials_ca_bundle(client->credentials, &ca_source);
+        struct http_request http = {.method = call->method,
+                                    .url = url,
+                                    .headers = headers,
+                                    .body = call->body,
+                                    .body_size = call->body_size,
+                                    .timeout_ms = call->timeout_ms,
+                                    .ca_file = ca_file,
+                                    .ca_source = ca_source};
         rc = http_send(client->engine, &http, aws_client_on_http, pending);
         if (rc < 0)
             free(pending);

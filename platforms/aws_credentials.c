@@ -33,12 +33,13 @@ struct aws_credentials {
     char *profile;      /* NULL when the keys came from the environment */
     char *service, *region, *endpoint;
     char *keys_from, *region_from, *endpoint_from;
+    char *ca_bundle, *ca_bundle_from;  /* a PEM file of CAs to trust for https, or NULL */
 };
 
 /* What one file's section of the wanted profile holds. */
 struct aws_section {
     int found;
-    char *key_id, *secret, *token, *region;
+    char *key_id, *secret, *token, *region, *ca_bundle;
     int role, process, sso, web_identity; /* ways to get keys that faaset does not support */
 };
 
@@ -56,6 +57,7 @@ static void aws_section_free(struct aws_section *s)
     aws_wipe_free(s->secret);
     aws_wipe_free(s->token);
     free(s->region);
+    free(s->ca_bundle);
     memset(s, 0, sizeof *s);
 }
 
@@ -211,6 +213,8 @@ static int aws_parse(char *text, const char *shown, int config, const char *prof
             failed = aws_set(&s->token, value);
         else if (strcmp(key, "region") == 0)
             failed = aws_set(&s->region, value);
+        else if (strcmp(key, "ca_bundle") == 0 && config)
+            failed = aws_set(&s->ca_bundle, value);
         else if (strcmp(key, "role_arn") == 0)
             s->role = 1;
         else if (strcmp(key, "credential_process") == 0)
@@ -313,6 +317,8 @@ void aws_credentials_free(struct aws_credentials *c)
     free(c->keys_from);
     free(c->region_from);
     free(c->endpoint_from);
+    free(c->ca_bundle);
+    free(c->ca_bundle_from);
     free(c);
 }
 
@@ -608,6 +614,20 @@ int aws_credentials_load(const struct aws_credentials_options *options, struct a
         snprintf(err, err_size, "out of memory");
         goto done;
     }
+
+    /* The CA bundle for https, as botocore takes it. */
+    if (aws_env("AWS_CA_BUNDLE")) {
+        c->ca_bundle = strdup(aws_env("AWS_CA_BUNDLE"));
+        c->ca_bundle_from = strdup("AWS_CA_BUNDLE");
+    } else if (conf.ca_bundle != NULL) {
+        c->ca_bundle = strdup(conf.ca_bundle);
+        if (asprintf(&c->ca_bundle_from, "ca_bundle of profile '%s' in %s", profile, conf_shown) < 0)
+            c->ca_bundle_from = NULL;
+    }
+    if (c->ca_bundle != NULL && c->ca_bundle_from == NULL) {
+        snprintf(err, err_size, "out of memory");
+        goto done;
+    }
     status = 0;
     *out = c;
     c = NULL;
@@ -643,6 +663,13 @@ const char *aws_credentials_service(const struct aws_credentials *c)
 const char *aws_credentials_endpoint(const struct aws_credentials *c)
 {
     return c->endpoint;
+}
+
+const char *aws_credentials_ca_bundle(const struct aws_credentials *c, const char **from)
+{
+    if (from != NULL)
+        *from = c->ca_bundle_from;
+    return c->ca_bundle;
 }
 
 const char *aws_credentials_profile(const struct aws_credentials *c)

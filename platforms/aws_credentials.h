@@ -53,6 +53,11 @@ const char *aws_credentials_region(const struct aws_credentials *credentials);
 const char *aws_credentials_service(const struct aws_credentials *credentials);
 /* The endpoint URL without a trailing '/', e.g. "https://lambda.us-east-1.amazonaws.com". */
 const char *aws_credentials_endpoint(const struct aws_credentials *credentials);
+/* The PEM file of CAs to trust for https instead of the system's, as
+ * botocore takes it: AWS_CA_BUNDLE, else ca_bundle in the profile's section
+ * of the config file; NULL when neither. *FROM (when FROM is not NULL)
+ * says which, for messages. */
+const char *aws_credentials_ca_bundle(const struct aws_credentials *credentials, const char **from);
 /* The profile the keys came from, or NULL when they came from the environment. */
 const char *aws_credentials_profile(const struct aws_credentials *credentials);
 

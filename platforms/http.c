@@ -1,10 +1,11 @@
 /* http: the shared HTTP engine (see http.h), libcurl's multi interface on
- * the kernel's reactor, beside the engine's own client for plain http://
- * to an IP address (http_direct: at ten thousand requests in flight,
- * libcurl was half of the CPU time per answer). http_send routes each
- * request: to http_direct when it takes the URL (and neither
- * FAASET_HTTP_DIRECT=0 nor a proxy in the environment says otherwise),
- * else to libcurl; both end in the same completion queue below, so
+ * the kernel's reactor, beside the engine's own client for http:// and
+ * https:// (http_direct: at ten thousand requests in flight, libcurl was
+ * half of the CPU time per answer, and over TLS it built an SSL_CTX and
+ * loaded the CA store per connection). http_send routes each request: to
+ * http_direct when it takes the URL (and neither FAASET_HTTP_DIRECT=0 nor
+ * a proxy in the environment for that scheme says otherwise), else to
+ * libcurl; both end in the same completion queue below, so
  * callers see one engine. What follows is about the libcurl side.
  *
  * Shards: libcurl 7.88 walks a multi handle's whole connection cache at
@@ -170,7 +171,8 @@ enum { HTTP_RELEASE_NONE, HTTP_RELEASE_ONE, HTTP_RELEASE_ALL };
 
 struct http_engine {
     struct reactor *reactor;
-    struct http_direct *direct; /* plain http:// to addresses, or NULL (FAASET_HTTP_DIRECT=0, a proxy) */
+    struct http_direct *direct; /* the own client, or NULL (FAASET_HTTP_DIRECT=0) */
+    int proxy_http, proxy_https; /* the environment names a proxy for http:// or https:// (then libcurl's) */
     CURLSH *share;              /* DNS and TLS sessions, for every shard */
     struct http_shard *shards[HTTP_MAX_SHARDS];
     size_t shard_count;
@@ -763,21 +765,34 @@ static void http_shard_free(struct http_shard *shard)
 }
 
 /* Whether requests the direct client takes should go to it: not when
- * FAASET_HTTP_DIRECT=0 asks for libcurl everywhere, nor when the
- * environment names a proxy libcurl would use for http:// (libcurl then
- * also applies no_proxy). */
+ * FAASET_HTTP_DIRECT=0 asks for libcurl everywhere. */
 static int http_direct_wanted(void)
 {
     const char *setting = getenv("FAASET_HTTP_DIRECT");
-    if (setting != NULL && strcmp(setting, "0") == 0)
-        return 0;
-    static const char *const proxies[] = {"http_proxy", "all_proxy", "ALL_PROXY"};
-    for (size_t i = 0; i < sizeof proxies / sizeof proxies[0]; i++) {
-        const char *proxy = getenv(proxies[i]);
+    return setting == NULL || strcmp(setting, "0") != 0;
+}
+
+/* Whether the environment names a proxy libcurl would use for http:// (or,
+ * with TLS, https://) URLs: those then go to libcurl, which also applies
+ * no_proxy. */
+static int http_proxy_named(int tls)
+{
+    static const char *const plain[] = {"http_proxy", "all_proxy", "ALL_PROXY", NULL};
+    static const char *const secure[] = {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", NULL};
+    for (const char *const *name = tls ? secure : plain; *name != NULL; name++) {
+        const char *proxy = getenv(*name);
         if (proxy != NULL && proxy[0] != '\0')
-            return 0;
+            return 1;
     }
-    return 1;
+    return 0;
+}
+
+/* Whether the engine's own client carries URL. */
+static int http_goes_direct(const struct http_engine *engine, const char *url)
+{
+    if (engine->direct == NULL || !http_direct_takes(url))
+        return 0;
+    return strncasecmp(url, "https:", 6) == 0 ? !engine->proxy_https : !engine->proxy_http;
 }
 
 static void http_on_direct_ended(void *owner);
@@ -792,6 +807,8 @@ struct http_engine *http_engine_new(struct reactor *reactor)
     engine->reactor = reactor;
     list_init(&engine->done);
     list_init(&engine->transfers);
+    engine->proxy_http = http_proxy_named(0);
+    engine->proxy_https = http_proxy_named(1);
     if (http_direct_wanted() && (engine->direct = http_direct_new(reactor, http_on_direct_ended)) == NULL) {
         free(engine);
         return NULL;
@@ -931,6 +948,14 @@ static int http_configure(struct http_transfer *transfer, const struct http_requ
     bad |= curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, http_on_prereq) != CURLE_OK;
     bad |= curl_easy_setopt(easy, CURLOPT_PREREQDATA, (void *)transfer) != CURLE_OK;
     bad |= curl_easy_setopt(easy, CURLOPT_DNS_CACHE_TIMEOUT, -1L) != CURLE_OK; /* renewed by the probes */
+    /* The same trust as the own client's (tls.h): the request's CA file, or OpenSSL's variables. */
+    const char *ca_file = request->ca_file != NULL && request->ca_file[0] != '\0' ? request->ca_file
+                                                                                 : getenv("SSL_CERT_FILE");
+    const char *ca_dir = request->ca_file != NULL && request->ca_file[0] != '\0' ? NULL : getenv("SSL_CERT_DIR");
+    if (ca_file != NULL && ca_file[0] != '\0')
+        bad |= curl_easy_setopt(easy, CURLOPT_CAINFO, ca_file) != CURLE_OK;
+    if (ca_dir != NULL && ca_dir[0] != '\0')
+        bad |= curl_easy_setopt(easy, CURLOPT_CAPATH, ca_dir) != CURLE_OK;
 
     const char *method = transfer->method;
     int always_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
@@ -995,7 +1020,7 @@ int http_send(struct http_engine *engine, const struct http_request *request, ht
         request->method == NULL || !http_valid_method(request->method) || !http_valid_headers(request->headers) ||
         (request->body == NULL && request->body_size > 0) || request->body_size > SIZE_MAX / 2)
         return -1;
-    int direct = engine->direct != NULL && http_direct_takes(request->url);
+    int direct = http_goes_direct(engine, request->url);
     struct http_transfer *transfer = calloc(1, sizeof *transfer + (direct ? 0 : request->body_size) + 1);
     if (transfer == NULL)
         return -1;
@@ -1056,7 +1081,7 @@ int http_send(struct http_engine *engine, const struct http_request *request, ht
 
 size_t http_prepare(struct http_engine *engine, const char *url, size_t count)
 {
-    if (engine == NULL || engine->closing || engine->direct == NULL || url == NULL || !http_direct_takes(url))
+    if (engine == NULL || engine->closing || url == NULL || !http_goes_direct(engine, url))
         return 0;
     return http_direct_prepare(engine->direct, url, count);
 }

@@ -6,12 +6,16 @@
  * Requests keep their connections alive for reuse (HTTP/1.1, no limit per
  * host), follow no redirects, speak only http(s), use a proxy only when the
  * environment names one (libcurl's http_proxy / https_proxy / no_proxy),
- * and their sockets are close-on-exec. Plain http:// to an IP address goes
- * over the engine's own HTTP/1.1 client instead (fewer system calls per
- * request; FAASET_HTTP_DIRECT=0 sends it through libcurl too), with the
- * same behaviour as seen from here. A burst of requests to a host name
- * waits for the first one's name lookup, so it costs one lookup, not one
- * resolver thread per request.
+ * and their sockets are close-on-exec. http:// and https:// to an IP
+ * address or a plain host name go over the engine's own HTTP/1.1 client
+ * instead (http_direct: fewer system calls per request, one TLS context for
+ * all connections, TLS sessions resumed, each host name looked up once;
+ * FAASET_HTTP_DIRECT=0 sends everything through libcurl), with the same
+ * behaviour as seen from here; libcurl keeps proxies and the URLs the own
+ * client does not take. Certificates are always verified, against the
+ * request's ca_file, else SSL_CERT_FILE / SSL_CERT_DIR, else the system's
+ * store. A burst of requests to a host name waits for the first one's name
+ * lookup, so it costs one lookup, not one resolver thread per request.
  *
  * Use an engine from the loop's thread only. Callbacks run there, never
  * before http_send returns, and never while the loop is reading sockets:
@@ -57,10 +61,12 @@ const char *http_response_header(const struct http_response *response, const cha
 /* Opens connections to URL's host ahead of a burst of COUNT requests, so
  * the burst's requests go out together instead of each after its own
  * connection set-up; returns how many it opened (0 when COUNT are already
- * idle). Only for the requests the engine's own client carries (http:// to
- * an IP address, see http_direct.h): elsewhere it opens none, and the
- * requests connect as they go. On loopback or a near host the connections
- * are up when it returns; elsewhere they finish while the requests wait. */
+ * idle). Only for the requests the engine's own client carries (see
+ * http_direct.h; https with the environment's CA settings): elsewhere it
+ * opens none, and the requests connect as they go. On loopback or a near
+ * host the connections are up when it returns (a host name once it is
+ * looked up, TLS handshakes as the sockets allow); elsewhere they finish
+ * while the requests wait. */
 size_t http_prepare(struct http_engine *engine, const char *url, size_t count);
 
 /* Requests sent whose callback has not run yet. */

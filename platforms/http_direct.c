@@ -26,6 +26,23 @@
  * its origin's idle list; anything odd (extra bytes, Connection: close, a
  * body up to the close, a request not fully sent) closes it.
  *
+ * HTTPS: a connection to an https origin carries a TLS link (tls.h) made
+ * with the trust of the request's CA settings, one per settings for the
+ * whole client, and the origin's ticket store, so connections after the
+ * first resume. The link's handshake is driven by the same readiness
+ * callbacks (before the request is written, for an idle connection opened
+ * ahead too), and reading goes on until the link wants more from the
+ * socket, since it may hold decrypted bytes the socket no longer shows.
+ * An idle TLS connection that becomes readable is read: session tickets
+ * are taken in and it stays; anything else, or a close, drops it.
+ *
+ * Host names: an origin is a scheme, a host and a port (and for https a
+ * trust). An origin named by a host name looks it up once, on a resolver
+ * thread (resolve.h), its calls waiting meanwhile; the addresses then
+ * serve every connection, as an IP address does, and are looked up again
+ * in the background once older than HTTP_DIRECT_FRESH_MS. A connection
+ * refused or unreachable at one address tries the next the lookup gave.
+ *
  * Deadlines: calls with a timeout sit in one list sorted by deadline,
  * inserted from the late end (requests of one experiment share their
  * timeout, so that is one step), with one reactor timer for the earliest.
@@ -46,7 +63,10 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "http_url.h"
 #include "list.h"
+#include "resolve.h"
+#include "tls.h"
 
 #ifndef FAASET_VERSION
 #define FAASET_VERSION "0"
@@ -56,20 +76,39 @@
 #define HTTP_DIRECT_IDLE_MS 118000.0    /* an idle connection older than this is closed (libcurl's age) */
 #define HTTP_DIRECT_SWEEP_MS 10000      /* how often idle connections are checked for age */
 #define HTTP_DIRECT_MAX_IDLE 32768      /* idle connections kept at most; more are closed */
-#define HTTP_DIRECT_MAX_HOST 64         /* "[v6 address]:port" */
+#define HTTP_DIRECT_FRESH_MS 60000.0    /* a host name's addresses are looked up again after this */
+#define HTTP_DIRECT_ERROR 512           /* bytes of an error message */
 
 struct http_direct_conn;
 
-/* Where requests go: an address and port, and its idle connections. */
+/* The CA settings of https requests and the TLS trust made from them. */
+struct http_direct_trust {
+    struct http_direct_trust *next;
+    struct tls_trust *trust;            /* NULL when the settings could not be used: then ERROR */
+    char *error;
+    char *ca_file;                      /* NULL: the environment's (SSL_CERT_FILE, ...) */
+};
+
+/* Where requests go: a scheme, host and port (and trust), their addresses
+ * and their idle connections. */
 struct http_direct_origin {
     struct http_direct_origin *next;
-    struct sockaddr_storage address;
-    socklen_t address_size;
-    struct list_node idle_conns;       /* idle connections, newest first */
-    size_t idle;
+    struct http_direct *direct;
+    int tls;
+    struct http_direct_trust *trust;    /* https only */
+    struct tls_resume *resume;          /* https only: the server's newest session ticket */
     int port;
-    char name[INET6_ADDRSTRLEN];                /* the address as text, for messages */
-    char host[HTTP_DIRECT_MAX_HOST];            /* the Host header's value */
+    char host[HTTP_URL_MAX_HOST];       /* as in the URL: for SNI, verification and messages */
+    struct sockaddr_storage addresses[RESOLVE_MAX_ADDRESSES];
+    socklen_t address_sizes[RESOLVE_MAX_ADDRESSES];
+    int address_count;                  /* 0 until the first lookup answers */
+    int address_at;                     /* the address new connections go to */
+    double resolved_at;                 /* monotonic ms; 0 for an IP address (never looked up) */
+    struct resolve_lookup *lookup;      /* a lookup under way, or NULL */
+    struct list_node waiting;           /* calls waiting for the first lookup */
+    size_t wanted_ahead;                /* connections to open ahead once it answers (http_direct_prepare) */
+    struct list_node idle_conns;        /* idle connections, newest first */
+    size_t idle;
 };
 
 struct http_direct_conn {
@@ -82,6 +121,7 @@ struct http_direct_conn {
     int connecting;                     /* connect() not known to have finished */
     int writing;                        /* watched for writing too */
     int reused;                         /* waited idle before its request: the server may have closed it */
+    struct tls_link *tls;               /* https: the connection's TLS */
 };
 
 struct http_direct_call {
@@ -90,12 +130,14 @@ struct http_direct_call {
     struct http_direct_origin *origin;
     struct http_direct_conn *conn;
     struct list_node deadline_node;     /* in the deadline list, when it has a deadline */
-    struct list_node unsent_node;       /* in the list of requests to write this round */
+    struct list_node unsent_node;       /* in the list of requests to write this round, or of those
+                                           waiting for their origin's name lookup */
     double deadline;                    /* monotonic ms, 0 = none */
     long timeout_ms;
     int ended, timed_out, retried;
-    const char *error;
-    char error_text[192];
+    int addresses_tried;                /* addresses that refused a connection */
+    const char *error;                  /* why it failed, or NULL */
+    char *error_copy;                   /* ERROR when it could be copied */
     struct http_reply reply;
     size_t sent, request_size;
     char request[];
@@ -105,6 +147,7 @@ struct http_direct {
     struct reactor *reactor;
     http_direct_ended_fn ended;
     struct http_direct_origin *origins;
+    struct http_direct_trust *trusts;
     struct list_node deadlines;         /* calls with a deadline, the soonest first */
     unsigned long deadline_timer;
     double deadline_armed;              /* when DEADLINE_TIMER fires */
@@ -115,124 +158,134 @@ struct http_direct {
     char scratch[HTTP_DIRECT_READ];
 };
 
-/* What a URL taken by this client names. */
-struct http_direct_target {
-    struct sockaddr_storage address;
-    socklen_t address_size;
-    int port;
-    char name[INET6_ADDRSTRLEN];
-    char host[HTTP_DIRECT_MAX_HOST];
-    const char *path;                   /* from '/' or '?' up to '#' or the end, or "" */
-    size_t path_length;
-};
-
 static void http_direct_on_ready(void *ctx, int fd, int events);
 static void http_direct_on_flush(void *ctx);
 static void http_direct_start(struct http_direct_call *call);
 
-/* ---- URLs ---- */
-
-static int http_direct_parse(const char *url, struct http_direct_target *target)
-{
-    if (url == NULL || strncasecmp(url, "http://", 7) != 0)
-        return 0;
-    const char *authority = url + 7;
-    size_t authority_length = strcspn(authority, "/?#");
-    if (authority_length == 0 || memchr(authority, '@', authority_length) != NULL)
-        return 0;
-    const char *host = authority, *host_end, *port_text = NULL;
-    memset(target, 0, sizeof *target);
-    char text[INET6_ADDRSTRLEN];
-    if (host[0] == '[') {
-        host_end = memchr(host, ']', authority_length);
-        if (host_end == NULL || (size_t)(host_end - host - 1) >= sizeof text)
-            return 0;
-        memcpy(text, host + 1, (size_t)(host_end - host - 1));
-        text[host_end - host - 1] = '\0';
-        struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&target->address;
-        if (inet_pton(AF_INET6, text, &v6->sin6_addr) != 1)
-            return 0; /* a zone id, say: libcurl's */
-        v6->sin6_family = AF_INET6;
-        target->address_size = sizeof *v6;
-        host_end++;
-    } else {
-        host_end = memchr(host, ':', authority_length);
-        if (host_end == NULL)
-            host_end = authority + authority_length;
-        if ((size_t)(host_end - host) >= sizeof text)
-            return 0;
-        memcpy(text, host, (size_t)(host_end - host));
-        text[host_end - host] = '\0';
-        struct sockaddr_in *v4 = (struct sockaddr_in *)&target->address;
-        if (inet_pton(AF_INET, text, &v4->sin_addr) != 1)
-            return 0; /* a host name: libcurl's */
-        v4->sin_family = AF_INET;
-        target->address_size = sizeof *v4;
-    }
-    const char *authority_end = authority + authority_length;
-    int port = 80;
-    if (host_end < authority_end) {
-        if (*host_end != ':')
-            return 0;
-        port_text = host_end + 1;
-        if (port_text == authority_end || authority_end - port_text > 5)
-            return 0;
-        port = 0;
-        for (const char *digit = port_text; digit < authority_end; digit++) {
-            if (*digit < '0' || *digit > '9')
-                return 0;
-            port = port * 10 + (*digit - '0');
-        }
-        if (port < 1 || port > 65535)
-            return 0;
-    } else if (host_end != authority_end) {
-        return 0;
-    }
-    if (target->address.ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)&target->address)->sin6_port = htons((unsigned short)port);
-    else
-        ((struct sockaddr_in *)&target->address)->sin_port = htons((unsigned short)port);
-    target->port = port;
-    snprintf(target->name, sizeof target->name, "%s", text);
-    int bracket = target->address.ss_family == AF_INET6;
-    if (port == 80)
-        snprintf(target->host, sizeof target->host, "%s%s%s", bracket ? "[" : "", text, bracket ? "]" : "");
-    else
-        snprintf(target->host, sizeof target->host, "%s%s%s:%d", bracket ? "[" : "", text, bracket ? "]" : "",
-                 port);
-    target->path = authority_end;
-    target->path_length = strcspn(authority_end, "#");
-    for (size_t i = 0; i < target->path_length; i++)
-        if (target->path[i] <= ' ' || target->path[i] > '~')
-            return 0; /* spaces, controls, raw UTF-8: libcurl's to refuse or encode */
-    return 1;
-}
+/* ---- origins ---- */
 
 int http_direct_takes(const char *url)
 {
-    struct http_direct_target target;
-    return http_direct_parse(url, &target);
+    struct http_url parsed;
+    return http_url_parse(url, &parsed);
 }
 
-static struct http_direct_origin *http_direct_origin_for(struct http_direct *direct,
-                                                         const struct http_direct_target *target)
+/* The trust for CA_FILE (NULL: the environment's), made on first use; NULL
+ * when out of memory. One whose settings cannot be used holds the error. */
+static struct http_direct_trust *http_direct_trust_for(struct http_direct *direct, const char *ca_file,
+                                                       const char *ca_source)
+{
+    if (ca_file != NULL && ca_file[0] == '\0')
+        ca_file = NULL;
+    for (struct http_direct_trust *trust = direct->trusts; trust != NULL; trust = trust->next)
+        if (ca_file == NULL ? trust->ca_file == NULL : trust->ca_file != NULL && strcmp(trust->ca_file, ca_file) == 0)
+            return trust;
+    struct http_direct_trust *trust = calloc(1, sizeof *trust);
+    if (trust == NULL || (ca_file != NULL && (trust->ca_file = strdup(ca_file)) == NULL)) {
+        free(trust);
+        return NULL;
+    }
+    char error[HTTP_DIRECT_ERROR];
+    trust->trust = tls_trust_new(ca_file, ca_source, error, sizeof error);
+    if (trust->trust == NULL && (trust->error = strdup(error)) == NULL) {
+        free(trust->ca_file);
+        free(trust);
+        return NULL;
+    }
+    trust->next = direct->trusts;
+    direct->trusts = trust;
+    return trust;
+}
+
+/* ORIGIN's current address as text, for messages. */
+static const char *http_direct_address_text(const struct http_direct_origin *origin, char *text, size_t size)
+{
+    const struct sockaddr_storage *address = &origin->addresses[origin->address_at];
+    const void *raw = address->ss_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)address)->sin6_addr
+                                                     : (const void *)&((const struct sockaddr_in *)address)->sin_addr;
+    if (inet_ntop(address->ss_family, raw, text, (socklen_t)size) == NULL)
+        snprintf(text, size, "?");
+    return text;
+}
+
+static struct http_direct_origin *http_direct_origin_for(struct http_direct *direct, const struct http_url *url,
+                                                         struct http_direct_trust *trust)
 {
     for (struct http_direct_origin *origin = direct->origins; origin != NULL; origin = origin->next)
-        if (origin->address_size == target->address_size &&
-            memcmp(&origin->address, &target->address, target->address_size) == 0)
+        if (origin->tls == url->tls && origin->port == url->port && origin->trust == trust &&
+            strcmp(origin->host, url->host) == 0)
             return origin;
     struct http_direct_origin *origin = calloc(1, sizeof *origin);
-    if (origin == NULL)
+    if (origin == NULL || (url->tls && (origin->resume = tls_resume_new()) == NULL)) {
+        free(origin);
         return NULL;
-    origin->address = target->address;
-    origin->address_size = target->address_size;
-    origin->port = target->port;
-    memcpy(origin->name, target->name, sizeof origin->name);
-    memcpy(origin->host, target->host, sizeof origin->host);
+    }
+    origin->direct = direct;
+    origin->tls = url->tls;
+    origin->trust = trust;
+    origin->port = url->port;
+    memcpy(origin->host, url->host, sizeof origin->host);
+    if (url->host_is_address) {
+        origin->addresses[0] = url->address;
+        origin->address_sizes[0] = url->address_size;
+        origin->address_count = 1;
+    }
+    list_init(&origin->waiting);
     list_init(&origin->idle_conns);
     origin->next = direct->origins;
     direct->origins = origin;
     return origin;
+}
+
+static void http_direct_end(struct http_direct_call *call, const char *error);
+static size_t http_direct_open_ahead(struct http_direct_origin *origin, size_t count);
+
+/* The lookup of ORIGIN's host name answered: new addresses (or, when it
+ * failed, the old ones if any) serve new connections, and the calls that
+ * waited for it start, or fail when there is no address at all. */
+static void http_direct_on_resolved(void *ctx, const struct resolve_result *result)
+{
+    struct http_direct_origin *origin = ctx;
+    origin->lookup = NULL;
+    origin->resolved_at = clock_mono_ms_precise();
+    if (result->count > 0) {
+        for (int i = 0; i < result->count; i++) {
+            origin->addresses[i] = result->addresses[i];
+            origin->address_sizes[i] = result->sizes[i];
+        }
+        origin->address_count = result->count;
+        origin->address_at = 0;
+    }
+    struct list_node *first;
+    if (origin->address_count == 0) {
+        char message[HTTP_DIRECT_ERROR];
+        snprintf(message, sizeof message, "Could not resolve host: %s (%s)", origin->host,
+                 result->error != NULL ? result->error : "no address");
+        while ((first = list_first(&origin->waiting)) != NULL)
+            http_direct_end(list_entry(first, struct http_direct_call, unsent_node), message);
+        origin->wanted_ahead = 0;
+        return;
+    }
+    if (origin->wanted_ahead > 0) {
+        size_t count = origin->wanted_ahead;
+        origin->wanted_ahead = 0;
+        (void)http_direct_open_ahead(origin, count);
+    }
+    while ((first = list_first(&origin->waiting)) != NULL) {
+        list_remove(first);
+        http_direct_start(list_entry(first, struct http_direct_call, unsent_node));
+    }
+}
+
+/* Starts looking ORIGIN's host name up unless a lookup is under way; 0, or
+ * -1 when no lookup can be started. */
+static int http_direct_resolve(struct http_direct_origin *origin)
+{
+    if (origin->lookup != NULL)
+        return 0;
+    origin->lookup = resolve_start(origin->direct->reactor, origin->host, origin->port, http_direct_on_resolved,
+                                   origin);
+    return origin->lookup != NULL ? 0 : -1;
 }
 
 /* ---- requests ---- */
@@ -268,7 +321,7 @@ static char *http_direct_put(char *at, const char *text, size_t length)
 
 /* The call with REQUEST serialised (see http.h for what is sent), or NULL. */
 static struct http_direct_call *http_direct_call_new(const struct http_request *request,
-                                                     const struct http_direct_target *target)
+                                                     const struct http_url *target)
 {
     const char *method = request->method;
     int no_body = strcmp(method, "HEAD") == 0;
@@ -276,7 +329,7 @@ static struct http_direct_call *http_direct_call_new(const struct http_request *
     int with_body = !no_body && (always_body || request->body_size > 0);
     int given_host = 0, given_agent = 0, given_accept = 0, given_length = 0;
     size_t size = strlen(method) + target->path_length + sizeof " / HTTP/1.1\r\n" + sizeof "Host: \r\n" +
-                  strlen(target->host) + sizeof "User-Agent: faaset/" FAASET_VERSION "\r\n" +
+                  strlen(target->authority) + sizeof "User-Agent: faaset/" FAASET_VERSION "\r\n" +
                   sizeof "Accept: */*\r\n" + sizeof "Content-Length: 18446744073709551615\r\n" + 2;
     for (size_t i = 0; request->headers != NULL && request->headers[i] != NULL; i++)
         size += strlen(request->headers[i]) + 2;
@@ -315,7 +368,7 @@ static struct http_direct_call *http_direct_call_new(const struct http_request *
     }
     if (!given_host) {
         at = HTTP_DIRECT_PUTS(at, "Host: ");
-        at = http_direct_put(at, target->host, strlen(target->host));
+        at = http_direct_put(at, target->authority, strlen(target->authority));
         at = HTTP_DIRECT_PUTS(at, "\r\n");
     }
     if (!given_agent)
@@ -371,6 +424,7 @@ static void http_direct_drop(struct http_direct_conn *conn)
 {
     struct http_direct *direct = conn->direct;
     reactor_unwatch(direct->reactor, conn->fd);
+    tls_link_free(conn->tls);
     close(conn->fd);
     direct->connections--;
     free(conn);
@@ -439,25 +493,25 @@ static void http_direct_sweep_later(struct http_direct *direct)
 /* CALL is over: ERROR (NULL when answered) is what the owner reads. */
 static void http_direct_end(struct http_direct_call *call, const char *error)
 {
+    if (error != NULL && call->error == NULL) { /* copied first: it may live in the connection */
+        call->error_copy = strdup(error);
+        call->error = call->error_copy != NULL ? call->error_copy : "out of memory";
+    }
     list_remove(&call->deadline_node);
     list_remove(&call->unsent_node);
     if (call->conn != NULL)
         http_direct_close(call->conn);
-    if (error != NULL && call->error == NULL) {
-        snprintf(call->error_text, sizeof call->error_text, "%s", error);
-        call->error = call->error_text;
-    }
     call->ended = 1;
     call->direct->ended(call->owner);
 }
 
 static void http_direct_open(struct http_direct_call *call);
 
-/* CALL's connection failed with the OS error CODE during WHAT ("Send
- * failure", "Recv failure"): a reused connection that had not answered yet
- * was closed by the server meanwhile, so the request goes out once more
- * on a new connection (not another idle one: a server that dropped one
- * has often dropped them all); otherwise the call fails. */
+/* CALL's connection failed during WHAT ("Send failure", "Recv failure", or
+ * a TLS sentence), with the OS error CODE (or 0): a reused connection that
+ * had not answered yet was closed by the server meanwhile, so the request
+ * goes out once more on a new connection (not another idle one: a server
+ * that dropped one has often dropped them all); otherwise the call fails. */
 static void http_direct_broken(struct http_direct_call *call, const char *what, int code)
 {
     struct http_direct_conn *conn = call->conn;
@@ -469,7 +523,7 @@ static void http_direct_broken(struct http_direct_call *call, const char *what, 
         http_direct_open(call);
         return;
     }
-    char message[160];
+    char message[HTTP_DIRECT_ERROR];
     if (code == 0)
         snprintf(message, sizeof message, "%s", what);
     else
@@ -477,15 +531,92 @@ static void http_direct_broken(struct http_direct_call *call, const char *what, 
     http_direct_end(call, message);
 }
 
+/* Errors of connect() itself, after which another address may answer. */
+static int http_direct_connect_error(int code)
+{
+    return code == ECONNREFUSED || code == ENETUNREACH || code == EHOSTUNREACH || code == EADDRNOTAVAIL ||
+           code == EAFNOSUPPORT || code == ETIMEDOUT;
+}
+
+/* CALL could not connect (error CODE): the next address of its origin, if
+ * the lookup gave one not yet tried, else the call fails. */
 static void http_direct_connect_failed(struct http_direct_call *call, int code)
 {
-    char message[160];
-    snprintf(message, sizeof message, "Failed to connect to %s port %d: %s", call->origin->name,
-             call->origin->port, strerror(code));
+    struct http_direct_origin *origin = call->origin;
+    if (http_direct_connect_error(code) && call->addresses_tried + 1 < origin->address_count) {
+        call->addresses_tried++;
+        origin->address_at = (origin->address_at + 1) % origin->address_count;
+        if (call->conn != NULL)
+            http_direct_close(call->conn);
+        list_remove(&call->unsent_node);
+        call->sent = 0;
+        http_direct_open(call);
+        return;
+    }
+    char address[INET6_ADDRSTRLEN];
+    http_direct_address_text(origin, address, sizeof address);
+    char message[HTTP_DIRECT_ERROR];
+    if (strcmp(address, origin->host) == 0)
+        snprintf(message, sizeof message, "Failed to connect to %s port %d: %s", origin->host, origin->port,
+                 strerror(code));
+    else
+        snprintf(message, sizeof message, "Failed to connect to %s port %d (%s): %s", origin->host, origin->port,
+                 address, strerror(code));
     http_direct_end(call, message);
 }
 
+/* CONN's TLS handshake failed: its call fails with the link's sentence (or
+ * as a connection failure when the socket never connected); an idle
+ * connection opened ahead is dropped (its call-to-be will say why). */
+static void http_direct_handshake_failed(struct http_direct_conn *conn)
+{
+    struct http_direct_call *call = conn->call;
+    int code = tls_link_errno(conn->tls);
+    if (call == NULL)
+        http_direct_close(conn);
+    else if (conn->connecting && http_direct_connect_error(code))
+        http_direct_connect_failed(call, code);
+    else
+        http_direct_end(call, tls_link_error(conn->tls));
+}
+
 /* ---- the exchange ---- */
+
+/* Watches CONN for reading, and for writing too when WRITING; 1, or 0 when
+ * the reactor refused and the connection (and its call) ended. */
+static int http_direct_watch(struct http_direct_conn *conn, int writing)
+{
+    if (conn->writing == writing)
+        return 1;
+    if (reactor_watch(conn->direct->reactor, conn->fd, writing ? REACTOR_READ | REACTOR_WRITE : REACTOR_READ,
+                      http_direct_on_ready, conn) < 0) {
+        if (conn->call != NULL)
+            http_direct_end(conn->call, "cannot watch a socket");
+        else
+            http_direct_close(conn);
+        return 0;
+    }
+    conn->writing = writing;
+    return 1;
+}
+
+/* Drives CONN's TLS handshake; 1 while the connection goes on (the
+ * handshake done or waiting for the socket), 0 when it ended. */
+static int http_direct_handshake(struct http_direct_conn *conn)
+{
+    switch (tls_link_handshake(conn->tls)) {
+    case TLS_DONE:
+        conn->connecting = 0;
+        return http_direct_watch(conn, 0); /* the request's write watches again if it must */
+    case TLS_WANT_READ:
+        return http_direct_watch(conn, 0);
+    case TLS_WANT_WRITE:
+        return http_direct_watch(conn, 1);
+    default:
+        http_direct_handshake_failed(conn);
+        return 0;
+    }
+}
 
 /* Sends what is left of CALL's request; 1 while the call goes on on its
  * connection, 0 when it ended or moved to another one. */
@@ -493,7 +624,30 @@ static int http_direct_write(struct http_direct_call *call)
 {
     struct http_direct_conn *conn = call->conn;
     while (call->sent < call->request_size) {
-        ssize_t n = send(conn->fd, call->request + call->sent, call->request_size - call->sent, MSG_NOSIGNAL);
+        const char *data = call->request + call->sent;
+        size_t left = call->request_size - call->sent;
+        if (conn->tls != NULL) {
+            size_t written = 0;
+            switch (tls_link_write(conn->tls, data, left, &written)) {
+            case TLS_DONE:
+                call->sent += written;
+                conn->connecting = 0;
+                continue;
+            case TLS_WANT_READ:
+                return 1; /* reading is always watched */
+            case TLS_WANT_WRITE:
+                return http_direct_watch(conn, 1);
+            default:
+                if (!tls_link_established(conn->tls))
+                    http_direct_handshake_failed(conn);
+                else if (tls_link_errno(conn->tls) != 0)
+                    http_direct_broken(call, "Send failure", tls_link_errno(conn->tls));
+                else
+                    http_direct_broken(call, tls_link_error(conn->tls), 0);
+                return 0;
+            }
+        }
+        ssize_t n = send(conn->fd, data, left, MSG_NOSIGNAL);
         if (n > 0) {
             call->sent += (size_t)n;
             conn->connecting = 0;
@@ -501,15 +655,8 @@ static int http_direct_write(struct http_direct_call *call)
         }
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!conn->writing && reactor_watch(conn->direct->reactor, conn->fd, REACTOR_READ | REACTOR_WRITE,
-                                                http_direct_on_ready, conn) < 0) {
-                http_direct_end(call, "cannot watch a socket");
-                return 0;
-            }
-            conn->writing = 1;
-            return 1;
-        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return http_direct_watch(conn, 1);
         int code = n < 0 ? errno : EPIPE;
         if (conn->connecting)
             http_direct_connect_failed(call, code);
@@ -517,14 +664,7 @@ static int http_direct_write(struct http_direct_call *call)
             http_direct_broken(call, "Send failure", code);
         return 0;
     }
-    if (conn->writing) {
-        conn->writing = 0;
-        if (reactor_watch(conn->direct->reactor, conn->fd, REACTOR_READ, http_direct_on_ready, conn) < 0) {
-            http_direct_end(call, "cannot watch a socket");
-            return 0;
-        }
-    }
-    return 1;
+    return http_direct_watch(conn, 0);
 }
 
 /* The answer on CONN is complete; EXTRA: bytes followed it. */
@@ -538,22 +678,53 @@ static void http_direct_answered(struct http_direct_conn *conn, int extra)
     http_direct_end(call, NULL);
 }
 
+/* One receive on CONN into the scratch buffer: the bytes read, 0 at the
+ * end of the stream, -1 with errno on failure, or -2 when there is nothing
+ * to read now. A TLS failure without an OS error sets *TLS_FAILURE. */
+static ssize_t http_direct_receive(struct http_direct_conn *conn, int *tls_failure)
+{
+    struct http_direct *direct = conn->direct;
+    if (conn->tls == NULL) {
+        ssize_t n;
+        do
+            n = recv(conn->fd, direct->scratch, sizeof direct->scratch, 0);
+        while (n < 0 && errno == EINTR);
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? -2 : n;
+    }
+    size_t got = 0;
+    switch (tls_link_read(conn->tls, direct->scratch, sizeof direct->scratch, &got)) {
+    case TLS_DONE:
+        return (ssize_t)got;
+    case TLS_CLOSED:
+        return 0;
+    case TLS_WANT_READ:
+        return -2;
+    case TLS_WANT_WRITE:
+        return http_direct_watch(conn, 1) ? -2 : -3;
+    default:
+        errno = tls_link_errno(conn->tls);
+        *tls_failure = errno == 0;
+        return -1;
+    }
+}
+
 static void http_direct_read(struct http_direct_conn *conn)
 {
     struct http_direct *direct = conn->direct;
     for (;;) {
-        ssize_t n = recv(conn->fd, direct->scratch, sizeof direct->scratch, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;
+        int tls_failure = 0;
+        ssize_t n = http_direct_receive(conn, &tls_failure);
+        if (n == -2 || n == -3)
+            return; /* nothing more now (or the connection ended while asking to write) */
         struct http_direct_call *call = conn->call;
         if (call == NULL) { /* idle: the server closed it (or sent what nobody asked for) */
             http_direct_close(conn);
             return;
         }
         if (n < 0) {
-            if (conn->connecting)
+            if (tls_failure)
+                http_direct_broken(call, tls_link_error(conn->tls), 0);
+            else if (conn->connecting)
                 http_direct_connect_failed(call, errno);
             else
                 http_direct_broken(call, "Recv failure", errno);
@@ -575,15 +746,15 @@ static void http_direct_read(struct http_direct_conn *conn)
         size_t used = 0;
         enum http_reply_state state = http_reply_feed(&call->reply, direct->scratch, (size_t)n, &used);
         if (state == HTTP_REPLY_DONE) {
-            http_direct_answered(conn, used < (size_t)n);
+            http_direct_answered(conn, used < (size_t)n || (conn->tls != NULL && tls_link_pending(conn->tls) > 0));
             return;
         }
         if (state == HTTP_REPLY_FAILED) {
             http_direct_end(call, call->reply.error);
             return;
         }
-        if ((size_t)n < sizeof direct->scratch)
-            return; /* the rest when it comes */
+        if (conn->tls == NULL && (size_t)n < sizeof direct->scratch)
+            return; /* the rest when it comes (a TLS link reads on until it wants the socket) */
     }
 }
 
@@ -592,25 +763,35 @@ static void http_direct_on_ready(void *ctx, int fd, int events)
     (void)fd;
     struct http_direct_conn *conn = ctx;
     struct http_direct_call *call = conn->call;
-    if (call != NULL && conn->connecting && (events & REACTOR_WRITE)) {
+    if (conn->connecting && (events & REACTOR_WRITE)) {
         int code = 0;
         socklen_t length = sizeof code;
         if (getsockopt(conn->fd, SOL_SOCKET, SO_ERROR, &code, &length) == 0 && code != 0) {
-            http_direct_connect_failed(call, code);
+            if (call != NULL)
+                http_direct_connect_failed(call, code);
+            else
+                http_direct_close(conn);
             return;
         }
     }
-    if (call != NULL && call->sent < call->request_size && (events & REACTOR_WRITE) && !http_direct_write(call))
+    if (conn->tls != NULL && !tls_link_established(conn->tls)) {
+        if (!http_direct_handshake(conn) || !tls_link_established(conn->tls))
+            return; /* ended, or waiting for the socket */
+        events |= REACTOR_WRITE; /* the request can go now */
+    }
+    if (call != NULL && call->sent < call->request_size && (events & REACTOR_WRITE || conn->tls != NULL) &&
+        !http_direct_write(call))
         return; /* failed, or retried on another connection */
     if (events & REACTOR_READ)
         http_direct_read(conn);
 }
 
-/* A connected (or connecting) non-blocking socket to ORIGIN, or -1 with
- * *CODE the error. */
+/* A connected (or connecting) non-blocking socket to ORIGIN's current
+ * address, or -1 with *CODE the error. */
 static int http_direct_dial(const struct http_direct_origin *origin, int *code)
 {
-    int fd = socket(origin->address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const struct sockaddr_storage *address = &origin->addresses[origin->address_at];
+    int fd = socket(address->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         *code = errno;
         return -1;
@@ -621,7 +802,8 @@ static int http_direct_dial(const struct http_direct_origin *origin, int *code)
     (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
     (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
     (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
-    if (connect(fd, (const struct sockaddr *)&origin->address, origin->address_size) < 0 && errno != EINPROGRESS) {
+    if (connect(fd, (const struct sockaddr *)address, origin->address_sizes[origin->address_at]) < 0 &&
+        errno != EINPROGRESS) {
         *code = errno;
         close(fd);
         return -1;
@@ -629,13 +811,22 @@ static int http_direct_dial(const struct http_direct_origin *origin, int *code)
     return fd;
 }
 
-/* A connection record for FD, watched for reading; NULL (FD closed) when
- * out of memory or the reactor refuses. */
+/* A connection record for FD, watched for reading (and for an https
+ * origin, with its TLS link, for writing too: the handshake starts once
+ * the socket is up); NULL (FD closed) when out of memory or the reactor
+ * refuses. */
 static struct http_direct_conn *http_direct_conn_new(struct http_direct *direct, struct http_direct_origin *origin,
                                                      int fd)
 {
     struct http_direct_conn *conn = calloc(1, sizeof *conn);
-    if (conn == NULL || reactor_watch(direct->reactor, fd, REACTOR_READ, http_direct_on_ready, conn) < 0) {
+    int tls = origin->tls;
+    if (conn == NULL ||
+        (tls && (conn->tls = tls_link_new(origin->trust->trust, origin->resume, fd, origin->host, origin->port)) ==
+                    NULL) ||
+        reactor_watch(direct->reactor, fd, tls ? REACTOR_READ | REACTOR_WRITE : REACTOR_READ, http_direct_on_ready,
+                      conn) < 0) {
+        if (conn != NULL)
+            tls_link_free(conn->tls);
         free(conn);
         close(fd);
         return NULL;
@@ -644,6 +835,7 @@ static struct http_direct_conn *http_direct_conn_new(struct http_direct *direct,
     conn->origin = origin;
     conn->fd = fd;
     conn->connecting = 1;
+    conn->writing = tls;
     direct->connections++;
     return conn;
 }
@@ -664,7 +856,9 @@ static void http_direct_open(struct http_direct_call *call)
     }
     conn->call = call;
     call->conn = conn;
-    (void)http_direct_write(call);
+    if (conn->tls == NULL)
+        (void)http_direct_write(call);
+    /* (TLS: the handshake starts when the socket says it is up.) */
 }
 
 void http_direct_flush(struct http_direct *direct)
@@ -684,11 +878,23 @@ static void http_direct_on_flush(void *ctx)
     http_direct_flush(direct);
 }
 
-/* Puts CALL on its origin's newest idle connection, or a new one. */
+/* Puts CALL on its origin's newest idle connection, or a new one; waits
+ * for the origin's first name lookup. */
 static void http_direct_start(struct http_direct_call *call)
 {
     struct http_direct *direct = call->direct;
     struct http_direct_origin *origin = call->origin;
+    if (origin->resolved_at > 0 && origin->lookup == NULL &&
+        clock_mono_ms_precise() - origin->resolved_at >= HTTP_DIRECT_FRESH_MS)
+        (void)http_direct_resolve(origin); /* in the background: the old addresses serve meanwhile */
+    if (origin->address_count == 0) {
+        if (http_direct_resolve(origin) < 0) {
+            http_direct_end(call, "cannot start a name lookup (out of threads or descriptors)");
+            return;
+        }
+        list_push_back(&origin->waiting, &call->unsent_node);
+        return;
+    }
     struct list_node *newest = list_first(&origin->idle_conns);
     if (newest == NULL) {
         http_direct_open(call);
@@ -749,8 +955,18 @@ void http_direct_free(struct http_direct *direct)
         struct list_node *newest;
         while ((newest = list_first(&origin->idle_conns)) != NULL)
             http_direct_close(list_entry(newest, struct http_direct_conn, idle_node));
+        resolve_cancel(origin->lookup);
+        tls_resume_free(origin->resume);
         direct->origins = origin->next;
         free(origin);
+    }
+    while (direct->trusts != NULL) {
+        struct http_direct_trust *trust = direct->trusts;
+        direct->trusts = trust->next;
+        tls_trust_free(trust->trust);
+        free(trust->error);
+        free(trust->ca_file);
+        free(trust);
     }
     if (direct->deadline_timer != 0)
         reactor_cancel(direct->reactor, direct->deadline_timer);
@@ -761,19 +977,42 @@ void http_direct_free(struct http_direct *direct)
     free(direct);
 }
 
+/* The origin of URL (and REQUEST's CA settings for https), or NULL when
+ * out of memory; *TRUST_ERROR is set when those settings cannot be used. */
+static struct http_direct_origin *http_direct_origin_of(struct http_direct *direct, const struct http_url *url,
+                                                        const struct http_request *request,
+                                                        const char **trust_error)
+{
+    struct http_direct_trust *trust = NULL;
+    *trust_error = NULL;
+    if (url->tls) {
+        trust = http_direct_trust_for(direct, request != NULL ? request->ca_file : NULL,
+                                      request != NULL ? request->ca_source : NULL);
+        if (trust == NULL)
+            return NULL;
+        *trust_error = trust->error;
+    }
+    return http_direct_origin_for(direct, url, trust);
+}
+
 struct http_direct_call *http_direct_send(struct http_direct *direct, const struct http_request *request,
                                           void *owner)
 {
-    struct http_direct_target target;
-    if (!http_direct_parse(request->url, &target))
+    struct http_url url;
+    if (!http_url_parse(request->url, &url))
         return NULL;
-    struct http_direct_origin *origin = http_direct_origin_for(direct, &target);
-    struct http_direct_call *call = origin != NULL ? http_direct_call_new(request, &target) : NULL;
+    const char *trust_error;
+    struct http_direct_origin *origin = http_direct_origin_of(direct, &url, request, &trust_error);
+    struct http_direct_call *call = origin != NULL ? http_direct_call_new(request, &url) : NULL;
     if (call == NULL)
         return NULL;
     call->direct = direct;
     call->owner = owner;
     call->origin = origin;
+    if (trust_error != NULL) {
+        http_direct_end(call, trust_error);
+        return call;
+    }
     if (request->timeout_ms > 0) {
         call->timeout_ms = request->timeout_ms;
         call->deadline = clock_mono_ms_precise() + (double)request->timeout_ms;
@@ -794,6 +1033,7 @@ void http_direct_release(struct http_direct_call *call)
             http_direct_close(call->conn); /* an answer half read cannot be followed by another */
     }
     http_reply_free(&call->reply);
+    free(call->error_copy);
     free(call);
 }
 
@@ -809,14 +1049,11 @@ const char *http_direct_error(const struct http_direct_call *call, int *timed_ou
     return call->error;
 }
 
-size_t http_direct_prepare(struct http_direct *direct, const char *url, size_t count)
+/* Opens connections to ORIGIN (whose addresses are known) until COUNT are
+ * idle; returns how many it opened. */
+static size_t http_direct_open_ahead(struct http_direct_origin *origin, size_t count)
 {
-    struct http_direct_target target;
-    if (!http_direct_parse(url, &target))
-        return 0;
-    struct http_direct_origin *origin = http_direct_origin_for(direct, &target);
-    if (origin == NULL)
-        return 0;
+    struct http_direct *direct = origin->direct;
     size_t opened = 0;
     while (origin->idle < count && direct->idle < HTTP_DIRECT_MAX_IDLE) {
         int code = 0;
@@ -828,4 +1065,21 @@ size_t http_direct_prepare(struct http_direct *direct, const char *url, size_t c
         opened++;
     }
     return opened;
+}
+
+size_t http_direct_prepare(struct http_direct *direct, const char *url, size_t count)
+{
+    struct http_url parsed;
+    if (!http_url_parse(url, &parsed))
+        return 0;
+    const char *trust_error;
+    struct http_direct_origin *origin = http_direct_origin_of(direct, &parsed, NULL, &trust_error);
+    if (origin == NULL || trust_error != NULL)
+        return 0;
+    if (origin->address_count == 0) { /* once the name is looked up */
+        origin->wanted_ahead = count > origin->wanted_ahead ? count : origin->wanted_ahead;
+        (void)http_direct_resolve(origin);
+        return 0;
+    }
+    return http_direct_open_ahead(origin, count);
 }

@@ -1,18 +1,21 @@
-/* http_direct: the HTTP engine's own HTTP/1.1 client for plain http:// to
- * an IP address, on the reactor, beside libcurl (which keeps everything
- * else: https, host names, proxies). It exists for speed: an experiment
- * with ten thousand requests in flight spends its time per request, and
- * this path costs one send and one receive on a kept-alive connection, and
- * socket, connect, send and one epoll registration on a new one, where
- * libcurl makes about twenty system calls and many allocations (see
- * http.c). Internal to the engine: http.c routes requests here and
- * reports them to its callers as it does libcurl's.
+/* http_direct: the HTTP engine's own HTTP/1.1 client for http:// and
+ * https:// to an IP address or a host name, on the reactor, beside libcurl
+ * (which keeps proxies and the URLs http_url does not take). It exists for
+ * speed: an experiment with ten thousand requests in flight spends its
+ * time per request, and this path costs one send and one receive on a
+ * kept-alive connection, and socket, connect, send and one epoll
+ * registration on a new one, where libcurl makes about twenty system calls
+ * and many allocations (see http.c); over TLS it shares one SSL_CTX per
+ * trust and resumes sessions (tls.h). Internal to the engine: http.c routes
+ * requests here and reports them to its callers as it does libcurl's.
  *
- * Connections are kept alive per address and port and reused, newest
- * first; an idle one stays registered for reading, so a server that closes
- * it is noticed and it is dropped. A request that finds its reused
- * connection closed before any answer byte is sent once more on a new one,
- * as libcurl does. Idle connections are closed after HTTP_DIRECT_IDLE_MS. */
+ * Connections are kept alive per origin (scheme, host, port, trust) and
+ * reused, newest first; an idle one stays registered for reading, so a
+ * server that closes it is noticed and it is dropped. A request that finds
+ * its reused connection closed before any answer byte is sent once more on
+ * a new one, as libcurl does. Idle connections are closed after
+ * HTTP_DIRECT_IDLE_MS. A host name is looked up once per origin
+ * (resolve.h), not per request, and again after a minute. */
 #ifndef FAASET_HTTP_DIRECT_H
 #define FAASET_HTTP_DIRECT_H
 
@@ -34,9 +37,9 @@ struct http_direct *http_direct_new(struct reactor *reactor, http_direct_ended_f
 /* Closes every connection. Calls still open must have been cancelled. */
 void http_direct_free(struct http_direct *direct);
 
-/* Whether URL is one this client takes: http://, an IPv4 address or a
- * bracketed IPv6 one, an optional port, no user name, a path of visible
- * ASCII. */
+/* Whether URL is one this client takes (see http_url.h): http:// or
+ * https://, an IP address or a plain host name, an optional port, no user
+ * name, a path of visible ASCII. */
 int http_direct_takes(const char *url);
 
 /* Starts REQUEST (URL taken by http_direct_takes, method and headers
@@ -59,9 +62,10 @@ void http_direct_release(struct http_direct_call *call);
 const struct http_reply *http_direct_reply(const struct http_direct_call *call);
 const char *http_direct_error(const struct http_direct_call *call, int *timed_out);
 
-/* Opens connections to URL's origin (a URL http_direct_takes) until COUNT
- * are idle, ahead of a burst of COUNT requests; returns how many it opened.
- * Stops early when sockets run out. */
+/* Opens connections to URL's origin (a URL http_direct_takes; https with
+ * the environment's trust) until COUNT are idle, ahead of a burst of COUNT
+ * requests; returns how many it opened (0 for a host name not looked up
+ * yet: they are opened once it is). Stops early when sockets run out. */
 size_t http_direct_prepare(struct http_direct *direct, const char *url, size_t count);
 
 #endif

@@ -20,6 +20,11 @@ struct http_request {
     const void *body;
     size_t body_size;
     long timeout_ms;                        /* whole-transfer timeout from http_send, 0 = none */
+    /* https: a PEM file of the CA certificates to trust instead of the
+     * usual ones (NULL: SSL_CERT_FILE / SSL_CERT_DIR when set, else the
+     * system's store), and what named it, for messages ("AWS_CA_BUNDLE"). */
+    const char *ca_file;
+    const char *ca_source;
 };
 
 /* Valid only during the callback. */

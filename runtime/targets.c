@@ -140,7 +140,9 @@ static int target_http_invoke(void *ctx, const json_t *payload, runner_done_fn d
     int rc = -1;
     if (call != NULL && target_http_body(target, payload) == 0) {
         *call = (struct target_call){done, runner_call};
-        struct http_request request = {"POST", target->endpoint, headers, target->body, target->body_size, 0};
+        struct http_request request = {
+            .method = "POST", .url = target->endpoint, .headers = headers, .body = target->body,
+            .body_size = target->body_size};
         rc = http_send(target->engine, &request, target_on_http, call);
     }
     if (rc < 0)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 int http_test_server_port;
+char http_test_server_line[2048];
 static pid_t server_pid = -1;
 
 int http_test_server_start(const char *script)
@@ -31,20 +32,21 @@ int http_test_server_start(const char *script)
     }
     close(in[0]); /* in[1] stays open until this process ends */
     close(out[1]);
-    char line[32] = {0};
+    char *line = http_test_server_line;
     size_t used = 0;
-    while (used < sizeof line - 1 && strchr(line, '\n') == NULL) {
+    memset(http_test_server_line, 0, sizeof http_test_server_line);
+    while (used < sizeof http_test_server_line - 1 && strchr(line, '\n') == NULL) {
         struct pollfd p = {.fd = out[0], .events = POLLIN};
         if (poll(&p, 1, 10000) != 1)
             break;
-        ssize_t got = read(out[0], line + used, sizeof line - 1 - used);
+        ssize_t got = read(out[0], line + used, sizeof http_test_server_line - 1 - used);
         if (got <= 0)
             break;
         used += (size_t)got;
     }
     close(out[0]);
     http_test_server_port = atoi(line);
-    return http_test_server_port > 0 ? 0 : -1;
+    return strchr(line, '\n') != NULL && (http_test_server_port > 0 || line[0] == '{') ? 0 : -1;
 }
 
 void http_test_server_kill(void)

@@ -4,10 +4,12 @@
 #ifndef FAASET_HTTP_TEST_SERVER_H
 #define FAASET_HTTP_TEST_SERVER_H
 
-/* The port the server listens on (127.0.0.1), once started. */
+/* The first line the server printed: its port (127.0.0.1), or a JSON
+ * object (a server with several ports says what they are). */
 extern int http_test_server_port;
+extern char http_test_server_line[2048];
 
-/* Starts the server at SCRIPT; 0 once it has printed its port, else -1. */
+/* Starts the server at SCRIPT; 0 once it has printed its port (or JSON line), else -1. */
 int http_test_server_start(const char *script);
 
 /* Kills it (async-signal-safe: for an alarm handler). */

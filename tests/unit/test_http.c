@@ -35,6 +35,7 @@
 #include "clock.h"
 #include "http.h"
 #include "http_direct.h"
+#include "http_test_client.h"
 #include "http_test_server.h"
 #include "reactor.h"
 
@@ -61,21 +62,6 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 }
 
 
-/* What a callback saw, copied so it outlives the callback. */
-struct result {
-    int done;
-    long status;
-    char *error;
-    int timed_out;
-    char *body;
-    size_t body_size;
-    char *headers;
-    double sent_ms, received_ms, total_ms;
-    struct http_response view;  /* status, body and headers, for http_response_header */
-};
-
-static int completed;
-
 static void on_alarm(int signo)
 {
     (void)signo;
@@ -85,81 +71,6 @@ static void on_alarm(int signo)
     _exit(1);
 }
 
-static char *copy_bytes(const char *data, size_t size)
-{
-    char *copy = malloc(size + 1);
-    if (copy != NULL) {
-        memcpy(copy, data, size);
-        copy[size] = '\0';
-    }
-    return copy;
-}
-
-static void on_done(void *ctx, const struct http_response *response)
-{
-    struct result *result = ctx;
-    result->done++;
-    completed++;
-    result->status = response->status;
-    result->error = response->error != NULL ? strdup(response->error) : NULL;
-    result->timed_out = response->timed_out;
-    result->body = copy_bytes(response->body, response->body_size);
-    result->body_size = response->body_size;
-    size_t headers_size = 0;
-    while (response->headers[headers_size] != '\0')
-        headers_size += strlen(response->headers + headers_size) + 1;
-    result->headers = copy_bytes(response->headers, headers_size + 1);
-    result->sent_ms = response->sent_ms;
-    result->received_ms = response->received_ms;
-    result->total_ms = response->total_ms;
-    result->view.status = response->status;
-    result->view.headers = result->headers;
-    result->view.body = result->body;
-    result->view.body_size = result->body_size;
-}
-
-static void result_clear(struct result *result)
-{
-    free(result->error);
-    free(result->body);
-    free(result->headers);
-    memset(result, 0, sizeof *result);
-}
-
-static const char *header(const struct result *result, const char *name)
-{
-    return http_response_header(&result->view, name);
-}
-
-/* Runs the loop until COMPLETED reaches TARGET or LIMIT_MS passes. */
-static int run_until(struct reactor *reactor, int target, int limit_ms)
-{
-    long long deadline = clock_mono_ms() + limit_ms;
-    for (;;) {
-        int wait = reactor_run_timers(reactor);
-        if (completed >= target)
-            return 0;
-        long long left = deadline - clock_mono_ms();
-        if (left <= 0)
-            return -1;
-        if (wait < 0 || wait > left)
-            wait = (int)left;
-        if (wait > 100)
-            wait = 100;
-        struct pollfd p = {.fd = reactor_fd(reactor), .events = POLLIN};
-        if (poll(&p, 1, wait) > 0)
-            reactor_dispatch(reactor);
-        if (completed >= target)
-            return 0;
-    }
-}
-
-static void run_for(struct reactor *reactor, int ms)
-{
-    completed = 0;
-    run_until(reactor, 1 << 30, ms);
-}
-
 static char *url(const char *path)
 {
     static char buffers[4][256];
@@ -167,16 +78,6 @@ static char *url(const char *path)
     char *buffer = buffers[next++ % 4];
     snprintf(buffer, sizeof buffers[0], "http://127.0.0.1:%d%s", http_test_server_port, path);
     return buffer;
-}
-
-/* Sends one request and waits for it. */
-static int fetch(struct reactor *reactor, struct http_engine *engine, const struct http_request *request,
-                 struct result *result)
-{
-    completed = 0;
-    if (http_send(engine, request, on_done, result) < 0)
-        return -1;
-    return run_until(reactor, 1, 10000);
 }
 
 static double epoch_ms(void)
@@ -206,9 +107,13 @@ static void test_header_lookup(void)
 static void test_direct_takes(void)
 {
     const char *taken[] = {"http://127.0.0.1:8080/x", "HTTP://10.0.0.1", "http://10.0.0.1?q=1", "http://[::1]:80/p?q#f",
-                           "http://192.168.1.2:65535/a/b%20c", NULL};
-    const char *not_taken[] = {"http://localhost/", "https://127.0.0.1/", "http://user@127.0.0.1/", "http://127.0.0.1:/",
-                               "http://127.0.0.1:99999/", "http://127.0.0.1:0/", "http://127.1/", "http://[fe80::1%eth0]/",
+                           "http://192.168.1.2:65535/a/b%20c", "http://localhost/", "https://127.0.0.1/",
+                           "HTTPS://Lambda.us-east-1.amazonaws.com/2015-03-31/functions", "http://my_host-1.internal:81",
+                           "http://127.1/" /* a name to look up, as libcurl does */,
+                           NULL};
+    const char *not_taken[] = {"http://ex%41mple.com/", "http://ex\xc3\xa9.com/", "http://a..b/", "http://.a/",
+                               "https://", "http://user@127.0.0.1/", "http://127.0.0.1:/",
+                               "http://127.0.0.1:99999/", "http://127.0.0.1:0/", "http://[fe80::1%eth0]/",
                                "http://127.0.0.1/a b", "http://127.0.0.1/\xc3\xa9", "ftp://127.0.0.1/", "http://", NULL};
     for (int i = 0; taken[i] != NULL; i++)
         CHECK(http_direct_takes(taken[i]));
@@ -218,7 +123,7 @@ static void test_direct_takes(void)
 
 static void test_bad_requests(struct http_engine *engine)
 {
-    struct result unused = {0};
+    struct http_test_result unused = {0};
     const char *bad_header[] = {"X-Bad: a\r\nX-Injected: b", NULL};
     struct http_request requests[] = {
         {.method = "GET", .url = NULL},
@@ -229,7 +134,7 @@ static void test_bad_requests(struct http_engine *engine)
         {.method = "POST", .url = url("/echo"), .body = NULL, .body_size = 4},
     };
     for (size_t i = 0; i < sizeof requests / sizeof requests[0]; i++)
-        CHECK(http_send(engine, &requests[i], on_done, &unused) == -1);
+        CHECK(http_send(engine, &requests[i], http_test_on_done, &unused) == -1);
     CHECK(http_send(engine, &requests[0], NULL, NULL) == -1);
     CHECK(http_engine_in_flight(engine) == 0);
     CHECK(unused.done == 0);
@@ -237,47 +142,47 @@ static void test_bad_requests(struct http_engine *engine)
 
 static void test_get(struct reactor *reactor, struct http_engine *engine)
 {
-    struct result result = {0};
+    struct http_test_result result = {0};
     struct http_request request = {.method = "GET", .url = url("/hello")};
     double before = epoch_ms();
-    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(http_test_fetch(reactor, engine, &request, &result) == 0);
     CHECK(result.done == 1 && result.status == 200 && result.error == NULL);
     CHECK(result.body_size == 11 && result.body != NULL && strcmp(result.body, "hello world") == 0);
-    const char *type = header(&result, "content-type");
+    const char *type = http_test_header(&result, "content-type");
     CHECK(type != NULL && strcmp(type, "text/plain") == 0);
     CHECK(result.sent_ms >= before - 1 && result.received_ms >= result.sent_ms && result.received_ms <= epoch_ms() + 1);
     CHECK(result.total_ms > 0 && result.total_ms < 5000);
     CHECK(http_engine_in_flight(engine) == 0);
-    result_clear(&result);
+    http_test_result_clear(&result);
 
     request.method = "HEAD";
-    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(http_test_fetch(reactor, engine, &request, &result) == 0);
     CHECK(result.status == 200 && result.body_size == 0 && result.body != NULL && result.body[0] == '\0');
-    result_clear(&result);
+    http_test_result_clear(&result);
 
     request.method = "GET";
     request.url = url("/missing");
-    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(http_test_fetch(reactor, engine, &request, &result) == 0);
     CHECK(result.status == 404 && result.error == NULL && strcmp(result.body, "not found") == 0);
-    result_clear(&result);
+    http_test_result_clear(&result);
 }
 
 static void test_post_and_methods(struct reactor *reactor, struct http_engine *engine)
 {
-    struct result result = {0};
+    struct http_test_result result = {0};
     static const char json[] = "{\"name\": \"Bob\"}";
     const char *headers[] = {"X-Custom: abc 123", "Content-Type: application/json", NULL};
     struct http_request request = {
         .method = "POST", .url = url("/echo"), .headers = headers, .body = json, .body_size = strlen(json)};
-    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(http_test_fetch(reactor, engine, &request, &result) == 0);
     CHECK(result.status == 200 && result.body_size == strlen(json) && strcmp(result.body, json) == 0);
-    const char *value = header(&result, "X-Echo");
+    const char *value = http_test_header(&result, "X-Echo");
     CHECK(value != NULL && strcmp(value, "abc 123") == 0);
-    value = header(&result, "X-Content-Type");
+    value = http_test_header(&result, "X-Content-Type");
     CHECK(value != NULL && strcmp(value, "application/json") == 0);
-    value = header(&result, "X-Method");
+    value = http_test_header(&result, "X-Method");
     CHECK(value != NULL && strcmp(value, "POST") == 0);
-    result_clear(&result);
+    http_test_result_clear(&result);
 
     /* A large body with binary bytes: no Expect round trip, no form content type, copied at send. */
     size_t size = 300 * 1000;
@@ -287,20 +192,20 @@ static void test_post_and_methods(struct reactor *reactor, struct http_engine *e
         for (size_t i = 0; i < size; i++)
             big[i] = (char)(i * 7 + i / 251);
         struct http_request large = {.method = "POST", .url = url("/echo"), .body = big, .body_size = size};
-        completed = 0;
-        CHECK(http_send(engine, &large, on_done, &result) == 0);
+        http_test_completed = 0;
+        CHECK(http_send(engine, &large, http_test_on_done, &result) == 0);
         char *expected = malloc(size);
         if (expected != NULL)
             memcpy(expected, big, size);
         memset(big, 0, size); /* http_send copied it */
-        CHECK(run_until(reactor, 1, 10000) == 0);
+        CHECK(http_test_run_until(reactor, 1, 10000) == 0);
         CHECK(result.status == 200 && result.body_size == size && expected != NULL &&
               memcmp(result.body, expected, size) == 0);
-        value = header(&result, "X-Content-Type");
+        value = http_test_header(&result, "X-Content-Type");
         CHECK(value != NULL && strcmp(value, "(none)") == 0);
-        value = header(&result, "X-Expect");
+        value = http_test_header(&result, "X-Expect");
         CHECK(value != NULL && strcmp(value, "(none)") == 0);
-        result_clear(&result);
+        http_test_result_clear(&result);
         free(expected);
         free(big);
     }
@@ -312,31 +217,31 @@ static void test_post_and_methods(struct reactor *reactor, struct http_engine *e
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct http_request each = {.method = cases[i].method, .url = url("/echo"), .body = cases[i].body,
                                     .body_size = strlen(cases[i].body)};
-        CHECK(fetch(reactor, engine, &each, &result) == 0);
+        CHECK(http_test_fetch(reactor, engine, &each, &result) == 0);
         CHECK(result.status == 200 && strcmp(result.body, cases[i].body) == 0);
-        value = header(&result, "X-Method");
+        value = http_test_header(&result, "X-Method");
         CHECK(value != NULL && strcmp(value, cases[i].method) == 0);
-        value = header(&result, "X-Content-Length");
+        value = http_test_header(&result, "X-Content-Length");
         CHECK(value != NULL && strcmp(value, cases[i].length) == 0);
         if (value == NULL || strcmp(value, cases[i].length) != 0)
             fprintf(stderr, "%s with %zu bytes: Content-Length %s\n", cases[i].method, strlen(cases[i].body),
                     value ? value : "missing");
-        result_clear(&result);
+        http_test_result_clear(&result);
     }
 }
 
 static void test_too_many_requests(struct reactor *reactor, struct http_engine *engine)
 {
-    struct result result = {0};
+    struct http_test_result result = {0};
     struct http_request request = {.method = "GET", .url = url("/limited")};
-    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(http_test_fetch(reactor, engine, &request, &result) == 0);
     CHECK(result.status == 429 && result.error == NULL);
-    const char *retry = header(&result, "Retry-After");
+    const char *retry = http_test_header(&result, "Retry-After");
     CHECK(retry != NULL && strcmp(retry, "2") == 0);
-    const char *type = header(&result, "X-AMZN-ERRORTYPE");
+    const char *type = http_test_header(&result, "X-AMZN-ERRORTYPE");
     CHECK(type != NULL && strcmp(type, "TooManyRequestsException") == 0);
     CHECK(strstr(result.body, "ConcurrentInvocationLimitExceeded") != NULL);
-    result_clear(&result);
+    http_test_result_clear(&result);
 }
 
 /* How many TCP sockets this process holds, and how many of them a child would inherit. */
@@ -363,39 +268,39 @@ static void count_tcp_sockets(int *sockets, int *inheritable)
 
 static void test_large_and_chunked(struct reactor *reactor, struct http_engine *engine)
 {
-    struct result result = {0};
+    struct http_test_result result = {0};
     struct http_request request = {.method = "GET", .url = url("/big?bytes=3000000")};
-    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(http_test_fetch(reactor, engine, &request, &result) == 0);
     CHECK(result.status == 200 && result.body_size == 3000000 && result.body[0] == 'a' &&
           result.body[2999999] == 'a');
-    result_clear(&result);
+    http_test_result_clear(&result);
 
     request.url = url("/big?bytes=70000000"); /* over the 64 MiB cap */
-    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(http_test_fetch(reactor, engine, &request, &result) == 0);
     CHECK(result.status == 0 && result.error != NULL && strcmp(result.error, "response too large") == 0);
-    result_clear(&result);
+    http_test_result_clear(&result);
 
     request.url = url("/chunked");
-    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(http_test_fetch(reactor, engine, &request, &result) == 0);
     CHECK(result.status == 200 && strcmp(result.body, "one two three") == 0 && result.body_size == 13);
-    const char *encoding = header(&result, "transfer-encoding");
+    const char *encoding = http_test_header(&result, "transfer-encoding");
     CHECK(encoding != NULL && strcmp(encoding, "chunked") == 0);
-    result_clear(&result);
+    http_test_result_clear(&result);
 }
 
 static void test_reuse(struct reactor *reactor, struct http_engine *engine)
 {
-    struct result first = {0}, second = {0};
+    struct http_test_result first = {0}, second = {0};
     struct http_request request = {.method = "GET", .url = url("/port")};
-    CHECK(fetch(reactor, engine, &request, &first) == 0);
+    CHECK(http_test_fetch(reactor, engine, &request, &first) == 0);
     int sockets, inheritable;
     count_tcp_sockets(&sockets, &inheritable);
     CHECK(sockets >= 1 && inheritable == 0); /* the idle connection, close-on-exec */
-    CHECK(fetch(reactor, engine, &request, &second) == 0);
+    CHECK(http_test_fetch(reactor, engine, &request, &second) == 0);
     CHECK(first.status == 200 && second.status == 200);
     CHECK(first.body != NULL && second.body != NULL && strcmp(first.body, second.body) == 0);
-    result_clear(&first);
-    result_clear(&second);
+    http_test_result_clear(&first);
+    http_test_result_clear(&second);
 }
 
 /* Connections the server ends: one dropped silently after its answer (the
@@ -404,70 +309,70 @@ static void test_reuse(struct reactor *reactor, struct http_engine *engine)
  * close. */
 static void test_connection_ends(struct reactor *reactor, struct http_engine *engine)
 {
-    struct result dropped = {0}, next = {0}, result = {0};
+    struct http_test_result dropped = {0}, next = {0}, result = {0};
     struct http_request request = {.method = "GET", .url = url("/port?drop=1")};
-    CHECK(fetch(reactor, engine, &request, &dropped) == 0);
+    CHECK(http_test_fetch(reactor, engine, &request, &dropped) == 0);
     usleep(100 * 1000); /* the server's FIN arrives while the loop does not run */
     request.url = url("/port");
-    CHECK(fetch(reactor, engine, &request, &next) == 0);
+    CHECK(http_test_fetch(reactor, engine, &request, &next) == 0);
     CHECK(dropped.status == 200 && next.status == 200 && next.error == NULL);
     CHECK(dropped.body != NULL && next.body != NULL && strcmp(dropped.body, next.body) != 0);
-    result_clear(&dropped);
-    result_clear(&next);
+    http_test_result_clear(&dropped);
+    http_test_result_clear(&next);
 
     /* Three idle connections all dropped: the next request, on the newest,
      * goes out again on a new connection, not on another dead one. */
-    struct result three[3] = {{0}};
+    struct http_test_result three[3] = {{0}};
     request.url = url("/port?drop=1&ms=100&linger=200");
-    completed = 0;
+    http_test_completed = 0;
     for (int i = 0; i < 3; i++)
-        CHECK(http_send(engine, &request, on_done, &three[i]) == 0);
-    CHECK(run_until(reactor, 3, 10000) == 0);
+        CHECK(http_send(engine, &request, http_test_on_done, &three[i]) == 0);
+    CHECK(http_test_run_until(reactor, 3, 10000) == 0);
     usleep(400 * 1000); /* the server drops all three while the loop does not run */
     request.url = url("/port");
-    CHECK(fetch(reactor, engine, &request, &next) == 0);
+    CHECK(http_test_fetch(reactor, engine, &request, &next) == 0);
     CHECK(next.status == 200 && next.error == NULL);
     for (int i = 0; i < 3; i++) {
         CHECK(three[i].status == 200 && strcmp(three[i].body, next.body) != 0);
-        result_clear(&three[i]);
+        http_test_result_clear(&three[i]);
     }
-    result_clear(&next);
+    http_test_result_clear(&next);
 
     request.url = url("/close");
     for (int i = 0; i < 2; i++) {
-        CHECK(fetch(reactor, engine, &request, &result) == 0);
+        CHECK(http_test_fetch(reactor, engine, &request, &result) == 0);
         CHECK(result.status == 200 && result.error == NULL && strcmp(result.body, "bye") == 0);
-        result_clear(&result);
+        http_test_result_clear(&result);
     }
 
     request.url = url("/old");
-    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(http_test_fetch(reactor, engine, &request, &result) == 0);
     CHECK(result.status == 200 && result.error == NULL && strcmp(result.body, "until the end") == 0);
-    const char *old = header(&result, "X-Old");
+    const char *old = http_test_header(&result, "X-Old");
     CHECK(old != NULL && strcmp(old, "yes") == 0);
-    result_clear(&result);
+    http_test_result_clear(&result);
 }
 
 static void test_concurrent(struct reactor *reactor, struct http_engine *engine)
 {
     enum { N = 50 };
-    static struct result results[N];
+    static struct http_test_result results[N];
     /* 1 s each: one after another is 50 s, so the bound below can leave a
      * loaded 2-core ASan machine 10x the nominal 1 s */
     struct http_request request = {.method = "GET", .url = url("/sleep?ms=1000")};
-    completed = 0;
+    http_test_completed = 0;
     long long start = clock_mono_ms();
     int sent = 0;
     for (int i = 0; i < N; i++)
-        sent += http_send(engine, &request, on_done, &results[i]) == 0;
+        sent += http_send(engine, &request, http_test_on_done, &results[i]) == 0;
     CHECK(sent == N);
     CHECK(http_engine_in_flight(engine) == N);
-    CHECK(run_until(reactor, N, 30000) == 0);
+    CHECK(http_test_run_until(reactor, N, 30000) == 0);
     long long elapsed = clock_mono_ms() - start;
     int ok = 0;
     for (int i = 0; i < N; i++) {
         ok += results[i].done == 1 && results[i].status == 200 && strcmp(results[i].body, "slept") == 0;
-        result_clear(&results[i]);
+        http_test_result_clear(&results[i]);
     }
     CHECK(ok == N);
     CHECK(elapsed < 10000); /* one after another would take 50 s */
@@ -480,21 +385,21 @@ static void test_concurrent(struct reactor *reactor, struct http_engine *engine)
 static void test_burst_by_name(struct reactor *reactor, struct http_engine *engine)
 {
     enum { N = 20 };
-    static struct result results[N];
+    static struct http_test_result results[N];
     char by_name[128];
     snprintf(by_name, sizeof by_name, "http://localhost:%d/sleep?ms=1000", http_test_server_port);
     struct http_request request = {.method = "GET", .url = by_name, .timeout_ms = 30000};
-    completed = 0;
+    http_test_completed = 0;
     long long start = clock_mono_ms();
     for (int i = 0; i < N; i++)
-        CHECK(http_send(engine, &request, on_done, &results[i]) == 0);
+        CHECK(http_send(engine, &request, http_test_on_done, &results[i]) == 0);
     CHECK(http_engine_in_flight(engine) == N);
-    CHECK(run_until(reactor, N, 30000) == 0);
+    CHECK(http_test_run_until(reactor, N, 30000) == 0);
     long long elapsed = clock_mono_ms() - start;
     int ok = 0;
     for (int i = 0; i < N; i++) {
         ok += results[i].done == 1 && results[i].status == 200;
-        result_clear(&results[i]);
+        http_test_result_clear(&results[i]);
     }
     CHECK(ok == N);
     /* all at once: one after another would take 20 s; 8 s is the nominal
@@ -518,40 +423,40 @@ static int free_port(void)
 
 static void test_failures(struct reactor *reactor, struct http_engine *engine)
 {
-    struct result result = {0};
+    struct http_test_result result = {0};
     char refused[64];
     snprintf(refused, sizeof refused, "http://127.0.0.1:%d/", free_port());
     struct http_request request = {.method = "GET", .url = refused};
-    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(http_test_fetch(reactor, engine, &request, &result) == 0);
     CHECK(result.done == 1 && result.status == 0 && result.error != NULL && !result.timed_out);
     CHECK(result.body != NULL && result.body_size == 0);
     CHECK(result.error != NULL && strstr(result.error, "Connection refused") != NULL);
     printf("refused: %s\n", result.error ? result.error : "(none)");
-    result_clear(&result);
+    http_test_result_clear(&result);
 
     request.url = url("/sleep?ms=30000"); /* far past any bound below */
     request.timeout_ms = 200;
     long long start = clock_mono_ms();
-    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(http_test_fetch(reactor, engine, &request, &result) == 0);
     long long elapsed = clock_mono_ms() - start;
     CHECK(result.status == 0 && result.timed_out && result.error != NULL &&
           strncmp(result.error, "Timeout", 7) == 0);
     /* at the timeout, not at the answer (30 s): 10 s is room for a loaded machine */
     CHECK(elapsed >= 150 && elapsed < 10000);
     printf("timeout after %lld ms: %s\n", elapsed, result.error ? result.error : "(none)");
-    result_clear(&result);
+    http_test_result_clear(&result);
 
     request.url = "ftp://127.0.0.1/file";
     request.timeout_ms = 0;
-    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(http_test_fetch(reactor, engine, &request, &result) == 0);
     CHECK(result.status == 0 && result.error != NULL);
     printf("ftp: %s\n", result.error ? result.error : "(none)");
-    result_clear(&result);
+    http_test_result_clear(&result);
 
     request.url = "http://bad host/";
-    CHECK(fetch(reactor, engine, &request, &result) == 0);
+    CHECK(http_test_fetch(reactor, engine, &request, &result) == 0);
     CHECK(result.status == 0 && result.error != NULL);
-    result_clear(&result);
+    http_test_result_clear(&result);
 }
 
 /* A callback that sends the next request of a chain. */
@@ -571,16 +476,16 @@ static void on_chain(void *ctx, const struct http_response *response)
             chain->left = 0;
     }
     if (chain->left == 0)
-        completed++;
+        http_test_completed++;
 }
 
 static void test_send_from_callback(struct reactor *reactor, struct http_engine *engine)
 {
     struct chain chain = {.engine = engine, .left = 5};
     struct http_request request = {.method = "GET", .url = url("/hello")};
-    completed = 0;
+    http_test_completed = 0;
     CHECK(http_send(engine, &request, on_chain, &chain) == 0);
-    CHECK(run_until(reactor, 1, 10000) == 0);
+    CHECK(http_test_run_until(reactor, 1, 10000) == 0);
     CHECK(chain.ok == 5 && chain.left == 0);
 }
 
@@ -591,21 +496,21 @@ static void test_free_pending(struct reactor *reactor)
     CHECK(engine != NULL);
     if (engine == NULL)
         return;
-    struct result results[N] = {{0}};
+    struct http_test_result results[N] = {{0}};
     const char *headers[] = {"X-Custom: pending", NULL};
     struct http_request request = {.method = "POST", .url = url("/sleep?ms=3000"), .headers = headers,
                                    .body = "abc", .body_size = 3};
     for (int i = 0; i < N; i++)
-        CHECK(http_send(engine, &request, on_done, &results[i]) == 0);
-    run_for(reactor, 150); /* connected and sent, waiting for the answers */
+        CHECK(http_send(engine, &request, http_test_on_done, &results[i]) == 0);
+    http_test_run_for(reactor, 150); /* connected and sent, waiting for the answers */
     CHECK(http_engine_in_flight(engine) == N);
-    completed = 0;
+    http_test_completed = 0;
     http_engine_free(engine);
-    CHECK(completed == N);
+    CHECK(http_test_completed == N);
     for (int i = 0; i < N; i++) {
         CHECK(results[i].done == 1 && results[i].status == 0 && results[i].error != NULL &&
               strcmp(results[i].error, "cancelled") == 0);
-        result_clear(&results[i]);
+        http_test_result_clear(&results[i]);
     }
     http_engine_free(NULL);
 
@@ -615,25 +520,25 @@ static void test_free_pending(struct reactor *reactor)
     if (engine == NULL)
         return;
     request.url = url("/hello");
-    CHECK(http_send(engine, &request, on_done, &results[0]) == 0);
-    completed = 0;
+    CHECK(http_send(engine, &request, http_test_on_done, &results[0]) == 0);
+    http_test_completed = 0;
     http_engine_free(engine);
-    CHECK(completed == 1 && results[0].error != NULL && strcmp(results[0].error, "cancelled") == 0);
-    result_clear(&results[0]);
+    CHECK(http_test_completed == 1 && results[0].error != NULL && strcmp(results[0].error, "cancelled") == 0);
+    http_test_result_clear(&results[0]);
     CHECK(reactor_run_timers(reactor) == -1); /* the engine's timer went with it */
 }
 
 /* A callback that frees the engine while others are pending. */
 static struct http_engine *doomed;
-static struct result doomed_results[4];
+static struct http_test_result doomed_results[4];
 static int doomed_send_after_free;
 
 static void on_free_engine(void *ctx, const struct http_response *response)
 {
-    on_done(ctx, response);
+    http_test_on_done(ctx, response);
     http_engine_free(doomed);
     struct http_request request = {.method = "GET", .url = url("/hello")};
-    doomed_send_after_free = http_send(doomed, &request, on_done, &doomed_results[3]);
+    doomed_send_after_free = http_send(doomed, &request, http_test_on_done, &doomed_results[3]);
     http_engine_free(doomed); /* a second call while the first is deferred: nothing */
 }
 
@@ -645,38 +550,38 @@ static void test_free_from_callback(struct reactor *reactor)
         return;
     struct http_request slow = {.method = "GET", .url = url("/sleep?ms=3000")};
     struct http_request fast = {.method = "GET", .url = url("/hello")};
-    CHECK(http_send(doomed, &slow, on_done, &doomed_results[0]) == 0);
-    CHECK(http_send(doomed, &slow, on_done, &doomed_results[1]) == 0);
+    CHECK(http_send(doomed, &slow, http_test_on_done, &doomed_results[0]) == 0);
+    CHECK(http_send(doomed, &slow, http_test_on_done, &doomed_results[1]) == 0);
     CHECK(http_send(doomed, &fast, on_free_engine, &doomed_results[2]) == 0);
-    completed = 0;
-    CHECK(run_until(reactor, 3, 5000) == 0);
+    http_test_completed = 0;
+    CHECK(http_test_run_until(reactor, 3, 5000) == 0);
     CHECK(doomed_results[2].done == 1 && doomed_results[2].status == 200);
     for (int i = 0; i < 2; i++)
         CHECK(doomed_results[i].done == 1 && doomed_results[i].error != NULL &&
               strcmp(doomed_results[i].error, "cancelled") == 0);
     CHECK(doomed_send_after_free == -1 && doomed_results[3].done == 0);
     for (int i = 0; i < 4; i++)
-        result_clear(&doomed_results[i]);
+        http_test_result_clear(&doomed_results[i]);
     doomed = NULL;
-    run_for(reactor, 50); /* nothing of the engine may run any more */
+    http_test_run_for(reactor, 50); /* nothing of the engine may run any more */
     CHECK(reactor_run_timers(reactor) == -1);
 }
 
 /* Sends N copies of REQUEST at once and waits for them all. */
 static int wave(struct reactor *reactor, struct http_engine *engine, const struct http_request *request,
-                struct result *results, int n)
+                struct http_test_result *results, int n)
 {
-    completed = 0;
+    http_test_completed = 0;
     int sent = 0;
     for (int i = 0; i < n; i++)
-        sent += http_send(engine, request, on_done, &results[i]) == 0;
+        sent += http_send(engine, request, http_test_on_done, &results[i]) == 0;
     CHECK(sent == n);
     CHECK(http_engine_in_flight(engine) == (size_t)n);
-    return sent == n ? run_until(reactor, n, 30000) : -1;
+    return sent == n ? http_test_run_until(reactor, n, 30000) : -1;
 }
 
 /* How many of RESULTS[0..N) answered 200 with a port no other of them had. */
-static int distinct_ports(const struct result *results, int n)
+static int distinct_ports(const struct http_test_result *results, int n)
 {
     int distinct = 0;
     for (int i = 0; i < n; i++) {
@@ -693,7 +598,7 @@ static int distinct_ports(const struct result *results, int n)
 static void test_shards(struct reactor *reactor, struct http_engine *engine)
 {
     enum { N = SHARDED };
-    static struct result first[N], second[N];
+    static struct http_test_result first[N], second[N];
     struct http_request request = {.method = "GET", .url = url("/port?ms=300")};
     long long start = clock_mono_ms();
     CHECK(wave(reactor, engine, &request, first, N) == 0);
@@ -715,8 +620,8 @@ static void test_shards(struct reactor *reactor, struct http_engine *engine)
     CHECK(elapsed < 10000); /* one after another would take 90 s */
     printf("%d requests of 300 ms each in %lld ms; the next %d reused %d connections\n", N, elapsed, N, reused);
     for (int i = 0; i < N; i++) {
-        result_clear(&first[i]);
-        result_clear(&second[i]);
+        http_test_result_clear(&first[i]);
+        http_test_result_clear(&second[i]);
     }
     CHECK(http_engine_in_flight(engine) == 0);
 }
@@ -726,7 +631,7 @@ static void test_shards(struct reactor *reactor, struct http_engine *engine)
 static void test_prepare(struct reactor *reactor)
 {
     enum { N = 40 };
-    static struct result results[N];
+    static struct http_test_result results[N];
     int direct = getenv("FAASET_HTTP_DIRECT") == NULL || strcmp(getenv("FAASET_HTTP_DIRECT"), "0") != 0;
     struct http_engine *engine = http_engine_new(reactor);
     CHECK(engine != NULL);
@@ -738,14 +643,14 @@ static void test_prepare(struct reactor *reactor)
     count_tcp_sockets(&prepared, &inheritable);
     CHECK(opened == (direct ? (size_t)N : 0) && prepared - before == (int)opened && inheritable == 0);
     CHECK(http_prepare(engine, url("/port"), N) == 0); /* already there */
-    CHECK(http_prepare(engine, "https://127.0.0.1:1/", N) == 0 && http_prepare(NULL, url("/"), N) == 0);
+    CHECK(http_prepare(engine, "ftp://127.0.0.1:1/", N) == 0 && http_prepare(NULL, url("/"), N) == 0);
     struct http_request request = {.method = "GET", .url = url("/port?ms=100")};
     CHECK(wave(reactor, engine, &request, results, N) == 0);
     count_tcp_sockets(&after, &inheritable);
     int ok = 0;
     for (int i = 0; i < N; i++) {
         ok += results[i].done == 1 && results[i].status == 200;
-        result_clear(&results[i]);
+        http_test_result_clear(&results[i]);
     }
     CHECK(ok == N);
     CHECK(after - before == N); /* the prepared ones carried the burst (or, with libcurl, its own) */
@@ -759,7 +664,7 @@ static void test_prepare(struct reactor *reactor)
 static void test_burst_across_shards(struct reactor *reactor, struct http_engine *engine)
 {
     enum { N = SHARDED };
-    static struct result results[N];
+    static struct http_test_result results[N];
     char by_name[128];
     snprintf(by_name, sizeof by_name, "http://%s:%d/sleep?ms=200", TEST_HOST, http_test_server_port);
     struct http_request request = {.method = "GET", .url = by_name, .timeout_ms = 20000};
@@ -768,7 +673,7 @@ static void test_burst_across_shards(struct reactor *reactor, struct http_engine
     int ok = 0;
     for (int i = 0; i < N; i++) {
         ok += results[i].done == 1 && results[i].status == 200;
-        result_clear(&results[i]);
+        http_test_result_clear(&results[i]);
     }
     CHECK(ok == N);
     int lookups = atomic_load(&test_host_lookups);
@@ -781,7 +686,7 @@ static void test_burst_across_shards(struct reactor *reactor, struct http_engine
 static void test_free_across_shards(struct reactor *reactor)
 {
     enum { N = SHARDED };
-    static struct result results[N];
+    static struct http_test_result results[N];
     int baseline, sockets, inheritable;
     count_tcp_sockets(&baseline, &inheritable);
     struct http_engine *engine = http_engine_new(reactor);
@@ -790,23 +695,23 @@ static void test_free_across_shards(struct reactor *reactor)
         return;
     struct http_request request = {.method = "GET", .url = url("/sleep?ms=30000")};
     for (int i = 0; i < N; i++)
-        CHECK(http_send(engine, &request, on_done, &results[i]) == 0);
+        CHECK(http_send(engine, &request, http_test_on_done, &results[i]) == 0);
     /* until all N are connected (not a fixed 500 ms a loaded machine may miss);
      * the answers take 30 s, so they are all still waiting */
     long long connected_by = clock_mono_ms() + 20000;
     do {
-        run_for(reactor, 50);
+        http_test_run_for(reactor, 50);
         count_tcp_sockets(&sockets, &inheritable);
     } while (sockets - baseline < N && clock_mono_ms() < connected_by);
     CHECK(http_engine_in_flight(engine) == N);
     CHECK(sockets - baseline == N);
-    completed = 0;
+    http_test_completed = 0;
     http_engine_free(engine);
-    CHECK(completed == N);
+    CHECK(http_test_completed == N);
     int cancelled = 0;
     for (int i = 0; i < N; i++) {
         cancelled += results[i].done == 1 && results[i].error != NULL && strcmp(results[i].error, "cancelled") == 0;
-        result_clear(&results[i]);
+        http_test_result_clear(&results[i]);
     }
     CHECK(cancelled == N);
     count_tcp_sockets(&sockets, &inheritable);
@@ -830,41 +735,41 @@ static void dispatch_only(struct reactor *reactor, int ms)
 static void test_deferred(struct reactor *reactor)
 {
     enum { N = 3 };
-    struct result results[N] = {{0}};
+    struct http_test_result results[N] = {{0}};
     struct http_engine *engine = http_engine_new(reactor);
     CHECK(engine != NULL);
     if (engine == NULL)
         return;
     struct http_request request = {.method = "GET", .url = url("/sleep?ms=300")};
     for (int i = 0; i < N; i++)
-        CHECK(http_send(engine, &request, on_done, &results[i]) == 0);
-    run_for(reactor, 150); /* connected and sent */
-    completed = 0;
+        CHECK(http_send(engine, &request, http_test_on_done, &results[i]) == 0);
+    http_test_run_for(reactor, 150); /* connected and sent */
+    http_test_completed = 0;
     /* the answers (300 ms) are read; their callbacks wait. 2 s, not 0.7: room
      * for a loaded 2-core ASan machine to connect, send and read */
     dispatch_only(reactor, 2000);
-    CHECK(completed == 0 && http_engine_in_flight(engine) == N);
+    CHECK(http_test_completed == 0 && http_engine_in_flight(engine) == N);
     double read_by = epoch_ms();
     usleep(200 * 1000);
-    CHECK(run_until(reactor, N, 10000) == 0); /* 0 ms timers: at once, unless the machine stalls */
+    CHECK(http_test_run_until(reactor, N, 10000) == 0); /* 0 ms timers: at once, unless the machine stalls */
     for (int i = 0; i < N; i++) {
         CHECK(results[i].done == 1 && results[i].status == 200);
         CHECK(results[i].received_ms <= read_by && results[i].total_ms >= 250 &&
               results[i].total_ms <= read_by - results[i].sent_ms + 1);
-        result_clear(&results[i]);
+        http_test_result_clear(&results[i]);
     }
 
     for (int i = 0; i < N; i++)
-        CHECK(http_send(engine, &request, on_done, &results[i]) == 0);
-    run_for(reactor, 150);
-    completed = 0;
+        CHECK(http_send(engine, &request, http_test_on_done, &results[i]) == 0);
+    http_test_run_for(reactor, 150);
+    http_test_completed = 0;
     dispatch_only(reactor, 2000);
-    CHECK(completed == 0 && http_engine_in_flight(engine) == N);
+    CHECK(http_test_completed == 0 && http_engine_in_flight(engine) == N);
     http_engine_free(engine); /* the answers read but not delivered are cancelled */
-    CHECK(completed == N);
+    CHECK(http_test_completed == N);
     for (int i = 0; i < N; i++) {
         CHECK(results[i].done == 1 && results[i].error != NULL && strcmp(results[i].error, "cancelled") == 0);
-        result_clear(&results[i]);
+        http_test_result_clear(&results[i]);
     }
     CHECK(reactor_run_timers(reactor) == -1);
 }
