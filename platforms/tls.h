@@ -46,6 +46,9 @@ void tls_trust_free(struct tls_trust *trust);
 struct tls_resume *tls_resume_new(void);
 void tls_resume_free(struct tls_resume *resume);
 
+/* Whether RESUME holds a session a new link can resume. */
+int tls_resume_ready(const struct tls_resume *resume);
+
 /* A client link on the connected (or connecting) socket FD, to HOST (a
  * name, or an IP address: then no SNI, and the certificate must name the
  * address), reached as PORT (for messages); RESUME may be NULL. NULL when

@@ -77,12 +77,27 @@ thread pool still POSTs to / unsigned. The same targets apply. (The strict
 Python stand-in of tests/aws runs functions for real but cannot hold a
 thousand invocations itself: it would measure itself, not the client.)
 
+With --tls every client reaches the sleeper over HTTPS, through a TLS
+terminator started here (tls_terminator.py: Debian's nginx, one worker per
+core, kept-alive connections to the sleeper, a CA and a certificate for
+localhost made here): faaset gets https://localhost:PORT/ (a host name, as
+real endpoints are) with SSL_CERT_FILE naming the CA (AWS_CA_BUNDLE with
+--platform aws), the thread pool the same URL with --ca. In the same run,
+before them, faaset makes the same experiment over plain HTTP straight to
+the sleeper: the baseline its TLS figures are compared with. The "TCP
+connections" and server figures are then nginx's connections to the
+sleeper, not the client's. What loopback TLS measures and what it does not:
+see tls_terminator.py.
+
 4. Targets, printed as PASS/FAIL lines. Default scale: faaset has no failed
    or missing run, peak concurrency >= 99 % of threads (990 of 1000), mean
    >= 98 % (980), peak RSS < 64 MiB, overhead p99 < 20 ms, and a lower
    overhead p50 and p99 and a lower peak RSS than the thread pool.
    --scale10 (threads 10000, runs 20000 unless given): no failed or missing
-   run, mean >= 95 % of threads (9500), peak RSS < 256 MiB. They are
+   run, mean >= 95 % of threads (9500), peak RSS < 256 MiB. With --tls:
+   the default-scale targets but the thread pool comparisons, plus client
+   CPU at most 3x the plain-HTTP baseline's; --scale10 --tls: mean >= 9500
+   and peak RSS < 512 MiB. They are
    informational: the exit status is 0 unless --check is given, then 1 if
    any target fails (2 if the benchmark itself could not run).
 
@@ -118,6 +133,7 @@ import urllib.request
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from tls_terminator import TlsTerminator, TlsTerminatorError  # noqa: E402
 from bench_common import (ROOT, BenchError, Table, add_common_options, check_faaset, children_of,  # noqa: E402
                           clean_env, command_output, cpu_model, kill_quietly, machine_line, new_parser, print_targets,
                           proc_status, progress, python_version, reap, run_benchmark, spawn, status_kib, track,
@@ -136,6 +152,8 @@ SCALE10_RUNS, SCALE10_THREADS = 20000, 10000
 PEAK_FRACTION, MEAN_FRACTION = 0.99, 0.98
 SCALE10_MEAN_FRACTION = 0.95
 RSS_LIMIT_MIB, SCALE10_RSS_LIMIT_MIB = 64, 256
+SCALE10_TLS_RSS_LIMIT_MIB = 512
+TLS_CPU_RATIO_LIMIT = 3.0       # client CPU over TLS, at most this many times the plain-HTTP run's
 OVERHEAD_P99_LIMIT_MS = 20.0
 BUSY_MACHINE_SHARE = 0.10       # warn when other processes used more of the CPU than this
 
@@ -346,15 +364,18 @@ class Server:
 
 # ---------------------------------------------------------------- the clients
 
-def run_faaset(args, server, workdir):
-    folder = workdir / "faaset"
+def run_faaset(args, server, workdir, name="faaset", url=None, ca_file=None, tls=None):
+    """faaset run against URL (default the sleeper's own), trusting CA_FILE;
+    TLS (a TlsTerminator) is measured beside the server."""
+    url = url or server.url
+    folder = workdir / name
     folder.mkdir()
     function_file = folder / "sleeper.json"
     experiment_file = folder / "bench.json"
     if args.platform == "aws":
         function_file.write_text(json.dumps({"function": "sleeper", "platform": "AWS Lambda"}))
     else:
-        function_file.write_text(json.dumps({"function": "sleeper", "platform": "HTTP", "endpoint": server.url}))
+        function_file.write_text(json.dumps({"function": "sleeper", "platform": "HTTP", "endpoint": url}))
     experiment_file.write_text(json.dumps({"experimentName": "sleeper-bench", "runs": args.runs,
                                            "threads": args.threads, "iterations": 1,
                                            "payloads": [{"sleep": args.sleep}]}))
@@ -362,17 +383,23 @@ def run_faaset(args, server, workdir):
     if args.platform == "aws":
         env = {k: v for k, v in env.items() if not k.startswith("AWS_")}
         env.update({"AWS_ACCESS_KEY_ID": LAMBDA_KEYS[0], "AWS_SECRET_ACCESS_KEY": LAMBDA_KEYS[1],
-                    "AWS_REGION": LAMBDA_KEYS[2], "AWS_ENDPOINT_URL": server.url.rstrip("/"),
+                    "AWS_REGION": LAMBDA_KEYS[2], "AWS_ENDPOINT_URL": url.rstrip("/"),
                     "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
+        if ca_file:
+            env["AWS_CA_BUNDLE"] = str(ca_file)
+    elif ca_file:
+        env["SSL_CERT_FILE"] = str(ca_file)
     stdout_path, stderr_path = folder / "summary.json", folder / "stderr.txt"
     server.mark()
+    tls_cpu_before = tls.cpu_seconds() if tls else None
     before = background_mark()
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         child = Child("faaset run", [args.faaset, "run", "-f", str(function_file), "-e", str(experiment_file),
                                      "-o", str(folder / "results")], folder, out, err, env)
     watched = watch_client(child, deadline(args))
     server_intervals, server_cpu = server.since_mark()
-    watched["background"] = background_since(before, watched, server_cpu)
+    tls_cpu = tls.cpu_seconds() - tls_cpu_before if tls else None
+    watched["background"] = background_since(before, watched, server_cpu + (tls_cpu or 0.0))
     stderr_text = stderr_path.read_text(errors="replace")
     if watched["exit_code"] != 0:
         print(f"warning: faaset run exited with {watched['exit_code']}; stderr:\n{stderr_text[-3000:]}",
@@ -386,31 +413,35 @@ def run_faaset(args, server, workdir):
     except ValueError:
         summary = None
     return {"rows": rows, "process": watched, "summary": summary, "server_intervals": server_intervals,
-            "server_cpu_s": server_cpu, "stderr_tail": stderr_text[-2000:]}
+            "server_cpu_s": server_cpu, "tls_cpu_s": tls_cpu, "stderr_tail": stderr_text[-2000:]}
 
 
-def run_threadpool(args, server, workdir):
+def run_threadpool(args, server, workdir, tls=None):
     folder = workdir / "threadpool"
     folder.mkdir()
     rows_path = folder / "runs.jsonl"
     stderr_path = folder / "stderr.txt"
     server.mark()
+    tls_cpu_before = tls.cpu_seconds() if tls else None
     before = background_mark()
+    argv = [args.python, str(THREADPOOL_CLIENT), "--url", tls.url if tls else server.url, "--threads",
+            str(args.threads), "--runs", str(args.runs), "--sleep", str(args.sleep), "--out", str(rows_path),
+            "--deadline", str(deadline(args) - 30)]
+    if tls:
+        argv += ["--ca", str(tls.ca_file)]
     with open(stderr_path, "wb") as err:
-        child = Child("threadpool client",
-                      [args.python, str(THREADPOOL_CLIENT), "--url", server.url, "--threads", str(args.threads),
-                       "--runs", str(args.runs), "--sleep", str(args.sleep), "--out", str(rows_path),
-                       "--deadline", str(deadline(args) - 30)], folder, subprocess.DEVNULL, err)
+        child = Child("threadpool client", argv, folder, subprocess.DEVNULL, err)
     watched = watch_client(child, deadline(args))
     server_intervals, server_cpu = server.since_mark()
-    watched["background"] = background_since(before, watched, server_cpu)
+    tls_cpu = tls.cpu_seconds() - tls_cpu_before if tls else None
+    watched["background"] = background_since(before, watched, server_cpu + (tls_cpu or 0.0))
     stderr_text = stderr_path.read_text(errors="replace")
     if watched["exit_code"] != 0:
         print(f"warning: the thread pool client exited with {watched['exit_code']}; stderr:\n{stderr_text[-3000:]}",
               file=sys.stderr)
     rows = read_rows(rows_path) if rows_path.exists() else []
     return {"rows": rows, "process": watched, "summary": None, "server_intervals": server_intervals,
-            "server_cpu_s": server_cpu, "stderr_tail": stderr_text[-2000:]}
+            "server_cpu_s": server_cpu, "tls_cpu_s": tls_cpu, "stderr_tail": stderr_text[-2000:]}
 
 
 def background_mark():
@@ -542,6 +573,7 @@ def analyse(args, result):
         "exit_code": p["exit_code"],
         "tcp_connections": len(connections),
         "server_cpu_s": result["server_cpu_s"],
+        "tls_cpu_s": result.get("tls_cpu_s"),
         "background": p.get("background"),
         "overhead_samples_ms": [round(x, 3) for x in overhead],
         "rss_timeline": p["rss_timeline"],
@@ -560,12 +592,19 @@ def evaluate_targets(args, figures):
     targets = [{"name": "faaset: every run succeeded", "passed": clean,
                 "detail": f"{f['ok']} ok, {f['failed']} failed, {f['missing']} missing of {args.runs}; "
                           f"exit status {f['exit_code']}"}]
+    base = figures.get("faaset_plain")
+    if base is not None:
+        cpu_ratio = f["cpu_s"] / base["cpu_s"] if base["cpu_s"] else math.inf
+        targets.append({"name": f"faaset: client CPU over TLS <= {TLS_CPU_RATIO_LIMIT:g}x the plain-HTTP run's",
+                        "passed": cpu_ratio <= TLS_CPU_RATIO_LIMIT,
+                        "detail": f"{f['cpu_s']:.2f} s vs {base['cpu_s']:.2f} s: {cpu_ratio:.2f}x"})
     if args.scale10:
         mean_min = SCALE10_MEAN_FRACTION * threads
+        rss_limit = SCALE10_TLS_RSS_LIMIT_MIB if args.tls else SCALE10_RSS_LIMIT_MIB
         targets += [
             {"name": f"faaset: mean concurrency >= {mean_min:g} (time-weighted, server side)",
              "passed": conc["mean"] >= mean_min, "detail": f"{conc['mean']:.1f} (peak {conc['peak']})"},
-            {"name": f"faaset: peak RSS < {SCALE10_RSS_LIMIT_MIB} MiB", "passed": rss_mib < SCALE10_RSS_LIMIT_MIB,
+            {"name": f"faaset: peak RSS < {rss_limit} MiB", "passed": rss_mib < rss_limit,
              "detail": f"{rss_mib:.1f} MiB"},
         ]
     else:
@@ -660,6 +699,10 @@ def print_report(results, args):
     if args.platform == "aws":
         print("Platform: faaset calls through the aws adapter (Lambda Invoke, SigV4-signed; the server checks "
               "every signature); the thread pool POSTs to / unsigned")
+    if args.tls:
+        print(f"TLS:      both clients over HTTPS to {results['tls']['url']} ({results['tls']['nginx']}, "
+              f"one worker per core, kept-alive connections to the sleeper; CA made for the run); "
+              "baseline: faaset over plain HTTP straight to the sleeper, in the same run")
     ideal = f["ideal_s"]
     print(f"Experiment: {args.runs} runs, {args.threads} in flight, sleep {args.sleep:g} s, 1 iteration "
           f"(ideal wall time {ideal:g} s)")
@@ -723,6 +766,28 @@ def print_report(results, args):
               (get(f, "background", "loadavg_before") or "-").split()[0],
               (get(t, "background", "loadavg_before") or "-").split()[0] if t else "-", "")
     table.print()
+    base = results["figures"].get("faaset_plain")
+    if base is not None:
+        bc = base["concurrency_server"] or {"peak": 0, "mean": 0.0}
+        fc = f["concurrency_server"] or {"peak": 0, "mean": 0.0}
+        print(f"\nfaaset over TLS vs the same experiment over plain HTTP, in this run:")
+        tls_table = Table((12, 12, 11), ("TLS", "plain", "TLS/plain"))
+        tls_table.add("  peak in flight", fmt(fc["peak"], "{:d}"), fmt(bc["peak"], "{:d}"), "")
+        tls_table.add("  mean in flight", fmt(fc["mean"], "{:.1f}"), fmt(bc["mean"], "{:.1f}"), "")
+        tls_table.add("  wall, first send to last receive (s)", fmt(f["wall_span_s"]), fmt(base["wall_span_s"]),
+                      ratio(f["wall_span_s"], base["wall_span_s"]))
+        tls_table.add("  overhead p50 (ms)", fmt(get(f, "overhead_ms", "p50")), fmt(get(base, "overhead_ms", "p50")),
+                      ratio(get(f, "overhead_ms", "p50"), get(base, "overhead_ms", "p50")))
+        tls_table.add("  overhead p99 (ms)", fmt(get(f, "overhead_ms", "p99")), fmt(get(base, "overhead_ms", "p99")),
+                      ratio(get(f, "overhead_ms", "p99"), get(base, "overhead_ms", "p99")))
+        tls_table.add("  peak RSS (MiB)", fmt(f["peak_rss_kib"] / 1024, "{:.1f}"),
+                      fmt(base["peak_rss_kib"] / 1024, "{:.1f}"), ratio(f["peak_rss_kib"], base["peak_rss_kib"]))
+        tls_table.add("  client CPU, user + sys (s)", fmt(f["cpu_s"]), fmt(base["cpu_s"]),
+                      ratio(f["cpu_s"], base["cpu_s"]))
+        tls_table.add("  nginx CPU during the run (s)", fmt(f["tls_cpu_s"]), "-", "")
+        if t is not None:
+            tls_table.add("  nginx CPU, thread pool's run (s)", fmt(t["tls_cpu_s"]), "-", "")
+        tls_table.print()
     own = f.get("own_summary")
     if own:
         c, lat = own.get("concurrency") or {}, own.get("latency") or {}
@@ -755,6 +820,9 @@ def parse_args():
     parser.add_argument("--skip-threadpool", action="store_true", help="measure faaset only")
     parser.add_argument("--platform", choices=("http", "aws"), default="http",
                         help="how faaset calls the sleeper: HTTP (default) or the aws adapter (signed Lambda Invoke)")
+    parser.add_argument("--tls", action="store_true",
+                        help="every client over HTTPS through nginx (a CA made here); faaset over plain HTTP too, "
+                             "as the baseline")
     parser.add_argument("--server-workers", type=int,
                         help="sleeper server processes sharing the port (default 4, or threads / 2500 above 10000)")
     add_common_options(parser, "interpreter of the thread pool client", "also write every figure here as JSON")
@@ -803,14 +871,28 @@ def run(args, workdir):
     results = {"machine": machine_info(args, nofile),
                "settings": {"runs": args.runs, "threads": args.threads, "sleep_s": args.sleep, "iterations": 1,
                             "scale10": args.scale10, "server_workers": args.server_workers,
-                            "platform": args.platform}}
+                            "platform": args.platform, "tls": args.tls}}
     progress(f"compiling and starting the sleeper server ({args.server_workers} worker(s)) ...")
     server = Server(workdir, args.server_workers, LAMBDA_KEYS if args.platform == "aws" else None)
     results["server"] = {"url": server.url, "workers": server.workers, "cc": server.cc_version}
+    tls = None
     try:
         raw = {}
-        progress(f"faaset run: {args.runs} runs, {args.threads} in flight, sleep {args.sleep:g} s ...")
-        raw["faaset"] = run_faaset(args, server, workdir)
+        if args.tls:
+            progress("starting nginx as the TLS terminator ...")
+            try:
+                tls = TlsTerminator(workdir, server.port, args.threads)
+            except TlsTerminatorError as error:
+                raise BenchError(str(error))
+            results["tls"] = {"url": tls.url, "nginx": tls.version}
+            progress(f"faaset run over plain HTTP (the baseline): {args.runs} runs, {args.threads} in flight ...")
+            raw["faaset_plain"] = run_faaset(args, server, workdir, name="faaset-plain")
+            time.sleep(1.0)
+            progress(f"faaset run over TLS: {args.runs} runs, {args.threads} in flight, sleep {args.sleep:g} s ...")
+            raw["faaset"] = run_faaset(args, server, workdir, url=tls.url, ca_file=tls.ca_file, tls=tls)
+        else:
+            progress(f"faaset run: {args.runs} runs, {args.threads} in flight, sleep {args.sleep:g} s ...")
+            raw["faaset"] = run_faaset(args, server, workdir)
         skip_reason = None
         if args.scale10:
             skip_reason = (f"--scale10: {args.threads} OS threads in one Python process measure the interpreter "
@@ -820,9 +902,11 @@ def run(args, workdir):
         if skip_reason is None:
             time.sleep(1.0)   # let the last connections close
             progress(f"thread pool: {args.threads} threads, {args.runs} runs, sleep {args.sleep:g} s ...")
-            raw["threadpool"] = run_threadpool(args, server, workdir)
+            raw["threadpool"] = run_threadpool(args, server, workdir, tls)
         results["threadpool_skipped"] = skip_reason
     finally:
+        if tls is not None:
+            tls.stop()
         server.stop()
     results["figures"] = {name: analyse(args, result) for name, result in raw.items()}
     results["targets"] = evaluate_targets(args, results["figures"])

@@ -3,15 +3,16 @@
 experiment_bench.py's comparison (run as its own process so its memory is
 measured like faaset's).
 
-    threadpool_client.py --url http://127.0.0.1:PORT/ --threads 1000 --runs 5000
-                         --sleep 2 --out rows.jsonl [--timeout S] [--deadline S]
+    threadpool_client.py --url http(s)://HOST:PORT/ --threads 1000 --runs 5000
+                         --sleep 2 --out rows.jsonl [--timeout S] [--deadline S] [--ca FILE]
 
 One OS thread per slot, all started one after another as FaaS Runner starts
 its threads; thread t makes runs t, t + threads, t + 2 threads, ... one
 after another (FaaS Runner's even split), each a blocking POST of
 {"sleep": SLEEP} as JSON over the thread's own keep-alive HTTP/1.1
 connection (http.client; a connection that fails is replaced on the next
-run). Each run becomes a row with FaaS Runner's columns (1_run_id,
+run); for https:// one ssl context verifies every connection against --ca
+(a PEM file), else the system's store. Each run becomes a row with FaaS Runner's columns (1_run_id,
 2_thread_id, clientSendTime / clientReceiveTime in epoch ms,
 roundTripTime in ms from the monotonic clock, latency = roundTripTime -
 runtime) with the server's JSON merged in, or status "error" with
@@ -27,6 +28,7 @@ import argparse
 import http.client
 import json
 import resource
+import ssl
 import sys
 import threading
 import time
@@ -48,13 +50,16 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--timeout", type=float)
     parser.add_argument("--deadline", type=float)
+    parser.add_argument("--ca", help="PEM file of the CA to trust for https://")
     args = parser.parse_args()
     if args.threads < 1 or args.threads > args.runs:
         parser.error("threads must be between 1 and runs")
     url = urllib.parse.urlsplit(args.url)
-    if url.scheme != "http" or url.hostname is None:
-        parser.error("--url must be http://HOST:PORT/PATH")
-    host, port, path = url.hostname, url.port or 80, url.path or "/"
+    if url.scheme not in ("http", "https") or url.hostname is None:
+        parser.error("--url must be http(s)://HOST:PORT/PATH")
+    secure = url.scheme == "https"
+    host, port, path = url.hostname, url.port or (443 if secure else 80), url.path or "/"
+    context = ssl.create_default_context(cafile=args.ca) if secure else None
     timeout = args.timeout or args.sleep + 60
     deadline = args.deadline or (args.runs / args.threads) * (args.sleep + 60) + 60
     raise_nofile()
@@ -76,7 +81,8 @@ def main():
             started = time.perf_counter()
             try:
                 if conn is None:
-                    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+                    conn = (http.client.HTTPSConnection(host, port, timeout=timeout, context=context) if secure
+                            else http.client.HTTPConnection(host, port, timeout=timeout))
                 conn.request("POST", path, body=body, headers=headers)
                 response = conn.getresponse()
                 data = response.read()

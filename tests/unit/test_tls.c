@@ -7,7 +7,7 @@
  * expired, a server that closes in the handshake, an http server behind an
  * https URL, CA settings that name nothing usable); keep-alive reuse,
  * session resumption (the server says how each connection's handshake
- * went), servers that drop idle TLS connections with and without
+ * went; a burst to a new origin waits for one probe's ticket), servers that drop idle TLS connections with and without
  * close_notify, and a hundred requests in flight. The whole run is bounded
  * by an alarm that also kills the server. */
 #include <jansson.h>
@@ -153,6 +153,32 @@ static void test_bad_servers_and_settings(void)
     unsetenv("SSL_CERT_FILE");
 }
 
+/* A burst to an origin with no ticket yet: the first handshake is a probe
+ * the others wait for, so all but one resume its session. */
+static void test_probe(void)
+{
+    struct http_engine *engine = http_engine_new(reactor);
+    CHECK(engine != NULL);
+    if (engine == NULL)
+        return;
+    static struct http_test_result results[IN_FLIGHT];
+    struct http_request request = {.method = "GET", .url = url_to("good", "localhost", "/session"),
+                                   .ca_file = server_path("ca")};
+    http_test_completed = 0;
+    for (int i = 0; i < IN_FLIGHT; i++)
+        CHECK(http_send(engine, &request, http_test_on_done, &results[i]) == 0);
+    CHECK(http_test_run_until(reactor, IN_FLIGHT, 60000) == 0);
+    int resumed = 0, full = 0;
+    for (int i = 0; i < IN_FLIGHT; i++) {
+        resumed += results[i].status == 200 && strcmp(results[i].body, "resumed") == 0;
+        full += results[i].status == 200 && strcmp(results[i].body, "full") == 0;
+        http_test_result_clear(&results[i]);
+    }
+    printf("a burst of %d to a new origin: %d full handshake(s), %d resumed\n", IN_FLIGHT, full, resumed);
+    CHECK(full >= 1 && full + resumed == IN_FLIGHT && resumed >= IN_FLIGHT - 10);
+    http_engine_free(engine);
+}
+
 /* Keep-alive, resumption, and servers that drop idle connections. */
 static void test_connections(void)
 {
@@ -241,6 +267,7 @@ int main(void)
         test_good_chain();
         test_bad_certificates();
         test_bad_servers_and_settings();
+        test_probe();
         test_connections();
         reactor_free(reactor);
     }
