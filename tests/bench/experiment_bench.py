@@ -78,7 +78,7 @@ Python stand-in of tests/aws runs functions for real but cannot hold a
 thousand invocations itself: it would measure itself, not the client.)
 
 With --tls every client reaches the sleeper over HTTPS, through a TLS
-terminator started here (tls_terminator.py: Debian's nginx, one worker per
+terminator started here (tests/support/tls_terminator.py: Debian's nginx, one worker per
 core, kept-alive connections to the sleeper, a CA and a certificate for
 localhost made here): faaset gets https://localhost:PORT/ (a host name, as
 real endpoints are) with SSL_CERT_FILE naming the CA (AWS_CA_BUNDLE with
@@ -87,7 +87,7 @@ before them, faaset makes the same experiment over plain HTTP straight to
 the sleeper: the baseline its TLS figures are compared with. The "TCP
 connections" and server figures are then nginx's connections to the
 sleeper, not the client's. What loopback TLS measures and what it does not:
-see tls_terminator.py.
+see tests/support/tls_terminator.py.
 
 4. Targets, printed as PASS/FAIL lines. Default scale: faaset has no failed
    or missing run, peak concurrency >= 99 % of threads (990 of 1000), mean
@@ -133,6 +133,7 @@ import urllib.request
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "support"))
 from tls_terminator import TlsTerminator, TlsTerminatorError  # noqa: E402
 from bench_common import (ROOT, BenchError, Table, add_common_options, check_faaset, children_of,  # noqa: E402
                           clean_env, command_output, cpu_model, kill_quietly, machine_line, new_parser, print_targets,

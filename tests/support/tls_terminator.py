@@ -1,5 +1,6 @@
-"""A TLS terminator for the benchmarks: nginx (Debian's) in front of a
-plain-HTTP server on loopback, with a CA and certificate made here.
+"""A TLS terminator for the benchmarks and the tests: nginx (Debian's) in
+front of a plain-HTTP server on loopback, with a CA and certificate made
+here.
 
     terminator = TlsTerminator(workdir, upstream_port, connections)
     terminator.url        # https://localhost:PORT/
@@ -94,6 +95,7 @@ events {{
 }}
 http {{
     access_log off;
+    client_max_body_size 256m;
     client_body_temp_path {temp}/body;
     proxy_temp_path {temp}/proxy;
     fastcgi_temp_path {temp}/fastcgi;
