@@ -95,8 +95,9 @@ see tests/support/tls_terminator.py.
    overhead p50 and p99 and a lower peak RSS than the thread pool.
    --scale10 (threads 10000, runs 20000 unless given): no failed or missing
    run, mean >= 95 % of threads (9500), peak RSS < 256 MiB. With --tls:
-   the default-scale targets but the thread pool comparisons, plus client
-   CPU at most 3x the plain-HTTP baseline's; --scale10 --tls: mean >= 9500
+   peak, mean and RSS as above and less memory than the thread pool, plus
+   client CPU at most 3x the plain-HTTP baseline's (the overhead then
+   includes nginx's hop to the sleeper: reported, not a target); --scale10 --tls: mean >= 9500
    and peak RSS < 512 MiB. They are
    informational: the exit status is 0 unless --check is given, then 1 if
    any target fails (2 if the benchmark itself could not run).
@@ -617,20 +618,23 @@ def evaluate_targets(args, figures):
              "passed": conc["mean"] >= mean_min, "detail": f"{conc['mean']:.1f}"},
             {"name": f"faaset: peak RSS < {RSS_LIMIT_MIB} MiB", "passed": rss_mib < RSS_LIMIT_MIB,
              "detail": f"{rss_mib:.1f} MiB"},
-            {"name": f"faaset: overhead p99 < {OVERHEAD_P99_LIMIT_MS:g} ms", "passed": o["p99"] < OVERHEAD_P99_LIMIT_MS,
-             "detail": f"{o['p99']:.2f} ms"},
         ]
+        if not args.tls:  # over TLS the overhead includes nginx's hop to the sleeper: reported, not a target
+            targets.append({"name": f"faaset: overhead p99 < {OVERHEAD_P99_LIMIT_MS:g} ms",
+                            "passed": o["p99"] < OVERHEAD_P99_LIMIT_MS, "detail": f"{o['p99']:.2f} ms"})
         if t is not None:
             to = t["overhead_ms"] or {"p50": math.inf, "p99": math.inf}
+            if not args.tls:
+                targets.append(
+                    {"name": "faaset: lower overhead than the thread pool (p50 and p99)",
+                     "passed": o["p50"] < to["p50"] and o["p99"] < to["p99"],
+                     "detail": f"p50 {o['p50']:.2f} vs {to['p50']:.2f} ms, p99 {o['p99']:.2f} vs {to['p99']:.2f} ms"})
             targets += [
-                {"name": "faaset: lower overhead than the thread pool (p50 and p99)",
-                 "passed": o["p50"] < to["p50"] and o["p99"] < to["p99"],
-                 "detail": f"p50 {o['p50']:.2f} vs {to['p50']:.2f} ms, p99 {o['p99']:.2f} vs {to['p99']:.2f} ms"},
                 {"name": "faaset: less memory than the thread pool (peak RSS)",
                  "passed": f["peak_rss_kib"] < t["peak_rss_kib"],
                  "detail": f"{rss_mib:.1f} vs {t['peak_rss_kib'] / 1024:.1f} MiB"},
             ]
-        else:
+        elif not args.tls:
             targets.append({"name": "faaset: lower overhead and memory than the thread pool", "passed": False,
                             "detail": "not measured: the thread pool was skipped"})
     return targets
