@@ -4,8 +4,11 @@ process. Rows carry the answer's fields; the pass opens `threads` kept-alive
 connections and uses no others; a pipeline of two endpoints passes results
 on (passPayloads, transitions); an answer that is not JSON is the `result`;
 a 429 is retried, honouring Retry-After; a 500 is a row with its type and
-body. Run both on the engine's own HTTP client (http:// to 127.0.0.1) and
-through libcurl (FAASET_HTTP_DIRECT=0, and a host name)."""
+body. Run both on the engine's own HTTP client and through libcurl
+(FAASET_HTTP_DIRECT=0), by address and by host name; and over HTTPS through
+nginx (tests/support/tls_terminator.py) with the CA in SSL_CERT_FILE, and
+without it: then every row is an error that says the certificate is not
+trusted and which variable names a CA."""
 import http.server
 import json
 import os
@@ -19,6 +22,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
 from faaset_testing import binary  # noqa: E402
+from tls_terminator import TlsTerminator  # noqa: E402
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -74,13 +78,16 @@ def server():
     httpd.server_close()
 
 
-def run(tmp_path, functions, experiment, direct=True):
+def run(tmp_path, functions, experiment, direct=True, env_extra=None):
     names = []
     for i, (name, endpoint) in enumerate(functions):
         (tmp_path / f"f{i}.json").write_text(json.dumps({"function": name, "platform": "HTTP", "endpoint": endpoint}))
         names += ["-f", f"f{i}.json"]
     (tmp_path / "experiment.json").write_text(json.dumps(experiment))
     env = dict(os.environ, FAASET_PYTHON="/usr/bin/python3")
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        env.pop(name, None)
+    env.update(env_extra or {})
     if not direct:
         env["FAASET_HTTP_DIRECT"] = "0"
     result = subprocess.run([binary(), "run", *names, "-e", "experiment.json", "-o", "out"], cwd=tmp_path, env=env,
@@ -111,10 +118,35 @@ def test_runs_post_payloads_on_kept_alive_connections(tmp_path, server, direct):
     assert len(server.ports) == 4  # the four prepared connections carried every run
 
 
-def test_a_host_name_goes_through_libcurl(tmp_path, server):
+@pytest.mark.parametrize("direct", [True, False], ids=["own-client", "libcurl"])
+def test_a_host_name(tmp_path, server, direct):
     rows = run(tmp_path, [("doubler", url(server, "/double", host="localhost"))],
-               {"experimentName": "named", "runs": 6, "threads": 3, "payloads": [{"n": 5}]})
+               {"experimentName": "named", "runs": 6, "threads": 3, "payloads": [{"n": 5}]}, direct)
     assert [row["doubled"] for row in rows] == [10] * 6
+
+
+@pytest.fixture(scope="module")
+def secure(server, tmp_path_factory):
+    terminator = TlsTerminator(tmp_path_factory.mktemp("tls"), server.server_address[1], 16)
+    yield terminator
+    terminator.stop()
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["own-client", "libcurl"])
+def test_https_with_the_ca_named_and_without(tmp_path, secure, direct):
+    endpoint = secure.url + "double"
+    rows = run(tmp_path, [("doubler", endpoint)],
+               {"experimentName": "secure", "runs": 12, "threads": 4, "payloads": [{"n": 6}]}, direct,
+               {"SSL_CERT_FILE": str(secure.ca_file)})
+    assert [(row["status"], row["doubled"]) for row in rows] == [("ok", 12)] * 12, rows[:2]
+    rows = run(tmp_path, [("doubler", endpoint)],
+               {"experimentName": "untrusted", "runs": 4, "threads": 2, "payloads": [{"n": 6}]}, direct)
+    assert [row["status"] for row in rows] == ["error"] * 4
+    if direct:  # the engine's own sentence; libcurl says it its way
+        assert all("localhost" in row["errorMessage"] and "is not trusted" in row["errorMessage"] and
+                   "SSL_CERT_FILE" in row["errorMessage"] for row in rows), rows[0]
+    else:
+        assert all("certificate" in row["errorMessage"] for row in rows), rows[0]
 
 
 @pytest.mark.parametrize("direct", [True, False], ids=["own-client", "libcurl"])
