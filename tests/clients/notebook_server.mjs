@@ -1,6 +1,6 @@
 // Starts Debian's classic Jupyter Notebook server (6.4.x) for the node tests,
 // in a private sandbox where the faaset kernelspec is installed, and stops it
-// again. Used by browser.test.mjs and lab_services.test.mjs.
+// again. Used by browser.test.mjs, lab_services.test.mjs and colab.test.mjs.
 //
 // The sandbox comes from tests/support/faaset_testing.py (the same Sandbox the
 // Python tests use): a small /usr/bin/python3 program creates it and prints
@@ -80,9 +80,11 @@ export class NotebookServer {
   /**
    * @param {object} options
    * @param {string[]} [options.notebooks] notebook files copied into the server's notebook folder
+   * @param {string[]} [options.args] more command-line options for the server (Colab's, say)
    */
-  constructor({ notebooks = [] } = {}) {
+  constructor({ notebooks = [], args = [] } = {}) {
     this.notebooks = notebooks;
+    this.args = args;
     this.token = randomBytes(24).toString('hex');
     this.log = '';
     this.process = null;
@@ -136,6 +138,7 @@ export class NotebookServer {
       `--NotebookApp.token=${this.token}`,
       '--NotebookApp.password=',
       `--notebook-dir=${this.notebookDir}`,
+      ...this.args,
     ];
     this.process = spawn('/usr/bin/jupyter-notebook', argv, {
       env,
