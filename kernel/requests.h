@@ -12,7 +12,8 @@
  * For execute_request it also keeps the execution count, the header that
  * output is published under (it outlives the request: a thread of an
  * earlier cell may still print), the history entry and stop_on_error: a
- * failed cell answers every execute still queued with an error, unrun. */
+ * failed cell answers every execute still queued with status "aborted",
+ * unrun, as ipykernel does. */
 #ifndef FAASET_REQUESTS_H
 #define FAASET_REQUESTS_H
 
