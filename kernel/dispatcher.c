@@ -1,6 +1,6 @@
 /* dispatcher: the table from message type to handler, the queue's turns,
- * and the requests the kernel answers itself: kernel_info, history, comms,
- * shutdown, interrupt (see dispatcher.h). It owns the kernel's parts and
+ * and the requests the kernel answers itself: kernel_info, history,
+ * shutdown, interrupt (see dispatcher.h); comms go to the runtime (comms.h). It owns the kernel's parts and
  * wires them: requests (the status frame), the bridge (the runtime),
  * magics, experiments, cloud functions and the reactor. */
 #include "dispatcher.h"
@@ -94,28 +94,6 @@ static void dispatcher_history(struct dispatcher *d, enum connection_channel cha
                       json_pack("{s:s, s:o}", "status", "ok", "history", history_query(d->history, msg->content)));
 }
 
-static void dispatcher_comm_info(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
-{
-    requests_reply_to(d->requests, channel, msg, "comm_info_reply", json_pack("{s:s, s:{}}", "status", "ok", "comms"));
-}
-
-/* No comm targets exist: close it, as the protocol asks. */
-static void dispatcher_comm_open(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
-{
-    (void)channel;
-    const char *comm_id = json_string_value(json_object_get(msg->content, "comm_id"));
-    requests_publish(d->requests, msg->header, "comm_close",
-                     json_pack("{s:s, s:{}}", "comm_id", comm_id ? comm_id : "", "data"));
-}
-
-/* comm_msg and comm_close for comms we never opened: nothing to do. */
-static void dispatcher_ignore(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
-{
-    (void)d;
-    (void)channel;
-    (void)msg;
-}
-
 static void dispatcher_unknown(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
 {
     (void)d;
@@ -175,10 +153,10 @@ static const struct dispatcher_handler {
     {"shutdown_request", DISPATCH_NOW, 0, dispatcher_shutdown},
     {"interrupt_request", DISPATCH_NOW, 0, dispatcher_interrupt},
     {"history_request", DISPATCH_NOW, 0, dispatcher_history},
-    {"comm_info_request", DISPATCH_NOW, 0, dispatcher_comm_info},
-    {"comm_open", DISPATCH_NOW, 0, dispatcher_comm_open},
-    {"comm_msg", DISPATCH_NOW, 0, dispatcher_ignore},
-    {"comm_close", DISPATCH_NOW, 0, dispatcher_ignore},
+    {"comm_info_request", DISPATCH_CURRENT, 1, dispatcher_runtime_request},  /* the runtime holds the comms */
+    {"comm_open", DISPATCH_CURRENT, 1, dispatcher_runtime_request},
+    {"comm_msg", DISPATCH_CURRENT, 1, dispatcher_runtime_request},
+    {"comm_close", DISPATCH_CURRENT, 1, dispatcher_runtime_request},
     {"execute_request", DISPATCH_CURRENT, 1, dispatcher_execute},
     {"complete_request", DISPATCH_CURRENT, 1, dispatcher_complete},
     {"inspect_request", DISPATCH_CURRENT, 1, dispatcher_runtime_request},

@@ -191,8 +191,13 @@ void requests_begin(struct requests *requests, struct message *msg)
     requests_status(requests, msg->header, "busy");
     requests->current = msg;
     requests->awaiting_kernel = 0;
-    if (strcmp(message_type(msg), "execute_request") == 0)
+    if (strcmp(message_type(msg), "execute_request") == 0) {
         requests_open_execute(requests, msg);
+    } else if (strncmp(message_type(msg), "comm_", 5) == 0 && strcmp(message_type(msg), "comm_info_request") != 0) {
+        /* as ipykernel: a comm callback's output goes under its comm message */
+        json_decref(requests->output_parent);
+        requests->output_parent = json_deep_copy(msg->header);
+    }
 }
 
 const struct message *requests_current(const struct requests *requests)
