@@ -48,10 +48,12 @@ static void dispatcher_kernel_info(struct dispatcher *d, enum connection_channel
              "FaaSET kernel %s (C) with Python %s (%s)\n"
              "Plain cells run in a local Python runtime; interrupt mode: %s.\n",
              FAASET_VERSION, version[0] ? version : "(starting)", d->python, d->interrupt_mode);
-    json_t *info = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[], s:{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:i}, s:s}}",
+    json_t *info = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}, {s:s, s:s}], s:{s:s, s:s, s:s, s:s, s:s, "
+                             "s:{s:s, s:i}, s:s}}",
                              "status", "ok", "protocol_version", MESSAGE_PROTOCOL_VERSION, "implementation", "faaset",
-                             "implementation_version", FAASET_VERSION, "banner", banner, "help_links",
-                             "language_info", "name", "python", "version", version[0] ? version : "3", "mimetype",
+                             "implementation_version", FAASET_VERSION, "banner", banner, "help_links", "text",
+                             "FaaSET README", "url", FAASET_README_URL, "text", "FaaS Runner experiment keys", "url",
+                             FAASET_SCHEMA_URL, "language_info", "name", "python", "version", version[0] ? version : "3", "mimetype",
                              "text/x-python", "file_extension", ".py", "pygments_lexer", "ipython3",
                              "codemirror_mode", "name", "ipython", "version", 3, "nbconvert_exporter", "python");
     requests_reply_to(d->requests, channel, msg, "kernel_info_reply", info);

@@ -92,6 +92,14 @@ def test_ipc_transport(start_kernel):
     assert texts(outputs) == "over ipc\n"
 
 
+def test_kernel_info_help_links(kernel):
+    kc = kernel.client
+    kc.kernel_info()
+    links = kc.get_shell_msg(timeout=10)["content"]["help_links"]
+    assert [link["text"] for link in links] == ["FaaSET README", "FaaS Runner experiment keys"]
+    assert all(link["url"].startswith("https://") for link in links)
+
+
 def test_headers_and_status_around_every_request(kernel):
     kc = kernel.client
     seen_ids = set()
