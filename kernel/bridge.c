@@ -365,8 +365,12 @@ static void bridge_on_frame(struct bridge *bridge, const json_t *frame)
         bridge_on_hello(bridge, frame);
     else if (strcmp(type, "reply") == 0)
         bridge_on_reply(bridge, frame);
-    else if (upcalls_is_upcall(type, frame))
+    else if (upcalls_is_upcall(type, frame)) {
+        /* what the cell printed so far goes out before what its upcall shows
+         * (an experiment's start line and progress are published at once) */
+        bridge_drain_output(bridge);
         upcalls_handle(&bridge->config.upcalls, type, frame);
+    }
     else if (strcmp(type, "stream") == 0)
         bridge_on_stream(bridge, frame);
     else if (strcmp(type, "input_request") == 0)
