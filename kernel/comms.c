@@ -26,7 +26,7 @@ static json_t *comms_info_request(const struct message *msg)
 {
     json_t *request = json_pack("{s:s}", "type", "comm_info");
     json_t *target = json_object_get(msg->content, "target_name");
-    if (json_is_string(target))
+    if (request != NULL && json_is_string(target))
         json_object_set(request, "target_name", target);
     return request;
 }
@@ -34,8 +34,12 @@ static json_t *comms_info_request(const struct message *msg)
 json_t *comms_request_for(const struct message *msg, char *err, size_t err_size)
 {
     const char *msg_type = message_type(msg);
-    if (strcmp(msg_type, "comm_info_request") == 0)
-        return comms_info_request(msg);
+    if (strcmp(msg_type, "comm_info_request") == 0) {
+        json_t *request = comms_info_request(msg);
+        if (request == NULL)
+            snprintf(err, err_size, "out of memory building the runtime request for a comm_info_request");
+        return request;
+    }
     const json_t *content = msg->content;
     json_t *comm_id = json_object_get(content, "comm_id");
     if (!json_is_string(comm_id) || json_string_length(comm_id) == 0) {
@@ -52,9 +56,12 @@ json_t *comms_request_for(const struct message *msg, char *err, size_t err_size)
         snprintf(err, err_size, "%s %s: \"data\" must be an object", msg_type, json_string_value(comm_id));
         return NULL;
     }
-    return json_pack("{s:s, s:s, s:{s:O, s:O, s:O, s:O}}", "type", "comm", "msg_type", msg_type, "msg", "header",
-                     msg->header, "parent_header", msg->parent_header, "metadata", msg->metadata, "content",
-                     msg->content);
+    json_t *request = json_pack("{s:s, s:s, s:{s:O, s:O, s:O, s:O}}", "type", "comm", "msg_type", msg_type, "msg",
+                                "header", msg->header, "parent_header", msg->parent_header, "metadata", msg->metadata,
+                                "content", msg->content);
+    if (request == NULL)
+        snprintf(err, err_size, "out of memory building the runtime request for a %s", msg_type);
+    return request;
 }
 
 json_t *comms_info_reply(const json_t *frame, const struct message *request)
