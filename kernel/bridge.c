@@ -1,10 +1,10 @@
 /* bridge: requests that run on the local Python runtime (see bridge.h).
  *
- * The four request kinds the runtime answers are one table: how each is
- * asked of the runtime, how its reply frame becomes the shell reply, and
- * what it is answered with when the runtime is gone. execute_request is
- * the one whose reply goes through requests_finish_execute (history,
- * stop_on_error). */
+ * The request kinds the runtime answers are one table: how each is asked
+ * of the runtime, how its reply frame becomes the shell reply, and what it
+ * is answered with when the runtime is gone. execute_request is the one
+ * whose reply goes through requests_finish_execute (history,
+ * stop_on_error); comm messages (comms.c) have no shell reply. */
 #include "bridge.h"
 
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "comms.h"
 #include "log.h"
 #include "pyhost.h"
 #include "stream.h"
@@ -95,18 +96,37 @@ static json_t *bridge_is_complete_empty(const struct message *request)
     return json_pack("{s:s}", "status", "unknown");
 }
 
+static json_t *bridge_comm_info_empty(const struct message *request)
+{
+    return comms_info_reply(NULL, request);
+}
+
+/* The runtime request for MSG, or NULL with ERR. */
+typedef json_t *(*bridge_request_fn)(const struct message *msg, char *err, size_t err_size);
+
 static const struct bridge_kind {
     const char *msg_type;
-    const char *runtime_type;
-    const char *reply_type;
-    bridge_reply_fn reply;                             /* NULL: execute */
-    json_t *(*empty)(const struct message *request);   /* NULL: execute */
+    const char *runtime_type;                          /* NULL: REQUEST builds the runtime request */
+    const char *reply_type;                            /* NULL: no reply on shell (comm messages) */
+    bridge_reply_fn reply;                             /* NULL: execute, or no reply */
+    json_t *(*empty)(const struct message *request);   /* NULL: execute, or no reply */
+    bridge_request_fn request;                         /* NULL: from "code" and the cursor */
 } bridge_kinds[] = {
-    {"execute_request", "execute", "execute_reply", NULL, NULL},
-    {"complete_request", "complete", "complete_reply", bridge_complete_reply, bridge_complete_empty},
-    {"inspect_request", "inspect", "inspect_reply", bridge_inspect_reply, bridge_inspect_empty},
-    {"is_complete_request", "is_complete", "is_complete_reply", bridge_is_complete_reply, bridge_is_complete_empty},
+    {"execute_request", "execute", "execute_reply", NULL, NULL, NULL},
+    {"complete_request", "complete", "complete_reply", bridge_complete_reply, bridge_complete_empty, NULL},
+    {"inspect_request", "inspect", "inspect_reply", bridge_inspect_reply, bridge_inspect_empty, NULL},
+    {"is_complete_request", "is_complete", "is_complete_reply", bridge_is_complete_reply, bridge_is_complete_empty,
+     NULL},
+    {"comm_info_request", NULL, "comm_info_reply", comms_info_reply, bridge_comm_info_empty, comms_request_for},
+    {"comm_open", NULL, NULL, NULL, NULL, comms_request_for},
+    {"comm_msg", NULL, NULL, NULL, NULL, comms_request_for},
+    {"comm_close", NULL, NULL, NULL, NULL, comms_request_for},
 };
+
+static int bridge_kind_is_execute(const struct bridge_kind *kind)
+{
+    return strcmp(kind->msg_type, "execute_request") == 0;
+}
 
 static const struct bridge_kind *bridge_kind_of(const char *msg_type)
 {
@@ -146,12 +166,15 @@ static void bridge_reply_from_frame(struct bridge *bridge, const json_t *frame)
 {
     const struct message *current = requests_current(bridge->requests);
     const struct bridge_kind *kind = bridge_kind_of(message_type(current));
-    if (kind->reply == NULL) {
+    if (bridge_kind_is_execute(kind)) {
         bridge_drain_output(bridge);
         requests_finish_execute(bridge->requests, frame);
         return;
     }
-    requests_reply(bridge->requests, kind->reply_type, kind->reply(frame, current));
+    if (kind->reply_type == NULL)
+        bridge_drain_output(bridge); /* a comm callback's output goes under its message */
+    else
+        requests_reply(bridge->requests, kind->reply_type, kind->reply(frame, current));
     requests_finish(bridge->requests);
 }
 
@@ -159,11 +182,14 @@ void bridge_fail(struct bridge *bridge, const char *ename, const char *evalue)
 {
     const struct message *current = requests_current(bridge->requests);
     const struct bridge_kind *kind = bridge_kind_of(message_type(current));
-    if (kind->empty == NULL) {
+    if (bridge_kind_is_execute(kind)) {
         requests_fail_execute(bridge->requests, ename, evalue);
         return;
     }
-    requests_reply(bridge->requests, kind->reply_type, kind->empty(current));
+    if (kind->reply_type == NULL)
+        log_warn("ignoring a %s: %s: %s", kind->msg_type, ename, evalue);
+    else
+        requests_reply(bridge->requests, kind->reply_type, kind->empty(current));
     requests_finish(bridge->requests);
 }
 
@@ -332,12 +358,19 @@ static void bridge_on_frame(struct bridge *bridge, const json_t *frame)
         log_warn("ignoring a runtime frame without a type");
         return;
     }
-    if (strcmp(type, "hello") == 0)
+    if (comms_is_event(type)) {
+        stream_buffer_flush(bridge->streams); /* in the order the runtime produced them */
+        comms_publish_event(bridge->requests, requests_output_parent(bridge->requests), type, frame);
+    } else if (strcmp(type, "hello") == 0)
         bridge_on_hello(bridge, frame);
     else if (strcmp(type, "reply") == 0)
         bridge_on_reply(bridge, frame);
-    else if (upcalls_is_upcall(type, frame))
+    else if (upcalls_is_upcall(type, frame)) {
+        /* what the cell printed so far goes out before what its upcall shows
+         * (an experiment's start line and progress are published at once) */
+        bridge_drain_output(bridge);
         upcalls_handle(&bridge->config.upcalls, type, frame);
+    }
     else if (strcmp(type, "stream") == 0)
         bridge_on_stream(bridge, frame);
     else if (strcmp(type, "input_request") == 0)
@@ -385,6 +418,8 @@ json_t *bridge_request_for(struct bridge *bridge, const struct message *msg, cha
 {
     const json_t *content = msg->content;
     const struct bridge_kind *kind = bridge_kind_of(message_type(msg));
+    if (kind->request != NULL)
+        return kind->request(msg, err, err_size);
     json_t *code = json_object_get(content, "code");
     if (!json_is_string(code)) {
         snprintf(err, err_size, "%s has no \"code\" string", message_type(msg));

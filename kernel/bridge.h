@@ -45,8 +45,8 @@ void bridge_start(struct bridge *bridge);
 /* 1 while the runtime is started but has not said hello yet. */
 int bridge_starting(const struct bridge *bridge);
 
-/* The runtime request for MSG (execute, complete, inspect or is_complete), or NULL with ERR
- * when MSG's content is unusable. */
+/* The runtime request for MSG (execute, complete, inspect, is_complete, a
+ * comm message or comm_info), or NULL with ERR when MSG's content is unusable. */
 json_t *bridge_request_for(struct bridge *bridge, const struct message *msg, char *err, size_t err_size);
 
 /* Sends REQUEST (stolen) for the current request; the runtime's reply ends
@@ -55,7 +55,7 @@ void bridge_send(struct bridge *bridge, json_t *request);
 
 /* Ends the current request without the runtime: an execute_request with
  * the error ENAME: EVALUE, the others with an empty answer (no matches,
- * not found, unknown). */
+ * not found, unknown, no comms); a comm message with a log line. */
 void bridge_fail(struct bridge *bridge, const char *ename, const char *evalue);
 
 /* An input_reply arrived on stdin. */

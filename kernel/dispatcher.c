@@ -1,6 +1,6 @@
 /* dispatcher: the table from message type to handler, the queue's turns,
- * and the requests the kernel answers itself: kernel_info, history, comms,
- * shutdown, interrupt (see dispatcher.h). It owns the kernel's parts and
+ * and the requests the kernel answers itself: kernel_info, history,
+ * shutdown, interrupt (see dispatcher.h); comms go to the runtime (comms.h). It owns the kernel's parts and
  * wires them: requests (the status frame), the bridge (the runtime),
  * magics, experiments, cloud functions and the reactor. */
 #include "dispatcher.h"
@@ -48,10 +48,12 @@ static void dispatcher_kernel_info(struct dispatcher *d, enum connection_channel
              "FaaSET kernel %s (C) with Python %s (%s)\n"
              "Plain cells run in a local Python runtime; interrupt mode: %s.\n",
              FAASET_VERSION, version[0] ? version : "(starting)", d->python, d->interrupt_mode);
-    json_t *info = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[], s:{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:i}, s:s}}",
+    json_t *info = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}, {s:s, s:s}], s:{s:s, s:s, s:s, s:s, s:s, "
+                             "s:{s:s, s:i}, s:s}}",
                              "status", "ok", "protocol_version", MESSAGE_PROTOCOL_VERSION, "implementation", "faaset",
-                             "implementation_version", FAASET_VERSION, "banner", banner, "help_links",
-                             "language_info", "name", "python", "version", version[0] ? version : "3", "mimetype",
+                             "implementation_version", FAASET_VERSION, "banner", banner, "help_links", "text",
+                             "FaaSET README", "url", FAASET_README_URL, "text", "FaaS Runner experiment keys", "url",
+                             FAASET_SCHEMA_URL, "language_info", "name", "python", "version", version[0] ? version : "3", "mimetype",
                              "text/x-python", "file_extension", ".py", "pygments_lexer", "ipython3",
                              "codemirror_mode", "name", "ipython", "version", 3, "nbconvert_exporter", "python");
     requests_reply_to(d->requests, channel, msg, "kernel_info_reply", info);
@@ -92,28 +94,6 @@ static void dispatcher_history(struct dispatcher *d, enum connection_channel cha
 {
     requests_reply_to(d->requests, channel, msg, "history_reply",
                       json_pack("{s:s, s:o}", "status", "ok", "history", history_query(d->history, msg->content)));
-}
-
-static void dispatcher_comm_info(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
-{
-    requests_reply_to(d->requests, channel, msg, "comm_info_reply", json_pack("{s:s, s:{}}", "status", "ok", "comms"));
-}
-
-/* No comm targets exist: close it, as the protocol asks. */
-static void dispatcher_comm_open(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
-{
-    (void)channel;
-    const char *comm_id = json_string_value(json_object_get(msg->content, "comm_id"));
-    requests_publish(d->requests, msg->header, "comm_close",
-                     json_pack("{s:s, s:{}}", "comm_id", comm_id ? comm_id : "", "data"));
-}
-
-/* comm_msg and comm_close for comms we never opened: nothing to do. */
-static void dispatcher_ignore(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
-{
-    (void)d;
-    (void)channel;
-    (void)msg;
 }
 
 static void dispatcher_unknown(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
@@ -175,10 +155,10 @@ static const struct dispatcher_handler {
     {"shutdown_request", DISPATCH_NOW, 0, dispatcher_shutdown},
     {"interrupt_request", DISPATCH_NOW, 0, dispatcher_interrupt},
     {"history_request", DISPATCH_NOW, 0, dispatcher_history},
-    {"comm_info_request", DISPATCH_NOW, 0, dispatcher_comm_info},
-    {"comm_open", DISPATCH_NOW, 0, dispatcher_comm_open},
-    {"comm_msg", DISPATCH_NOW, 0, dispatcher_ignore},
-    {"comm_close", DISPATCH_NOW, 0, dispatcher_ignore},
+    {"comm_info_request", DISPATCH_CURRENT, 1, dispatcher_runtime_request},  /* the runtime holds the comms */
+    {"comm_open", DISPATCH_CURRENT, 1, dispatcher_runtime_request},
+    {"comm_msg", DISPATCH_CURRENT, 1, dispatcher_runtime_request},
+    {"comm_close", DISPATCH_CURRENT, 1, dispatcher_runtime_request},
     {"execute_request", DISPATCH_CURRENT, 1, dispatcher_execute},
     {"complete_request", DISPATCH_CURRENT, 1, dispatcher_complete},
     {"inspect_request", DISPATCH_CURRENT, 1, dispatcher_runtime_request},

@@ -2,7 +2,10 @@
  *   faaset kernel -f CONNECTION_FILE [--python PATH] [--interrupt-mode M]
  *   faaset install [--user | --sys-prefix | --prefix DIR] [--python PATH] ...
  *   faaset deploy FILE.py [options], faaset invoke NAME ['JSON'], faaset delete NAME (see cli.h)
- * plus --help and --version. Bad arguments print what was wrong and exit 2. */
+ * plus --help and --version. The subcommands are one table (name, handler,
+ * usage): `faaset COMMAND --help` (or -h anywhere among its arguments)
+ * prints that command's usage and exits 0. Bad arguments print what was
+ * wrong and exit 2. */
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,7 +44,7 @@ static const char usage[] =
     "      --interrupt-mode MODE   message (default) or signal\n"
     "\n"
     "Options:\n"
-    "  -h, --help                  show this help\n"
+    "  -h, --help                  show this help (COMMAND --help: that command's)\n"
     "  -V, --version               show the version\n"
     "\n"
     "Environment: FAASET_PYTHON (interpreter for cells), FAASET_HISTORY (history file),\n"
@@ -147,6 +150,57 @@ static int command_install(int argc, char **argv)
     return 0;
 }
 
+struct main_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+};
+
+static const struct main_command main_commands[] = {
+    {"kernel", command_kernel,
+     "Usage: faaset kernel -f CONNECTION_FILE [--python PATH] [--interrupt-mode MODE]\n"
+     "\n"
+     "Run the kernel; Jupyter starts it this way from the kernelspec.\n"
+     "  -f, --connection-file FILE  the connection file Jupyter wrote\n"
+     "  --python PATH               interpreter for Python cells (FAASET_PYTHON overrides it)\n"
+     "  --interrupt-mode MODE       how the kernel.json asks for interrupts: message or signal\n"},
+    {"install", command_install,
+     "Usage: faaset install [--user | --sys-prefix | --prefix DIR] [OPTIONS]\n"
+     "\n"
+     "Write the kernelspec so Jupyter lists the kernel.\n"
+     "  --user                  in the user's Jupyter data dir (default)\n"
+     "  --sys-prefix            in the Python's sys.prefix/share/jupyter\n"
+     "  --prefix DIR            in DIR/share/jupyter\n"
+     "  --python PATH           interpreter for Python cells (default: python3 on PATH)\n"
+     "  --name NAME             kernel name (default: faaset)\n"
+     "  --display-name TEXT     name shown in frontends (default: FaaSET)\n"
+     "  --interrupt-mode MODE   message (default) or signal\n"},
+    {"deploy", cli_deploy,
+     "Usage: faaset deploy FILE.py [--platform P] [--memory MB] [--KEY VALUE ...] [--force]\n"
+     "\n"
+     "Deploy the function in FILE.py, like a %%cloud_function cell (state in ./.faaset).\n"},
+    {"invoke", cli_invoke,
+     "Usage: faaset invoke NAME ['JSON'] [--platform P]\n"
+     "\n"
+     "Call a deployed function and print its result as JSON.\n"},
+    {"delete", cli_delete,
+     "Usage: faaset delete NAME [--platform P]\n"
+     "\n"
+     "Delete a deployed function and forget its state.\n"},
+    {"run", cli_run,
+     "Usage: faaset run -f FUNCTION.json [-f NEXT.json ...] -e EXPERIMENT.json [-o DIR]\n"
+     "\n"
+     "Run a FaaS Runner experiment; rows in DIR (default faaset-results), the summary as JSON on stdout.\n"},
+};
+
+static int main_asks_help(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -160,17 +214,14 @@ int main(int argc, char **argv)
         printf("faaset %s\n", FAASET_VERSION);
         return 0;
     }
-    if (strcmp(command, "kernel") == 0)
-        return command_kernel(argc, argv);
-    if (strcmp(command, "install") == 0)
-        return command_install(argc, argv);
-    if (strcmp(command, "deploy") == 0)
-        return cli_deploy(argc, argv);
-    if (strcmp(command, "invoke") == 0)
-        return cli_invoke(argc, argv);
-    if (strcmp(command, "delete") == 0)
-        return cli_delete(argc, argv);
-    if (strcmp(command, "run") == 0)
-        return cli_run(argc, argv);
+    for (size_t i = 0; i < sizeof main_commands / sizeof main_commands[0]; i++) {
+        if (strcmp(command, main_commands[i].name) != 0)
+            continue;
+        if (main_asks_help(argc, argv)) {
+            fputs(main_commands[i].usage, stdout);
+            return 0;
+        }
+        return main_commands[i].run(argc, argv);
+    }
     return usage_error("unknown command '%s'", command);
 }

@@ -128,7 +128,7 @@ struct message *requests_take(struct requests *requests)
     return msg;
 }
 
-/* Answers every execute_request still queued with an error, unrun
+/* Answers every execute_request still queued with status "aborted", unrun
  * (stop_on_error after a failed cell). Other requests stay queued. */
 static void requests_abort_queued_executes(struct requests *requests)
 {
@@ -140,11 +140,9 @@ static void requests_abort_queued_executes(struct requests *requests)
             continue;
         list_remove(node);
         requests_status(requests, item->msg->header, "busy");
+        /* as ipykernel: no execution count, so frontends show the cell as not run */
         requests_reply_to(requests, CHANNEL_SHELL, item->msg, "execute_reply",
-                          json_pack("{s:s, s:i, s:s, s:s, s:[], s:{}}", "status", "error", "execution_count",
-                                    requests->execution_count, "ename", "ExecutionAborted", "evalue",
-                                    "not run because an earlier cell raised an error (stop_on_error)",
-                                    "traceback", "user_expressions"));
+                          json_pack("{s:s}", "status", "aborted"));
         requests_status(requests, item->msg->header, "idle");
         message_free(item->msg);
         free(item);
@@ -193,8 +191,13 @@ void requests_begin(struct requests *requests, struct message *msg)
     requests_status(requests, msg->header, "busy");
     requests->current = msg;
     requests->awaiting_kernel = 0;
-    if (strcmp(message_type(msg), "execute_request") == 0)
+    if (strcmp(message_type(msg), "execute_request") == 0) {
         requests_open_execute(requests, msg);
+    } else if (strncmp(message_type(msg), "comm_", 5) == 0 && strcmp(message_type(msg), "comm_info_request") != 0) {
+        /* as ipykernel: a comm callback's output goes under its comm message */
+        json_decref(requests->output_parent);
+        requests->output_parent = json_deep_copy(msg->header);
+    }
 }
 
 const struct message *requests_current(const struct requests *requests)

@@ -7,12 +7,13 @@
  * current request until it is finished (requests_finish, or one of the
  * execute endings), which publishes idle and calls the idle callback, so
  * the dispatcher can start the next. A request answered at once (control
- * channel, kernel_info, comms) goes through requests_answer_now.
+ * channel, kernel_info, history) goes through requests_answer_now.
  *
  * For execute_request it also keeps the execution count, the header that
  * output is published under (it outlives the request: a thread of an
  * earlier cell may still print), the history entry and stop_on_error: a
- * failed cell answers every execute still queued with an error, unrun. */
+ * failed cell answers every execute still queued with status "aborted",
+ * unrun, as ipykernel does. */
 #ifndef FAASET_REQUESTS_H
 #define FAASET_REQUESTS_H
 
@@ -97,7 +98,8 @@ int requests_awaiting_kernel(const struct requests *requests);
 void requests_publish(struct requests *requests, const json_t *parent, const char *msg_type, json_t *content);
 void requests_send(struct requests *requests, enum connection_channel channel, const struct message *msg);
 
-/* The header of the last execute_request begun (what output goes under). */
+/* The header of the last execute_request or comm message begun (what
+ * output goes under). */
 const json_t *requests_output_parent(const struct requests *requests);
 int requests_execution_count(const struct requests *requests);
 

@@ -61,6 +61,7 @@ import time
 import traceback
 import warnings
 
+import faaset_comms  # Jupyter comms (widgets); created before this module like faaset_frames
 import faaset_frames  # created before this module by bootstrap.py (the boot frame lists it first)
 
 CELL_FILENAME_PREFIX = "<cell "
@@ -525,6 +526,8 @@ def display(*objs, display_id=None, update=False, raw=False, metadata=None, incl
     if update and display_id is None:
         raise TypeError("update needs a display_id")
     for obj in objs:
+        if not raw and _show_with_ipython_display(obj):
+            continue
         if raw:
             data, bundle_metadata = {}, {}
             for mime, value in dict(obj).items():
@@ -541,6 +544,15 @@ def display(*objs, display_id=None, update=False, raw=False, metadata=None, incl
             message["transient"] = {"display_id": str(display_id)}
         runtime.emit(message)
     return None if display_id is None else DisplayHandle(display_id)
+
+
+def _show_with_ipython_display(obj):
+    """Objects that show themselves (IPython's _ipython_display_, e.g. widgets of ipywidgets 6/7) do."""
+    method = None if isinstance(obj, type) else getattr(obj, "_ipython_display_", None)
+    if not callable(method):
+        return False
+    method()
+    return True
 
 
 def update_display(obj, *, display_id, **kwargs):
@@ -1346,7 +1358,8 @@ class Runtime:
         self.stderr = StreamWriter("stderr", 2, self.emit)
         self._handlers = {"execute": self.execute, "complete": self.complete,
                           "inspect": self.inspect, "is_complete": self.is_complete,
-                          "cloud_function": self.cloud_function}
+                          "cloud_function": self.cloud_function,
+                          "comm": self.comm, "comm_info": self.comm}
 
     def install(self):
         self.gate.install()
@@ -1362,6 +1375,7 @@ class Runtime:
         builtins.run_experiment = run_experiment
         builtins.Platform, builtins.RunMode = Platform, RunMode
         builtins.CloudFunctionError = CloudFunctionError
+        faaset_comms.install(self.channel.send, display, clear_output)
         os.register_at_fork(after_in_child=self._after_fork_in_child)
 
     def _after_fork_in_child(self):
@@ -1531,6 +1545,8 @@ class Runtime:
         value = eval(expression, self.namespace)
         if value is None or self.cell.silent or _ends_with_semicolon(code, last):
             return
+        if _show_with_ipython_display(value):
+            return
         data, metadata = mime_bundle(value)
         self.emit({"type": "execute_result", "data": data, "metadata": metadata})
         if store_history:
@@ -1581,6 +1597,18 @@ class Runtime:
         self.namespace[function.name] = function
         rest = ast.Module(body=module.body[index + 1:], type_ignores=[])
         self._run_module(rest, padded, filename, count, store_history)
+
+    # -- comms ----------------------------------------------------------------
+
+    def comm(self, request):
+        """A frontend's comm message (or comm_info): its callbacks run
+        interruptible, their output goes under the message (faaset_comms)."""
+        answer = {}
+        error = self._interruptible(lambda: answer.update(faaset_comms.handle(request)))
+        if error is None:
+            return answer
+        self.stderr.write("\n".join(error["traceback"]) + "\n")
+        return dict({"status": "error"}, **error)
 
     def _remember_result(self, value, count):
         namespace = self.namespace

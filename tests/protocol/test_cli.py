@@ -24,6 +24,31 @@ def test_help_and_version():
     assert result.returncode == 0 and result.stdout.startswith("faaset ")
 
 
+@pytest.mark.parametrize("command, words", [
+    ("kernel", ("-f, --connection-file", "--interrupt-mode")),
+    ("install", ("--sys-prefix", "--prefix DIR", "--display-name")),
+    ("deploy", ("FILE.py", "--platform")),
+    ("invoke", ("NAME", "JSON")),
+    ("delete", ("NAME",)),
+    ("run", ("-e EXPERIMENT.json",)),
+])
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_every_subcommand_has_help(command, words, flag, tmp_path):
+    env = dict(os.environ, JUPYTER_DATA_DIR=str(tmp_path))
+    result = run(command, flag, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: faaset %s" % command)
+    for word in words:
+        assert word in result.stdout
+    assert result.stderr == ""
+    assert not (tmp_path / "kernels").exists()  # `install --help` installs nothing
+
+
+def test_help_after_other_options():
+    result = run("install", "--user", "--help")
+    assert result.returncode == 0 and result.stdout.startswith("Usage: faaset install")
+
+
 @pytest.mark.parametrize("args, message", [
     ((), "missing command"),
     (("frobnicate",), "unknown command 'frobnicate'"),

@@ -47,6 +47,7 @@ class RuntimeProcess:
         self.next_id = 0
         modules = dict(extra_modules or {})
         modules["faaset_frames"] = _read_source("faaset_frames.py")  # before faaset_host, which imports it
+        modules["faaset_comms"] = _read_source("faaset_comms.py")  # likewise
         modules["faaset_host"] = _read_source("faaset_host.py")
         self.send({"type": "boot", "modules": modules, "main": "faaset_host"})
 

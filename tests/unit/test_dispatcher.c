@@ -1,7 +1,8 @@
 /* Unit tests for dispatcher through a fake transport (no ZeroMQ): the
  * status protocol around requests the kernel answers itself, parents on
- * every message, comm_open answered by comm_close, unknown types, shutdown,
- * and one execute round trip through a real local runtime. */
+ * every message, unknown types, shutdown, and through a real local runtime
+ * one execute round trip and a comm_open to a target it does not have
+ * (answered by comm_close). */
 #include <poll.h>
 #include <string.h>
 
@@ -83,14 +84,6 @@ static void test_direct_requests(struct dispatcher *d, struct message_session *c
     CHECK(sent[1].channel == CHANNEL_CONTROL && strcmp(sent[1].type, "kernel_info_reply") == 0);
     CHECK(strcmp(json_string_value(json_object_get(sent[1].content, "protocol_version")), "5.3") == 0);
 
-    msg = request(client, "comm_open", json_pack("{s:s, s:s}", "comm_id", "c9", "target_name", "none"));
-    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(msg->header, "msg_id")));
-    clear_sent();
-    dispatcher_on_message(d, CHANNEL_SHELL, msg);
-    check_framed(id, 3);
-    CHECK(sent[1].channel == CHANNEL_IOPUB && strcmp(sent[1].type, "comm_close") == 0);
-    CHECK(strcmp(json_string_value(json_object_get(sent[1].content, "comm_id")), "c9") == 0);
-
     msg = request(client, "no_such_request", NULL);
     snprintf(id, sizeof id, "%s", json_string_value(json_object_get(msg->header, "msg_id")));
     clear_sent();
@@ -133,6 +126,20 @@ static void test_execute(struct dispatcher *d, struct message_session *client)
     }
 }
 
+/* The runtime holds the comm targets: one it does not have closes the comm. */
+static void test_comm_open_unknown_target(struct dispatcher *d, struct message_session *client)
+{
+    struct message *msg = request(client, "comm_open", json_pack("{s:s, s:s}", "comm_id", "c9", "target_name", "none"));
+    char id[128];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(msg->header, "msg_id")));
+    clear_sent();
+    dispatcher_on_message(d, CHANNEL_SHELL, msg);
+    pump_until_idle(d, id);
+    check_framed(id, 3);
+    CHECK(sent[1].channel == CHANNEL_IOPUB && strcmp(sent[1].type, "comm_close") == 0);
+    CHECK(strcmp(json_string_value(json_object_get(sent[1].content, "comm_id")), "c9") == 0);
+}
+
 int main(void)
 {
     struct requests_io io = {.ctx = NULL, .send = fake_send, .drain_shell = fake_drain};
@@ -146,6 +153,7 @@ int main(void)
 
     test_direct_requests(d, &client);
     test_execute(d, &client);
+    test_comm_open_unknown_target(d, &client);
 
     struct message *msg = request(&client, "shutdown_request", json_pack("{s:b}", "restart", 0));
     clear_sent();
