@@ -8,11 +8,15 @@ body. Run both on the engine's own HTTP client and through libcurl
 (FAASET_HTTP_DIRECT=0), by address and by host name; and over HTTPS through
 nginx (tests/support/tls_terminator.py) with the CA in SSL_CERT_FILE, and
 without it: then every row is an error that says the certificate is not
-trusted and which variable names a CA."""
+trusted and which variable names a CA; and through an HTTPS proxy named by
+https_proxy (libcurl's, with the same CA), unless no_proxy names the host."""
 import http.server
 import json
 import os
 import pathlib
+import select
+import socket
+import socketserver
 import subprocess
 import sys
 import threading
@@ -175,3 +179,68 @@ def test_throttled_runs_are_retried_and_errors_are_rows(tmp_path, server):
     rows = run(tmp_path, [("broken", url(server, "/nothing"))],
                {"experimentName": "broken", "runs": 2, "threads": 2, "payloads": [{"n": 1}]})
     assert [(row["status"], row["errorType"], row["errorMessage"]) for row in rows] == [("error", "HTTP 500", "boom")] * 2
+
+
+class ConnectProxy(socketserver.ThreadingTCPServer):
+    """A forward proxy that serves CONNECT only (as HTTPS proxies do) and counts the tunnels."""
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), ConnectHandler)
+        self.tunnels = []
+
+
+class ConnectHandler(socketserver.StreamRequestHandler):
+    def handle(self):
+        request_line = self.rfile.readline().decode("latin-1").split()
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+            pass
+        if len(request_line) < 2 or request_line[0] != "CONNECT":
+            self.wfile.write(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            return
+        host, port = request_line[1].rsplit(":", 1)
+        self.server.tunnels.append(request_line[1])
+        upstream = socket.create_connection((host, int(port)))
+        self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        self.wfile.flush()
+        ends = [self.connection, upstream]
+        try:
+            while True:
+                ready, _, _ = select.select(ends, [], [], 30)
+                if not ready:
+                    return
+                for end in ready:
+                    data = end.recv(65536)
+                    if not data:
+                        return
+                    (upstream if end is self.connection else self.connection).sendall(data)
+        finally:
+            upstream.close()
+
+
+@pytest.fixture(scope="module")
+def proxy():
+    server = ConnectProxy()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_through_a_proxy_unless_no_proxy_names_the_host(tmp_path, secure, proxy):
+    endpoint = secure.url + "double"
+    proxy_url = f"http://127.0.0.1:{proxy.server_address[1]}"
+    env = {"SSL_CERT_FILE": str(secure.ca_file), "https_proxy": proxy_url}
+    proxy.tunnels.clear()
+    rows = run(tmp_path, [("doubler", endpoint)],
+               {"experimentName": "proxied", "runs": 6, "threads": 2, "payloads": [{"n": 2}]}, True, env)
+    assert [(row["status"], row["doubled"]) for row in rows] == [("ok", 4)] * 6, rows[:2]
+    assert proxy.tunnels and all(t == f"localhost:{secure.port}" for t in proxy.tunnels), proxy.tunnels
+    proxy.tunnels.clear()
+    rows = run(tmp_path, [("doubler", endpoint)],
+               {"experimentName": "not-proxied", "runs": 6, "threads": 2, "payloads": [{"n": 2}]}, True,
+               dict(env, no_proxy="localhost"))
+    assert [row["status"] for row in rows] == ["ok"] * 6, rows[:2]
+    assert proxy.tunnels == [], "no_proxy named the host, yet the proxy was used"
