@@ -6,7 +6,10 @@
  * http_direct when it takes the URL (and neither FAASET_HTTP_DIRECT=0 nor
  * a proxy in the environment for that scheme says otherwise), else to
  * libcurl; both end in the same completion queue below, so
- * callers see one engine. What follows is about the libcurl side.
+ * callers see one engine. libcurl itself is loaded, and the engine's
+ * share made, when the first request needs it (curl_api.h), so a kernel
+ * that never uses a proxy never maps libcurl and its twenty libraries.
+ * What follows is about the libcurl side.
  *
  * Shards: libcurl 7.88 walks a multi handle's whole connection cache at
  * least twice per transfer (looking for a connection to reuse, and again
@@ -93,6 +96,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "curl_api.h"
 #include "http_direct.h"
 #include "http_reply.h"
 #include "list.h"
@@ -194,28 +198,54 @@ struct http_engine {
 static void http_engine_destroy(struct http_engine *engine);
 static struct http_shard *http_shard_new(struct http_engine *engine);
 
+/* libcurl's functions, once a request has needed them (curl_api.h). */
+static const struct curl_api *http_curl;
+
 /* ---- time and process-wide setup ---- */
 
-/* libcurl's global state once per process; a failure is retried by the next engine. */
-static int http_global_init(void)
+/* Raises the open file limit once per process: every request in flight
+ * holds a socket, so allow as many as the hard limit. */
+static void http_raise_file_limit(void)
 {
-    static int ready;
-    if (ready)
-        return 0;
-    CURLcode code = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (code != CURLE_OK) {
-        log_error("http: libcurl does not start: %s", curl_easy_strerror(code));
-        return -1;
-    }
-    /* Every request in flight holds a socket: allow as many as the hard limit. */
+    static int raised;
     struct rlimit limit;
-    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    if (raised || getrlimit(RLIMIT_NOFILE, &limit) < 0)
+        return;
+    raised = 1;
+    if (limit.rlim_cur < limit.rlim_max) {
         rlim_t was = limit.rlim_cur;
         limit.rlim_cur = limit.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &limit) < 0)
             log_warn("http: cannot raise the open file limit above %llu", (unsigned long long)was);
     }
-    ready = 1;
+}
+
+/* The libcurl side of ENGINE, made when a request first needs it (see
+ * curl_api.h): libcurl loaded, the share and the first shard. 0, or -1
+ * (logged) when libcurl cannot serve. */
+static int http_curl_ready(struct http_engine *engine)
+{
+    if (engine->share != NULL)
+        return 0;
+    char error[256];
+    if (http_curl == NULL && (http_curl = curl_api_load(error, sizeof error)) == NULL) {
+        log_error("http: %s", error);
+        return -1;
+    }
+    CURLSH *share = http_curl->share_init();
+    int bad = share == NULL;
+    if (!bad) {
+        /* Name lookups and TLS sessions serve every shard; connections stay in theirs. */
+        bad |= http_curl->share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK;
+        bad |= http_curl->share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK;
+    }
+    if (bad) {
+        if (share != NULL)
+            http_curl->share_cleanup(share);
+        log_error("http: cannot set up libcurl's share");
+        return -1;
+    }
+    engine->share = share;
     return 0;
 }
 
@@ -271,7 +301,7 @@ static size_t http_on_body(char *data, size_t size, size_t count, void *userdata
     if (transfer->body.capacity == 0) {
         /* Announced length: one allocation of the right size. */
         curl_off_t length = -1;
-        if (curl_easy_getinfo(transfer->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
+        if (http_curl->easy_getinfo(transfer->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
             length > (curl_off_t)n && (size_t)length <= HTTP_REPLY_MAX_BODY &&
             http_buffer_reserve(&transfer->body, (size_t)length) < 0) {
             transfer->failure = "out of memory";
@@ -331,16 +361,16 @@ static struct http_host *http_host_for(struct http_engine *engine, const char *u
 {
     if (engine->last_url != NULL && strcmp(engine->last_url, url) == 0)
         return engine->last_host;
-    CURLU *parsed = curl_url();
+    CURLU *parsed = http_curl->url();
     if (parsed == NULL)
         return NULL;
     char *scheme = NULL, *name = NULL, *port = NULL;
     char key[300];
-    int gated = curl_url_set(parsed, CURLUPART_URL, url, 0) == CURLUE_OK &&
-                curl_url_get(parsed, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+    int gated = http_curl->url_set(parsed, CURLUPART_URL, url, 0) == CURLUE_OK &&
+                http_curl->url_get(parsed, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
                 (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0) &&
-                curl_url_get(parsed, CURLUPART_HOST, &name, 0) == CURLUE_OK &&
-                curl_url_get(parsed, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+                http_curl->url_get(parsed, CURLUPART_HOST, &name, 0) == CURLUE_OK &&
+                http_curl->url_get(parsed, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
                 !http_is_address(name);
     if (gated) {
         int length = snprintf(key, sizeof key, "%s:%s", name, port);
@@ -349,10 +379,10 @@ static struct http_host *http_host_for(struct http_engine *engine, const char *u
             if (*c >= 'A' && *c <= 'Z')
                 *c = (char)(*c - 'A' + 'a');
     }
-    curl_free(scheme);
-    curl_free(name);
-    curl_free(port);
-    curl_url_cleanup(parsed);
+    http_curl->free(scheme);
+    http_curl->free(name);
+    http_curl->free(port);
+    http_curl->url_cleanup(parsed);
     if (!gated)
         return http_host_remember(engine, url, NULL);
     for (struct http_host *host = engine->hosts; host != NULL; host = host->next)
@@ -390,13 +420,15 @@ static int http_start(struct http_engine *engine, struct http_transfer *transfer
 {
     if (transfer->timeout_ms > 0) {
         long left = transfer->timeout_ms - (long)(clock_mono_ms_precise() - transfer->sent_mono_ms);
-        if (curl_easy_setopt(transfer->easy, CURLOPT_TIMEOUT_MS, left > 0 ? left : 1L) != CURLE_OK)
+        if (http_curl->easy_setopt(transfer->easy, CURLOPT_TIMEOUT_MS, left > 0 ? left : 1L) != CURLE_OK)
             return -1;
     }
     struct http_shard *shard = http_pick_shard(engine);
-    CURLMcode code = curl_multi_add_handle(shard->multi, transfer->easy);
+    if (shard == NULL)
+        return -1;
+    CURLMcode code = http_curl->multi_add_handle(shard->multi, transfer->easy);
     if (code != CURLM_OK) {
-        log_warn("http: libcurl refuses a transfer: %s", curl_multi_strerror(code));
+        log_warn("http: libcurl refuses a transfer: %s", http_curl->multi_strerror(code));
         return -1;
     }
     transfer->shard = shard;
@@ -437,14 +469,16 @@ static void http_transfer_free(struct http_transfer *transfer)
 {
     struct http_engine *engine = transfer->engine;
     if (transfer->easy != NULL && !engine->closing && engine->idle_count < HTTP_IDLE_HANDLES) {
-        curl_easy_reset(transfer->easy); /* every option back to its default; its buffers stay */
+        http_curl->easy_reset(transfer->easy); /* every option back to its default; its buffers stay */
         engine->idle[engine->idle_count++] = transfer->easy;
     } else if (transfer->easy != NULL) {
-        curl_easy_cleanup(transfer->easy);
+        http_curl->easy_cleanup(transfer->easy);
     }
     http_direct_release(transfer->direct);
-    curl_slist_free_all(transfer->headers);
-    curl_slist_free_all(transfer->resolve);
+    if (transfer->headers != NULL) /* libcurl's lists: a direct transfer has none (and libcurl may not be loaded) */
+        http_curl->slist_free_all(transfer->headers);
+    if (transfer->resolve != NULL)
+        http_curl->slist_free_all(transfer->resolve);
     free(transfer->head.data);
     free(transfer->body.data);
     free(transfer);
@@ -462,9 +496,9 @@ static void http_detach(struct http_engine *engine, struct http_transfer *transf
 {
     struct http_shard *shard = transfer->shard;
     if (shard != NULL) {
-        CURLMcode removed = curl_multi_remove_handle(shard->multi, transfer->easy);
+        CURLMcode removed = http_curl->multi_remove_handle(shard->multi, transfer->easy);
         if (removed != CURLM_OK)
-            log_warn("http: cannot remove a transfer from libcurl: %s", curl_multi_strerror(removed));
+            log_warn("http: cannot remove a transfer from libcurl: %s", http_curl->multi_strerror(removed));
         shard->transfers--;
         transfer->shard = NULL;
     }
@@ -507,7 +541,7 @@ static void http_finish(struct http_engine *engine, struct http_transfer *transf
         response.error = http_direct_error(transfer->direct, &response.timed_out);
         response.status = response.error == NULL ? reply->status : 0;
     } else if (result != CURLE_OK) {
-        const char *summary = curl_easy_strerror(result);
+        const char *summary = http_curl->easy_strerror(result);
         if (transfer->error[0] == '\0' || strcmp(transfer->error, summary) == 0)
             snprintf(message, sizeof message, "%s", summary);
         else if (strstr(transfer->error, summary) != NULL)
@@ -516,7 +550,7 @@ static void http_finish(struct http_engine *engine, struct http_transfer *transf
             snprintf(message, sizeof message, "%s: %s", summary, transfer->error);
         long os_errno = 0;
         if ((result == CURLE_COULDNT_CONNECT || result == CURLE_SEND_ERROR || result == CURLE_RECV_ERROR) &&
-            curl_easy_getinfo(transfer->easy, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno != 0 &&
+            http_curl->easy_getinfo(transfer->easy, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno != 0 &&
             strstr(message, strerror((int)os_errno)) == NULL) {
             size_t used = strlen(message);
             snprintf(message + used, sizeof message - used, " (%s)", strerror((int)os_errno));
@@ -525,7 +559,7 @@ static void http_finish(struct http_engine *engine, struct http_transfer *transf
         response.timed_out = result == CURLE_OPERATION_TIMEDOUT;
     } else {
         long status = 0;
-        curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &status);
+        http_curl->easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &status);
         response.status = status;
     }
     if (reply != NULL) {
@@ -576,12 +610,12 @@ static void http_harvest(struct http_engine *engine, struct http_shard *shard)
 {
     int left;
     CURLMsg *msg;
-    while ((msg = curl_multi_info_read(shard->multi, &left)) != NULL) {
+    while ((msg = http_curl->multi_info_read(shard->multi, &left)) != NULL) {
         if (msg->msg != CURLMSG_DONE)
             continue;
         CURLcode result = msg->data.result; /* the message dies with the handle's removal */
         char *private_data = NULL;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &private_data);
+        http_curl->easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &private_data);
         if (private_data != NULL)
             http_complete(engine, (struct http_transfer *)(void *)private_data, result);
     }
@@ -607,9 +641,9 @@ static void http_drive(struct http_shard *shard, curl_socket_t fd, int mask)
     struct http_engine *engine = shard->engine;
     int running;
     engine->depth++;
-    CURLMcode code = curl_multi_socket_action(shard->multi, fd, mask, &running);
+    CURLMcode code = http_curl->multi_socket_action(shard->multi, fd, mask, &running);
     if (code != CURLM_OK)
-        log_warn("http: libcurl: %s", curl_multi_strerror(code));
+        log_warn("http: libcurl: %s", http_curl->multi_strerror(code));
     http_harvest(engine, shard);
     if (!list_is_empty(&engine->done) && engine->done_timer == 0)
         http_run_done(engine, 0); /* no timer to defer them to (out of memory): now, out of libcurl */
@@ -630,9 +664,9 @@ static void http_kick(struct http_transfer *transfer, curl_socket_t fd, int mask
 {
     struct http_shard *shard = transfer->shard;
     int running;
-    CURLMcode code = curl_multi_socket_action(shard->multi, fd, mask, &running);
+    CURLMcode code = http_curl->multi_socket_action(shard->multi, fd, mask, &running);
     if (code != CURLM_OK)
-        log_warn("http: libcurl: %s", curl_multi_strerror(code));
+        log_warn("http: libcurl: %s", http_curl->multi_strerror(code));
     http_harvest(shard->engine, shard);
 }
 
@@ -667,7 +701,7 @@ static int http_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
         return 0;
     /* Failing here would abort every transfer: fail only this one, after libcurl returns. */
     char *private_data = NULL;
-    if (easy != NULL && curl_easy_getinfo(easy, CURLINFO_PRIVATE, &private_data) == CURLE_OK &&
+    if (easy != NULL && http_curl->easy_getinfo(easy, CURLINFO_PRIVATE, &private_data) == CURLE_OK &&
         private_data != NULL) {
         ((struct http_transfer *)(void *)private_data)->failure = "cannot watch a socket";
         engine->failures = 1;
@@ -730,22 +764,22 @@ static struct http_shard *http_shard_new(struct http_engine *engine)
     if (engine->shard_count == HTTP_MAX_SHARDS)
         return NULL;
     struct http_shard *shard = calloc(1, sizeof *shard);
-    CURLM *multi = shard != NULL ? curl_multi_init() : NULL;
+    CURLM *multi = shard != NULL ? http_curl->multi_init() : NULL;
     int bad = multi == NULL;
     if (!bad) {
-        bad |= curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, http_on_socket) != CURLM_OK;
-        bad |= curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, shard) != CURLM_OK;
-        bad |= curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, http_on_curl_timer) != CURLM_OK;
-        bad |= curl_multi_setopt(multi, CURLMOPT_TIMERDATA, shard) != CURLM_OK;
-        bad |= curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L) != CURLM_OK;
-        bad |= curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 0L) != CURLM_OK;
-        bad |= curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, HTTP_SHARD_CONNECTIONS) != CURLM_OK;
-        bad |= curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING) != CURLM_OK;
+        bad |= http_curl->multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, http_on_socket) != CURLM_OK;
+        bad |= http_curl->multi_setopt(multi, CURLMOPT_SOCKETDATA, shard) != CURLM_OK;
+        bad |= http_curl->multi_setopt(multi, CURLMOPT_TIMERFUNCTION, http_on_curl_timer) != CURLM_OK;
+        bad |= http_curl->multi_setopt(multi, CURLMOPT_TIMERDATA, shard) != CURLM_OK;
+        bad |= http_curl->multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L) != CURLM_OK;
+        bad |= http_curl->multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 0L) != CURLM_OK;
+        bad |= http_curl->multi_setopt(multi, CURLMOPT_MAXCONNECTS, HTTP_SHARD_CONNECTIONS) != CURLM_OK;
+        bad |= http_curl->multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING) != CURLM_OK;
     }
     if (bad) {
         log_warn("http: cannot set up a libcurl multi handle");
         if (multi != NULL)
-            curl_multi_cleanup(multi);
+            http_curl->multi_cleanup(multi);
         free(shard);
         return NULL;
     }
@@ -758,7 +792,7 @@ static struct http_shard *http_shard_new(struct http_engine *engine)
 /* Frees SHARD, which has no transfers left. */
 static void http_shard_free(struct http_shard *shard)
 {
-    curl_multi_cleanup(shard->multi); /* closes the idle connections: their sockets leave the reactor */
+    http_curl->multi_cleanup(shard->multi); /* closes the idle connections: their sockets leave the reactor */
     if (shard->timer_id != 0)
         reactor_cancel(shard->engine->reactor, shard->timer_id);
     free(shard);
@@ -799,8 +833,9 @@ static void http_on_direct_ended(void *owner);
 
 struct http_engine *http_engine_new(struct reactor *reactor)
 {
-    if (reactor == NULL || http_global_init() < 0)
+    if (reactor == NULL)
         return NULL;
+    http_raise_file_limit();
     struct http_engine *engine = calloc(1, sizeof *engine);
     if (engine == NULL)
         return NULL;
@@ -813,18 +848,6 @@ struct http_engine *http_engine_new(struct reactor *reactor)
         free(engine);
         return NULL;
     }
-    engine->share = curl_share_init();
-    int bad = engine->share == NULL;
-    if (!bad) {
-        /* Name lookups and TLS sessions serve every shard; connections stay in theirs. */
-        bad |= curl_share_setopt(engine->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK;
-        bad |= curl_share_setopt(engine->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK;
-    }
-    if (bad || http_shard_new(engine) == NULL) {
-        log_error("http: cannot set up libcurl");
-        http_engine_destroy(engine);
-        return NULL;
-    }
     return engine;
 }
 
@@ -834,10 +857,10 @@ static void http_engine_destroy(struct http_engine *engine)
     if (engine->done_timer != 0)
         reactor_cancel(engine->reactor, engine->done_timer);
     while (engine->idle_count > 0)
-        curl_easy_cleanup(engine->idle[--engine->idle_count]); /* before the share they use */
+        http_curl->easy_cleanup(engine->idle[--engine->idle_count]); /* before the share they use */
     for (size_t i = 0; i < engine->shard_count; i++)
         http_shard_free(engine->shards[i]);
-    if (engine->share != NULL && curl_share_cleanup(engine->share) != CURLSHE_OK)
+    if (engine->share != NULL && http_curl->share_cleanup(engine->share) != CURLSHE_OK)
         log_warn("http: libcurl's share is still in use: leaked");
     while (engine->hosts != NULL) {
         struct http_host *next = engine->hosts->next;
@@ -899,7 +922,7 @@ static int http_has_header(const char *const *headers, const char *name)
 
 static int http_slist_add(struct curl_slist **list, const char *header)
 {
-    struct curl_slist *grown = curl_slist_append(*list, header);
+    struct curl_slist *grown = http_curl->slist_append(*list, header);
     if (grown == NULL)
         return -1;
     *list = grown;
@@ -924,53 +947,53 @@ static int http_configure(struct http_transfer *transfer, const struct http_requ
 {
     CURL *easy = transfer->easy;
     int bad = 0;
-    bad |= curl_easy_setopt(easy, CURLOPT_PRIVATE, (void *)transfer) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_URL, request->url) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_PRIVATE, (void *)transfer) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_URL, request->url) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L) != CURLE_OK;
     /* Idle connections through NATs during long invocations stay open. */
-    bad |= curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, 60L) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, 30L) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_SHARE, transfer->engine->share) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->error) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_USERAGENT, "faaset/" FAASET_VERSION) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer->headers) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, http_on_header) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_HEADERDATA, (void *)transfer) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, http_on_body) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_WRITEDATA, (void *)transfer) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, http_open_socket) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, (void *)transfer) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, http_on_prereq) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_PREREQDATA, (void *)transfer) != CURLE_OK;
-    bad |= curl_easy_setopt(easy, CURLOPT_DNS_CACHE_TIMEOUT, -1L) != CURLE_OK; /* renewed by the probes */
+    bad |= http_curl->easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, 60L) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, 30L) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_SHARE, transfer->engine->share) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->error) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_USERAGENT, "faaset/" FAASET_VERSION) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_HTTPHEADER, transfer->headers) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_HEADERFUNCTION, http_on_header) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_HEADERDATA, (void *)transfer) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_WRITEFUNCTION, http_on_body) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_WRITEDATA, (void *)transfer) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, http_open_socket) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_OPENSOCKETDATA, (void *)transfer) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_PREREQFUNCTION, http_on_prereq) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_PREREQDATA, (void *)transfer) != CURLE_OK;
+    bad |= http_curl->easy_setopt(easy, CURLOPT_DNS_CACHE_TIMEOUT, -1L) != CURLE_OK; /* renewed by the probes */
     /* The same trust as the own client's (tls.h): the request's CA file, or OpenSSL's variables. */
     const char *ca_file = request->ca_file != NULL && request->ca_file[0] != '\0' ? request->ca_file
                                                                                  : getenv("SSL_CERT_FILE");
     const char *ca_dir = request->ca_file != NULL && request->ca_file[0] != '\0' ? NULL : getenv("SSL_CERT_DIR");
     if (ca_file != NULL && ca_file[0] != '\0')
-        bad |= curl_easy_setopt(easy, CURLOPT_CAINFO, ca_file) != CURLE_OK;
+        bad |= http_curl->easy_setopt(easy, CURLOPT_CAINFO, ca_file) != CURLE_OK;
     if (ca_dir != NULL && ca_dir[0] != '\0')
-        bad |= curl_easy_setopt(easy, CURLOPT_CAPATH, ca_dir) != CURLE_OK;
+        bad |= http_curl->easy_setopt(easy, CURLOPT_CAPATH, ca_dir) != CURLE_OK;
 
     const char *method = transfer->method;
     int always_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
     int with_body = strcmp(method, "HEAD") != 0 && (always_body || request->body_size > 0);
     if (strcmp(method, "HEAD") == 0)
-        bad |= curl_easy_setopt(easy, CURLOPT_NOBODY, 1L) != CURLE_OK;
+        bad |= http_curl->easy_setopt(easy, CURLOPT_NOBODY, 1L) != CURLE_OK;
     else if (strcmp(method, "GET") == 0 && !with_body)
-        bad |= curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+        bad |= http_curl->easy_setopt(easy, CURLOPT_HTTPGET, 1L) != CURLE_OK;
     else if (strcmp(method, "POST") == 0)
-        bad |= curl_easy_setopt(easy, CURLOPT_POST, 1L) != CURLE_OK;
+        bad |= http_curl->easy_setopt(easy, CURLOPT_POST, 1L) != CURLE_OK;
     else
-        bad |= curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method) != CURLE_OK;
+        bad |= http_curl->easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method) != CURLE_OK;
     if (with_body) {
-        bad |= curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_size) != CURLE_OK;
-        bad |= curl_easy_setopt(easy, CURLOPT_POSTFIELDS, (char *)transfer->request_body) != CURLE_OK;
+        bad |= http_curl->easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_size) != CURLE_OK;
+        bad |= http_curl->easy_setopt(easy, CURLOPT_POSTFIELDS, (char *)transfer->request_body) != CURLE_OK;
     }
     return bad ? -1 : 0;
 }
@@ -1031,9 +1054,13 @@ int http_send(struct http_engine *engine, const struct http_request *request, ht
     strcpy(transfer->method, request->method);
     if (direct)
         return http_send_direct(engine, transfer, request);
+    if (http_curl_ready(engine) < 0) {
+        free(transfer);
+        return -1;
+    }
     if (request->body_size > 0)
         memcpy(transfer->request_body, request->body, request->body_size);
-    transfer->easy = engine->idle_count > 0 ? engine->idle[--engine->idle_count] : curl_easy_init();
+    transfer->easy = engine->idle_count > 0 ? engine->idle[--engine->idle_count] : http_curl->easy_init();
     if (transfer->easy == NULL || http_build_headers(transfer, request->headers) < 0 ||
         http_configure(transfer, request) < 0) {
         http_transfer_free(transfer);
@@ -1054,7 +1081,7 @@ int http_send(struct http_engine *engine, const struct http_request *request, ht
                 char renew[302]; /* "-" and a key of at most 300 */
                 snprintf(renew, sizeof renew, "-%s", host->key);
                 if (http_slist_add(&transfer->resolve, renew) < 0 ||
-                    curl_easy_setopt(transfer->easy, CURLOPT_RESOLVE, transfer->resolve) != CURLE_OK) {
+                    http_curl->easy_setopt(transfer->easy, CURLOPT_RESOLVE, transfer->resolve) != CURLE_OK) {
                     http_transfer_free(transfer);
                     return -1;
                 }

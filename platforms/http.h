@@ -35,8 +35,10 @@
 
 struct http_engine;
 
-/* NULL when out of memory or libcurl fails to start. The first engine
- * initialises libcurl and raises the soft limit on open files to the hard one. */
+/* NULL when out of memory. The first engine raises the soft limit on open
+ * files to the hard one. libcurl is loaded (curl_api.h) only when a request
+ * first needs it: a proxy, FAASET_HTTP_DIRECT=0, a URL the own client does
+ * not take; http_send returns -1 (logged) if it cannot be loaded then. */
 struct http_engine *http_engine_new(struct reactor *reactor);
 
 /* Ends every pending request (its callback gets error "cancelled") and
