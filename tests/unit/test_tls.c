@@ -4,7 +4,7 @@
  * CA given per request (as AWS_CA_BUNDLE does), in SSL_CERT_FILE and in
  * SSL_CERT_DIR; the system's store, which does not know the CA; each bad
  * case with the sentence it must give (untrusted, self-signed, wrong host,
- * expired, a server that closes in the handshake, an http server behind an
+ * expired, a server that closes in the handshake or never finishes it, an http server behind an
  * https URL, CA settings that name nothing usable); keep-alive reuse,
  * session resumption (the server says how each connection's handshake
  * went; a burst to a new origin waits for one probe's ticket), servers that drop idle TLS connections with and without
@@ -136,6 +136,14 @@ static void test_bad_servers_and_settings(void)
     CHECK(result.status == 0 && error_has(&result, "TLS handshake with localhost:") &&
           error_has(&result, "closed the connection"));
     http_test_result_clear(&result);
+
+    struct http_engine *engine = http_engine_new(reactor); /* a handshake that never ends: the timeout ends it */
+    struct http_request stalled = {.method = "GET", .url = url_to("staller", "localhost", "/hello"), .ca_file = ca,
+                                   .timeout_ms = 1500};
+    CHECK(engine != NULL && http_test_fetch(reactor, engine, &stalled, &result) == 0);
+    CHECK(result.status == 0 && result.timed_out && error_has(&result, "Timeout was reached"));
+    http_test_result_clear(&result);
+    http_engine_free(engine);
 
     get_once(url_to("plain", "localhost", "/hello"), ca, &result); /* https:// to an http server */
     CHECK(result.status == 0 && error_has(&result, "TLS handshake with localhost:"));

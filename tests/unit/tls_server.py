@@ -18,6 +18,8 @@ on a free port:
   self_signed  the self-signed certificate
   closer       accepts, reads the ClientHello and closes: a server that drops a
                connection in the middle of the handshake
+  staller      accepts, reads the ClientHello and answers nothing: a handshake
+               that never ends
   plain        plain HTTP (an https:// URL to an http server)
 
 and prints one JSON line: {"dir": ..., "ca": CA file, "ca_dir": a folder
@@ -203,6 +205,14 @@ def closer(listener):
             conn.close()
 
 
+def staller(listener):
+    held = []
+    while True:
+        conn, _ = listener.accept()
+        conn.recv(4096)  # the ClientHello, never answered
+        held.append(conn)
+
+
 def main():
     folder = tempfile.mkdtemp(prefix="faaset-tls-")
     ca_file, ca_dir, bad_pem, files = make_pki(folder)
@@ -216,6 +226,11 @@ def main():
     listener.listen(16)
     ports["closer"] = listener.getsockname()[1]
     threading.Thread(target=closer, args=(listener,), daemon=True).start()
+    quiet = socket.socket()
+    quiet.bind(("127.0.0.1", 0))
+    quiet.listen(16)
+    ports["staller"] = quiet.getsockname()[1]
+    threading.Thread(target=staller, args=(quiet,), daemon=True).start()
     print(json.dumps({"dir": folder, "ca": ca_file, "ca_dir": ca_dir, "bad_pem": bad_pem, "ports": ports}),
           flush=True)
     sys.stdin.read()  # until the test ends
