@@ -9,6 +9,7 @@
 #include "buffer.h"
 #include "cloud.h"
 #include "cloud_options.h"
+#include "experiment.h"
 #include "experiments.h"
 #include "fsutil.h"
 #include "requests.h"
@@ -730,6 +731,45 @@ static void magics_add_matches(json_t *matches, const char *prefix, size_t prefi
     }
 }
 
+/* In a %%experiment cell's JSON (CODE, the cursor at byte CURSOR past the
+ * first line): when the cursor ends a key being typed ("runs or "), the
+ * FaaS Runner keys that start with it and are not in the cell yet; sets
+ * *WORD_START. NULL when the cursor is not at a key. */
+static json_t *magics_experiment_keys(const char *code, size_t cursor, size_t *word_start)
+{
+    size_t start = cursor;
+    while (start > 0 && (isalnum((unsigned char)code[start - 1]) || code[start - 1] == '_'))
+        start--;
+    if (start == 0 || code[start - 1] != '"')
+        return NULL;
+    size_t before = start - 1;
+    while (before > 0 && isspace((unsigned char)code[before - 1]))
+        before--;
+    if (before == 0 || (code[before - 1] != '{' && code[before - 1] != ','))
+        return NULL; /* a value, not a key */
+    json_t *matches = json_array();
+    for (size_t i = 0; experiment_key_name(i) != NULL; i++) {
+        const char *key = experiment_key_name(i);
+        char quoted[64];
+        snprintf(quoted, sizeof quoted, "\"%s\"", key);
+        if (strncmp(key, code + start, cursor - start) == 0 && strstr(code, quoted) == NULL)
+            json_array_append_new(matches, json_string(key));
+    }
+    *word_start = start;
+    return matches;
+}
+
+/* Sends the complete_reply: MATCHES replace CODE's bytes START..CURSOR. */
+static void magics_complete_reply(const struct magics_context *m, const char *code, json_t *matches, size_t start,
+                                  size_t cursor)
+{
+    json_int_t points_start = (json_int_t)utf8_code_points(code, start);
+    json_int_t points_end = points_start + (json_int_t)utf8_code_points(code + start, cursor - start);
+    requests_reply(m->requests, "complete_reply",
+                   json_pack("{s:s, s:o, s:I, s:I, s:{}}", "status", "ok", "matches", matches, "cursor_start",
+                             points_start, "cursor_end", points_end, "metadata"));
+}
+
 int magics_complete(const struct magics_context *m, const struct message *msg)
 {
     const char *code = json_string_value(json_object_get(msg->content, "code"));
@@ -744,6 +784,14 @@ int magics_complete(const struct magics_context *m, const struct message *msg)
     while (line_start > 0 && code[line_start - 1] != '\n')
         line_start--;
     const char *line = code + line_start;
+    const char *first = code + strspn(code, " \t\r\n");
+    size_t key_start;
+    json_t *keys;
+    if (line_start > 0 && line > first && strncmp(first, "%%experiment", 12) == 0 &&
+        (keys = magics_experiment_keys(code, cursor, &key_start)) != NULL) {
+        magics_complete_reply(m, code, keys, key_start, cursor);
+        return 1;
+    }
     if (*line != '%')
         return 0;
     size_t word_start = cursor;
@@ -780,10 +828,6 @@ int magics_complete(const struct magics_context *m, const struct message *msg)
         }
         json_decref(names);
     }
-    json_int_t points_start = (json_int_t)utf8_code_points(code, word_start);
-    json_int_t points_end = points_start + (json_int_t)utf8_code_points(word, cursor - word_start);
-    requests_reply(m->requests, "complete_reply",
-                   json_pack("{s:s, s:o, s:I, s:I, s:{}}", "status", "ok", "matches", matches, "cursor_start",
-                             points_start, "cursor_end", points_end, "metadata"));
+    magics_complete_reply(m, code, matches, word_start, cursor);
     return 1;
 }

@@ -126,11 +126,16 @@ static json_t *experiment_read_folder(const char *folder, const char *base_dir, 
     return payloads;
 }
 
+const char *experiment_key_name(size_t index)
+{
+    return index < EXPERIMENT_KEY_COUNT ? experiment_keys[index].name : NULL;
+}
+
 static int experiment_check_keys(const json_t *raw, struct experiment *e, char *err, size_t err_size)
 {
     const char *names[EXPERIMENT_KEY_COUNT + 1];
     for (size_t i = 0; i < EXPERIMENT_KEY_COUNT; i++)
-        names[i] = experiment_keys[i].name;
+        names[i] = experiment_key_name(i);
     names[EXPERIMENT_KEY_COUNT] = NULL;
     const char *key;
     json_t *value;

@@ -33,6 +33,10 @@ struct experiment {
     json_t *warnings;            /* array of strings */
 };
 
+/* The name of FaaS Runner's experiment key number INDEX (in the schema's
+ * order), or NULL past the last: for completion and suggestions. */
+const char *experiment_key_name(size_t index);
+
 /* Reads RAW (an object; NAME_HINT names it when experimentName is absent;
  * BASE_DIR resolves payloadFolder). Returns 0, or -1 with ERR. */
 int experiment_parse(const json_t *raw, const char *name_hint, const char *base_dir, struct experiment *out,

@@ -608,6 +608,19 @@ static void test_complete(void)
     CHECK(sent_count == 2 && strcmp(sent[0].type, "status") == 0 && strcmp(sent[1].type, "status") == 0);
     CHECK(complete("%pla\nx = pri", 12) == 0);
     CHECK(sent_count == 2);
+    /* FaaS Runner's keys in a %%experiment cell's JSON, those not there yet */
+    const char *experiment = "%%experiment f\n{\"runs\": 10, \"th";
+    CHECK(complete(experiment, (int)strlen(experiment)) == 1);
+    CHECK(completed("[\"threads\"]", 29, 31));
+    const char *more = "%%experiment f\n{\"runs\": 10,\n \"r";
+    CHECK(complete(more, (int)strlen(more)) == 1);
+    CHECK(completed("[\"randomSeed\", \"removeDuplicateContainers\"]", 30, 31));
+    const char *empty = "%%experiment f\n{\"";
+    CHECK(complete(empty, (int)strlen(empty)) == 1);
+    CHECK(sent_count == 3 && json_array_size(json_object_get(sent[1].content, "matches")) > 25);
+    /* a value is not a key: left to the runtime (which has nothing for it) */
+    const char *value = "%%experiment f\n{\"experimentName\": \"ru";
+    CHECK(complete(value, (int)strlen(value)) == 0);
 }
 
 /* A function defined with run=local is known to this kernel without any
