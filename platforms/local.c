@@ -211,8 +211,12 @@ static struct local_worker *local_start_worker(struct local_function *function, 
 {
     struct local_platform *platform = function->platform;
     char tmpdir[4096], log_path[4096];
-    snprintf(tmpdir, sizeof tmpdir, "%s/%s/tmp/worker-%u", platform->root, function->name, ++function->worker_serial);
-    snprintf(log_path, sizeof log_path, "%s/%s/worker.log", platform->root, function->name);
+    if (fsutil_path(tmpdir, sizeof tmpdir, "%s/%s/tmp/worker-%u", platform->root, function->name,
+                    ++function->worker_serial) < 0 ||
+        fsutil_path(log_path, sizeof log_path, "%s/%s/worker.log", platform->root, function->name) < 0) {
+        snprintf(err, err_size, "the function's folder under %.300s is too long a path", platform->root);
+        return NULL;
+    }
     fsutil_remove_tree(tmpdir);
     if (fsutil_mkdirs(tmpdir, 0700) < 0) {
         snprintf(err, err_size, "cannot create %.300s: %s", tmpdir, strerror(errno));
@@ -372,7 +376,8 @@ static int local_set_string(char **slot, const char *value)
 static struct local_function *local_load(struct local_platform *platform, const char *name)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s/deployment.json", platform->root, name);
+    if (fsutil_path(path, sizeof path, "%s/%s/deployment.json", platform->root, name) < 0)
+        return NULL;
     json_t *record = json_load_file(path, 0, NULL);
     const char *package = json_string_value(json_object_get(record, "package_dir"));
     const char *handler = json_string_value(json_object_get(record, "handler"));
@@ -402,7 +407,8 @@ static int local_save(struct local_function *function)
 {
     const char *code_hash = function->code_hash;
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s/deployment.json", function->platform->root, function->name);
+    if (fsutil_path(path, sizeof path, "%s/%s/deployment.json", function->platform->root, function->name) < 0)
+        return -1;
     json_t *record = json_pack("{s:s, s:s, s:s, s:i, s:i, s:O}", "package_dir", function->package_dir, "handler",
                                function->handler, "code_hash", code_hash ? code_hash : "", "memory_mb",
                                function->memory_mb, "timeout_s", function->timeout_s, "env", function->env);
@@ -443,9 +449,12 @@ static int local_deploy(void *self, const struct platform_function *config, plat
     struct local_function *function = local_lookup(platform, config->name);
     if (function == NULL)
         function = local_add(platform, config->name);
-    char dir[4096], staging[4200], err[512];
-    snprintf(dir, sizeof dir, "%s/%s/packages/%s", platform->root, config->name, config->code_hash);
-    snprintf(staging, sizeof staging, "%s.staging.%ld", dir, (long)getpid());
+    char dir[4096], staging[4096], err[512];
+    if (fsutil_path(dir, sizeof dir, "%s/%s/packages/%s", platform->root, config->name, config->code_hash) < 0 ||
+        fsutil_path(staging, sizeof staging, "%s.staging.%ld", dir, (long)getpid()) < 0) {
+        local_fail(done, ctx, "DeployFailed", "the function's folder is too long a path: use a shorter folder", NULL);
+        return 0;
+    }
     fsutil_remove_tree(staging);
     if (function == NULL || fsutil_mkdirs(staging, 0700) < 0) {
         local_fail(done, ctx, "DeployFailed", "cannot create the function's folder", NULL);
@@ -599,9 +608,8 @@ static int local_remove(void *self, const char *name, platform_done_fn done, voi
 {
     struct local_platform *platform = self;
     char folder[4096], message[4400];
-    snprintf(folder, sizeof folder, "%s/%s", platform->root, name);
     struct local_function *function = local_lookup(platform, name);
-    if (function == NULL) {
+    if (fsutil_path(folder, sizeof folder, "%s/%s", platform->root, name) < 0 || function == NULL) {
         snprintf(message, sizeof message, "%s is not deployed on the local platform", name);
         local_fail(done, ctx, "NotDeployed", message, NULL);
         return 0;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buffer.h"
+#include "fsutil.h"
 
 #define ZIP_LOCAL_SIGNATURE 0x04034b50u
 #define ZIP_CENTRAL_SIGNATURE 0x02014b50u
@@ -158,7 +159,8 @@ static uint32_t zip_read32(const unsigned char *p)
 static int zip_write_file(const char *dir, const char *name, const unsigned char *data, size_t size)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (fsutil_path(path, sizeof path, "%s/%s", dir, name) < 0)
+        return -1;
     for (char *slash = strchr(path + strlen(dir) + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
         *slash = '\0';
         if (mkdir(path, 0755) < 0 && errno != EEXIST)

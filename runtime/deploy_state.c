@@ -19,10 +19,9 @@
 static int deploy_state_lock(const char *workdir, int how)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/.faaset", workdir);
-    if (fsutil_mkdirs(path, 0700) < 0)
+    if (fsutil_path(path, sizeof path, "%s/.faaset", workdir) < 0 || fsutil_mkdirs(path, 0700) < 0 ||
+        fsutil_path(path, sizeof path, "%s/.faaset/state.lock", workdir) < 0)
         return -1;
-    snprintf(path, sizeof path, "%s/.faaset/state.lock", workdir);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd >= 0 && flock(fd, how) < 0) {
         close(fd);
@@ -31,9 +30,15 @@ static int deploy_state_lock(const char *workdir, int how)
     return fd;
 }
 
-static void deploy_state_path(const char *workdir, const char *platform, const char *name, char *out, size_t size)
+/* The state file of NAME on PLATFORM; 0, or -1 with ERR when the path does not fit. */
+static int deploy_state_path(const char *workdir, const char *platform, const char *name, char *out, size_t size,
+                             char *err, size_t err_size)
 {
-    snprintf(out, size, "%s/.faaset/state/%s/%s.json", workdir, platform, name);
+    if (fsutil_path(out, size, "%s/.faaset/state/%s/%s.json", workdir, platform, name) == 0)
+        return 0;
+    snprintf(err, err_size, "the state file's path (under %.200s...) is longer than %zu bytes: use a shorter folder",
+             workdir, size - 1);
+    return -1;
 }
 
 static int deploy_state_copy(json_t *root, const char *key, char *out, size_t size)
@@ -68,7 +73,8 @@ int deploy_state_read(const char *workdir, const char *platform, const char *nam
                       char *err, size_t err_size)
 {
     char path[4096];
-    deploy_state_path(workdir, platform, name, path, sizeof path);
+    if (deploy_state_path(workdir, platform, name, path, sizeof path, err, err_size) < 0)
+        return -1;
     int lock = deploy_state_lock(workdir, LOCK_SH);
     json_error_t json_err;
     json_t *root = json_load_file(path, 0, &json_err);
@@ -92,7 +98,8 @@ int deploy_state_read(const char *workdir, const char *platform, const char *nam
 int deploy_state_remove(const char *workdir, const char *platform, const char *name, char *err, size_t err_size)
 {
     char path[4096];
-    deploy_state_path(workdir, platform, name, path, sizeof path);
+    if (deploy_state_path(workdir, platform, name, path, sizeof path, err, err_size) < 0)
+        return -1;
     int lock = deploy_state_lock(workdir, LOCK_EX);
     int rc = unlink(path) == 0 || errno == ENOENT ? 0 : -1;
     if (rc < 0)
@@ -105,9 +112,11 @@ int deploy_state_remove(const char *workdir, const char *platform, const char *n
 int deploy_state_write(const char *workdir, const char *platform, const char *name,
                        const struct deploy_record *record, char *err, size_t err_size)
 {
-    char dir[4096], path[4200];
-    snprintf(dir, sizeof dir, "%s/.faaset/state/%s", workdir, platform);
-    deploy_state_path(workdir, platform, name, path, sizeof path);
+    char dir[4096], path[4096];
+    if (deploy_state_path(workdir, platform, name, path, sizeof path, err, err_size) < 0 ||
+        deploy_state_path(workdir, platform, "", dir, sizeof dir, err, err_size) < 0)
+        return -1;
+    *strrchr(dir, '/') = '\0'; /* the platform's folder */
     json_t *root = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "format", STATE_FORMAT, "version",
                              STATE_VERSION, "name", name, "platform", platform, "function", record->function,
                              "code_hash", record->code_hash, "config_hash", record->config_hash, "deployed_at",
@@ -144,8 +153,8 @@ json_t *deploy_state_list(const char *workdir)
 {
     json_t *list = json_array();
     char root_path[4096];
-    snprintf(root_path, sizeof root_path, "%s/.faaset/state", workdir);
-    DIR *platforms = opendir(root_path);
+    DIR *platforms = fsutil_path(root_path, sizeof root_path, "%s/.faaset/state", workdir) == 0 ? opendir(root_path)
+                                                                                                 : NULL;
     struct dirent *platform;
     while (list != NULL && platforms != NULL && (platform = readdir(platforms)) != NULL) {
         if (platform->d_name[0] == '.')
@@ -191,12 +200,17 @@ int deploy_state_claim(const char *workdir, const char *platform, const char *na
                        size_t err_size)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/.faaset/locks/%s", workdir, platform);
+    if (fsutil_path(path, sizeof path, "%s/.faaset/locks/%s/%s.lock", workdir, platform, name) < 0) {
+        snprintf(err, err_size, "the lock file's path (under %.200s...) is longer than %zu bytes: use a shorter folder",
+                 workdir, sizeof path - 1);
+        return -1;
+    }
+    *strrchr(path, '/') = '\0';
     if (fsutil_mkdirs(path, 0700) < 0) {
         snprintf(err, err_size, "cannot create %s: %s", path, strerror(errno));
         return -1;
     }
-    snprintf(path, sizeof path, "%s/.faaset/locks/%s/%s.lock", workdir, platform, name);
+    path[strlen(path)] = '/'; /* the lock file again */
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
         snprintf(err, err_size, "cannot open %s: %s", path, strerror(errno));

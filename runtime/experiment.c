@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cloud_options.h"
+#include "fsutil.h"
 #include "suggest.h"
 
 enum experiment_type { T_BOOL, T_INT, T_NUMBER, T_STRING, T_OBJECT, T_ARRAY, T_STRINGS, T_INTS, T_OBJECTS, T_ANY };
@@ -87,12 +88,10 @@ static int experiment_int(const json_t *raw, const char *key, int fallback, int 
 static json_t *experiment_read_folder(const char *folder, const char *base_dir, char *err, size_t err_size)
 {
     char path[4096];
-    if (folder[0] == '/')
-        snprintf(path, sizeof path, "%s", folder);
-    else
-        snprintf(path, sizeof path, "%s/%s", base_dir ? base_dir : ".", folder);
+    int fits = folder[0] == '/' ? fsutil_path(path, sizeof path, "%s", folder) == 0
+                                : fsutil_path(path, sizeof path, "%s/%s", base_dir ? base_dir : ".", folder) == 0;
     struct dirent **entries = NULL;
-    int count = scandir(path, &entries, NULL, alphasort);
+    int count = fits ? scandir(path, &entries, NULL, alphasort) : -1;
     if (count < 0) {
         snprintf(err, err_size, "payloadFolder: cannot read the folder %.300s", path);
         return NULL;

@@ -271,11 +271,17 @@ struct results_store *results_open(const char *parent, const char *function, con
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    int fits = 0;
     for (int attempt = 0; attempt < 100; attempt++) {
-        snprintf(store->path, sizeof store->path, "%.2000s/%s/%s-%s%s%.0d", parent, safe_function, safe_name, stamp,
-                 attempt ? "-" : "", attempt);
-        if (access(store->path, F_OK) != 0)
+        fits = fsutil_path(store->path, sizeof store->path - 32, "%s/%s/%s-%s%s%.0d", parent, safe_function,
+                           safe_name, stamp, attempt ? "-" : "", attempt) == 0; /* (32: room for the files' names) */
+        if (!fits || access(store->path, F_OK) != 0)
             break;
+    }
+    if (!fits) {
+        snprintf(err, err_size, "the results folder under %.300s would be too long a path: use a shorter one", parent);
+        free(store);
+        return NULL;
     }
     char *text = json_dumps(meta, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(16));
     char meta_path[4200];

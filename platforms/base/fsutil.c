@@ -1,6 +1,8 @@
 /* fsutil: folders, whole-file reads, atomic replacement (see fsutil.h). */
 #include "fsutil.h"
 
+#include <stdarg.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -119,4 +121,17 @@ json_t *fsutil_load_json(const char *path, char *err, size_t err_size)
         snprintf(where, sizeof where, " (line %d)", json_err.line);
     snprintf(err, err_size, "%s%s", json_err.text, where);
     return NULL;
+}
+
+int fsutil_path(char *out, size_t size, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    int length = vsnprintf(out, size, format, args);
+    va_end(args);
+    if (length < 0 || (size_t)length >= size) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
 }

@@ -23,6 +23,11 @@ char *fsutil_read(const char *path, size_t *size);
  * "(line N)" when the JSON is what is wrong. */
 json_t *fsutil_load_json(const char *path, char *err, size_t err_size);
 
+/* Formats a path into OUT (SIZE bytes). Returns 0, or -1 with errno
+ * ENAMETOOLONG when it does not fit: a cut path names another file, so
+ * callers refuse it rather than use it. */
+int fsutil_path(char *out, size_t size, const char *format, ...) __attribute__((format(printf, 3, 4)));
+
 /* Removes PATH and everything below it. Returns 0 or -1. */
 int fsutil_remove_tree(const char *path);
 

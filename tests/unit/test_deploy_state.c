@@ -5,6 +5,7 @@
  * corrupted or foreign files reported with their path and treated as absent
  * by the list, removal, and the list sorted by name then platform. Every
  * case works in a fresh folder under /tmp, removed at the end. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -227,6 +228,34 @@ static void test_write_failure(void)
     CHECK(strstr(err, "cannot write the state file") != NULL && strstr(err, "openfaas/f.json") != NULL);
 }
 
+/* A folder so deep that a state path would not fit: every call refuses
+ * with a sentence, never writing, reading or locking a cut path (which
+ * would name another file). */
+static void test_path_too_long(void)
+{
+    static char deep[4200];
+    int used = snprintf(deep, sizeof deep, "%s/", workdir);
+    while (used < 4080)
+        deep[used++] = 'd';
+    deep[used] = '\0';
+    char err[512] = "";
+    long holder = 0;
+    struct deploy_record r = sample("x", 128), back;
+    CHECK(deploy_state_write(deep, "aws", "function-name", &r, err, sizeof err) == -1 && strstr(err, "longer than"));
+    err[0] = '\0';
+    CHECK(deploy_state_read(deep, "aws", "function-name", &back, err, sizeof err) == -1 && strstr(err, "longer than"));
+    err[0] = '\0';
+    CHECK(deploy_state_remove(deep, "aws", "function-name", err, sizeof err) == -1 && strstr(err, "longer than"));
+    err[0] = '\0';
+    CHECK(deploy_state_claim(deep, "aws", "function-name", &holder, err, sizeof err) == -1 && strstr(err, "longer than"));
+    json_t *list = deploy_state_list(deep);
+    CHECK(list != NULL && json_array_size(list) == 0);
+    json_decref(list);
+    char cut[4096];
+    CHECK(fsutil_path(cut, sizeof cut, "%s/.faaset", deep) == 0); /* this one fits */
+    CHECK(fsutil_path(cut, sizeof cut, "%s/.faaset/state/aws/function-name.json", deep) == -1 && errno == ENAMETOOLONG);
+}
+
 /* A deploy is claimed by one holder at a time: a second claim (another
  * open file, as another process has) is refused and names the holder, and
  * the claim ends with its fd. */
@@ -268,6 +297,7 @@ int main(void)
     test_list_and_remove();
     test_write_failure();
     test_claims();
+    test_path_too_long();
     CHECK(fsutil_remove_tree(workdir) == 0);
     return check_report();
 }
