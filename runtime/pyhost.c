@@ -99,6 +99,7 @@ static int pyhost_send_boot(struct pyhost *host)
         {"faaset_language", "runtime/python/faaset_language.py"},
         {"faaset_magics", "runtime/python/faaset_magics.py"},
         {"faaset_ipython", "runtime/python/faaset_ipython.py"},
+        {"faaset_results", "runtime/python/faaset_results.py"},
         {"faaset_host", "runtime/python/faaset_host.py"},
         {"SAAF", "runtime/python/SAAF.py"},
         {"Inspector", "runtime/python/Inspector.py"},

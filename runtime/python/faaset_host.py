@@ -68,6 +68,7 @@ import warnings
 
 import faaset_frames  # created before this module by bootstrap.py (the boot frame lists it first)
 import faaset_language  # IPython's cell language (`!cmd`, `%magic`, inline figures), also booted before
+import faaset_results
 import faaset_transform
 
 CELL_FILENAME_PREFIX = "<cell "
@@ -931,8 +932,9 @@ def run_experiment(function, experiment, platform=None, config=None):
     """FaaSET's run_experiment: run a FaaS Runner experiment (a dict, or the
     path of an experiment file) against a deployed function (its callable or
     its name), or a pipeline (a list of them). The kernel runs it (progress and summary show under the cell)
-    and keeps the rows in faaset-results/; this returns them as a pandas
-    DataFrame when pandas imports, else as a list of dicts. An interrupt
+    and keeps the rows in faaset-results/; this returns them as a
+    faaset_results.Results: a list of row dicts, each with roundTripTime,
+    latency and runtime, whose .df is a pandas DataFrame. An interrupt
     stops it within two seconds and raises KeyboardInterrupt; the rows of
     the runs that finished stay on disk. `config` is FaaSET's and unused."""
     functions = function if isinstance(function, (list, tuple)) else [function]  # a list: a pipeline
@@ -960,11 +962,7 @@ def run_experiment(function, experiment, platform=None, config=None):
                 pass  # a line cut by a killed kernel
     if answer.get("interrupted"):
         raise KeyboardInterrupt("experiment interrupted; %d finished rows are in %s" % (len(rows), answer["folder"]))
-    try:
-        import pandas
-    except ImportError:
-        return rows
-    return pandas.DataFrame(rows)
+    return faaset_results.Results(rows, answer["folder"], name)
 
 
 def _define_decorated(function, options):
