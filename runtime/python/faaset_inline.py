@@ -151,6 +151,7 @@ class _MatplotlibHook(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def _set_backend(self, matplotlib):
         matplotlib.rcParams["backend"] = self._backend
+        matplotlib.rcParamsOrig["backend"] = self._backend  # what a bare %matplotlib goes back to
 
     def create_module(self, spec):
         return None

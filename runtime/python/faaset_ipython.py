@@ -11,7 +11,7 @@
 #   update_display_data / clear_output through the runtime, so
 #   IPython.display.display() from any library reaches the cell;
 # - set_next_input (what %load does) becomes the reply's payload;
-# - enable_gui accepts only inline (there is no GUI event loop here);
+# - %matplotlib accepts only inline (there is no GUI event loop here);
 # - the shell's history is in memory, fed with each cell (for %history, In);
 # - events pre_execute / pre_run_cell / post_execute / post_run_cell fire
 #   around every cell, so extensions (%load_ext autoreload) work;
@@ -42,7 +42,6 @@ class IPythonLanguage(faaset_language.Language):
         super().__init__(runtime)
         from IPython.core.inputtransformer2 import TransformerManager
         self._transformer = TransformerManager()
-        self.shell = _make_shell(self)
         self._info = None
         import importlib.util
         if importlib.util.find_spec("matplotlib_inline") is not None:
@@ -51,6 +50,7 @@ class IPythonLanguage(faaset_language.Language):
         else:
             self.inline = faaset_inline.InlineConfig()
             faaset_inline.install_own_backend(self._show_figures)
+        self.shell = _make_shell(self)
 
     def transform(self, code):
         return self._transformer.transform_cell(code)
@@ -147,6 +147,10 @@ def _make_shell(language):
     class Shell(InteractiveShell):
         display_pub_class = Publisher
 
+        def enable_matplotlib(self, gui=None):
+            self.enable_gui(gui)  # before IPython switches matplotlib to a GUI backend
+            return super().enable_matplotlib(gui)
+
         def enable_gui(self, gui=None):
             if gui not in (None, "inline"):
                 raise UsageError("%%matplotlib %s: this kernel shows figures inline only; use %%matplotlib inline"
@@ -164,6 +168,8 @@ def _make_shell(language):
                 self.user_ns_hidden.pop(name, None)
 
         def run_line_magic(self, magic_name, line, _stack_depth=1):
+            if magic_name == "config" and language.inline is None:
+                _configurable_inline_backend(self)
             if self.find_line_magic(magic_name) is None:
                 raise language.not_found("line", magic_name, sorted(self.magics_manager.magics["line"]),
                                          UsageError)
@@ -181,11 +187,15 @@ def _make_shell(language):
     main = sys.modules["__main__"]
     shell = Shell.instance(config=config, user_module=main, user_ns=main.__dict__)
     builtins.display = display  # InteractiveShell puts IPython's there; the runtime's tracks figures
-    try:
-        from matplotlib_inline.config import InlineBackend
-    except ImportError:
-        return shell
-    inline = InlineBackend.instance(parent=shell)  # %config InlineBackend.* works before matplotlib is imported
-    inline.shell = shell
-    shell.configurables.append(inline)
     return shell
+
+
+def _configurable_inline_backend(shell):
+    """Lets %config set InlineBackend.* before any figure: matplotlib_inline
+    registers it only when its backend loads. Importing it imports
+    matplotlib, so this waits for the first %config."""
+    from matplotlib_inline.config import InlineBackend
+    inline = InlineBackend.instance(parent=shell)
+    if inline not in shell.configurables:
+        inline.shell = shell
+        shell.configurables.append(inline)

@@ -3,15 +3,19 @@
 
     FAASET_BINARY=build/faaset /usr/bin/python3 -m pytest -v tests/clients/test_nbconvert.py
 """
+import os
 import re
 import shutil
+import signal
 import subprocess
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from client_helpers import QUICKSTART, assert_no_sanitizer_report, wait_for_no_kernels
+from client_helpers import (QUICKSTART, Sandbox, assert_no_sanitizer_report, processes_mentioning,
+                            wait_for_no_kernels)
+from faaset_testing import python_without
 
 TIMEOUT = 180
 KERNELSPEC = {"name": "faaset", "display_name": "FaaSET", "language": "python"}
@@ -221,3 +225,32 @@ def test_nbconvert_executes_the_sleeper_experiment(sandbox, tmp_path):
     rows = list((tmp_path / "faaset-results" / "sleeper").glob("sleeper-paper-*/runs.jsonl"))
     assert len(rows) == 1 and len(rows[0].read_text().splitlines()) == 800
     assert text(cells[2].outputs[-1].text) == "40 runs; 40 on warm containers\n", describe(cells[2])
+    assert "roundTripTime" in text(cells[3].outputs[0].text) and " to " in text(cells[3].outputs[-1].text), \
+        describe(cells[3])
+    pictures = [o for o in cells[4].outputs if o.output_type == "display_data" and "image/png" in o.data]
+    assert len(pictures) == 1, describe(cells[4])
+
+
+def test_nbconvert_executes_the_sleeper_experiment_without_pandas_or_matplotlib(tmp_path):
+    """The same notebook where neither pandas nor matplotlib imports in the
+    runtime (a PYTHONPATH shim hides them): the rows are the same list, and
+    the two optional cells say what is missing instead of failing."""
+    box = Sandbox(python=python_without(tmp_path / "python", "pandas", "matplotlib"))
+    try:
+        notebook = tmp_path / "sleeper.ipynb"
+        shutil.copy(QUICKSTART.parent / "sleeper.ipynb", notebook)
+        result = nbconvert(box, notebook, "sleeper-out")
+        assert result.returncode == 0, f"nbconvert failed ({result.returncode}):\n{result.stderr}"
+        cells = code_cells(nbformat.read(tmp_path / "sleeper-out.ipynb", as_version=4))
+        for cell in cells:
+            assert all(o.output_type != "error" for o in cell.outputs), describe(cell)
+        assert text(cells[2].outputs[-1].text) == "40 runs; 40 on warm containers\n", describe(cells[2])
+        assert "pandas is not installed" in text(cells[3].outputs[0].text), describe(cells[3])
+        assert "matplotlib is not installed" in text(cells[4].outputs[0].text), describe(cells[4])
+    finally:
+        for pid in processes_mentioning(str(box.dir)):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        box.cleanup()
