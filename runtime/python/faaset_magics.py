@@ -10,20 +10,23 @@
 # %env, %cd / %pwd, %load, %run, %who / %whos, %lsmagic, %config
 # (InlineBackend.* and Completer.*), %reset, %history and %matplotlib.
 #
-# Shell commands run with /bin/sh and write to the runtime's fd 1 and 2
-# (which the kernel shows), like os.system; `{expr}` and `$name` in them are
-# expanded from the notebook's namespace first. An interrupt sends SIGINT to
-# the command and stops the cell. Errors are UsageError (bad arguments, an
+# Shell commands run with /bin/sh; their output is read here and written to
+# the cell's stdout / stderr as it comes (in order with the cell's prints);
+# `{expr}` and `$name` in them are expanded from the notebook's namespace
+# first. An interrupt sends SIGINT to the command and stops the cell. Errors are UsageError (bad arguments, an
 # unknown magic: named, with the nearest magic suggested).
 import ast
 import builtins
+import codecs
 import difflib
 import os
 import re
+import selectors
 import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import faaset_inline
@@ -33,6 +36,15 @@ import faaset_transform
 RESTART_NOTE = "Note: you may need to restart the kernel to use updated packages."
 COMPLETER_SETTINGS = ("use_jedi", "greedy", "jedi_compute_type_timeout", "limit_to__all__", "merge_completions",
                       "omit__names", "backslash_combining_completions", "debug")
+
+
+def _feed(pipe, data):
+    """Writes a script to a command's stdin (on a thread: the command may write before it reads it all)."""
+    try:
+        pipe.write(data)
+        pipe.close()
+    except OSError:  # it exited without reading everything
+        pass
 
 
 class UsageError(Exception):
@@ -194,13 +206,33 @@ class OwnShell:
         return sorted(name[len(prefix):] for name in dir(self) if name.startswith(prefix))
 
     def _run(self, argv, capture=False, stdin=None):
-        """Runs argv; its status, or with capture its output. Interrupt: SIGINT to it, then KeyboardInterrupt."""
-        sys.stdout.flush()
+        """Runs argv; its status, or with capture its output (stdout and stderr).
+
+        Its output is read here and written to sys.stdout / sys.stderr as it
+        comes, so it stays in order with the cell's own prints. Interrupt:
+        SIGINT to it (then SIGKILL after 2 s), and KeyboardInterrupt."""
         process = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE if capture else None,
-                                   stderr=subprocess.STDOUT if capture else None)
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT if capture else subprocess.PIPE)
+        captured = []
         try:
-            output, _ = process.communicate(stdin.encode("utf-8") if stdin is not None else None)
+            if stdin is not None:
+                threading.Thread(target=_feed, args=(process.stdin, stdin.encode("utf-8")), daemon=True).start()
+            pipes = [(process.stdout, sys.stdout)] + ([] if capture else [(process.stderr, sys.stderr)])
+            with selectors.DefaultSelector() as selector:
+                for pipe, writer in pipes:
+                    selector.register(pipe, selectors.EVENT_READ, (writer, codecs.getincrementaldecoder("utf-8")("replace")))
+                while selector.get_map():
+                    for key, _ in selector.select():
+                        block = os.read(key.fd, 65536)
+                        writer, decoder = key.data
+                        if not block:
+                            selector.unregister(key.fileobj)
+                        text = decoder.decode(block, final=not block)
+                        if text and capture:
+                            captured.append(text)
+                        elif text:
+                            writer.write(text)
+            process.wait()
         except KeyboardInterrupt:
             process.send_signal(signal.SIGINT)
             try:
@@ -209,7 +241,11 @@ class OwnShell:
                 process.kill()
                 process.wait()
             raise
-        return output.decode("utf-8", "replace") if capture else process.returncode
+        finally:
+            for pipe in (process.stdout, process.stderr):
+                if pipe is not None:
+                    pipe.close()
+        return "".join(captured) if capture else process.returncode
 
     def _run_source(self, source, filename="<magic>"):
         """Runs a cell body (in this language) in the namespace; the value of its last expression."""

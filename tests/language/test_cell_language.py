@@ -10,6 +10,7 @@ own), see conftest.py.
 """
 import base64
 import hashlib
+import time
 import zipfile
 
 import pytest
@@ -47,6 +48,7 @@ MAGIC_CELLS = {
     "kernel_magic_among_python": "x = 1\n%platform local",
     "conda": "%conda install nothing",
     "syntax": "1 +* 2",
+    "order": "print('before')\n!echo middle\nprint('after')",
 }
 
 
@@ -95,6 +97,7 @@ def test_every_magic_in_a_notebook(workspace, path):
     error = cells["conda"].error
     assert "conda" in error.evalue and "%pip install" in error.evalue, error
     assert cells["syntax"].error.ename == "SyntaxError", cells["syntax"]
+    assert cells["order"].ok().stdout.replace("\r\n", "\n") == "before\nmiddle\nafter\n", cells["order"]
 
 
 def write_wheel(folder):
@@ -136,6 +139,22 @@ def test_pip_installs_with_the_runtimes_interpreter(workspace, tmp_path):
     assert "pip " in version.stdout and "python 3" in version.stdout, version
     assert executable.startswith("/"), version
     assert use.ok().result == "42", use
+
+
+@pytest.mark.deadline(120)
+def test_interrupt_stops_a_shell_command(kernel, path):
+    """An interrupt during `!sleep 60` ends the command at once; the kernel goes on. The own shell then
+    raises KeyboardInterrupt; IPython's ends the command and lets the cell go on, as in ipykernel."""
+    msg_id = kernel.client.execute("marker = 'kept'\n!sleep 60")
+    time.sleep(3)
+    kernel.client.control_channel.send(kernel.client.session.msg("interrupt_request"))
+    started = time.monotonic()
+    reply, outputs = kernel.collect(msg_id, timeout=60)
+    assert time.monotonic() - started < 30, "the interrupt did not stop the command"
+    if path[0] == "own":
+        assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt", reply
+    reply, outputs = kernel.execute("print(marker)")
+    assert texts(outputs) == "kept\n", outputs
 
 
 def test_load_sends_the_file_to_the_next_input(kernel, sandbox):
