@@ -193,8 +193,12 @@ def _make_shell(language):
 def _configurable_inline_backend(shell):
     """Lets %config set InlineBackend.* before any figure: matplotlib_inline
     registers it only when its backend loads. Importing it imports
-    matplotlib, so this waits for the first %config."""
-    from matplotlib_inline.config import InlineBackend
+    matplotlib, so this waits for the first %config; without matplotlib
+    there is no InlineBackend, and %config says so if it is named."""
+    try:
+        from matplotlib_inline.config import InlineBackend
+    except ImportError:
+        return
     inline = InlineBackend.instance(parent=shell)
     if inline not in shell.configurables:
         inline.shell = shell

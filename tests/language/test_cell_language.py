@@ -15,7 +15,7 @@ import zipfile
 
 import pytest
 
-from faaset_testing import texts
+from faaset_testing import python_without, texts
 
 MAGIC_CELLS = {
     "which": "import IPython\nprint('ipython' if isinstance(get_ipython(), IPython.core.interactiveshell."
@@ -155,6 +155,22 @@ def test_interrupt_stops_a_shell_command(kernel, path):
         assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt", reply
     reply, outputs = kernel.execute("print(marker)")
     assert texts(outputs) == "kept\n", outputs
+
+
+def test_vscode_startup_where_matplotlib_is_missing(tmp_path):
+    """VS Code's hidden start-up lines run where IPython (and matplotlib_inline) import but matplotlib does
+    not: %config must not need matplotlib."""
+    from cloud_helpers import DirectKernel, Sandbox, kill_processes_in
+    box = Sandbox(python=python_without(tmp_path, "matplotlib"))
+    kernel = DirectKernel(box)
+    try:
+        reply, outputs = kernel.execute("import sys\n%config Completer.use_jedi = False\n"
+                                        "%config InlineBackend.figure_formats = ['svg']\nprint('started')")
+        assert reply["status"] == "ok" and texts(outputs) == "started\n", (reply, outputs)
+    finally:
+        kernel.stop()
+        kill_processes_in(box.dir)
+        box.cleanup()
 
 
 def test_load_sends_the_file_to_the_next_input(kernel, sandbox):
