@@ -88,6 +88,13 @@ def figure_bundle(figure, config):
     return data, {}
 
 
+def own_backend_active():
+    """pyplot is in use with faaset_inline_backend (not a backend the user chose)."""
+    matplotlib = sys.modules.get("matplotlib")
+    return (matplotlib is not None and "matplotlib.pyplot" in sys.modules
+            and matplotlib.get_backend() == "module://" + BACKEND_MODULE)
+
+
 def is_figure(obj):
     figure_module = sys.modules.get("matplotlib.figure")
     return figure_module is not None and isinstance(obj, figure_module.Figure)

@@ -23,7 +23,8 @@
 # Figures: matplotlib_inline is the backend (faaset_inline.py); its
 # end-of-cell flush is swapped for Figures.flush, which does not show again a
 # figure the cell already showed. Where IPython imports but matplotlib_inline
-# does not, the own backend of faaset_inline.py stands in.
+# does not, the own backend of faaset_inline.py stands in, with the own
+# shell's %matplotlib and %config InlineBackend.* (faaset_magics.py).
 #
 # IPython is imported only when IPythonLanguage is made (the runtime boots
 # this module in every interpreter); ImportError then means "use the own
@@ -44,12 +45,15 @@ class IPythonLanguage(faaset_language.Language):
         self._transformer = TransformerManager()
         self._info = None
         import importlib.util
-        if importlib.util.find_spec("matplotlib_inline") is not None:
-            self.inline = None  # matplotlib_inline's InlineBackend holds the settings
+        found = importlib.util.find_spec("matplotlib_inline")  # found without importing it (it imports matplotlib)
+        if found is not None and found.submodule_search_locations is not None:
+            self.inline = self.stand_in = None  # matplotlib_inline's InlineBackend holds the settings
             faaset_inline.use_matplotlib_inline()
-        else:
+        else:  # the own backend, and the own %matplotlib and %config InlineBackend (IPython's need matplotlib_inline)
+            import faaset_magics
             self.inline = faaset_inline.InlineConfig()
             faaset_inline.install_own_backend(self._show_figures)
+            self.stand_in = faaset_magics.OwnShell(self)
         self.shell = _make_shell(self)
 
     def transform(self, code):
@@ -64,7 +68,10 @@ class IPythonLanguage(faaset_language.Language):
         if store:
             shell.execution_count = count = int(request.get("execution_count") or 0)
             shell.history_manager.store_inputs(count, code, code)
-        self._info = ExecutionInfo(code, store, silent, True, request.get("cell_id"))
+        try:
+            self._info = ExecutionInfo(code, store, silent, True, request.get("cell_id"))
+        except TypeError:  # IPython 7: no cell_id yet
+            self._info = ExecutionInfo(code, store, silent, True)
         shell.events.trigger("pre_execute")
         if not silent:
             shell.events.trigger("pre_run_cell", self._info)
@@ -79,7 +86,7 @@ class IPythonLanguage(faaset_language.Language):
             except ValueError:
                 pass
             self._flush_figures(inline)
-        elif self.inline is not None:
+        elif self.inline is not None and faaset_inline.own_backend_active():
             self.figures.flush(self._display, self.inline.close_figures)
         shell.events.trigger("post_execute")
         if not self._info.silent:
@@ -136,7 +143,7 @@ def _make_shell(language):
 
     import faaset_host
 
-    class Publisher(DisplayPublisher):
+    class FaasetDisplayPublisher(DisplayPublisher):
         def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
             display_id = (transient or {}).get("display_id")
             faaset_host.display(data, raw=True, metadata=metadata, display_id=display_id, update=update)
@@ -144,8 +151,8 @@ def _make_shell(language):
         def clear_output(self, wait=False):
             faaset_host.clear_output(wait)
 
-    class Shell(InteractiveShell):
-        display_pub_class = Publisher
+    class FaasetShell(InteractiveShell):
+        display_pub_class = FaasetDisplayPublisher
 
         def enable_matplotlib(self, gui=None):
             self.enable_gui(gui)  # before IPython switches matplotlib to a GUI backend
@@ -168,6 +175,9 @@ def _make_shell(language):
                 self.user_ns_hidden.pop(name, None)
 
         def run_line_magic(self, magic_name, line, _stack_depth=1):
+            if language.stand_in is not None and (magic_name == "matplotlib" or (
+                    magic_name == "config" and line.strip().startswith("InlineBackend"))):
+                return language.stand_in.run_line_magic(magic_name, line)
             if magic_name == "config" and language.inline is None:
                 _configurable_inline_backend(self)
             if self.find_line_magic(magic_name) is None:
@@ -185,7 +195,7 @@ def _make_shell(language):
     config.HistoryManager.hist_file = ":memory:"
     display = builtins.display
     main = sys.modules["__main__"]
-    shell = Shell.instance(config=config, user_module=main, user_ns=main.__dict__)
+    shell = FaasetShell.instance(config=config, user_module=main, user_ns=main.__dict__)
     builtins.display = display  # InteractiveShell puts IPython's there; the runtime's tracks figures
     return shell
 

@@ -88,7 +88,7 @@ class OwnLanguage(faaset_language.Language):
             self.shell.history.append((int(request.get("execution_count") or 0), code))
 
     def after_cell(self):
-        if self._backend_is_inline():
+        if faaset_inline.own_backend_active():
             close = self.inline.close_figures
             self.figures.flush(self._display, close, only_stale=not close)
 
@@ -102,11 +102,6 @@ class OwnLanguage(faaset_language.Language):
     def _display(self, obj):
         import faaset_host
         faaset_host.display(obj)
-
-    def _backend_is_inline(self):
-        matplotlib = sys.modules.get("matplotlib")
-        return (matplotlib is not None and "matplotlib.pyplot" in sys.modules
-                and matplotlib.get_backend() == "module://" + faaset_inline.BACKEND_MODULE)
 
 
 def _parse_options(args, flags, valued=""):

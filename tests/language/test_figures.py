@@ -3,7 +3,8 @@
 `%matplotlib inline`, `plt.show()`, `display(fig)` and a last-line `fig`
 each show a figure exactly once, and objects with `_repr_mimebundle_`
 (Vega-Lite, as altair makes) or raw bundles (as plotly sends) keep their
-mimetypes. Once with IPython importable in the runtime, once without.
+mimetypes. Once with IPython importable in the runtime, once without, and
+once with IPython but without matplotlib_inline.
 
     FAASET_BINARY=build/faaset /usr/bin/python3 -m pytest -q tests/language/test_figures.py
 """
@@ -12,6 +13,7 @@ import base64
 import pytest
 
 from cloud_helpers import text
+from faaset_testing import python_without
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 VEGALITE = "application/vnd.vegalite.v5+json"
@@ -23,6 +25,14 @@ CHART_CLASS = """class Chart:
                                                       "mark": "bar", "data": {"values": [{"a": 1}]}},
                 "text/plain": "<Chart>"}
 """
+
+
+@pytest.fixture(params=["ipython", "own", "ipython without matplotlib_inline"])
+def path(request, tmp_path_factory):
+    """Overrides conftest's: also IPython's shell with the runtime's own backend standing in."""
+    hidden = {"ipython": (), "own": ("IPython",), "ipython without matplotlib_inline": ("matplotlib_inline",)}
+    modules = hidden[request.param]
+    return request.param, python_without(tmp_path_factory.mktemp("python"), *modules) if modules else None
 
 
 def images(cell, mime):
