@@ -118,9 +118,17 @@ static void dispatcher_execute(struct dispatcher *d, enum connection_channel cha
 {
     (void)channel;
     json_t *request = NULL;
-    if (magics_execute(&d->magics, msg, &request) == MAGICS_HANDLED)
+    enum magics_outcome outcome = magics_execute(&d->magics, msg, &request);
+    if (outcome == MAGICS_HANDLED)
         return;
-    dispatcher_to_runtime(d, msg, request);
+    char err[256];
+    if (outcome == MAGICS_NOT_MAGIC && (request = bridge_request_for(d->bridge, msg, err, sizeof err)) == NULL) {
+        bridge_fail(d->bridge, "BadRequest", err);
+        return;
+    }
+    if (outcome == MAGICS_NOT_MAGIC) /* so the runtime can say where a kernel magic among Python lines belongs */
+        json_object_set_new(request, "kernel_magics", magics_names());
+    bridge_send(d->bridge, request);
 }
 
 static void dispatcher_complete(struct dispatcher *d, enum connection_channel channel, const struct message *msg)

@@ -15,7 +15,6 @@
 #include "requests.h"
 #include "log.h"
 #include "platform.h"
-#include "suggest.h"
 #include "utf8.h"
 
 /* The magics' handlers, one per magic: a line magic gets the rest of its
@@ -590,20 +589,6 @@ static void magics_results(const struct magics_context *m, const char *args)
     experiments_results(m->experiments, args);
 }
 
-/* An UnknownMagic error naming the nearest magic there is. */
-static void magics_unknown(const struct magics_context *m, const char *typed, const char *what)
-{
-    const char *names[MAGIC_COUNT + 1];
-    for (size_t i = 0; i < MAGIC_COUNT; i++)
-        names[i] = magics_table[i].name;
-    names[MAGIC_COUNT] = NULL;
-    const char *nearest = suggest_nearest(typed, names);
-    char evalue[200];
-    snprintf(evalue, sizeof evalue, "%s is not a faaset %s%s%s%s; %%help lists them", typed, what,
-             nearest ? " (did you mean " : "", nearest ? nearest : "", nearest ? "?)" : "");
-    requests_fail_execute(m->requests, "UnknownMagic", evalue);
-}
-
 /* CODE is the cell from its `%%` line on; BODY_LINE is the cell's line
  * number of the line after it (blank lines may stand above the magic). */
 static enum magics_outcome magics_cell(const struct magics_context *m, const struct message *msg, const char *code,
@@ -624,10 +609,7 @@ static enum magics_outcome magics_cell(const struct magics_context *m, const str
         free(args);
         return outcome;
     }
-    char typed[64];
-    snprintf(typed, sizeof typed, "%.*s", (int)(name_len < 63 ? name_len : 63), code);
-    magics_unknown(m, typed, "cell magic");
-    return MAGICS_HANDLED;
+    return MAGICS_NOT_MAGIC; /* IPython's (%%writefile, %%bash, ...): the runtime's, or its error */
 }
 
 /* %experiment FUNCTION [FUNCTION2 ...] FILE.json */
@@ -673,9 +655,7 @@ static enum magics_outcome magics_line(const struct magics_context *m, const cha
     } else if (magic != NULL && magic->line != NULL) {
         requests_fail_execute(m->requests, "OutOfMemory", "cannot read the magic's line");
     } else {
-        char typed[64];
-        snprintf(typed, sizeof typed, "%.*s", (int)(name_len < 63 ? name_len : 63), line);
-        magics_unknown(m, typed, "magic");
+        return MAGICS_NOT_MAGIC; /* IPython's (%pip, %time, ...): the runtime's, or its error */
     }
     return MAGICS_HANDLED;
 }
@@ -715,6 +695,14 @@ enum magics_outcome magics_execute(const struct magics_context *m, const struct 
     if (magics_single_line(code, &line, &line_len))
         return magics_line(m, line, line_len);
     return MAGICS_NOT_MAGIC;
+}
+
+json_t *magics_names(void)
+{
+    json_t *names = json_array();
+    for (size_t i = 0; names != NULL && i < MAGIC_COUNT; i++)
+        json_array_append_new(names, json_string(magics_table[i].name));
+    return names;
 }
 
 /* ---- completion ---------------------------------------------------------------- */

@@ -3,6 +3,9 @@
  * (options split here, checked by cloud.c); `%%invoke NAME` + JSON body,
  * and a cell holding one line magic (`%invoke NAME JSON`, `%platform NAME
  * key=value...`, `%functions`, `%help`) are answered by the kernel itself.
+ * A `%` or `%%` magic the kernel does not have is IPython's language: the
+ * cell goes to the runtime as it is (with the kernel's magic names, for its
+ * error about a magic neither has).
  * `?%%cloud_function`, `%help NAME` and friends open the pager. Completion
  * after `%` offers magic names, option keys and function names. Every
  * magic is one row of a table: its name, help, and handler. */
@@ -32,6 +35,9 @@ enum magics_outcome {
 /* Looks at MSG, the current execute_request (busy and execute_input are
  * out). A magic the kernel answers ends the request (now or later). */
 enum magics_outcome magics_execute(const struct magics_context *m, const struct message *msg, json_t **request);
+
+/* The kernel's magics' names, as typed ("%%cloud_function", "%invoke", ...): a new array. */
+json_t *magics_names(void);
 
 /* Sends the complete_reply for a magic line: returns 1 if it did (the
  * caller then finishes the request), 0 when the line is Python. */

@@ -86,14 +86,21 @@ int pyhost_running(const struct pyhost *host) { return host->pid > 0; }
 pid_t pyhost_pid(const struct pyhost *host) { return host->pid; }
 unsigned pyhost_generation(const struct pyhost *host) { return host->generation; }
 
-/* Boots the runtime with its own module, the frame reader/writer and the
- * comms it imports (first: bootstrap.py creates the modules in this order), and SAAF's, so
- * cells can `from SAAF import Inspector` (or the paper's `from Inspector import *`). */
+/* Boots the runtime with its own module, the modules it imports (first:
+ * bootstrap.py creates the modules in this order): the frame reader/writer,
+ * the comms, and the cell language's (IPython's syntax, magics, inline
+ * figures), and SAAF's, so cells can `from SAAF import Inspector` (or the paper's `from Inspector import *`). */
 static int pyhost_send_boot(struct pyhost *host)
 {
     static const char *const modules[][2] = {
         {"faaset_frames", "runtime/python/faaset_frames.py"},
         {"faaset_comms", "runtime/python/faaset_comms.py"},
+        {"faaset_transform", "runtime/python/faaset_transform.py"},
+        {"faaset_inline", "runtime/python/faaset_inline.py"},
+        {"faaset_language", "runtime/python/faaset_language.py"},
+        {"faaset_magics", "runtime/python/faaset_magics.py"},
+        {"faaset_ipython", "runtime/python/faaset_ipython.py"},
+        {"faaset_results", "runtime/python/faaset_results.py"},
         {"faaset_host", "runtime/python/faaset_host.py"},
         {"SAAF", "runtime/python/SAAF.py"},
         {"Inspector", "runtime/python/Inspector.py"},

@@ -34,6 +34,11 @@
 # the kernel. A cell's last expression is shown as an execute_result built from
 # the object's _repr_*_ methods, as IPython does.
 #
+# A cell Python cannot parse may be IPython's language (`!ls`, `x = %pwd`,
+# `%%writefile f.py`): faaset_language turns it into Python (IPython's own
+# transformer and magics when IPython imports, else the runtime's) and shows
+# the matplotlib figures a cell leaves; get_ipython() is in builtins.
+#
 # Cloud functions: a %%cloud_function cell (the `cloud_function` request) and
 # the @cloud_function(...) decorator send a `define` upcall and bind a
 # CloudFunction; calling it sends an `invoke` upcall (or, when the kernel says
@@ -63,6 +68,9 @@ import warnings
 
 import faaset_comms  # Jupyter comms (widgets); created before this module like faaset_frames
 import faaset_frames  # created before this module by bootstrap.py (the boot frame lists it first)
+import faaset_language  # IPython's cell language (`!cmd`, `%magic`, inline figures), also booted before
+import faaset_results
+import faaset_transform
 
 CELL_FILENAME_PREFIX = "<cell "
 RUNTIME_FILENAME_PREFIX = "<faaset:"  # how bootstrap.py names the modules it creates
@@ -471,6 +479,9 @@ def plain_text(obj):
 
 def mime_bundle(obj, include=None, exclude=None):
     """(data, metadata) for display: _repr_mimebundle_ first, then _repr_*_, text/plain always."""
+    special = _runtime.language.format(obj) if _runtime is not None else None
+    if special is not None:
+        return special
     data, metadata = {}, {}
 
     def wanted(mime):
@@ -674,24 +685,6 @@ def _make_error_class(name):
         except Exception:
             pass
     return type(name, (CloudFunctionError,), namespace)
-
-
-def _explain_magic_line(error):
-    """A cell's SyntaxError at a line that is a magic: say how to write it.
-
-    The kernel takes a line magic only as a cell of its own (blank and
-    comment lines aside) and a cell magic only as its cell's first line;
-    anywhere else Python sees the `%` and fails."""
-    line = (error.text or "").strip()
-    if not line.startswith("%"):
-        return
-    name = line.split()[0]
-    if name.startswith("%%"):
-        error.msg = "%s is a cell magic: it must be the first line of its cell" % name
-    else:
-        error.msg = ("%s is a line magic: it must be alone in its cell (blank and comment lines aside); "
-                     "move it to a cell of its own" % name)
-    error.args = (error.msg,) + tuple(error.args[1:])
 
 
 def _is_number(value):
@@ -951,8 +944,9 @@ def run_experiment(function, experiment, platform=None, config=None):
     """FaaSET's run_experiment: run a FaaS Runner experiment (a dict, or the
     path of an experiment file) against a deployed function (its callable or
     its name), or a pipeline (a list of them). The kernel runs it (progress and summary show under the cell)
-    and keeps the rows in faaset-results/; this returns them as a pandas
-    DataFrame when pandas imports, else as a list of dicts. An interrupt
+    and keeps the rows in faaset-results/; this returns them as a
+    faaset_results.Results: a list of row dicts, each with roundTripTime,
+    latency and runtime, whose .df is a pandas DataFrame. An interrupt
     stops it within two seconds and raises KeyboardInterrupt; the rows of
     the runs that finished stay on disk. `config` is FaaSET's and unused."""
     functions = function if isinstance(function, (list, tuple)) else [function]  # a list: a pipeline
@@ -980,11 +974,7 @@ def run_experiment(function, experiment, platform=None, config=None):
                 pass  # a line cut by a killed kernel
     if answer.get("interrupted"):
         raise KeyboardInterrupt("experiment interrupted; %d finished rows are in %s" % (len(rows), answer["folder"]))
-    try:
-        import pandas
-    except ImportError:
-        return rows
-    return pandas.DataFrame(rows)
+    return faaset_results.Results(rows, answer["folder"], name)
 
 
 def _define_decorated(function, options):
@@ -1315,7 +1305,7 @@ def completeness(code):
     if code.lstrip().startswith("%%"):  # a cell magic ends with an empty line
         done = len(lines) > 1 and not lines[-1].strip()
         return ("complete", "") if done else ("incomplete", _next_indent(lines))
-    source = "\n".join("pass" if line.startswith("%") else line for line in lines)  # line magics
+    source = faaset_transform.transform_cell(code)  # `%magic` and `!cmd` lines as the calls they become
     import codeop
     try:
         with warnings.catch_warnings():
@@ -1371,6 +1361,8 @@ class Runtime:
         builtins.help = Help(self)
         builtins.exit, builtins.quit = Exit("exit", self), Exit("quit", self)
         getpass.getpass = self.read_password
+        self.language = faaset_language.start(self)
+        builtins.get_ipython = self.language.get_ipython
         builtins.cloud_function = cloud_function
         builtins.run_experiment = run_experiment
         builtins.Platform, builtins.RunMode = Platform, RunMode
@@ -1465,8 +1457,10 @@ class Runtime:
                 text = inspection_text(name, self.namespace, detail_level)
                 self.page(text if text is not None else "Object `%s` not found." % name)
                 return {"status": "ok", "payload": self.cell.payload}
+            self.language.before_cell(request, code)
             error = self._run_cell(code, count, store_history)
-            return self._cell_reply(error, request)
+            after = self._interruptible(self.language.after_cell)
+            return self._cell_reply(error or after, request)
         finally:
             flush_c_stdio()
             self.cell = None
@@ -1525,12 +1519,16 @@ class Runtime:
         return filename
 
     def _run_code(self, code, filename, count, store_history):
-        """exec all statements; eval a trailing expression and show its value."""
+        """exec all statements; eval a trailing expression and show its value.
+        Code Python cannot parse may be IPython's language (`!ls`, `%time`):
+        the Language turns it into Python, or the SyntaxError stands."""
         try:
             module = ast.parse(code, filename)
         except SyntaxError as error:
-            _explain_magic_line(error)
-            raise
+            python = self.language.transform(code)
+            if python.rstrip("\n") == code.rstrip("\n"):
+                raise error from None
+            module, code = ast.parse(python, filename), python
         self._run_module(module, code, filename, count, store_history)
 
     def _run_module(self, module, code, filename, count, store_history):
@@ -1614,6 +1612,8 @@ class Runtime:
         namespace = self.namespace
         namespace["___"], namespace["__"] = namespace.get("__", ""), namespace.get("_", "")
         namespace["_"] = namespace["_%d" % count] = value
+        if isinstance(namespace.get("Out"), dict):  # IPython's shell (faaset_ipython) keeps Out[N] too
+            namespace["Out"][count] = value
 
     # -- input ----------------------------------------------------------------
 

@@ -1,17 +1,24 @@
-"""notebooks/quickstart.ipynb (and small notebooks made here) executed by
-`jupyter nbconvert --execute` and `jupyter execute` with the faaset kernel.
+"""notebooks/quickstart.ipynb, notebooks/sleeper.ipynb (and small notebooks
+made here) executed by `jupyter nbconvert --execute` and `jupyter execute`
+with the faaset kernel; the shipped notebooks also with an interpreter for
+cells in which IPython, pandas or matplotlib do not import.
 
     FAASET_BINARY=build/faaset /usr/bin/python3 -m pytest -v tests/clients/test_nbconvert.py
 """
+import contextlib
+import os
 import re
 import shutil
+import signal
 import subprocess
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from client_helpers import QUICKSTART, assert_no_sanitizer_report, wait_for_no_kernels
+from client_helpers import (QUICKSTART, Sandbox, assert_no_sanitizer_report, processes_mentioning,
+                            wait_for_no_kernels)
+from faaset_testing import python_without
 
 TIMEOUT = 180
 KERNELSPEC = {"name": "faaset", "display_name": "FaaSET", "language": "python"}
@@ -66,6 +73,32 @@ def test_quickstart_is_committed_clean():
 
 
 def test_nbconvert_executes_quickstart(sandbox, tmp_path):
+    check_quickstart(sandbox, tmp_path)
+
+
+def test_nbconvert_executes_quickstart_without_ipython_pandas_or_matplotlib(tmp_path):
+    """The same notebook where the runtime's interpreter has none of the three (a PYTHONPATH shim hides
+    them): the runtime's own cell language runs it, with the same outputs."""
+    with sandbox_without(tmp_path, "IPython", "pandas", "matplotlib") as box:
+        check_quickstart(box, tmp_path)
+
+
+@contextlib.contextmanager
+def sandbox_without(tmp_path, *modules):
+    """A Sandbox whose kernelspec runs cells with an interpreter in which MODULES do not import."""
+    box = Sandbox(python=python_without(tmp_path / "python", *modules))
+    try:
+        yield box
+    finally:
+        for pid in processes_mentioning(str(box.dir)):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        box.cleanup()
+
+
+def check_quickstart(sandbox, tmp_path):
     notebook = tmp_path / "quickstart.ipynb"
     shutil.copy(QUICKSTART, notebook)
     result = nbconvert(sandbox, notebook, "executed")
@@ -221,3 +254,24 @@ def test_nbconvert_executes_the_sleeper_experiment(sandbox, tmp_path):
     rows = list((tmp_path / "faaset-results" / "sleeper").glob("sleeper-paper-*/runs.jsonl"))
     assert len(rows) == 1 and len(rows[0].read_text().splitlines()) == 800
     assert text(cells[2].outputs[-1].text) == "40 runs; 40 on warm containers\n", describe(cells[2])
+    assert "roundTripTime" in text(cells[3].outputs[0].text) and " to " in text(cells[3].outputs[-1].text), \
+        describe(cells[3])
+    pictures = [o for o in cells[4].outputs if o.output_type == "display_data" and "image/png" in o.data]
+    assert len(pictures) == 1, describe(cells[4])
+
+
+def test_nbconvert_executes_the_sleeper_experiment_without_pandas_or_matplotlib(tmp_path):
+    """The same notebook where neither pandas nor matplotlib imports in the
+    runtime (a PYTHONPATH shim hides them): the rows are the same list, and
+    the two optional cells say what is missing instead of failing."""
+    with sandbox_without(tmp_path, "pandas", "matplotlib") as box:
+        notebook = tmp_path / "sleeper.ipynb"
+        shutil.copy(QUICKSTART.parent / "sleeper.ipynb", notebook)
+        result = nbconvert(box, notebook, "sleeper-out")
+        assert result.returncode == 0, f"nbconvert failed ({result.returncode}):\n{result.stderr}"
+        cells = code_cells(nbformat.read(tmp_path / "sleeper-out.ipynb", as_version=4))
+        for cell in cells:
+            assert all(o.output_type != "error" for o in cell.outputs), describe(cell)
+        assert text(cells[2].outputs[-1].text) == "40 runs; 40 on warm containers\n", describe(cells[2])
+        assert "pandas is not installed" in text(cells[3].outputs[0].text), describe(cells[3])
+        assert "matplotlib is not installed" in text(cells[4].outputs[0].text), describe(cells[4])

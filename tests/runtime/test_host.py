@@ -2,7 +2,7 @@
 
 Each test starts the runtime exactly as the kernel does: `python -c bootstrap.py`
 with one end of a socketpair at $FAASET_RUNTIME_FD, a boot frame carrying
-faaset_frames' and faaset_host's source, then length-prefixed JSON frames both ways.
+the runtime's modules (faaset_frames, the cell language's, faaset_host), then length-prefixed JSON frames both ways.
 Run with `python3 -m pytest tests/runtime` or
 `python3 -m unittest discover -s tests/runtime`.
 """
@@ -20,6 +20,8 @@ import unittest
 
 RUNTIME_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "runtime", "python")
 READ_TIMEOUT = 10.0
+RUNTIME_MODULES = ("faaset_frames", "faaset_comms", "faaset_transform", "faaset_inline", "faaset_language", "faaset_magics",
+                   "faaset_ipython", "faaset_results", "faaset_host")
 
 
 def _read_source(name):
@@ -35,10 +37,10 @@ class RuntimeProcess:
     answer it at once (return the result fields) or keep it to answer later
     with answer_upcall()."""
 
-    def __init__(self, extra_modules=None):
+    def __init__(self, extra_modules=None, extra_env=None):
         self.sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         child_fd = child_sock.fileno()
-        env = dict(os.environ, FAASET_RUNTIME_FD=str(child_fd))
+        env = dict(os.environ, FAASET_RUNTIME_FD=str(child_fd), **(extra_env or {}))
         self.process = subprocess.Popen(
             [sys.executable, "-c", _read_source("bootstrap.py")], pass_fds=[child_fd], env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -46,9 +48,8 @@ class RuntimeProcess:
         child_sock.close()
         self.next_id = 0
         modules = dict(extra_modules or {})
-        modules["faaset_frames"] = _read_source("faaset_frames.py")  # before faaset_host, which imports it
-        modules["faaset_comms"] = _read_source("faaset_comms.py")  # likewise
-        modules["faaset_host"] = _read_source("faaset_host.py")
+        for name in RUNTIME_MODULES:  # in runtime/pyhost.c's order: each before the modules importing it
+            modules[name] = _read_source(name + ".py")
         self.send({"type": "boot", "modules": modules, "main": "faaset_host"})
 
     def close(self):
@@ -160,10 +161,19 @@ class StartupTest(RuntimeTestCase):
         self.assertTrue(self.hello["executable"])
 
     def test_namespace_is_clean_main(self):
-        events, reply = self.execute_ok(
-            "sorted(k for k in globals() if not k.startswith('__')), __name__")
-        result = of_type(events, "execute_result")[0]["data"]["text/plain"]
-        self.assertEqual(result, "([], '__main__')")
+        """Only IPython's own names (In, Out, _, get_ipython, ...) when its shell is used, none without."""
+        code = "sorted(k for k in globals() if not k.startswith('__')), __name__"
+        events, reply = self.execute_ok(code)
+        names, main = eval(of_type(events, "execute_result")[0]["data"]["text/plain"])
+        self.assertEqual(main, "__main__")
+        self.assertTrue({name for name in names if not name.startswith("_")} <= {"In", "Out", "get_ipython"}, names)
+        own = RuntimeProcess(extra_env={"FAASET_IPYTHON": "0"})
+        try:
+            own.receive()  # hello
+            events, reply = own.execute(code)
+            self.assertEqual(of_type(events, "execute_result")[0]["data"]["text/plain"], "([], '__main__')")
+        finally:
+            own.close()
 
     def test_unknown_request_type(self):
         events, reply = self.runtime.request("bogus")
@@ -266,13 +276,14 @@ class ExecuteTest(RuntimeTestCase):
         self.assertIn("^", text)
         self.assertNotIn("faaset_host", text)
 
-    def test_magic_line_among_code_says_how_to_write_it(self):
-        events, reply = self.runtime.execute("x = 1\n%platform aws region=us-east-1\nprint(x)")
-        self.assertEqual(reply["ename"], "SyntaxError")
-        self.assertIn("%platform is a line magic: it must be alone in its cell", reply["evalue"])
-        self.assertIn("%platform aws region=us-east-1", "\n".join(reply["traceback"]))
+    def test_kernel_magic_among_code_says_how_to_write_it(self):
+        kernel_magics = ["%%cloud_function", "%platform", "%invoke"]
+        events, reply = self.runtime.execute("x = 1\n%platform aws region=us-east-1\nprint(x)",
+                                             kernel_magics=kernel_magics)
+        self.assertEqual(reply["ename"], "UsageError")
+        self.assertIn("%platform is a FaaSET kernel magic: it must be alone in a cell of its own", reply["evalue"])
         events, reply = self.runtime.execute("import os\n%%cloud_function memory=256\ndef f(request, context):\n"
-                                             "    return {}")
+                                             "    return {}", kernel_magics=kernel_magics)
         self.assertIn("%%cloud_function is a cell magic: it must be the first line of its cell", reply["evalue"])
         events, reply = self.runtime.execute("y = 2 % 3\nz = 1 +* 2")  # other syntax errors keep Python's words
         self.assertEqual(reply["ename"], "SyntaxError")
@@ -302,8 +313,8 @@ class ExecuteTest(RuntimeTestCase):
         events, reply = self.runtime.execute("1 / 0", silent=True, store_history=False)
         self.assertEqual(events, [])
         self.assertEqual(reply["ename"], "ZeroDivisionError")
-        events, _ = self.execute_ok("y, '_' in globals()")
-        self.assertEqual(of_type(events, "execute_result")[0]["data"]["text/plain"], "(5, False)")
+        events, _ = self.execute_ok("y, globals().get('_', '') == ''")  # '' where IPython's shell set it
+        self.assertEqual(of_type(events, "execute_result")[0]["data"]["text/plain"], "(5, True)")
 
     def test_thread_output_after_cell(self):
         code = ("import threading, time\n"

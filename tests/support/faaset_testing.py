@@ -47,6 +47,22 @@ def cell_python():
     return os.environ.get("FAASET_TEST_PYTHON", "/usr/bin/python3")
 
 
+def python_without(folder, *modules):
+    """An interpreter for cells in which MODULES do not import: a wrapper
+    script in FOLDER that runs cell_python() with a folder first on
+    PYTHONPATH holding, for each module, one that raises ImportError (as an
+    interpreter without that package would). Subprocesses inherit it."""
+    folder = pathlib.Path(folder)
+    shims = folder / "hidden-modules"
+    shims.mkdir(parents=True, exist_ok=True)
+    for module in modules:
+        (shims / f"{module}.py").write_text(f"raise ImportError({f'No module named {module!r} (hidden by the test)'!r})\n")
+    wrapper = folder / ("python-without-" + "-".join(modules))
+    wrapper.write_text('#!/bin/sh\nPYTHONPATH="%s${PYTHONPATH:+:$PYTHONPATH}" exec %s "$@"\n' % (shims, cell_python()))
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
 class Sandbox:
     """A private folder holding a kernelspec install, a history file and a
     working directory, plus the environment that points Jupyter at them."""
@@ -186,7 +202,7 @@ def texts(outputs, msg_type="stream", name="stdout"):
                    if m["msg_type"] == msg_type and m["content"].get("name") == name)
 
 
-__all__ = ["ROOT", "Sandbox", "DirectKernel", "binary", "cell_python", "texts", "signal", "sys"]
+__all__ = ["ROOT", "Sandbox", "DirectKernel", "binary", "cell_python", "python_without", "texts", "signal", "sys"]
 
 
 class RawServer:
