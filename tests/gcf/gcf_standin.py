@@ -109,7 +109,8 @@ SETTABLE = {
     "name": None, "description": None, "labels": None, "environment": None, "kmsKeyName": None,
     "buildConfig": {"runtime": None, "entryPoint": None, "environmentVariables": None, "dockerRepository": None,
                     "dockerRegistry": None, "serviceAccount": None, "workerPool": None,
-                    "source": {"storageSource": {"bucket": None, "object": None, "generation": None},
+                    "source": {"storageSource": {"bucket": None, "object": None, "generation": None,
+                                                 "sourceUploadUrl": None},
                                "repoSource": None, "gitUri": None}},
     "serviceConfig": {"timeoutSeconds": None, "availableMemory": None, "availableCpu": None,
                       "environmentVariables": None, "maxInstanceCount": None, "minInstanceCount": None,
@@ -306,36 +307,42 @@ class Standin:
             return self.refresh_grant(form)
         return 400, {"error": "unsupported_grant_type", "error_description": f"Invalid grant_type: {grant}"}
 
-    def jwt_grant(self, assertion):
-        bad_signature = (400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
-        parts = assertion.split(".")
+    def service_account_jwt(self, jwt):
+        """(account, claims) of a JWT a known service account signed, live and short-lived; else
+        raises ValueError with the token endpoint's error_description."""
+        parts = jwt.split(".")
         if len(parts) != 3:
-            return 400, {"error": "invalid_grant", "error_description": "Invalid JWT: not a JWT."}
+            raise ValueError("Invalid JWT: not a JWT.")
         try:
             header, claims = json.loads(b64url_decode(parts[0])), json.loads(b64url_decode(parts[1]))
             signature = b64url_decode(parts[2])
         except ValueError:
-            return 400, {"error": "invalid_grant", "error_description": "Invalid JWT: the JWT is not base64url JSON."}
-        if header.get("alg") != "RS256":
-            return bad_signature
+            raise ValueError("Invalid JWT: the JWT is not base64url JSON.") from None
         account = self.accounts.get(claims.get("iss"))
         if account is None:
-            return 400, {"error": "invalid_grant", "error_description": "Invalid grant: account not found"}
-        if "kid" in header and "private_key_id" in account and header["kid"] != account["private_key_id"]:
-            return bad_signature
+            raise ValueError("Invalid grant: account not found")
+        if header.get("alg") != "RS256" or ("kid" in header and "private_key_id" in account and
+                                             header["kid"] != account["private_key_id"]):
+            raise ValueError("Invalid JWT Signature.")
         try:
             account["key"].verify(signature, f"{parts[0]}.{parts[1]}".encode(), padding.PKCS1v15(),
                                   hashes.SHA256())
         except InvalidSignature:
-            return bad_signature
-        if claims.get("aud") not in (self.public_url + "/token", GOOGLE_TOKEN_URL):
-            return 400, {"error": "invalid_grant", "error_description": "Invalid JWT: Failed audience check."}
+            raise ValueError("Invalid JWT Signature.") from None
         now, iat, exp = time.time(), claims.get("iat"), claims.get("exp")
         if not (isinstance(iat, (int, float)) and isinstance(exp, (int, float)) and iat <= now + 60 and exp > now
                 and exp - iat <= 3600):
-            return 400, {"error": "invalid_grant", "error_description":
-                         "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable "
-                         "timeframe. Check your iat and exp values in the JWT claim."}
+            raise ValueError("Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable "
+                             "timeframe. Check your iat and exp values in the JWT claim.")
+        return account, claims
+
+    def jwt_grant(self, assertion):
+        try:
+            account, claims = self.service_account_jwt(assertion)
+        except ValueError as error:
+            return 400, {"error": "invalid_grant", "error_description": str(error)}
+        if claims.get("aud") not in (self.public_url + "/token", GOOGLE_TOKEN_URL):
+            return 400, {"error": "invalid_grant", "error_description": "Invalid JWT: Failed audience check."}
         audience = claims.get("target_audience")
         if audience:
             return 200, {"id_token": self.id_token(audience, account["client_email"])}
@@ -392,6 +399,8 @@ class Standin:
         scheme, _, token = (authorization or "").partition(" ")
         with self.lock:
             grant = self.tokens.get(token) if scheme.lower() == "bearer" else None
+        if grant is None and scheme.lower() == "bearer" and token.count(".") == 2:
+            grant = self.self_signed_grant(token)
         if grant is None or grant["expires"] <= time.time():
             raise ApiError(401, "Request had invalid authentication credentials. Expected OAuth 2 access token, "
                                 "login cookie or other valid authentication credential. See "
@@ -399,6 +408,23 @@ class Standin:
         if CLOUD_PLATFORM not in grant["scopes"]:
             raise ApiError(403, "Request had insufficient authentication scopes.")
         return grant
+
+    def self_signed_grant(self, token):
+        """A service account's self-signed JWT used as the bearer token itself, as Google's APIs take it
+        (what the client libraries send): `aud` the API's address, or `scope`; None if it is not one."""
+        try:
+            account, claims = self.service_account_jwt(token)
+        except ValueError:
+            return None
+        if claims.get("sub", claims["iss"]) != claims["iss"]:
+            return None
+        scopes = (claims.get("scope") or "").split()
+        if claims.get("aud") in ("https://cloudfunctions.googleapis.com/", "https://cloudfunctions.googleapis.com"):
+            scopes.append(CLOUD_PLATFORM)
+        elif "aud" in claims:
+            return None
+        return {"principal": account["client_email"], "scopes": scopes, "expires": claims["exp"],
+                "permissions": account.get("permissions", ["*"])}
 
     def allow(self, grant, project, location, permission, resource):
         if project in self.disabled:
@@ -462,7 +488,7 @@ class Standin:
         storage = spec["buildConfig"]["source"]["storageSource"]
         stored = self.objects.get((storage.get("bucket"), storage.get("object")))
         where = f"gs://{storage.get('bucket')}/{storage.get('object')}"
-        if stored is None or ("generation" in storage and str(storage["generation"]) != str(stored[0])):
+        if stored is None or (str(storage.get("generation", 0)) != "0" and str(storage["generation"]) != str(stored[0])):
             return {"code": 9, "message": f"Build failed: the source object {where} does not exist.",
                     "details": []}
         try:
@@ -803,7 +829,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             m = re.fullmatch(r"/functions/([^/]+)/([^/]+)/([^/]+)(/.*)?", path)
             if m:
                 name = f"projects/{m.group(1)}/locations/{m.group(2)}/functions/{m.group(3)}"
-                return self.send(*s.invoke(name, self.command, m.group(4) or "/", url.query, dict(self.headers),
+                return self.send(*s.invoke(name, self.command, m.group(4) or "/", url.query, self.headers,
                                            body))
             m = re.fullmatch(r"/_standin/logs/([^/]+)/([^/]+)/([^/]+)", path)
             if m:

@@ -264,3 +264,14 @@ def test_cold_start_warm_reuse_exception_timeout_memory_and_instances(standin):
     assert sorted(statuses) == [200, 200, 429, 429]
 
 
+
+
+def test_self_signed_jwt_as_bearer(standin):
+    """Google's APIs take a service account's own JWT as the bearer (the client libraries send one)."""
+    now = int(time.time())
+    claims = {"iss": EMAIL, "sub": EMAIL, "aud": "https://cloudfunctions.googleapis.com/", "iat": now,
+              "exp": now + 3600}
+    assert standin.call("GET", PARENT, token=sign_jwt(standin.key, claims))[0] == 200
+    assert standin.call("GET", PARENT, token=sign_jwt(standin.key, dict(claims, aud="https://run.googleapis.com/")))[0] == 401
+    assert standin.call("GET", PARENT, token=sign_jwt(standin.other_key, claims))[0] == 401
+    assert standin.call("GET", PARENT, token=sign_jwt(standin.key, dict(claims, exp=now - 1)))[0] == 401
