@@ -14,6 +14,12 @@ static pid_t server_pid = -1;
 
 int http_test_server_start(const char *script)
 {
+    const char *const argv[] = {script, NULL};
+    return http_test_server_start_argv(argv);
+}
+
+int http_test_server_start_argv(const char *const *argv)
+{
     int out[2], in[2];
     if (pipe(out) < 0 || pipe(in) < 0)
         return -1;
@@ -27,7 +33,10 @@ int http_test_server_start(const char *script)
         close(in[1]);
         close(out[0]);
         close(out[1]);
-        execl("/usr/bin/python3", "python3", script, (char *)NULL);
+        char *args[32] = {"python3"};
+        for (size_t i = 0; argv[i] != NULL && i + 2 < sizeof args / sizeof args[0]; i++)
+            args[i + 1] = (char *)argv[i];
+        execv("/usr/bin/python3", args);
         _exit(127);
     }
     close(in[0]); /* in[1] stays open until this process ends */

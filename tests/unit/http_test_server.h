@@ -11,6 +11,8 @@ extern char http_test_server_line[2048];
 
 /* Starts the server at SCRIPT; 0 once it has printed its port (or JSON line), else -1. */
 int http_test_server_start(const char *script);
+/* The same with arguments: ARGV is {script, arguments..., NULL}. */
+int http_test_server_start_argv(const char *const *argv);
 
 /* Kills it (async-signal-safe: for an alarm handler). */
 void http_test_server_kill(void);

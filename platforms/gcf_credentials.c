@@ -1,0 +1,591 @@
+/* gcf_credentials: Google credentials and their tokens (see
+ * gcf_credentials.h).
+ *
+ * Loading reads one JSON file (the key, or the gcloud user's file) and
+ * keeps only what the grants need: a service account's private key is
+ * parsed into an OpenSSL key at once (so a key that does not parse is a
+ * load error naming the file), an authorized user's client secret and
+ * refresh token are copied into memory that is wiped when freed, and the
+ * file's text is wiped before it is freed. (jansson's own copies of the
+ * parsed strings are released by json_decref without wiping.)
+ *
+ * Tokens live in a small list, one entry per audience ("" is the access
+ * token). An entry holds the current value, when it expires (monotonic
+ * clock), the requests waiting for it and at most one exchange in flight.
+ * The exchange's context is allocated apart from the entry, so freeing the
+ * credentials while an exchange is in flight only detaches it: its answer
+ * then frees the context and nothing else. Waiters are taken off the
+ * entry before their callbacks run, so a callback may ask for a token
+ * again. */
+#include "gcf_credentials.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buffer.h"
+#include "clock.h"
+#include "fsutil.h"
+
+#define GCF_SCOPE "https://www.googleapis.com/auth/cloud-platform"
+#define GCF_TOKEN_URI "https://oauth2.googleapis.com/token"
+#define GCF_JWT_BEARER "urn:ietf:params:oauth:grant-type:jwt-bearer"
+#define GCF_JWT_SECONDS 3600
+#define GCF_EXPIRED_MS 60000LL    /* a token with less than this left is not handed out */
+#define GCF_REFRESH_MS 300000LL   /* a token with less than this left is refreshed in the background */
+#define GCF_TOKEN_TIMEOUT_MS 30000L
+
+enum gcf_kind { GCF_SERVICE_ACCOUNT, GCF_AUTHORIZED_USER };
+
+struct gcf_waiter {
+    struct gcf_waiter *next;
+    gcf_token_fn done;
+    void *ctx;
+};
+
+struct gcf_exchange;
+
+struct gcf_token {
+    struct gcf_token *next;
+    char *audience;                 /* "" for the access token */
+    char *value;                    /* NULL until the first exchange succeeds; wiped when replaced */
+    long long expires_ms;           /* clock_mono_ms */
+    struct gcf_exchange *exchange;  /* the one in flight, or NULL */
+    struct gcf_waiter *waiters, **waiters_tail;
+};
+
+struct gcf_exchange {
+    struct gcf_credentials *owner;  /* NULL once the credentials are freed */
+    struct gcf_token *token;
+};
+
+struct gcf_credentials {
+    enum gcf_kind kind;
+    char *file, *file_from;         /* the JSON file and what named it */
+    char *email;                    /* client_email, or NULL for a user */
+    char *key_id, *token_uri;
+    EVP_PKEY *key;                  /* service account */
+    char *client_id, *client_secret, *refresh_token;  /* authorized user */
+    char *project, *project_from;
+    struct gcf_token *tokens;
+};
+
+static void gcf_wipe_free(char *s)
+{
+    if (s != NULL) {
+        sodium_memzero(s, strlen(s));
+        free(s);
+    }
+}
+
+static const char *gcf_env(const char *name)
+{
+    const char *value = getenv(name);
+    return value != NULL && value[0] != '\0' ? value : NULL;
+}
+
+static char *gcf_strdup_or_null(const char *s)
+{
+    return s != NULL ? strdup(s) : NULL;
+}
+
+/* The string member NAME of OBJ, or NULL when absent, empty or not a string. */
+static const char *gcf_member(const json_t *obj, const char *name)
+{
+    const char *value = json_string_value(json_object_get(obj, name));
+    return value != NULL && value[0] != '\0' ? value : NULL;
+}
+
+/* The gcloud user's file: $CLOUDSDK_CONFIG/..., else ~/.config/gcloud/... (NULL without a home). */
+static char *gcf_user_file(void)
+{
+    const char *config = gcf_env("CLOUDSDK_CONFIG");
+    const char *home = gcf_env("HOME");
+    struct passwd pw, *found = NULL;
+    char pwbuf[4096];
+    if (config == NULL && home == NULL && getpwuid_r(getuid(), &pw, pwbuf, sizeof pwbuf, &found) == 0 &&
+        found != NULL && pw.pw_dir != NULL && pw.pw_dir[0] != '\0')
+        home = pw.pw_dir;
+    if (config == NULL && home == NULL)
+        return NULL;
+    char path[4096];
+    if (config != NULL)
+        snprintf(path, sizeof path, "%s/application_default_credentials.json", config);
+    else
+        snprintf(path, sizeof path, "%s/.config/gcloud/application_default_credentials.json", home);
+    return strdup(path);
+}
+
+static int gcf_load_service_account(struct gcf_credentials *c, const json_t *json, char *err, size_t err_size)
+{
+    const char *email = gcf_member(json, "client_email"), *pem = gcf_member(json, "private_key");
+    if (email == NULL || pem == NULL) {
+        snprintf(err, err_size, "the service-account key file %s (%s) has no %s: download a new JSON key for the "
+                 "account", c->file, c->file_from, email == NULL ? "client_email" : "private_key");
+        return -1;
+    }
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    c->key = bio != NULL ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    ERR_clear_error();
+    if (c->key == NULL || EVP_PKEY_base_id(c->key) != EVP_PKEY_RSA) {
+        snprintf(err, err_size, "the private_key in the service-account key file %s (%s) is not an RSA key in PEM: "
+                 "download a new JSON key for the account", c->file, c->file_from);
+        return -1;
+    }
+    c->email = strdup(email);
+    c->key_id = gcf_strdup_or_null(gcf_member(json, "private_key_id"));
+    const char *project = gcf_member(json, "project_id");
+    if (c->project == NULL && project != NULL) {
+        c->project = strdup(project);
+        c->project_from = strdup("the key file");
+    }
+    return c->email != NULL ? 0 : -1;
+}
+
+static int gcf_load_user(struct gcf_credentials *c, const json_t *json, char *err, size_t err_size)
+{
+    const char *id = gcf_member(json, "client_id"), *secret = gcf_member(json, "client_secret");
+    const char *refresh = gcf_member(json, "refresh_token");
+    if (id == NULL || secret == NULL || refresh == NULL) {
+        snprintf(err, err_size, "the authorized-user credentials file %s (%s) lacks client_id, client_secret or "
+                 "refresh_token: run `gcloud auth application-default login` again", c->file, c->file_from);
+        return -1;
+    }
+    c->client_id = strdup(id);
+    c->client_secret = strdup(secret);
+    c->refresh_token = strdup(refresh);
+    const char *project = gcf_member(json, "quota_project_id");
+    if (c->project == NULL && project != NULL) {
+        c->project = strdup(project);
+        c->project_from = strdup("the quota project of the credentials file");
+    }
+    return c->client_id != NULL && c->client_secret != NULL && c->refresh_token != NULL ? 0 : -1;
+}
+
+/* Reads and parses the credentials file C->file. */
+static int gcf_load_file(struct gcf_credentials *c, char *err, size_t err_size)
+{
+    size_t size = 0;
+    char *text = fsutil_read(c->file, &size);
+    if (text == NULL) {
+        snprintf(err, err_size, "cannot read the Google credentials file %s (%s): %s", c->file, c->file_from,
+                 strerror(errno));
+        return -1;
+    }
+    json_error_t parse;
+    json_t *json = json_loadb(text, size, 0, &parse);
+    sodium_memzero(text, size);
+    free(text);
+    if (!json_is_object(json)) {
+        /* jansson's text may quote the file: only the line is named */
+        snprintf(err, err_size, "the Google credentials file %s (%s) is not a JSON object (line %d): download the "
+                 "key again or run `gcloud auth application-default login`", c->file, c->file_from, parse.line);
+        json_decref(json);
+        return -1;
+    }
+    const char *type = gcf_member(json, "type");
+    const char *uri = gcf_member(json, "token_uri");
+    c->token_uri = strdup(uri != NULL ? uri : GCF_TOKEN_URI);
+    int rc;
+    if (type != NULL && strcmp(type, "service_account") == 0) {
+        c->kind = GCF_SERVICE_ACCOUNT;
+        rc = gcf_load_service_account(c, json, err, err_size);
+    } else if (type != NULL && strcmp(type, "authorized_user") == 0) {
+        c->kind = GCF_AUTHORIZED_USER;
+        rc = gcf_load_user(c, json, err, err_size);
+    } else {
+        snprintf(err, err_size, "the Google credentials file %s (%s) is of type '%.40s', which faaset does not "
+                 "support: use a service-account key or `gcloud auth application-default login`", c->file,
+                 c->file_from, type != NULL ? type : "(none)");
+        rc = -1;
+    }
+    json_decref(json);
+    if (rc == 0 && c->token_uri == NULL)
+        rc = -1;
+    return rc;
+}
+
+int gcf_credentials_load(const struct gcf_credentials_options *options, struct gcf_credentials **out, char *err,
+                         size_t err_size)
+{
+    *out = NULL;
+    struct gcf_credentials *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    const char *project = options != NULL && options->project != NULL && options->project[0] != '\0'
+                              ? options->project : NULL;
+    if (project != NULL || gcf_env("GOOGLE_CLOUD_PROJECT") != NULL) {
+        c->project = strdup(project != NULL ? project : gcf_env("GOOGLE_CLOUD_PROJECT"));
+        c->project_from = strdup(project != NULL ? "the settings" : "GOOGLE_CLOUD_PROJECT");
+    }
+    const char *named = gcf_env("GOOGLE_APPLICATION_CREDENTIALS");
+    char *user_file = named == NULL ? gcf_user_file() : NULL;
+    if (named != NULL) {
+        c->file = strdup(named);
+        c->file_from = strdup("GOOGLE_APPLICATION_CREDENTIALS");
+    } else if (user_file != NULL && access(user_file, F_OK) == 0) {
+        c->file = user_file;
+        user_file = NULL;
+        c->file_from = strdup("gcloud's application-default credentials");
+    } else {
+        /* TODO: the metadata server (a short probe of metadata.google.internal) when running on Google. */
+        snprintf(err, err_size, "no Google credentials: GOOGLE_APPLICATION_CREDENTIALS is not set and %s does not "
+                 "exist; set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file or run `gcloud auth "
+                 "application-default login` (the metadata server is not consulted)",
+                 user_file != NULL ? user_file : "~/.config/gcloud/application_default_credentials.json");
+        free(user_file);
+        gcf_credentials_free(c);
+        return -1;
+    }
+    free(user_file);
+    if (c->file == NULL || c->file_from == NULL || gcf_load_file(c, err, err_size) < 0) {
+        if (c->file == NULL || c->file_from == NULL)
+            snprintf(err, err_size, "out of memory");
+        gcf_credentials_free(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+static void gcf_fail_waiters(struct gcf_token *t, const char *error)
+{
+    struct gcf_waiter *w = t->waiters;
+    t->waiters = NULL;
+    t->waiters_tail = &t->waiters;
+    while (w != NULL) {
+        struct gcf_waiter *next = w->next;
+        w->done(w->ctx, NULL, error);
+        free(w);
+        w = next;
+    }
+}
+
+void gcf_credentials_free(struct gcf_credentials *c)
+{
+    if (c == NULL)
+        return;
+    while (c->tokens != NULL) {
+        struct gcf_token *t = c->tokens;
+        c->tokens = t->next;
+        if (t->exchange != NULL)
+            t->exchange->owner = NULL;
+        gcf_fail_waiters(t, "cancelled");
+        gcf_wipe_free(t->value);
+        free(t->audience);
+        free(t);
+    }
+    EVP_PKEY_free(c->key);
+    gcf_wipe_free(c->client_secret);
+    gcf_wipe_free(c->refresh_token);
+    free(c->client_id);
+    free(c->file);
+    free(c->file_from);
+    free(c->email);
+    free(c->key_id);
+    free(c->token_uri);
+    free(c->project);
+    free(c->project_from);
+    free(c);
+}
+
+const char *gcf_credentials_project(const struct gcf_credentials *c)
+{
+    return c->project;
+}
+
+void gcf_credentials_describe(const struct gcf_credentials *c, char *buf, size_t size)
+{
+    char project[512];
+    if (c->project != NULL)
+        snprintf(project, sizeof project, "project %s from %s", c->project, c->project_from);
+    else
+        snprintf(project, sizeof project, "no project (set GOOGLE_CLOUD_PROJECT or project=)");
+    if (c->kind == GCF_SERVICE_ACCOUNT)
+        snprintf(buf, size, "service account %s from %s (%s); %s", c->email, c->file, c->file_from, project);
+    else
+        snprintf(buf, size, "authorized user from %s (%s); %s", c->file, c->file_from, project);
+}
+
+/* base64url without padding of DATA into a new string. */
+static char *gcf_b64url(const void *data, size_t size)
+{
+    size_t length = sodium_base64_ENCODED_LEN(size, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *out = malloc(length);
+    if (out != NULL)
+        sodium_bin2base64(out, length, data, size, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return out;
+}
+
+static char *gcf_b64url_json(json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (text == NULL)
+        return NULL;
+    char *out = gcf_b64url(text, strlen(text));
+    free(text);
+    return out;
+}
+
+/* The signed assertion for AUDIENCE ("" for the access token), or NULL. */
+static char *gcf_jwt(const struct gcf_credentials *c, const char *audience)
+{
+    long long now = (long long)time(NULL);
+    json_t *header = json_pack("{s:s, s:s}", "alg", "RS256", "typ", "JWT");
+    json_t *claims = json_pack("{s:s, s:s, s:I, s:I}", "iss", c->email, "aud", c->token_uri, "iat", now, "exp",
+                               now + GCF_JWT_SECONDS);
+    if (header == NULL || claims == NULL) {
+        json_decref(header);
+        json_decref(claims);
+        return NULL;
+    }
+    if (c->key_id != NULL)
+        json_object_set_new(header, "kid", json_string(c->key_id));
+    if (audience[0] != '\0')
+        json_object_set_new(claims, "target_audience", json_string(audience));
+    else
+        json_object_set_new(claims, "scope", json_string(GCF_SCOPE));
+    char *head = gcf_b64url_json(header), *body = gcf_b64url_json(claims);
+    char *jwt = NULL;
+    size_t input_size = head != NULL && body != NULL ? strlen(head) + 1 + strlen(body) : 0;
+    char *input = input_size > 0 ? malloc(input_size + 1) : NULL;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char *signature = NULL;
+    size_t signature_size = 0;
+    if (input != NULL && md != NULL) {
+        snprintf(input, input_size + 1, "%s.%s", head, body);
+        if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, c->key) == 1 &&
+            EVP_DigestSign(md, NULL, &signature_size, (const unsigned char *)input, input_size) == 1 &&
+            (signature = malloc(signature_size)) != NULL &&
+            EVP_DigestSign(md, signature, &signature_size, (const unsigned char *)input, input_size) == 1) {
+            char *encoded = gcf_b64url(signature, signature_size);
+            size_t jwt_size = encoded != NULL ? input_size + 1 + strlen(encoded) + 1 : 0;
+            jwt = jwt_size > 0 ? malloc(jwt_size) : NULL;
+            if (jwt != NULL)
+                snprintf(jwt, jwt_size, "%s.%s", input, encoded);
+            free(encoded);
+        }
+    }
+    ERR_clear_error();
+    EVP_MD_CTX_free(md);
+    free(signature);
+    free(input);
+    free(head);
+    free(body);
+    return jwt;
+}
+
+/* Appends NAME=VALUE, VALUE percent-encoded as a form does. */
+static void gcf_form_add(struct buffer *form, const char *name, const char *value)
+{
+    buffer_printf(form, "%s%s=", form->size > 0 ? "&" : "", name);
+    for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+            *p == '.' || *p == '_' || *p == '~')
+            buffer_append(form, p, 1);
+        else
+            buffer_printf(form, "%%%02X", *p);
+    }
+}
+
+static void gcf_form_wipe(struct buffer *form)
+{
+    if (form->data != NULL)
+        sodium_memzero(form->data, form->capacity);
+    buffer_free(form);
+}
+
+/* Seconds until the `exp` of the JWT TOKEN, or GCF_JWT_SECONDS when it cannot be read. */
+static long long gcf_jwt_seconds_left(const char *token)
+{
+    const char *start = strchr(token, '.'), *end = start != NULL ? strchr(start + 1, '.') : NULL;
+    if (end == NULL)
+        return GCF_JWT_SECONDS;
+    unsigned char payload[4096];
+    size_t size = 0;
+    if (sodium_base642bin(payload, sizeof payload - 1, start + 1, (size_t)(end - start - 1), NULL, &size, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+        return GCF_JWT_SECONDS;
+    json_t *claims = json_loadb((const char *)payload, size, 0, NULL);
+    json_int_t exp = json_integer_value(json_object_get(claims, "exp"));
+    json_decref(claims);
+    return exp > 0 ? (long long)exp - (long long)time(NULL) : GCF_JWT_SECONDS;
+}
+
+/* Why the grant failed, as one sentence, into ERR. */
+static void gcf_refused(const struct gcf_credentials *c, const struct http_response *r, char *err, size_t size)
+{
+    if (r->error != NULL) {
+        snprintf(err, size, "could not reach Google's token endpoint %s: %s", c->token_uri, r->error);
+        return;
+    }
+    json_t *body = json_loadb(r->body, r->body_size, 0, NULL);
+    const char *code = gcf_member(body, "error"), *why = gcf_member(body, "error_description");
+    char reason[320];
+    if (code != NULL)
+        snprintf(reason, sizeof reason, "%.60s%s%.240s", code, why != NULL ? ": " : "", why != NULL ? why : "");
+    else
+        snprintf(reason, sizeof reason, "HTTP %ld", r->status);
+    if (c->kind == GCF_SERVICE_ACCOUNT)
+        snprintf(err, size, "Google's token endpoint %s refused the service account %s from %s (%s): check that "
+                 "the key is not deleted or disabled and that this machine's clock is right", c->token_uri,
+                 c->email, c->file, reason);
+    else
+        snprintf(err, size, "Google's token endpoint %s refused the authorized-user credentials in %s (%s): run "
+                 "`gcloud auth application-default login` again", c->token_uri, c->file, reason);
+    json_decref(body);
+}
+
+static void gcf_on_token(void *ctx, const struct http_response *r)
+{
+    struct gcf_exchange *exchange = ctx;
+    struct gcf_credentials *c = exchange->owner;
+    struct gcf_token *t = exchange->token;
+    free(exchange);
+    if (c == NULL)
+        return;
+    t->exchange = NULL;
+    char err[1024] = "";
+    json_t *body = r->error == NULL && r->status == 200 ? json_loadb(r->body, r->body_size, 0, NULL) : NULL;
+    const char *value = gcf_member(body, t->audience[0] != '\0' ? "id_token" : "access_token");
+    long long seconds = 0;
+    if (value != NULL && t->audience[0] != '\0')
+        seconds = gcf_jwt_seconds_left(value);
+    else if (value != NULL)
+        seconds = (long long)json_integer_value(json_object_get(body, "expires_in"));
+    if (r->error != NULL || r->status != 200)
+        gcf_refused(c, r, err, sizeof err);
+    else if (value == NULL || seconds <= 0)
+        snprintf(err, sizeof err, "Google's token endpoint %s answered without a usable %s%s", c->token_uri,
+                 t->audience[0] != '\0' ? "ID token" : "access token",
+                 c->kind == GCF_AUTHORIZED_USER && t->audience[0] != '\0'
+                     ? ": call private functions with a service-account key (GOOGLE_APPLICATION_CREDENTIALS)" : "");
+    char *copy = err[0] == '\0' ? strdup(value) : NULL;
+    json_decref(body);
+    if (err[0] == '\0' && copy == NULL)
+        snprintf(err, sizeof err, "out of memory");
+    if (copy != NULL) {
+        gcf_wipe_free(t->value);
+        t->value = copy;
+        t->expires_ms = clock_mono_ms() + seconds * 1000;
+    }
+    struct gcf_waiter *w = t->waiters;
+    t->waiters = NULL;
+    t->waiters_tail = &t->waiters;
+    /* Each callback gets its own copy: a callback may ask again and replace T's value. */
+    while (w != NULL) {
+        struct gcf_waiter *next = w->next;
+        char *token = copy != NULL ? strdup(copy) : NULL;
+        w->done(w->ctx, token, token != NULL ? NULL : err[0] != '\0' ? err : "out of memory");
+        gcf_wipe_free(token);
+        free(w);
+        w = next;
+    }
+}
+
+/* Starts the grant for T. Returns 0 or -1 with ERR. */
+static int gcf_exchange_start(struct gcf_credentials *c, struct gcf_token *t, struct http_engine *engine, char *err,
+                              size_t err_size)
+{
+    struct buffer form = {0};
+    if (c->kind == GCF_SERVICE_ACCOUNT) {
+        char *jwt = gcf_jwt(c, t->audience);
+        if (jwt == NULL) {
+            snprintf(err, err_size, "could not sign the token request for %s with OpenSSL", c->email);
+            return -1;
+        }
+        gcf_form_add(&form, "grant_type", GCF_JWT_BEARER);
+        gcf_form_add(&form, "assertion", jwt);
+        gcf_wipe_free(jwt);
+    } else {
+        gcf_form_add(&form, "grant_type", "refresh_token");
+        gcf_form_add(&form, "client_id", c->client_id);
+        gcf_form_add(&form, "client_secret", c->client_secret);
+        gcf_form_add(&form, "refresh_token", c->refresh_token);
+    }
+    struct gcf_exchange *exchange = calloc(1, sizeof *exchange);
+    if (form.failed || exchange == NULL) {
+        gcf_form_wipe(&form);
+        free(exchange);
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    exchange->owner = c;
+    exchange->token = t;
+    static const char *const headers[] = {"Content-Type: application/x-www-form-urlencoded",
+                                          "Accept: application/json", NULL};
+    struct http_request request = {.method = "POST", .url = c->token_uri, .headers = headers, .body = form.data,
+                                   .body_size = form.size, .timeout_ms = GCF_TOKEN_TIMEOUT_MS};
+    int rc = http_send(engine, &request, gcf_on_token, exchange);
+    gcf_form_wipe(&form);
+    if (rc < 0) {
+        free(exchange);
+        snprintf(err, err_size, "could not send the token request to %s", c->token_uri);
+        return -1;
+    }
+    t->exchange = exchange;
+    return 0;
+}
+
+static struct gcf_token *gcf_token_entry(struct gcf_credentials *c, const char *audience)
+{
+    for (struct gcf_token *t = c->tokens; t != NULL; t = t->next)
+        if (strcmp(t->audience, audience) == 0)
+            return t;
+    struct gcf_token *t = calloc(1, sizeof *t);
+    if (t == NULL || (t->audience = strdup(audience)) == NULL) {
+        free(t);
+        return NULL;
+    }
+    t->waiters_tail = &t->waiters;
+    t->next = c->tokens;
+    c->tokens = t;
+    return t;
+}
+
+int gcf_credentials_token(struct gcf_credentials *c, struct http_engine *engine, const char *audience,
+                          const char **cached, gcf_token_fn done, void *ctx, char *err, size_t err_size)
+{
+    *cached = NULL;
+    struct gcf_token *t = gcf_token_entry(c, audience != NULL ? audience : "");
+    if (t == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    long long left = t->value != NULL ? t->expires_ms - clock_mono_ms() : 0;
+    if (left > GCF_EXPIRED_MS) {
+        /* A refresh that cannot start now is tried again by the next call; the token is still good. */
+        char ignored[256];
+        if (left < GCF_REFRESH_MS && t->exchange == NULL)
+            (void)gcf_exchange_start(c, t, engine, ignored, sizeof ignored);
+        *cached = t->value;
+        return 1;
+    }
+    struct gcf_waiter *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    if (t->exchange == NULL && gcf_exchange_start(c, t, engine, err, err_size) < 0) {
+        free(w);
+        return -1;
+    }
+    w->done = done;
+    w->ctx = ctx;
+    *t->waiters_tail = w;
+    t->waiters_tail = &w->next;
+    return 0;
+}
