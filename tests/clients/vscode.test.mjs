@@ -37,11 +37,6 @@ const STARTUP_CODE = [
   'except:',
   "    print('Failed to initialize matplotlib startup code. Matplotlib might be missing.')",
 ].join('\n');
-// The start-up code's `%config` (a line magic after Python lines) and its
-// indented `%matplotlib inline` come with IPython's cell language (issue 12,
-// developed in parallel): until that is merged, this one expectation is a
-// `todo` (reported, not failing). Set to true after the merge.
-const STARTUP_MAGICS_WORK = false;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -241,14 +236,12 @@ describe('VS Code raw kernel, interrupt_mode message', { timeout: 300_000 }, () 
     assert.match(stdoutOf(await kernel.outputs(probe)), new RegExp(`^${WIDGET_VERSION_PREFIX}\\d+\\.`));
   });
 
-  it('runs the hidden start-up code (%config after Python lines)',
-    { todo: STARTUP_MAGICS_WORK ? false : 'needs line magics among Python lines (IPython cell language, issue 12)' },
-    async () => {
-      const startup = await kernel.execute(STARTUP_CODE, { store_history: false, stop_on_error: false });
-      const reply = await kernel.reply(startup);
-      await kernel.outputs(startup);
-      assert.equal(reply.content.status, 'ok', JSON.stringify(reply.content));
-    });
+  it('runs the hidden start-up code (%config after Python lines)', async () => {
+    const startup = await kernel.execute(STARTUP_CODE, { store_history: false, stop_on_error: false });
+    const reply = await kernel.reply(startup);
+    await kernel.outputs(startup);
+    assert.equal(reply.content.status, 'ok', JSON.stringify(reply.content));
+  });
 
   it('answers kernel_info again, runs a cell and completes at the end of the code', async () => {
     const info = await kernel.reply(await kernel.send('shell', 'kernel_info_request', {}));
