@@ -719,6 +719,40 @@ json_t *cloud_describe(struct cloud *cloud, const char *name)
                      "memory_mb", record.memory_mb, "timeout_s", record.timeout_s);
 }
 
+json_t *cloud_inspect(struct cloud *cloud, const char *name)
+{
+    struct cloud_function *function = cloud_find(cloud, name);
+    if (function == NULL)
+        return NULL;
+    json_t *platforms = json_array();
+    size_t i;
+    json_t *platform;
+    json_array_foreach(function->platforms, i, platform) {
+        const char *on = json_string_value(platform);
+        struct deploy_record record;
+        char err[512];
+        int found = deploy_state_read(cloud->workdir, on, name, &record, err, sizeof err);
+        json_t *entry = json_pack("{s:s, s:b}", "platform", on, "deployed", found == 1);
+        if (found == 1) {
+            json_object_update_new(entry, json_pack("{s:s, s:s, s:s, s:i, s:i}", "code_hash", record.code_hash,
+                                                    "config_hash", record.config_hash, "deployed_at",
+                                                    record.deployed_at, "memory_mb", record.memory_mb, "timeout_s",
+                                                    record.timeout_s));
+            json_object_set_new(entry, "state",
+                                json_string(cloud_is_verified(cloud, on, name)
+                                                ? "up to date: checked against the platform in this kernel"
+                                                : "not checked against the platform in this kernel yet (the first "
+                                                  "call or deploy checks it and repairs drift)"));
+        } else {
+            json_object_set_new(entry, "state",
+                                json_string(found < 0 ? err : "not deployed: the next define or call deploys it"));
+        }
+        json_array_append_new(platforms, entry);
+    }
+    return json_pack("{s:s, s:s, s:s, s:o}", "name", name, "run", function->run, "remote",
+                     function->remote[0] ? function->remote : name, "platforms", platforms);
+}
+
 struct cloud_delete_job {
     struct cloud *cloud;
     cloud_done_fn done;

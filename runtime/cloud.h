@@ -89,6 +89,13 @@ void cloud_platform_of(struct cloud *cloud, const char *name, char *out, size_t 
  * (code hash, memory, ...), or NULL. */
 json_t *cloud_describe(struct cloud *cloud, const char *name);
 
+/* What `?fn` shows about NAME: {"name", "run", "remote", "platforms":
+ * [{"platform", "deployed", "code_hash", "config_hash", "deployed_at",
+ * "memory_mb", "timeout_s", "state"}]}, "state" a sentence (up to date,
+ * not checked against the platform in this kernel yet, not deployed); NULL
+ * when no function of that name is defined in this kernel. */
+json_t *cloud_inspect(struct cloud *cloud, const char *name);
+
 /* %platform NAME key=value...: sets the default platform and its settings.
  * Returns 0 with a confirmation in MESSAGE, or -1 with the error in MESSAGE. */
 int cloud_set_platform(struct cloud *cloud, const char *name, const json_t *settings, char *message,

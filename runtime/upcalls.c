@@ -34,6 +34,18 @@ static void upcalls_experiment(const struct upcalls *upcalls, const json_t *fram
     upcalls->experiment(upcalls->experiment_ctx, frame, reply, ctx);
 }
 
+/* `?fn`: what the kernel knows of a function ({"status", "function"}, or an error). */
+static void upcalls_describe(const struct upcalls *upcalls, const json_t *frame, cloud_reply_fn reply, void *ctx)
+{
+    const char *name = json_string_value(json_object_get(frame, "function"));
+    json_t *described = name != NULL ? cloud_inspect(upcalls->cloud, name) : NULL;
+    if (described == NULL)
+        reply(ctx, json_pack("{s:s, s:s, s:s}", "status", "error", "ename", "NameError", "evalue",
+                             "no cloud function of that name is defined in this kernel"));
+    else
+        reply(ctx, json_pack("{s:s, s:o}", "status", "ok", "function", described));
+}
+
 static const struct {
     const char *type;
     upcalls_handler_fn handle;
@@ -41,6 +53,7 @@ static const struct {
     {"define", upcalls_define},
     {"invoke", upcalls_invoke},
     {"experiment", upcalls_experiment},
+    {"describe", upcalls_describe},
 };
 
 int upcalls_is_upcall(const char *type, const json_t *frame)

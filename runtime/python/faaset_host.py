@@ -756,6 +756,47 @@ class CloudFunction:
     def __repr__(self):
         return "<cloud function %s on %s>" % (self.name, ", ".join(self.platforms) or "no platform")
 
+    def describe(self):
+        """What the kernel knows of this function: {"name", "run", "remote",
+        "platforms": [{"platform", "deployed", "code_hash", "deployed_at",
+        "memory_mb", "timeout_s", "state", ...}]} (see `fn?`)."""
+        answer = _upcall("describe", function=self.name)
+        if answer.get("status") != "ok":
+            raise error_class(answer.get("ename") or "DescribeError")(str(answer.get("evalue", "")))
+        return answer.get("function") or {}
+
+    def inspection(self, detail_level=0):
+        """The text `fn?` (detail_level 0) and `fn??` (1, with the source) show."""
+        fields = [("Type", "cloud function"), ("Name", self.name)]
+        try:
+            described = self.describe()
+        except Exception as error:  # the kernel could not say: show what is known here
+            described = {"platforms": [{"platform": p, "state": "unknown (%s)" % error} for p in self.platforms]}
+        if described.get("remote") and described.get("remote") != self.name:
+            fields.append(("Remote name", str(described["remote"])))
+        fields.append(("Runs", "in the notebook (run=local)" if self.run == "local"
+                       else "on " + (", ".join(self.platforms) or "no platform")))
+        for entry in described.get("platforms") or []:
+            parts = []
+            if entry.get("deployed"):
+                parts.append("memory %s MB" % entry.get("memory_mb") if entry.get("memory_mb") else
+                             "memory: the platform's default")
+                parts.append("timeout %s s" % entry.get("timeout_s") if entry.get("timeout_s") else
+                             "timeout: the platform's default")
+                parts.append("code hash %s" % str(entry.get("code_hash", ""))[:12])
+                parts.append("deployed at %s" % entry.get("deployed_at", "?"))
+            parts.append(str(entry.get("state", "")))
+            fields.append(("Platform " + str(entry.get("platform")), "; ".join(p for p in parts if p)))
+        fields.append(("Signature", "%s(request, context)" % self._function_name))
+        fields.append(("Docstring", self.__doc__ or "<no docstring>"))
+        if detail_level:
+            fields.append(("Source", self.source))
+        return _format_fields(fields)
+
+    def getdoc(self):
+        """IPython's inspector shows this as the object's documentation."""
+        return self.inspection(0)
+
     def __call__(self, request=None, context=None):
         """Run the function with `request` (JSON values). `context` is used only
         by an in-process call; without it that call gets a NotebookContext."""
@@ -1258,6 +1299,8 @@ def _format_fields(fields):
 
 def describe_object(name, obj, detail_level):
     """IPython-style text for `obj?` (detail_level 0) or `obj??` (1)."""
+    if isinstance(obj, CloudFunction):
+        return obj.inspection(detail_level)
     import inspect
     is_definition = inspect.isroutine(obj) or inspect.isclass(obj) or inspect.ismodule(obj)
     fields = [("Type", type(obj).__name__)]

@@ -84,3 +84,31 @@ def test_completion(kernel):
     # plain Python completes the callables bound in the namespace
     content = complete(kernel, "hel")
     assert {"hello", "helper"} <= set(content["matches"]), content
+
+
+def test_a_cloud_function_introspected(kernel):
+    """`fn?`, `fn??` and an inspect_request on a cloud function show where it
+    runs, its memory, timeout, code hash, when it was deployed, its state and
+    (with ??) its source."""
+    reply, _ = kernel.execute('%%cloud_function platforms=local memory=256 timeout=20\n'
+                              'def greeter(request, context):\n    """Says hello."""\n    return {"hi": 1}')
+    assert reply["status"] == "ok", reply
+    reply, _ = kernel.execute("greeter?")
+    page, = pages(reply)
+    shown = page["data"]["text/plain"]
+    for part in ("Type:", "cloud function", "Runs:", "on local", "Platform local:", "memory 256 MB",
+                 "timeout 20 s", "code hash ", "deployed at 20", "up to date", "Says hello."):
+        assert part in shown, f"{part!r} is not in:\n{shown}"
+    assert "Source:" not in shown
+    reply, _ = kernel.execute("greeter??")
+    page, = pages(reply)
+    assert "Source:" in page["data"]["text/plain"] and 'return {"hi": 1}' in page["data"]["text/plain"]
+    kernel.client.inspect("greeter", 4, 0)
+    inspected = kernel.client.get_shell_msg(timeout=20)["content"]
+    assert inspected["found"] and "memory 256 MB" in inspected["data"]["text/plain"], inspected
+
+
+def test_experiment_keys_complete_in_the_cell(kernel):
+    code = '%%experiment f\n{"runs": 10, "thr'
+    content = complete(kernel, code)
+    assert content["matches"] == ["threads"], content
