@@ -67,7 +67,7 @@ static void experiment_charts_subtitle(const json_t *report, const struct experi
         previous = mb;
     }
     if (about->threads > 0)
-        snprintf(threads, sizeof threads, " · %d threads", about->threads);
+        snprintf(threads, sizeof threads, " · %d thread%s", about->threads, about->threads == 1 ? "" : "s");
     long long runs = (long long)json_integer_value(json_object_get(report, "runs"));
     snprintf(out, size, "%.60s on %.60s · %lld run%s%s%s%s%s%s", about->function ? about->function : "the function",
              about->platforms ? about->platforms : "its platform", runs, runs == 1 ? "" : "s", threads,
