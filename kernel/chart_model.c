@@ -7,9 +7,11 @@
 #include <math.h>
 #include <string.h>
 
+#define CHART_PALETTE_SIZE 8
+
 /* Tableau's ten colours, the eight that stay apart in print. */
-const char *const chart_model_palette[CHART_PALETTE_SIZE] = {"#4c78a8", "#f58518", "#54a24b", "#e45756",
-                                                             "#72b7b2", "#b279a2", "#eeca3b", "#9d755d"};
+static const char *const chart_model_palette[CHART_PALETTE_SIZE] = {"#4c78a8", "#f58518", "#54a24b", "#e45756",
+                                                                    "#72b7b2", "#b279a2", "#eeca3b", "#9d755d"};
 
 const char *chart_model_color(int i)
 {

@@ -56,8 +56,6 @@ struct chart_frame {
 
 /* The colour of series I (a fixed palette, the same in both forms). */
 const char *chart_model_color(int i);
-#define CHART_PALETTE_SIZE 8
-extern const char *const chart_model_palette[CHART_PALETTE_SIZE];
 
 /* Fills FRAME: x from 0 to the largest x; y from 0 to the largest y, rule
  * or max; numbers that are not finite are left out. */
