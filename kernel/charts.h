@@ -1,26 +1,18 @@
-/* charts: a chart as one Jupyter display bundle with three forms of the
- * same picture: `application/vnd.vegalite.v5+json` (interactive in
- * JupyterLab and VS Code), `image/svg+xml` drawn here (the classic
- * notebook, nbconvert, GitHub), and `text/plain` (a one-line summary).
- * The experiment charts: concurrency over time (the FaaSET paper's
- * Figure 4, a step line), latency over time (Figure 5, points), and
- * runtime by memory setting (bars). */
+/* charts: a chart (chart_model.h) as one Jupyter display bundle with three
+ * forms of the same picture: `application/vnd.vegalite.v5+json`
+ * (chart_vegalite: interactive in JupyterLab and VS Code), `image/svg+xml`
+ * (chart_svg: the classic notebook, nbconvert, GitHub, files) and
+ * `text/plain` (the chart's one line of figures). JupyterLab shows the
+ * richest form it can render; the others stay in the notebook file. */
 #ifndef FAASET_CHARTS_H
 #define FAASET_CHARTS_H
 
 #include <jansson.h>
 
-enum chart_kind { CHART_STEPS, CHART_POINTS, CHART_BARS };
+#include "chart_model.h"
 
-struct chart {
-    enum chart_kind kind;
-    const char *title;
-    const char *x_label;
-    const char *y_label;
-    const json_t *points;        /* [[x, y], ...]; for bars x is the category */
-};
-
-/* {"data": {...three forms...}, "metadata": {}}, ready for display_data. */
-json_t *chart_bundle(const struct chart *chart);
+/* {"data": {...three forms...}, "metadata": {}}, ready for display_data;
+ * NULL when out of memory. */
+json_t *charts_bundle(const struct chart *chart);
 
 #endif

@@ -11,8 +11,9 @@
 #include <string.h>
 
 #include "buffer.h"
-#include "charts.h"
 #include "clock.h"
+#include "experiment.h"
+#include "experiment_charts.h"
 #include "log.h"
 #include "results.h"
 #include "session.h"
@@ -177,27 +178,54 @@ static void experiments_publish_summary(struct requests *requests, const json_t 
     buffer_free(&failures);
 }
 
-/* The three charts under the summary. */
-static void experiments_publish_charts(struct requests *requests, const json_t *parent, const json_t *report)
+/* What was run, from the experiment.json of FOLDER (the function, the
+ * platforms of its stages, the threads of the experiment as parsed), for
+ * the charts' subtitles. The strings live in the buffers given. */
+static struct experiment_charts_about experiments_about(const char *folder, const char *workdir, char *function,
+                                                        size_t function_size, char *platforms, size_t platforms_size)
 {
-    json_t *memory = json_array();
+    struct experiment_charts_about about = {function, platforms, 0};
+    char path[2200];
+    snprintf(path, sizeof path, "%s/experiment.json", folder);
+    json_t *meta = json_load_file(path, 0, NULL);
+    const char *name = json_string_value(json_object_get(meta, "function"));
+    snprintf(function, function_size, "%s", name ? name : "the function");
+    platforms[0] = '\0';
+    size_t i, used = 0;
+    json_t *stage;
+    json_array_foreach(json_object_get(meta, "pipeline"), i, stage) {
+        const char *platform = json_string_value(json_object_get(stage, "platform"));
+        if (platform != NULL && strstr(platforms, platform) == NULL && used < platforms_size)
+            used += (size_t)snprintf(platforms + used, platforms_size - used, "%s%s", used ? ", " : "", platform);
+    }
+    if (platforms[0] == '\0')
+        snprintf(platforms, platforms_size, "its platform");
+    struct experiment parsed = {0};
+    char err[256];
+    if (json_is_object(json_object_get(meta, "experiment")) &&
+        experiment_parse(json_object_get(meta, "experiment"), function, workdir, &parsed, err, sizeof err) == 0)
+        about.threads = parsed.threads;
+    experiment_free(&parsed);
+    json_decref(meta);
+    return about;
+}
+
+/* The charts of REPORT for the experiment in FOLDER (experiment_charts.h). */
+static json_t *experiments_charts(const struct experiments *experiments, const char *folder, const json_t *report)
+{
+    char function[256], platforms[256];
+    struct experiment_charts_about about = experiments_about(folder, experiments->workdir, function, sizeof function,
+                                                             platforms, sizeof platforms);
+    return experiment_charts_build(report, &about);
+}
+
+/* The charts under the summary. */
+static void experiments_publish_charts(struct requests *requests, const json_t *parent, const json_t *charts)
+{
     size_t i;
-    json_t *item;
-    json_array_foreach(json_object_get(report, "runtimeByMemory"), i, item)
-        json_array_append_new(memory, json_pack("[O, O]", json_array_get(item, 0), json_array_get(item, 1)));
-    const char *source = json_string_value(json_object_get(json_object_get(report, "concurrency"), "source"));
-    struct chart charts[] = {
-        {CHART_STEPS, strcmp(source ? source : "", "function") == 0 ? "Concurrency over time (function start and end)"
-                                                                     : "Concurrency over time (client send and receive)",
-         "time (s)", "runs in flight", json_object_get(report, "concurrencySeries")},
-        {CHART_POINTS, "Latency over time (round trip minus runtime)", "time of the call (s)", "latency (ms)",
-         json_object_get(report, "latencySeries")},
-        {CHART_BARS, "Mean runtime by memory setting (0: the function's own)", "memory (MB)", "runtime (ms)", memory},
-    };
-    for (size_t c = 0; c < sizeof charts / sizeof charts[0]; c++)
-        if (json_array_size(charts[c].points) > 0)
-            requests_publish(requests, parent, "display_data", chart_bundle(&charts[c]));
-    json_decref(memory);
+    json_t *chart;
+    json_array_foreach(charts, i, chart)
+        requests_publish(requests, parent, "display_data", json_incref(json_object_get(chart, "bundle")));
 }
 
 static void experiments_on_finished(void *ctx, const json_t *summary)
@@ -209,7 +237,9 @@ static void experiments_on_finished(void *ctx, const json_t *summary)
     if (parent != NULL) {
         experiments_publish_summary(requests, parent, name, session_platform(run->session),
                                     session_folder(run->session), summary);
-        experiments_publish_charts(requests, parent, summary);
+        json_t *charts = experiments_charts(run->experiments, session_folder(run->session), summary);
+        experiments_publish_charts(requests, parent, charts);
+        json_decref(charts);
     }
     const char *status = json_string_value(json_object_get(summary, "status"));
     if (run->reply != NULL) {
@@ -462,15 +492,67 @@ static void experiments_compare(struct experiments *experiments, const struct ex
     buffer_free(&text);
 }
 
+/* Writes the charts of the experiment RUN into DIR and says so under the cell. */
+static int experiments_save(struct experiments *experiments, const struct experiments_found *run, const json_t *charts,
+                            const char *dir, char *err, size_t err_size)
+{
+    json_t *written = experiment_charts_save(charts, dir, run->name, err, err_size);
+    if (written == NULL)
+        return -1;
+    struct buffer line = {0};
+    buffer_printf(&line, "Saved %zu chart%s of %s as SVG in %s:", json_array_size(written),
+                  json_array_size(written) == 1 ? "" : "s", run->name, dir);
+    size_t i;
+    json_t *path;
+    json_array_foreach(written, i, path)
+        buffer_printf(&line, " %s", json_string_value(path));
+    buffer_printf(&line, "\n");
+    if (!line.failed)
+        requests_publish(experiments->requests, requests_current(experiments->requests)->header, "stream",
+                         json_pack("{s:s, s:s}", "name", "stdout", "text", line.data));
+    buffer_free(&line);
+    json_decref(written);
+    return 0;
+}
+
+/* ARGS of %results: up to two names and --save DIR. Returns 0, or -1 with ERR. */
+static int experiments_results_args(const char *args, char names[2][256], int *name_count, char *save, size_t save_size,
+                                    char *err, size_t err_size)
+{
+    *name_count = 0;
+    save[0] = '\0';
+    char word[1024];
+    int used;
+    for (const char *at = args; sscanf(at, " %1023s%n", word, &used) == 1; at += used) {
+        if (strcmp(word, "--save") == 0) {
+            at += used;
+            if (sscanf(at, " %1023s%n", word, &used) != 1 || word[0] == '-') {
+                snprintf(err, err_size, "--save needs a folder: %%results [NAME [NAME2]] --save DIR");
+                return -1;
+            }
+            snprintf(save, save_size, "%s", word);
+        } else if (word[0] == '-' || *name_count == 2) {
+            snprintf(err, err_size, "usage: %%results [NAME [NAME2]] [--save DIR] (not %.200s)", word);
+            return -1;
+        } else {
+            snprintf(names[(*name_count)++], 256, "%.255s", word);
+        }
+    }
+    return 0;
+}
+
 void experiments_results(struct experiments *experiments, const char *args)
 {
-    char wanted[2][256] = {"", ""};
-    int given = sscanf(args, "%255s %255s", wanted[0], wanted[1]);
+    char wanted[2][256] = {"", ""}, save[1024], err[512] = "";
+    int given;
+    if (experiments_results_args(args, wanted, &given, save, sizeof save, err, sizeof err) < 0) {
+        requests_fail_execute(experiments->requests, "UsageError", err);
+        return;
+    }
     size_t count;
     struct experiments_found *found = experiments_scan(&count);
     const struct experiments_found *runs[2] = {NULL, NULL};
     json_t *reports[2] = {NULL, NULL};
-    char err[512] = "";
     int wanted_count = given > 1 ? 2 : 1;
     for (int i = 0; i < wanted_count; i++) {
         runs[i] = experiments_pick(found, count, given > i ? wanted[i] : NULL);
@@ -483,23 +565,29 @@ void experiments_results(struct experiments *experiments, const char *args)
         if ((reports[i] = experiments_load_report(runs[i], err, sizeof err)) == NULL)
             break;
     }
+    const char *ename = "NoResults";
+    const json_t *parent = requests_current(experiments->requests)->header;
+    for (int i = 0; i < wanted_count && !err[0]; i++) {
+        json_t *charts = experiments_charts(experiments, runs[i]->path, reports[i]);
+        if (wanted_count == 1) {
+            char path[2200];
+            snprintf(path, sizeof path, "%s/experiment.json", runs[0]->path);
+            json_t *meta = json_load_file(path, 0, NULL);
+            const char *platform = json_string_value(json_object_get(json_object_get(meta, "deployment"), "platform"));
+            experiments_publish_summary(experiments->requests, parent, runs[0]->name,
+                                        platform ? platform : "its platform", runs[0]->path, reports[0]);
+            json_decref(meta);
+            experiments_publish_charts(experiments->requests, parent, charts);
+        }
+        if (save[0] && experiments_save(experiments, runs[i], charts, save, err, sizeof err) < 0)
+            ename = "SaveFailed";
+        json_decref(charts);
+    }
     if (err[0]) {
-        requests_fail_execute(experiments->requests, "NoResults", err);
-    } else if (wanted_count == 1) {
-        char path[2200];
-        snprintf(path, sizeof path, "%s/experiment.json", runs[0]->path);
-        json_t *meta = json_load_file(path, 0, NULL);
-        const char *platform = json_string_value(json_object_get(json_object_get(meta, "deployment"), "platform"));
-        const json_t *parent = requests_current(experiments->requests)->header;
-        experiments_publish_summary(experiments->requests, parent, runs[0]->name, platform ? platform : "its platform",
-                                    runs[0]->path, reports[0]);
-        json_decref(meta);
-        experiments_publish_charts(experiments->requests, parent, reports[0]);
-        json_t *frame = json_pack("{s:s, s:[]}", "status", "ok", "payload");
-        requests_finish_execute(experiments->requests, frame);
-        json_decref(frame);
+        requests_fail_execute(experiments->requests, ename, err);
     } else {
-        experiments_compare(experiments, runs, reports);
+        if (wanted_count == 2)
+            experiments_compare(experiments, runs, reports);
         json_t *frame = json_pack("{s:s, s:[]}", "status", "ok", "payload");
         requests_finish_execute(experiments->requests, frame);
         json_decref(frame);

@@ -5,7 +5,8 @@
  * it under its cell: the folder's path, one progress display updated in
  * place, and at the end a summary (runs, successes, failures by type,
  * runtime / latency / round trip percentiles, new containers, peak and
- * mean concurrency) and three charts. An interrupt stops new launches and
+ * mean concurrency) and three charts (experiment_charts.h, drawn from
+ * that same summary). An interrupt stops new launches and
  * ends the cell within two seconds, keeping every finished row. %results
  * shows past experiments again from their rows on disk. */
 #ifndef FAASET_EXPERIMENTS_H
@@ -43,7 +44,8 @@ int experiments_interrupt(struct experiments *experiments);
 
 /* %results [NAME] re-shows a past experiment (the newest, or the newest
  * whose folder name starts with NAME) from its rows on disk; %results A B
- * compares two. Answers the current execute_request. */
+ * compares two; --save DIR also writes the charts of each into DIR as
+ * SVG files and prints their paths. Answers the current execute_request. */
 void experiments_results(struct experiments *experiments, const char *args);
 
 #endif

@@ -89,9 +89,10 @@ static const struct magic {
     {"%experiment", "%experiment FUNCTION [FUNCTION2 ...] FILE.json",
      "Like %%experiment, with the experiment read from a FaaS Runner experiment file.",
      magics_experiment_file, NULL},
-    {"%results", "%results [NAME [NAME2]]",
+    {"%results", "%results [NAME [NAME2]] [--save DIR]",
      "Shows a past experiment again from its rows on disk: the newest, or the newest named NAME.\n"
-     "With two names, compares them side by side. An experiment cut short by a killed kernel shows what was saved.",
+     "With two names, compares them side by side. An experiment cut short by a killed kernel shows what was saved.\n"
+     "--save DIR writes the charts as SVG files into DIR (NAME-TIME-concurrency.svg, ...) and says where.",
      magics_results, NULL},
     {"%platform", "%platform [NAME [key=value ...]]",
      "Sets the default platform for %%cloud_function and its settings; without arguments, shows it.\n"
@@ -583,7 +584,7 @@ static void magics_invoke_line(const struct magics_context *m, const char *args)
     magics_invoke(m, args, function_len, args + function_len + strspn(args + function_len, " \t"));
 }
 
-/* `%results [NAME [NAME2]]` */
+/* `%results [NAME [NAME2]] [--save DIR]` */
 static void magics_results(const struct magics_context *m, const char *args)
 {
     experiments_results(m->experiments, args);

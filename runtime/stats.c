@@ -1,4 +1,10 @@
-/* stats: incremental experiment figures (see stats.h). */
+/* stats: incremental experiment figures (see stats.h). Each successful
+ * run adds its numbers to flat series (runtime, latency, the times of
+ * both clocks) and the index of its group (memory setting and platform)
+ * to parallel series, so a group's distribution is the same
+ * stats_distribution over the values of that group. Numbers that are not
+ * finite are not numbers here; sums are long double, so a few absurdly
+ * large values (1e308 ms) give a large mean, not infinity. */
 #include "stats.h"
 
 #include <math.h>
@@ -18,7 +24,22 @@ struct stats {
     struct stats_series function_start, function_end;   /* SAAF, epoch ms */
     struct stats_series client_start, client_end;       /* epoch ms */
     struct stats_series latency_sent;                   /* clientSendTime of each latency value */
-    json_t *by_memory;                                  /* {"256": [sum_ms, runs]} */
+    struct stats_series runtime_group, latency_group;   /* the group of each runtime / latency value */
+    struct stats_series latency_cold;                   /* newcontainer of each latency value: 1, 0, -1 unknown */
+    struct stats_group *groups;
+    size_t group_count, group_capacity;
+};
+
+/* FaaS Runner allows 64 memory settings; rows that name more groups than
+ * this (a hand-edited runs.jsonl) still count, in no group. */
+#define STATS_MAX_GROUPS 256
+
+/* The successful runs of one memory setting (0: the function's own) on one
+ * platform (SAAF's `platform`, "" when the function did not say). */
+struct stats_group {
+    int memory;
+    char platform[64];
+    long long runs, cold, warm;
 };
 
 static void stats_push(struct stats_series *s, double value)
@@ -37,8 +58,7 @@ static void stats_push(struct stats_series *s, double value)
 struct stats *stats_new(void)
 {
     struct stats *stats = calloc(1, sizeof *stats);
-    if (stats != NULL && ((stats->failures = json_object()) == NULL || (stats->by_memory = json_object()) == NULL)) {
-        json_decref(stats->failures);
+    if (stats != NULL && (stats->failures = json_object()) == NULL) {
         free(stats);
         return NULL;
     }
@@ -51,21 +71,50 @@ void stats_free(struct stats *stats)
         return;
     struct stats_series *all[] = {&stats->runtime, &stats->latency, &stats->round_trip, &stats->function_start,
                                   &stats->function_end, &stats->client_start, &stats->client_end,
-                                  &stats->latency_sent};
+                                  &stats->latency_sent, &stats->runtime_group, &stats->latency_group,
+                                  &stats->latency_cold};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]->values);
     json_decref(stats->failures);
-    json_decref(stats->by_memory);
+    free(stats->groups);
     free(stats);
 }
 
 static int stats_number(const json_t *row, const char *key, double *out)
 {
     json_t *value = json_object_get(row, key);
-    if (!json_is_number(value))
+    if (!json_is_number(value) || !isfinite(json_number_value(value)))
         return 0;
     *out = json_number_value(value);
     return 1;
+}
+
+/* The index of ROW's group, made on first use; -1 when out of memory. */
+static int stats_group_of(struct stats *stats, const json_t *row)
+{
+    double memory = 0;
+    stats_number(row, "memorySetting", &memory);
+    const char *platform = json_string_value(json_object_get(row, "platform"));
+    char name[64];
+    snprintf(name, sizeof name, "%s", platform ? platform : "");
+    int mb = memory > 0 && memory < 1e9 ? (int)memory : 0;
+    for (size_t i = 0; i < stats->group_count; i++)
+        if (stats->groups[i].memory == mb && strcmp(stats->groups[i].platform, name) == 0)
+            return (int)i;
+    if (stats->group_count == STATS_MAX_GROUPS)
+        return -1;
+    if (stats->group_count == stats->group_capacity) {
+        size_t capacity = stats->group_capacity ? stats->group_capacity * 2 : 8;
+        struct stats_group *grown = realloc(stats->groups, capacity * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        stats->groups = grown;
+        stats->group_capacity = capacity;
+    }
+    struct stats_group *group = &stats->groups[stats->group_count];
+    *group = (struct stats_group){.memory = mb};
+    memcpy(group->platform, name, sizeof name);
+    return (int)stats->group_count++;
 }
 
 void stats_add(struct stats *stats, const json_t *row)
@@ -85,24 +134,28 @@ void stats_add(struct stats *stats, const json_t *row)
         return;
     }
     stats->successes++;
+    int group = stats_group_of(stats, row);
+    double cold = -1;
+    if (stats_number(row, "newcontainer", &cold))
+        cold = cold > 0;
+    if (group >= 0) {
+        stats->groups[group].runs++;
+        stats->groups[group].cold += cold == 1;
+        stats->groups[group].warm += cold == 0;
+    }
     if (stats_number(row, "runtime", &value)) {
         stats_push(&stats->runtime, value);
-        double memory = 0;
-        stats_number(row, "memorySetting", &memory);
-        char key[32];
-        snprintf(key, sizeof key, "%d", (int)memory);
-        json_t *entry = json_object_get(stats->by_memory, key);
-        double sum = json_number_value(json_array_get(entry, 0)) + value;
-        json_int_t runs = json_integer_value(json_array_get(entry, 1)) + 1;
-        json_object_set_new(stats->by_memory, key, json_pack("[f, I]", sum, runs));
+        stats_push(&stats->runtime_group, group);
     }
     if (stats_number(row, "latency", &value)) {
         stats_push(&stats->latency, value);
         stats_push(&stats->latency_sent, start);
+        stats_push(&stats->latency_group, group);
+        stats_push(&stats->latency_cold, cold);
     }
     if (stats_number(row, "roundTripTime", &value))
         stats_push(&stats->round_trip, value);
-    if (stats_number(row, "newcontainer", &value) && value > 0)
+    if (cold == 1)
         stats->new_containers++;
     if (stats_number(row, "startTime", &start) && stats_number(row, "endTime", &end) && end >= start) {
         stats_push(&stats->function_start, start);
@@ -125,7 +178,7 @@ static json_t *stats_distribution(const struct stats_series *s)
         return json_null();
     memcpy(sorted, s->values, s->count * sizeof *sorted);
     qsort(sorted, s->count, sizeof *sorted, stats_compare);
-    double sum = 0;
+    long double sum = 0;
     for (size_t i = 0; i < s->count; i++)
         sum += sorted[i];
     double quantile[3];
@@ -135,7 +188,7 @@ static json_t *stats_distribution(const struct stats_series *s)
         quantile[i] = sorted[rank > 0 ? rank - 1 : 0];
     }
     json_t *out = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "p50", quantile[0], "p90", quantile[1], "p99",
-                            quantile[2], "mean", sum / (double)s->count, "min", sorted[0], "max", sorted[s->count - 1]);
+                            quantile[2], "mean", (double)(sum / (long double)s->count), "min", sorted[0], "max", sorted[s->count - 1]);
     free(sorted);
     return out;
 }
@@ -183,20 +236,20 @@ static json_t *stats_concurrency(const struct stats_series *starts, const struct
     if (events == NULL)
         return json_null();
     long level = 0, peak = 0;
-    double area = 0;
+    long double area = 0;
     for (size_t i = 0; i < count;) {
         double instant = events[i].time;
         if (i > 0)
-            area += (double)level * (instant - events[i - 1].time);
+            area += (long double)level * ((long double)instant - events[i - 1].time);
         while (i < count && events[i].time == instant)
             level += events[i++].delta;
         if (level > peak)
             peak = level;
     }
-    double span = events[count - 1].time - events[0].time;
+    long double span = (long double)events[count - 1].time - events[0].time;
     free(events);
-    return json_pack("{s:i, s:f, s:s}", "peak", (int)peak, "mean", span > 0 ? area / span : (double)peak, "source",
-                     source);
+    return json_pack("{s:i, s:f, s:s}", "peak", (int)peak, "mean", span > 0 ? (double)(area / span) : (double)peak,
+                     "source", source);
 }
 
 json_t *stats_summary(const struct stats *stats)
@@ -209,7 +262,7 @@ json_t *stats_summary(const struct stats *stats)
             first = fmin(first, stats->client_start.values[i]);
             last = fmax(last, stats->client_end.values[i]);
         }
-        wall = (last - first) / 1000.0;
+        wall = (double)(((long double)last - first) / 1000.0L);
     }
     return json_pack("{s:I, s:I, s:O, s:o, s:o, s:o, s:I, s:o, s:o, s:f}", "runs", (json_int_t)stats->runs,
                      "successes", (json_int_t)stats->successes, "failures", stats->failures, "runtime",
@@ -255,42 +308,64 @@ json_t *stats_latency_series(const struct stats *stats, size_t max_points)
 {
     json_t *series = json_array();
     size_t count = stats->latency.count;
-    if (count == 0 || stats->latency_sent.count != count)
+    if (count == 0 || stats->latency_sent.count != count || stats->latency_group.count != count ||
+        stats->latency_cold.count != count)
         return series;
     double first = stats->latency_sent.values[0];
     for (size_t i = 1; i < count; i++)
         first = fmin(first, stats->latency_sent.values[i]);
     size_t step = count / (max_points ? max_points : 1) + 1;
-    for (size_t i = 0; i < count; i += step)
-        json_array_append_new(series, json_pack("[f, f]", (stats->latency_sent.values[i] - first) / 1000.0,
-                                                stats->latency.values[i]));
+    for (size_t i = 0; i < count; i += step) {
+        int g = (int)stats->latency_group.values[i];
+        double cold = stats->latency_cold.values[i];
+        json_array_append_new(series, json_pack("[f, f, i, s, o]",
+                                                (double)(((long double)stats->latency_sent.values[i] - first) / 1000),
+                                                stats->latency.values[i], g >= 0 ? stats->groups[g].memory : 0,
+                                                g >= 0 ? stats->groups[g].platform : "",
+                                                cold < 0 ? json_null() : json_boolean(cold > 0)));
+    }
     return series;
 }
 
-static int stats_compare_memory(const void *a, const void *b)
+/* The values of SERIES whose group (in GROUPS) is G, as a series of their own. */
+static struct stats_series stats_of_group(const struct stats_series *series, const struct stats_series *groups, int g)
 {
-    double x = json_number_value(json_array_get(*(json_t *const *)a, 0));
-    double y = json_number_value(json_array_get(*(json_t *const *)b, 0));
-    return x < y ? -1 : x > y;
+    struct stats_series out = {0};
+    for (size_t i = 0; i < series->count && i < groups->count; i++)
+        if ((int)groups->values[i] == g)
+            stats_push(&out, series->values[i]);
+    return out;
 }
 
-json_t *stats_runtime_by_memory(const struct stats *stats)
+static int stats_compare_groups(const void *a, const void *b)
 {
-    size_t count = json_object_size(stats->by_memory), n = 0;
-    json_t **items = malloc((count ? count : 1) * sizeof *items);
+    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    json_int_t mx = json_integer_value(json_object_get(x, "memory")), my = json_integer_value(json_object_get(y, "memory"));
+    if (mx != my)
+        return mx < my ? -1 : 1;
+    return strcmp(json_string_value(json_object_get(x, "platform")), json_string_value(json_object_get(y, "platform")));
+}
+
+json_t *stats_groups(const struct stats *stats)
+{
     json_t *out = json_array();
+    json_t **items = malloc((stats->group_count ? stats->group_count : 1) * sizeof *items);
     if (items == NULL)
         return out;
-    const char *key;
-    json_t *entry;
-    json_object_foreach(stats->by_memory, key, entry) {
-        double runs = (double)json_integer_value(json_array_get(entry, 1));
-        items[n++] = json_pack("[i, f, I]", atoi(key), json_number_value(json_array_get(entry, 0)) / runs,
-                               json_integer_value(json_array_get(entry, 1)));
+    for (size_t g = 0; g < stats->group_count; g++) {
+        const struct stats_group *group = &stats->groups[g];
+        struct stats_series runtime = stats_of_group(&stats->runtime, &stats->runtime_group, (int)g);
+        struct stats_series latency = stats_of_group(&stats->latency, &stats->latency_group, (int)g);
+        items[g] = json_pack("{s:i, s:s, s:I, s:I, s:I, s:o, s:o}", "memory", group->memory, "platform",
+                             group->platform, "runs", (json_int_t)group->runs, "cold", (json_int_t)group->cold, "warm",
+                             (json_int_t)group->warm, "runtime", stats_distribution(&runtime), "latency",
+                             stats_distribution(&latency));
+        free(runtime.values);
+        free(latency.values);
     }
-    qsort(items, n, sizeof *items, stats_compare_memory);
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(out, items[i]);
+    qsort(items, stats->group_count, sizeof *items, stats_compare_groups);
+    for (size_t g = 0; g < stats->group_count; g++)
+        json_array_append_new(out, items[g]);
     free(items);
     return out;
 }
@@ -300,6 +375,6 @@ json_t *stats_report(const struct stats *stats)
     json_t *report = stats_summary(stats);
     json_object_set_new(report, "concurrencySeries", stats_concurrency_series(stats, 400));
     json_object_set_new(report, "latencySeries", stats_latency_series(stats, 400));
-    json_object_set_new(report, "runtimeByMemory", stats_runtime_by_memory(stats));
+    json_object_set_new(report, "groups", stats_groups(stats));
     return report;
 }

@@ -24,19 +24,26 @@ void stats_add(struct stats *stats, const json_t *row);
 json_t *stats_summary(const struct stats *stats);
 
 /* stats_summary plus the chart series: "concurrencySeries",
- * "latencySeries" and "runtimeByMemory" (400 points at most each). */
+ * "latencySeries" (400 points at most each) and "groups". The charts take
+ * every figure from here, so a chart and the summary table never
+ * disagree. */
 json_t *stats_report(const struct stats *stats);
 
 /* Concurrency over time as [[t_seconds, in_flight], ...] steps (at most
  * MAX_POINTS, evenly thinned), for the chart. */
 json_t *stats_concurrency_series(const struct stats *stats, size_t max_points);
 
-/* Latency over time: [[t_seconds since the first send, latency_ms], ...]
- * of the successful runs (at most MAX_POINTS, evenly thinned). */
+/* Latency over time: [[t_seconds since the first send, latency_ms,
+ * memory_mb, platform, cold], ...] of the successful runs (at most
+ * MAX_POINTS, evenly thinned); memory_mb 0 is the function's configured
+ * memory, platform is SAAF's (or ""), cold is SAAF's newcontainer as
+ * true / false, null when the function did not say. */
 json_t *stats_latency_series(const struct stats *stats, size_t max_points);
 
-/* Mean runtime by memory setting: [[memory_mb, mean_ms, runs], ...] in
- * ascending memory (memory 0: the function's own setting). */
-json_t *stats_runtime_by_memory(const struct stats *stats);
+/* The successful runs by memory setting and platform, in ascending memory:
+ * [{"memory" (0: the function's configured memory), "platform" (SAAF's, or
+ * ""), "runs", "cold", "warm" (newcontainer 1 / 0), "runtime" and
+ * "latency" (the same distributions as the summary's, or null)}, ...]. */
+json_t *stats_groups(const struct stats *stats);
 
 #endif

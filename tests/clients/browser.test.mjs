@@ -1,7 +1,9 @@
 // The faaset kernel in a real browser: Debian's Chromium (through
 // playwright-core) opens notebooks/quickstart.ipynb in the classic notebook
 // UI, runs every cell with Cell > Run All and reads what the page rendered.
-// Leaves a screenshot in tests/artifacts/notebook.png.
+// Leaves screenshots in tests/artifacts: notebook.png (the whole notebook)
+// and experiment-charts.png (an experiment's summary and charts as the
+// classic notebook draws them, from their SVG form).
 //
 //   cd tests/clients && FAASET_BINARY=../../build/faaset node --test browser.test.mjs
 import assert from 'node:assert/strict';
@@ -169,6 +171,45 @@ describe('classic notebook UI in Chromium', { timeout: 240_000 }, () => {
     assert.match(text(outputs[4][0].data['image/svg+xml']), /^<svg/);
     assert.equal(outputs[5][0].name, 'stderr');
     assert.ok(outputs.flat().every((o) => o.output_type !== 'error'), 'an error output was saved');
+  });
+
+  it('draws the charts of an experiment with two memory settings', async () => {
+    await page.evaluate(() => {
+      const nb = window.Jupyter.notebook;
+      const cell = nb.insert_cell_at_bottom('code');
+      cell.set_text('%%experiment hello\n{"runs": 6, "threads": 3, "memorySettings": [256, 512], ' +
+        '"payloads": [{"name": "Ada"}], "experimentName": "browser-charts"}');
+      nb.select(nb.find_cell_index(cell));
+      cell.execute();
+    });
+    const last = page.locator('#notebook-container .cell.code_cell').last();
+    const svgs = last.locator('.output_svg svg');
+    await page.waitForFunction(
+      () => {
+        const cells = document.querySelectorAll('#notebook-container .cell.code_cell');
+        return cells[cells.length - 1].querySelectorAll('.output_svg svg').length === 3;
+      },
+      null,
+      { timeout: STEP_MS },
+    ).catch(async (err) => {
+      throw new Error(`the experiment cell did not show three charts: ${await last.innerText()} (${err.message})`);
+    });
+    await page.waitForSelector('#kernel_indicator_icon.kernel_idle_icon', { timeout: STEP_MS });
+    // SVG elements have no innerText: their text content is what they show
+    const titles = await svgs.locator('text[font-weight="bold"]').allTextContents();
+    assert.ok(titles.some((t) => t.startsWith('Runs in flight over time')), JSON.stringify(titles));
+    const drawn = (await last.locator('.output_svg').allTextContents()).join('\n');
+    assert.match(drawn, /hello on local · 12 runs · 3 threads · memory 256, 512 MB/);
+    assert.match(drawn, /256 MB[\s\S]*512 MB/, 'the legend does not name both memory settings');
+    assert.doesNotMatch(drawn, /\de[+-]\d/, 'a tick label in scientific notation');
+    for (let i = 0; i < 3; i += 1) {
+      const box = await svgs.nth(i).boundingBox();
+      assert.ok(box && box.width > 300 && box.height > 150, `chart ${i} is not drawn at its size: ${JSON.stringify(box)}`);
+    }
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await last.scrollIntoViewIfNeeded();
+    await last.screenshot({ path: path.join(ARTIFACTS, 'experiment-charts.png') });
+    assert.deepEqual(pageErrors, [], 'JavaScript errors on the page');
   });
 
   it('answers input() in the box the notebook shows', async () => {

@@ -250,7 +250,7 @@ def test_nbconvert_executes_the_sleeper_experiment(sandbox, tmp_path):
     for chart in charts:
         assert chart.data["application/vnd.vegalite.v5+json"]["$schema"].endswith("vega-lite/v5.json")
         assert text(chart.data["image/svg+xml"]).startswith("<svg")
-    assert "Concurrency over time" in text(charts[0].data["text/plain"])
+    assert "Runs in flight over time" in text(charts[0].data["text/plain"])
     rows = list((tmp_path / "faaset-results" / "sleeper").glob("sleeper-paper-*/runs.jsonl"))
     assert len(rows) == 1 and len(rows[0].read_text().splitlines()) == 800
     assert text(cells[2].outputs[-1].text) == "40 runs; 40 on warm containers\n", describe(cells[2])

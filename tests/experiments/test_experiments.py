@@ -213,7 +213,7 @@ def test_cell_prints_the_start_line_a_progress_display_and_a_summary(notebook):
     # then the charts, each in three forms
     for chart in charts:
         assert {"text/plain", "image/svg+xml", "application/vnd.vegalite.v5+json"} <= set(chart.data), chart
-    assert any(display_text(c).startswith("Concurrency over time") for c in charts), cell
+    assert any(display_text(c).startswith("Runs in flight over time") for c in charts), cell
 
 
 def test_summary_display_counts_failures_by_type(notebook):

@@ -249,7 +249,7 @@ static void test_help(void)
     CHECK(strstr(text, row) != NULL);
     static const char *const usages[] = {"%%cloud_function [key=value ...]", "%invoke NAME JSON", "%%invoke NAME",
                                          "%%experiment FUNCTION [FUNCTION2 ...]",
-                                         "%experiment FUNCTION [FUNCTION2 ...] FILE.json", "%results [NAME [NAME2]]",
+                                         "%experiment FUNCTION [FUNCTION2 ...] FILE.json", "%results [NAME [NAME2]] [--save DIR]",
                                          "%platform [NAME [key=value ...]]", "%delete NAME [PLATFORM]", "%functions",
                                          "%help [MAGIC]"};
     int rows = 0;

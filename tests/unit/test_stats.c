@@ -75,7 +75,7 @@ static void test_empty(void)
     CHECK(number(report, "wallTime", NULL) == 0);
     CHECK(json_array_size(json_object_get(report, "concurrencySeries")) == 0);
     CHECK(json_array_size(json_object_get(report, "latencySeries")) == 0);
-    CHECK(json_array_size(json_object_get(report, "runtimeByMemory")) == 0);
+    CHECK(json_array_size(json_object_get(report, "groups")) == 0);
     json_decref(report);
     stats_free(stats);
 }
@@ -246,27 +246,87 @@ static void test_latency_and_memory(void)
     json_t *latency = stats_latency_series(stats, 400);
     const double points[][2] = {{0, 20}, {0.5, -10}, {1.0, 23}, {1.5, 10}};
     CHECK(series_is(latency, points, 4));
+    /* each point names its memory setting, platform ("" when SAAF did not say) and start (unknown: null) */
+    const int point_memory[] = {512, 256, 0, 512};
+    for (size_t i = 0; i < 4 && i < json_array_size(latency); i++) {
+        json_t *point = json_array_get(latency, i);
+        CHECK(json_integer_value(json_array_get(point, 2)) == point_memory[i]);
+        CHECK(strcmp(json_string_value(json_array_get(point, 3)), "") == 0);
+        CHECK(json_is_null(json_array_get(point, 4)));
+    }
     json_decref(latency);
     latency = stats_latency_series(stats, 2); /* every third */
     const double thinned[][2] = {{0, 20}, {1.5, 10}};
     CHECK(series_is(latency, thinned, 2));
     json_decref(latency);
 
-    json_t *by_memory = stats_runtime_by_memory(stats);
-    CHECK(json_array_size(by_memory) == 3);
+    json_t *groups = stats_groups(stats);
+    CHECK(json_array_size(groups) == 3);
     const double expected[][3] = {{0, 7, 1}, {256, 40, 1}, {512, 15, 2}}; /* ascending memory, mean runtime */
-    for (size_t i = 0; i < 3 && i < json_array_size(by_memory); i++) {
-        json_t *entry = json_array_get(by_memory, i);
-        CHECK(json_number_value(json_array_get(entry, 0)) == expected[i][0]);
-        CHECK(near(json_number_value(json_array_get(entry, 1)), expected[i][1]));
-        CHECK(json_number_value(json_array_get(entry, 2)) == expected[i][2]);
+    for (size_t i = 0; i < 3 && i < json_array_size(groups); i++) {
+        json_t *group = json_array_get(groups, i);
+        CHECK(number(group, "memory", NULL) == expected[i][0]);
+        CHECK(near(number(group, "runtime", "mean"), expected[i][1]));
+        CHECK(number(group, "runs", NULL) == expected[i][2]);
+        CHECK(number(group, "cold", NULL) == 0 && number(group, "warm", NULL) == 0);
     }
-    json_decref(by_memory);
+    /* 512 MB: runtimes 10 and 20, latencies 20 and 10: nearest rank */
+    json_t *group512 = json_array_get(groups, 2);
+    CHECK(number(group512, "runtime", "p50") == 10 && number(group512, "runtime", "p99") == 20);
+    CHECK(number(group512, "latency", "p50") == 10 && number(group512, "latency", "p90") == 20);
+    json_decref(groups);
 
     json_t *report = stats_report(stats);
     CHECK(json_array_size(json_object_get(report, "latencySeries")) == 4);
-    CHECK(json_array_size(json_object_get(report, "runtimeByMemory")) == 3);
+    CHECK(json_array_size(json_object_get(report, "groups")) == 3);
     CHECK(json_integer_value(json_object_get(json_object_get(report, "failures"), "Error")) == 1);
+    json_decref(report);
+    stats_free(stats);
+}
+
+/* Cold and warm starts by group and platform, on the points and in the groups. */
+static void test_cold_warm_and_platforms(void)
+{
+    struct stats *stats = stats_new();
+    const char *platform[] = {"AWS Lambda", "FaaSET Local", "AWS Lambda", "AWS Lambda"};
+    const int cold[] = {1, 1, 0, 0};
+    for (int i = 0; i < 4; i++) {
+        json_t *row = ok_row(100.0 * i, 100.0 * i + 50, 10);
+        json_object_set_new(row, "memorySetting", json_integer(256));
+        json_object_set_new(row, "platform", json_string(platform[i]));
+        json_object_set_new(row, "newcontainer", json_integer(cold[i]));
+        add_new(stats, row);
+    }
+    json_t *groups = stats_groups(stats);
+    CHECK(json_array_size(groups) == 2);
+    json_t *aws = json_array_get(groups, 0), *local = json_array_get(groups, 1); /* same memory: by platform */
+    CHECK(strcmp(json_string_value(json_object_get(aws, "platform")), "AWS Lambda") == 0);
+    CHECK(number(aws, "runs", NULL) == 3 && number(aws, "cold", NULL) == 1 && number(aws, "warm", NULL) == 2);
+    CHECK(number(local, "runs", NULL) == 1 && number(local, "cold", NULL) == 1 && number(local, "warm", NULL) == 0);
+    json_decref(groups);
+    json_t *latency = stats_latency_series(stats, 400);
+    CHECK(json_is_true(json_array_get(json_array_get(latency, 0), 4)));
+    CHECK(json_is_false(json_array_get(json_array_get(latency, 2), 4)));
+    CHECK(strcmp(json_string_value(json_array_get(json_array_get(latency, 1), 3)), "FaaSET Local") == 0);
+    json_decref(latency);
+    stats_free(stats);
+}
+
+/* Absurd numbers give finite figures: 1e308 ms twice has a mean of 1e308,
+ * not infinity (which JSON cannot hold), and the report is whole. */
+static void test_huge_values(void)
+{
+    struct stats *stats = stats_new();
+    for (int i = 0; i < 2; i++)
+        add_new(stats, json_pack("{s:s, s:f, s:f, s:f, s:f, s:f}", "status", "ok", "runtime", 1e308, "latency", -1e308,
+                                 "roundTripTime", 1e308, "clientSendTime", -1e308, "clientReceiveTime", 1e308));
+    json_t *report = stats_report(stats);
+    CHECK(report != NULL);
+    CHECK(number(report, "runtime", "mean") == 1e308 && number(report, "latency", "mean") == -1e308);
+    CHECK(isfinite(number(report, "wallTime", NULL)));
+    CHECK(near(number(report, "concurrency", "mean"), 2));
+    CHECK(json_array_size(json_object_get(report, "latencySeries")) == 2);
+    CHECK(json_array_size(json_object_get(report, "groups")) == 1);
     json_decref(report);
     stats_free(stats);
 }
@@ -277,5 +337,7 @@ int main(void)
     test_percentiles_and_failures();
     test_concurrency();
     test_latency_and_memory();
+    test_cold_warm_and_platforms();
+    test_huge_values();
     return check_report();
 }
