@@ -59,6 +59,7 @@ import io
 import json
 import linecache
 import os
+import re
 import signal
 import sys
 import threading
@@ -1237,8 +1238,89 @@ def _global_names(namespace):
     return list(namespace) + dir(builtins) + keyword.kwlist + getattr(keyword, "softkwlist", [])
 
 
+_CELL_IMPORT = re.compile(r"^\s*import\s+(.+)$")
+_CELL_FROM_IMPORT = re.compile(r"^\s*from\s+([\w.]+)\s+import\s+\(?([^)#]+)")
+_CELL_DEF = re.compile(r"^\s*(?:async\s+)?def\s+(\w+)\s*\(([^)]*)\)?")
+_CELL_CLASS = re.compile(r"^\s*class\s+(\w+)")
+_CELL_TARGET = re.compile(r"^\s*(?:for\s+)?([\w\s,]+?)\s*(?:=(?!=)|\bin\b)")
+_CELL_WITH_AS = re.compile(r"\bas\s+(\w+)")
+
+
+def _cell_module(dotted):
+    """The module DOTTED if it may be imported for completion (loaded already,
+    or from the standard library), else a placeholder with no attributes."""
+    top = dotted.partition(".")[0]
+    if dotted in sys.modules:
+        return sys.modules[dotted]
+    if top in getattr(sys, "stdlib_module_names", ()):
+        try:
+            import importlib
+            return importlib.import_module(dotted)
+        except Exception:
+            pass
+    return MISSING
+
+
+def cloud_function_namespace(code, cursor):
+    """What a name can mean inside a %%cloud_function cell, for completion:
+    builtins, and the names the cell's lines before the cursor bind (imports,
+    with their modules when those can be imported here safely: loaded
+    already or standard library; defs, classes, parameters, assignments,
+    loop and with targets; `request` is a dict, as the platform passes it).
+    None when CODE is not such a cell. The function runs on a platform, so
+    the notebook's own names are not offered."""
+    if not code.lstrip().startswith("%%cloud_function"):
+        return None
+    namespace = {}
+    lines = code[:cursor].split("\n")[1:]
+    for line in lines:
+        found = _CELL_FROM_IMPORT.match(line)
+        if found:
+            module = _cell_module(found.group(1))
+            for part in found.group(2).split(","):
+                name, _, alias = part.strip().partition(" as ")
+                if name.strip().isidentifier():
+                    namespace[(alias or name).strip()] = getattr(module, name.strip(), MISSING)
+            continue
+        found = _CELL_IMPORT.match(line)
+        if found:
+            for part in found.group(1).split(","):
+                dotted, _, alias = part.strip().partition(" as ")
+                dotted = dotted.strip()
+                if alias.strip():
+                    namespace[alias.strip()] = _cell_module(dotted)
+                elif dotted and dotted.replace(".", "").replace("_", "").isalnum():
+                    namespace[dotted.partition(".")[0]] = _cell_module(dotted.partition(".")[0])
+            continue
+        found = _CELL_DEF.match(line)
+        if found:
+            namespace[found.group(1)] = MISSING
+            for parameter in (found.group(2) or "").split(","):
+                name = parameter.split(":")[0].split("=")[0].strip().lstrip("*")
+                if name.isidentifier():
+                    namespace[name] = {} if name == "request" else MISSING
+            continue
+        found = _CELL_CLASS.match(line)
+        if found:
+            namespace[found.group(1)] = MISSING
+            continue
+        for name in _CELL_WITH_AS.findall(line):
+            namespace.setdefault(name, MISSING)
+        found = _CELL_TARGET.match(line)
+        if found:
+            for name in found.group(1).split(","):
+                if name.strip().isidentifier():
+                    namespace.setdefault(name.strip(), MISSING)
+    return namespace
+
+
 def completions(code, cursor, namespace):
-    """(matches, cursor_start): matches replace code[cursor_start:cursor]."""
+    """(matches, cursor_start): matches replace code[cursor_start:cursor].
+    Inside a %%cloud_function cell, names come from the cell itself
+    (cloud_function_namespace), not from the notebook."""
+    cell = cloud_function_namespace(code, cursor)
+    if cell is not None:
+        namespace = cell
     line_start = code.rfind("\n", 0, cursor) + 1
     before = code[line_start:cursor]
     if before.lstrip().startswith("%"):

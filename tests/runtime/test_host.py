@@ -521,6 +521,22 @@ class CompleteTest(RuntimeTestCase):
         reply = self.complete("%ti")
         self.assertEqual(reply["matches"], [])
 
+    def test_inside_a_cloud_function_body(self):
+        """Names come from the cell (imports with their modules, parameters,
+        assignments; request as a dict), not from the notebook, where the
+        function does not run."""
+        self.execute_ok("notebook_only = 1")
+        head = "%%cloud_function memory=256\nimport json as js\nfrom os import path\ndef f(request, context):\n"
+        self.assertEqual(self.complete(head + "    js.lo")["matches"], ["load", "loads"])
+        self.assertIn("join", self.complete(head + "    path.jo")["matches"])
+        self.assertEqual(self.complete(head + "    value = 1\n    val")["matches"], ["value"])
+        self.assertEqual(self.complete(head + "    reque")["matches"], ["request"])
+        self.assertIn("get", self.complete(head + "    request.ge")["matches"])
+        self.assertEqual(self.complete(head + "    notebook_o")["matches"], [])
+        self.assertIn("print", self.complete(head + "    pri")["matches"])
+        self.assertEqual(self.complete(head + "    import subprocess\n    for item in []:\n        ite")["matches"],
+                         ["item", "iter"])
+
 
 class InspectTest(RuntimeTestCase):
     def inspect(self, code, cursor_pos=None, detail_level=0):
