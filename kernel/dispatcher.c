@@ -134,10 +134,18 @@ static void dispatcher_execute(struct dispatcher *d, enum connection_channel cha
 static void dispatcher_complete(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
 {
     (void)channel;
-    if (magics_complete(&d->magics, msg))
+    if (magics_complete(&d->magics, msg)) {
         requests_finish(d->requests);
-    else
-        dispatcher_to_runtime(d, msg, NULL);
+        return;
+    }
+    char err[256];
+    json_t *request = bridge_request_for(d->bridge, msg, err, sizeof err);
+    if (request == NULL) {
+        bridge_fail(d->bridge, "BadRequest", err);
+        return;
+    }
+    json_object_set_new(request, "kernel_magics", magics_names()); /* `%na<TAB>`: the runtime's and the kernel's */
+    bridge_send(d->bridge, request);
 }
 
 static void dispatcher_runtime_request(struct dispatcher *d, enum connection_channel channel, const struct message *msg)

@@ -788,14 +788,10 @@ int magics_complete(const struct magics_context *m, const struct message *msg)
         word_start--;
     const char *word = code + word_start;
     size_t word_len = cursor - word_start;
+    if (word_start == line_start)
+        return 0; /* a magic's name: the runtime completes its magics and the kernel's (sent with the request) */
     json_t *matches = json_array();
-    if (word_start == line_start) {
-        const char *names[MAGIC_COUNT + 1];
-        for (size_t i = 0; i < MAGIC_COUNT; i++)
-            names[i] = magics_table[i].name;
-        names[MAGIC_COUNT] = NULL;
-        magics_add_matches(matches, word, word_len, names, "");
-    } else if (strncmp(line, "%%cloud_function", 16) == 0 && memchr(word, '=', word_len) == NULL) {
+    if (strncmp(line, "%%cloud_function", 16) == 0 && memchr(word, '=', word_len) == NULL) {
         magics_add_matches(matches, word, word_len, cloud_option_keys, "=");
     } else if (strncmp(line, "%invoke ", 8) == 0 || strncmp(line, "%%invoke ", 9) == 0 ||
                strncmp(line, "%experiment ", 12) == 0 || strncmp(line, "%%experiment ", 13) == 0 ||

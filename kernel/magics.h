@@ -39,8 +39,10 @@ enum magics_outcome magics_execute(const struct magics_context *m, const struct 
 /* The kernel's magics' names, as typed ("%%cloud_function", "%invoke", ...): a new array. */
 json_t *magics_names(void);
 
-/* Sends the complete_reply for a magic line: returns 1 if it did (the
- * caller then finishes the request), 0 when the line is Python. */
+/* Sends the complete_reply for a magic's options, arguments or
+ * %%experiment keys: returns 1 if it did (the caller then finishes the
+ * request), 0 when the runtime completes (Python, or a magic's name: the
+ * caller sends magics_names() with the request). */
 int magics_complete(const struct magics_context *m, const struct message *msg);
 
 #endif

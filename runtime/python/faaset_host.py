@@ -1314,17 +1314,22 @@ def cloud_function_namespace(code, cursor):
     return namespace
 
 
-def completions(code, cursor, namespace):
+def completions(code, cursor, namespace, magic_names=()):
     """(matches, cursor_start): matches replace code[cursor_start:cursor].
     Inside a %%cloud_function cell, names come from the cell itself
-    (cloud_function_namespace), not from the notebook."""
+    (cloud_function_namespace), not from the notebook. A `%name` being typed
+    as a line's first word is completed from MAGIC_NAMES ("%name",
+    "%%name": the runtime's and the kernel's)."""
     cell = cloud_function_namespace(code, cursor)
     if cell is not None:
         namespace = cell
     line_start = code.rfind("\n", 0, cursor) + 1
     before = code[line_start:cursor]
     if before.lstrip().startswith("%"):
-        return [], cursor
+        word = before.lstrip()
+        if not re.fullmatch(r"%%?\w*", word):
+            return [], cursor  # an option or argument of a magic: the kernel's, or nothing
+        return sorted(name for name in magic_names if name.startswith(word)), cursor - len(word)
     keys = _dict_key_completions(before, code[cursor:], namespace)
     if keys is not None:
         matches, typed = keys
@@ -1776,7 +1781,9 @@ class Runtime:
     def complete(self, request):
         code = str(request.get("code", ""))
         cursor = max(0, min(int(request.get("cursor_pos", len(code))), len(code)))
-        matches, cursor_start = completions(code, cursor, self.namespace)
+        kernel_magics = request.get("kernel_magics")
+        magics = self.language.magic_names() + (list(kernel_magics) if isinstance(kernel_magics, list) else [])
+        matches, cursor_start = completions(code, cursor, self.namespace, magics)
         return {"status": "ok", "matches": matches, "cursor_start": cursor_start,
                 "cursor_end": cursor, "metadata": {}}
 

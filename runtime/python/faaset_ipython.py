@@ -39,6 +39,10 @@ import faaset_language
 class IPythonLanguage(faaset_language.Language):
     name = "ipython"
 
+    def magic_names(self):
+        magics = self.shell.magics_manager.magics
+        return ["%" + name for name in sorted(magics["line"])] + ["%%" + name for name in sorted(magics["cell"])]
+
     def __init__(self, runtime):
         super().__init__(runtime)
         from IPython.core.inputtransformer2 import TransformerManager

@@ -65,6 +65,10 @@ class Language:
     def figure_bundle(self, figure):
         raise NotImplementedError
 
+    def magic_names(self):
+        """The runtime's magics as typed: ["%name", ..., "%%name", ...]."""
+        raise NotImplementedError
+
     def not_found(self, kind, name, known, error_class):
         """The error for a `%name` (kind "line") or `%%name` (kind "cell") that nothing knows."""
         if name.startswith("%"):  # `%%name` below the first line: IPython's transformer makes it a line magic

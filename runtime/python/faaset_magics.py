@@ -73,6 +73,9 @@ class SList(list):
 class OwnLanguage(faaset_language.Language):
     name = "own"
 
+    def magic_names(self):
+        return self.shell.magic_names()
+
     def __init__(self, runtime):
         super().__init__(runtime)
         self.inline = faaset_inline.InlineConfig()
@@ -199,6 +202,9 @@ class OwnShell:
 
     def _names(self, prefix):
         return sorted(name[len(prefix):] for name in dir(self) if name.startswith(prefix))
+
+    def magic_names(self):
+        return ["%" + name for name in self._names("line_")] + ["%%" + name for name in self._names("cell_")]
 
     def _run(self, argv, capture=False, stdin=None):
         """Runs argv; its status, or with capture its output (stdout and stderr).

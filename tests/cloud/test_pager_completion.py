@@ -74,6 +74,13 @@ def test_completion(kernel):
     assert "%invoke" in content["matches"], content
     assert (content["cursor_start"], content["cursor_end"]) == (0, 4), content
 
+    # magic names: the runtime's (IPython's or its own) with the kernel's
+    content = complete(kernel, "%ti")
+    assert {"%time", "%timeit"} <= set(content["matches"]), content
+    content = complete(kernel, "%%")
+    assert {"%%cloud_function", "%%experiment", "%%writefile", "%%bash"} <= set(content["matches"]), content
+    assert (content["cursor_start"], content["cursor_end"]) == (0, 2), content
+
     content = complete(kernel, "%invoke he")
     assert sorted(content["matches"]) == ["hello", "helper"], content
     assert (content["cursor_start"], content["cursor_end"]) == (8, 10), content

@@ -517,9 +517,14 @@ class CompleteTest(RuntimeTestCase):
         self.assertEqual(reply["matches"], ['alpha"'])
         self.assertEqual(reply["cursor_start"], 3)
 
-    def test_magic_line(self):
+    def test_magic_names(self):
         reply = self.complete("%ti")
-        self.assertEqual(reply["matches"], [])
+        self.assertIn("%time", reply["matches"])
+        self.assertIn("%timeit", reply["matches"])
+        self.assertEqual((reply["cursor_start"], reply["cursor_end"]), (0, 3))
+        _, reply = self.runtime.request("complete", code="%%cl", cursor_pos=4, kernel_magics=["%%cloud_function"])
+        self.assertEqual(reply["matches"], ["%%cloud_function"])
+        self.assertEqual(self.complete("%time x")["matches"], [])  # an argument: not a magic's name
 
     def test_inside_a_cloud_function_body(self):
         """Names come from the cell (imports with their modules, parameters,
