@@ -4,11 +4,13 @@
  * CA given per request (as AWS_CA_BUNDLE does), in SSL_CERT_FILE and in
  * SSL_CERT_DIR; the system's store, which does not know the CA; each bad
  * case with the sentence it must give (untrusted, self-signed, wrong host,
- * expired, a server that closes in the handshake or never finishes it, an http server behind an
- * https URL, CA settings that name nothing usable); keep-alive reuse,
- * session resumption (the server says how each connection's handshake
- * went; a burst to a new origin waits for one probe's ticket), servers that drop idle TLS connections with and without
- * close_notify, and a hundred requests in flight. The whole run is bounded
+ * expired, a server that offers only TLS 1.0/1.1, one that closes in the
+ * handshake or never finishes it, an http server behind an https URL, CA
+ * settings that name nothing usable); keep-alive reuse, session
+ * resumption (the server says how each connection's handshake went; a
+ * burst to a new origin waits for one probe's ticket), servers that drop
+ * idle TLS connections with and without close_notify, and a hundred
+ * requests in flight. The whole run is bounded
  * by an alarm that also kills the server. */
 #include <jansson.h>
 #include <signal.h>
@@ -144,6 +146,11 @@ static void test_bad_servers_and_settings(void)
     CHECK(result.status == 0 && result.timed_out && error_has(&result, "Timeout was reached"));
     http_test_result_clear(&result);
     http_engine_free(engine);
+
+    get_once(url_to("old", "localhost", "/hello"), ca, &result); /* TLS 1.1 at most: refused */
+    CHECK(result.status == 0 && error_has(&result, "TLS handshake with localhost:") &&
+          error_has(&result, "TLS 1.2 or later"));
+    http_test_result_clear(&result);
 
     get_once(url_to("plain", "localhost", "/hello"), ca, &result); /* https:// to an http server */
     CHECK(result.status == 0 && error_has(&result, "TLS handshake with localhost:"));

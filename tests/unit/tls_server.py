@@ -13,6 +13,8 @@ on a free port:
                  /drop          200 "bye" (keep-alive offered), then the TLS connection is
                                 closed with close_notify, as servers drop idle connections
                  /cut           the same, but the socket is closed without close_notify
+  old          the localhost certificate, but TLS 1.0 and 1.1 only (which the
+               client must refuse: it speaks TLS 1.2 or later)
   wrong_host   the certificate for another name
   expired      the expired certificate
   self_signed  the self-signed certificate
@@ -39,6 +41,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import warnings
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -174,10 +177,16 @@ class TLSServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
 
-    def __init__(self, cert, key):
+    def __init__(self, cert, key, old_versions_only=False):
         super().__init__(("127.0.0.1", 0), Handler)
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.load_cert_chain(cert, key)
+        if old_versions_only:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.context.set_ciphers("DEFAULT:@SECLEVEL=0")
+                self.context.minimum_version = ssl.TLSVersion.TLSv1
+                self.context.maximum_version = ssl.TLSVersion.TLSv1_1
 
     def get_request(self):
         sock, address = super().get_request()
@@ -217,6 +226,7 @@ def main():
     folder = tempfile.mkdtemp(prefix="faaset-tls-")
     ca_file, ca_dir, bad_pem, files = make_pki(folder)
     servers = {name: TLSServer(*files[name]) for name in ("good", "wrong_host", "expired", "self_signed")}
+    servers["old"] = TLSServer(*files["good"], old_versions_only=True)
     servers["plain"] = PlainServer()
     ports = {name: server.server_address[1] for name, server in servers.items()}
     for server in servers.values():
