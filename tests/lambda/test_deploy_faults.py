@@ -83,3 +83,38 @@ def test_a_failed_redeploy_keeps_the_state_it_had(aws_workspace, standin):
         server.close()
     assert second.error is not None and "Service Unavailable" in second.error.evalue, second
     assert json.loads(state.read_text()) == before
+
+
+def test_a_deploy_killed_at_any_point_converges_on_lambda(aws_workspace, standin):
+    """`faaset deploy --platform aws` SIGKILLed at random points of its deploy
+    against the stand-in (new functions stay Pending and updates InProgress
+    for a while, so kills land inside the wait): the state file left is
+    whole JSON, the claim dies with the process, and the next deploy makes
+    the state and Lambda agree: the call runs the last source."""
+    import random
+    import signal
+    import subprocess
+    from cloud_helpers import cell_python
+    from faaset_testing import binary
+
+    workspace = aws_workspace.use(standin.url)
+    env = dict(workspace.env, FAASET_PYTHON=cell_python())
+    state = workspace.folder / ".faaset" / "state" / "aws" / "killed.json"
+    rng = random.Random(17)
+    for attempt in range(8):
+        (workspace.folder / "killed.py").write_text(
+            f"def killed(request, context):\n    return {{'attempt': {attempt}}}\n")
+        process = subprocess.Popen([binary(), "deploy", "killed.py", "--platform", "aws"], cwd=workspace.folder,
+                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.05, 1.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        if state.exists():
+            json.loads(state.read_text())  # whole, never torn
+        started = time.monotonic()
+        settled = workspace.cli("deploy", "killed.py", "--platform", "aws", timeout=120)
+        assert settled.returncode == 0, settled.stderr
+        assert "DeployBusy" not in settled.stderr and time.monotonic() - started < 90
+        invoked = workspace.cli("invoke", "killed", "--platform", "aws", timeout=60)
+        assert invoked.returncode == 0 and json.loads(invoked.stdout)["attempt"] == attempt, \
+            invoked.stdout + invoked.stderr
