@@ -1113,6 +1113,13 @@ size_t http_prepare(struct http_engine *engine, const char *url, size_t count)
     return http_direct_prepare(engine->direct, url, count);
 }
 
+size_t http_preparing(struct http_engine *engine, const char *url)
+{
+    if (engine == NULL || engine->closing || url == NULL || !http_goes_direct(engine, url))
+        return 0;
+    return http_direct_preparing(engine->direct, url);
+}
+
 const char *http_response_header(const struct http_response *response, const char *name)
 {
     if (response == NULL || response->headers == NULL || name == NULL)

@@ -71,6 +71,10 @@ const char *http_response_header(const struct http_response *response, const cha
  * while the requests wait. */
 size_t http_prepare(struct http_engine *engine, const char *url, size_t count);
 
+/* How many connections http_prepare opened to URL's host are not ready
+ * yet (see http_direct_preparing); 0 for requests libcurl carries. */
+size_t http_preparing(struct http_engine *engine, const char *url);
+
 /* Requests sent whose callback has not run yet. */
 size_t http_engine_in_flight(const struct http_engine *engine);
 

@@ -47,6 +47,13 @@
  * handshake (servers that give no ticket); the calls are started from a
  * 0 ms timer, never from inside the probe's own callbacks.
  *
+ * Connections opened ahead of a burst (http_direct_prepare) make their TLS
+ * handshakes HTTP_DIRECT_HANDSHAKES_AHEAD at a time, the next opened as
+ * one ends: each handshake holds about 40 KB of OpenSSL buffers, and ten
+ * thousand at once made the client's peak 430 MB where the handshakes,
+ * bound by CPU, end no sooner all together. A failed one stops the
+ * opening ahead (the calls then open their own and say why they fail).
+ *
  * Host names: an origin is a scheme, a host and a port (and for https a
  * trust). An origin named by a host name looks it up once, on a resolver
  * thread (resolve.h), its calls waiting meanwhile; the addresses then
@@ -92,6 +99,7 @@
                                            ticket is waited for */
 #define HTTP_DIRECT_TICKET_WAIT_MIN_MS 50.0
 #define HTTP_DIRECT_ERROR 512           /* bytes of an error message */
+#define HTTP_DIRECT_HANDSHAKES_AHEAD 256 /* TLS handshakes at once of connections opened ahead (see the top) */
 
 struct http_direct_conn;
 
@@ -123,6 +131,7 @@ struct http_direct_origin {
     struct http_direct_conn *probe;     /* https: the handshake the others wait for (see the top), or NULL */
     unsigned long release_timer;        /* ends the wait for the probe */
     int probed;                         /* the origin had its probe (there is only one) */
+    size_t handshakes_ahead;            /* TLS handshakes under way of connections opened ahead */
     size_t wanted_ahead;                /* connections to open ahead once it answers (http_direct_prepare) */
     struct list_node idle_conns;        /* idle connections, newest first */
     size_t idle;
@@ -140,6 +149,7 @@ struct http_direct_conn {
     int reused;                         /* waited idle before its request: the server may have closed it */
     struct tls_link *tls;               /* https: the connection's TLS */
     double opened_at;                   /* monotonic ms, for the probe's handshake time */
+    int ahead;                          /* opened ahead, its TLS handshake under way */
 };
 
 struct http_direct_call {
@@ -482,10 +492,27 @@ static void http_direct_add_deadline(struct http_direct_call *call)
 
 static void http_direct_sweep_later(struct http_direct *direct);
 
+/* CONN, opened ahead, ended its handshake (SUCCEEDED, or not): the next
+ * connections ahead are opened from the release timer, or, after a
+ * failure, none more. */
+static void http_direct_ahead_done(struct http_direct_conn *conn, int succeeded)
+{
+    struct http_direct_origin *origin = conn->origin;
+    if (!conn->ahead)
+        return;
+    conn->ahead = 0;
+    origin->handshakes_ahead--;
+    if (!succeeded)
+        origin->wanted_ahead = 0;
+    else if (origin->wanted_ahead > 0 && origin->probe != conn) /* (the probe's end has its own wait) */
+        http_direct_release_in(origin, 0);
+}
+
 /* Closes CONN's socket and frees it (it is in no list). */
 static void http_direct_drop(struct http_direct_conn *conn)
 {
     struct http_direct *direct = conn->direct;
+    http_direct_ahead_done(conn, 0);
     if (conn->origin->probe == conn) {
         conn->origin->probe = NULL;
         http_direct_release_in(conn->origin, 0);
@@ -674,6 +701,7 @@ static int http_direct_handshake(struct http_direct_conn *conn)
     switch (tls_link_handshake(conn->tls)) {
     case TLS_DONE:
         conn->connecting = 0;
+        http_direct_ahead_done(conn, 1);
         if (conn->origin->probe == conn) {
             double took = clock_mono_ms_precise() - conn->opened_at;
             double wait = took * HTTP_DIRECT_TICKET_WAIT;
@@ -855,6 +883,10 @@ static void http_direct_on_ready(void *ctx, int fd, int events)
         if (!http_direct_handshake(conn) || !tls_link_established(conn->tls))
             return; /* ended, or waiting for the socket */
         events |= REACTOR_WRITE; /* the request can go now */
+    } else if (conn->connecting && call == NULL && (events & REACTOR_WRITE)) {
+        conn->connecting = 0; /* opened ahead, and up: http_direct_preparing counts it ready */
+        (void)http_direct_watch(conn, 0);
+        return;
     }
     if (call != NULL && call->sent < call->request_size && (events & REACTOR_WRITE || conn->tls != NULL) &&
         !http_direct_write(call))
@@ -1150,12 +1182,22 @@ static size_t http_direct_open_ahead(struct http_direct_origin *origin, size_t c
         count = 1;    /* the probe, then the rest */
     }
     while (origin->idle < count && direct->idle < HTTP_DIRECT_MAX_IDLE) {
+        if (origin->tls && origin->handshakes_ahead >= HTTP_DIRECT_HANDSHAKES_AHEAD) {
+            origin->wanted_ahead = count; /* the rest as handshakes end */
+            break;
+        }
         int code = 0;
         int fd = http_direct_dial(origin, &code);
         struct http_direct_conn *conn = fd >= 0 ? http_direct_conn_new(direct, origin, fd) : NULL;
         if (conn == NULL)
             break; /* out of descriptors, say: the requests open what they need, and say why they cannot */
+        if (origin->tls) {
+            conn->ahead = 1;
+            origin->handshakes_ahead++;
+        }
         http_direct_park(conn);
+        if (!http_direct_watch(conn, 1)) /* writable once connected (see http_direct_on_ready) */
+            break;
         opened++;
     }
     return opened;
@@ -1176,4 +1218,22 @@ size_t http_direct_prepare(struct http_direct *direct, const char *url, size_t c
         return 0;
     }
     return http_direct_open_ahead(origin, count);
+}
+
+size_t http_direct_preparing(struct http_direct *direct, const char *url)
+{
+    struct http_url parsed;
+    if (!http_url_parse(url, &parsed))
+        return 0;
+    const char *trust_error;
+    struct http_direct_origin *origin = http_direct_origin_of(direct, &parsed, NULL, &trust_error);
+    if (origin == NULL || trust_error != NULL)
+        return 0;
+    size_t waiting = origin->wanted_ahead;
+    struct list_node *node, *next;
+    list_for_each_safe(node, next, &origin->idle_conns) {
+        struct http_direct_conn *conn = list_entry(node, struct http_direct_conn, idle_node);
+        waiting += conn->connecting || (conn->tls != NULL && !tls_link_established(conn->tls));
+    }
+    return waiting;
 }

@@ -68,4 +68,9 @@ const char *http_direct_error(const struct http_direct_call *call, int *timed_ou
  * yet: they are opened once it is). Stops early when sockets run out. */
 size_t http_direct_prepare(struct http_direct *direct, const char *url, size_t count);
 
+/* How many of the connections http_direct_prepare opened to URL's origin
+ * are not ready yet (connecting, in their TLS handshake, or waiting for
+ * the name lookup or the TLS probe); 0 when all are up or failed. */
+size_t http_direct_preparing(struct http_direct *direct, const char *url);
+
 #endif

@@ -31,6 +31,8 @@
 #define RUNNER_PROGRESS_MS 250
 #define RUNNER_INTERRUPT_GRACE_MS 2000
 #define RUNNER_LAUNCH_CHUNK 64
+#define RUNNER_CONNECT_POLL_MS 10     /* how often the prepared connections are looked at */
+#define RUNNER_CONNECT_WAIT_MS 30000  /* a pass waits for its connections at most this long */
 
 /* Throttled runs: 20 retries, waits drawn up to 50 ms, 100 ms, ... 10 s. */
 static const struct retry_policy runner_retry = {.base_ms = 50, .cap_ms = 10000, .max_retries = 20};
@@ -101,6 +103,7 @@ struct runner {
     struct list_node in_flight;      /* calls sent or waiting to retry */
     long long launched, done, failed, in_flight_count, retries, total;
     double started_mono_ms;
+    double connect_since_ms;         /* monotonic: when the pass began waiting for its connections */
     struct runner_record *unrecorded; /* finished runs whose rows are not written yet (see the top) */
     size_t unrecorded_first, unrecorded_count, unrecorded_capacity; /* those from FIRST to COUNT wait */
     long long answers_since_check;   /* answers since the record timer last looked */
@@ -549,6 +552,33 @@ static void runner_launch_chunk(void *ctx)
     runner_maybe_free(r);
 }
 
+/* Prepared connections not up yet, over every stage. */
+static size_t runner_preparing(const struct runner *r)
+{
+    size_t waiting = 0;
+    for (int stage = 0; stage < r->stages; stage++)
+        if (r->targets[stage].preparing != NULL)
+            waiting += r->targets[stage].preparing(r->targets[stage].ctx);
+    return waiting;
+}
+
+/* The pass starts once its prepared connections are up (TLS handshakes
+ * and name lookups included), so its first wave measures the function,
+ * not the connection set-up; at most RUNNER_CONNECT_WAIT_MS. */
+static void runner_await_connections(void *ctx)
+{
+    struct runner *r = ctx;
+    r->phase_timer = 0;
+    if (runner_preparing(r) > 0 && clock_mono_ms_precise() - r->connect_since_ms < RUNNER_CONNECT_WAIT_MS) {
+        r->phase = "connecting";
+        r->phase_timer = reactor_timer(r->reactor, RUNNER_CONNECT_POLL_MS, runner_await_connections, r);
+        if (r->phase_timer != 0)
+            return;
+    }
+    r->phase = "running";
+    runner_launch_chunk(r);
+}
+
 static void runner_launch_pass(struct runner *r)
 {
     r->phase = "running";
@@ -562,7 +592,8 @@ static void runner_launch_pass(struct runner *r)
     for (int stage = 0; stage < r->stages; stage++)
         if (r->targets[stage].prepare != NULL)
             r->targets[stage].prepare(r->targets[stage].ctx, r->experiment->threads);
-    runner_launch_chunk(r);
+    r->connect_since_ms = clock_mono_ms_precise();
+    runner_await_connections(r);
 }
 
 static void runner_after_sleep(struct runner *r, reactor_timer_fn next)

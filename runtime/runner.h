@@ -57,6 +57,10 @@ struct runner_target {
      * the time it takes to connect them one by one); NULL when a target has
      * nothing to prepare. */
     void (*prepare)(void *ctx, int calls);
+    /* How many of the prepared connections are not up yet (TLS handshakes
+     * take a while): the pass starts when none is, or after
+     * RUNNER_CONNECT_WAIT_MS; NULL when a target has nothing to wait for. */
+    size_t (*preparing)(void *ctx);
 };
 
 struct runner_progress {

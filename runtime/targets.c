@@ -83,7 +83,7 @@ struct target *target_function(struct cloud *cloud, const char *function, const 
         cloud_platform_of(cloud, function, target->platform, sizeof target->platform);
     cloud_remote_name(cloud, function, target->platform, target->remote, sizeof target->remote);
     target->runner = (struct runner_target){target, target->function, target->platform, target_function_invoke,
-                                            target_function_set_memory, 1, NULL};
+                                            target_function_set_memory, 1, NULL, NULL};
     return target;
 }
 
@@ -156,6 +156,12 @@ static void target_http_prepare(void *ctx, int calls)
     (void)http_prepare(target->engine, target->endpoint, (size_t)calls);
 }
 
+static size_t target_http_preparing(void *ctx)
+{
+    struct target *target = ctx;
+    return http_preparing(target->engine, target->endpoint);
+}
+
 struct target *target_http(struct http_engine *engine, const char *function, const char *endpoint)
 {
     struct target *target = calloc(1, sizeof *target);
@@ -166,7 +172,7 @@ struct target *target_http(struct http_engine *engine, const char *function, con
     target->engine = engine;
     snprintf(target->function, sizeof target->function, "%s", function);
     target->runner = (struct runner_target){target, target->function, target->endpoint, target_http_invoke, NULL, 0,
-                                            target_http_prepare};
+                                            target_http_prepare, target_http_preparing};
     return target;
 }
 

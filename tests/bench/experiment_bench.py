@@ -366,9 +366,10 @@ class Server:
 
 # ---------------------------------------------------------------- the clients
 
-def run_faaset(args, server, workdir, name="faaset", url=None, ca_file=None, tls=None):
+def run_faaset(args, server, workdir, name="faaset", url=None, ca_file=None, tls=None, runs=None, sleep=None):
     """faaset run against URL (default the sleeper's own), trusting CA_FILE;
-    TLS (a TlsTerminator) is measured beside the server."""
+    TLS (a TlsTerminator) is measured beside the server. RUNS and SLEEP
+    override the experiment's (a warm-up)."""
     url = url or server.url
     folder = workdir / name
     folder.mkdir()
@@ -378,9 +379,9 @@ def run_faaset(args, server, workdir, name="faaset", url=None, ca_file=None, tls
         function_file.write_text(json.dumps({"function": "sleeper", "platform": "AWS Lambda"}))
     else:
         function_file.write_text(json.dumps({"function": "sleeper", "platform": "HTTP", "endpoint": url}))
-    experiment_file.write_text(json.dumps({"experimentName": "sleeper-bench", "runs": args.runs,
+    experiment_file.write_text(json.dumps({"experimentName": "sleeper-bench", "runs": runs or args.runs,
                                            "threads": args.threads, "iterations": 1,
-                                           "payloads": [{"sleep": args.sleep}]}))
+                                           "payloads": [{"sleep": args.sleep if sleep is None else sleep}]}))
     env = clean_env(("FAASET_LOG_LEVEL", "FAASET_PYTHON", "FAASET_RUNTIME_FD"))
     if args.platform == "aws":
         env = {k: v for k, v in env.items() if not k.startswith("AWS_")}
@@ -893,6 +894,11 @@ def run(args, workdir):
             progress(f"faaset run over plain HTTP (the baseline): {args.runs} runs, {args.threads} in flight ...")
             raw["faaset_plain"] = run_faaset(args, server, workdir, name="faaset-plain")
             time.sleep(1.0)
+            # nginx opens a connection to the sleeper for each request it has no idle one for: a pass of
+            # `threads` requests first fills its pools, so the measured runs do not wait for nginx's connects.
+            progress(f"warming nginx up: {args.threads} requests through it ...")
+            run_faaset(args, server, workdir, name="nginx-warm-up", url=tls.url, ca_file=tls.ca_file, tls=tls,
+                       runs=args.threads, sleep=min(args.sleep, 1.0))
             progress(f"faaset run over TLS: {args.runs} runs, {args.threads} in flight, sleep {args.sleep:g} s ...")
             raw["faaset"] = run_faaset(args, server, workdir, url=tls.url, ca_file=tls.ca_file, tls=tls)
         else:

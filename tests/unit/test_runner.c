@@ -52,6 +52,8 @@ struct fake {
     int in_flight, max_in_flight, invocations, memory;
     int memory_log[8], memory_calls, invocations_at_memory[8], in_flight_at_memory[8];
     int prepare_calls, prepare_arg;
+    int not_ready_polls;         /* preparing() says connections are not up this many times */
+    int invoked_before_ready;    /* an invoke came while connections were not up */
     int attempts[1024];
     struct pending *held;
     int held_count;
@@ -181,6 +183,17 @@ static void fake_prepare(void *ctx, int calls)
     struct fake *f = ctx;
     f->prepare_calls++;
     f->prepare_arg = calls;
+}
+
+static size_t fake_preparing(void *ctx)
+{
+    struct fake *f = ctx;
+    if (f->not_ready_polls > 0) {
+        f->not_ready_polls--;
+        f->invoked_before_ready |= f->invocations > 0;
+        return 3;
+    }
+    return 0;
 }
 
 static void answer_held(struct fake *f)
@@ -343,6 +356,23 @@ static json_t *find_row(const json_t *rows, int id, int stage, int iteration, in
 }
 
 /* ---- the cases ---- */
+
+/* The pass waits until the target's prepared connections are up (TLS
+ * handshakes), then starts; no invoke goes out before. */
+static void test_waits_for_connections(struct reactor *reactor)
+{
+    struct fake f;
+    fake_init(&f, reactor);
+    f.not_ready_polls = 5;
+    struct runner_target target = fake_target(&f, "fake://tls");
+    target.preparing = fake_preparing;
+    struct run run;
+    json_t *rows = run_all(&run, reactor, "{\"threads\": 2, \"experimentName\": \"connecting\"}", 6, &target, 1);
+    CHECK(f.not_ready_polls == 0 && !f.invoked_before_ready);
+    CHECK(f.invocations == 6 && strcmp(status_of(&run), "complete") == 0);
+    json_decref(rows);
+    json_decref(run.summary);
+}
 
 static void test_basic(struct reactor *reactor)
 {
@@ -748,6 +778,7 @@ int main(void)
     }
     struct reactor *reactor = reactor_new();
     test_basic(reactor);
+    test_waits_for_connections(reactor);
     test_sync_answers(reactor);
     test_throttled(reactor);
     test_memory_settings(reactor);

@@ -194,6 +194,40 @@ static void test_probe(void)
     http_engine_free(engine);
 }
 
+/* Connections opened ahead of a burst (as an experiment's pass does):
+ * the probe first, then the rest resuming its session, all ready before
+ * the burst goes out on them. */
+static void test_prepared(void)
+{
+    enum { AHEAD = 300 }; /* more than the handshakes made at once (256): the rest follow as they end */
+    setenv("SSL_CERT_FILE", server_path("ca"), 1); /* opened ahead: the environment's trust */
+    struct http_engine *engine = http_engine_new(reactor);
+    CHECK(engine != NULL);
+    if (engine != NULL) {
+        const char *session = url_to("good", "localhost", "/session");
+        http_prepare(engine, session, AHEAD);
+        CHECK(http_preparing(engine, session) > 0);
+        for (int waited = 0; waited < 400 && http_preparing(engine, session) > 0; waited++)
+            http_test_run_for(reactor, 50);
+        CHECK(http_preparing(engine, session) == 0);
+        static struct http_test_result results[AHEAD];
+        struct http_request request = {.method = "GET", .url = session};
+        http_test_completed = 0;
+        for (int i = 0; i < AHEAD; i++)
+            CHECK(http_send(engine, &request, http_test_on_done, &results[i]) == 0);
+        CHECK(http_test_run_until(reactor, AHEAD, 60000) == 0);
+        int resumed = 0;
+        for (int i = 0; i < AHEAD; i++) {
+            resumed += results[i].status == 200 && strcmp(results[i].body, "resumed") == 0;
+            http_test_result_clear(&results[i]);
+        }
+        printf("%d connections opened ahead: %d resumed the probe's session\n", AHEAD, resumed);
+        CHECK(resumed >= AHEAD - 3); /* the probe's own connection was a full handshake */
+        http_engine_free(engine);
+    }
+    unsetenv("SSL_CERT_FILE");
+}
+
 /* Keep-alive, resumption, and servers that drop idle connections. */
 static void test_connections(void)
 {
@@ -283,6 +317,7 @@ int main(void)
         test_bad_certificates();
         test_bad_servers_and_settings();
         test_probe();
+        test_prepared();
         test_connections();
         reactor_free(reactor);
     }
