@@ -3,7 +3,7 @@
  * not part of the CMake build).
  *
  *   sleeper_server [-p PORT] [-w WORKERS] [-l LOGPREFIX] [-m MAX_SLEEP_S]
- *                  [-k ACCESS_KEY:SECRET_KEY:REGION]
+ *                  [-k ACCESS_KEY:SECRET_KEY:REGION] [-t CERT.pem:KEY.pem]
  *
  * POST / with a JSON body {"sleep": SECONDS} is held open for that long and
  * then answered 200 with a JSON object in SAAF's shape:
@@ -41,6 +41,14 @@
  * InvalidSignatureException as from AWS. POST / stays unsigned, for the
  * thread-pool client run beside it.
  *
+ * With -t it speaks HTTPS only, with that certificate and key (OpenSSL,
+ * TLS 1.2 and 1.3, session tickets): the TLS end of a cloud endpoint,
+ * without a proxy's second hop. The SSL_CTX is made before the workers
+ * fork, so they share its ticket keys and any of them resumes a session
+ * another began; each connection's handshake and records go through the
+ * same epoll loop (a read event drives SSL_accept until it is done, then
+ * SSL_read until it wants the socket).
+ *
  * With -l PREFIX each worker appends one line per answered request,
  * "startTime endTime pid\n" (epoch ms), to PREFIX.PID, written once per
  * loop round (one write for everything answered in that round), so the
@@ -71,6 +79,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sodium.h>
 
 #include "sigv4.h"
@@ -96,6 +106,8 @@ struct conn {
     int lambda;                        /* a Lambda Invoke request: answered with Lambda's headers */
     char out[OUT_SIZE];
     size_t out_size, out_done;
+    SSL *ssl;                          /* -t: the connection's TLS, NULL otherwise */
+    int handshaking;                   /* -t: SSL_accept not done yet */
 };
 
 struct timer_entry {
@@ -116,6 +128,7 @@ static long long in_flight, in_flight_peak;
 static double max_sleep_s = 3600;
 static int log_fd = -1;
 static char *lambda_access_key, *lambda_secret_key, *lambda_region;  /* -k: NULL when not a Lambda stand-in */
+static SSL_CTX *tls_context;           /* -t: NULL for plain HTTP */
 static char *log_buf;
 static size_t log_size, log_capacity;
 
@@ -214,6 +227,11 @@ static void watch(int fd, uint32_t events, int op)
 
 static void conn_close(struct conn *c)
 {
+    if (c->ssl != NULL) {
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+        ERR_clear_error();
+    }
     if (c->state == SLEEPING)
         in_flight--;
     epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -254,12 +272,52 @@ static void log_flush(void)
 
 static void serve(struct conn *c);
 
+/* send() or SSL_write(): bytes sent, or -1 with errno (EAGAIN when the
+ * socket, or TLS, must wait; EPIPE for a TLS failure). */
+static ssize_t conn_send(struct conn *c, const void *data, size_t size)
+{
+    if (c->ssl == NULL)
+        return send(c->fd, data, size, MSG_NOSIGNAL);
+    size_t done = 0;
+    ERR_clear_error();
+    if (SSL_write_ex(c->ssl, data, size, &done) == 1)
+        return (ssize_t)done;
+    int code = SSL_get_error(c->ssl, 0);
+    errno = code == SSL_ERROR_WANT_WRITE || code == SSL_ERROR_WANT_READ ? EAGAIN : EPIPE;
+    return -1;
+}
+
+/* recv() or SSL_read() (with the handshake first): as recv, 0 at the end. */
+static ssize_t conn_recv(struct conn *c, void *buffer, size_t size)
+{
+    if (c->ssl == NULL)
+        return recv(c->fd, buffer, size, 0);
+    ERR_clear_error();
+    if (c->handshaking) {
+        int done = SSL_accept(c->ssl);
+        if (done != 1) {
+            int code = SSL_get_error(c->ssl, done);
+            errno = code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE ? EAGAIN : ECONNRESET;
+            return -1;
+        }
+        c->handshaking = 0;
+    }
+    size_t got = 0;
+    if (SSL_read_ex(c->ssl, buffer, size, &got) == 1)
+        return (ssize_t)got;
+    int code = SSL_get_error(c->ssl, 0);
+    if (code == SSL_ERROR_ZERO_RETURN)
+        return 0;
+    errno = code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE ? EAGAIN : ECONNRESET;
+    return -1;
+}
+
 /* Writes what is left of the answer; back to reading (and serving a
  * pipelined request) when it is all out. */
 static void conn_write(struct conn *c)
 {
     while (c->out_done < c->out_size) {
-        ssize_t n = send(c->fd, c->out + c->out_done, c->out_size - c->out_done, MSG_NOSIGNAL);
+        ssize_t n = conn_send(c, c->out + c->out_done, c->out_size - c->out_done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -573,7 +631,7 @@ static void conn_read(struct conn *c)
             c->in_capacity = capacity;
         }
         size_t room = c->in_capacity - c->in_size;
-        ssize_t n = recv(c->fd, c->in + c->in_size, room, 0);
+        ssize_t n = conn_recv(c, c->in + c->in_size, room);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -583,8 +641,8 @@ static void conn_read(struct conn *c)
             return;
         }
         c->in_size += (size_t)n;
-        if ((size_t)n < room)
-            break; /* a short read: the socket is drained for now */
+        if ((size_t)n < room && (c->ssl == NULL || SSL_pending(c->ssl) == 0))
+            break; /* a short read: the socket is drained for now (TLS: and the record buffer) */
     }
     serve(c);
 }
@@ -613,6 +671,18 @@ static void accept_all(void)
         c->serial = serial + 1;
         c->state = READING;
         c->connection = ++accepted;
+        if (tls_context != NULL) {
+            c->ssl = SSL_new(tls_context);
+            if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+                SSL_free(c->ssl);
+                c->ssl = NULL;
+                close(fd);
+                c->fd = -1;
+                continue;
+            }
+            SSL_set_accept_state(c->ssl);
+            c->handshaking = 1;
+        }
         watch(fd, EPOLLIN, EPOLL_CTL_ADD);
     }
 }
@@ -749,8 +819,10 @@ int main(int argc, char **argv)
 {
     int port = 0, workers = 1, opt;
     const char *log_prefix = NULL;
-    while ((opt = getopt(argc, argv, "p:w:l:m:k:")) != -1) {
+    const char *tls_files = NULL;
+    while ((opt = getopt(argc, argv, "p:w:l:m:k:t:")) != -1) {
         switch (opt) {
+        case 't': tls_files = optarg; break;
         case 'k':
             lambda_access_key = strdup(optarg);
             lambda_secret_key = strchr(lambda_access_key, ':');
@@ -767,14 +839,32 @@ int main(int argc, char **argv)
         case 'l': log_prefix = optarg; break;
         case 'm': max_sleep_s = atof(optarg); break;
         default:
-            fprintf(stderr, "usage: %s [-p PORT] [-w WORKERS] [-l LOGPREFIX] [-m MAX_SLEEP_S] [-k KEY:SECRET:REGION]\n",
-                    argv[0]);
+            fprintf(stderr, "usage: %s [-p PORT] [-w WORKERS] [-l LOGPREFIX] [-m MAX_SLEEP_S] [-k KEY:SECRET:REGION] "
+                    "[-t CERT:KEY]\n", argv[0]);
             return 2;
         }
     }
     if (workers < 1 || workers > MAX_WORKERS || port < 0 || port > 65535) {
         fprintf(stderr, "sleeper_server: -w must be 1..%d and -p 0..65535\n", MAX_WORKERS);
         return 2;
+    }
+    if (tls_files != NULL) {
+        char *cert = strdup(tls_files), *key = strchr(cert, ':');
+        if (key == NULL) {
+            fprintf(stderr, "sleeper_server: -t takes CERT.pem:KEY.pem\n");
+            return 2;
+        }
+        *key++ = '\0';
+        tls_context = SSL_CTX_new(TLS_server_method());
+        if (tls_context == NULL || SSL_CTX_set_min_proto_version(tls_context, TLS1_2_VERSION) != 1 ||
+            SSL_CTX_use_certificate_chain_file(tls_context, cert) != 1 ||
+            SSL_CTX_use_PrivateKey_file(tls_context, key, SSL_FILETYPE_PEM) != 1) {
+            fprintf(stderr, "sleeper_server: cannot use %s and %s for TLS\n", cert, key);
+            return 2;
+        }
+        SSL_CTX_set_mode(tls_context, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE);
+        signal(SIGPIPE, SIG_IGN); /* a client gone mid-write: an error, not the end of the worker */
+        free(cert);
     }
     struct rlimit lim;
     if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
