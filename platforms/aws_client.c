@@ -171,6 +171,25 @@ static void aws_client_on_http(void *ctx, const struct http_response *response)
     free(pending);
 }
 
+size_t aws_client_prepare(struct aws_client *client, size_t count)
+{
+    char err[512];
+    if (aws_client_ready(client, err, sizeof err) < 0)
+        return 0; /* the calls will say why */
+    if (client->engine == NULL && (client->engine = http_engine_new(client->reactor)) == NULL)
+        return 0;
+    return http_prepare(client->engine, aws_credentials_endpoint(client->credentials),
+                        aws_credentials_ca_bundle(client->credentials, NULL), count);
+}
+
+size_t aws_client_preparing(struct aws_client *client)
+{
+    if (client->engine == NULL || client->credentials == NULL)
+        return 0;
+    return http_preparing(client->engine, aws_credentials_endpoint(client->credentials),
+                          aws_credentials_ca_bundle(client->credentials, NULL));
+}
+
 int aws_client_send(struct aws_client *client, const struct aws_call *call, aws_reply_fn done, void *ctx, char *err,
                     size_t err_size)
 {

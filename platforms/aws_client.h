@@ -67,6 +67,12 @@ struct aws_call {
     long timeout_ms;                     /* 0 = none */
 };
 
+/* Opens connections to the endpoint for COUNT calls at once (found
+ * credentials needed; 0 when there are none), and how many are not up
+ * yet (see http_prepare). */
+size_t aws_client_prepare(struct aws_client *client, size_t count);
+size_t aws_client_preparing(struct aws_client *client);
+
 /* Signs and sends CALL. Returns 0 and calls DONE once, later (never before
  * returning), or -1 with ERR (no credentials, a call the signer refuses,
  * out of memory) without calling it. */

@@ -873,6 +873,18 @@ static void aws_free(void *self)
     free(platform);
 }
 
+static size_t aws_prepare(void *self, size_t count)
+{
+    struct aws_platform *platform = self;
+    return aws_client_prepare(platform->client, count);
+}
+
+static size_t aws_preparing(void *self)
+{
+    struct aws_platform *platform = self;
+    return aws_client_preparing(platform->client);
+}
+
 const struct platform_ops aws_platform_ops = {
     .name = "aws",
     .check = aws_check,
@@ -882,6 +894,8 @@ const struct platform_ops aws_platform_ops = {
     .invoke = aws_invoke,
     .remove = aws_remove,
     .set_memory = aws_set_memory,
+    .prepare = aws_prepare,
+    .preparing = aws_preparing,
     .apply_settings = aws_apply_settings,
     .free = aws_free,
 };

@@ -1106,18 +1106,18 @@ int http_send(struct http_engine *engine, const struct http_request *request, ht
     return 0;
 }
 
-size_t http_prepare(struct http_engine *engine, const char *url, size_t count)
+size_t http_prepare(struct http_engine *engine, const char *url, const char *ca_file, size_t count)
 {
     if (engine == NULL || engine->closing || url == NULL || !http_goes_direct(engine, url))
         return 0;
-    return http_direct_prepare(engine->direct, url, count);
+    return http_direct_prepare(engine->direct, url, ca_file, count);
 }
 
-size_t http_preparing(struct http_engine *engine, const char *url)
+size_t http_preparing(struct http_engine *engine, const char *url, const char *ca_file)
 {
     if (engine == NULL || engine->closing || url == NULL || !http_goes_direct(engine, url))
         return 0;
-    return http_direct_preparing(engine->direct, url);
+    return http_direct_preparing(engine->direct, url, ca_file);
 }
 
 const char *http_response_header(const struct http_response *response, const char *name)

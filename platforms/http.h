@@ -60,7 +60,8 @@ int http_send(struct http_engine *engine, const struct http_request *request, ht
  * surrounding blanks trimmed), or NULL. Valid as long as RESPONSE. */
 const char *http_response_header(const struct http_response *response, const char *name);
 
-/* Opens connections to URL's host ahead of a burst of COUNT requests, so
+/* Opens connections to URL's host ahead of a burst of COUNT requests
+ * (with CA_FILE as the requests' ca_file will be), so
  * the burst's requests go out together instead of each after its own
  * connection set-up; returns how many it opened (0 when COUNT are already
  * idle). Only for the requests the engine's own client carries (see
@@ -69,11 +70,11 @@ const char *http_response_header(const struct http_response *response, const cha
  * host the connections are up when it returns (a host name once it is
  * looked up, TLS handshakes as the sockets allow); elsewhere they finish
  * while the requests wait. */
-size_t http_prepare(struct http_engine *engine, const char *url, size_t count);
+size_t http_prepare(struct http_engine *engine, const char *url, const char *ca_file, size_t count);
 
 /* How many connections http_prepare opened to URL's host are not ready
  * yet (see http_direct_preparing); 0 for requests libcurl carries. */
-size_t http_preparing(struct http_engine *engine, const char *url);
+size_t http_preparing(struct http_engine *engine, const char *url, const char *ca_file);
 
 /* Requests sent whose callback has not run yet. */
 size_t http_engine_in_flight(const struct http_engine *engine);

@@ -1203,13 +1203,14 @@ static size_t http_direct_open_ahead(struct http_direct_origin *origin, size_t c
     return opened;
 }
 
-size_t http_direct_prepare(struct http_direct *direct, const char *url, size_t count)
+size_t http_direct_prepare(struct http_direct *direct, const char *url, const char *ca_file, size_t count)
 {
     struct http_url parsed;
     if (!http_url_parse(url, &parsed))
         return 0;
     const char *trust_error;
-    struct http_direct_origin *origin = http_direct_origin_of(direct, &parsed, NULL, &trust_error);
+    struct http_request like = {.url = url, .ca_file = ca_file};
+    struct http_direct_origin *origin = http_direct_origin_of(direct, &parsed, &like, &trust_error);
     if (origin == NULL || trust_error != NULL)
         return 0;
     if (origin->address_count == 0) { /* once the name is looked up */
@@ -1220,13 +1221,14 @@ size_t http_direct_prepare(struct http_direct *direct, const char *url, size_t c
     return http_direct_open_ahead(origin, count);
 }
 
-size_t http_direct_preparing(struct http_direct *direct, const char *url)
+size_t http_direct_preparing(struct http_direct *direct, const char *url, const char *ca_file)
 {
     struct http_url parsed;
     if (!http_url_parse(url, &parsed))
         return 0;
     const char *trust_error;
-    struct http_direct_origin *origin = http_direct_origin_of(direct, &parsed, NULL, &trust_error);
+    struct http_request like = {.url = url, .ca_file = ca_file};
+    struct http_direct_origin *origin = http_direct_origin_of(direct, &parsed, &like, &trust_error);
     if (origin == NULL || trust_error != NULL)
         return 0;
     size_t waiting = origin->wanted_ahead;

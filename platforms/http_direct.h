@@ -63,14 +63,14 @@ const struct http_reply *http_direct_reply(const struct http_direct_call *call);
 const char *http_direct_error(const struct http_direct_call *call, int *timed_out);
 
 /* Opens connections to URL's origin (a URL http_direct_takes; https with
- * the environment's trust) until COUNT are idle, ahead of a burst of COUNT
+ * CA_FILE's trust, NULL: the environment's, as for requests) until COUNT are idle, ahead of a burst of COUNT
  * requests; returns how many it opened (0 for a host name not looked up
  * yet: they are opened once it is). Stops early when sockets run out. */
-size_t http_direct_prepare(struct http_direct *direct, const char *url, size_t count);
+size_t http_direct_prepare(struct http_direct *direct, const char *url, const char *ca_file, size_t count);
 
 /* How many of the connections http_direct_prepare opened to URL's origin
  * are not ready yet (connecting, in their TLS handshake, or waiting for
  * the name lookup or the TLS probe); 0 when all are up or failed. */
-size_t http_direct_preparing(struct http_direct *direct, const char *url);
+size_t http_direct_preparing(struct http_direct *direct, const char *url, const char *ca_file);
 
 #endif

@@ -207,6 +207,20 @@ int platforms_remove(struct platforms *platforms, const char *name, const char *
     return slot->ops->remove(slot->self, function, done, ctx);
 }
 
+size_t platforms_prepare(struct platforms *platforms, const char *name, size_t count)
+{
+    char err[160];
+    struct platform_slot *slot = platforms_find(platforms, name, err, sizeof err);
+    return slot != NULL && slot->ops->prepare != NULL ? slot->ops->prepare(slot->self, count) : 0;
+}
+
+size_t platforms_preparing(struct platforms *platforms, const char *name)
+{
+    char err[160];
+    struct platform_slot *slot = platforms_find(platforms, name, err, sizeof err);
+    return slot != NULL && slot->ops->preparing != NULL ? slot->ops->preparing(slot->self) : 0;
+}
+
 int platforms_set_memory(struct platforms *platforms, const char *name, const char *function, int memory_mb,
                          platform_done_fn done, void *ctx, char *err, size_t err_size)
 {

@@ -719,6 +719,16 @@ json_t *cloud_describe(struct cloud *cloud, const char *name)
                      "memory_mb", record.memory_mb, "timeout_s", record.timeout_s);
 }
 
+size_t cloud_prepare(struct cloud *cloud, const char *platform, size_t count)
+{
+    return platforms_prepare(cloud->platforms, platform, count);
+}
+
+size_t cloud_preparing(struct cloud *cloud, const char *platform)
+{
+    return platforms_preparing(cloud->platforms, platform);
+}
+
 json_t *cloud_inspect(struct cloud *cloud, const char *name)
 {
     struct cloud_function *function = cloud_find(cloud, name);

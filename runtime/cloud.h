@@ -96,6 +96,11 @@ json_t *cloud_describe(struct cloud *cloud, const char *name);
  * when no function of that name is defined in this kernel. */
 json_t *cloud_inspect(struct cloud *cloud, const char *name);
 
+/* Opens PLATFORM's connections ahead of COUNT calls at once, and how many
+ * are not up yet (see struct platform_ops); 0 when it has nothing to open. */
+size_t cloud_prepare(struct cloud *cloud, const char *platform, size_t count);
+size_t cloud_preparing(struct cloud *cloud, const char *platform);
+
 /* %platform NAME key=value...: sets the default platform and its settings.
  * Returns 0 with a confirmation in MESSAGE, or -1 with the error in MESSAGE. */
 int cloud_set_platform(struct cloud *cloud, const char *name, const json_t *settings, char *message,

@@ -70,6 +70,18 @@ static int target_function_set_memory(void *ctx, int memory_mb, runner_done_fn d
     return 0;
 }
 
+static void target_function_prepare(void *ctx, int calls)
+{
+    struct target *target = ctx;
+    (void)cloud_prepare(target->cloud, target->platform, (size_t)calls);
+}
+
+static size_t target_function_preparing(void *ctx)
+{
+    struct target *target = ctx;
+    return cloud_preparing(target->cloud, target->platform);
+}
+
 struct target *target_function(struct cloud *cloud, const char *function, const char *platform)
 {
     struct target *target = calloc(1, sizeof *target);
@@ -83,7 +95,8 @@ struct target *target_function(struct cloud *cloud, const char *function, const 
         cloud_platform_of(cloud, function, target->platform, sizeof target->platform);
     cloud_remote_name(cloud, function, target->platform, target->remote, sizeof target->remote);
     target->runner = (struct runner_target){target, target->function, target->platform, target_function_invoke,
-                                            target_function_set_memory, 1, NULL, NULL};
+                                            target_function_set_memory, 1, target_function_prepare,
+                                            target_function_preparing};
     return target;
 }
 
@@ -153,13 +166,13 @@ static int target_http_invoke(void *ctx, const json_t *payload, runner_done_fn d
 static void target_http_prepare(void *ctx, int calls)
 {
     struct target *target = ctx;
-    (void)http_prepare(target->engine, target->endpoint, (size_t)calls);
+    (void)http_prepare(target->engine, target->endpoint, NULL, (size_t)calls);
 }
 
 static size_t target_http_preparing(void *ctx)
 {
     struct target *target = ctx;
-    return http_preparing(target->engine, target->endpoint);
+    return http_preparing(target->engine, target->endpoint, NULL);
 }
 
 struct target *target_http(struct http_engine *engine, const char *function, const char *endpoint)

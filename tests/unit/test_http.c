@@ -639,14 +639,14 @@ static void test_prepare(struct reactor *reactor)
         return;
     int before, prepared, after, inheritable;
     count_tcp_sockets(&before, &inheritable);
-    size_t opened = http_prepare(engine, url("/port?ms=100"), N);
+    size_t opened = http_prepare(engine, url("/port?ms=100"), NULL, N);
     count_tcp_sockets(&prepared, &inheritable);
     CHECK(opened == (direct ? (size_t)N : 0) && prepared - before == (int)opened && inheritable == 0);
-    CHECK(http_prepare(engine, url("/port"), N) == 0); /* already there */
-    for (int waited = 0; waited < 100 && http_preparing(engine, url("/port")) > 0; waited++)
+    CHECK(http_prepare(engine, url("/port"), NULL, N) == 0); /* already there */
+    for (int waited = 0; waited < 100 && http_preparing(engine, url("/port"), NULL) > 0; waited++)
         http_test_run_for(reactor, 50); /* their connects complete */
-    CHECK(http_preparing(engine, url("/port")) == 0);
-    CHECK(http_prepare(engine, "ftp://127.0.0.1:1/", N) == 0 && http_prepare(NULL, url("/"), N) == 0);
+    CHECK(http_preparing(engine, url("/port"), NULL) == 0);
+    CHECK(http_prepare(engine, "ftp://127.0.0.1:1/", NULL, N) == 0 && http_prepare(NULL, url("/"), NULL, N) == 0);
     struct http_request request = {.method = "GET", .url = url("/port?ms=100")};
     CHECK(wave(reactor, engine, &request, results, N) == 0);
     count_tcp_sockets(&after, &inheritable);

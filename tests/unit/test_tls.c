@@ -205,11 +205,11 @@ static void test_prepared(void)
     CHECK(engine != NULL);
     if (engine != NULL) {
         const char *session = url_to("good", "localhost", "/session");
-        http_prepare(engine, session, AHEAD);
-        CHECK(http_preparing(engine, session) > 0);
-        for (int waited = 0; waited < 400 && http_preparing(engine, session) > 0; waited++)
+        http_prepare(engine, session, NULL, AHEAD);
+        CHECK(http_preparing(engine, session, NULL) > 0);
+        for (int waited = 0; waited < 400 && http_preparing(engine, session, NULL) > 0; waited++)
             http_test_run_for(reactor, 50);
-        CHECK(http_preparing(engine, session) == 0);
+        CHECK(http_preparing(engine, session, NULL) == 0);
         static struct http_test_result results[AHEAD];
         struct http_request request = {.method = "GET", .url = session};
         http_test_completed = 0;
