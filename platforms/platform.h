@@ -126,5 +126,7 @@ void *local_platform_new(struct reactor *reactor, const char *workdir, const cha
 extern const struct platform_ops local_platform_ops;
 void *aws_platform_new(struct reactor *reactor);
 extern const struct platform_ops aws_platform_ops;
+void *gcf_platform_new(struct reactor *reactor);
+extern const struct platform_ops gcf_platform_ops;
 
 #endif

@@ -16,7 +16,7 @@ struct platform_slot {
 };
 
 struct platforms {
-    struct platform_slot slots[2]; /* local, aws */
+    struct platform_slot slots[3]; /* local, aws, gcf */
     char *trace_path;
 };
 
@@ -28,7 +28,7 @@ static const struct platforms_known {
 } platforms_known[] = {
     {"local", {NULL}},
     {"aws", {"AWS Lambda", "AWS", NULL}},
-    {"gcf", {"Google", NULL}},
+    {"gcf", {"Google", "Google Cloud Functions", NULL}},
     {"openwhisk", {"OpenWhisk", NULL}},
     {"ibm", {"IBM", NULL}},
     {"azure", {"Azure", NULL}},
@@ -75,6 +75,7 @@ struct platforms *platforms_new(struct reactor *reactor, const char *workdir, co
     platforms->slots[0] = (struct platform_slot){"local", &local_platform_ops,
                                                  local_platform_new(reactor, workdir, python)};
     platforms->slots[1] = (struct platform_slot){"aws", &aws_platform_ops, aws_platform_new(reactor)};
+    platforms->slots[2] = (struct platform_slot){"gcf", &gcf_platform_ops, gcf_platform_new(reactor)};
     const char *trace = getenv("FAASET_TRACE_PLATFORM");
     if (trace != NULL && *trace)
         platforms->trace_path = strdup(trace);
@@ -105,7 +106,7 @@ static struct platform_slot *platforms_find(struct platforms *platforms, const c
             return &platforms->slots[i];
     if (platforms_is_known(name))
         snprintf(err, err_size,
-                 "the '%s' platform is not available in this version of faaset yet; use platforms=local or aws",
+                 "the '%s' platform is not available in this version of faaset yet; use platforms=local, aws or gcf",
                  name);
     else {
         char names[128];
