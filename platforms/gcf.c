@@ -115,6 +115,7 @@ struct gcf_sync {
     size_t zip_size;
     char zip_label[GCF_LABEL_HEX + 1];
     int memory_mb, timeout_s;
+    int max_instances;           /* 0: Google's default, not compared */
     char runtime[16];            /* "python312" */
     json_t *env;                 /* {"KEY": "value"} */
     json_t *labels;              /* the remote function's, to keep what others set */
@@ -419,6 +420,13 @@ static void gcf_config_differs(struct gcf_sync *sync, const json_t *function, ch
             snprintf(what, size, "its timeout is %lld s, the notebook's %d s", (long long)timeout, sync->timeout_s);
         GCF_MASK_ADD("serviceConfig.timeoutSeconds");
     }
+    json_int_t instances = json_integer_value(json_object_get(service, "maxInstanceCount"));
+    if (sync->max_instances > 0 && instances != sync->max_instances) {
+        if (!what[0])
+            snprintf(what, size, "its max instances are %lld, the notebook's %d", (long long)instances,
+                     sync->max_instances);
+        GCF_MASK_ADD("serviceConfig.maxInstanceCount");
+    }
     json_t *env = gcf_remote_env(service);
     if (!json_equal(env, sync->env)) {
         if (!what[0])
@@ -661,6 +669,9 @@ static json_t *gcf_sync_function(struct gcf_sync *sync)
                              "serviceConfig", "availableMemory", memory, "timeoutSeconds", sync->timeout_s,
                              "environmentVariables", sync->env);
     free(memory);
+    if (body != NULL && sync->max_instances > 0)
+        json_object_set_new(json_object_get(body, "serviceConfig"), "maxInstanceCount",
+                            json_integer(sync->max_instances));
     if (body != NULL && sync->storage != NULL)
         json_object_set_new(body, "buildConfig",
                             json_pack("{s:s, s:s, s:{s:O}}", "runtime", sync->runtime, "entryPoint",
@@ -757,7 +768,8 @@ static int gcf_start_sync(struct gcf_platform *platform, enum gcf_sync_kind kind
         return 0;
     }
     *sync = (struct gcf_sync){.platform = platform, .kind = kind, .step = GCF_STEP_GET, .done = done, .ctx = ctx,
-                              .memory_mb = function->memory_mb, .timeout_s = function->timeout_s};
+                              .memory_mb = function->memory_mb, .timeout_s = function->timeout_s,
+                              .max_instances = function->max_instances};
     list_init(&sync->node);
     if (gcf_runtime(function->runtime ? function->runtime : "python3.12", sync->runtime, sizeof sync->runtime) < 0)
         snprintf(sync->runtime, sizeof sync->runtime, "python312");

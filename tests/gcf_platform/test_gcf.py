@@ -162,3 +162,76 @@ def test_over_https_with_the_test_ca(gcf_workspace, tmp_path):
             secure.stop()
     finally:
         terminator.stop()
+
+
+def outside(standin, method, function_id, body=None, mask=None):
+    """A change made with Google's API directly (gcloud, the console), waited for."""
+    token = standin.access_token()
+    name = f"projects/{PROJECT}/locations/us-central1/functions/{function_id}"
+    status, operation = standin.call(method, f"/v2/{name}", body, token=token,
+                                     query={"updateMask": mask} if mask else None)
+    assert status == 200, operation
+    assert "error" not in standin.wait(operation, token)
+
+
+def test_drift_is_noticed_and_repaired(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    source = cell_for("drifter", options="memory=256 max_instances=2")
+    (deployed,) = workspace.run(source)
+    assert gcf_line(deployed)["verb"] == "deployed", deployed
+    assert function_of(standin, "drifter")["serviceConfig"]["maxInstanceCount"] == 2
+
+    outside(standin, "PATCH", "drifter", {"serviceConfig": {"availableMemory": "1024Mi"}},
+            "serviceConfig.availableMemory")
+    repaired, again = workspace.run(source, source)
+    line = gcf_line(repaired)
+    assert line["verb"] == "redeployed" and "its memory is 1024 MB, the notebook's 256 MB" in line["note"], repaired
+    assert gcf_line(again)["verb"] == "up to date" and again.ok().stdout.count("changed outside") == 0
+    assert function_of(standin, "drifter")["serviceConfig"]["availableMemory"] == "256Mi"
+
+    outside(standin, "PATCH", "drifter", {"labels": {"faaset-code": "0" * 40}}, "labels")
+    (recoded,) = workspace.run(source)
+    line = gcf_line(recoded)
+    assert line["verb"] == "redeployed" and "its source is not the notebook's" in line["note"], recoded
+
+    outside(standin, "DELETE", "drifter")
+    (recreated,) = workspace.run(source)
+    line = gcf_line(recreated)
+    assert line["verb"] == "redeployed" and "deleted outside the notebook" in line["note"], recreated
+
+    (more,) = workspace.run(source.replace("max_instances=2", "max_instances=3"))
+    assert gcf_line(more)["verb"] == "updated configuration of", more
+    assert function_of(standin, "drifter")["serviceConfig"]["maxInstanceCount"] == 3
+
+
+def test_link_call_and_delete(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    deployed, linked, called, deleted, gone = workspace.run(
+        cell_for("owner", body='return {"owner": request["name"]}'),
+        "%%cloud_function platforms=gcf deploy=false remote=owner\ndef borrower(request, context):\n    pass",
+        'print(borrower({"name": "L"})["owner"])', "%delete owner gcf", 'owner({"name": "x"})')
+    assert gcf_line(deployed)["verb"] == "deployed", deployed
+    assert linked.ok().stdout.startswith("gcf: linked borrower"), linked
+    assert called.ok().stdout.strip() == "L", called
+    assert "deleted owner" in deleted.ok().stdout, deleted
+    assert "not deployed on gcf" in gone.error.evalue, gone
+    status, _ = standin.call("GET", f"/v2/projects/{PROJECT}/locations/us-central1/functions/owner",
+                             token=standin.access_token())
+    assert status == 404
+
+
+def test_the_command_line(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    (workspace.folder / "adder.py").write_text("def adder(request, context):\n    return request['a'] + 1\n")
+    first = workspace.cli("deploy", "adder.py", "--platform", "gcf", "--memory", "512")
+    assert first.returncode == 0 and first.stdout.startswith("gcf: deployed adder"), first
+    second = workspace.cli("deploy", "adder.py", "--platform", "gcf", "--memory", "512")
+    assert second.returncode == 0 and second.stdout.startswith("gcf: up to date adder"), second
+    called = workspace.cli("invoke", "adder", '{"a": 41}', "--platform", "gcf")
+    assert called.returncode == 0 and "42" in called.stdout, called
+    deleted = workspace.cli("delete", "adder", "--platform", "gcf")
+    assert deleted.returncode == 0 and deleted.stdout.startswith("gcf: deleted adder"), deleted
+    missing = workspace.cli("invoke", "adder", "{}", "--platform", "gcf")
+    assert missing.returncode != 0 and "not deployed on gcf" in missing.stderr, missing
+    for result in (first, second, called, deleted, missing):
+        assert_no_secret(result.stdout + result.stderr, "the command's output", [key_secret(standin)])
