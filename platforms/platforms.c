@@ -25,14 +25,15 @@ struct platforms {
 static const struct platforms_known {
     const char *name;
     const char *faas_runner[3];
+    const char *settings[5];   /* what its `%platform NAME key=value` takes, for completion */
 } platforms_known[] = {
-    {"local", {NULL}},
-    {"aws", {"AWS Lambda", "AWS", NULL}},
-    {"gcf", {"Google", "Google Cloud Functions", NULL}},
-    {"openwhisk", {"OpenWhisk", NULL}},
-    {"ibm", {"IBM", NULL}},
-    {"azure", {"Azure", NULL}},
-    {"openfaas", {"OpenFaaS", NULL}},
+    {"local", {NULL}, {"concurrency", "python", NULL}},
+    {"aws", {"AWS Lambda", "AWS", NULL}, {"profile", "region", "role", "endpoint", NULL}},
+    {"gcf", {"Google", "Google Cloud Functions", NULL}, {"project", "region", "generation", "endpoint", NULL}},
+    {"openwhisk", {"OpenWhisk", NULL}, {NULL}},
+    {"ibm", {"IBM", NULL}, {NULL}},
+    {"azure", {"Azure", NULL}, {NULL}},
+    {"openfaas", {"OpenFaaS", NULL}, {NULL}},
 };
 
 #define PLATFORMS_KNOWN_COUNT (sizeof platforms_known / sizeof platforms_known[0])
@@ -56,6 +57,15 @@ void platforms_name_list(char *out, size_t size)
         out[0] = '\0';
     for (size_t i = 0; i < PLATFORMS_KNOWN_COUNT; i++)
         buffer_appendf_fixed(out, size, "%s%s", i ? ", " : "", platforms_known[i].name);
+}
+
+const char *const *platforms_setting_keys(const char *name)
+{
+    static const char *const none[] = {NULL};
+    for (size_t i = 0; i < PLATFORMS_KNOWN_COUNT; i++)
+        if (strcmp(name, platforms_known[i].name) == 0)
+            return platforms_known[i].settings;
+    return none;
 }
 
 const char *platforms_from_faas_runner(const char *name)

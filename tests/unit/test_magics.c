@@ -602,6 +602,14 @@ static void test_complete(void)
     CHECK(complete("%platform a", 11) == 1);
     CHECK(completed("[\"aws\", \"azure\"]", 10, 11));
     /* the cursor in the middle of a line: only what is before it counts */
+    CHECK(complete("%platform gcf pro", 17) == 1); /* after the name: that platform's settings */
+    CHECK(completed("[\"project=\"]", 14, 17));
+    CHECK(complete("%platform gcf project=p r", 25) == 1);
+    CHECK(completed("[\"region=\"]", 24, 25));
+    CHECK(complete("%platform aws r", 15) == 1);
+    CHECK(completed("[\"region=\", \"role=\"]", 14, 15));
+    CHECK(complete("%%cloud_function max", 20) == 1);
+    CHECK(completed("[\"max_instances=\"]", 17, 20));
     CHECK(complete("%platform a # then more", 11) == 1);
     CHECK(completed("[\"aws\", \"azure\"]", 10, 11));
     /* on the second line, below one with a non-ASCII character (7 code points, 8 bytes) */
