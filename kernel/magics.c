@@ -52,7 +52,7 @@ static const struct magic {
      "helpers, constants) is packaged with it; statements after it run in the notebook once it is deployed.\n"
      "Only what changed is deployed: the same code and options make no platform call at all.\n\n"
      "Options:\n"
-     "  platforms=local,aws   where to deploy (default: the %platform default, else local)\n"
+     "  platforms=local,aws   where to deploy: local, aws, gcf (default: the %platform default, else local)\n"
      "  memory=MB             128 to 10240 (default 128)\n"
      "  timeout=S             1 to 900 seconds (default 30)\n"
      "  arch=x86_64|arm64     (default x86_64)\n"
@@ -61,6 +61,7 @@ static const struct magic {
      "  deploy=false          link to a function that already exists: deploy nothing\n"
      "  remote=NAME_OR_ARN    the platform's name for it (with deploy=false: an existing Lambda function)\n"
      "  image=URI             deploy a container image instead of the zip (aws)\n"
+     "  max_instances=N       at most N instances at once (gcf)\n"
      "  force=true            deploy even if nothing changed\n"
      "  run=cloud|local       where calls run: local runs the def in the notebook, deploying nothing\n"
      "  env=KEY=V;KEY2=V2     environment variables of the function\n\n"
@@ -100,7 +101,10 @@ static const struct magic {
      "local settings: concurrency=N (workers per function, default 50), python=PATH.\n"
      "aws settings: profile=NAME, region=REGION, role=arn:aws:iam::ACCOUNT:role/NAME (for new functions),\n"
      "endpoint=URL (LocalStack and the like). Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /\n"
-     "AWS_SESSION_TOKEN or the profile in ~/.aws/credentials and ~/.aws/config, as for the AWS CLI.",
+     "AWS_SESSION_TOKEN or the profile in ~/.aws/credentials and ~/.aws/config, as for the AWS CLI.\n"
+     "gcf settings: project=PROJECT_ID, region=REGION (default us-central1), generation=1|2 (default 2),\n"
+     "endpoint=URL (else GCF_ENDPOINT_URL). Credentials come from GOOGLE_APPLICATION_CREDENTIALS (a service-account\n"
+     "key file) or `gcloud auth application-default login`, as for Google's client libraries.",
      magics_platform, NULL},
     {"%delete", "%delete NAME [PLATFORM]",
      "Deletes the function NAME from its platform (the one its calls go to, or PLATFORM) and forgets its\n"
@@ -793,6 +797,13 @@ int magics_complete(const struct magics_context *m, const struct message *msg)
     json_t *matches = json_array();
     if (strncmp(line, "%%cloud_function", 16) == 0 && memchr(word, '=', word_len) == NULL) {
         magics_add_matches(matches, word, word_len, cloud_option_keys, "=");
+    } else if (strncmp(line, "%platform ", 10) == 0 && memchr(word, '=', word_len) == NULL &&
+               word > line + 10 + strspn(line + 10, " \t") + strcspn(line + 10 + strspn(line + 10, " \t"), " \t\n")) {
+        /* after the platform's name: its settings */
+        const char *name = line + 10 + strspn(line + 10, " \t");
+        char platform[32];
+        snprintf(platform, sizeof platform, "%.*s", (int)strcspn(name, " \t\n"), name);
+        magics_add_matches(matches, word, word_len, platforms_setting_keys(platform), "=");
     } else if (strncmp(line, "%invoke ", 8) == 0 || strncmp(line, "%%invoke ", 9) == 0 ||
                strncmp(line, "%experiment ", 12) == 0 || strncmp(line, "%%experiment ", 13) == 0 ||
                strncmp(line, "%platform ", 10) == 0 || strncmp(line, "%delete ", 8) == 0) {

@@ -536,6 +536,11 @@ static int aws_check_limits(const struct platform_function *function, char *mess
         snprintf(message, size, "memory=%d: Lambda allows 128 to 10240 MB", function->memory_mb);
         return -1;
     }
+    if (function->max_instances > 0) {
+        snprintf(message, size, "max_instances= is a Cloud Functions setting (gcf); Lambda limits instances with "
+                 "reserved concurrency, which faaset does not set");
+        return -1;
+    }
     if (function->timeout_s < 1 || function->timeout_s > 900) {
         snprintf(message, size, "timeout=%d: Lambda allows 1 to 900 seconds", function->timeout_s);
         return -1;

@@ -10,6 +10,15 @@
 #include "embedded.h"
 #include "zip.h"
 
+/* Google Cloud Functions imports main.py and calls the entry point it
+ * names (PACKAGE_GOOGLE_ENTRY_POINT); the shim does the work. Part of
+ * the bundle hash through package_bundle_hash's parts. */
+static const char package_google_main[] =
+    "\"\"\"Google Cloud Functions' entry point: FaaSET's handler shim (faaset_handler.py).\"\"\"\n"
+    "import faaset_handler\n\n\n"
+    "def " PACKAGE_GOOGLE_ENTRY_POINT "(request):\n"
+    "    return faaset_handler." PACKAGE_GOOGLE_ENTRY_POINT "(request)\n";
+
 static const char *const bundled_files[] = {
     "runtime/python/faaset_handler.py",
     "runtime/python/SAAF.py",
@@ -38,9 +47,10 @@ const char *package_bundle_hash(void)
 {
     static char hash[65];
     if (hash[0] == '\0') {
-        const char *parts[sizeof bundled_files / sizeof bundled_files[0]];
+        const char *parts[sizeof bundled_files / sizeof bundled_files[0] + 1];
         for (size_t i = 0; i < sizeof bundled_files / sizeof bundled_files[0]; i++)
             parts[i] = (const char *)embedded_find(bundled_files[i])->data;
+        parts[sizeof parts / sizeof parts[0] - 1] = package_google_main;
         package_hash_parts(parts, sizeof parts / sizeof parts[0], hash);
     }
     return hash;
@@ -57,14 +67,15 @@ int package_build(const char *source, const char *function, const char *requirem
         snprintf(err, err_size, "out of memory");
         return -1;
     }
-    struct zip_entry entries[5] = {
+    struct zip_entry entries[6] = {
         {"faaset_function.py", source, strlen(source)},
         {"faaset_handler.py", handler, strlen(handler)},
         {"SAAF.py", saaf->data, saaf->size},
         {"Inspector.py", inspector->data, inspector->size},
+        {"main.py", package_google_main, strlen(package_google_main)},
         {"requirements.txt", requirements ? requirements : "", requirements ? strlen(requirements) : 0},
     };
-    int rc = zip_build(entries, requirements ? 5 : 4, out, out_size, err, err_size);
+    int rc = zip_build(entries, requirements ? 6 : 5, out, out_size, err, err_size);
     free(handler);
     return rc;
 }

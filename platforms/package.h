@@ -1,7 +1,8 @@
 /* package: what goes into every deployment, built deterministically (see
  * zip.h): the user's source as faaset_function.py, the handler shim as
  * faaset_handler.py (naming the user's function on its first line), the
- * SAAF profiler (SAAF.py, Inspector.py), and requirements.txt when given.
+ * SAAF profiler (SAAF.py, Inspector.py), main.py (Google Cloud Functions'
+ * entry point, calling the shim), and requirements.txt when given.
  * The bundle hash covers the runtime files faaset adds, so a new faaset
  * version redeploys functions whose shim changed. */
 #ifndef FAASET_PACKAGE_H
@@ -10,6 +11,8 @@
 #include <stddef.h>
 
 #define PACKAGE_HANDLER "faaset_handler.handle"
+/* The function main.py defines, for Google Cloud Functions' entryPoint. */
+#define PACKAGE_GOOGLE_ENTRY_POINT "gcf_handler"
 
 /* Hex SHA-256 of the files faaset adds to every package. */
 const char *package_bundle_hash(void);

@@ -26,6 +26,7 @@ struct platform_function {
     const char *code_hash;            /* hex SHA-256 of what built the package */
     int memory_mb;
     int timeout_s;
+    int max_instances;                /* the most instances at once, 0 = the platform's default (gcf) */
     const char *arch;                 /* "x86_64" or "arm64" */
     const char *runtime;              /* "python3.12" */
     const json_t *env;                /* {"KEY": "value"} */
@@ -101,6 +102,9 @@ const char *platforms_name_at(size_t i);
 int platforms_is_known(const char *name);
 /* The names as "local, aws, ...", for messages, into OUT. */
 void platforms_name_list(char *out, size_t size);
+/* The keys `%platform NAME key=value` takes (NULL-terminated; empty for
+ * an unknown NAME), for completion. */
+const char *const *platforms_setting_keys(const char *name);
 /* Our name for one of FaaS Runner's platform names ("AWS Lambda" -> "aws"),
  * or NAME itself when it is none of them. */
 const char *platforms_from_faas_runner(const char *name);
@@ -134,5 +138,7 @@ void *local_platform_new(struct reactor *reactor, const char *workdir, const cha
 extern const struct platform_ops local_platform_ops;
 void *aws_platform_new(struct reactor *reactor);
 extern const struct platform_ops aws_platform_ops;
+void *gcf_platform_new(struct reactor *reactor);
+extern const struct platform_ops gcf_platform_ops;
 
 #endif

@@ -16,7 +16,7 @@ struct platform_slot {
 };
 
 struct platforms {
-    struct platform_slot slots[2]; /* local, aws */
+    struct platform_slot slots[3]; /* local, aws, gcf */
     char *trace_path;
 };
 
@@ -25,14 +25,15 @@ struct platforms {
 static const struct platforms_known {
     const char *name;
     const char *faas_runner[3];
+    const char *settings[5];   /* what its `%platform NAME key=value` takes, for completion */
 } platforms_known[] = {
-    {"local", {NULL}},
-    {"aws", {"AWS Lambda", "AWS", NULL}},
-    {"gcf", {"Google", NULL}},
-    {"openwhisk", {"OpenWhisk", NULL}},
-    {"ibm", {"IBM", NULL}},
-    {"azure", {"Azure", NULL}},
-    {"openfaas", {"OpenFaaS", NULL}},
+    {"local", {NULL}, {"concurrency", "python", NULL}},
+    {"aws", {"AWS Lambda", "AWS", NULL}, {"profile", "region", "role", "endpoint", NULL}},
+    {"gcf", {"Google", "Google Cloud Functions", NULL}, {"project", "region", "generation", "endpoint", NULL}},
+    {"openwhisk", {"OpenWhisk", NULL}, {NULL}},
+    {"ibm", {"IBM", NULL}, {NULL}},
+    {"azure", {"Azure", NULL}, {NULL}},
+    {"openfaas", {"OpenFaaS", NULL}, {NULL}},
 };
 
 #define PLATFORMS_KNOWN_COUNT (sizeof platforms_known / sizeof platforms_known[0])
@@ -58,6 +59,15 @@ void platforms_name_list(char *out, size_t size)
         buffer_appendf_fixed(out, size, "%s%s", i ? ", " : "", platforms_known[i].name);
 }
 
+const char *const *platforms_setting_keys(const char *name)
+{
+    static const char *const none[] = {NULL};
+    for (size_t i = 0; i < PLATFORMS_KNOWN_COUNT; i++)
+        if (strcmp(name, platforms_known[i].name) == 0)
+            return platforms_known[i].settings;
+    return none;
+}
+
 const char *platforms_from_faas_runner(const char *name)
 {
     for (size_t i = 0; i < PLATFORMS_KNOWN_COUNT; i++)
@@ -75,6 +85,7 @@ struct platforms *platforms_new(struct reactor *reactor, const char *workdir, co
     platforms->slots[0] = (struct platform_slot){"local", &local_platform_ops,
                                                  local_platform_new(reactor, workdir, python)};
     platforms->slots[1] = (struct platform_slot){"aws", &aws_platform_ops, aws_platform_new(reactor)};
+    platforms->slots[2] = (struct platform_slot){"gcf", &gcf_platform_ops, gcf_platform_new(reactor)};
     const char *trace = getenv("FAASET_TRACE_PLATFORM");
     if (trace != NULL && *trace)
         platforms->trace_path = strdup(trace);
@@ -105,7 +116,7 @@ static struct platform_slot *platforms_find(struct platforms *platforms, const c
             return &platforms->slots[i];
     if (platforms_is_known(name))
         snprintf(err, err_size,
-                 "the '%s' platform is not available in this version of faaset yet; use platforms=local or aws",
+                 "the '%s' platform is not available in this version of faaset yet; use platforms=local, aws or gcf",
                  name);
     else {
         char names[128];

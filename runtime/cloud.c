@@ -206,8 +206,12 @@ static void cloud_hashes(const char *source, const char *def_name, const char *n
     snprintf(memory, sizeof memory, "%d", o->memory_mb);
     snprintf(timeout, sizeof timeout, "%d", o->timeout_s);
     char *env = json_dumps(o->env, JSON_COMPACT | JSON_SORT_KEYS);
-    const char *config_parts[] = {"faaset-config-1", memory, timeout, env ? env : "{}"};
-    package_hash_parts(config_parts, sizeof config_parts / sizeof config_parts[0], config_hash);
+    char instances[16];
+    snprintf(instances, sizeof instances, "%d", o->max_instances);
+    /* max_instances joined the hash later: a function without it keeps the hash it had */
+    const char *config_parts[] = {"faaset-config-1", memory, timeout, env ? env : "{}", instances};
+    size_t config_count = sizeof config_parts / sizeof config_parts[0] - (o->max_instances == 0);
+    package_hash_parts(config_parts, config_count, config_hash);
     free(env);
 }
 
@@ -362,7 +366,8 @@ static void cloud_define_on(struct cloud_define_job *job, int i, struct cloud_pa
     struct platform_function function = {
         .name = job->options.remote[0] ? job->options.remote : job->name, .handler = PACKAGE_HANDLER,
         .package = package->bytes, .package_size = package->size, .code_hash = record->code_hash,
-        .memory_mb = job->options.memory_mb, .timeout_s = job->options.timeout_s, .arch = job->options.arch,
+        .memory_mb = job->options.memory_mb, .timeout_s = job->options.timeout_s,
+        .max_instances = job->options.max_instances, .arch = job->options.arch,
         .runtime = job->options.runtime, .env = job->options.env, .image = job->options.image};
     job->pending++;
     struct platforms *platforms = job->cloud->platforms;

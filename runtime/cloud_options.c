@@ -14,6 +14,7 @@
 
 const char *const cloud_option_keys[] = {
     "platforms", "memory", "timeout", "arch", "runtime", "name", "deploy", "force", "run", "env", "remote", "image",
+    "max_instances",
     /* FaaSET's decorator also passes these */
     "config", "references", "requirements", "containerize", NULL,
 };
@@ -252,6 +253,8 @@ static int cloud_read_option(const char *key, const json_t *value, struct cloud_
         return cloud_read_int(key, value, CLOUD_MEMORY_MIN, CLOUD_MEMORY_MAX, "MB", &o->memory_mb, err, err_size);
     if (strcmp(key, "timeout") == 0)
         return cloud_read_int(key, value, CLOUD_TIMEOUT_MIN, CLOUD_TIMEOUT_MAX, "seconds", &o->timeout_s, err, err_size);
+    if (strcmp(key, "max_instances") == 0)
+        return cloud_read_int(key, value, 1, CLOUD_MAX_INSTANCES_MAX, "instances", &o->max_instances, err, err_size);
     if (strcmp(key, "arch") == 0)
         return cloud_read_choice(key, value, arches, o->arch, sizeof o->arch, err, err_size);
     if (strcmp(key, "run") == 0)
@@ -288,7 +291,7 @@ static int cloud_read_option(const char *key, const json_t *value, struct cloud_
     if (nearest != NULL)
         buffer_appendf_fixed(err, err_size, " (did you mean '%s'?)", nearest);
     buffer_appendf_fixed(err, err_size, "; known options: platforms, memory, timeout, arch, runtime, name, deploy, "
-                         "force, run, env, remote, image");
+                         "force, run, env, remote, image, max_instances");
     return -1;
 }
 

@@ -13,12 +13,14 @@
 #define CLOUD_MEMORY_MAX 10240
 #define CLOUD_TIMEOUT_MIN 1
 #define CLOUD_TIMEOUT_MAX 900
+#define CLOUD_MAX_INSTANCES_MAX 1000
 
 struct cloud_options {
     char platforms[CLOUD_MAX_PLATFORMS][16];
     int platform_count;
     int memory_mb;               /* default 128 */
     int timeout_s;               /* default 30 */
+    int max_instances;           /* the most instances at once (gcf), 0 = the platform's default */
     char arch[8];                /* "x86_64" (default) or "arm64" */
     char runtime[16];            /* default "python3.12" */
     char name[65];               /* "" = the def's name */

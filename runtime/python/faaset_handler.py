@@ -14,8 +14,23 @@ result unchanged (the shim adds nothing):
 * ``lambda_handler(event, context)``: AWS Lambda;
 * ``main(args)``: OpenWhisk / IBM Cloud Functions, which pass only the
   parameters (the function gets ``context=None``) and need a dict back: a
-  dict result is returned as is, anything else as ``{"result": value}``.
+  dict result is returned as is, anything else as ``{"result": value}``;
+* ``gcf_handler(request)``: Google Cloud Functions (the package's
+  ``main.py`` names it as the entry point). Google passes a Flask request:
+  the function gets its JSON body (``request.get_json()``; the query's
+  parameters when there is none) and a context like Lambda's
+  (``function_name``, ``function_version``, ``request_id``,
+  ``memory_limit_in_mb``) from Google's environment; its result goes back
+  as JSON. An exception is printed to the log and answered with status
+  500, the header ``X-FaaSET-Error: Unhandled`` and a body like Lambda's
+  (``errorType``, ``errorMessage``, ``stackTrace``), so the caller shows
+  the function's own error rather than Flask's error page.
 """
+import json
+import os
+import sys
+import traceback
+
 import faaset_function
 
 if not callable(getattr(faaset_function, FAASET_USER_FUNCTION, None)):  # noqa: F821 (prepended)
@@ -33,3 +48,31 @@ def lambda_handler(event, context):
 def main(args):
     result = getattr(faaset_function, FAASET_USER_FUNCTION)(args, None)  # noqa: F821
     return result if isinstance(result, dict) else {"result": result}
+
+
+class _GoogleContext:
+    """What a handler written for Lambda reads from its context, from Cloud Functions' environment."""
+
+    def __init__(self, request):
+        env = os.environ
+        self.function_name = env.get("K_SERVICE") or env.get("X_GOOGLE_FUNCTION_NAME") or env.get("FUNCTION_TARGET")
+        self.function_version = env.get("K_REVISION") or env.get("X_GOOGLE_FUNCTION_VERSION")
+        self.request_id = request.headers.get("Function-Execution-Id") or \
+            (request.headers.get("X-Cloud-Trace-Context") or "").split("/")[0] or None
+        self.aws_request_id = self.request_id
+        memory = env.get("FUNCTION_MEMORY_MB") or env.get("X_GOOGLE_FUNCTION_MEMORY_MB")
+        self.memory_limit_in_mb = int(memory) if memory and memory.isdigit() else None
+
+
+def gcf_handler(request):
+    event = request.get_json(silent=True)
+    if event is None:
+        event = request.args.to_dict()
+    try:
+        result = getattr(faaset_function, FAASET_USER_FUNCTION)(event, _GoogleContext(request))  # noqa: F821
+    except Exception as error:  # noqa: BLE001 - any exception is the function's own error, shown to the caller
+        traceback.print_exc(file=sys.stderr)
+        body = {"errorType": type(error).__name__, "errorMessage": str(error),
+                "stackTrace": traceback.format_tb(error.__traceback__)}
+        return json.dumps(body), 500, {"Content-Type": "application/json", "X-FaaSET-Error": "Unhandled"}
+    return json.dumps(result, default=str), 200, {"Content-Type": "application/json"}

@@ -2,7 +2,7 @@
 service-account key, an authorized user and projects made here, and gives
 the test small HTTP and JWT helpers that speak to it as Google's clients do.
 
-    standin = GcfStandin(tmp_path, operation_seconds=0.3)
+    standin = GcfStandin(tmp_path, operation_seconds=0.3)   # python=: one with Flask, when this one lacks it
     standin.url / standin.token_uri / standin.key_file (a service-account key JSON)
     standin.access_token() ; standin.id_token(audience)
     standin.call("GET", "/v2/projects/...", token=...) -> (status, json)
@@ -50,7 +50,8 @@ def sign_jwt(key, claims, header=None):
 
 
 class GcfStandin:
-    def __init__(self, folder, operation_seconds=0.3, token_seconds=3599, public_url=None, extra_args=()):
+    def __init__(self, folder, operation_seconds=0.3, token_seconds=3599, public_url=None, extra_args=(),
+                 python=None):
         self.folder = folder
         self.key, pem, public = make_key(folder, "deployer")
         self.other_key, _, other_public = make_key(folder, "reader")
@@ -65,7 +66,7 @@ class GcfStandin:
         self.other_email = f"reader@{PROJECT}.iam.gserviceaccount.com"
         (folder / "standin.json").write_text(json.dumps(config))
         self.process = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "gcf_standin.py"), "--config", str(folder / "standin.json"),
+            [python or sys.executable, os.path.join(HERE, "gcf_standin.py"), "--config", str(folder / "standin.json"),
              "--operation-seconds", str(operation_seconds), "--token-seconds", str(token_seconds), "--watch-stdin",
              *(["--public-url", public_url] if public_url else []), *extra_args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE)

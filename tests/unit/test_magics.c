@@ -456,9 +456,9 @@ static void test_delete(void)
     CHECK(failed_with("UsageError", "unknown platform 'nosuch'; choose from local, aws, gcf, openwhisk, ibm, azure, "
                                     "openfaas"));
     /* a platform name without an adapter in this build: refused before any platform is touched */
-    CHECK(run_cell("%delete f gcf", &request) == MAGICS_HANDLED);
-    CHECK(failed_with("PlatformUnavailable",
-                      "the 'gcf' platform is not available in this version of faaset yet; use platforms=local or aws"));
+    CHECK(run_cell("%delete f azure", &request) == MAGICS_HANDLED);
+    CHECK(failed_with("PlatformUnavailable", "the 'azure' platform is not available in this version of faaset yet; "
+                                             "use platforms=local, aws or gcf"));
     CHECK(run_cell("%delete bad.name", &request) == MAGICS_HANDLED);
     CHECK(failed_with("UsageError", "delete takes a function name (letters, digits, _ and -)"));
     /* a name over 64 characters is refused whole (sscanf once cut it into NAME and PLATFORM) */
@@ -601,6 +601,14 @@ static void test_complete(void)
     CHECK(complete("%platform a", 11) == 1);
     CHECK(completed("[\"aws\", \"azure\"]", 10, 11));
     /* the cursor in the middle of a line: only what is before it counts */
+    CHECK(complete("%platform gcf pro", 17) == 1); /* after the name: that platform's settings */
+    CHECK(completed("[\"project=\"]", 14, 17));
+    CHECK(complete("%platform gcf project=p r", 25) == 1);
+    CHECK(completed("[\"region=\"]", 24, 25));
+    CHECK(complete("%platform aws r", 15) == 1);
+    CHECK(completed("[\"region=\", \"role=\"]", 14, 15));
+    CHECK(complete("%%cloud_function max", 20) == 1);
+    CHECK(completed("[\"max_instances=\"]", 17, 20));
     CHECK(complete("%platform a # then more", 11) == 1);
     CHECK(completed("[\"aws\", \"azure\"]", 10, 11));
     /* on the second line, below one with a non-ASCII character (7 code points, 8 bytes) */

@@ -1,0 +1,125 @@
+"""Fixtures for the tests of the `gcf` platform (Google Cloud Functions)
+through a kernel: the strict Cloud Functions v2 stand-in
+(tests/gcf/gcf_standin.py, run by FAASET_AWS_PYTHON, the python3 that has
+Flask and cryptography) with a service-account key made by the test.
+Kernels reach it as Google users' tools reach Google: the key named by
+GOOGLE_APPLICATION_CREDENTIALS (its token_uri is the stand-in's), the API
+at GCF_ENDPOINT_URL; gcloud's own folder is pointed at an empty one.
+
+Every workspace is checked afterwards: the private key and any token are
+nowhere the kernel wrote (outputs, state, results, its stderr).
+
+    FAASET_BINARY=build/faaset FAASET_AWS_PYTHON=$(which python3) \\
+        /usr/bin/python3 -m pytest -q tests/gcf_platform
+"""
+import json
+import os
+import pathlib
+import re
+import sys
+
+import pytest
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "cloud"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+sys.path.insert(0, str(ROOT / "tests" / "gcf"))
+
+from faaset_testing import cloud_fixtures  # noqa: E402
+from standin_fixture import PROJECT, GcfStandin  # noqa: E402
+
+_cloud = cloud_fixtures()
+pytest_configure = _cloud.pytest_configure
+deadline = _cloud.deadline
+sandbox = _cloud.sandbox
+workspace = _cloud.workspace
+
+
+def standin_python():
+    path = os.environ.get("FAASET_AWS_PYTHON")
+    if not path:
+        pytest.fail("FAASET_AWS_PYTHON must name the python3 that has Flask and cryptography (ctest sets it)")
+    return path
+
+
+def start_standin(folder, public_url=None, extra_args=(), operation_seconds=0.3):
+    folder.mkdir(parents=True, exist_ok=True)
+    return GcfStandin(folder, operation_seconds=operation_seconds, public_url=public_url, extra_args=extra_args,
+                      python=standin_python())
+
+
+@pytest.fixture(scope="module")
+def standin(tmp_path_factory):
+    server = start_standin(tmp_path_factory.mktemp("gcf-standin"))
+    yield server
+    server.stop()
+
+
+def key_secret(standin):
+    """A line from the middle of the private key: it must never show anywhere."""
+    pem = json.loads(standin.key_file.read_text())["private_key"].splitlines()
+    return pem[len(pem) // 2]
+
+
+SECRET_PATTERNS = [re.compile(r"ya29\.standin-[A-Za-z0-9_-]{8}"),           # access tokens
+                   re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}")]  # ID tokens and signed JWTs
+
+
+def assert_no_secret(text, where, secrets):
+    for secret in secrets:
+        assert secret not in text, f"a secret is in {where}"
+    for pattern in SECRET_PATTERNS:
+        assert not pattern.search(text), f"a token is in {where}"
+
+
+@pytest.fixture
+def gcf_workspace(workspace, tmp_path):
+    """A notebook folder whose kernels use gcf; `gcf_workspace.use(standin)`
+    points them at a stand-in (over its public URL) with its key."""
+    used = []
+
+    def use(standin):
+        used.append(standin)
+        for key in [k for k in workspace.env if k.startswith(("GOOGLE_", "CLOUDSDK_", "GCF_"))]:
+            del workspace.env[key]
+        empty = tmp_path / "gcloud"
+        empty.mkdir(exist_ok=True)
+        workspace.env.update({"GOOGLE_APPLICATION_CREDENTIALS": str(standin.key_file),
+                              "CLOUDSDK_CONFIG": str(empty), "GCF_ENDPOINT_URL": standin.public_url})
+        return workspace
+
+    workspace.use = use
+    yield workspace
+    secrets = [key_secret(s) for s in used] + [s.user["client_secret"] for s in used] + \
+              [s.user["refresh_token"] for s in used]
+    written = [p for p in workspace.folder.rglob("*") if p.is_file()]
+    written += list(workspace.folder.parent.glob(f"{workspace.folder.name}-kernel-*.stderr"))
+    for path in written:  # state, results, payloads, the kernel's log
+        assert_no_secret(path.read_text(errors="replace"), path, secrets)
+
+
+def outputs_text(cells):
+    """Everything the cells showed, as one string (to look for secrets)."""
+    return "\n".join(repr(cell) for cell in cells)
+
+
+DEPLOY_LINE = re.compile(r"^gcf: (?P<verb>.+?) (?P<name>\w+) \((?P<hash>[0-9a-f]{8})\) in [0-9.]+ ms"
+                         r"(?:; (?P<note>.*))?$")
+
+
+def gcf_line(cell):
+    """The cell's one `gcf: VERB NAME (hash) in T ms[; note]` line, matched."""
+    found = [line for line in cell.ok().stdout.splitlines() if line.startswith("gcf:")]
+    assert len(found) == 1, cell
+    match = DEPLOY_LINE.match(found[0])
+    assert match, found[0]
+    return match
+
+
+def cell_for(name, body='return {"hi": request["name"]}', options="memory=256"):
+    """A %%cloud_function cell for gcf defining NAME."""
+    return f"%%cloud_function platforms=gcf {options}\ndef {name}(request, context):\n    {body}"
+
+
+__all__ = ["PROJECT"]

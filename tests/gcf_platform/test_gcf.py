@@ -1,0 +1,237 @@
+"""The `gcf` platform through a kernel against the strict Cloud Functions
+stand-in: it verifies the service account's RS256 JWTs, checks the bearer
+token on every API call and the ID token's audience on every call of a
+function, keeps Operations running for a moment, validates updateMask
+paths, and runs the uploaded zip's handler under a real flask.Request in a
+fresh process per cold start. So these notebooks deploy, change, call and
+experiment as on Google."""
+import json
+import re
+
+import pytest
+from conftest import (PROJECT, assert_no_secret, cell_for, gcf_line, key_secret, outputs_text, start_standin)
+
+HELLO = '''%%cloud_function platforms=gcf memory=256 timeout=30
+def hello_world(request, context):
+    from SAAF import Inspector
+    inspector = Inspector()
+    inspector.inspectPlatform()
+    inspector.inspectContainer()
+    if request.get("fail"):
+        print("about to fail")
+        raise ValueError("asked to fail")
+    inspector.addAttribute("message", "Hello " + request["name"] + "!")
+    inspector.addAttribute("function", context.function_name)
+    return inspector.finish()'''
+
+CALL_TWICE = '''import json
+first, second = hello_world({"name": "Bob"}), hello_world({"name": "Eve"})
+print(json.dumps([first["message"], first["platform"], first["functionName"], first["function"],
+                  first["newcontainer"], second["newcontainer"], first["roundTripTime"] > 0,
+                  "latency" in first]))'''
+
+
+def function_of(standin, function_id):
+    status, function = standin.call("GET", f"/v2/projects/{PROJECT}/locations/us-central1/functions/{function_id}",
+                                    token=standin.access_token())
+    assert status == 200, function
+    return function
+
+
+def test_deploy_call_change_and_errors(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    deployed, called, failed = workspace.run(HELLO, CALL_TWICE, 'hello_world({"name": "x", "fail": True})')
+    line = gcf_line(deployed)
+    assert line["verb"] == "deployed" and "hello-world" in line["note"], deployed
+    message, platform, name, context_name, first_new, second_new, timed, latency = called.ok().json()
+    assert (message, platform, name, context_name) == ("Hello Bob!", "Google Cloud Functions", "hello-world",
+                                                       "hello-world"), called
+    assert (second_new, timed, latency) == (0, True, True), called  # the second call reuses the instance
+    error = failed.error
+    assert error.ename == "ValueError" and error.evalue == "asked to fail", failed
+    assert 'raise ValueError("asked to fail")' in "\n".join(error.traceback), failed
+    function = function_of(standin, "hello-world")
+    assert function["serviceConfig"]["availableMemory"] == "256Mi" and function["environment"] == "GEN_2"
+    assert function["buildConfig"]["entryPoint"] == "gcf_handler" and function["buildConfig"]["runtime"] == "python312"
+
+    unchanged, reconfigured, recoded, called_again = workspace.run(
+        HELLO, HELLO.replace("memory=256", "memory=512"),
+        HELLO.replace("memory=256", "memory=512").replace('"Hello "', '"Hi "'),
+        'print(hello_world({"name": "Bob"})["message"])')
+    assert gcf_line(unchanged)["verb"] == "up to date", unchanged
+    assert gcf_line(reconfigured)["verb"] == "updated configuration of", reconfigured
+    assert gcf_line(recoded)["verb"] == "updated code of", recoded
+    assert called_again.ok().stdout.strip() == "Hi Bob!"
+    function = function_of(standin, "hello-world")
+    assert function["serviceConfig"]["availableMemory"] == "512Mi"
+    assert set(function["labels"]) >= {"faaset-code", "faaset-source"}
+    assert key_secret(standin) not in outputs_text([deployed, called, failed, unchanged, reconfigured, recoded])
+
+
+def test_an_experiment_sets_memory_before_each_pass(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    source = cell_for("sleeper", body='import time; time.sleep(request["sleep"]); return {"ok": 1}',
+                      options="memory=128")
+    mark = workspace.trace.mark()
+    deployed, experiment = workspace.run(source, '''%%experiment sleeper
+{"experimentName": "on-google", "payloads": [{"sleep": 0.1}], "runs": 8, "threads": 2,
+ "memorySettings": [128, 256]}''')
+    assert gcf_line(deployed)["verb"] in ("deployed", "up to date"), deployed
+    experiment.ok()
+    runs = list((workspace.folder / "faaset-results" / "sleeper").glob("on-google-*/runs.jsonl"))
+    assert len(runs) == 1, list(workspace.folder.rglob("*"))
+    rows = [json.loads(line) for line in runs[0].read_text().splitlines()]
+    assert len(rows) == 16 and all(r["status"] == "ok" for r in rows), rows[:3]
+    assert all(r["endpoint"] == "gcf" for r in rows), rows[0]
+    memory_sets = [op for op in workspace.trace.since(mark) if op["op"] == "set_memory"]
+    assert len(memory_sets) == 2 and all(op["platform"] == "gcf" for op in memory_sets), memory_sets
+    assert function_of(standin, "sleeper")["serviceConfig"]["availableMemory"] == "256Mi"
+
+
+def test_sizes_and_names_google_refuses_are_explained(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    odd_memory, = workspace.run(cell_for("odd_memory", options="memory=384"))
+    assert "128, 256, 512, 1024" in odd_memory.error.evalue and "memory=384" in odd_memory.error.evalue, odd_memory
+    named, = workspace.run(cell_for("X_1", body="return 7"))
+    line = gcf_line(named)
+    assert line["verb"] == "deployed" and "x-1-fn" in line["note"], named
+
+
+@pytest.mark.deadline(120)
+def test_bad_credentials_say_what_to_do(gcf_workspace, standin, tmp_path):
+    workspace = gcf_workspace.use(standin)
+    del workspace.env["GOOGLE_APPLICATION_CREDENTIALS"]
+    (missing,) = workspace.run(cell_for("nocreds"))
+    assert "GOOGLE_APPLICATION_CREDENTIALS" in missing.error.evalue and "gcloud auth" in missing.error.evalue
+
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"type": "service_account", "private_key": "not a key"')
+    workspace.env["GOOGLE_APPLICATION_CREDENTIALS"] = str(broken)
+    (unparsable,) = workspace.run(cell_for("nocreds"))
+    assert str(broken) in unparsable.error.evalue, unparsable
+
+    stranger = json.loads(standin.key_file.read_text())
+    stranger["client_email"] = "stranger@elsewhere.iam.gserviceaccount.com"
+    (tmp_path / "stranger.json").write_text(json.dumps(stranger))
+    workspace.env["GOOGLE_APPLICATION_CREDENTIALS"] = str(tmp_path / "stranger.json")
+    (refused,) = workspace.run(cell_for("nocreds"))
+    assert "refused the service account stranger@" in refused.error.evalue, refused
+
+    workspace.env["GOOGLE_APPLICATION_CREDENTIALS"] = str(standin.key_file)
+    _, disabled, _, unknown_region = workspace.run(
+        "%platform gcf project=disabled-project", cell_for("nocreds"), "%platform gcf region=mars-north1",
+        cell_for("nocreds"))
+    assert "not enabled in project disabled-project" in disabled.error.evalue, disabled
+    assert "gcloud services enable" in disabled.error.evalue, disabled
+    assert "region mars-north1" in unknown_region.error.evalue and "region=us-central1" in \
+        unknown_region.error.evalue, unknown_region
+    reader = json.loads(standin.key_file.read_text())
+    reader["client_email"] = standin.other_email
+    from cryptography.hazmat.primitives import serialization
+    reader["private_key"] = standin.other_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    reader.pop("private_key_id")
+    (tmp_path / "reader.json").write_text(json.dumps(reader))
+    workspace.env["GOOGLE_APPLICATION_CREDENTIALS"] = str(tmp_path / "reader.json")
+    (no_permission,) = workspace.run(cell_for("nocreds"))
+    assert "cloudfunctions.functions" in no_permission.error.evalue and "roles/cloudfunctions.developer" in \
+        no_permission.error.evalue, no_permission
+    assert_no_secret(outputs_text([missing, unparsable, refused, disabled, unknown_region, no_permission]),
+                     "the outputs", [key_secret(standin)])
+
+
+def test_over_https_with_the_test_ca(gcf_workspace, tmp_path):
+    import sys
+    from conftest import ROOT
+    sys.path.insert(0, str(ROOT / "tests" / "support"))
+    from tls_terminator import TlsTerminator, free_port
+    port = free_port()
+    terminator = TlsTerminator(tmp_path / "tls", port, 16)
+    try:
+        secure = start_standin(tmp_path / "secure", public_url=terminator.url.rstrip("/"),
+                               extra_args=("--port", str(port)))
+        try:
+            workspace = gcf_workspace.use(secure)
+            workspace.env["SSL_CERT_FILE"] = str(terminator.ca_file)
+            deployed, called = workspace.run(cell_for("secure", body="return {'n': request['n'] * 2}"),
+                                             "print(sum(secure({'n': i})['n'] for i in range(10)))")
+            assert gcf_line(deployed)["verb"] == "deployed", deployed
+            assert called.ok().stdout.strip() == str(2 * sum(range(10))), called
+            assert re.match(r"https://localhost:\d+/functions/", function_of(secure, "secure")["url"])
+        finally:
+            secure.stop()
+    finally:
+        terminator.stop()
+
+
+def outside(standin, method, function_id, body=None, mask=None):
+    """A change made with Google's API directly (gcloud, the console), waited for."""
+    token = standin.access_token()
+    name = f"projects/{PROJECT}/locations/us-central1/functions/{function_id}"
+    status, operation = standin.call(method, f"/v2/{name}", body, token=token,
+                                     query={"updateMask": mask} if mask else None)
+    assert status == 200, operation
+    assert "error" not in standin.wait(operation, token)
+
+
+def test_drift_is_noticed_and_repaired(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    source = cell_for("drifter", options="memory=256 max_instances=2")
+    (deployed,) = workspace.run(source)
+    assert gcf_line(deployed)["verb"] == "deployed", deployed
+    assert function_of(standin, "drifter")["serviceConfig"]["maxInstanceCount"] == 2
+
+    outside(standin, "PATCH", "drifter", {"serviceConfig": {"availableMemory": "1024Mi"}},
+            "serviceConfig.availableMemory")
+    repaired, again = workspace.run(source, source)
+    line = gcf_line(repaired)
+    assert line["verb"] == "redeployed" and "its memory is 1024 MB, the notebook's 256 MB" in line["note"], repaired
+    assert gcf_line(again)["verb"] == "up to date" and again.ok().stdout.count("changed outside") == 0
+    assert function_of(standin, "drifter")["serviceConfig"]["availableMemory"] == "256Mi"
+
+    outside(standin, "PATCH", "drifter", {"labels": {"faaset-code": "0" * 40}}, "labels")
+    (recoded,) = workspace.run(source)
+    line = gcf_line(recoded)
+    assert line["verb"] == "redeployed" and "its source is not the notebook's" in line["note"], recoded
+
+    outside(standin, "DELETE", "drifter")
+    (recreated,) = workspace.run(source)
+    line = gcf_line(recreated)
+    assert line["verb"] == "redeployed" and "deleted outside the notebook" in line["note"], recreated
+
+    (more,) = workspace.run(source.replace("max_instances=2", "max_instances=3"))
+    assert gcf_line(more)["verb"] == "updated configuration of", more
+    assert function_of(standin, "drifter")["serviceConfig"]["maxInstanceCount"] == 3
+
+
+def test_link_call_and_delete(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    deployed, linked, called, deleted, gone = workspace.run(
+        cell_for("owner", body='return {"owner": request["name"]}'),
+        "%%cloud_function platforms=gcf deploy=false remote=owner\ndef borrower(request, context):\n    pass",
+        'print(borrower({"name": "L"})["owner"])', "%delete owner gcf", 'owner({"name": "x"})')
+    assert gcf_line(deployed)["verb"] == "deployed", deployed
+    assert linked.ok().stdout.startswith("gcf: linked borrower"), linked
+    assert called.ok().stdout.strip() == "L", called
+    assert "deleted owner" in deleted.ok().stdout, deleted
+    assert "not deployed on gcf" in gone.error.evalue, gone
+    status, _ = standin.call("GET", f"/v2/projects/{PROJECT}/locations/us-central1/functions/owner",
+                             token=standin.access_token())
+    assert status == 404
+
+
+def test_the_command_line(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    (workspace.folder / "adder.py").write_text("def adder(request, context):\n    return request['a'] + 1\n")
+    first = workspace.cli("deploy", "adder.py", "--platform", "gcf", "--memory", "512")
+    assert first.returncode == 0 and first.stdout.startswith("gcf: deployed adder"), first
+    second = workspace.cli("deploy", "adder.py", "--platform", "gcf", "--memory", "512")
+    assert second.returncode == 0 and second.stdout.startswith("gcf: up to date adder"), second
+    called = workspace.cli("invoke", "adder", '{"a": 41}', "--platform", "gcf")
+    assert called.returncode == 0 and "42" in called.stdout, called
+    deleted = workspace.cli("delete", "adder", "--platform", "gcf")
+    assert deleted.returncode == 0 and deleted.stdout.startswith("gcf: deleted adder"), deleted
+    missing = workspace.cli("invoke", "adder", "{}", "--platform", "gcf")
+    assert missing.returncode != 0 and "not deployed on gcf" in missing.stderr, missing
+    for result in (first, second, called, deleted, missing):
+        assert_no_secret(result.stdout + result.stderr, "the command's output", [key_secret(standin)])
