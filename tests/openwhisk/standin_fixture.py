@@ -49,9 +49,13 @@ class OwStandin:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def stop(self):
+        """Closing stdin makes the stand-in stop its containers and remove its folder; killed if it lingers."""
         self.process.stdin.close()
-        self.process.kill()
-        self.process.wait()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
     def call(self, method, path, body=None, query=None, auth=None, headers=None, raw=None):
         url = self.url + "/api/v1" + path + ("?" + urllib.parse.urlencode(query) if query else "")

@@ -73,9 +73,13 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
 });
 
-after(() => {
+// Closing stdin makes the stand-in stop its containers and remove its folder; killed if it lingers.
+after(async () => {
+  const ended = new Promise((resolve) => server.once('exit', resolve));
   server.stdin.end();
-  server.kill();
+  const timer = setTimeout(() => server.kill(), 10000);
+  await ended;
+  clearTimeout(timer);
   rmSync(folder, { recursive: true, force: true });
 });
 
