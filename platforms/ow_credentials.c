@@ -1,0 +1,428 @@
+/* ow_credentials: OpenWhisk's API host, key and namespace, found where
+ * wsk and the openwhisk client libraries find them (see ow_credentials.h).
+ *
+ * Each setting is looked up on its own: explicit, then environment, then
+ * the properties file, which is read only when a setting is still missing
+ * after the first two. The file is wsk's format: "KEY=VALUE" lines (both
+ * sides trimmed, a later value replaces an earlier one), blank lines and
+ * "#" comments. A line that is none of these is an error naming the file
+ * and the line number, never the line's text (it may hold the key).
+ *
+ * The key is kept only as the ready Authorization header and its UUID part
+ * (for the description); the header, and the file's text, are wiped
+ * before they are freed. */
+#include "ow_credentials.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define OW_FILE_MAX (1u << 20)
+#define OW_NAMESPACE_MAX 256
+
+struct ow_credentials {
+    char *apihost, *ns, *authorization, *uuid;
+    const char *apihost_from, *auth_from, *ns_from; /* static texts or the *_where strings below */
+    char *file_shown;                               /* the properties file, for people */
+    char *apihost_where, *auth_where, *ns_where;    /* "FILE (KEY)" when a setting came from the file */
+};
+
+/* The settings of the properties file. */
+struct ow_props {
+    char *apihost, *auth, *ns;
+};
+
+static void ow_wipe_free(char *s)
+{
+    if (s != NULL) {
+        sodium_memzero(s, strlen(s));
+        free(s);
+    }
+}
+
+static void ow_props_free(struct ow_props *p)
+{
+    free(p->apihost);
+    ow_wipe_free(p->auth);
+    free(p->ns);
+    memset(p, 0, sizeof *p);
+}
+
+static const char *ow_env(const char *name)
+{
+    const char *value = getenv(name);
+    return value != NULL && value[0] != '\0' ? value : NULL;
+}
+
+static const char *ow_given(const char *value)
+{
+    return value != NULL && value[0] != '\0' ? value : NULL;
+}
+
+static char *ow_home(void)
+{
+    const char *home = ow_env("HOME");
+    if (home != NULL)
+        return strdup(home);
+    struct passwd pw, *found = NULL;
+    char buffer[4096];
+    if (getpwuid_r(getuid(), &pw, buffer, sizeof buffer, &found) == 0 && found != NULL && pw.pw_dir != NULL &&
+        pw.pw_dir[0] != '\0')
+        return strdup(pw.pw_dir);
+    return NULL;
+}
+
+/* PATH for people: HOME shown as "~". */
+static char *ow_shown_path(const char *path, const char *home)
+{
+    char *shown = NULL;
+    size_t n = home != NULL ? strlen(home) : 0;
+    if (n > 1 && strncmp(path, home, n) == 0 && path[n] == '/') {
+        if (asprintf(&shown, "~%s", path + n) < 0)
+            return NULL;
+        return shown;
+    }
+    return strdup(path);
+}
+
+static char *ow_trim(char *s, char *end)
+{
+    while (s < end && (*s == ' ' || *s == '\t'))
+        s++;
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+        end--;
+    *end = '\0';
+    return s;
+}
+
+static int ow_set(char **slot, const char *value, int secret)
+{
+    char *copy = strdup(value);
+    if (copy == NULL)
+        return -1;
+    if (secret)
+        ow_wipe_free(*slot);
+    else
+        free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+/* Parses TEXT (NUL-terminated, modified) into P. Returns 0, or -1 with ERR. */
+static int ow_parse(char *text, const char *shown, struct ow_props *p, char *err, size_t err_size)
+{
+    unsigned line_number = 0;
+    char *line = text;
+    while (*line != '\0') {
+        line_number++;
+        char *end = strchr(line, '\n');
+        char *next = end != NULL ? end + 1 : line + strlen(line);
+        if (end == NULL)
+            end = line + strlen(line);
+        char *t = ow_trim(line, end);
+        line = next;
+        if (*t == '\0' || *t == '#')
+            continue;
+        char *equals = strchr(t, '=');
+        if (equals == NULL || equals == t) {
+            snprintf(err, err_size, "%s line %u: expected KEY=VALUE or a # comment", shown, line_number);
+            return -1;
+        }
+        char *key = ow_trim(t, equals);
+        char *value = ow_trim(equals + 1, equals + 1 + strlen(equals + 1));
+        int failed = 0;
+        if (strcmp(key, "APIHOST") == 0)
+            failed = ow_set(&p->apihost, value, 0);
+        else if (strcmp(key, "AUTH") == 0)
+            failed = ow_set(&p->auth, value, 1);
+        else if (strcmp(key, "NAMESPACE") == 0)
+            failed = ow_set(&p->ns, value, 0);
+        if (failed) {
+            snprintf(err, err_size, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Reads PATH into P. Returns 1 when read (a character device like
+ * /dev/null reads as empty), 0 when there is no such file, -1 with ERR. */
+static int ow_read(const char *path, const char *shown, struct ow_props *p, char *err, size_t err_size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return 0;
+        snprintf(err, err_size, "cannot read %s: %s", shown, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    const char *why = NULL;
+    if (fstat(fd, &st) < 0)
+        why = strerror(errno);
+    else if (S_ISCHR(st.st_mode)) {
+        close(fd);
+        return 1;
+    } else if (!S_ISREG(st.st_mode))
+        why = "not a regular file";
+    else if (st.st_size > OW_FILE_MAX)
+        why = "larger than 1 MiB";
+    if (why != NULL) {
+        snprintf(err, err_size, "cannot read %s: %s", shown, why);
+        close(fd);
+        return -1;
+    }
+    size_t cap = (size_t)st.st_size + 1, size = 0;
+    char *text = malloc(cap);
+    int failed = 0;
+    if (text == NULL) {
+        close(fd);
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    while (size < cap - 1) {
+        ssize_t n = read(fd, text + size, cap - 1 - size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(err, err_size, "cannot read %s: %s", shown, strerror(errno));
+            failed = 1;
+            break;
+        }
+        if (n == 0)
+            break;
+        size += (size_t)n;
+    }
+    close(fd);
+    text[size] = '\0';
+    if (!failed && memchr(text, '\0', size) != NULL) {
+        snprintf(err, err_size, "cannot read %s: it holds a NUL byte", shown);
+        failed = 1;
+    }
+    if (!failed)
+        failed = ow_parse(text, shown, p, err, err_size) < 0;
+    sodium_memzero(text, cap);
+    free(text);
+    return failed ? -1 : 1;
+}
+
+/* Whether S is printable ASCII without spaces (hosts, keys, namespaces). */
+static int ow_plain(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if (*s <= ' ' || *s >= 0x7f)
+            return 0;
+    return 1;
+}
+
+/* The API host as wsk makes it: https:// unless a scheme is given, no trailing '/'. */
+static char *ow_normalise_host(const char *host)
+{
+    char *url = NULL;
+    int has_scheme = strncmp(host, "https://", 8) == 0 || strncmp(host, "http://", 7) == 0;
+    if (asprintf(&url, "%s%s", has_scheme ? "" : "https://", host) < 0)
+        return NULL;
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        url[--n] = '\0';
+    return url;
+}
+
+/* The "Basic ..." header for AUTH. NULL when out of memory. */
+static char *ow_basic(const char *auth)
+{
+    size_t n = strlen(auth), encoded = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
+    char *header = malloc(6 + encoded);
+    if (header == NULL)
+        return NULL;
+    memcpy(header, "Basic ", 6);
+    sodium_bin2base64(header + 6, encoded, (const unsigned char *)auth, n, sodium_base64_VARIANT_ORIGINAL);
+    return header;
+}
+
+/* "FILE (KEY)". NULL when out of memory. */
+static char *ow_where(const char *file, const char *key)
+{
+    char *where = NULL;
+    if (asprintf(&where, "%s (%s)", file, key) < 0)
+        return NULL;
+    return where;
+}
+
+/* Picks each setting from explicit, environment or file into C. Returns 0 or -1 with ERR. */
+static int ow_choose(struct ow_credentials *c, const struct ow_credentials_options *o, const struct ow_props *p,
+                     const char *file, char *err, size_t err_size)
+{
+    const char *apihost = ow_given(o->apihost), *auth = ow_given(o->auth), *ns = ow_given(o->ns);
+    c->apihost_from = c->auth_from = c->ns_from = "the explicit setting";
+    if (apihost == NULL && (apihost = ow_env("__OW_API_HOST")) != NULL)
+        c->apihost_from = "__OW_API_HOST";
+    if (auth == NULL && (auth = ow_env("__OW_API_KEY")) != NULL)
+        c->auth_from = "__OW_API_KEY";
+    if (ns == NULL && (ns = ow_env("__OW_NAMESPACE")) != NULL)
+        c->ns_from = "__OW_NAMESPACE";
+    if (apihost == NULL && p->apihost != NULL && p->apihost[0] != '\0') {
+        apihost = p->apihost;
+        c->apihost_from = c->apihost_where = ow_where(file, "APIHOST");
+    }
+    if (auth == NULL && p->auth != NULL && p->auth[0] != '\0') {
+        auth = p->auth;
+        c->auth_from = c->auth_where = ow_where(file, "AUTH");
+    }
+    if (ns == NULL && p->ns != NULL && p->ns[0] != '\0') {
+        ns = p->ns;
+        c->ns_from = c->ns_where = ow_where(file, "NAMESPACE");
+    }
+    if (c->apihost_from == NULL || c->auth_from == NULL || c->ns_from == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    const char *where = file != NULL ? file : "~/.wskprops";
+    if (apihost == NULL || auth == NULL) {
+        snprintf(err, err_size,
+                 "no OpenWhisk %s: set %s= in %%platform openwhisk, %s, or %s in %s (wsk property set --%s ...)",
+                 apihost == NULL ? "API host" : "key", apihost == NULL ? "apihost" : "auth",
+                 apihost == NULL ? "__OW_API_HOST" : "__OW_API_KEY", apihost == NULL ? "APIHOST" : "AUTH", where,
+                 apihost == NULL ? "apihost" : "auth");
+        return -1;
+    }
+    const char *colon = strchr(auth, ':');
+    if (colon == NULL || colon == auth || colon[1] == '\0' || !ow_plain(auth)) {
+        snprintf(err, err_size, "the OpenWhisk key from %s is not UUID:KEY (the form of wsk's AUTH)", c->auth_from);
+        return -1;
+    }
+    if (!ow_plain(apihost) || strcmp(apihost, "https://") == 0 || strcmp(apihost, "http://") == 0) {
+        snprintf(err, err_size, "the OpenWhisk API host from %s is not a host name or URL", c->apihost_from);
+        return -1;
+    }
+    if (ns == NULL) {
+        ns = "_";
+        c->ns_from = "the default (the key's own)";
+    }
+    if (strlen(ns) > OW_NAMESPACE_MAX || !ow_plain(ns) || strchr(ns, '/') != NULL) {
+        snprintf(err, err_size, "the OpenWhisk namespace from %s is not a namespace name (no '/', no spaces)",
+                 c->ns_from);
+        return -1;
+    }
+    c->apihost = ow_normalise_host(apihost);
+    c->ns = strdup(ns);
+    c->authorization = ow_basic(auth);
+    c->uuid = strndup(auth, (size_t)(colon - auth));
+    if (c->apihost == NULL || c->ns == NULL || c->authorization == NULL || c->uuid == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* The properties file: WSK_CONFIG_FILE (*REQUIRED set), else ~/.wskprops;
+ * NULL (no error) when there is no home; -1 only when out of memory. */
+static int ow_props_path(char **path, int *required)
+{
+    const char *given = ow_env("WSK_CONFIG_FILE");
+    *path = NULL;
+    *required = given != NULL;
+    if (given != NULL) {
+        *path = strdup(given);
+        return *path != NULL ? 0 : -1;
+    }
+    char *home = ow_home();
+    if (home == NULL)
+        return 0;
+    int status = asprintf(path, "%s/.wskprops", home) < 0 ? -1 : 0;
+    if (status < 0)
+        *path = NULL;
+    free(home);
+    return status;
+}
+
+int ow_credentials_load(const struct ow_credentials_options *options, struct ow_credentials **out, char *err,
+                        size_t err_size)
+{
+    static const struct ow_credentials_options none = {NULL, NULL, NULL};
+    const struct ow_credentials_options *o = options != NULL ? options : &none;
+    struct ow_props props = {NULL, NULL, NULL};
+    struct ow_credentials *c = calloc(1, sizeof *c);
+    char *path = NULL, *home = NULL;
+    int status = -1, required = 0;
+    *out = NULL;
+    if (c == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    int complete = (ow_given(o->apihost) != NULL || ow_env("__OW_API_HOST") != NULL) &&
+                   (ow_given(o->auth) != NULL || ow_env("__OW_API_KEY") != NULL) &&
+                   (ow_given(o->ns) != NULL || ow_env("__OW_NAMESPACE") != NULL);
+    if (!complete) {
+        if (ow_props_path(&path, &required) < 0)
+            goto oom;
+        if (path != NULL) {
+            home = ow_home();
+            c->file_shown = ow_shown_path(path, home);
+            if (c->file_shown == NULL)
+                goto oom;
+            int read = ow_read(path, c->file_shown, &props, err, err_size);
+            if (read < 0)
+                goto done;
+            if (read == 0 && required) {
+                snprintf(err, err_size, "WSK_CONFIG_FILE names %s, which does not exist", c->file_shown);
+                goto done;
+            }
+        }
+    }
+    status = ow_choose(c, o, &props, c->file_shown, err, err_size);
+    goto done;
+oom:
+    snprintf(err, err_size, "out of memory");
+done:
+    ow_props_free(&props);
+    free(path);
+    free(home);
+    if (status == 0)
+        *out = c;
+    else
+        ow_credentials_free(c);
+    return status;
+}
+
+void ow_credentials_free(struct ow_credentials *c)
+{
+    if (c == NULL)
+        return;
+    free(c->apihost);
+    free(c->ns);
+    ow_wipe_free(c->authorization);
+    free(c->uuid);
+    free(c->file_shown);
+    free(c->apihost_where);
+    free(c->auth_where);
+    free(c->ns_where);
+    free(c);
+}
+
+const char *ow_credentials_apihost(const struct ow_credentials *c)
+{
+    return c->apihost;
+}
+
+const char *ow_credentials_namespace(const struct ow_credentials *c)
+{
+    return c->ns;
+}
+
+const char *ow_credentials_authorization(const struct ow_credentials *c)
+{
+    return c->authorization;
+}
+
+void ow_credentials_describe(const struct ow_credentials *c, char *buf, size_t size)
+{
+    snprintf(buf, size, "key %s from %s; API host %s from %s; namespace %s from %s", c->uuid, c->auth_from,
+             c->apihost, c->apihost_from, c->ns, c->ns_from);
+}

@@ -1,0 +1,217 @@
+/* Unit tests for ow_credentials: ~/.wskprops and WSK_CONFIG_FILE, the
+ * __OW_* environment, explicit settings, the order between them (per
+ * setting), the API host made an https URL as wsk makes it, the default
+ * namespace, the Basic header, the file's syntax, and the errors. HOME and
+ * every variable are this process's own (setenv); the files live in a
+ * temporary folder. Every key used holds "s3cr3t": no error and no
+ * description may contain it. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "ow_credentials.h"
+
+#define UUID "23bc46b1-71f6-4ed5-8c54-816aa4f8c502"
+#define KEY UUID ":123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP-s3cr3t"
+#define KEY_BASE64                                                                                             \
+    "MjNiYzQ2YjEtNzFmNi00ZWQ1LThjNTQtODE2YWE0ZjhjNTAyOjEyM3pPM3haQ0xyTU42djJCS0sxZFhZRnBYbFBrY2NPRnFtMTJDZEFzTWdS" \
+    "VTRWck5aOWx5R1ZDR3VNREdJd1AtczNjcjN0"
+#define OTHER_KEY "0b9e5a2c-0000-4000-8000-000000000001:other-s3cr3t-key"
+
+static char home[64];
+static char err[1024], description[1024];
+static struct ow_credentials *loaded;
+
+static const char *const variables[] = {"__OW_API_HOST", "__OW_API_KEY", "__OW_NAMESPACE", "WSK_CONFIG_FILE",
+                                        NULL};
+
+static void clean(void)
+{
+    for (int i = 0; variables[i] != NULL; i++)
+        unsetenv(variables[i]);
+    char path[128];
+    snprintf(path, sizeof path, "%s/.wskprops", home);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/other.props", home);
+    unlink(path);
+}
+
+static void write_file(const char *relative, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", home, relative);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static int load_with(const char *apihost, const char *auth, const char *ns)
+{
+    ow_credentials_free(loaded);
+    loaded = NULL;
+    err[0] = description[0] = '\0';
+    struct ow_credentials_options options = {apihost, auth, ns};
+    int status = ow_credentials_load(&options, &loaded, err, sizeof err);
+    if (status == 0)
+        ow_credentials_describe(loaded, description, sizeof description);
+    CHECK(strstr(err, "s3cr3t") == NULL);
+    CHECK(strstr(description, "s3cr3t") == NULL);
+    if (status != 0 && getenv("TEST_VERBOSE"))
+        fprintf(stderr, "error: %s\n", err);
+    return status;
+}
+
+static int load(void)
+{
+    return load_with(NULL, NULL, NULL);
+}
+
+/* Accessors that survive a failed load, so that a failure is reported, not a crash. */
+static const char *apihost_of(void)
+{
+    return loaded ? ow_credentials_apihost(loaded) : "(not loaded)";
+}
+
+static const char *namespace_of(void)
+{
+    return loaded ? ow_credentials_namespace(loaded) : "(not loaded)";
+}
+
+static const char *authorization_of(void)
+{
+    return loaded ? ow_credentials_authorization(loaded) : "(not loaded)";
+}
+
+static void test_nothing_anywhere(void)
+{
+    clean();
+    CHECK(load() == -1);
+    CHECK(strstr(err, "no OpenWhisk API host") != NULL);
+    CHECK(strstr(err, "__OW_API_HOST") != NULL && strstr(err, "~/.wskprops") != NULL);
+    write_file(".wskprops", "APIHOST=openwhisk.example\n");
+    CHECK(load() == -1);
+    CHECK(strstr(err, "no OpenWhisk key") != NULL && strstr(err, "__OW_API_KEY") != NULL);
+}
+
+static void test_wskprops(void)
+{
+    clean();
+    write_file(".wskprops", "# written by wsk\n\nAPIHOST = us-south.functions.cloud.ibm.com \r\n"
+                            "AUTH=" OTHER_KEY "\nAPIGW_ACCESS_TOKEN=not-used\nAUTH=" KEY "\n");
+    CHECK(load() == 0);
+    CHECK(strcmp(apihost_of(), "https://us-south.functions.cloud.ibm.com") == 0);
+    CHECK(strcmp(namespace_of(), "_") == 0);
+    CHECK(strcmp(authorization_of(), "Basic " KEY_BASE64) == 0);
+    CHECK(strstr(description, "key " UUID " from ~/.wskprops (AUTH)") != NULL);
+    CHECK(strstr(description, "from ~/.wskprops (APIHOST)") != NULL);
+    CHECK(strstr(description, "namespace _ from the default") != NULL);
+    CHECK(strstr(description, "123zO3x") == NULL);
+
+    write_file(".wskprops", "APIHOST=http://127.0.0.1:3233/\nAUTH=" KEY "\nNAMESPACE=guest\n");
+    CHECK(load() == 0);
+    CHECK(strcmp(apihost_of(), "http://127.0.0.1:3233") == 0);
+    CHECK(strcmp(namespace_of(), "guest") == 0);
+    CHECK(strstr(description, "namespace guest from ~/.wskprops (NAMESPACE)") != NULL);
+
+    write_file(".wskprops", "APIHOST=https://openwhisk.example:8443\nAUTH=" KEY "\n");
+    CHECK(load() == 0);
+    CHECK(strcmp(apihost_of(), "https://openwhisk.example:8443") == 0);
+}
+
+static void test_wsk_config_file(void)
+{
+    clean();
+    write_file(".wskprops", "APIHOST=home.example\nAUTH=" OTHER_KEY "\n");
+    write_file("other.props", "APIHOST=other.example\nAUTH=" KEY "\n");
+    char path[128];
+    snprintf(path, sizeof path, "%s/other.props", home);
+    setenv("WSK_CONFIG_FILE", path, 1);
+    CHECK(load() == 0);
+    CHECK(strcmp(apihost_of(), "https://other.example") == 0);
+    CHECK(strcmp(authorization_of(), "Basic " KEY_BASE64) == 0);
+    CHECK(strstr(description, "~/other.props (AUTH)") != NULL);
+    snprintf(path, sizeof path, "%s/missing.props", home);
+    setenv("WSK_CONFIG_FILE", path, 1);
+    CHECK(load() == -1);
+    CHECK(strstr(err, "WSK_CONFIG_FILE") != NULL && strstr(err, "missing.props") != NULL);
+}
+
+static void test_environment_and_explicit(void)
+{
+    clean();
+    write_file(".wskprops", "APIHOST=file.example\nAUTH=" OTHER_KEY "\nNAMESPACE=from-file\n");
+    setenv("__OW_API_KEY", KEY, 1);
+    CHECK(load() == 0);
+    CHECK(strcmp(authorization_of(), "Basic " KEY_BASE64) == 0);
+    CHECK(strstr(description, "from __OW_API_KEY") != NULL);
+    CHECK(strcmp(apihost_of(), "https://file.example") == 0); /* each setting on its own */
+    setenv("__OW_API_HOST", "env.example", 1);
+    setenv("__OW_NAMESPACE", "from-env", 1);
+    CHECK(load() == 0);
+    CHECK(strcmp(apihost_of(), "https://env.example") == 0 && strcmp(namespace_of(), "from-env") == 0);
+    CHECK(load_with("explicit.example/", NULL, "explicit-ns") == 0);
+    CHECK(strcmp(apihost_of(), "https://explicit.example") == 0);
+    CHECK(strcmp(namespace_of(), "explicit-ns") == 0);
+    CHECK(strstr(description, "from the explicit setting") != NULL);
+    CHECK(load_with(NULL, OTHER_KEY, NULL) == 0);
+    CHECK(strstr(description, "key 0b9e5a2c-0000-4000-8000-000000000001 from the explicit setting") != NULL);
+
+    /* everything from the environment: the file is not read, so a broken one does not matter */
+    write_file(".wskprops", "this line is not a setting s3cr3t\n");
+    CHECK(load() == 0);
+    CHECK(load_with("", "", "") == 0); /* empty explicit values are not given */
+    CHECK(strcmp(namespace_of(), "from-env") == 0);
+}
+
+static void test_bad_input(void)
+{
+    clean();
+    write_file(".wskprops", "APIHOST=openwhisk.example\nAUTH " KEY "\n");
+    CHECK(load() == -1);
+    CHECK(strstr(err, "~/.wskprops line 2") != NULL);
+    write_file(".wskprops", "APIHOST=openwhisk.example\nAUTH=no-colon-s3cr3t\n");
+    CHECK(load() == -1);
+    CHECK(strstr(err, "not UUID:KEY") != NULL && strstr(err, "~/.wskprops (AUTH)") != NULL);
+    write_file(".wskprops", "APIHOST=openwhisk.example\nAUTH=:s3cr3t\n");
+    CHECK(load() == -1);
+    write_file(".wskprops", "APIHOST=openwhisk.example\nAUTH=" KEY "\nNAMESPACE=a/b\n");
+    CHECK(load() == -1);
+    CHECK(strstr(err, "namespace") != NULL);
+    write_file(".wskprops", "APIHOST=https://\nAUTH=" KEY "\n");
+    CHECK(load() == -1);
+    CHECK(strstr(err, "API host") != NULL);
+    write_file(".wskprops", "APIHOST=open whisk\nAUTH=" KEY "\n");
+    CHECK(load() == -1);
+    char folder[128];
+    snprintf(folder, sizeof folder, "%s/.wskprops", home);
+    unlink(folder);
+    CHECK(mkdir(folder, 0700) == 0);
+    CHECK(load() == -1);
+    CHECK(strstr(err, "not a regular file") != NULL);
+    rmdir(folder);
+    setenv("WSK_CONFIG_FILE", "/dev/null", 1);
+    setenv("__OW_API_HOST", "openwhisk.example", 1);
+    setenv("__OW_API_KEY", KEY, 1);
+    CHECK(load() == 0);
+}
+
+int main(void)
+{
+    snprintf(home, sizeof home, "/tmp/ow-credentials-XXXXXX");
+    CHECK(mkdtemp(home) != NULL);
+    setenv("HOME", home, 1);
+    test_nothing_anywhere();
+    test_wskprops();
+    test_wsk_config_file();
+    test_environment_and_explicit();
+    test_bad_input();
+    ow_credentials_free(loaded);
+    clean();
+    rmdir(home);
+    return check_report();
+}
