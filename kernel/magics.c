@@ -68,6 +68,8 @@ static const struct magic {
      "The same works in plain Python cells with FaaSET's decorator:\n"
      "  @cloud_function(memory=256, platforms=[Platform.LOCAL])\n"
      "  def hello(request, context): ...\n"
+     "SAAF: `from SAAF import Inspector`; the paper's `from Inspector import *` is accepted inside the def\n"
+     "(rewritten to `from Inspector import Inspector`); any other `import *` in a def stays a SyntaxError.\n"
      "Calls: hello(request) returns the result; hello.invoke(request, event=True) queues an Event call (aws).",
      NULL, magics_cloud_function_cell},
     {"%invoke", "%invoke NAME JSON",

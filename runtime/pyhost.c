@@ -101,6 +101,7 @@ static int pyhost_send_boot(struct pyhost *host)
         {"faaset_magics", "runtime/python/faaset_magics.py"},
         {"faaset_ipython", "runtime/python/faaset_ipython.py"},
         {"faaset_results", "runtime/python/faaset_results.py"},
+        {"faaset_inspector_import", "runtime/python/faaset_inspector_import.py"},
         {"faaset_host", "runtime/python/faaset_host.py"},
         {"SAAF", "runtime/python/SAAF.py"},
         {"Inspector", "runtime/python/Inspector.py"},

@@ -71,6 +71,7 @@ import faaset_comms  # Jupyter comms (widgets); created before this module like 
 import faaset_frames  # created before this module by bootstrap.py (the boot frame lists it first)
 import faaset_language  # IPython's cell language (`!cmd`, `%magic`, inline figures), also booted before
 import faaset_results
+import faaset_inspector_import
 import faaset_transform
 
 CELL_FILENAME_PREFIX = "<cell "
@@ -1070,6 +1071,7 @@ def _decorated_source(code):
     if start > 1:  # a def inside a block: just the def, dedented
         import textwrap
         source = textwrap.dedent(source)
+    source = faaset_inspector_import.rewrite(source)  # as the cell ran it
     return source if source.endswith("\n") else source + "\n"
 
 
@@ -1659,6 +1661,9 @@ class Runtime:
             if python.rstrip("\n") == code.rstrip("\n"):
                 raise error from None
             module, code = ast.parse(python, filename), python
+        rewritten = faaset_inspector_import.rewrite(code)  # the paper's `from Inspector import *` in a def
+        if rewritten is not code:
+            module, code = ast.parse(rewritten, filename), rewritten
         self._run_module(module, code, filename, count, store_history)
 
     def _run_module(self, module, code, filename, count, store_history):
@@ -1710,6 +1715,7 @@ class Runtime:
             self.cell = None
 
     def _define_cell(self, padded, body_line, options, filename, count, store_history):
+        padded = faaset_inspector_import.rewrite(padded)  # the paper's `from Inspector import *` in the def
         module = ast.parse(padded, filename)
         # Errors Python finds only when compiling (`return` outside a function,
         # `import *` in a def) are reported here, before anything is packaged.

@@ -531,7 +531,7 @@ def test_saaf_sees_aws_lambda_and_new_containers(standin):
     first = invoke(client, "profiled")[0]
     second = invoke(client, "profiled")[0]
     assert first["platform"] == "AWS Lambda"
-    assert (first["functionName"], first["functionMemory"], first["functionRegion"]) == ("profiled", 512, "us-east-1")
+    assert (first["functionName"], first["functionMemory"], first["functionRegion"]) == ("profiled", "512", "us-east-1")
     assert "[$LATEST]" in first["containerID"]
     assert (first["newcontainer"], second["newcontainer"]) == (1, 0)
     assert first["uuid"] == second["uuid"]

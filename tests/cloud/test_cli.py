@@ -41,7 +41,7 @@ def test_cli_deploy_invoke_and_notebook_interplay(workspace):
     invoked = workspace.cli("invoke", "greet", '{"name":"x"}')
     assert invoked.returncode == 0, invoked.stderr
     result = json.loads(invoked.stdout)
-    assert result["message"] == "Hi x" and result["functionMemory"] == 256, result
+    assert result["message"] == "Hi x" and result["functionMemory"] == "256", result
     assert result["platform"] == "FaaSET Local" and result["functionName"] == "greet", result
     assert result["roundTripTime"] > 0
     assert result["latency"] == pytest.approx(result["roundTripTime"] - result["runtime"])
@@ -57,7 +57,7 @@ def test_cli_deploy_invoke_and_notebook_interplay(workspace):
     )
     data = invoke.ok().results[0].data
     assert data["application/json"]["message"] == "Hi nb", invoke
-    assert json.loads(text(data["text/plain"]))["functionMemory"] == 256, invoke
+    assert json.loads(text(data["text/plain"]))["functionMemory"] == "256", invoke
     assert re.search(DEPLOY_LINE.format(verb="up to date", name="greet"), cell.ok().stdout, re.M), \
         f"the same source and options as the CLI's deploy should be up to date:\n{cell!r}"
     assert call.ok().json()["message"] == "Hi py"

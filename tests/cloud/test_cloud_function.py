@@ -58,13 +58,13 @@ def test_deploy_call_invoke_and_saaf(workspace):
     # the statement after the def ran in the notebook and is the cell's result
     first = define.result
     assert "'message': 'Hello x!'" in first and "'newcontainer': 1" in first, define
-    assert "'platform': 'FaaSET Local'" in first and "'functionMemory': 256" in first, define
+    assert "'platform': 'FaaSET Local'" in first and "'functionMemory': '256'" in first, define
 
     bob, ann = calls.ok().json()
     for result, name in ((bob, "Bob"), (ann, "Ann")):
         assert result["message"] == f"Hello {name}!"
         assert result["platform"] == "FaaSET Local"
-        assert result["functionMemory"] == 256
+        assert result["functionMemory"] == "256"
         assert result["functionName"] == "hello"
         assert result["newcontainer"] == 0, "a warm worker should serve the second and later calls"
         assert isinstance(result["roundTripTime"], float) and result["roundTripTime"] > 0
@@ -152,16 +152,16 @@ def test_deploy_cache_counts_platform_calls(workspace):
     )
     first, call1, same, code, call2, config, call3, forced, linked, call4 = cells
     h1 = deploy_line(first.ok(), "deployed", "cached")
-    assert call1.ok().json() == ["one", 128]
+    assert call1.ok().json() == ["one", "128"]
     assert deploy_line(same.ok(), "up to date", "cached") == h1
     h2 = deploy_line(code.ok(), "updated code of", "cached")
     assert h2 != h1
-    assert call2.ok().json() == ["onE", 128], "the call after a code update must run the new code"
+    assert call2.ok().json() == ["onE", "128"], "the call after a code update must run the new code"
     assert deploy_line(config.ok(), "updated configuration of", "cached") == h2
-    assert call3.ok().json() == ["onE", 1024], "the call after a memory change must see the new memory"
+    assert call3.ok().json() == ["onE", "1024"], "the call after a memory change must see the new memory"
     deploy_line(forced.ok(), "(?:updated code of|deployed|redeployed)", "cached")
     deploy_line(linked.ok(), "linked", "cached")
-    assert call4.ok().json() == ["onE", 1024]
+    assert call4.ok().json() == ["onE", "1024"]
 
     ops = [(e["op"], e["function"]) for e in trace.entries()]
     assert ops == [
@@ -185,7 +185,7 @@ def test_deploy_cache_counts_platform_calls(workspace):
     # a new kernel in the same folder: the deploy cache survives
     again, call5 = workspace.run(cached(version="onE", memory=1024), CALL_CACHED)
     assert deploy_line(again.ok(), "up to date", "cached") == h2
-    assert call5.ok().json() == ["onE", 1024]
+    assert call5.ok().json() == ["onE", "1024"]
     assert [(e["op"], e["function"]) for e in trace.since(marks[-1])] == [("invoke", "cached")]
     marks.append(trace.mark())
 
@@ -195,7 +195,7 @@ def test_deploy_cache_counts_platform_calls(workspace):
     broken.ok()
     assert re.search(r"^local: .*\bcached\b.*state file.*unreadable", broken.stdout, re.M) or \
         re.search(r"^local: .*state file.*unreadable.*\bcached\b", broken.stdout, re.M), broken
-    assert call6.ok().json() == ["onE", 1024]
+    assert call6.ok().json() == ["onE", "1024"]
     deploy_line(after.ok(), "up to date", "cached")
     assert [(e["op"], e["function"]) for e in trace.since(marks[-1])] == [("deploy", "cached"), ("invoke", "cached")]
     assert json.loads(state_file.read_text())["memory_mb"] == 1024
@@ -232,9 +232,9 @@ def test_options_env_name_run_local(workspace):
     )
     probe, call, renamed, call_renamed, here, call_here, low, high = cells
     deploy_line(probe.ok(), "deployed", "probe")
-    assert call.ok().json() == ["FaaSET Local", ["hi", "x=y"], 384, ["probe", "384"], False, True]
+    assert call.ok().json() == ["FaaSET Local", ["hi", "x=y"], "384", ["probe", "384"], False, True]
     deploy_line(renamed.ok(), "deployed", "renamed")
-    assert call_renamed.ok().json() == ["FaaSET Local", ["hi", "x=y"], 384, ["renamed", "384"], False, True]
+    assert call_renamed.ok().json() == ["FaaSET Local", ["hi", "x=y"], "384", ["renamed", "384"], False, True]
 
     here.ok()
     assert re.search(r"^local: .*\bhere\b", here.stdout, re.M), here
@@ -369,7 +369,7 @@ def test_decorator_and_the_papers_notation(workspace):
     deploy_line(paper.ok(), "deployed", "paper")
     assert paper.result == "'Hello Eve!'"
     deploy_line(decorated.ok(), "deployed", "hello_world")
-    assert call.ok().json() == [True, 256, "FaaSET Local", 1]
+    assert call.ok().json() == [True, "256", "FaaSET Local", 1]
     deploy_line(again.ok(), "up to date", "hello_world")
     local.ok()
     assert call_local.ok().json() == ["Hi Ann", "FaaSET Notebook", True]

@@ -25,6 +25,7 @@ def test_cloud_function_help_opens_the_pager(kernel, code):
     for option in ("platforms=", "memory=", "timeout=", "arch=", "runtime=", "name=", "deploy=false", "force=true",
                    "run=cloud|local", "env="):
         assert option in shown, f"the help does not explain {option}:\n{shown}"
+    assert "`from Inspector import *` is accepted inside the def" in shown, shown
     assert not [m for m in outputs if m["msg_type"] == "error"], outputs
 
 

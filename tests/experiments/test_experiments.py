@@ -374,7 +374,7 @@ def test_memory_settings_reconfigure_before_each_pass(notebook):
     assert [r["memorySetting"] for r in rows] == [256] * 8 + [512] * 8, rows
     assert [r["iteration"] for r in rows] == [0] * 4 + [1] * 4 + [0] * 4 + [1] * 4, rows
     for row in rows:
-        assert row["functionMemory"] == row["memorySetting"], row
+        assert row["functionMemory"] == str(row["memorySetting"]), row
     for start in range(0, 16, 4):  # every pass makes runs 0..3, thread t runs t and t + 2
         assert sorted((r["1_run_id"], r["2_thread_id"]) for r in rows[start:start + 4]) == \
             [(0, 0), (1, 1), (2, 0), (3, 1)], rows[start:start + 4]

@@ -62,7 +62,7 @@ def test_the_papers_figure_2_runs_as_printed(aws_workspace, standin):
     deployed, called = workspace.run(PAPER_FIGURE_2, CALL_TWICE)
     assert aws_line(deployed)["verb"] == "deployed"
     message, platform, memory, first_new, second_new, same, timed = called.ok().json()
-    assert message == "Hello Bob!" and platform == "AWS Lambda" and memory == 256, called
+    assert message == "Hello Bob!" and platform == "AWS Lambda" and memory == "256", called
     assert (first_new, second_new, same, timed) == (1, 0, True, True), called
     assert SECRET_KEY not in outputs_text([deployed, called])
 

@@ -21,7 +21,7 @@ import unittest
 RUNTIME_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "runtime", "python")
 READ_TIMEOUT = 10.0
 RUNTIME_MODULES = ("faaset_frames", "faaset_comms", "faaset_transform", "faaset_inline", "faaset_language", "faaset_magics",
-                   "faaset_ipython", "faaset_results", "faaset_host")
+                   "faaset_ipython", "faaset_results", "faaset_inspector_import", "faaset_host")
 
 
 def _read_source(name):
