@@ -103,7 +103,8 @@ static json_t *faasrunner_run(const json_t *row, const char *function, int pipel
     }
     if (json_object_get(row, "platform") == NULL) {
         const char *endpoint = json_string_value(json_object_get(row, "endpoint"));
-        json_object_set_new(run, "endpoint", json_string(endpoint && *endpoint ? endpoint : function));
+        int url = endpoint != NULL && strstr(endpoint, "://") != NULL; /* HTTP: the URL; a platform: the function */
+        json_object_set_new(run, "endpoint", json_string(url ? endpoint : function));
     }
     json_object_foreach(run, key, value)
         json_object_set_new(run, key, faasrunner_text(value));

@@ -18,7 +18,8 @@
  * (`3_pipeline_stage` in a pipeline), `zAll` ("Final Results:"),
  * `roundTripTime` rounded to 0.01 ms, `payload` (the JSON sent),
  * `latency` (roundTripTime less the whole ms of `runtime`, to 0.01),
- * `endpoint` when the function did not name its `platform`, and `cpuType`
+ * `endpoint` (the URL of an HTTP function, else the function's name) when
+ * the function did not name its `platform`, and `cpuType`
  * with " - Model " and `cpuModel` after it; every value as Python's str()
  * writes it with commas made ';', tabs and line breaks escaped. faaset's
  * own columns (status, retries, client times, memorySetting, ...) stay in
