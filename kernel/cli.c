@@ -442,6 +442,20 @@ static void cli_on_run_finished(void *ctx, const json_t *summary)
     json_decref(shown);
     const char *status = json_string_value(json_object_get(summary, "status"));
     cli->exit_code = status != NULL && strcmp(status, "complete") == 0 ? 0 : 1;
+    json_int_t runs = json_integer_value(json_object_get(summary, "runs"));
+    if (runs > 0 && json_integer_value(json_object_get(summary, "successes")) == 0) {
+        /* FaaS Runner's line first, for the scripts that look for it */
+        fprintf(stderr, "ERROR - ALL REQUESTS FAILED\nfaaset run: all %" JSON_INTEGER_FORMAT " runs failed (", runs);
+        const char *type;
+        json_t *count;
+        int first = 1;
+        json_object_foreach(json_object_get(summary, "failures"), type, count) {
+            fprintf(stderr, "%s%s: %" JSON_INTEGER_FORMAT, first ? "" : ", ", type, json_integer_value(count));
+            first = 0;
+        }
+        fprintf(stderr, "); the rows say why, in %s\n", cli->session ? session_folder(cli->session) : "the results");
+        cli->exit_code = 1;
+    }
     cli->finished = 1;
 }
 

@@ -3,7 +3,12 @@
  * (by the runner every second, or here once a megabyte is waiting, so a
  * fast experiment's queue stays small), so a reader (or a kernel killed
  * mid-write) sees whole lines only, except possibly a cut last line, which
- * readers skip. */
+ * readers skip. runs.csv's header is written when the folder opens; a row
+ * that brings an attribute no column has yet adds a column, and the next
+ * flush writes runs.csv anew from runs.jsonl with the longer header
+ * (atomically: a reader sees the old file or the new one), then appends
+ * again. A function returns the same attributes run after run, so that
+ * happens about once per experiment, at its first flush. */
 #include "results.h"
 
 #include <ctype.h>
@@ -34,14 +39,17 @@ static const char *const results_columns[] = {
     "cpuIOWaitDelta", "cpuIrqDelta", "cpuSoftIrqDelta", "cpuStealDelta", "cpuGuestDelta", "cpuGuestNiceDelta",
     "contextSwitchesDelta", "pageFaultsDelta", "majorPageFaultsDelta", NULL,
 };
-#define RESULTS_COLUMNS (sizeof results_columns / sizeof results_columns[0] - 1)
 
 struct results_store {
     char path[4096];         /* PARENT/FUNCTION/NAME-TIME */
     int jsonl_fd, csv_fd;
     struct buffer jsonl, csv;
-    struct buffer cells, other; /* the row being appended: its CSV cells, its `other` JSON */
-    json_t *columns;         /* the fixed CSV columns: {name: index} */
+    struct buffer cells;     /* the row being appended: its CSV cells */
+    json_t *columns;         /* the CSV columns: {name: index} */
+    json_t *names;           /* the CSV columns in order */
+    size_t *starts, *lengths; /* each column's cell in `cells` */
+    size_t capacity;         /* of starts and lengths */
+    int csv_stale;           /* a column was added: runs.csv is written anew at the next flush */
 };
 
 /* A CSV field: quoted when it holds a comma, a quote or a line break. */
@@ -167,15 +175,24 @@ static void results_put_value(struct buffer *json, struct buffer *cell, const js
         buffer_append(cell, json->data + at, json->size - at);
 }
 
-/* One pass over the row's keys, in the row's order: each value is
- * formatted once for the JSON line and, when it has a column, for its CSV
- * cell; the others are gathered into the `other` column's JSON. */
-void results_append(struct results_store *store, const json_t *row)
+/* The CSV column of NAME, added when it is new (runs.csv is then stale). */
+static size_t results_column(struct results_store *store, const char *name)
 {
-    struct buffer *line = &store->jsonl, *cells = &store->cells, *other = &store->other;
-    size_t start[RESULTS_COLUMNS] = {0}, length[RESULTS_COLUMNS] = {0};
+    json_t *index = json_object_get(store->columns, name);
+    if (index != NULL)
+        return (size_t)json_integer_value(index);
+    size_t count = json_array_size(store->names);
+    json_object_set_new(store->columns, name, json_integer((json_int_t)count));
+    json_array_append_new(store->names, json_string(name));
+    store->csv_stale = 1;
+    return count;
+}
+
+/* The cells of ROW onto store->cells (its JSON line onto LINE), by column. */
+static void results_cells(struct results_store *store, const json_t *row, struct buffer *line)
+{
+    struct buffer *cells = &store->cells;
     buffer_clear(cells);
-    buffer_clear(other);
     buffer_append(line, "{", 1);
     int first = 1;
     const char *key;
@@ -184,36 +201,68 @@ void results_append(struct results_store *store, const json_t *row)
         if (!first)
             buffer_append(line, ",", 1);
         first = 0;
-        size_t key_at = line->size;
         results_put_json_string(line, key, strlen(key));
         buffer_append(line, ":", 1);
-        json_t *column = json_object_get(store->columns, key);
-        if (column != NULL) {
-            size_t i = (size_t)json_integer_value(column);
-            start[i] = cells->size;
-            results_put_value(line, cells, value);
-            length[i] = cells->size - start[i];
-        } else {
-            results_put_value(line, NULL, value);
-            buffer_append(other, other->size ? "," : "{", 1);
-            if (!line->failed)
-                buffer_append(other, line->data + key_at, line->size - key_at);
+        size_t i = results_column(store, key);
+        if (i >= store->capacity) {
+            size_t capacity = store->capacity * 2 > i + 1 ? store->capacity * 2 : i + 16;
+            size_t *starts = realloc(store->starts, capacity * sizeof *starts);
+            size_t *lengths = starts ? realloc(store->lengths, capacity * sizeof *lengths) : NULL;
+            if (starts != NULL)
+                store->starts = starts;
+            if (lengths == NULL) {
+                results_put_value(line, NULL, value);
+                cells->failed = 1;
+                continue;
+            }
+            memset(lengths + store->capacity, 0, (capacity - store->capacity) * sizeof *lengths);
+            store->lengths = lengths;
+            store->capacity = capacity;
         }
+        store->starts[i] = cells->size;
+        results_put_value(line, cells, value);
+        store->lengths[i] = cells->size - store->starts[i];
     }
     buffer_append(line, "}\n", 2);
-    for (size_t i = 0; i < RESULTS_COLUMNS; i++) {
+}
+
+/* The CSV line of the cells results_cells made, onto OUT; clears them. */
+static void results_csv_line(struct results_store *store, struct buffer *out)
+{
+    size_t count = json_array_size(store->names);
+    for (size_t i = 0; i < count; i++) {
         if (i > 0)
-            buffer_append(&store->csv, ",", 1);
-        if (length[i] > 0)
-            buffer_append(&store->csv, cells->data + start[i], length[i]);
+            buffer_append(out, ",", 1);
+        if (i < store->capacity && store->lengths[i] > 0 && !store->cells.failed)
+            buffer_append(out, store->cells.data + store->starts[i], store->lengths[i]);
     }
-    buffer_append(&store->csv, ",", 1);
-    if (other->size > 0) {
-        buffer_append(other, "}", 1);
-        if (!other->failed)
-            results_put_field(&store->csv, other->data, other->size);
+    buffer_append(out, "\n", 1);
+    if (store->lengths != NULL)
+        memset(store->lengths, 0, store->capacity * sizeof *store->lengths);
+}
+
+static void results_csv_header(const struct results_store *store, struct buffer *out)
+{
+    size_t i;
+    json_t *name;
+    json_array_foreach(store->names, i, name) {
+        if (i > 0)
+            buffer_append(out, ",", 1);
+        results_put_field(out, json_string_value(name), json_string_length(name));
     }
-    buffer_append(&store->csv, "\n", 1);
+    buffer_append(out, "\n", 1);
+}
+
+/* One pass over the row's keys, in the row's order: each value is
+ * formatted once for the JSON line and for its CSV cell. While runs.csv is
+ * stale no CSV line is queued: the next flush writes them all. */
+void results_append(struct results_store *store, const json_t *row)
+{
+    results_cells(store, row, &store->jsonl);
+    if (!store->csv_stale)
+        results_csv_line(store, &store->csv);
+    else if (store->lengths != NULL)
+        memset(store->lengths, 0, store->capacity * sizeof *store->lengths);
     if (store->jsonl.size + store->csv.size >= RESULTS_FLUSH_BYTES)
         results_flush(store);
 }
@@ -232,10 +281,53 @@ static void results_write(int fd, struct buffer *b)
     buffer_clear(b);
 }
 
+static int results_open_file(struct results_store *store, const char *name);
+
+/* runs.csv anew from runs.jsonl, with every column (see the top). */
+static void results_rewrite_csv(struct results_store *store)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/runs.jsonl", store->path);
+    size_t size = 0;
+    char *text = fsutil_read(path, &size);
+    if (text == NULL)
+        return;
+    struct buffer rows = {0}, scratch = {0};
+    for (char *line = text, *end; line < text + size; line = end + 1) {
+        end = memchr(line, '\n', (size_t)(text + size - line));
+        if (end == NULL)
+            break; /* a cut last line */
+        json_t *row = json_loadb(line, (size_t)(end - line), 0, NULL);
+        if (json_is_object(row)) {
+            buffer_clear(&scratch);
+            results_cells(store, row, &scratch);
+            results_csv_line(store, &rows);
+        }
+        json_decref(row);
+    }
+    free(text);
+    struct buffer file = {0};
+    results_csv_header(store, &file); /* after the rows: they may have added columns */
+    buffer_append(&file, rows.data ? rows.data : "", rows.size);
+    snprintf(path, sizeof path, "%s/runs.csv", store->path);
+    if (!file.failed && !rows.failed && fsutil_write_atomic(path, file.data, file.size, 0600) == 0) {
+        close(store->csv_fd);
+        store->csv_fd = results_open_file(store, "runs.csv");
+        store->csv_stale = 0;
+        buffer_clear(&store->csv);
+    }
+    buffer_free(&rows);
+    buffer_free(&scratch);
+    buffer_free(&file);
+}
+
 void results_flush(struct results_store *store)
 {
     results_write(store->jsonl_fd, &store->jsonl);
-    results_write(store->csv_fd, &store->csv);
+    if (store->csv_stale)
+        results_rewrite_csv(store);
+    if (!store->csv_stale && store->csv_fd >= 0)
+        results_write(store->csv_fd, &store->csv);
 }
 
 static int results_open_file(struct results_store *store, const char *name)
@@ -298,13 +390,11 @@ struct results_store *results_open(const char *parent, const char *function, con
     }
     free(text);
     store->columns = json_object();
-    for (size_t i = 0; results_columns[i] != NULL; i++) {
-        if (i > 0)
-            buffer_append(&store->csv, ",", 1);
-        buffer_append(&store->csv, results_columns[i], strlen(results_columns[i]));
-        json_object_set_new(store->columns, results_columns[i], json_integer((json_int_t)i));
-    }
-    buffer_append(&store->csv, ",other\n", 7);
+    store->names = json_array();
+    for (size_t i = 0; results_columns[i] != NULL; i++)
+        results_column(store, results_columns[i]);
+    store->csv_stale = 0;
+    results_csv_header(store, &store->csv);
     results_flush(store);
     return store;
 }
@@ -330,8 +420,10 @@ void results_close(struct results_store *store, const json_t *summary)
     buffer_free(&store->jsonl);
     buffer_free(&store->csv);
     buffer_free(&store->cells);
-    buffer_free(&store->other);
     json_decref(store->columns);
+    json_decref(store->names);
+    free(store->starts);
+    free(store->lengths);
     free(store);
 }
 

@@ -6,8 +6,9 @@
  * written out at least once a second) and, at the end, summary.json (end
  * time, status "complete" or "interrupted", the figures). A kernel killed
  * mid-run loses only the rows of runs still in flight and at most the last
- * second of buffered ones. CSV columns are fixed: FaaS Runner's run
- * columns, the SAAF attributes, then `other` (JSON of anything else). */
+ * second of buffered ones. runs.csv's columns: FaaS Runner's run columns
+ * and faaset's, the SAAF attributes, then every other attribute a row
+ * has, each its own column, in the order they first appear. */
 #ifndef FAASET_RESULTS_H
 #define FAASET_RESULTS_H
 

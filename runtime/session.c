@@ -1,4 +1,4 @@
-/* session: an experiment's stages, results folder, runner and report (see
+/* session: an experiment's stages, results folder, runner and FaaS Runner's files (see
  * session.h). The HTTP engine is made only when a stage is an endpoint.
  * The session records the experiment and what it calls in the folder's
  * experiment.json; summary.json gets the runner's summary without the
@@ -14,7 +14,7 @@
 #include "http.h"
 #include "log.h"
 #include "platform.h"
-#include "report.h"
+#include "faasrunner.h"
 #include "results.h"
 #include "targets.h"
 
@@ -215,17 +215,14 @@ enum session_error session_open(struct session *session, const json_t *experimen
     return SESSION_OK;
 }
 
-/* FaaS Runner's report.csv, when the experiment asks for groups or overlaps. */
-static void session_write_report(struct session *session)
+/* FaaS Runner's files, from the rows on disk. */
+static void session_write_faas_runner_files(struct session *session)
 {
-    const json_t *experiment = session->experiment.source;
-    if (json_array_size(json_object_get(experiment, "outputGroups")) == 0 &&
-        json_string_length(json_object_get(experiment, "overlapFilter")) == 0)
-        return;
     char err[512];
     json_t *rows = results_load_rows(session->folder, err, sizeof err);
-    if (rows == NULL || report_write(session->folder, experiment, rows, err, sizeof err) < 0)
-        log_warn("no report for %s: %s", session->folder, err);
+    if (rows == NULL || faasrunner_write(session->folder, session->function, &session->experiment,
+                                         session->stage_count > 1, rows, err, sizeof err) < 0)
+        log_warn("no FaaS Runner files for %s: %s", session->folder, err);
     json_decref(rows);
 }
 
@@ -248,7 +245,7 @@ static void session_on_finished(void *ctx, const json_t *summary)
     results_close(session->store, kept);
     session->store = NULL;
     json_decref(kept);
-    session_write_report(session);
+    session_write_faas_runner_files(session);
     session->events.finished(session->events.ctx, shown);
     json_decref(shown);
 }

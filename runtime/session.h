@@ -3,8 +3,8 @@
  * pipeline of them, a FaaS Runner function file, an HTTP endpoint), reads
  * and checks the experiment, opens its results folder, drives the runner,
  * and when the runner ends closes the folder with the summary (plus
- * endTime) and writes FaaS Runner's report.csv if the experiment asks for
- * one. What the user sees (progress, tables, charts or lines on a
+ * endTime) and writes FaaS Runner's own files beside faaset's
+ * (faasrunner.h). What the user sees (progress, tables, charts or lines on a
  * terminal) is the front end's, through the events.
  *
  * Life cycle: session_new, session_add_* for each stage, session_open

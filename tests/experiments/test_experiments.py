@@ -274,22 +274,26 @@ def test_experiment_json_records_the_experiment_as_given(notebook):
     assert run_folder(notebook.folder, "warned").meta["experiment"] == WARNED
 
 
-def test_rows_csv_and_jsonl_agree_with_the_fixed_header(notebook):
+def test_rows_csv_and_jsonl_agree_column_by_column(notebook):
     for name in STARTED:
         folder = notebook.run(name)
         rows = folder.rows()
         header, csv_rows = folder.csv()
         assert header[:len(RUN_COLUMNS)] == RUN_COLUMNS, header
-        assert header[-1] == "other", header
+        assert "other" not in header, header
+        # the function's own attributes each have a column, after the known ones
+        for key in ("n", "tag"):
+            if any(key in row for row in rows):
+                assert header.index(key) > header.index("majorPageFaultsDelta"), header
         assert all(column in header for column in SAAF_COLUMNS), header
         assert len(csv_rows) == len(rows), (name, len(csv_rows), len(rows))
         for row, csv_row in zip(rows, csv_rows):
             assert csv_row["1_run_id"] == str(row["1_run_id"]) and csv_row["status"] == row["status"], (row, csv_row)
             assert json.loads(csv_row["payload"]) == payload_of(row), (row, csv_row)
             assert csv_row["uuid"] == row.get("uuid", ""), (row, csv_row)
-            # what has no column of its own is in `other`
-            other = json.loads(csv_row["other"]) if csv_row["other"] else {}
-            assert other.get("n") == row.get("n") and other.get("tag") == row.get("tag"), (row, csv_row)
+            for key in ("n", "tag"):
+                expected = "" if row.get(key) is None else str(row[key])
+                assert csv_row.get(key, "") == expected, (key, row, csv_row)
 
 
 def test_summary_json_figures_match_the_rows(notebook):
@@ -559,10 +563,16 @@ def test_faas_runner_file_runs_as_is(notebook):
     assert all(payload_of(r) == {"name": "Bob"} for r in rows), rows
     assert folder.meta["experiment"] == LEGACY
     assert folder.summary["status"] == "complete" and folder.summary["concurrency"]["peak"] == 2, folder.summary
-    # outputGroups asks for FaaS Runner's grouped report; an experiment without it has none
-    report = (folder.path / "report.csv").read_text().splitlines()
-    assert report[:2] == ["Successful Runs,10", "Failed Runs,0"], report[:5]
-    assert not (notebook.run("basic").path / "report.csv").exists()
+    # FaaS Runner's own files too, named as it names them, with its grouped report
+    report = (folder.path / "sleeper-legacy-0MBs-run0.csv").read_text().splitlines()
+    assert report[0].endswith(" - Python Partest Version 0.5"), report[:3]
+    assert report[1].startswith("Setting up test: runsperthread=5 threads=2 totalruns=10 payload="), report[:3]
+    assert "Successful Runs: 10" in report, report
+    # the sleeper's SAAF names its containerID: FaaS Runner then makes no uuid group
+    assert "Category uuid:" not in report and "Raw results of each run:" in report, report
+    assert len(list((folder.path / "sleeper-legacy-0MBs-run0").glob("run*-*.json"))) == 10
+    basic = notebook.run("basic").path
+    assert (basic / "sleeper-basic-0MBs-run0.csv").exists() and not list(basic.glob("*COMBINED*"))
 
 
 def test_experiment_file_name_names_the_run(notebook):

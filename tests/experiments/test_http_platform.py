@@ -82,7 +82,8 @@ def server():
     httpd.server_close()
 
 
-def run(tmp_path, functions, experiment, direct=True, env_extra=None):
+def run(tmp_path, functions, experiment, direct=True, env_extra=None, all_fail=False):
+    """The rows of `faaset run`; ALL_FAIL: every run fails, and the run says so and exits 1."""
     names = []
     for i, (name, endpoint) in enumerate(functions):
         (tmp_path / f"f{i}.json").write_text(json.dumps({"function": name, "platform": "HTTP", "endpoint": endpoint}))
@@ -96,7 +97,8 @@ def run(tmp_path, functions, experiment, direct=True, env_extra=None):
         env["FAASET_HTTP_DIRECT"] = "0"
     result = subprocess.run([binary(), "run", *names, "-e", "experiment.json", "-o", "out"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == (1 if all_fail else 0), result.stderr
+    assert ("ERROR - ALL REQUESTS FAILED" in result.stderr) == all_fail, result.stderr
     path, = (tmp_path / "out" / functions[0][0]).glob(f"{experiment['experimentName']}-*/runs.jsonl")
     return [json.loads(line) for line in path.read_text().splitlines()]
 
@@ -144,7 +146,7 @@ def test_https_with_the_ca_named_and_without(tmp_path, secure, direct):
                {"SSL_CERT_FILE": str(secure.ca_file)})
     assert [(row["status"], row["doubled"]) for row in rows] == [("ok", 12)] * 12, rows[:2]
     rows = run(tmp_path, [("doubler", endpoint)],
-               {"experimentName": "untrusted", "runs": 4, "threads": 2, "payloads": [{"n": 6}]}, direct)
+               {"experimentName": "untrusted", "runs": 4, "threads": 2, "payloads": [{"n": 6}]}, direct, all_fail=True)
     assert [row["status"] for row in rows] == ["error"] * 4
     if direct:  # the engine's own sentence; libcurl says it its way
         assert all("localhost" in row["errorMessage"] and "is not trusted" in row["errorMessage"] and
@@ -177,7 +179,7 @@ def test_throttled_runs_are_retried_and_errors_are_rows(tmp_path, server):
     assert sorted((row["status"], row["n"]) for row in rows) == [("ok", 7), ("ok", 8), ("ok", 9)]
     assert sum(row["retries"] for row in rows) == 6
     rows = run(tmp_path, [("broken", url(server, "/nothing"))],
-               {"experimentName": "broken", "runs": 2, "threads": 2, "payloads": [{"n": 1}]})
+               {"experimentName": "broken", "runs": 2, "threads": 2, "payloads": [{"n": 1}]}, all_fail=True)
     assert [(row["status"], row["errorType"], row["errorMessage"]) for row in rows] == [("error", "HTTP 500", "boom")] * 2
 
 
