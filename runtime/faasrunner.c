@@ -144,11 +144,12 @@ static int faasrunner_base(char *out, size_t size, const char *folder, const cha
     if (fsutil_path(out, size - 16, "%s/%s", folder, base) < 0)
         return -1;
     char probe[4200];
-    snprintf(probe, sizeof probe, "%s.csv", out);
-    for (int repeat = 1; access(probe, F_OK) == 0 && repeat < 1000; repeat++) {
-        fsutil_path(out, size - 16, "%s/%s-%d", folder, base, repeat);
-        snprintf(probe, sizeof probe, "%s.csv", out);
-    }
+    if (fsutil_path(probe, sizeof probe, "%s.csv", out) < 0)
+        return -1;
+    for (int repeat = 1; access(probe, F_OK) == 0 && repeat < 1000; repeat++)
+        if (fsutil_path(out, size - 16, "%s/%s-%d", folder, base, repeat) < 0 ||
+            fsutil_path(probe, sizeof probe, "%s.csv", out) < 0)
+            return -1;
     return 0;
 }
 

@@ -5,7 +5,8 @@
 # through ctest (C unit tests, the runtime's tests, jupyter_kernel_test,
 # protocol tests, nbconvert / console / classic notebook in Chromium /
 # @jupyterlab/services). Each test starts the kernels and servers it needs.
-# Then (for the whole suite, not when ctest arguments pick suites) every
+# Then (for the whole suite, not when ctest arguments pick suites) the
+# release build is made (warnings are errors there too), and every
 # libFuzzer target of tests/fuzz runs from its seed corpus for
 # FAASET_FUZZ_SECONDS (default 10) in a clang build.
 set -euo pipefail
@@ -29,6 +30,10 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 ctest --test-dir build-sanitize --output-on-failure --timeout 900 "$@"
 
 if (($# == 0)); then
+  # The optimised build users and the benchmarks make: its warnings (GCC's
+  # -O2 format-truncation analysis) are errors too.
+  cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build-release -j"$(nproc)"
   CC=clang cmake -S . -B build-fuzz -DFAASET_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
   cmake --build build-fuzz -j"$(nproc)" --target fuzz_targets
   FAASET_FUZZ_SECONDS="${FAASET_FUZZ_SECONDS:-10}" ctest --test-dir build-fuzz -L fuzz --output-on-failure
