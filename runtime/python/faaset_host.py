@@ -1478,10 +1478,21 @@ class Runtime:
         self.cell = None
         self.stdout = StreamWriter("stdout", 1, self.emit)
         self.stderr = StreamWriter("stderr", 2, self.emit)
+        self._language = None
         self._handlers = {"execute": self.execute, "complete": self.complete,
                           "inspect": self.inspect, "is_complete": self.is_complete,
                           "cloud_function": self.cloud_function,
                           "comm": self.comm, "comm_info": self.comm}
+
+    @property
+    def language(self):
+        """The cell language (IPython's or the runtime's own), started at its
+        first use or just after the hello (see serve): IPython's shell takes
+        about 0.2 s to start, which the kernel's first kernel_info_reply
+        (sent once the runtime has said hello) should not wait for."""
+        if self._language is None:
+            self._language = faaset_language.start(self)
+        return self._language
 
     def install(self):
         self.gate.install()
@@ -1493,8 +1504,7 @@ class Runtime:
         builtins.help = Help(self)
         builtins.exit, builtins.quit = Exit("exit", self), Exit("quit", self)
         getpass.getpass = self.read_password
-        self.language = faaset_language.start(self)
-        builtins.get_ipython = self.language.get_ipython
+        builtins.get_ipython = lambda: self.language.get_ipython()
         builtins.cloud_function = cloud_function
         builtins.run_experiment = run_experiment
         builtins.Platform, builtins.RunMode = Platform, RunMode
@@ -1515,6 +1525,7 @@ class Runtime:
         self.channel.send({"type": "hello", "python_version": "%d.%d.%d" % version[:3],
                            "implementation": implementation, "executable": sys.executable,
                            "pid": os.getpid()})
+        self.language  # noqa: B018 - started now, while the kernel answers its kernel_info
         self.router.start()
         while True:
             request = self.router.next_request()
