@@ -1203,15 +1203,24 @@ static size_t http_direct_open_ahead(struct http_direct_origin *origin, size_t c
     return opened;
 }
 
-size_t http_direct_prepare(struct http_direct *direct, const char *url, const char *ca_file, size_t count)
+/* The origin requests to URL with CA_FILE go to, or NULL (a URL this
+ * client does not take, CA settings that cannot be used, out of memory). */
+static struct http_direct_origin *http_direct_origin_of_url(struct http_direct *direct, const char *url,
+                                                            const char *ca_file)
 {
     struct http_url parsed;
     if (!http_url_parse(url, &parsed))
-        return 0;
+        return NULL;
     const char *trust_error;
     struct http_request like = {.url = url, .ca_file = ca_file};
     struct http_direct_origin *origin = http_direct_origin_of(direct, &parsed, &like, &trust_error);
-    if (origin == NULL || trust_error != NULL)
+    return trust_error == NULL ? origin : NULL;
+}
+
+size_t http_direct_prepare(struct http_direct *direct, const char *url, const char *ca_file, size_t count)
+{
+    struct http_direct_origin *origin = http_direct_origin_of_url(direct, url, ca_file);
+    if (origin == NULL)
         return 0;
     if (origin->address_count == 0) { /* once the name is looked up */
         origin->wanted_ahead = count > origin->wanted_ahead ? count : origin->wanted_ahead;
@@ -1223,13 +1232,8 @@ size_t http_direct_prepare(struct http_direct *direct, const char *url, const ch
 
 size_t http_direct_preparing(struct http_direct *direct, const char *url, const char *ca_file)
 {
-    struct http_url parsed;
-    if (!http_url_parse(url, &parsed))
-        return 0;
-    const char *trust_error;
-    struct http_request like = {.url = url, .ca_file = ca_file};
-    struct http_direct_origin *origin = http_direct_origin_of(direct, &parsed, &like, &trust_error);
-    if (origin == NULL || trust_error != NULL)
+    struct http_direct_origin *origin = http_direct_origin_of_url(direct, url, ca_file);
+    if (origin == NULL)
         return 0;
     size_t waiting = origin->wanted_ahead;
     struct list_node *node, *next;
