@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "credfile.h"
 
 #define AWS_FILE_MAX (1u << 20)
 
@@ -43,41 +44,14 @@ struct aws_section {
     int role, process, sso, web_identity; /* ways to get keys that faaset does not support */
 };
 
-static void aws_wipe_free(char *s)
-{
-    if (s != NULL) {
-        sodium_memzero(s, strlen(s));
-        free(s);
-    }
-}
-
 static void aws_section_free(struct aws_section *s)
 {
-    aws_wipe_free(s->key_id);
-    aws_wipe_free(s->secret);
-    aws_wipe_free(s->token);
+    credfile_wipe_free(s->key_id);
+    credfile_wipe_free(s->secret);
+    credfile_wipe_free(s->token);
     free(s->region);
     free(s->ca_bundle);
     memset(s, 0, sizeof *s);
-}
-
-static const char *aws_env(const char *name)
-{
-    const char *value = getenv(name);
-    return value != NULL && value[0] != '\0' ? value : NULL;
-}
-
-static char *aws_home(void)
-{
-    const char *home = aws_env("HOME");
-    if (home != NULL)
-        return strdup(home);
-    struct passwd pw, *found = NULL;
-    char buffer[4096];
-    if (getpwuid_r(getuid(), &pw, buffer, sizeof buffer, &found) == 0 && found != NULL && pw.pw_dir != NULL &&
-        pw.pw_dir[0] != '\0')
-        return strdup(pw.pw_dir);
-    return NULL;
 }
 
 /* The file named by ENV_NAME (with ~ expanded), else HOME/DEFAULT_REL.
@@ -85,7 +59,7 @@ static char *aws_home(void)
  * *NO_HOME is set). */
 static char *aws_file_path(const char *env_name, const char *default_rel, const char *home, int *no_home)
 {
-    const char *given = aws_env(env_name);
+    const char *given = credfile_env(env_name);
     char *path = NULL;
     *no_home = 0;
     if (given != NULL && (given[0] != '~' || (given[1] != '\0' && given[1] != '/')))
@@ -98,21 +72,6 @@ static char *aws_file_path(const char *env_name, const char *default_rel, const 
     if (asprintf(&path, "%s%s%s", home, given != NULL ? "" : "/", rest) < 0)
         return NULL;
     return path;
-}
-
-/* PATH for people: HOME shown as "~". */
-static char *aws_shown_path(const char *path, const char *home)
-{
-    char *shown = NULL;
-    size_t n = home ? strlen(home) : 0;
-    if (path == NULL)
-        return NULL;
-    if (n > 1 && strncmp(path, home, n) == 0 && path[n] == '/') {
-        if (asprintf(&shown, "~%s", path + n) < 0)
-            return NULL;
-        return shown;
-    }
-    return strdup(path);
 }
 
 static char *aws_trim(char *s, char *end)
@@ -145,7 +104,7 @@ static int aws_set(char **slot, const char *value)
     char *copy = strdup(value);
     if (copy == NULL)
         return -1;
-    aws_wipe_free(*slot);
+    credfile_wipe_free(*slot);
     *slot = copy;
     return 0;
 }
@@ -307,9 +266,9 @@ void aws_credentials_free(struct aws_credentials *c)
 {
     if (c == NULL)
         return;
-    aws_wipe_free(c->access_key_id);
-    aws_wipe_free(c->secret_access_key);
-    aws_wipe_free(c->session_token);
+    credfile_wipe_free(c->access_key_id);
+    credfile_wipe_free(c->secret_access_key);
+    credfile_wipe_free(c->session_token);
     free(c->profile);
     free(c->service);
     free(c->region);
@@ -398,18 +357,18 @@ int aws_credentials_load(const struct aws_credentials_options *options, struct a
     if (options->profile != NULL && options->profile[0] != '\0') {
         profile = options->profile;
         profile_from = "named explicitly";
-    } else if (aws_env("AWS_PROFILE")) {
-        profile = aws_env("AWS_PROFILE");
+    } else if (credfile_env("AWS_PROFILE")) {
+        profile = credfile_env("AWS_PROFILE");
         profile_from = "from AWS_PROFILE";
-    } else if (aws_env("AWS_DEFAULT_PROFILE")) {
-        profile = aws_env("AWS_DEFAULT_PROFILE");
+    } else if (credfile_env("AWS_DEFAULT_PROFILE")) {
+        profile = credfile_env("AWS_DEFAULT_PROFILE");
         profile_from = "from AWS_DEFAULT_PROFILE";
     }
     if (strpbrk(profile, "[]\r\n") != NULL || strlen(profile) > 128) {
         snprintf(err, err_size, "'%.128s' is not a profile name", profile);
         goto done;
     }
-    home = aws_home();
+    home = credfile_home();
     int cred_no_home, conf_no_home;
     cred_path = aws_file_path("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials", home, &cred_no_home);
     conf_path = aws_file_path("AWS_CONFIG_FILE", ".aws/config", home, &conf_no_home);
@@ -417,8 +376,8 @@ int aws_credentials_load(const struct aws_credentials_options *options, struct a
         snprintf(err, err_size, "out of memory");
         goto done;
     }
-    cred_shown = cred_path ? aws_shown_path(cred_path, home) : strdup("~/.aws/credentials (HOME is not set)");
-    conf_shown = conf_path ? aws_shown_path(conf_path, home) : strdup("~/.aws/config (HOME is not set)");
+    cred_shown = cred_path ? credfile_shown_path(cred_path, home) : strdup("~/.aws/credentials (HOME is not set)");
+    conf_shown = conf_path ? credfile_shown_path(conf_path, home) : strdup("~/.aws/config (HOME is not set)");
     if (cred_shown == NULL || conf_shown == NULL) {
         snprintf(err, err_size, "out of memory");
         goto done;
@@ -445,7 +404,7 @@ int aws_credentials_load(const struct aws_credentials_options *options, struct a
     }
 
     /* The keys. */
-    const char *env_key = aws_env("AWS_ACCESS_KEY_ID"), *env_secret = aws_env("AWS_SECRET_ACCESS_KEY");
+    const char *env_key = credfile_env("AWS_ACCESS_KEY_ID"), *env_secret = credfile_env("AWS_SECRET_ACCESS_KEY");
     int explicit_profile = options->profile != NULL && options->profile[0] != '\0';
     const struct aws_section *from = NULL;
     const char *from_shown = NULL;
@@ -459,7 +418,7 @@ int aws_credentials_load(const struct aws_credentials_options *options, struct a
             goto done;
         }
         if (aws_set(&c->access_key_id, env_key) < 0 || aws_set(&c->secret_access_key, env_secret) < 0 ||
-            (aws_env("AWS_SESSION_TOKEN") && aws_set(&c->session_token, aws_env("AWS_SESSION_TOKEN")) < 0) ||
+            (credfile_env("AWS_SESSION_TOKEN") && aws_set(&c->session_token, credfile_env("AWS_SESSION_TOKEN")) < 0) ||
             (c->keys_from = strdup("AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY")) == NULL) {
             snprintf(err, err_size, "out of memory");
             goto done;
@@ -539,11 +498,11 @@ int aws_credentials_load(const struct aws_credentials_options *options, struct a
     if (options->region != NULL && options->region[0] != '\0') {
         region = options->region;
         region_from = "the platform options";
-    } else if (aws_env("AWS_REGION")) {
-        region = aws_env("AWS_REGION");
+    } else if (credfile_env("AWS_REGION")) {
+        region = credfile_env("AWS_REGION");
         region_from = "AWS_REGION";
-    } else if (aws_env("AWS_DEFAULT_REGION")) {
-        region = aws_env("AWS_DEFAULT_REGION");
+    } else if (credfile_env("AWS_DEFAULT_REGION")) {
+        region = credfile_env("AWS_DEFAULT_REGION");
         region_from = "AWS_DEFAULT_REGION";
     } else if (cred.region != NULL || conf.region != NULL) {
         region = cred.region ? cred.region : conf.region;
@@ -583,11 +542,11 @@ int aws_credentials_load(const struct aws_credentials_options *options, struct a
     if (options->endpoint != NULL && options->endpoint[0] != '\0') {
         endpoint = options->endpoint;
         endpoint_from = "the platform options";
-    } else if (aws_env(service_var)) {
-        endpoint = aws_env(service_var);
+    } else if (credfile_env(service_var)) {
+        endpoint = credfile_env(service_var);
         endpoint_from = service_var;
-    } else if (aws_env("AWS_ENDPOINT_URL")) {
-        endpoint = aws_env("AWS_ENDPOINT_URL");
+    } else if (credfile_env("AWS_ENDPOINT_URL")) {
+        endpoint = credfile_env("AWS_ENDPOINT_URL");
         endpoint_from = "AWS_ENDPOINT_URL";
     }
     if (endpoint != NULL) {
@@ -616,8 +575,8 @@ int aws_credentials_load(const struct aws_credentials_options *options, struct a
     }
 
     /* The CA bundle for https, as botocore takes it. */
-    if (aws_env("AWS_CA_BUNDLE")) {
-        c->ca_bundle = strdup(aws_env("AWS_CA_BUNDLE"));
+    if (credfile_env("AWS_CA_BUNDLE")) {
+        c->ca_bundle = strdup(credfile_env("AWS_CA_BUNDLE"));
         c->ca_bundle_from = strdup("AWS_CA_BUNDLE");
     } else if (conf.ca_bundle != NULL) {
         c->ca_bundle = strdup(conf.ca_bundle);

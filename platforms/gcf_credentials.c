@@ -24,7 +24,6 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +33,7 @@
 
 #include "buffer.h"
 #include "clock.h"
+#include "credfile.h"
 #include "fsutil.h"
 
 #define GCF_SCOPE "https://www.googleapis.com/auth/cloud-platform"
@@ -79,20 +79,6 @@ struct gcf_credentials {
     struct gcf_token *tokens;
 };
 
-static void gcf_wipe_free(char *s)
-{
-    if (s != NULL) {
-        sodium_memzero(s, strlen(s));
-        free(s);
-    }
-}
-
-static const char *gcf_env(const char *name)
-{
-    const char *value = getenv(name);
-    return value != NULL && value[0] != '\0' ? value : NULL;
-}
-
 static char *gcf_strdup_or_null(const char *s)
 {
     return s != NULL ? strdup(s) : NULL;
@@ -108,21 +94,15 @@ static const char *gcf_member(const json_t *obj, const char *name)
 /* The gcloud user's file: $CLOUDSDK_CONFIG/..., else ~/.config/gcloud/... (NULL without a home). */
 static char *gcf_user_file(void)
 {
-    const char *config = gcf_env("CLOUDSDK_CONFIG");
-    const char *home = gcf_env("HOME");
-    struct passwd pw, *found = NULL;
-    char pwbuf[4096];
-    if (config == NULL && home == NULL && getpwuid_r(getuid(), &pw, pwbuf, sizeof pwbuf, &found) == 0 &&
-        found != NULL && pw.pw_dir != NULL && pw.pw_dir[0] != '\0')
-        home = pw.pw_dir;
+    const char *config = credfile_env("CLOUDSDK_CONFIG");
+    char *home = config == NULL ? credfile_home() : NULL;
     if (config == NULL && home == NULL)
         return NULL;
-    char path[4096];
-    if (config != NULL)
-        snprintf(path, sizeof path, "%s/application_default_credentials.json", config);
-    else
-        snprintf(path, sizeof path, "%s/.config/gcloud/application_default_credentials.json", home);
-    return strdup(path);
+    char *path = NULL;
+    int failed = config != NULL ? asprintf(&path, "%s/application_default_credentials.json", config)
+                                : asprintf(&path, "%s/.config/gcloud/application_default_credentials.json", home);
+    free(home);
+    return failed < 0 ? NULL : path;
 }
 
 static int gcf_load_service_account(struct gcf_credentials *c, const json_t *json, char *err, size_t err_size)
@@ -226,11 +206,11 @@ int gcf_credentials_load(const struct gcf_credentials_options *options, struct g
     }
     const char *project = options != NULL && options->project != NULL && options->project[0] != '\0'
                               ? options->project : NULL;
-    if (project != NULL || gcf_env("GOOGLE_CLOUD_PROJECT") != NULL) {
-        c->project = strdup(project != NULL ? project : gcf_env("GOOGLE_CLOUD_PROJECT"));
+    if (project != NULL || credfile_env("GOOGLE_CLOUD_PROJECT") != NULL) {
+        c->project = strdup(project != NULL ? project : credfile_env("GOOGLE_CLOUD_PROJECT"));
         c->project_from = strdup(project != NULL ? "the settings" : "GOOGLE_CLOUD_PROJECT");
     }
-    const char *named = gcf_env("GOOGLE_APPLICATION_CREDENTIALS");
+    const char *named = credfile_env("GOOGLE_APPLICATION_CREDENTIALS");
     char *user_file = named == NULL ? gcf_user_file() : NULL;
     if (named != NULL) {
         c->file = strdup(named);
@@ -283,13 +263,13 @@ void gcf_credentials_free(struct gcf_credentials *c)
         if (t->exchange != NULL)
             t->exchange->owner = NULL;
         gcf_fail_waiters(t, "cancelled");
-        gcf_wipe_free(t->value);
+        credfile_wipe_free(t->value);
         free(t->audience);
         free(t);
     }
     EVP_PKEY_free(c->key);
-    gcf_wipe_free(c->client_secret);
-    gcf_wipe_free(c->refresh_token);
+    credfile_wipe_free(c->client_secret);
+    credfile_wipe_free(c->refresh_token);
     free(c->client_id);
     free(c->file);
     free(c->file_from);
@@ -478,7 +458,7 @@ static void gcf_on_token(void *ctx, const struct http_response *r)
     if (err[0] == '\0' && copy == NULL)
         snprintf(err, sizeof err, "out of memory");
     if (copy != NULL) {
-        gcf_wipe_free(t->value);
+        credfile_wipe_free(t->value);
         t->value = copy;
         t->expires_ms = clock_mono_ms() + seconds * 1000;
     }
@@ -490,7 +470,7 @@ static void gcf_on_token(void *ctx, const struct http_response *r)
         struct gcf_waiter *next = w->next;
         char *token = copy != NULL ? strdup(copy) : NULL;
         w->done(w->ctx, token, token != NULL ? NULL : err[0] != '\0' ? err : "out of memory");
-        gcf_wipe_free(token);
+        credfile_wipe_free(token);
         free(w);
         w = next;
     }
@@ -509,7 +489,7 @@ static int gcf_exchange_start(struct gcf_credentials *c, struct gcf_token *t, st
         }
         gcf_form_add(&form, "grant_type", GCF_JWT_BEARER);
         gcf_form_add(&form, "assertion", jwt);
-        gcf_wipe_free(jwt);
+        credfile_wipe_free(jwt);
     } else {
         gcf_form_add(&form, "grant_type", "refresh_token");
         gcf_form_add(&form, "client_id", c->client_id);

@@ -15,13 +15,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "credfile.h"
 
 #define OW_FILE_MAX (1u << 20)
 #define OW_NAMESPACE_MAX 256
@@ -38,57 +39,17 @@ struct ow_props {
     char *apihost, *auth, *ns;
 };
 
-static void ow_wipe_free(char *s)
-{
-    if (s != NULL) {
-        sodium_memzero(s, strlen(s));
-        free(s);
-    }
-}
-
 static void ow_props_free(struct ow_props *p)
 {
     free(p->apihost);
-    ow_wipe_free(p->auth);
+    credfile_wipe_free(p->auth);
     free(p->ns);
     memset(p, 0, sizeof *p);
-}
-
-static const char *ow_env(const char *name)
-{
-    const char *value = getenv(name);
-    return value != NULL && value[0] != '\0' ? value : NULL;
 }
 
 static const char *ow_given(const char *value)
 {
     return value != NULL && value[0] != '\0' ? value : NULL;
-}
-
-static char *ow_home(void)
-{
-    const char *home = ow_env("HOME");
-    if (home != NULL)
-        return strdup(home);
-    struct passwd pw, *found = NULL;
-    char buffer[4096];
-    if (getpwuid_r(getuid(), &pw, buffer, sizeof buffer, &found) == 0 && found != NULL && pw.pw_dir != NULL &&
-        pw.pw_dir[0] != '\0')
-        return strdup(pw.pw_dir);
-    return NULL;
-}
-
-/* PATH for people: HOME shown as "~". */
-static char *ow_shown_path(const char *path, const char *home)
-{
-    char *shown = NULL;
-    size_t n = home != NULL ? strlen(home) : 0;
-    if (n > 1 && strncmp(path, home, n) == 0 && path[n] == '/') {
-        if (asprintf(&shown, "~%s", path + n) < 0)
-            return NULL;
-        return shown;
-    }
-    return strdup(path);
 }
 
 static char *ow_trim(char *s, char *end)
@@ -107,7 +68,7 @@ static int ow_set(char **slot, const char *value, int secret)
     if (copy == NULL)
         return -1;
     if (secret)
-        ow_wipe_free(*slot);
+        credfile_wipe_free(*slot);
     else
         free(*slot);
     *slot = copy;
@@ -261,11 +222,11 @@ static int ow_choose(struct ow_credentials *c, const struct ow_credentials_optio
 {
     const char *apihost = ow_given(o->apihost), *auth = ow_given(o->auth), *ns = ow_given(o->ns);
     c->apihost_from = c->auth_from = c->ns_from = "the explicit setting";
-    if (apihost == NULL && (apihost = ow_env("__OW_API_HOST")) != NULL)
+    if (apihost == NULL && (apihost = credfile_env("__OW_API_HOST")) != NULL)
         c->apihost_from = "__OW_API_HOST";
-    if (auth == NULL && (auth = ow_env("__OW_API_KEY")) != NULL)
+    if (auth == NULL && (auth = credfile_env("__OW_API_KEY")) != NULL)
         c->auth_from = "__OW_API_KEY";
-    if (ns == NULL && (ns = ow_env("__OW_NAMESPACE")) != NULL)
+    if (ns == NULL && (ns = credfile_env("__OW_NAMESPACE")) != NULL)
         c->ns_from = "__OW_NAMESPACE";
     if (apihost == NULL && p->apihost != NULL && p->apihost[0] != '\0') {
         apihost = p->apihost;
@@ -325,14 +286,14 @@ static int ow_choose(struct ow_credentials *c, const struct ow_credentials_optio
  * NULL (no error) when there is no home; -1 only when out of memory. */
 static int ow_props_path(char **path, int *required)
 {
-    const char *given = ow_env("WSK_CONFIG_FILE");
+    const char *given = credfile_env("WSK_CONFIG_FILE");
     *path = NULL;
     *required = given != NULL;
     if (given != NULL) {
         *path = strdup(given);
         return *path != NULL ? 0 : -1;
     }
-    char *home = ow_home();
+    char *home = credfile_home();
     if (home == NULL)
         return 0;
     int status = asprintf(path, "%s/.wskprops", home) < 0 ? -1 : 0;
@@ -356,15 +317,15 @@ int ow_credentials_load(const struct ow_credentials_options *options, struct ow_
         snprintf(err, err_size, "out of memory");
         return -1;
     }
-    int complete = (ow_given(o->apihost) != NULL || ow_env("__OW_API_HOST") != NULL) &&
-                   (ow_given(o->auth) != NULL || ow_env("__OW_API_KEY") != NULL) &&
-                   (ow_given(o->ns) != NULL || ow_env("__OW_NAMESPACE") != NULL);
+    int complete = (ow_given(o->apihost) != NULL || credfile_env("__OW_API_HOST") != NULL) &&
+                   (ow_given(o->auth) != NULL || credfile_env("__OW_API_KEY") != NULL) &&
+                   (ow_given(o->ns) != NULL || credfile_env("__OW_NAMESPACE") != NULL);
     if (!complete) {
         if (ow_props_path(&path, &required) < 0)
             goto oom;
         if (path != NULL) {
-            home = ow_home();
-            c->file_shown = ow_shown_path(path, home);
+            home = credfile_home();
+            c->file_shown = credfile_shown_path(path, home);
             if (c->file_shown == NULL)
                 goto oom;
             int read = ow_read(path, c->file_shown, &props, err, err_size);
@@ -397,7 +358,7 @@ void ow_credentials_free(struct ow_credentials *c)
         return;
     free(c->apihost);
     free(c->ns);
-    ow_wipe_free(c->authorization);
+    credfile_wipe_free(c->authorization);
     free(c->uuid);
     free(c->file_shown);
     free(c->apihost_where);
