@@ -49,7 +49,8 @@
  * Invocations POST the payload as JSON to the function's URL (from the
  * deploy, else one GET) with an ID token whose audience is that URL. The
  * handler shim (faaset_handler.gcf_handler) answers a function's own
- * exception with 500 and X-FaaSET-Error, shown as the function's error; a
+ * exception with 500 and X-FaaSET-Error, shown as the function's error
+ * with the end of what the call printed (Google's answer has no log); a
  * 429, 502 or 503 is reported as throttled (the caller retries with its
  * backoff); 500 without the header is the instance failing (out of
  * memory), 504 its timeout, neither retried since they would fail again. */
@@ -837,6 +838,7 @@ struct gcf_invoke {
     void *ctx;
     char *resource;
     char *body;
+    unsigned flags;              /* PLATFORM_INVOKE_* */
     char id[64];
 };
 
@@ -854,7 +856,10 @@ static void gcf_invoke_fail(struct gcf_invoke *invoke, const char *type, const c
 }
 
 /* The shim's error body ({"errorType", "errorMessage", "stackTrace"}) as the outcome's error. */
-static void gcf_function_error(const json_t *result, struct platform_outcome *outcome, json_t **traceback)
+/* The function's own exception, as the shim answered it (faaset_handler.gcf_handler); with
+ * PLATFORM_INVOKE_LOG also what the call printed before it. */
+static void gcf_function_error(const json_t *result, unsigned flags, struct platform_outcome *outcome,
+                               json_t **traceback)
 {
     const char *type = json_string_value(json_object_get(result, "errorType"));
     const char *message = json_string_value(json_object_get(result, "errorMessage"));
@@ -867,6 +872,8 @@ static void gcf_function_error(const json_t *result, struct platform_outcome *ou
     outcome->error_type = type ? type : "Unhandled";
     outcome->message = message ? message : "";
     outcome->traceback = *traceback;
+    if (flags & PLATFORM_INVOKE_LOG)
+        outcome->log = json_string_value(json_object_get(result, "logTail"));
 }
 
 static void gcf_on_invoked(void *ctx, const struct gcf_reply *reply)
@@ -889,7 +896,7 @@ static void gcf_on_invoked(void *ctx, const struct gcf_reply *reply)
         outcome.ok = 1;
         outcome.result = result ? result : json_null();
     } else if (http != NULL && http_response_header(http, "X-FaaSET-Error") != NULL) {
-        gcf_function_error(result, &outcome, &traceback);
+        gcf_function_error(result, invoke->flags, &outcome, &traceback);
     } else if (reply->status == 429 || reply->status == 502 || reply->status == 503) {
         snprintf(message, sizeof message, "%s is busy (HTTP %ld: no instance free within its max instances)",
                  invoke->id, reply->status);
@@ -988,7 +995,7 @@ static int gcf_invoke(void *self, const char *name, const json_t *payload, unsig
         gcf_fail(done, ctx, "OutOfMemory", "cannot start the call");
         return 0;
     }
-    *invoke = (struct gcf_invoke){.platform = platform, .done = done, .ctx = ctx};
+    *invoke = (struct gcf_invoke){.platform = platform, .done = done, .ctx = ctx, .flags = flags};
     invoke->resource = gcf_resource(gcf_client_parent(platform->client), name, invoke->id);
     invoke->body = json_dumps(payload ? payload : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
     if (invoke->resource == NULL || invoke->body == NULL) {

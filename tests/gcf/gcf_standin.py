@@ -59,8 +59,17 @@ What it checks, as Google does:
   beyond), killed after timeoutSeconds (504), ended when over its memory
   (500). An update makes a new revision: the old instances stop.
 
+- The metadata server of a Compute Engine VM, when the config names
+  "metadata_service_account" (point GCE_METADATA_HOST at the stand-in):
+  /computeMetadata/v1/instance/service-accounts/default/token (an access
+  token for that account) and .../identity?audience=A[&format=full] (the
+  bare ID token), each only with the header `Metadata-Flavor: Google` (403
+  without, as the real one), answering with that header too; email and
+  project/project-id as text.
+
 Test-only: GET /_standin/logs/P/L/ID answers the function's log lines (no
-auth), as Cloud Logging would show them.
+auth), as Cloud Logging would show them; GET /_standin/stats the counters
+(throttled_429, timeouts_504, metadata_tokens).
 """
 import argparse
 import base64
@@ -296,6 +305,9 @@ class Standin:
         self.functions = {}     # name -> function record
         self.operations = {}    # name -> operation record
         self.instances = collections.defaultdict(list)  # function name -> [Instance]
+        self.metadata_account = config.get("metadata_service_account")
+        self.metadata_project = (config.get("projects") or [None])[0]
+        self.counters = collections.Counter()
 
     # ---- OAuth ----
 
@@ -392,6 +404,33 @@ class Standin:
         except (InvalidSignature, ValueError):
             return None
         return claims if claims.get("exp", 0) > time.time() else None
+
+    # ---- the metadata server ----
+
+    def metadata(self, path, query, headers):
+        flavor = [["Metadata-Flavor", "Google"], ["Content-Type", "application/text"]]
+        if headers.get("Metadata-Flavor") != "Google" or headers.get("X-Forwarded-For"):
+            return 403, b"Missing required header: Metadata-Flavor", "text/html"
+        account = self.accounts.get(self.metadata_account)
+        if account is None:
+            return 404, b"Not Found", "text/html"
+        base = "/computeMetadata/v1/instance/service-accounts/default/"
+        if path == base + "token":
+            with self.lock:
+                self.counters["metadata_tokens"] += 1
+            answer = self.access_token(account["client_email"], [CLOUD_PLATFORM],
+                                       account.get("permissions", ["*"]))
+            return 200, json.dumps(answer).encode(), [["Metadata-Flavor", "Google"],
+                                                     ["Content-Type", "application/json"]]
+        if path == base + "identity":
+            if not query.get("audience"):
+                return 400, b"non-empty audience parameter required", "text/html"
+            return 200, self.id_token(query["audience"], account["client_email"]).encode(), flavor
+        if path == base + "email":
+            return 200, account["client_email"].encode(), flavor
+        if path == "/computeMetadata/v1/project/project-id":
+            return 200, (self.metadata_project or "").encode(), flavor
+        return 404, b"Not Found", "text/html"
 
     # ---- API checks ----
 
@@ -745,6 +784,7 @@ class Standin:
             instance = next((i for i in self.instances[name] if not i.busy and i.revision == f["revision"]), None)
             if instance is None:
                 if len(self.instances[name]) >= (f["serviceConfig"].get("maxInstanceCount") or 100):
+                    self.counters["throttled_429"] += 1
                     return 429, b"Rate exceeded.", "text/plain"
                 instance = Instance(f, f["revision"])
                 self.instances[name].append(instance)
@@ -782,6 +822,8 @@ class Standin:
             return 500, b"Error: could not handle the request", "text/plain"
         reply = instance.read_line(deadline)
         if reply is None:
+            with self.lock:
+                self.counters["timeouts_504"] += 1
             instance.kill()
             instance.log.append("The request has been terminated because it has reached the maximum request "
                                 "timeout.")
@@ -831,6 +873,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 name = f"projects/{m.group(1)}/locations/{m.group(2)}/functions/{m.group(3)}"
                 return self.send(*s.invoke(name, self.command, m.group(4) or "/", url.query, self.headers,
                                            body))
+            if path.startswith("/computeMetadata/") and self.command == "GET":
+                return self.send(*s.metadata(path, query, self.headers))
+            if path == "/_standin/stats":
+                with s.lock:
+                    return self.send(200, dict(s.counters))
             m = re.fullmatch(r"/_standin/logs/([^/]+)/([^/]+)/([^/]+)", path)
             if m:
                 with s.lock:

@@ -7,6 +7,8 @@ fresh process per cold start. So these notebooks deploy, change, call and
 experiment as on Google."""
 import json
 import re
+import socket
+import urllib.request
 
 import pytest
 from conftest import (PROJECT, assert_no_secret, cell_for, gcf_line, key_secret, outputs_text, start_standin)
@@ -50,6 +52,7 @@ def test_deploy_call_change_and_errors(gcf_workspace, standin):
     error = failed.error
     assert error.ename == "ValueError" and error.evalue == "asked to fail", failed
     assert 'raise ValueError("asked to fail")' in "\n".join(error.traceback), failed
+    assert "about to fail" in "\n".join(error.traceback), failed  # what the call printed, as Lambda's log tail
     function = function_of(standin, "hello-world")
     assert function["serviceConfig"]["availableMemory"] == "256Mi" and function["environment"] == "GEN_2"
     assert function["buildConfig"]["entryPoint"] == "gcf_handler" and function["buildConfig"]["runtime"] == "python312"
@@ -138,6 +141,66 @@ def test_bad_credentials_say_what_to_do(gcf_workspace, standin, tmp_path):
         no_permission.error.evalue, no_permission
     assert_no_secret(outputs_text([missing, unparsable, refused, disabled, unknown_region, no_permission]),
                      "the outputs", [key_secret(standin)])
+
+
+def stats(standin):
+    return json.loads(urllib.request.urlopen(standin.url + "/_standin/stats", timeout=10).read())
+
+
+def free_tcp_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_on_google_the_metadata_server_gives_the_tokens(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    del workspace.env["GOOGLE_APPLICATION_CREDENTIALS"]
+    del workspace.env["METADATA_SERVER_DETECTION"]
+    workspace.env.update({"GCE_METADATA_HOST": f"127.0.0.1:{standin.port}", "GOOGLE_CLOUD_PROJECT": PROJECT})
+    before = stats(standin).get("metadata_tokens", 0)
+    deployed, called, shown = workspace.run(cell_for("on_google", body='return {"n": request["n"] + 1}'),
+                                            'print(on_google({"n": 1})["n"])', "%platform gcf")
+    assert gcf_line(deployed)["verb"] == "deployed", deployed
+    assert called.ok().stdout.strip() == "2", called
+    assert stats(standin)["metadata_tokens"] == before + 1  # one access token, cached
+    assert "metadata server http://127.0.0.1" in shown.ok().stdout and "GCE_METADATA_HOST" in shown.stdout, shown
+
+    workspace.env["GCE_METADATA_HOST"] = f"127.0.0.1:{free_tcp_port()}"  # nothing listens there
+    (silent,) = workspace.run(cell_for("on_google", body="return 0"))
+    assert "metadata server" in silent.error.evalue and "did not answer" in silent.error.evalue, silent
+    assert "GOOGLE_APPLICATION_CREDENTIALS" in silent.error.evalue, silent
+    workspace.env["METADATA_SERVER_DETECTION"] = "none"
+    (off,) = workspace.run(cell_for("on_google", body="return 0"))
+    assert "METADATA_SERVER_DETECTION=none" in off.error.evalue, off
+
+
+SLOW = '''%%cloud_function platforms=gcf memory=256 timeout=2 max_instances=1
+def slow(request, context):
+    import time
+    time.sleep(request["sleep"])
+    return {"slept": request["sleep"]}'''
+
+BURST = '''import threading, json
+results = []
+def call():
+    results.append(slow({"sleep": 0.3})["slept"])
+threads = [threading.Thread(target=call) for _ in range(4)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(json.dumps(results))'''
+
+
+def test_timeouts_and_throttling(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    before = stats(standin)
+    deployed, timed_out, burst = workspace.run(SLOW, 'slow({"sleep": 5})', BURST)
+    assert gcf_line(deployed)["verb"] in ("deployed", "up to date"), deployed
+    assert timed_out.error.ename == "FunctionTimeout" and "timeout=" in timed_out.error.evalue, timed_out
+    assert burst.ok().json() == [0.3] * 4, burst  # each 429 at max_instances=1 waited out and sent again
+    after = stats(standin)
+    assert after.get("timeouts_504", 0) == before.get("timeouts_504", 0) + 1, after
+    assert after.get("throttled_429", 0) > before.get("throttled_429", 0), "4 calls at 1 instance never throttled"
 
 
 def test_over_https_with_the_test_ca(gcf_workspace, tmp_path):
