@@ -62,6 +62,7 @@ static const struct magic {
      "  remote=NAME_OR_ARN    the platform's name for it (with deploy=false: an existing Lambda function)\n"
      "  image=URI             deploy a container image instead of the zip (aws)\n"
      "  max_instances=N       at most N instances at once (gcf)\n"
+     "  allow_unauthenticated=true|false  anyone may call it without a token, or not (gcf)\n"
      "  force=true            deploy even if nothing changed\n"
      "  run=cloud|local       where calls run: local runs the def in the notebook, deploying nothing\n"
      "  env=KEY=V;KEY2=V2     environment variables of the function\n\n"

@@ -541,6 +541,11 @@ static int aws_check_limits(const struct platform_function *function, char *mess
                  "reserved concurrency, which faaset does not set");
         return -1;
     }
+    if (function->allow_unauthenticated != 0) {
+        snprintf(message, size, "allow_unauthenticated= is a Cloud Functions setting (gcf); a Lambda function is "
+                 "called with AWS credentials (give it a function URL outside faaset to open it)");
+        return -1;
+    }
     if (function->timeout_s < 1 || function->timeout_s > 900) {
         snprintf(message, size, "timeout=%d: Lambda allows 1 to 900 seconds", function->timeout_s);
         return -1;

@@ -14,7 +14,7 @@
 
 const char *const cloud_option_keys[] = {
     "platforms", "memory", "timeout", "arch", "runtime", "name", "deploy", "force", "run", "env", "remote", "image",
-    "max_instances",
+    "max_instances", "allow_unauthenticated",
     /* FaaSET's decorator also passes these */
     "config", "references", "requirements", "containerize", NULL,
 };
@@ -255,6 +255,13 @@ static int cloud_read_option(const char *key, const json_t *value, struct cloud_
         return cloud_read_int(key, value, CLOUD_TIMEOUT_MIN, CLOUD_TIMEOUT_MAX, "seconds", &o->timeout_s, err, err_size);
     if (strcmp(key, "max_instances") == 0)
         return cloud_read_int(key, value, 1, CLOUD_MAX_INSTANCES_MAX, "instances", &o->max_instances, err, err_size);
+    if (strcmp(key, "allow_unauthenticated") == 0) {
+        int allow = 0;
+        if (cloud_read_bool(key, value, &allow, err, err_size) < 0)
+            return -1;
+        o->allow_unauthenticated = allow ? 1 : -1;
+        return 0;
+    }
     if (strcmp(key, "arch") == 0)
         return cloud_read_choice(key, value, arches, o->arch, sizeof o->arch, err, err_size);
     if (strcmp(key, "run") == 0)
@@ -291,7 +298,7 @@ static int cloud_read_option(const char *key, const json_t *value, struct cloud_
     if (nearest != NULL)
         buffer_appendf_fixed(err, err_size, " (did you mean '%s'?)", nearest);
     buffer_appendf_fixed(err, err_size, "; known options: platforms, memory, timeout, arch, runtime, name, deploy, "
-                         "force, run, env, remote, image, max_instances");
+                         "force, run, env, remote, image, max_instances, allow_unauthenticated");
     return -1;
 }
 

@@ -21,6 +21,7 @@ struct cloud_options {
     int memory_mb;               /* default 128 */
     int timeout_s;               /* default 30 */
     int max_instances;           /* the most instances at once (gcf), 0 = the platform's default */
+    int allow_unauthenticated;   /* gcf: 1 anyone may call it, -1 only callers with a token, 0 as it is */
     char arch[8];                /* "x86_64" (default) or "arm64" */
     char runtime[16];            /* default "python3.12" */
     char name[65];               /* "" = the def's name */

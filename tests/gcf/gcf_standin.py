@@ -59,6 +59,15 @@ What it checks, as Google does:
   beyond), killed after timeoutSeconds (504), ended when over its memory
   (500). An update makes a new revision: the old instances stop.
 
+- Who may call: the invoker policy, {version, etag, bindings}, read with
+  GET NAME:getIamPolicy and written with POST NAME:setIamPolicy {"policy"}
+  (a stale etag is 409 ABORTED), on a gen 2 function's Cloud Run service
+  (run.googleapis.com's projects/P/locations/L/services/ID, served here
+  too; permission run.services.getIamPolicy / setIamPolicy) or on a gen 1
+  function (cloudfunctions.functions.getIamPolicy / setIamPolicy). Members
+  must be allUsers, allAuthenticatedUsers or TYPE:ID; roles roles/....
+  With allUsers in roles/run.invoker (gen 2) or roles/cloudfunctions.invoker
+  (gen 1), the function URL answers without a token.
 - The metadata server of a Compute Engine VM, when the config names
   "metadata_service_account" (point GCE_METADATA_HOST at the stand-in):
   /computeMetadata/v1/instance/service-accounts/default/token (an access
@@ -306,6 +315,7 @@ class Standin:
         self.operations = {}    # name -> operation record
         self.instances = collections.defaultdict(list)  # function name -> [Instance]
         self.metadata_account = config.get("metadata_service_account")
+        self.policies = {}      # service or function name -> {"version", "etag", "bindings"}
         self.metadata_project = (config.get("projects") or [None])[0]
         self.counters = collections.Counter()
 
@@ -693,6 +703,8 @@ class Standin:
 
         def finish():
             self.functions.pop(name, None)
+            self.policies.pop(name, None)
+            self.policies.pop(name.replace("/functions/", "/services/"), None)
             self.retire(name)
             return {"@type": "type.googleapis.com/google.protobuf.Empty"}, None
 
@@ -764,6 +776,67 @@ class Standin:
 
     # ---- calling a function ----
 
+    # ---- invoker policies ----
+
+    def policy_target(self, path):
+        """(resource, function, permission prefix) for a getIamPolicy / setIamPolicy path, or None."""
+        m = re.fullmatch(r"projects/([^/]+)/locations/([^/]+)/services/([^/:]+)", path)
+        if m:
+            f = self.functions.get(f"projects/{m.group(1)}/locations/{m.group(2)}/functions/{m.group(3)}")
+            if f is None or f["environment"] != "GEN_2":
+                raise ApiError(404, f"Resource '{m.group(3)}' of kind 'SERVICE' in region '{m.group(2)}' in project "
+                                    f"'{m.group(1)}' does not exist.")
+            return path, f, "run.services"
+        m = re.fullmatch(r"projects/([^/]+)/locations/([^/]+)/functions/([^/:]+)", path)
+        if m:
+            f = self.functions.get(path)
+            if f is None:
+                raise ApiError(404, f"Function {m.group(3)} in region {m.group(2)} in project {m.group(1)} does "
+                                    "not exist")
+            return path, f, "cloudfunctions.functions"
+        return None
+
+    def get_policy(self, grant, path):
+        resource, f, prefix = self.policy_target(path)
+        self.allow(grant, f["project"], f["location"], prefix + ".getIamPolicy", resource)
+        return 200, self.policies.get(resource) or {"version": 1, "etag": "ACAB"}
+
+    def set_policy(self, grant, path, body):
+        resource, f, prefix = self.policy_target(path)
+        self.allow(grant, f["project"], f["location"], prefix + ".setIamPolicy", resource)
+        check_fields(body, {"policy": None, "updateMask": None}, "request")
+        policy = body.get("policy")
+        if not isinstance(policy, dict):
+            raise ApiError(400, "Invalid JSON payload received: policy is required.")
+        check_fields(policy, {"version": None, "etag": None, "bindings": None, "auditConfigs": None}, "policy")
+        current = self.policies.get(resource) or {"version": 1, "etag": "ACAB"}
+        if policy.get("etag") and policy["etag"] != current["etag"]:
+            raise ApiError(409, "There were concurrent policy changes. Please retry the whole read-modify-write "
+                                "with exponential backoff.", status="ABORTED")
+        bindings = policy.get("bindings") or []
+        for binding in bindings:
+            check_fields(binding, {"role": None, "members": None, "condition": None}, "binding")
+            if not str(binding.get("role", "")).startswith("roles/"):
+                raise ApiError(400, f"Role ({binding.get('role')}) does not exist in the resource's hierarchy.")
+            for member in binding.get("members") or []:
+                if member not in ("allUsers", "allAuthenticatedUsers") and not re.fullmatch(
+                        r"(user|serviceAccount|group|domain|principal|principalSet):.+", member):
+                    raise ApiError(400, f"Invalid member: {member}")
+        stored = {"version": policy.get("version", 1), "etag": b64url(secrets.token_bytes(8)),
+                  "bindings": [b for b in bindings if b.get("members")]}
+        self.policies[resource] = stored
+        return 200, stored
+
+    def open_to_all(self, f):
+        """Whether the function's invoker policy lets anyone call it."""
+        if f["environment"] == "GEN_2":
+            policy, role = self.policies.get(f"projects/{f['project']}/locations/{f['location']}/services/{f['id']}"), \
+                "roles/run.invoker"
+        else:
+            policy, role = self.policies.get(f["name"]), "roles/cloudfunctions.invoker"
+        return any(b.get("role") == role and "allUsers" in (b.get("members") or [])
+                   for b in (policy or {}).get("bindings", []))
+
     def retire(self, name):
         for instance in self.instances.pop(name, []):
             if not instance.busy:
@@ -776,11 +849,12 @@ class Standin:
             f = self.functions.get(name)
             if f is None or f["state"] not in ("ACTIVE", "DEPLOYING") or not f.get("revision"):
                 return 404, b"<html><body><h1>Page not found</h1></body></html>", "text/html"
-            if scheme.lower() != "bearer" or not token:
-                return 401, b"Your client does not have permission to the requested URL.", "text/html"
-            claims = self.id_token_claims(token)
-            if claims is None or claims.get("aud") != f["url"]:
-                return 403, b"Your client does not have permission to get URL from this server.", "text/html"
+            if not self.open_to_all(f):
+                if scheme.lower() != "bearer" or not token:
+                    return 401, b"Your client does not have permission to the requested URL.", "text/html"
+                claims = self.id_token_claims(token)
+                if claims is None or claims.get("aud") != f["url"]:
+                    return 403, b"Your client does not have permission to get URL from this server.", "text/html"
             instance = next((i for i in self.instances[name] if not i.busy and i.revision == f["revision"]), None)
             if instance is None:
                 if len(self.instances[name]) >= (f["serviceConfig"].get("maxInstanceCount") or 100):
@@ -927,6 +1001,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if m and method == "DELETE":
                 self.allowed(query, method, "DELETE", ())
                 return s.delete(grant, path, ints)
+            m = re.fullmatch(r"(projects/[^/]+/locations/[^/]+/(?:services|functions)/[^/:]+):(get|set)IamPolicy",
+                             path)
+            if m and m.group(2) == "get":
+                self.allowed(query, method, "GET", ("options.requestedPolicyVersion",))
+                return s.get_policy(grant, m.group(1))
+            if m:
+                self.allowed(query, method, "POST", ())
+                return s.set_policy(grant, m.group(1), data)
             m = re.fullmatch(r"projects/([^/]+)/locations/([^/]+)/operations/[^/]+", path)
             if m and method == "GET":
                 self.allowed(query, method, "GET", ())

@@ -8,6 +8,7 @@ experiment as on Google."""
 import json
 import re
 import socket
+import urllib.error
 import urllib.request
 
 import pytest
@@ -298,3 +299,63 @@ def test_the_command_line(gcf_workspace, standin):
     assert missing.returncode != 0 and "not deployed on gcf" in missing.stderr, missing
     for result in (first, second, called, deleted, missing):
         assert_no_secret(result.stdout + result.stderr, "the command's output", [key_secret(standin)])
+
+
+def raw_call(url, payload):
+    """A call with no token at all, as anyone on the internet would make it: (status, body)."""
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def invoker_policy(standin, resource):
+    status, policy = standin.call("GET", f"/v2/{resource}:getIamPolicy", token=standin.access_token())
+    assert status == 200, policy
+    return policy
+
+
+def test_allow_unauthenticated_opens_and_closes_the_function(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    public = cell_for("public_fn", body='return {"echo": request["x"]}', options="memory=256 allow_unauthenticated=true")
+    deployed, called = workspace.run(public, 'print(public_fn({"x": 5})["echo"])')
+    assert gcf_line(deployed)["verb"] == "deployed", deployed
+    assert called.ok().stdout.strip() == "5", called
+    service = f"projects/{PROJECT}/locations/us-central1/services/public-fn"
+    bindings = invoker_policy(standin, service)["bindings"]
+    assert {"role": "roles/run.invoker", "members": ["allUsers"]} in bindings, bindings
+    url = function_of(standin, "public-fn")["url"]
+    assert raw_call(url, {"x": 1})[0] == 200
+
+    # gcloud's user credentials give no ID token for the URL: an open function is still callable
+    workspace.env.pop("GOOGLE_APPLICATION_CREDENTIALS")
+    (standin.folder / "adc").mkdir(exist_ok=True)
+    user = dict(json.loads(standin.adc_file.read_text()), token_uri=standin.token_uri)
+    (standin.folder / "adc" / "application_default_credentials.json").write_text(json.dumps(user))
+    workspace.env.update({"CLOUDSDK_CONFIG": str(standin.folder / "adc"), "GOOGLE_CLOUD_PROJECT": PROJECT})
+    unchanged, as_user = workspace.run(public, 'print(public_fn({"x": 6})["echo"])')
+    assert gcf_line(unchanged)["verb"] == "up to date", unchanged
+    assert as_user.ok().stdout.strip() == "6", as_user
+
+    workspace.env["GOOGLE_APPLICATION_CREDENTIALS"] = str(standin.key_file)
+    (closed,) = workspace.run(public.replace("allow_unauthenticated=true", "allow_unauthenticated=false"))
+    assert gcf_line(closed)["verb"] == "updated configuration of", closed
+    assert raw_call(url, {"x": 1})[0] == 401
+    assert not any("allUsers" in b["members"] for b in invoker_policy(standin, service).get("bindings", []))
+
+    first_gen = cell_for("old_public", body="return 1", options="memory=256 allow_unauthenticated=true")
+    _, deployed_gen1 = workspace.run("%platform gcf generation=1", first_gen)
+    assert gcf_line(deployed_gen1)["verb"] == "deployed", deployed_gen1
+    function = f"projects/{PROJECT}/locations/us-central1/functions/old-public"
+    bindings = invoker_policy(standin, function)["bindings"]
+    assert {"role": "roles/cloudfunctions.invoker", "members": ["allUsers"]} in bindings, bindings
+    assert raw_call(function_of(standin, "old-public")["url"], {})[0] == 200
+
+    workspace.env.update({"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "not-a-secret",
+                          "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_tcp_port()}"})
+    (refused,) = workspace.run("%%cloud_function platforms=aws allow_unauthenticated=true\n"
+                               "def nope(request, context):\n    return 1")
+    assert "allow_unauthenticated= is a Cloud Functions setting" in refused.error.evalue, refused
