@@ -9,6 +9,7 @@
 #   "google_gen2", FaaSET2's "AWS Docker", ...) with the config mapped to
 #   options (faaset_compat.options). deploy=False links to the function
 #   already deployed under that name; force_deploy deploys even unchanged.
+#   As in FaaSET, the def alone is deployed (its imports go inside it).
 #   Calling the function runs it on its platform as FaaSET.test(quiet=True)
 #   does; calling it with None only makes sure it is deployed.
 # - test(function, payload, quiet, outPath, tags, platform): one call
@@ -80,7 +81,7 @@ def _define(function, platform, config, deploy=True, force=False):
         values["deploy"] = False
     if force:
         values["force"] = True
-    bound = faaset_host._define_decorated(function, values, cls=FaaSETFunction)
+    bound = faaset_host._define_decorated(function, values, cls=FaaSETFunction, whole_cell=False)
     entry = _functions.setdefault(bound.name, {"configs": {}})
     entry.update({"def": function, "platform": faaset_compat.platform_name(platform)})
     entry["configs"][faaset_compat.platform_name(platform)] = dict(config)

@@ -8,7 +8,9 @@
 #   upcall) with the config set by setGlobalConfig() under the function's
 #   own, and the paper's run modes: CLOUD (default) calls run on the
 #   platform, LOCAL calls run the def in the notebook while the function is
-#   still deployed (test() reaches it), NONE calls do nothing. After
+#   still deployed (test() reaches it), NONE calls do nothing. As in the
+#   paper, the def alone is deployed (its imports go inside it), with the
+#   functions it references packaged before it. After
 #   setDeploy(False) (setGlobalDeploy) functions are defined without being
 #   deployed and every call runs in the notebook.
 # - test(function, payload, config, quiet, skipLocal): runs the def in the
@@ -94,7 +96,8 @@ def cloud_function(platforms=None, memory=None, config=None, references=None, re
                                             run, options)
 
     def decorate(function):
-        bound = faaset_host._define_decorated(function, values, references=references, cls=PaperFunction)
+        bound = faaset_host._define_decorated(function, values, references=references, cls=PaperFunction,
+                                              whole_cell=False)
         bound.call_mode = mode if run == "cloud" else "local"
         return bound
 

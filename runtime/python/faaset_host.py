@@ -1033,10 +1033,11 @@ def run_experiment(function, experiment, platform=None, config=None):
     return faaset_results.Results(rows, answer["folder"], name)
 
 
-def _define_decorated(function, options, references=None, cls=None):
+def _define_decorated(function, options, references=None, cls=None, whole_cell=True):
     """Defines FUNCTION (a `define` upcall) and returns the CloudFunction (or
     CLS) bound in its place; the functions in REFERENCES (faaset_compat) are
-    packaged before its own source."""
+    packaged before its own source: the cell up to the end of its def, or
+    only the def when not WHOLE_CELL (as FaaSET packages a function)."""
     original = function
     for _ in range(100):  # through functools.wraps layers to the def itself
         if not hasattr(original, "__wrapped__"):
@@ -1046,7 +1047,7 @@ def _define_decorated(function, options, references=None, cls=None):
     if code is None:
         raise TypeError("@cloud_function decorates a function defined with def, not %s"
                         % type(function).__name__)
-    source = _decorated_source(code)
+    source = _decorated_source(code, whole_cell)
     if references:
         import faaset_compat  # the runtime's library (faaset_library): loaded on first use
         source = faaset_compat.references_source(references, code.co_name) + source
@@ -1061,9 +1062,10 @@ def _is_cloud_decorator(expression):
             or (isinstance(target, ast.Attribute) and target.attr == "cloud_function"))
 
 
-def _decorated_source(code):
+def _decorated_source(code, whole_cell=True):
     """The source to deploy for the def whose code object is `code`: its file
-    from line 1 to the end of the def, minus every @cloud_function decorator."""
+    from line 1 (or, not WHOLE_CELL, from the def) to the end of the def,
+    minus every @cloud_function decorator."""
     lines = linecache.getlines(code.co_filename)
     if not lines:
         raise ValueError("@cloud_function cannot find the source of %s (%s)" % (code.co_name, code.co_filename))
@@ -1084,7 +1086,7 @@ def _decorated_source(code):
         for decorator in node.decorator_list:
             if _is_cloud_decorator(decorator):
                 dropped.update(range(decorator.lineno, decorator.end_lineno + 1))
-    start = 1 if target in tree.body else first_line(target)
+    start = 1 if whole_cell and target in tree.body else first_line(target)
     kept = [lines[number - 1] for number in range(start, target.end_lineno + 1) if number not in dropped]
     source = "".join(kept)
     if start > 1:  # a def inside a block: just the def, dedented
