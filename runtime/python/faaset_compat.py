@@ -97,8 +97,8 @@ def platform(value, config=None, check_image=True):
         raise CompatibilityError(
             "platform %r builds and pushes a Docker image, which this kernel does not do yet: build and push the "
             "image yourself and give its URI as config={'image': '123456789012.dkr.ecr.REGION.amazonaws.com/repo:tag'} "
-            "(deployed as a container image), or use platform='aws%s' (a zip package)"
-            % (getattr(value, "value", value), "' with config={'architectures': 'arm64'}" if implied else "'"))
+            "(deployed as a container image), or use platform='aws'%s (a zip package)"
+            % (getattr(value, "value", value), " with config={'architectures': 'arm64'}" if implied else ""))
     return kernel_name, dict(implied)
 
 

@@ -20,8 +20,10 @@
 #   not written), which FaaSRunner.load reads.
 # - deploy, reconfigure, duplicate, clear: FaaSET's management calls, kept
 #   per function in this kernel. A duplicate (`aws-us-east-2`) is another
-#   name for its source platform with a config of its own; region and
-#   profile stay `%platform` settings (faaset_compat notes it). clear forgets
+#   name for its source platform, starting from a copy of its config: the
+#   kernel has one function per name and platform, so reconfiguring either
+#   changes that one; region and profile stay `%platform` settings
+#   (faaset_compat notes it). clear forgets
 #   a platform's config and FaaSET's folder for it; the deployed function
 #   stays (`%delete NAME PLATFORM` deletes it).
 # - FaaSET.NAME(payload): a function deployed from this folder before
@@ -131,9 +133,10 @@ def duplicate(function, source_platform, new_name):
     normal = faaset_compat.platform_name(new_name)
     _aliases[(name, normal)] = _base_platform(name, source)
     entry["configs"][normal] = dict(entry["configs"].get(source, {}))
-    print("FaaSET.duplicate: %s on %r is %s's %s platform with a config of its own (region and profile stay "
-          "%%platform settings)" % (name, new_name, name, faaset_compat.platform(_aliases[(name, normal)],
-                                                                               check_image=False)[0]))
+    kernel_platform = faaset_compat.platform(_aliases[(name, normal)], check_image=False)[0]
+    print("FaaSET.duplicate: %r names %s's %s platform here: one deployed function, which a reconfigure of either "
+          "changes (region and profile stay `%%platform %s` settings)" % (new_name, name, kernel_platform,
+                                                                         kernel_platform))
 
 
 def clear(function, platform):

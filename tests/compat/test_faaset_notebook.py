@@ -84,7 +84,7 @@ def test_the_template_notebook_runs_on_the_local_platform(workspace):
 
     out = manage.ok().stdout
     assert re.search(r"^local: (deployed|updated code of) hello_world ", out, re.M), manage  # forced
-    assert "is hello_world's local platform with a config of its own" in out, manage
+    assert "'local-big' names hello_world's local platform here: one deployed function" in out, manage
     assert re.search(r"^local: updated configuration of hello_world ", out, re.M), manage
     assert manage.json() == ["Hello from the cloud Bob!", "512", {"name": "Bob"}, "big", True], manage
 
