@@ -64,14 +64,18 @@ DOCKER_ARM = '''@FaaSET.cloud_function(platform="aws_docker_arm", config={"memor
 def boxed(request, context):
     return {}'''
 
+IBM = '''@FaaSET.cloud_function(platform="ibm", config={"memory": 512, "timeout": 300000})
+def blue(request, context):
+    return {}'''
+
 UNKNOWN = '''@FaaSET.cloud_function(platform="mars")
 def far(request, context):
     return {}'''
 
 
 def test_the_template_notebook_runs_on_the_local_platform(workspace):
-    cells = workspace.run(IMPORTS, CONFIG, HELLO, MANAGE, EXPERIMENT, LOAD, CLEAR, DOCKER, DOCKER_ARM, UNKNOWN)
-    imports, config, hello, manage, experiment, load, clear, docker, docker_arm, unknown = cells
+    cells = workspace.run(IMPORTS, CONFIG, HELLO, MANAGE, EXPERIMENT, LOAD, CLEAR, DOCKER, DOCKER_ARM, IBM, UNKNOWN)
+    imports, config, hello, manage, experiment, load, clear, docker, docker_arm, ibm, unknown = cells
     assert "FaaSET on the faaset kernel" in imports.ok().stdout, imports
     config.ok()
     out = hello.ok().stdout
@@ -100,6 +104,7 @@ def test_the_template_notebook_runs_on_the_local_platform(workspace):
         assert cell.error.ename == "CompatibilityError", cell
         assert "does not do yet" in cell.error.evalue and "config={'image':" in cell.error.evalue, cell
     assert "'architectures': 'arm64'" in docker_arm.error.evalue, docker_arm
+    assert ibm.error.ename == "PlatformUnavailable" and "'ibm' platform is not available" in ibm.error.evalue, ibm
     assert unknown.error.ename == "CompatibilityError" and "unknown platform 'mars'" in unknown.error.evalue
 
     # A new kernel calls the function deployed from this folder without defining it again.
