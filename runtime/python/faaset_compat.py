@@ -189,12 +189,8 @@ def _function_source(function):
     except (OSError, TypeError) as error:
         raise CompatibilityError("references: cannot find the source of %r (%s)" % (function, error)) from None
     source = textwrap.dedent("".join(lines))
-    while source.startswith("@"):  # decorators, possibly over several lines, end where the def starts
-        index = source.find("\ndef ")
-        source = source[index + 1:] if index >= 0 else source
-        if index < 0:
-            break
-    return source
+    index = source.find("\ndef ") if source.startswith("@") else -1  # decorators end where the def starts
+    return source[index + 1:] if index >= 0 else source
 
 
 def references_source(references, own_name=None):
