@@ -61,6 +61,7 @@ static const struct magic {
      "  deploy=false          link to a function that already exists: deploy nothing\n"
      "  remote=NAME_OR_ARN    the platform's name for it (with deploy=false: an existing Lambda function)\n"
      "  image=URI             deploy a container image instead of the zip (aws)\n"
+     "  role=ARN              the execution role to create it with (aws; else %platform aws role=)\n"
      "  max_instances=N       at most N instances at once (gcf)\n"
      "  allow_unauthenticated=true|false  anyone may call it without a token, or not (gcf)\n"
      "  force=true            deploy even if nothing changed\n"
@@ -69,6 +70,9 @@ static const struct magic {
      "The same works in plain Python cells with FaaSET's decorator:\n"
      "  @cloud_function(memory=256, platforms=[Platform.LOCAL])\n"
      "  def hello(request, context): ...\n"
+     "with FaaSET's config={...} (lambdaRoleARN, memory, timeout, ...) and references=[other, \"name\"]\n"
+     "(packaged with it). FaaSET's own notebooks run too: `import FaaSET`, `import FaaSRunner`,\n"
+     "`from platforms.jupyter.interactive_helpers import *` (see the README).\n"
      "SAAF: `from SAAF import Inspector`; the paper's `from Inspector import *` is accepted inside the def\n"
      "(rewritten to `from Inspector import Inspector`); any other `import *` in a def stays a SyntaxError.\n"
      "Calls: hello(request) returns the result; hello.invoke(request, event=True) queues an Event call (aws).",

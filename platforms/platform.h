@@ -32,6 +32,7 @@ struct platform_function {
     const char *runtime;              /* "python3.12" */
     const json_t *env;                /* {"KEY": "value"} */
     const char *image;                /* a container image URI to deploy instead of the package, or NULL */
+    const char *role;                 /* the function's execution role (aws), or NULL: the platform's setting */
 };
 
 /* How an operation ended. Valid only during the callback. */

@@ -373,8 +373,8 @@ static void cloud_define_on(struct cloud_define_job *job, int i, struct cloud_pa
         .package = package->bytes, .package_size = package->size, .code_hash = record->code_hash,
         .memory_mb = job->options.memory_mb, .timeout_s = job->options.timeout_s,
         .max_instances = job->options.max_instances, .allow_unauthenticated = job->options.allow_unauthenticated,
-        .arch = job->options.arch,
-        .runtime = job->options.runtime, .env = job->options.env, .image = job->options.image};
+        .arch = job->options.arch, .runtime = job->options.runtime, .env = job->options.env,
+        .image = job->options.image, .role = job->options.role};
     job->pending++;
     struct platforms *platforms = job->cloud->platforms;
     int rc = verifying      ? platforms_verify(platforms, platform, &function, cloud_on_platform_done, op, err, sizeof err)

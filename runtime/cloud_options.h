@@ -27,6 +27,7 @@ struct cloud_options {
     char name[65];               /* "" = the def's name */
     char remote[180];            /* the platform's name for it (a name or an ARN), "" = name */
     char *image;                 /* a container image URI to deploy instead of the package, or NULL */
+    char *role;                  /* the execution role to create it with (aws), or NULL: the platform's */
     int deploy;                  /* 0: link to an existing function */
     int force;                   /* deploy even if nothing changed */
     char run[8];                 /* "cloud" (default), "local" or "none" */

@@ -21,7 +21,10 @@ import unittest
 RUNTIME_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "runtime", "python")
 READ_TIMEOUT = 10.0
 RUNTIME_MODULES = ("faaset_frames", "faaset_comms", "faaset_transform", "faaset_inline", "faaset_language", "faaset_magics",
-                   "faaset_ipython", "faaset_results", "faaset_inspector_import", "faaset_host")
+                   "faaset_ipython", "faaset_results", "faaset_inspector_import", "faaset_library", "faaset_host")
+# created on first import (runtime/pyhost.c's library): FaaSET's module names
+LIBRARY_MODULES = ("faaset_compat", "faaset_compat_helpers", "faaset_compat_faaset", "faaset_compat_runner",
+                   "faaset_compat_ui")
 
 
 def _read_source(name):
@@ -50,7 +53,8 @@ class RuntimeProcess:
         modules = dict(extra_modules or {})
         for name in RUNTIME_MODULES:  # in runtime/pyhost.c's order: each before the modules importing it
             modules[name] = _read_source(name + ".py")
-        self.send({"type": "boot", "modules": modules, "main": "faaset_host"})
+        library = {name: _read_source(name + ".py") for name in LIBRARY_MODULES}
+        self.send({"type": "boot", "modules": modules, "library": library, "main": "faaset_host"})
 
     def close(self):
         self.sock.close()
