@@ -264,6 +264,11 @@ class Router:
             if message is None:
                 self._close("the kernel closed the connection")
                 self._requests.put(None)
+                # the main thread exits when it takes that None; a cell that never returns (a loop) would
+                # otherwise keep an orphan runtime spinning with no kernel to interrupt it
+                watchdog = threading.Timer(EXIT_GRACE_SECONDS, os._exit, (0,))
+                watchdog.daemon = True
+                watchdog.start()
                 return
             try:
                 self._route(message)

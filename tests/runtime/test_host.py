@@ -199,6 +199,14 @@ class StartupTest(RuntimeTestCase):
         # the exit code is the property; READ_TIMEOUT only stops a runtime that hangs
         self.assertEqual(self.runtime.process.wait(timeout=READ_TIMEOUT), 0)
 
+    def test_eof_during_an_endless_cell_ends_the_runtime(self):
+        """A kernel that goes while a cell loops leaves no orphan spinning (nobody could interrupt it)."""
+        self.runtime.start_execute("while True:\n    print('spam' * 50)")
+        while self.runtime.receive().get("type") != "stream":
+            pass
+        self.runtime.sock.shutdown(socket.SHUT_RDWR)
+        self.assertEqual(self.runtime.process.wait(timeout=READ_TIMEOUT * 3), 0)
+
 
 class ExecuteTest(RuntimeTestCase):
     def test_print_sends_stream(self):
