@@ -895,15 +895,18 @@ static void aws_free(void *self)
     free(platform);
 }
 
-static size_t aws_prepare(void *self, size_t count)
+/* Every function is called at the region's one endpoint: FUNCTION does not matter. */
+static size_t aws_prepare(void *self, const char *function, size_t count)
 {
     struct aws_platform *platform = self;
+    (void)function;
     return aws_client_prepare(platform->client, count);
 }
 
-static size_t aws_preparing(void *self)
+static size_t aws_preparing(void *self, const char *function)
 {
     struct aws_platform *platform = self;
+    (void)function;
     return aws_client_preparing(platform->client);
 }
 

@@ -1247,6 +1247,90 @@ static void gcf_free(void *self)
     free(platform);
 }
 
+/* ---- connections ahead of an experiment's pass ----
+ *
+ * Each function has a URL of its own, so prepare first needs FUNCTION's:
+ * the deploy's, else one GET as a call would make (while it runs, the
+ * function's entry in the platform's urls is a JSON null, which a call
+ * reads as "not known" and preparing as "not ready"). Then the client
+ * fetches the URL's ID token and opens COUNT connections to it, and
+ * preparing counts what is not done: the GET, the token, the connections.
+ * A function that cannot be found opens nothing: its calls say why. */
+
+struct gcf_ahead {
+    struct gcf_platform *platform;
+    char *resource;
+    size_t count;
+};
+
+static void gcf_on_located_ahead(void *ctx, const struct gcf_reply *reply)
+{
+    struct gcf_ahead *ahead = ctx;
+    struct gcf_platform *platform = ahead->platform;
+    const char *url = json_string_value(json_object_get(reply->json, "url"));
+    const char *state = json_string_value(json_object_get(reply->json, "state"));
+    if (json_is_null(json_object_get(platform->urls, ahead->resource))) { /* not replaced by a deploy or a call */
+        if (reply->ok && url != NULL && (state == NULL || strcmp(state, "ACTIVE") == 0) && !platform->closing) {
+            json_object_set_new(platform->urls, ahead->resource, json_string(url));
+            (void)gcf_client_prepare(platform->client, url, ahead->count);
+        } else {
+            json_object_del(platform->urls, ahead->resource);
+        }
+    }
+    free(ahead->resource);
+    free(ahead);
+}
+
+static size_t gcf_prepare(void *self, const char *function, size_t count)
+{
+    struct gcf_platform *platform = self;
+    char message[900], id[64], *path = NULL;
+    if (platform->closing || gcf_client_ready(platform->client, message, sizeof message) < 0)
+        return 0;
+    char *resource = gcf_resource(gcf_client_parent(platform->client), function, id);
+    if (resource == NULL)
+        return 0;
+    const json_t *known = json_object_get(platform->urls, resource);
+    if (known != NULL) { /* a URL, or its GET under way */
+        size_t opened = json_is_string(known) ? gcf_client_prepare(platform->client, json_string_value(known), count)
+                                              : 0;
+        free(resource);
+        return opened;
+    }
+    struct gcf_ahead *ahead = malloc(sizeof *ahead);
+    if (ahead == NULL || asprintf(&path, "/v2/%s", resource) < 0) {
+        free(ahead);
+        free(resource);
+        return 0;
+    }
+    *ahead = (struct gcf_ahead){platform, resource, count};
+    struct gcf_call call = {.method = "GET", .url = path, .auth = GCF_AUTH_ACCESS, .timeout_ms = GCF_CONTROL_TIMEOUT_MS};
+    if (gcf_client_send(platform->client, &call, gcf_on_located_ahead, ahead, message, sizeof message) == 0) {
+        json_object_set_new(platform->urls, resource, json_null());
+    } else {
+        free(ahead->resource);
+        free(ahead);
+    }
+    free(path);
+    return 0;
+}
+
+static size_t gcf_preparing(void *self, const char *function)
+{
+    struct gcf_platform *platform = self;
+    char id[64];
+    if (gcf_client_parent(platform->client) == NULL)
+        return 0;
+    char *resource = gcf_resource(gcf_client_parent(platform->client), function, id);
+    if (resource == NULL)
+        return 0;
+    const json_t *known = json_object_get(platform->urls, resource);
+    free(resource);
+    if (json_is_null(known))
+        return 1;
+    return json_is_string(known) ? gcf_client_preparing(platform->client, json_string_value(known)) : 0;
+}
+
 const struct platform_ops gcf_platform_ops = {
     .name = "gcf",
     .check = gcf_check,
@@ -1256,6 +1340,8 @@ const struct platform_ops gcf_platform_ops = {
     .invoke = gcf_invoke,
     .remove = gcf_remove,
     .set_memory = gcf_set_memory,
+    .prepare = gcf_prepare,
+    .preparing = gcf_preparing,
     .apply_settings = gcf_apply_settings,
     .free = gcf_free,
 };

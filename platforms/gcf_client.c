@@ -6,7 +6,11 @@
  * Authorization header; the header's text is wiped once the engine has
  * copied it. The record lives until the engine answers, and the answer is
  * turned into a gcf_reply: Google's error body read, its reason
- * (ErrorInfo) looked at, and one sentence written for the user. */
+ * (ErrorInfo) looked at, and one sentence written for the user.
+ *
+ * Ahead of an experiment's pass (gcf_client_prepare) the function URL's
+ * ID token is asked for with the client itself as the waiter, counted
+ * until it comes, and the engine opens the pass's connections. */
 #include "gcf_client.h"
 
 #include <sodium.h>
@@ -23,6 +27,7 @@ struct gcf_client {
     char *project, *region, *endpoint;     /* the user's settings, NULL when unset */
     struct gcf_credentials *credentials;   /* found at the first call, dropped when the settings change */
     char *parent;                          /* "projects/P/locations/R", with the credentials */
+    size_t tokens_ahead;                   /* ID tokens gcf_client_prepare asked for, not come yet */
 };
 
 struct gcf_pending {
@@ -445,4 +450,37 @@ int gcf_client_send(struct gcf_client *client, const struct gcf_call *call, gcf_
         return -1;
     }
     return 0;
+}
+
+/* ---- ahead of a burst ---- */
+
+/* The ID token asked for ahead has come, or not: either way the calls
+ * ask again (a cached token at once, or the error). */
+static void gcf_client_on_token_ahead(void *ctx, const char *token, const char *error)
+{
+    struct gcf_client *client = ctx;
+    (void)token;
+    (void)error;
+    client->tokens_ahead--;
+}
+
+size_t gcf_client_prepare(struct gcf_client *client, const char *url, size_t count)
+{
+    char err[512];
+    if (gcf_client_ready(client, err, sizeof err) < 0)
+        return 0;
+    if (client->engine == NULL && (client->engine = http_engine_new(client->reactor)) == NULL)
+        return 0;
+    const char *cached = NULL;
+    if (gcf_credentials_token(client->credentials, client->engine, url, &cached, gcf_client_on_token_ahead, client,
+                              err, sizeof err) == 0)
+        client->tokens_ahead++;
+    return http_prepare(client->engine, url, NULL, count);
+}
+
+size_t gcf_client_preparing(struct gcf_client *client, const char *url)
+{
+    if (client->engine == NULL || client->credentials == NULL)
+        return 0;
+    return client->tokens_ahead + http_preparing(client->engine, url, NULL);
 }

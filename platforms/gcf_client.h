@@ -93,6 +93,17 @@ struct gcf_call {
     long timeout_ms;
 };
 
+/* Before a burst of COUNT calls to the function URL URL (an experiment's
+ * pass): asks for its ID token now, so the burst does not wait for the
+ * exchange, and opens COUNT connections to it (see http_prepare); how
+ * many it opened. 0 when the credentials are not found (the calls will
+ * say why). */
+size_t gcf_client_prepare(struct gcf_client *client, const char *url, size_t count);
+
+/* How much of gcf_client_prepare's work for URL is not done yet: ID
+ * tokens still being exchanged, connections not up. */
+size_t gcf_client_preparing(struct gcf_client *client, const char *url);
+
 /* Sends CALL. Returns 0 and calls DONE once, later (never before
  * returning), or -1 with ERR (no credentials, out of memory) without
  * calling it. */

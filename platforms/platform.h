@@ -82,10 +82,12 @@ struct platform_ops {
     /* Changes only the memory of a deployed function (experiments' memorySettings). */
     int (*set_memory)(void *self, const char *function, int memory_mb, platform_done_fn done, void *ctx);
     /* Before an experiment's pass: opens connections for COUNT calls at once
-     * (how many it opened), and says how many are not up yet. NULL when a
-     * platform has nothing to open ahead. */
-    size_t (*prepare)(void *self, size_t count);
-    size_t (*preparing)(void *self);
+     * to FUNCTION (how many it opened), and says how many are not up yet.
+     * FUNCTION is the platform's name for it, as invoke takes it: where
+     * each function has an address of its own (gcf's function URLs), the
+     * connections go there. NULL when a platform has nothing to open ahead. */
+    size_t (*prepare)(void *self, const char *function, size_t count);
+    size_t (*preparing)(void *self, const char *function);
     /* Applies `%platform NAME key=value` settings (raw strings). Returns 0 or -1 with ERR. */
     int (*apply_settings)(void *self, const json_t *settings, char *err, size_t err_size);
     void (*free)(void *self);
@@ -132,8 +134,8 @@ int platforms_remove(struct platforms *platforms, const char *name, const char *
 int platforms_set_memory(struct platforms *platforms, const char *name, const char *function, int memory_mb,
                          platform_done_fn done, void *ctx, char *err, size_t err_size);
 /* The platform's prepare / preparing (see struct platform_ops); 0 when it has none or is unknown. */
-size_t platforms_prepare(struct platforms *platforms, const char *name, size_t count);
-size_t platforms_preparing(struct platforms *platforms, const char *name);
+size_t platforms_prepare(struct platforms *platforms, const char *name, const char *function, size_t count);
+size_t platforms_preparing(struct platforms *platforms, const char *name, const char *function);
 
 /* Adapters. */
 void *local_platform_new(struct reactor *reactor, const char *workdir, const char *python);

@@ -218,18 +218,18 @@ int platforms_remove(struct platforms *platforms, const char *name, const char *
     return slot->ops->remove(slot->self, function, done, ctx);
 }
 
-size_t platforms_prepare(struct platforms *platforms, const char *name, size_t count)
+size_t platforms_prepare(struct platforms *platforms, const char *name, const char *function, size_t count)
 {
     char err[160];
     struct platform_slot *slot = platforms_find(platforms, name, err, sizeof err);
-    return slot != NULL && slot->ops->prepare != NULL ? slot->ops->prepare(slot->self, count) : 0;
+    return slot != NULL && slot->ops->prepare != NULL ? slot->ops->prepare(slot->self, function, count) : 0;
 }
 
-size_t platforms_preparing(struct platforms *platforms, const char *name)
+size_t platforms_preparing(struct platforms *platforms, const char *name, const char *function)
 {
     char err[160];
     struct platform_slot *slot = platforms_find(platforms, name, err, sizeof err);
-    return slot != NULL && slot->ops->preparing != NULL ? slot->ops->preparing(slot->self) : 0;
+    return slot != NULL && slot->ops->preparing != NULL ? slot->ops->preparing(slot->self, function) : 0;
 }
 
 int platforms_set_memory(struct platforms *platforms, const char *name, const char *function, int memory_mb,

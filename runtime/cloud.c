@@ -730,14 +730,14 @@ json_t *cloud_describe(struct cloud *cloud, const char *name)
                      "memory_mb", record.memory_mb, "timeout_s", record.timeout_s);
 }
 
-size_t cloud_prepare(struct cloud *cloud, const char *platform, size_t count)
+size_t cloud_prepare(struct cloud *cloud, const char *platform, const char *function, size_t count)
 {
-    return platforms_prepare(cloud->platforms, platform, count);
+    return platforms_prepare(cloud->platforms, platform, function, count);
 }
 
-size_t cloud_preparing(struct cloud *cloud, const char *platform)
+size_t cloud_preparing(struct cloud *cloud, const char *platform, const char *function)
 {
-    return platforms_preparing(cloud->platforms, platform);
+    return platforms_preparing(cloud->platforms, platform, function);
 }
 
 json_t *cloud_inspect(struct cloud *cloud, const char *name)

@@ -96,10 +96,11 @@ json_t *cloud_describe(struct cloud *cloud, const char *name);
  * when no function of that name is defined in this kernel. */
 json_t *cloud_inspect(struct cloud *cloud, const char *name);
 
-/* Opens PLATFORM's connections ahead of COUNT calls at once, and how many
- * are not up yet (see struct platform_ops); 0 when it has nothing to open. */
-size_t cloud_prepare(struct cloud *cloud, const char *platform, size_t count);
-size_t cloud_preparing(struct cloud *cloud, const char *platform);
+/* Opens PLATFORM's connections ahead of COUNT calls at once to FUNCTION
+ * (the platform's name for it, see cloud_remote_name), and how many are not
+ * up yet (see struct platform_ops); 0 when it has nothing to open. */
+size_t cloud_prepare(struct cloud *cloud, const char *platform, const char *function, size_t count);
+size_t cloud_preparing(struct cloud *cloud, const char *platform, const char *function);
 
 /* %platform NAME key=value...: sets the default platform and its settings.
  * Returns 0 with a confirmation in MESSAGE, or -1 with the error in MESSAGE. */

@@ -73,13 +73,13 @@ static int target_function_set_memory(void *ctx, int memory_mb, runner_done_fn d
 static void target_function_prepare(void *ctx, int calls)
 {
     struct target *target = ctx;
-    (void)cloud_prepare(target->cloud, target->platform, (size_t)calls);
+    (void)cloud_prepare(target->cloud, target->platform, target->remote, (size_t)calls);
 }
 
 static size_t target_function_preparing(void *ctx)
 {
     struct target *target = ctx;
-    return cloud_preparing(target->cloud, target->platform);
+    return cloud_preparing(target->cloud, target->platform, target->remote);
 }
 
 struct target *target_function(struct cloud *cloud, const char *function, const char *platform)

@@ -77,6 +77,22 @@ thread pool still POSTs to / unsigned. The same targets apply. (The strict
 Python stand-in of tests/aws runs functions for real but cannot hold a
 thousand invocations itself: it would measure itself, not the client.)
 
+With --platform gcf the faaset client calls the sleeper through the `gcf`
+platform adapter, as a Google user's notebook calls a function: the
+function file is FaaS Runner's {"function": "sleeper", "platform":
+"Google Cloud Functions"}, the credentials a service-account key made
+here (an RSA key by openssl; GOOGLE_APPLICATION_CREDENTIALS names its JSON,
+whose token_uri is the server's), the API the server (GCF_ENDPOINT_URL).
+The server (started with -g and the key's public half) is also Google's
+token endpoint, which verifies the client's RS256 JWT and issues an access
+token and the function URL's ID token, and the API's function GET, which
+gives the function URL; the function URL answers only with that ID token
+in the Authorization header. So the adapter runs its real path: the GET
+for the URL, the token exchanges, and every call with its ID token on a
+connection kept alive (opened ahead of the pass by the adapter's
+prepare). The thread pool POSTs to / without a token. The same targets
+apply.
+
 With --tls every client reaches the sleeper over HTTPS: a second
 sleeper_server, started with -t, speaks TLS itself (OpenSSL, TLS 1.2/1.3,
 session tickets shared by its workers), with a CA and a certificate for
@@ -145,6 +161,7 @@ from bench_common import (ROOT, BenchError, Table, add_common_options, check_faa
 
 SERVER_SOURCE = HERE / "sleeper_server.c"
 SIGV4_DIR = ROOT / "platforms"
+GOOGLE_PROJECT = "faaset-bench"   # --platform gcf: the project in the key made here
 # The keys the client signs with and the server checks (--platform aws): test values, not secrets.
 LAMBDA_KEYS = ("AKIDBENCHMARK0000001", "benchmark/secret/key/not/a/real/one00000", "us-east-1")
 THREADPOOL_CLIENT = HERE / "threadpool_client.py"
@@ -297,8 +314,9 @@ def watch_client(child, deadline_s):
 # ---------------------------------------------------------------- the server
 
 class Server:
-    def __init__(self, workdir, workers, lambda_keys=None, tls=None):
-        """TLS: (certificate, key, CA file) to serve HTTPS to https://localhost:PORT/."""
+    def __init__(self, workdir, workers, lambda_keys=None, tls=None, google_key=None):
+        """TLS: (certificate, key, CA file) to serve HTTPS to https://localhost:PORT/.
+        GOOGLE_KEY: the public PEM of the service account a Google stand-in (-g) trusts."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.binary = workdir / "sleeper_server"
@@ -316,6 +334,8 @@ class Server:
             argv = [str(self.binary), "-w", str(workers), "-l", str(self.log_prefix)]
             if lambda_keys:
                 argv += ["-k", ":".join(lambda_keys)]
+            if google_key:
+                argv += ["-g", str(google_key)]
             if tls:
                 argv += ["-t", f"{tls[0]}:{tls[1]}"]
             self.child = Child("sleeper_server", argv, workdir, out, err, graceful=True)
@@ -375,8 +395,36 @@ class Server:
 
 # ---------------------------------------------------------------- the clients
 
-def run_faaset(args, server, workdir, name="faaset"):
-    """faaset run against SERVER (trusting its CA when it speaks TLS)."""
+def make_google_key(folder):
+    """A service account's RSA key made by openssl: (private PEM text, public PEM path)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    private, public = folder / "account.key", folder / "account.pub.pem"
+    for argv in (["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(private)],
+                 ["openssl", "pkey", "-in", str(private), "-pubout", "-out", str(public)]):
+        made = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        if made.returncode != 0:
+            raise BenchError(f"cannot make the service account's key with openssl: {made.stderr.strip()}")
+    return private.read_text(), public
+
+
+def google_env(env, folder, base, private_pem):
+    """ENV for the gcf adapter: a key file whose token_uri is BASE's, the API at BASE, no gcloud folder."""
+    env = {k: v for k, v in env.items() if not k.startswith(("GOOGLE_", "CLOUDSDK_", "GCF_"))}
+    key_file = folder / "service-account.json"
+    key_file.write_text(json.dumps({
+        "type": "service_account", "project_id": GOOGLE_PROJECT, "private_key_id": "bench",
+        "private_key": private_pem, "client_email": f"bench@{GOOGLE_PROJECT}.iam.gserviceaccount.com",
+        "client_id": "1", "token_uri": base + "/token"}))
+    key_file.chmod(0o600)
+    (folder / "gcloud").mkdir()
+    env.update({"GOOGLE_APPLICATION_CREDENTIALS": str(key_file), "CLOUDSDK_CONFIG": str(folder / "gcloud"),
+                "GCF_ENDPOINT_URL": base})
+    return env
+
+
+def run_faaset(args, server, workdir, name="faaset", google_pem=None):
+    """faaset run against SERVER (trusting its CA when it speaks TLS);
+    GOOGLE_PEM: the service account's private key with --platform gcf."""
     url, ca_file = server.url, server.ca_file
     folder = workdir / name
     folder.mkdir()
@@ -384,6 +432,8 @@ def run_faaset(args, server, workdir, name="faaset"):
     experiment_file = folder / "bench.json"
     if args.platform == "aws":
         function_file.write_text(json.dumps({"function": "sleeper", "platform": "AWS Lambda"}))
+    elif args.platform == "gcf":
+        function_file.write_text(json.dumps({"function": "sleeper", "platform": "Google Cloud Functions"}))
     else:
         function_file.write_text(json.dumps({"function": "sleeper", "platform": "HTTP", "endpoint": url}))
     experiment_file.write_text(json.dumps({"experimentName": "sleeper-bench", "runs": args.runs,
@@ -397,7 +447,9 @@ def run_faaset(args, server, workdir, name="faaset"):
                     "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
         if ca_file:
             env["AWS_CA_BUNDLE"] = str(ca_file)
-    elif ca_file:
+    elif args.platform == "gcf":
+        env = google_env(env, folder, url.rstrip("/"), google_pem)
+    if args.platform != "aws" and ca_file:
         env["SSL_CERT_FILE"] = str(ca_file)
     stdout_path, stderr_path = folder / "summary.json", folder / "stderr.txt"
     server.mark()
@@ -704,6 +756,10 @@ def print_report(results, args):
     if args.platform == "aws":
         print("Platform: faaset calls through the aws adapter (Lambda Invoke, SigV4-signed; the server checks "
               "every signature); the thread pool POSTs to / unsigned")
+    if args.platform == "gcf":
+        print("Platform: faaset calls through the gcf adapter (service-account JWT verified by the server's token "
+              "endpoint, the function's GET, then every call to the function URL with the ID token the server "
+              "checks); the thread pool POSTs to / without a token")
     if args.tls:
         print(f"TLS:      both clients over HTTPS to {results['tls']['url']} (a second sleeper_server speaking TLS "
               "itself with OpenSSL, same workers; CA and certificate made for the run); baseline: faaset over "
@@ -822,8 +878,9 @@ def parse_args():
     parser.add_argument("--scale10", action="store_true",
                         help=f"threads {SCALE10_THREADS}, runs {SCALE10_RUNS}, faaset only, scale-10 targets")
     parser.add_argument("--skip-threadpool", action="store_true", help="measure faaset only")
-    parser.add_argument("--platform", choices=("http", "aws"), default="http",
-                        help="how faaset calls the sleeper: HTTP (default) or the aws adapter (signed Lambda Invoke)")
+    parser.add_argument("--platform", choices=("http", "aws", "gcf"), default="http",
+                        help="how faaset calls the sleeper: HTTP (default), the aws adapter (signed Lambda Invoke) "
+                             "or the gcf adapter (a function URL with ID tokens)")
     parser.add_argument("--tls", action="store_true",
                         help="every client over HTTPS to a sleeper that speaks TLS (a CA made here); faaset over plain HTTP too, "
                              "as the baseline")
@@ -876,8 +933,10 @@ def run(args, workdir):
                "settings": {"runs": args.runs, "threads": args.threads, "sleep_s": args.sleep, "iterations": 1,
                             "scale10": args.scale10, "server_workers": args.server_workers,
                             "platform": args.platform, "tls": args.tls}}
+    google_pem, google_public = make_google_key(workdir / "google") if args.platform == "gcf" else (None, None)
     progress(f"compiling and starting the sleeper server ({args.server_workers} worker(s)) ...")
-    server = Server(workdir, args.server_workers, LAMBDA_KEYS if args.platform == "aws" else None)
+    server = Server(workdir, args.server_workers, LAMBDA_KEYS if args.platform == "aws" else None,
+                    google_key=google_public)
     results["server"] = {"url": server.url, "workers": server.workers, "cc": server.cc_version}
     tls_server = None
     try:
@@ -890,16 +949,17 @@ def run(args, workdir):
             except TlsTerminatorError as error:
                 raise BenchError(str(error))
             tls_server = Server(workdir / "tls-server", args.server_workers,
-                                LAMBDA_KEYS if args.platform == "aws" else None, (cert, key, ca_file))
+                                LAMBDA_KEYS if args.platform == "aws" else None, (cert, key, ca_file),
+                                google_key=google_public)
             results["tls"] = {"url": tls_server.url}
             progress(f"faaset run over plain HTTP (the baseline): {args.runs} runs, {args.threads} in flight ...")
-            raw["faaset_plain"] = run_faaset(args, server, workdir, name="faaset-plain")
+            raw["faaset_plain"] = run_faaset(args, server, workdir, name="faaset-plain", google_pem=google_pem)
             time.sleep(1.0)
             measured = tls_server
             progress(f"faaset run over TLS: {args.runs} runs, {args.threads} in flight, sleep {args.sleep:g} s ...")
         else:
             progress(f"faaset run: {args.runs} runs, {args.threads} in flight, sleep {args.sleep:g} s ...")
-        raw["faaset"] = run_faaset(args, measured, workdir)
+        raw["faaset"] = run_faaset(args, measured, workdir, google_pem=google_pem)
         skip_reason = None
         if args.scale10:
             skip_reason = (f"--scale10: {args.threads} OS threads in one Python process measure the interpreter "

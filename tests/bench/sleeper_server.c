@@ -3,7 +3,8 @@
  * not part of the CMake build).
  *
  *   sleeper_server [-p PORT] [-w WORKERS] [-l LOGPREFIX] [-m MAX_SLEEP_S]
- *                  [-k ACCESS_KEY:SECRET_KEY:REGION] [-t CERT.pem:KEY.pem]
+ *                  [-k ACCESS_KEY:SECRET_KEY:REGION] [-g PUBLIC_KEY.pem]
+ *                  [-t CERT.pem:KEY.pem]
  *
  * POST / with a JSON body {"sleep": SECONDS} is held open for that long and
  * then answered 200 with a JSON object in SAAF's shape:
@@ -40,6 +41,25 @@
  * and compared in constant time; a bad one gets 403
  * InvalidSignatureException as from AWS. POST / stays unsigned, for the
  * thread-pool client run beside it.
+ *
+ * With -g it is also a stand-in for Google Cloud Functions, for the
+ * benchmark of the gcf platform, with the least of Google a client's calls
+ * need: POST /token, Google's OAuth token endpoint for a service account
+ * (a jwt-bearer grant whose RS256 assertion verifies with that public key
+ * and has not expired) answering an access token for a `scope`, or, for a
+ * `target_audience` that is this server's one function URL, an ID token
+ * for it (a JWT with that `aud` and an `exp` an hour ahead; 400 for
+ * another audience); GET /v2/projects/P/locations/R/functions/sleeper
+ * with that access token, answering the function (ACTIVE, GEN_2) and its
+ * URL, BASE/fn/sleeper (BASE http://127.0.0.1:PORT, or
+ * https://localhost:PORT with -t); and POST to that URL, served like POST
+ * / but only with `Authorization: Bearer` and the ID token it issued
+ * (compared in constant time; 401 without, 403 with another, in Google's
+ * {"error": {"code", "message", "status"}} shape). The tokens are made
+ * once, before the workers fork, so any worker accepts them. The
+ * assertion's signature is checked for each grant, but an ID token only
+ * by comparison: the client's token exchange happens once; what is
+ * measured is its calls.
  *
  * With -t it speaks HTTPS only, with that certificate and key (OpenSSL,
  * TLS 1.2 and 1.3, session tickets): the TLS end of a cloud endpoint,
@@ -80,6 +100,8 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <sodium.h>
 
@@ -104,6 +126,7 @@ struct conn {
     unsigned long long connection;     /* this process's accept sequence number */
     double start_epoch_ms;
     int lambda;                        /* a Lambda Invoke request: answered with Lambda's headers */
+    int google;                        /* -g: a call of the function URL (its ID token checked) */
     char out[OUT_SIZE];
     size_t out_size, out_done;
     SSL *ssl;                          /* -t: the connection's TLS, NULL otherwise */
@@ -129,6 +152,9 @@ static double max_sleep_s = 3600;
 static int log_fd = -1;
 static char *lambda_access_key, *lambda_secret_key, *lambda_region;  /* -k: NULL when not a Lambda stand-in */
 static SSL_CTX *tls_context;           /* -t: NULL for plain HTTP */
+static EVP_PKEY *gcf_account_key;      /* -g: the service account's public key; NULL when not a Google stand-in */
+static char gcf_function_url[128];     /* -g: BASE/fn/sleeper */
+static char gcf_access_token[64], gcf_id_token[600];
 static char *log_buf;
 static size_t log_size, log_capacity;
 
@@ -531,6 +557,211 @@ static const char *lambda_signature_error(struct conn *c, size_t head_len, size_
                 "Secret Access Key and signing method. Consult the service documentation for details.";
 }
 
+/* ---- -g: the least of Google Cloud Functions ---- */
+
+#define GCF_FUNCTION_PATH "/fn/sleeper"
+
+/* The string value of "KEY" in the flat JSON object JSON (no escapes) into OUT; 0 when absent. */
+static int gcf_json_string(const char *json, const char *key, char *out, size_t size)
+{
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "\"%s\"", key);
+    const char *p = strstr(json, quoted);
+    if (p == NULL)
+        return 0;
+    p += strlen(quoted);
+    while (*p == ' ')
+        p++;
+    if (*p++ != ':')
+        return 0;
+    while (*p == ' ')
+        p++;
+    if (*p++ != '"')
+        return 0;
+    size_t len = strcspn(p, "\"");
+    if (p[len] != '"' || len >= size)
+        return 0;
+    memcpy(out, p, len);
+    out[len] = '\0';
+    return 1;
+}
+
+/* The number value of "KEY" in JSON, or -1. */
+static double gcf_json_number(const char *json, const char *key)
+{
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "\"%s\"", key);
+    const char *p = strstr(json, quoted);
+    if (p == NULL)
+        return -1;
+    p += strlen(quoted);
+    while (*p == ' ' || *p == ':')
+        p++;
+    char *end;
+    double value = strtod(p, &end);
+    return end == p ? -1 : value;
+}
+
+static void gcf_b64url(const unsigned char *data, size_t size, char *out, size_t out_size)
+{
+    sodium_bin2base64(out, out_size, data, size, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/* The tokens this server issues, and its function URL (after the port is known). */
+static void gcf_make_tokens(int port)
+{
+    unsigned char random[32];
+    char text[33], header[64], claims[256], payload[400], signature[64];
+    if (getrandom(random, sizeof random, 0) != (ssize_t)sizeof random)
+        die("getrandom");
+    snprintf(gcf_function_url, sizeof gcf_function_url, "%s:%d" GCF_FUNCTION_PATH,
+             tls_context != NULL ? "https://localhost" : "http://127.0.0.1", port);
+    sodium_bin2hex(text, sizeof text, random, 16);
+    snprintf(gcf_access_token, sizeof gcf_access_token, "ya29.bench-%s", text);
+    static const char jwt_header[] = "{\"alg\":\"RS256\",\"kid\":\"bench\",\"typ\":\"JWT\"}";
+    gcf_b64url((const unsigned char *)jwt_header, strlen(jwt_header), header, sizeof header);
+    long long now = (long long)time(NULL);
+    int n = snprintf(claims, sizeof claims, "{\"aud\":\"%s\",\"iss\":\"https://accounts.google.com\",\"iat\":%lld,"
+                     "\"exp\":%lld}", gcf_function_url, now, now + 3600);
+    gcf_b64url((const unsigned char *)claims, (size_t)n, payload, sizeof payload);
+    gcf_b64url(random + 16, 16, signature, sizeof signature);
+    snprintf(gcf_id_token, sizeof gcf_id_token, "%s.%s.%s", header, payload, signature);
+}
+
+/* Answers with Google's error shape. */
+static void gcf_error(struct conn *c, int status, const char *reason, const char *google_status, const char *message)
+{
+    char body[512];
+    snprintf(body, sizeof body, "{\"error\": {\"code\": %d, \"message\": \"%s\", \"status\": \"%s\"}}", status,
+             message, google_status);
+    answer(c, status, reason, body);
+}
+
+/* Whether the request's bearer token is WANTED: 1 yes, 0 another, -1 none. */
+static int gcf_bearer(const struct conn *c, size_t head_len, const char *wanted)
+{
+    size_t len;
+    const char *auth = header_value(c->in, head_len, "Authorization", &len);
+    if (auth == NULL || len < 7 || strncasecmp(auth, "Bearer ", 7) != 0)
+        return -1;
+    size_t wanted_len = strlen(wanted);
+    return len - 7 == wanted_len && sodium_memcmp(auth + 7, wanted, wanted_len) == 0;
+}
+
+/* NULL when the jwt-bearer grant in BODY is valid (its claims into CLAIMS), else OAuth's error description. */
+static const char *gcf_grant_error(const char *body, size_t body_len, char *claims, size_t claims_size)
+{
+    char form[4096];
+    if (body_len >= sizeof form)
+        return "the request is too large";
+    memcpy(form, body, body_len);
+    form[body_len] = '\0';
+    if (strstr(form, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer") == NULL)
+        return "grant_type must be urn:ietf:params:oauth:grant-type:jwt-bearer";
+    char *assertion = strstr(form, "assertion=");
+    if (assertion == NULL)
+        return "no assertion";
+    assertion += strlen("assertion=");
+    assertion[strcspn(assertion, "&")] = '\0';
+    char *dot1 = strchr(assertion, '.'), *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+    if (dot2 == NULL)
+        return "the assertion is not a JWT";
+    unsigned char signature[512];
+    size_t signature_size = 0, claims_len = 0;
+    if (sodium_base642bin(signature, sizeof signature, dot2 + 1, strlen(dot2 + 1), NULL, &signature_size, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        sodium_base642bin((unsigned char *)claims, claims_size - 1, dot1 + 1, (size_t)(dot2 - dot1 - 1), NULL,
+                          &claims_len, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+        return "the assertion is not base64url";
+    claims[claims_len] = '\0';
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int valid = md != NULL && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, gcf_account_key) == 1 &&
+                EVP_DigestVerify(md, signature, signature_size, (const unsigned char *)assertion,
+                                 (size_t)(dot2 - assertion)) == 1;
+    EVP_MD_CTX_free(md);
+    ERR_clear_error();
+    if (!valid)
+        return "Invalid JWT Signature.";
+    if (gcf_json_number(claims, "exp") < (double)time(NULL))
+        return "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.";
+    return NULL;
+}
+
+/* POST /token: an access token or the function URL's ID token. */
+static void gcf_token(struct conn *c, size_t head_len, size_t body_len)
+{
+    char claims[2048], audience[256], scope[256], body[700];
+    const char *why = gcf_grant_error(c->in + head_len, body_len, claims, sizeof claims);
+    if (why != NULL) {
+        snprintf(body, sizeof body, "{\"error\": \"invalid_grant\", \"error_description\": \"%s\"}", why);
+        answer(c, 400, "Bad Request", body);
+    } else if (gcf_json_string(claims, "target_audience", audience, sizeof audience)) {
+        if (strcmp(audience, gcf_function_url) != 0)
+            answer(c, 400, "Bad Request", "{\"error\": \"invalid_request\", \"error_description\": \"this stand-in "
+                   "issues ID tokens for its one function URL only\"}");
+        else {
+            snprintf(body, sizeof body, "{\"id_token\": \"%s\"}", gcf_id_token);
+            answer(c, 200, "OK", body);
+        }
+    } else if (gcf_json_string(claims, "scope", scope, sizeof scope)) {
+        snprintf(body, sizeof body, "{\"access_token\": \"%s\", \"expires_in\": 3599, \"token_type\": \"Bearer\"}",
+                 gcf_access_token);
+        answer(c, 200, "OK", body);
+    } else {
+        answer(c, 400, "Bad Request", "{\"error\": \"invalid_scope\", \"error_description\": \"Invalid OAuth scope "
+               "or ID token audience provided.\"}");
+    }
+}
+
+/* GET /v2/projects/P/locations/R/functions/sleeper: the function and its URL. */
+static void gcf_function(struct conn *c, size_t head_len, const char *path, size_t path_len)
+{
+    static const char suffix[] = "/functions/sleeper";
+    if (gcf_bearer(c, head_len, gcf_access_token) != 1) {
+        gcf_error(c, 401, "Unauthorized", "UNAUTHENTICATED", "Request had invalid authentication credentials.");
+        return;
+    }
+    if (path_len < sizeof suffix || memcmp(path + path_len - (sizeof suffix - 1), suffix, sizeof suffix - 1) != 0) {
+        gcf_error(c, 404, "Not Found", "NOT_FOUND", "this stand-in has one function, sleeper");
+        return;
+    }
+    char body[600];
+    snprintf(body, sizeof body, "{\"name\": \"%.*s\", \"state\": \"ACTIVE\", \"environment\": \"GEN_2\", "
+             "\"url\": \"%s\", \"serviceConfig\": {\"availableMemory\": \"256M\", \"timeoutSeconds\": 60}}",
+             (int)(path_len - 4), path + 4, gcf_function_url);
+    answer(c, 200, "OK", body);
+}
+
+/* Google's part of a request to -g's server: 1 when answered here, 0 when
+ * it is for the sleeper (the function URL with its ID token; C->google
+ * set, or any other path, left to the sleeper's own checks). */
+static int gcf_serve(struct conn *c, size_t head_len, size_t body_len, const char *method, size_t method_len,
+                     const char *path, size_t bare_len)
+{
+    static const char functions[] = "/v2/projects/";
+    c->google = 0;
+    if (bare_len == 6 && memcmp(path, "/token", 6) == 0 && method_len == 4 && memcmp(method, "POST", 4) == 0) {
+        gcf_token(c, head_len, body_len);
+        return 1;
+    }
+    if (bare_len > sizeof functions && memcmp(path, functions, sizeof functions - 1) == 0 && method_len == 3 &&
+        memcmp(method, "GET", 3) == 0) {
+        gcf_function(c, head_len, path, bare_len);
+        return 1;
+    }
+    if (bare_len != strlen(GCF_FUNCTION_PATH) || memcmp(path, GCF_FUNCTION_PATH, bare_len) != 0)
+        return 0;
+    int bearer = gcf_bearer(c, head_len, gcf_id_token);
+    if (bearer != 1) {
+        gcf_error(c, bearer < 0 ? 401 : 403, bearer < 0 ? "Unauthorized" : "Forbidden",
+                  bearer < 0 ? "UNAUTHENTICATED" : "PERMISSION_DENIED",
+                  bearer < 0 ? "The request was not authenticated: no ID token" : "The ID token is not for this function");
+        return 1;
+    }
+    c->google = 1;
+    return 0;
+}
+
 /* Starts the request at the front of C's input if it has fully arrived. */
 static void serve(struct conn *c)
 {
@@ -582,7 +813,11 @@ static void serve(struct conn *c)
     c->lambda = lambda_access_key != NULL && bare_len > sizeof invoke_prefix + sizeof invoke_suffix - 2 &&
                 memcmp(path, invoke_prefix, sizeof invoke_prefix - 1) == 0 &&
                 memcmp(path + bare_len - (sizeof invoke_suffix - 1), invoke_suffix, sizeof invoke_suffix - 1) == 0;
-    if (c->lambda) {
+    if (gcf_account_key != NULL && gcf_serve(c, head_len, body_len, c->in, method_len, path, bare_len))
+        return;
+    if (c->google) {
+        /* the function URL, its ID token checked */
+    } else if (c->lambda) {
         const char *why = lambda_signature_error(c, head_len, body_len, path, path_len);
         if (why != NULL) {
             char body[512];
@@ -820,9 +1055,20 @@ int main(int argc, char **argv)
     int port = 0, workers = 1, opt;
     const char *log_prefix = NULL;
     const char *tls_files = NULL;
-    while ((opt = getopt(argc, argv, "p:w:l:m:k:t:")) != -1) {
+    while ((opt = getopt(argc, argv, "p:w:l:m:k:g:t:")) != -1) {
         switch (opt) {
         case 't': tls_files = optarg; break;
+        case 'g': {
+            FILE *pem = fopen(optarg, "r");
+            gcf_account_key = pem ? PEM_read_PUBKEY(pem, NULL, NULL, NULL) : NULL;
+            if (pem != NULL)
+                fclose(pem);
+            if (gcf_account_key == NULL) {
+                fprintf(stderr, "sleeper_server: -g takes the PEM file of an RSA public key\n");
+                return 2;
+            }
+            break;
+        }
         case 'k':
             lambda_access_key = strdup(optarg);
             lambda_secret_key = strchr(lambda_access_key, ':');
@@ -840,7 +1086,7 @@ int main(int argc, char **argv)
         case 'm': max_sleep_s = atof(optarg); break;
         default:
             fprintf(stderr, "usage: %s [-p PORT] [-w WORKERS] [-l LOGPREFIX] [-m MAX_SLEEP_S] [-k KEY:SECRET:REGION] "
-                    "[-t CERT:KEY]\n", argv[0]);
+                    "[-g PUBLIC_KEY.pem] [-t CERT:KEY]\n", argv[0]);
             return 2;
         }
     }
@@ -880,6 +1126,8 @@ int main(int argc, char **argv)
     port = ntohs(bound.sin_port);
     for (int i = 1; i < workers; i++)
         fds[i] = open_listener(port);
+    if (gcf_account_key != NULL)
+        gcf_make_tokens(port);
 
     struct sigaction sa = {0};
     sa.sa_handler = on_parent_signal;
