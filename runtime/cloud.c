@@ -53,6 +53,7 @@ struct cloud_define_job {
     size_t package_size;
     struct deps_layer *layers;       /* [CLOUD_MAX_PLATFORMS]: each platform's dependency layer */
     int has_layer[CLOUD_MAX_PLATFORMS];
+    int interrupted;                 /* an install was interrupted: the define ends as KeyboardInterrupt */
     char layer_notes[CLOUD_MAX_PLATFORMS][700]; /* "; dependencies: installed ... for ..." */
     int claims[CLOUD_MAX_PLATFORMS]; /* deploy_state_claim's fds, -1 when not held */
     unsigned long claim_timer;       /* waiting for another process's deploy, in cloud->claiming */
@@ -246,7 +247,8 @@ static void cloud_finish_define(struct cloud_define_job *job)
     }
     json_t *result;
     if (errors.size > 0 || errors.failed) {
-        result = cloud_error("DeployFailed", errors.failed ? "the deploy failed (out of memory)" : errors.data);
+        result = cloud_error(job->interrupted ? "KeyboardInterrupt" : "DeployFailed",
+                             errors.failed ? "the deploy failed (out of memory)" : errors.data);
         json_decref(lines);
     } else {
         cloud_remember(job->cloud, job->name, &job->options);
@@ -377,6 +379,7 @@ static void cloud_on_layer(void *ctx, const struct deps_layer *layer, const char
                  error_type, message);
         memcpy(job->lines[i], line, sizeof line);
         job->failed[i] = 1;
+        job->interrupted |= strcmp(error_type, "KeyboardInterrupt") == 0;
         free(op);
     } else {
         job->layers[i] = *layer;

@@ -119,3 +119,46 @@ def test_a_missing_package_is_one_clear_error_before_any_deploy(workspace, tmp_p
     assert workspace.trace.ops("deploy") == []
     assert not (workspace.state_dir / "needy.json").exists()
     assert not any((workspace.folder / ".faaset" / "deps").iterdir())  # no half layer kept
+
+
+def test_interrupt_stops_pip(sandbox):
+    """pip waiting for an index that never answers: the kernel keeps answering, and an interrupt ends pip and
+    the cell at once."""
+    import socket
+    import time
+
+    from cloud_helpers import DirectKernel, processes_in
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections (the kernel's backlog) and never answers
+    port = silent.getsockname()[1]
+    env = {"PIP_INDEX_URL": f"http://127.0.0.1:{port}/simple", "PIP_TIMEOUT": "60", "PIP_RETRIES": "0",
+           "PIP_FIND_LINKS": "", "PIP_NO_INDEX": ""}
+    kernel = DirectKernel(sandbox, extra_env=env)
+    try:
+        msg_id = kernel.client.execute('%%cloud_function requirements="slowpkg"\ndef waits(request, context):\n'
+                                       '    return 1')
+        time.sleep(2)
+        pips = [pid for pid in processes_in(sandbox.dir)
+                if b"faaset_deps" in pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
+                or b"pip" in pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert pips, "pip is not running"
+        info = kernel.client.session.msg("kernel_info_request", {})
+        kernel.client.control_channel.send(info)  # served while pip works
+        reply = kernel.client.get_control_msg(timeout=5)
+        assert reply["parent_header"]["msg_id"] == info["header"]["msg_id"] and reply["content"]["status"] == "ok"
+        started = time.monotonic()
+        kernel.client.control_channel.send(kernel.client.session.msg("interrupt_request", {}))
+        content, _ = kernel.collect(msg_id, timeout=10)
+        assert content["status"] == "error" and content["ename"] == "KeyboardInterrupt", content
+        assert time.monotonic() - started < 5
+        time.sleep(0.3)
+        assert not [pid for pid in pips if pathlib.Path(f"/proc/{pid}").exists()
+                    and "Z" not in pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]]
+        staging = list((sandbox.dir / ".faaset" / "deps").glob("*")) if (sandbox.dir / ".faaset" / "deps").exists() \
+            else []
+        assert staging == []
+    finally:
+        kernel.stop()
+        silent.close()
