@@ -13,6 +13,7 @@
  * staging folder. */
 #include "deps.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -246,6 +247,28 @@ static void deps_on_output(void *ctx, int fd, int events)
     done(ctx2, error_type ? NULL : &layer, error_type, message);
 }
 
+/* Removes ROOT's staging folders of HASH whose process is gone (a kernel
+ * killed while pip ran): HASH.staging.PID.N. */
+static void deps_remove_stale(const char *root, const char *hash)
+{
+    DIR *dir = opendir(root);
+    if (dir == NULL)
+        return;
+    char prefix[96];
+    snprintf(prefix, sizeof prefix, "%s.staging.", hash);
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        if (strncmp(entry->d_name, prefix, strlen(prefix)) != 0)
+            continue;
+        long pid = strtol(entry->d_name + strlen(prefix), NULL, 10);
+        char path[4400];
+        if (pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH &&
+            fsutil_path(path, sizeof path, "%s/%s", root, entry->d_name) == 0)
+            fsutil_remove_tree(path);
+    }
+    closedir(dir);
+}
+
 static int deps_start(struct deps *deps, const char *requirements, const char *file, const struct deps_target *target,
                       struct deps_install *install, char *err, size_t err_size)
 {
@@ -312,6 +335,7 @@ int deps_layer_get(struct deps *deps, const char *requirements, const char *file
     if (deps_read_result(layer->dir, layer, message, sizeof message) == 1)
         return 1;
     fsutil_remove_tree(layer->dir); /* a layer that says it failed is not kept: try again */
+    deps_remove_stale(root, layer->hash);
     struct deps_install *install = calloc(1, sizeof *install);
     if (install == NULL) {
         snprintf(err, err_size, "out of memory");

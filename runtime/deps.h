@@ -14,7 +14,8 @@
  * deps_interrupt kills the child's process group. The child installs into
  * a staging folder, renamed to .faaset/deps/HASH when complete, so a kernel
  * killed mid-install or two kernels installing the same layer never leave
- * a half layer under its final name. */
+ * a half layer under its final name (a dead process's staging folder is
+ * removed by the next install of that layer). */
 #ifndef FAASET_DEPS_H
 #define FAASET_DEPS_H
 

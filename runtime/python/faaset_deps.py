@@ -22,7 +22,8 @@ packages give the same bytes. Last it writes STAGING/layer.json:
 "zip_bytes"} or {"ok": false, "error": SENTENCE}, the sentence naming the
 package pip could not install and the target. pip's own output goes to
 this process's stdout, which the kernel keeps for when layer.json is
-missing (the interpreter could not start pip at all).
+missing (the interpreter could not start pip at all). Everything it writes
+is private to the user (umask 077), as the rest of .faaset is.
 """
 import json
 import os
@@ -46,7 +47,7 @@ def pip_command(job, target_dir):
         command += ["-r", job["requirements_file"]]
     else:
         listed = os.path.join(job["folder"], "requirements.txt")
-        with open(listed, "w") as f:
+        with os.fdopen(os.open(listed, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write(job["requirements"])
         command += ["-r", listed]
     return command
@@ -98,6 +99,7 @@ def write_zip(folder, path):
 
 
 def main():
+    os.umask(0o077)  # the layer is the notebook's private state, like the rest of .faaset
     job = json.loads(os.environ["FAASET_DEPS_JOB"])
     folder = job["folder"]
     target_dir = os.path.join(folder, "python")

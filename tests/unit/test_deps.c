@@ -1,7 +1,8 @@
 /* deps: the target of each platform, and a layer's life with a stand-in
  * for pip (an interpreter script that writes what faaset_deps.py would):
  * installed once then found in the cache, a failure reported with its
- * sentence and no folder left, an interrupt killing the install at once. */
+ * sentence and no folder left (nor a dead process's staging folder), an
+ * interrupt killing the install at once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,14 @@ static void test_layer_life(const char *root)
     CHECK(failed.calls == 1 && !failed.ok && strcmp(failed.error_type, "DependencyError") == 0);
     CHECK(strcmp(failed.message, "no installable wheel of nope for local") == 0);
     CHECK(stat(layer.dir, &st) < 0);
+    /* a staging folder of a process that is gone is removed by the next install of its layer */
+    char stale[4400];
+    snprintf(stale, sizeof stale, "%s.staging.999999999.0", layer.dir);
+    CHECK(mkdir(stale, 0700) == 0);
+    struct ended retried = {0};
+    CHECK(deps_layer_get(deps, "nope\n", NULL, &target, &layer, on_done, &retried, err, sizeof err) == 0);
+    wait_for(reactor, &retried);
+    CHECK(retried.calls == 1 && stat(stale, &st) < 0);
     deps_free(deps);
 
     /* an interrupt ends a slow install at once */
