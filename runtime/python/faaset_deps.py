@@ -28,6 +28,7 @@ is private to the user (umask 077), as the rest of .faaset is.
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -94,8 +95,9 @@ def write_zip(folder, path):
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = (0o755 if os.access(file, os.X_OK) else 0o644) << 16
-            with open(file, "rb") as f:
-                archive.writestr(info, f.read())
+            info.file_size = os.path.getsize(file)  # streamed: a large file is never all in memory
+            with open(file, "rb") as source, archive.open(info, "w") as target:
+                shutil.copyfileobj(source, target, 1 << 20)
 
 
 def main():
