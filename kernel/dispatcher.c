@@ -70,9 +70,11 @@ static void dispatcher_shutdown(struct dispatcher *d, enum connection_channel ch
 
 /* Stops what the current cell is doing: an experiment stops launching and
  * ends the cell within two seconds; a call the kernel makes is abandoned;
- * Python code gets KeyboardInterrupt. */
+ * pip installing a cloud function's dependencies is stopped; Python code
+ * gets KeyboardInterrupt. */
 static void dispatcher_interrupt_current(struct dispatcher *d)
 {
+    cloud_interrupt(d->cloud); /* pip installing a function's dependencies */
     if (experiments_interrupt(d->experiments))
         return;
     if (requests_awaiting_kernel(d->requests)) {

@@ -15,7 +15,15 @@
  *   architecture)?  --> UpdateFunctionCode --> wait for Successful
  *        v
  *   configuration differs (memory, timeout, environment, handler,
- *   runtime)?  --> UpdateFunctionConfiguration --> wait for Successful
+ *   runtime, dependency layer)?  --> UpdateFunctionConfiguration --> wait
+ *   for Successful
+ *
+ * A function with dependencies (runtime/deps.h) first gets its layer:
+ * ListLayerVersions of faaset-deps-HASH (the name says what it holds, so
+ * any version of it will do) --none--> PublishLayerVersion of layer.zip;
+ * the ARN is kept for the kernel's life, so a code change publishes
+ * nothing and sends only the small zip of the handler, SAAF and the code.
+ * The function's other layers (not faaset's) are left as they are.
  *
  * Waits poll GetFunction (after 0.25 s, 0.5 s, then every second, at most
  * 300 polls, as the SDK waiters do). A 409 "update in progress" is waited
@@ -34,12 +42,14 @@
  * message and stack trace; a 429 is reported as throttled with its
  * Retry-After for the caller to retry (the experiment runner counts retries). */
 #include <ctype.h>
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "aws_client.h"
+#include "fsutil.h"
 #include "list.h"
 #include "platform.h"
 #include "retry.h"
@@ -47,7 +57,10 @@
 
 #define AWS_LAMBDA_PATH "/2015-03-31/functions"
 #define AWS_LAMBDA_HANDLER "faaset_handler.lambda_handler"
-#define AWS_ZIP_MAX (50L * 1024 * 1024)           /* direct upload */
+#define AWS_ZIP_MAX (50L * 1024 * 1024)           /* direct upload, of a function or a layer */
+#define AWS_UNZIPPED_MAX (250ULL * 1024 * 1024)   /* a function and its layers, unzipped */
+#define AWS_LAYER_PATH "/2018-10-31/layers"
+#define AWS_LAYER_PREFIX "faaset-deps-"
 #define AWS_BODY_MAX 69905067L                    /* the HTTP body cap (base64 of 50 MB plus JSON) */
 #define AWS_ENV_MAX 4096
 #define AWS_PAYLOAD_SYNC_MAX (6L * 1024 * 1024)
@@ -63,13 +76,17 @@ struct aws_platform {
     struct reactor *reactor;
     struct aws_client *client;
     char *role;                  /* the execution role for CreateFunction, or NULL */
+    json_t *layers;              /* {"faaset-deps-HASH": "LayerVersionArn"}, found or published here */
     struct list_node syncs;      /* under way: ended with KernelStopping when the platform is freed */
     int closing;
 };
 
 enum aws_sync_kind { AWS_SYNC_DEPLOY, AWS_SYNC_CONFIGURE, AWS_SYNC_VERIFY, AWS_SYNC_MEMORY, AWS_SYNC_DELETE };
 
-enum aws_sync_step { AWS_STEP_GET, AWS_STEP_CREATE, AWS_STEP_CODE, AWS_STEP_CONFIG, AWS_STEP_POLL, AWS_STEP_DELETE };
+enum aws_sync_step {
+    AWS_STEP_GET, AWS_STEP_CREATE, AWS_STEP_CODE, AWS_STEP_CONFIG, AWS_STEP_POLL, AWS_STEP_DELETE,
+    AWS_STEP_LAYER_LIST, AWS_STEP_LAYER_PUBLISH
+};
 
 struct aws_sync {
     struct aws_platform *platform;
@@ -86,6 +103,11 @@ struct aws_sync {
     int memory_mb, timeout_s;
     char arch[8], runtime[16];
     json_t *env;                 /* {"KEY": "value"} */
+    char layer_name[64];         /* the dependency layer, "" when the function has none */
+    char *layer_zip;             /* its layer.zip, published when Lambda has no version of it */
+    char *layer_arn;             /* the version to attach, once found or published */
+    json_t *other_layers;        /* the function's layers that are not faaset's, kept as they are */
+    int remote_deps_layer;       /* the function has a faaset dependency layer now */
     int polls, retries;
     int created, code_updated, config_updated;
     char note[600];
@@ -155,6 +177,9 @@ static void aws_sync_free(struct aws_sync *sync)
     free(sync->zip_base64);
     free(sync->image);
     free(sync->role);
+    free(sync->layer_zip);
+    free(sync->layer_arn);
+    json_decref(sync->other_layers);
     json_decref(sync->env);
     free(sync);
 }
@@ -249,6 +274,39 @@ static int aws_code_differs(const struct aws_sync *sync, const json_t *function,
     return 0;
 }
 
+static int aws_is_deps_layer(const char *arn)
+{
+    return arn != NULL && strstr(arn, ":layer:" AWS_LAYER_PREFIX) != NULL;
+}
+
+/* The function's faaset dependency layer (its version's ARN), or NULL. */
+static const char *aws_deps_layer(const json_t *config)
+{
+    size_t i;
+    json_t *layer;
+    json_array_foreach(json_object_get(config, "Layers"), i, layer) {
+        const char *arn = json_string_value(json_object_get(layer, "Arn"));
+        if (aws_is_deps_layer(arn))
+            return arn;
+    }
+    return NULL;
+}
+
+/* Notes the function's layers from CONFIG: faaset's, and the others to keep. */
+static void aws_sync_note_layers(struct aws_sync *sync, const json_t *config)
+{
+    json_decref(sync->other_layers);
+    sync->other_layers = json_array();
+    size_t i;
+    json_t *layer;
+    json_array_foreach(json_object_get(config, "Layers"), i, layer) {
+        const char *arn = json_string_value(json_object_get(layer, "Arn"));
+        if (arn != NULL && !aws_is_deps_layer(arn))
+            json_array_append_new(sync->other_layers, json_string(arn));
+    }
+    sync->remote_deps_layer = aws_deps_layer(config) != NULL;
+}
+
 static int aws_config_differs(const struct aws_sync *sync, const json_t *config, char *what, size_t size)
 {
     json_int_t memory = json_integer_value(json_object_get(config, "MemorySize"));
@@ -268,6 +326,13 @@ static int aws_config_differs(const struct aws_sync *sync, const json_t *config,
         return 1;
     }
     if (sync->image == NULL) {
+        const char *remote = aws_deps_layer(config);
+        if ((remote != NULL) != (sync->layer_arn != NULL) ||
+            (remote != NULL && strcmp(remote, sync->layer_arn) != 0)) {
+            snprintf(what, size, "its dependency layer is %.120s, the notebook's %.120s", remote ? remote : "(none)",
+                     sync->layer_arn ? sync->layer_arn : "(none)");
+            return 1;
+        }
         const char *handler = json_string_value(json_object_get(config, "Handler"));
         const char *runtime = json_string_value(json_object_get(config, "Runtime"));
         if (handler == NULL || strcmp(handler, AWS_LAMBDA_HANDLER) != 0 || runtime == NULL ||
@@ -314,6 +379,7 @@ static void aws_sync_on_function(struct aws_sync *sync, const json_t *function)
         return;
     }
     sync->polls = 0;
+    aws_sync_note_layers(sync, config);
     const char *package_type = json_string_value(json_object_get(config, "PackageType"));
     int remote_is_image = package_type != NULL && strcmp(package_type, "Image") == 0;
     if (sync->kind != AWS_SYNC_MEMORY && remote_is_image != (sync->image != NULL)) {
@@ -349,7 +415,45 @@ static int aws_retryable(const struct aws_sync *sync, const struct aws_reply *re
 }
 
 static const char *const aws_step_names[] = {"GetFunction", "CreateFunction", "UpdateFunctionCode",
-                                             "UpdateFunctionConfiguration", "GetFunction", "DeleteFunction"};
+                                             "UpdateFunctionConfiguration", "GetFunction", "DeleteFunction",
+                                             "ListLayerVersions", "PublishLayerVersion"};
+
+/* The dependency layer's version to attach is known: keep it for the kernel's life and go on to the function. */
+static void aws_sync_layer_found(struct aws_sync *sync, const char *arn)
+{
+    free(sync->layer_arn);
+    sync->layer_arn = strdup(arn);
+    if (sync->layer_arn == NULL) {
+        aws_sync_finish(sync, "OutOfMemory", "cannot keep the layer's ARN");
+        return;
+    }
+    json_object_set_new(sync->platform->layers, sync->layer_name, json_string(arn));
+    sync->step = AWS_STEP_GET;
+    aws_sync_call(sync);
+}
+
+/* ListLayerVersions answered: the newest version, else publish one. */
+static void aws_sync_on_layer_versions(struct aws_sync *sync, const json_t *answer)
+{
+    const char *newest = NULL;
+    json_int_t newest_version = -1;
+    size_t i;
+    json_t *version;
+    json_array_foreach(json_object_get(answer, "LayerVersions"), i, version) {
+        const char *arn = json_string_value(json_object_get(version, "LayerVersionArn"));
+        json_int_t number = json_integer_value(json_object_get(version, "Version"));
+        if (arn != NULL && number > newest_version) {
+            newest = arn;
+            newest_version = number;
+        }
+    }
+    if (newest != NULL) {
+        aws_sync_layer_found(sync, newest);
+        return;
+    }
+    sync->step = AWS_STEP_LAYER_PUBLISH;
+    aws_sync_call(sync);
+}
 
 static void aws_sync_on_reply(void *ctx, const struct aws_reply *reply)
 {
@@ -374,6 +478,17 @@ static void aws_sync_on_reply(void *ctx, const struct aws_reply *reply)
         case AWS_STEP_POLL:
             aws_sync_on_function(sync, reply->json);
             return;
+        case AWS_STEP_LAYER_LIST:
+            aws_sync_on_layer_versions(sync, reply->json);
+            return;
+        case AWS_STEP_LAYER_PUBLISH: {
+            const char *arn = json_string_value(json_object_get(reply->json, "LayerVersionArn"));
+            if (arn == NULL)
+                aws_sync_finish(sync, "InvalidResponse", "PublishLayerVersion answered without a LayerVersionArn");
+            else
+                aws_sync_layer_found(sync, arn);
+            return;
+        }
         case AWS_STEP_CREATE:
             sync->created = 1;
             break;
@@ -392,6 +507,11 @@ static void aws_sync_on_reply(void *ctx, const struct aws_reply *reply)
     }
     int not_found = reply->status == 404 && strcmp(reply->error_code, "ResourceNotFoundException") == 0;
     int conflict = reply->status == 409;
+    if (not_found && sync->step == AWS_STEP_LAYER_LIST) { /* no layer of that name yet */
+        sync->step = AWS_STEP_LAYER_PUBLISH;
+        aws_sync_call(sync);
+        return;
+    }
     if (not_found && (sync->step == AWS_STEP_GET || sync->step == AWS_STEP_POLL) && !sync->created) {
         if (sync->kind == AWS_SYNC_MEMORY) {
             snprintf(message, sizeof message, "%s is not deployed on aws (%s); run its %%%%cloud_function cell",
@@ -433,6 +553,33 @@ static json_t *aws_string_list(const char *item)
     return list;
 }
 
+/* PublishLayerVersion's body: layer.zip (its files under python/, as
+ * Lambda's Python runtimes look for them) for the function's runtime and
+ * architecture. NULL with MESSAGE when the zip cannot be read. */
+static json_t *aws_layer_body(struct aws_sync *sync, char *message, size_t size)
+{
+    size_t zip_size = 0;
+    unsigned char *zip = (unsigned char *)fsutil_read(sync->layer_zip, &zip_size);
+    if (zip == NULL) {
+        snprintf(message, size, "cannot read the dependency layer %.300s: %s", sync->layer_zip, strerror(errno));
+        return NULL;
+    }
+    size_t len = sodium_base64_ENCODED_LEN(zip_size, sodium_base64_VARIANT_ORIGINAL);
+    char *encoded = malloc(len);
+    json_t *body = NULL;
+    if (encoded != NULL) {
+        sodium_bin2base64(encoded, len, zip, zip_size, sodium_base64_VARIANT_ORIGINAL);
+        body = json_pack("{s:{s:s}, s:o, s:o, s:s}", "Content", "ZipFile", encoded, "CompatibleRuntimes",
+                         aws_string_list(sync->runtime), "CompatibleArchitectures", aws_string_list(sync->arch),
+                         "Description", "FaaSET: a function's dependencies");
+    }
+    free(encoded);
+    free(zip);
+    if (body == NULL)
+        snprintf(message, size, "out of memory");
+    return body;
+}
+
 /* The body of the call SYNC is at, or NULL with MESSAGE set. */
 static json_t *aws_sync_body(struct aws_sync *sync, char *message, size_t size)
 {
@@ -462,9 +609,15 @@ static json_t *aws_sync_body(struct aws_sync *sync, char *message, size_t size)
         if (body != NULL && sync->image == NULL) {
             json_object_set_new(body, "Runtime", json_string(sync->runtime));
             json_object_set_new(body, "Handler", json_string(AWS_LAMBDA_HANDLER));
+            if (sync->layer_arn != NULL)
+                json_object_set_new(body, "Layers", aws_string_list(sync->layer_arn));
         }
         break;
     }
+    case AWS_STEP_LAYER_LIST:
+        return NULL;
+    case AWS_STEP_LAYER_PUBLISH:
+        return aws_layer_body(sync, message, size);
     case AWS_STEP_CODE:
         body = sync->image ? json_pack("{s:s}", "ImageUri", sync->image)
                            : json_pack("{s:s}", "ZipFile", sync->zip_base64);
@@ -481,6 +634,12 @@ static json_t *aws_sync_body(struct aws_sync *sync, char *message, size_t size)
         if (body != NULL && sync->image == NULL) {
             json_object_set_new(body, "Runtime", json_string(sync->runtime));
             json_object_set_new(body, "Handler", json_string(AWS_LAMBDA_HANDLER));
+            if (sync->layer_arn != NULL || sync->remote_deps_layer) {
+                json_t *layers = sync->other_layers ? json_copy(sync->other_layers) : json_array();
+                if (sync->layer_arn != NULL)
+                    json_array_append_new(layers, json_string(sync->layer_arn));
+                json_object_set_new(body, "Layers", layers);
+            }
         }
         break;
     }
@@ -495,7 +654,10 @@ static void aws_sync_call(struct aws_sync *sync)
     char message[700] = "";
     json_t *body = aws_sync_body(sync, message, sizeof message);
     if (body == NULL && message[0]) {
-        aws_sync_finish(sync, strncmp(message, "creating", 8) == 0 ? "MissingRole" : "OutOfMemory", message);
+        aws_sync_finish(sync, strncmp(message, "creating", 8) == 0 ? "MissingRole"
+                              : strncmp(message, "cannot read", 11) == 0 ? "DependencyError"
+                                                                         : "OutOfMemory",
+                        message);
         return;
     }
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -508,6 +670,10 @@ static void aws_sync_call(struct aws_sync *sync)
     } else if (sync->step == AWS_STEP_DELETE) {
         method = "DELETE";
         path = strdup(sync->path);
+    } else if (sync->step == AWS_STEP_LAYER_LIST || sync->step == AWS_STEP_LAYER_PUBLISH) {
+        method = sync->step == AWS_STEP_LAYER_PUBLISH ? "POST" : "GET";
+        if (asprintf(&path, AWS_LAYER_PATH "/%s/versions", sync->layer_name) < 0)
+            path = NULL;
     } else if (sync->step == AWS_STEP_CODE || sync->step == AWS_STEP_CONFIG) {
         method = "PUT";
         path = aws_function_path(sync->name, sync->step == AWS_STEP_CODE ? "/code" : "/configuration");
@@ -568,6 +734,24 @@ static int aws_check_limits(const struct platform_function *function, char *mess
                  AWS_BODY_MAX);
         return -1;
     }
+    if (function->layer_hash != NULL && function->image == NULL) {
+        double mb = 1024.0 * 1024.0;
+        unsigned long long unzipped = function->layer_unzipped_size + function->package_size;
+        if (unzipped > AWS_UNZIPPED_MAX) {
+            snprintf(message, size, "the function and its dependencies are %.1f MB unzipped; Lambda allows 250 MB "
+                     "unzipped for a function and its layers together: deploy a container image instead "
+                     "(containerize=True, or image= with one you built), or require less",
+                     (double)unzipped / mb);
+            return -1;
+        }
+        if (function->layer_zip_size > (unsigned long long)AWS_ZIP_MAX) {
+            snprintf(message, size, "the dependencies are %.1f MB zipped; a Lambda layer takes at most 50 MB zipped: "
+                     "deploy a container image instead (containerize=True, or image= with one you built), or "
+                     "publish the largest packages as a Lambda layer of your own and leave them out of "
+                     "requirements", (double)function->layer_zip_size / mb);
+            return -1;
+        }
+    }
     if (function->env != NULL && aws_env_size(function->env) > AWS_ENV_MAX) {
         snprintf(message, size, "env holds %zu bytes; Lambda allows 4 KB of environment variables in all",
                  aws_env_size(function->env));
@@ -623,6 +807,21 @@ static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind
         if (ok)
             sodium_bin2base64(sync->zip_base64, len, function->package, function->package_size,
                               sodium_base64_VARIANT_ORIGINAL);
+    }
+    if (!ok) {
+        aws_fail(done, ctx, "OutOfMemory", "cannot start the deploy");
+        aws_sync_free(sync);
+        return 0;
+    }
+    if (ok && kind != AWS_SYNC_MEMORY && kind != AWS_SYNC_DELETE && sync->image == NULL && function->layer_hash) {
+        snprintf(sync->layer_name, sizeof sync->layer_name, AWS_LAYER_PREFIX "%.40s", function->layer_hash);
+        const char *known = json_string_value(json_object_get(platform->layers, sync->layer_name));
+        ok = asprintf(&sync->layer_zip, "%s/layer.zip", function->layer_dir) > 0 &&
+             (known == NULL || (sync->layer_arn = strdup(known)) != NULL);
+        if (!ok)
+            sync->layer_zip = NULL;
+        else if (known == NULL)
+            sync->step = AWS_STEP_LAYER_LIST;
     }
     if (!ok) {
         aws_fail(done, ctx, "OutOfMemory", "cannot start the deploy");
@@ -865,6 +1064,7 @@ static int aws_apply_settings(void *self, const json_t *settings, char *err, siz
     }
     free(platform->role); /* each `%platform aws` line gives the whole setting */
     platform->role = copy;
+    json_object_clear(platform->layers); /* another region or endpoint has its own layers */
     if (aws_client_ready(platform->client, err, err_size) < 0)
         return -1;
     aws_client_describe(platform->client, err, err_size); /* success: what the user will get */
@@ -879,6 +1079,7 @@ void *aws_platform_new(struct reactor *reactor)
         return NULL;
     }
     platform->reactor = reactor;
+    platform->layers = json_object();
     list_init(&platform->syncs);
     return platform;
 }
@@ -892,6 +1093,7 @@ static void aws_free(void *self)
     while ((waiting = list_first(&platform->syncs)) != NULL)
         aws_sync_finish(list_entry(waiting, struct aws_sync, node), "KernelStopping", "the kernel is shutting down");
     free(platform->role);
+    json_decref(platform->layers);
     free(platform);
 }
 

@@ -13,7 +13,10 @@
  * A new deployment or configuration retires the old workers. Worker output
  * (the function's prints) goes to .faaset/local/NAME/worker.log. A worker's
  * environment is the function's `env` over a minimal one (PATH, HOME, ...):
- * the user's credentials never reach a function, as on a cloud. */
+ * the user's credentials never reach a function, as on a cloud. A
+ * function with dependencies has their layer folder (runtime/deps.h,
+ * installed for the runtime's interpreter) attached: workers find its
+ * python/ on sys.path after the package, as Lambda puts /opt/python. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -61,6 +64,7 @@ struct local_function {
     struct local_platform *platform;
     char *name;
     char *package_dir;
+    char *layer_dir;                  /* its dependencies' folder (python/ inside), or NULL */
     char *handler;
     char code_hash[65];
     int memory_mb;
@@ -223,7 +227,7 @@ static struct local_worker *local_start_worker(struct local_function *function, 
         return NULL;
     }
     size_t env_count = json_object_size(function->env);
-    char **env = calloc(env_count + 10, sizeof *env);
+    char **env = calloc(env_count + 11, sizeof *env);
     int sockets[2] = {-1, -1};
     int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -246,6 +250,8 @@ static struct local_worker *local_start_worker(struct local_function *function, 
         if (asprintf(&env[n], "FAASET_FUNCTION_HANDLER=%s", function->handler) > 0) n++;
         if (asprintf(&env[n], "TMPDIR=%s", tmpdir) > 0) n++;
         env[n++] = strdup("FAASET_PLATFORM=local");
+        if (function->layer_dir != NULL && asprintf(&env[n], "FAASET_LAYER_PATH=%s/python", function->layer_dir) > 0)
+            n++;
         env[n++] = strdup("PYTHONDONTWRITEBYTECODE=1"); /* the deployed folder stays the package, byte for byte */
         env[n++] = strdup("FAASET_WORKER_FD=3");
         /* the frame reader/writer worker.py shares with the runtime: not in the package, which is a cloud's */
@@ -362,10 +368,11 @@ static struct local_function *local_add(struct local_platform *platform, const c
     return function;
 }
 
+/* Replaces *SLOT with a copy of VALUE (NULL empties it). */
 static int local_set_string(char **slot, const char *value)
 {
-    char *copy = strdup(value);
-    if (copy == NULL)
+    char *copy = value != NULL ? strdup(value) : NULL;
+    if (value != NULL && copy == NULL)
         return -1;
     free(*slot);
     *slot = copy;
@@ -385,6 +392,7 @@ static struct local_function *local_load(struct local_platform *platform, const 
     struct local_function *function = NULL;
     if (package != NULL && handler != NULL && json_is_object(env) && (function = local_add(platform, name)) != NULL) {
         local_set_string(&function->package_dir, package);
+        local_set_string(&function->layer_dir, json_string_value(json_object_get(record, "layer_dir")));
         local_set_string(&function->handler, handler);
         function->memory_mb = (int)json_integer_value(json_object_get(record, "memory_mb"));
         function->timeout_s = (int)json_integer_value(json_object_get(record, "timeout_s"));
@@ -412,6 +420,8 @@ static int local_save(struct local_function *function)
     json_t *record = json_pack("{s:s, s:s, s:s, s:i, s:i, s:O}", "package_dir", function->package_dir, "handler",
                                function->handler, "code_hash", code_hash ? code_hash : "", "memory_mb",
                                function->memory_mb, "timeout_s", function->timeout_s, "env", function->env);
+    if (record != NULL && function->layer_dir != NULL)
+        json_object_set_new(record, "layer_dir", json_string(function->layer_dir));
     char *text = record ? json_dumps(record, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
     int rc = text ? fsutil_write_atomic(path, text, strlen(text), 0600) : -1;
     free(text);
@@ -472,6 +482,7 @@ static int local_deploy(void *self, const struct platform_function *config, plat
         local_fail(done, ctx, "DeployFailed", err, NULL);
         return 0;
     }
+    local_set_string(&function->layer_dir, config->layer_dir); /* before the workers are retired */
     local_apply_config(function, config);
     snprintf(function->code_hash, sizeof function->code_hash, "%s", config->code_hash);
     return local_record(function, done, ctx);
@@ -598,6 +609,7 @@ static void local_function_free(struct local_function *function, const char *typ
     }
     free(function->name);
     free(function->package_dir);
+    free(function->layer_dir);
     free(function->handler);
     json_decref(function->env);
     free(function);

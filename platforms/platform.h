@@ -33,6 +33,12 @@ struct platform_function {
     const json_t *env;                /* {"KEY": "value"} */
     const char *image;                /* a container image URI to deploy instead of the package, or NULL */
     const char *role;                 /* the function's execution role (aws), or NULL: the platform's setting */
+    /* The function's dependencies installed for this platform (runtime/deps.h), or all NULL / 0: the
+     * folder whose python/ holds the packages (and layer.zip, those under python/, where the platform
+     * uploads them), the hash naming them, their size unpacked and zipped. */
+    const char *layer_dir;
+    const char *layer_hash;
+    unsigned long long layer_unzipped_size, layer_zip_size;
 };
 
 /* How an operation ended. Valid only during the callback. */

@@ -6,6 +6,7 @@
 #include "cloud.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 #include "buffer.h"
 #include "cloud_options.h"
 #include "deploy_state.h"
+#include "deps.h"
+#include "fsutil.h"
 #include "list.h"
 #include "log.h"
 #include "package.h"
@@ -30,6 +33,7 @@ struct cloud_function {
 
 struct cloud {
     struct platforms *platforms;
+    struct deps *deps;               /* dependency layers and their installs */
     char *workdir;
     char default_platform[16];
     struct cloud_function *functions;
@@ -44,6 +48,13 @@ struct cloud_define_job {
     cloud_reply_fn reply;
     void *ctx;
     char *source, *def_name;         /* the cell's, kept while the job waits for its claims */
+    char *requirements_path;         /* requirements_file= as pip is given it, or NULL */
+    unsigned char *package;          /* built the first time a platform needs new code */
+    size_t package_size;
+    struct deps_layer *layers;       /* [CLOUD_MAX_PLATFORMS]: each platform's dependency layer */
+    int has_layer[CLOUD_MAX_PLATFORMS];
+    int interrupted;                 /* an install was interrupted: the define ends as KeyboardInterrupt */
+    char layer_notes[CLOUD_MAX_PLATFORMS][700]; /* "; dependencies: installed ... for ..." */
     int claims[CLOUD_MAX_PLATFORMS]; /* deploy_state_claim's fds, -1 when not held */
     unsigned long claim_timer;       /* waiting for another process's deploy, in cloud->claiming */
     double claim_since_ms;
@@ -62,6 +73,7 @@ struct cloud_define_job {
 struct cloud_platform_op {
     struct cloud_define_job *job;
     int index;
+    int verifying, code_changed;     /* what the platform is asked for, once its layer is ready */
 };
 
 /* An upcall's answer, waiting for a typed outcome. */
@@ -102,12 +114,13 @@ struct cloud *cloud_new(struct reactor *reactor, const char *workdir, const char
         return NULL;
     cloud->workdir = strdup(workdir);
     cloud->platforms = platforms_new(reactor, workdir, python);
+    cloud->deps = deps_new(reactor, workdir, python);
     cloud->reactor = reactor;
     list_init(&cloud->backing_off);
     list_init(&cloud->claiming);
     cloud->verified = json_object();
     strcpy(cloud->default_platform, "local");
-    if (cloud->workdir == NULL || cloud->platforms == NULL || cloud->verified == NULL) {
+    if (cloud->workdir == NULL || cloud->platforms == NULL || cloud->deps == NULL || cloud->verified == NULL) {
         cloud_free(cloud);
         return NULL;
     }
@@ -138,6 +151,9 @@ void cloud_free(struct cloud *cloud)
         job->reply(job->ctx, cloud_error("KernelStopping", "the kernel is shutting down"));
         cloud_define_job_free(job);
     }
+    if (cloud->deps != NULL)
+        deps_interrupt(cloud->deps); /* defines waiting for pip end now */
+    deps_free(cloud->deps);
     platforms_free(cloud->platforms);
     while (cloud->functions != NULL) {
         struct cloud_function *next = cloud->functions->next;
@@ -148,6 +164,11 @@ void cloud_free(struct cloud *cloud)
     json_decref(cloud->verified);
     free(cloud->workdir);
     free(cloud);
+}
+
+int cloud_interrupt(struct cloud *cloud)
+{
+    return cloud != NULL && cloud->deps != NULL ? deps_interrupt(cloud->deps) : 0;
 }
 
 const char *cloud_default_platform(const struct cloud *cloud)
@@ -231,7 +252,8 @@ static void cloud_finish_define(struct cloud_define_job *job)
     }
     json_t *result;
     if (errors.size > 0 || errors.failed) {
-        result = cloud_error("DeployFailed", errors.failed ? "the deploy failed (out of memory)" : errors.data);
+        result = cloud_error(job->interrupted ? "KeyboardInterrupt" : "DeployFailed",
+                             errors.failed ? "the deploy failed (out of memory)" : errors.data);
         json_decref(lines);
     } else {
         cloud_remember(job->cloud, job->name, &job->options);
@@ -254,6 +276,9 @@ static void cloud_define_job_free(struct cloud_define_job *job)
     cloud_options_free(&job->options);
     free(job->source);
     free(job->def_name);
+    free(job->requirements_path);
+    free(job->package);
+    free(job->layers);
     free(job);
 }
 
@@ -296,8 +321,9 @@ static void cloud_on_platform_done(void *ctx, const struct platform_outcome *out
             snprintf(line, sizeof line, "%s: %s %s, but %s", platform, verb, name, err);
             job->failed[i] = 1;
         } else {
-            snprintf(line, sizeof line, "%s: %s %s (%.8s) in %s%s%.300s", platform, verb, name,
-                     job->records[i].code_hash, elapsed, outcome->note ? "; " : "", outcome->note ? outcome->note : "");
+            snprintf(line, sizeof line, "%s: %s %s (%.8s) in %s%s%.300s%s", platform, verb, name,
+                     job->records[i].code_hash, elapsed, outcome->note ? "; " : "", outcome->note ? outcome->note : "",
+                     job->layer_notes[i]);
             cloud_mark_verified(job->cloud, platform, name);
         }
     } else {
@@ -311,17 +337,108 @@ static void cloud_on_platform_done(void *ctx, const struct platform_outcome *out
         cloud_finish_define(job);
 }
 
-/* The package, built the first time a platform needs new code: an
- * unchanged function costs a hash and a state read, nothing more. */
-struct cloud_package {
-    const char *source;
-    const char *def_name;
-    unsigned char *bytes;
-    size_t size;
-};
+/* Starts what OP's platform needs (a deploy, a configuration update or a
+ * check), its package and dependency layer ready; sets its line when it
+ * cannot. */
+static void cloud_define_start(struct cloud_platform_op *op)
+{
+    struct cloud_define_job *job = op->job;
+    int i = op->index;
+    const char *platform = job->options.platforms[i];
+    struct deploy_record *record = &job->records[i];
+    const struct deps_layer *layer = job->has_layer[i] ? &job->layers[i] : NULL;
+    char err[512];
+    struct platform_function function = {
+        .name = job->options.remote[0] ? job->options.remote : job->name, .handler = PACKAGE_HANDLER,
+        .package = job->package, .package_size = job->package_size, .code_hash = record->code_hash,
+        .memory_mb = job->options.memory_mb, .timeout_s = job->options.timeout_s,
+        .max_instances = job->options.max_instances, .allow_unauthenticated = job->options.allow_unauthenticated,
+        .arch = job->options.arch, .runtime = job->options.runtime, .env = job->options.env,
+        .image = job->options.image, .role = job->options.role, .layer_dir = layer ? layer->dir : NULL, .layer_hash = layer ? layer->hash : NULL,
+        .layer_unzipped_size = layer ? layer->unzipped_bytes : 0, .layer_zip_size = layer ? layer->zip_bytes : 0};
+    job->pending++;
+    struct platforms *platforms = job->cloud->platforms;
+    int rc = op->verifying ? platforms_verify(platforms, platform, &function, cloud_on_platform_done, op, err, sizeof err)
+             : op->code_changed
+                 ? platforms_deploy(platforms, platform, &function, cloud_on_platform_done, op, err, sizeof err)
+                 : platforms_configure(platforms, platform, &function, cloud_on_platform_done, op, err, sizeof err);
+    if (rc < 0) {
+        job->pending--;
+        free(op);
+        char line[sizeof job->lines[0]];
+        snprintf(line, sizeof line, "%s: %.400s", platform, err);
+        memcpy(job->lines[i], line, sizeof line);
+        job->failed[i] = 1;
+    }
+}
 
-/* Starts what platform I needs; sets its line at once when nothing is needed. */
-static void cloud_define_on(struct cloud_define_job *job, int i, struct cloud_package *package)
+/* The dependency layer of OP's platform is installed (or failed). */
+static void cloud_on_layer(void *ctx, const struct deps_layer *layer, const char *error_type, const char *message)
+{
+    struct cloud_platform_op *op = ctx;
+    struct cloud_define_job *job = op->job;
+    int i = op->index;
+    if (layer == NULL) {
+        char line[sizeof job->lines[0]];
+        snprintf(line, sizeof line, "%s: deploying %s failed: %s: %.900s", job->options.platforms[i], job->name,
+                 error_type, message);
+        memcpy(job->lines[i], line, sizeof line);
+        job->failed[i] = 1;
+        job->interrupted |= strcmp(error_type, "KeyboardInterrupt") == 0;
+        free(op);
+    } else {
+        job->layers[i] = *layer;
+        job->has_layer[i] = 1;
+        snprintf(job->layer_notes[i], sizeof job->layer_notes[i], "; dependencies: installed %.500s",
+                 layer->installed[0] ? layer->installed : "nothing");
+        cloud_define_start(op);
+    }
+    if (--job->pending == 0)
+        cloud_finish_define(job);
+}
+
+/* OP's platform gets the function's dependencies installed for it: 1 when
+ * they are ready (cached, or the platform installs them itself), 0 when
+ * an install started (cloud_on_layer goes on), -1 with its line set. */
+static int cloud_define_layer(struct cloud_platform_op *op)
+{
+    struct cloud_define_job *job = op->job;
+    int i = op->index;
+    struct deps_target target;
+    char err[512];
+    if (job->options.requirements == NULL || job->options.image != NULL ||
+        deps_target_for(job->options.platforms[i], job->options.runtime, job->options.arch, &target) != 0)
+        return 1;
+    if (job->layers == NULL && (job->layers = calloc(CLOUD_MAX_PLATFORMS, sizeof *job->layers)) == NULL) {
+        snprintf(job->lines[i], sizeof job->lines[i], "%s: out of memory", job->options.platforms[i]);
+        job->failed[i] = 1;
+        return -1;
+    }
+    int got = deps_layer_get(job->cloud->deps, job->options.requirements, job->requirements_path, &target,
+                             &job->layers[i], cloud_on_layer, op, err, sizeof err);
+    if (got < 0) {
+        char line[sizeof job->lines[0]];
+        snprintf(line, sizeof line, "%s: deploying %s failed: DependencyError: %.400s", job->options.platforms[i],
+                 job->name, err);
+        memcpy(job->lines[i], line, sizeof line);
+        job->failed[i] = 1;
+        return -1;
+    }
+    if (got == 1) {
+        job->has_layer[i] = 1;
+        snprintf(job->layer_notes[i], sizeof job->layer_notes[i], "; dependencies: %.500s (cached)",
+                 job->layers[i].installed[0] ? job->layers[i].installed : "nothing");
+    } else {
+        job->pending++; /* held until the install ends */
+    }
+    return got;
+}
+
+/* Decides what platform I needs and starts it; sets its line at once when
+ * nothing is needed. The package (and a dependency layer) is made the first
+ * time a platform needs new code: an unchanged function costs a hash and a
+ * state read, nothing more. */
+static void cloud_define_on(struct cloud_define_job *job, int i)
 {
     const char *platform = job->options.platforms[i];
     struct deploy_record *record = &job->records[i];
@@ -350,15 +467,16 @@ static void cloud_define_on(struct cloud_define_job *job, int i, struct cloud_pa
                    : found == 1       ? "updated code of"
                                       : "deployed";
     /* A cloud platform compares the package with its own copy on every operation. */
-    if ((code_changed || verifiable) && package->bytes == NULL && job->options.image == NULL &&
-        package_build(package->source, package->def_name, job->options.requirements, &package->bytes,
-                      &package->size, err, sizeof err) < 0) {
+    int needs_code = code_changed || verifiable;
+    if (needs_code && job->package == NULL && job->options.image == NULL &&
+        package_build(job->source, job->def_name, job->options.requirements, &job->package, &job->package_size, err,
+                      sizeof err) < 0) {
         snprintf(job->lines[i], sizeof job->lines[i], "%s: cannot build the package: %.400s", platform, err);
         job->failed[i] = 1;
         return;
     }
-    if (package->bytes != NULL)
-        package_sha256_base64(package->bytes, package->size, record->package_sha256);
+    if (job->package != NULL)
+        package_sha256_base64(job->package, job->package_size, record->package_sha256);
     else if (found == 1)
         memcpy(record->package_sha256, old.package_sha256, sizeof record->package_sha256);
     struct cloud_platform_op *op = malloc(sizeof *op);
@@ -367,26 +485,47 @@ static void cloud_define_on(struct cloud_define_job *job, int i, struct cloud_pa
         job->failed[i] = 1;
         return;
     }
-    *op = (struct cloud_platform_op){job, i};
-    struct platform_function function = {
-        .name = job->options.remote[0] ? job->options.remote : job->name, .handler = PACKAGE_HANDLER,
-        .package = package->bytes, .package_size = package->size, .code_hash = record->code_hash,
-        .memory_mb = job->options.memory_mb, .timeout_s = job->options.timeout_s,
-        .max_instances = job->options.max_instances, .allow_unauthenticated = job->options.allow_unauthenticated,
-        .arch = job->options.arch, .runtime = job->options.runtime, .env = job->options.env,
-        .image = job->options.image, .role = job->options.role};
-    job->pending++;
-    struct platforms *platforms = job->cloud->platforms;
-    int rc = verifying      ? platforms_verify(platforms, platform, &function, cloud_on_platform_done, op, err, sizeof err)
-             : code_changed ? platforms_deploy(platforms, platform, &function, cloud_on_platform_done, op, err, sizeof err)
-                            : platforms_configure(platforms, platform, &function, cloud_on_platform_done, op, err,
-                                                  sizeof err);
-    if (rc < 0) {
-        job->pending--;
+    *op = (struct cloud_platform_op){job, i, verifying, code_changed};
+    int ready = needs_code ? cloud_define_layer(op) : 1;
+    if (ready < 0)
         free(op);
-        snprintf(job->lines[i], sizeof job->lines[i], "%s: %.400s", platform, err);
-        job->failed[i] = 1;
+    else if (ready == 1)
+        cloud_define_start(op);
+}
+
+/* requirements_file=PATH (relative to the notebook's folder): its text
+ * becomes the requirements, so the hashes follow what it says, and pip is
+ * given the file itself, so its -r lines and relative paths work. */
+static int cloud_read_requirements_file(struct cloud *cloud, struct cloud_define_job *job, char *err, size_t err_size)
+{
+    const char *given = job->options.requirements_file;
+    if (given == NULL)
+        return 0;
+    if (job->options.requirements != NULL) {
+        snprintf(err, err_size, "give requirements= or requirements_file=, not both");
+        return -1;
     }
+    char path[4096];
+    size_t size = 0;
+    char *text = NULL;
+    if (fsutil_path(path, sizeof path, given[0] == '/' ? "%s%s" : "%s/%s", given[0] == '/' ? "" : cloud->workdir,
+                    given) < 0 ||
+        (text = fsutil_read(path, &size)) == NULL) {
+        snprintf(err, err_size, "requirements_file: cannot read %.300s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (strlen(text) != size) {
+        free(text);
+        snprintf(err, err_size, "requirements_file: %.300s is not a text file", path);
+        return -1;
+    }
+    if (cloud_options_names_requirements(text)) {
+        job->options.requirements = text;
+        job->requirements_path = strdup(path);
+        return job->requirements_path != NULL ? 0 : (snprintf(err, err_size, "out of memory"), -1);
+    }
+    free(text);
+    return 0;
 }
 
 void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn reply, void *ctx)
@@ -423,6 +562,12 @@ void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
         return;
     }
     snprintf(job->name, sizeof job->name, "%s", job->options.name[0] ? job->options.name : def_name);
+    if (cloud_read_requirements_file(cloud, job, err, sizeof err) < 0) {
+        reply(ctx, cloud_error("InvalidOption", err));
+        cloud_options_free(&job->options);
+        free(job);
+        return;
+    }
     for (int i = 0; strcmp(job->options.run, "local") != 0 && i < job->options.platform_count; i++) {
         if (platforms_check(cloud->platforms, job->options.platforms[i], err, sizeof err) < 0) {
             reply(ctx, cloud_error("PlatformUnavailable", err)); /* before any platform is touched */
@@ -453,7 +598,6 @@ static int cloud_define_deploys(const struct cloud_define_job *job)
 static void cloud_define_run(struct cloud_define_job *job)
 {
     int deploying = cloud_define_deploys(job);
-    struct cloud_package package = {job->source, job->def_name, NULL, 0};
     char code_hash[65], config_hash[65];
     cloud_hashes(job->source, job->def_name, job->name, &job->options, code_hash, config_hash);
     job->pending = 1; /* held until every platform has started */
@@ -472,9 +616,8 @@ static void cloud_define_run(struct cloud_define_job *job)
                      strcmp(job->options.run, "local") == 0 ? "runs in the notebook, not deployed:" : "linked",
                      job->name, code_hash, elapsed);
         else
-            cloud_define_on(job, i, &package);
+            cloud_define_on(job, i);
     }
-    free(package.bytes);
     if (--job->pending == 0)
         cloud_finish_define(job);
 }

@@ -108,6 +108,10 @@ int cloud_set_platform(struct cloud *cloud, const char *name, const json_t *sett
                        size_t message_size);
 const char *cloud_default_platform(const struct cloud *cloud);
 
+/* Interrupt: stops the dependency installs under way (their defines fail
+ * with KeyboardInterrupt, nothing deployed). Returns how many it stopped. */
+int cloud_interrupt(struct cloud *cloud);
+
 /* Every function known here or on disk, for %functions: [{name, platform,
  * code_hash, config_hash, deployed_at, memory_mb, timeout_s, calls}]. */
 json_t *cloud_list(struct cloud *cloud);

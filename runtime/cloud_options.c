@@ -14,7 +14,8 @@
 
 const char *const cloud_option_keys[] = {
     "platforms", "memory", "timeout", "arch", "runtime", "name", "deploy", "force", "run", "env", "remote", "image",
-    "max_instances", "allow_unauthenticated", "role", "requirements", NULL,
+    "max_instances", "allow_unauthenticated", "role", "architecture", "requirements", "requirements_file",
+    NULL,
 };
 
 /* Integer from a JSON integer or a decimal string, within [MIN, MAX]. */
@@ -258,6 +259,77 @@ static int cloud_read_runtime(const json_t *value, struct cloud_options *o, char
     return 0;
 }
 
+/* 1 when TEXT has a line that is not blank or a comment. */
+int cloud_options_names_requirements(const char *text)
+{
+    while (text != NULL && *text) {
+        size_t len = strcspn(text, "\n");
+        size_t skip = strspn(text, " \t\r");
+        if (skip < len && text[skip] != '#')
+            return 1;
+        text += len + (text[len] == '\n');
+    }
+    return 0;
+}
+
+/* Several requirements on one magic line (requirements="a==1.0 b"): the
+ * blanks between them become line breaks, while a blank next to an
+ * operator or marker ("a >= 1.0", "a ; python_version < '3.9'", "a @ URL")
+ * stays inside its requirement. */
+static void cloud_split_requirement_line(char *line)
+{
+    static const char joins[] = "<>=!~,;@[(";
+    for (char *p = line; *p; p++) {
+        if (*p != ' ' && *p != '\t')
+            continue;
+        char *before = p, *after = p;
+        while (before > line && (before[-1] == ' ' || before[-1] == '\t'))
+            before--;
+        while (*after == ' ' || *after == '\t')
+            after++;
+        if (before > line && *after && strchr(joins, before[-1]) == NULL && strchr(joins, *after) == NULL)
+            *p = '\n';
+        p = after - 1;
+    }
+}
+
+/* requirements=: requirements.txt text, or a list of requirement strings (one a line). */
+static int cloud_read_requirements(const json_t *value, struct cloud_options *o, char *err, size_t err_size)
+{
+    struct buffer text = {0};
+    if (json_is_string(value)) {
+        buffer_puts(&text, json_string_value(value));
+    } else if (json_is_array(value)) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(value, i, item) {
+            if (!json_is_string(item)) {
+                buffer_free(&text);
+                snprintf(err, err_size, "requirements must be a list of strings such as \"requests==2.31.0\"");
+                return -1;
+            }
+            buffer_printf(&text, "%s\n", json_string_value(item));
+        }
+    } else {
+        snprintf(err, err_size, "requirements must be text in requirements.txt format or a list of requirements");
+        return -1;
+    }
+    buffer_append(&text, "", 1);
+    if (text.failed) {
+        buffer_free(&text);
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    if (json_is_string(value) && strchr(text.data, '\n') == NULL)
+        cloud_split_requirement_line(text.data);
+    free(o->requirements);
+    o->requirements = NULL;
+    if (cloud_options_names_requirements(text.data))
+        o->requirements = strdup(text.data);
+    buffer_free(&text);
+    return 0;
+}
+
 static int cloud_read_option(const char *key, const json_t *value, struct cloud_options *o, char *err, size_t err_size)
 {
     static const char *const arches[] = {"x86_64", "arm64", NULL};
@@ -277,7 +349,7 @@ static int cloud_read_option(const char *key, const json_t *value, struct cloud_
         o->allow_unauthenticated = allow ? 1 : -1;
         return 0;
     }
-    if (strcmp(key, "arch") == 0)
+    if (strcmp(key, "arch") == 0 || strcmp(key, "architecture") == 0)
         return cloud_read_choice(key, value, arches, o->arch, sizeof o->arch, err, err_size);
     if (strcmp(key, "run") == 0)
         return cloud_read_choice(key, value, runs, o->run, sizeof o->run, err, err_size);
@@ -297,15 +369,17 @@ static int cloud_read_option(const char *key, const json_t *value, struct cloud_
         return cloud_read_bool(key, value, &o->force, err, err_size);
     if (strcmp(key, "env") == 0)
         return cloud_read_env(value, o, err, err_size);
-    if (strcmp(key, "requirements") == 0) {
+    if (strcmp(key, "requirements") == 0)
+        return json_is_null(value) ? 0 : cloud_read_requirements(value, o, err, err_size);
+    if (strcmp(key, "requirements_file") == 0) {
         if (json_is_null(value))
             return 0;
-        if (!json_is_string(value)) {
-            snprintf(err, err_size, "requirements must be text in requirements.txt format");
+        if (!json_is_string(value) || json_string_length(value) == 0 || json_string_length(value) > 1024) {
+            snprintf(err, err_size, "requirements_file must be the path of a requirements.txt file");
             return -1;
         }
-        free(o->requirements);
-        o->requirements = strdup(json_string_value(value));
+        free(o->requirements_file);
+        o->requirements_file = strdup(json_string_value(value));
         return 0;
     }
     const char *nearest = suggest_nearest(key, cloud_option_keys);
@@ -314,7 +388,7 @@ static int cloud_read_option(const char *key, const json_t *value, struct cloud_
         buffer_appendf_fixed(err, err_size, " (did you mean '%s'?)", nearest);
     buffer_appendf_fixed(err, err_size, "; known options: platforms, memory, timeout, arch, runtime, name, deploy, "
                          "force, run, env, remote, image, max_instances, allow_unauthenticated, role, "
-                         "requirements");
+                         "requirements, requirements_file");
     return -1;
 }
 
@@ -350,10 +424,12 @@ void cloud_options_free(struct cloud_options *o)
 {
     json_decref(o->env);
     free(o->requirements);
+    free(o->requirements_file);
     free(o->image);
     free(o->role);
     o->env = NULL;
     o->requirements = NULL;
+    o->requirements_file = NULL;
     o->image = NULL;
     o->role = NULL;
 }

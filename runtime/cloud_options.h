@@ -22,7 +22,7 @@ struct cloud_options {
     int timeout_s;               /* default 30 */
     int max_instances;           /* the most instances at once (gcf), 0 = the platform's default */
     int allow_unauthenticated;   /* gcf: 1 anyone may call it, -1 only callers with a token, 0 as it is */
-    char arch[8];                /* "x86_64" (default) or "arm64" */
+    char arch[8];                /* "x86_64" (default) or "arm64"; `architecture=` is the same option */
     char runtime[16];            /* default "python3.12" */
     char name[65];               /* "" = the def's name */
     char remote[180];            /* the platform's name for it (a name or an ARN), "" = name */
@@ -32,7 +32,8 @@ struct cloud_options {
     int force;                   /* deploy even if nothing changed */
     char run[8];                 /* "cloud" (default), "local" or "none" */
     json_t *env;                 /* {"KEY": "value"} */
-    char *requirements;          /* requirements.txt text, or NULL */
+    char *requirements;          /* requirements.txt text (a list joined by lines), or NULL when it names nothing */
+    char *requirements_file;     /* requirements_file=: the path given (the define reads it into requirements) */
 };
 
 /* Parses RAW (an object). DEFAULT_PLATFORM applies when none is given.
@@ -45,6 +46,9 @@ void cloud_options_free(struct cloud_options *options);
  * {"memory": "256", ...}. Returns NULL with ERR on a token without '=' or an
  * unclosed quote. */
 json_t *cloud_options_from_line(const char *line, char *err, size_t err_size);
+
+/* 1 when TEXT (requirements.txt) has a line that is not blank or a comment. */
+int cloud_options_names_requirements(const char *text);
 
 /* The option keys, for completion and help, NULL-terminated. */
 extern const char *const cloud_option_keys[];

@@ -271,6 +271,9 @@ def main():
     folder = os.getcwd()
     if sys.path[:1] != [folder]:
         sys.path.insert(0, folder)
+    layer = os.environ.pop("FAASET_LAYER_PATH", None)
+    if layer:  # the function's dependencies, after its own code, as Lambda puts /opt/python
+        sys.path.insert(1, layer)
     channel = Channel(sock)
     _restore_reserve()
     name = os.environ.get("FAASET_FUNCTION_NAME", "function")

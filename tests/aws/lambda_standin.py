@@ -98,6 +98,14 @@ new container); X-Amz-Log-Result holds its last 4 KB.
   dropped). Modules the function imports while running resolve to the most
   recently loaded package.
 
+Layers (2018-10-31): PublishLayerVersion unpacks the zip (the same checks as
+a function's) into a folder of its own, ListLayers, ListLayerVersions and
+GetLayerVersion show them, and a zip function's Layers (at most 5, each an
+existing version's ARN, the function and its layers at most 250 MB
+unzipped together, as on AWS) are unpacked where its containers find them:
+each layer's python/ folder follows LAMBDA_TASK_ROOT on sys.path, as
+Lambda's /opt/python does.
+
 GET /_standin/stats (unsigned) returns counters for tests: requests by
 operation, errors by code, invocations, peak concurrent invocations, 429s,
 409s, signature failures, cold starts, TCP connections accepted. POST /_standin/reset deletes every
@@ -151,6 +159,10 @@ from botocore.credentials import Credentials
 
 ACCOUNT = "123456789012"
 API_PREFIX = "/2015-03-31/functions"
+LAYERS_PREFIX = "/2018-10-31/layers"
+LAYER_VERSION_ARN = re.compile(r"arn:aws:lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):layer:(?P<name>[a-zA-Z0-9_-]+)"
+                               r":(?P<version>\d+)")
+MAX_LAYERS = 5
 STANDIN_PREFIX = "/_standin/"
 DEFAULT_ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 DEFAULT_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -517,6 +529,10 @@ class LambdaContext:
         return max(0, self._deadline_ms - int(time.time() * 1000))
 
 
+def _folder_size(folder):
+    return sum(os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(folder) for name in names)
+
+
 def lambda_error(message, error_type, request_id="", stack_trace=None):
     """The error object of Lambda's Python runtime."""
     return {"errorMessage": message or "", "errorType": error_type or "", "requestId": request_id,
@@ -653,6 +669,8 @@ def run_container(socket_fd):
     channel = socket.socket(fileno=socket_fd)
     channel.set_inheritable(False)
     sys.path[0] = os.environ["LAMBDA_TASK_ROOT"]  # instead of this file's folder
+    layers = os.environ.pop("LAMBDA_STANDIN_LAYERS", "")
+    sys.path[1:1] = [path for path in layers.split(os.pathsep) if path]  # Lambda's /opt/python
     _limit_address_space(int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]))
     facts = {
         "function_name": os.environ["AWS_LAMBDA_FUNCTION_NAME"],
@@ -767,6 +785,7 @@ class ProcessContainer:
             "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/" + self.deployment.function_name,
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream_name,
             "LAMBDA_TASK_ROOT": self.deployment.code.folder,
+            "LAMBDA_STANDIN_LAYERS": os.pathsep.join(self.deployment.layer_paths),
             "LAMBDA_RUNTIME_DIR": os.path.dirname(os.path.abspath(__file__)),
         })
         return environment
@@ -901,7 +920,7 @@ class InProcessPackages:
         self._lock = threading.Lock()
         self._loaded = {}  # (folder, handler name) -> (handler, init error)
 
-    def load(self, folder, handler_name):
+    def load(self, folder, handler_name, layer_paths=()):
         """(handler, None) or (None, init error), importing the package the first time only."""
         with self._lock:
             key = (folder, handler_name)
@@ -912,7 +931,8 @@ class InProcessPackages:
                 for name, module in list(sys.modules.items()):
                     if (getattr(module, "__file__", None) or "").startswith(self._functions_root):
                         del sys.modules[name]
-                sys.path[:] = [folder] + [entry for entry in sys.path if not entry.startswith(self._functions_root)]
+                sys.path[:] = [folder] + list(layer_paths) + [
+                    entry for entry in sys.path if not entry.startswith(self._functions_root) and entry not in layer_paths]
                 self._loaded[key] = load_handler(handler_name)
             return self._loaded[key]
 
@@ -954,7 +974,8 @@ class ThreadContainer:
         if self._handler is None:
             loading = time.monotonic()
             self._handler, init_error = self._packages.load(self.deployment.code.folder,
-                                                            self.deployment.config["Handler"])
+                                                            self.deployment.config["Handler"],
+                                                            self.deployment.layer_paths)
             init_ms = (time.monotonic() - loading) * 1000
             if init_error is not None:
                 self.close()
@@ -1001,16 +1022,33 @@ class CodeVersion:
 class Deployment:
     """What invocations run: a snapshot of a function's configuration and code."""
 
-    def __init__(self, function_name, config, code):
+    def __init__(self, function_name, config, code, layer_folders=()):
         self.function_name = function_name
         self.config = json.loads(json.dumps(config))  # a deep copy: later updates do not reach it
         self.code = code
+        self.layer_paths = [os.path.join(folder, "python") for folder in layer_folders]  # after the task root
+
+
+class LayerVersion:
+    """A published layer version: where it is unpacked, and what the API shows of it."""
+
+    def __init__(self, arn, version, folder, data, body, now):
+        self.arn = arn
+        self.folder = folder
+        self.size = len(data)
+        self.description = {
+            "LayerArn": arn.rsplit(":", 1)[0], "LayerVersionArn": arn, "Version": version,
+            "Description": body.get("Description", ""), "CreatedDate": aws_timestamp(now),
+            "CompatibleRuntimes": body.get("CompatibleRuntimes", []),
+            "CompatibleArchitectures": body.get("CompatibleArchitectures", []),
+        }
+        self.content = {"CodeSha256": base64.b64encode(hashlib.sha256(data).digest()).decode(), "CodeSize": len(data)}
 
 
 class Function:
     """A function's $LATEST configuration as the API shows it, its state, and its containers."""
 
-    def __init__(self, name, folder, config, code, tags, active_at):
+    def __init__(self, name, folder, config, code, tags, active_at, layer_folders=()):
         self.name = name
         self.folder = folder
         self.config = config
@@ -1020,7 +1058,7 @@ class Function:
         self.active_at = active_at
         self.update_status = None
         self.update_done_at = None
-        self.deployment = Deployment(name, config, code)
+        self.deployment = Deployment(name, config, code, layer_folders)
         self.idle = []
         self.containers = set()
         self.deleted = False
@@ -1053,6 +1091,7 @@ class LambdaService:
         self.lock = threading.Lock()
         self.slot_freed = threading.Condition(self.lock)
         self.functions = {}
+        self.layers = {}  # name -> [LayerVersion], oldest first
         self.code_files = {}
         self.running = 0
         self.injected_conflicts = {}
@@ -1134,7 +1173,8 @@ class LambdaService:
         if function.update_status == "InProgress" and now >= function.update_done_at:
             function.update_status = "Successful"
             function.config["RevisionId"] = str(uuid.uuid4())
-            function.deployment = Deployment(function.name, function.config, function.code)
+            function.deployment = Deployment(function.name, function.config, function.code,
+                                             self._layer_folders(function.config))
             for container in function.idle:
                 container.discard()
             function.containers.difference_update(function.idle)
@@ -1208,6 +1248,75 @@ class LambdaService:
         with self.lock:
             self.code_files[code.token] = zip_path
         return code
+
+    # -- layers
+
+    def publish_layer_version(self, body):
+        """PublishLayerVersion: Content.ZipFile unpacked into the layer version's own folder."""
+        name = body["LayerName"]
+        content = body.get("Content") or {}
+        if content.get("S3Bucket") or content.get("S3Key"):
+            raise invalid_parameter("Error occurred while GetObject. S3 Error Code: NoSuchBucket. "
+                                    "S3 Error Message: The specified bucket does not exist")
+        if content.get("ZipFile") is None:
+            raise invalid_parameter("Please provide a source for the layer content.")
+        folder = os.path.join(self.state_dir, "layers", uuid.uuid4().hex)
+        os.makedirs(folder)
+        code = self._store_code(folder, content)
+        with self.lock:
+            versions = self.layers.setdefault(name, [])
+            number = len(versions) + 1
+            arn = "arn:aws:lambda:%s:%s:layer:%s:%d" % (self.region, ACCOUNT, name, number)
+            with open(self.code_files[code.token], "rb") as saved:
+                layer = LayerVersion(arn, number, code.folder, saved.read(), body, time.time())
+            versions.append(layer)
+            self.stats["layers_published"] = self.stats.get("layers_published", 0) + 1
+            answer = dict(layer.description, Content=dict(layer.content))
+        return answer
+
+    def list_layers(self):
+        with self.lock:
+            return {"Layers": [{"LayerName": name, "LayerArn": versions[-1].description["LayerArn"],
+                                "LatestMatchingVersion": dict(versions[-1].description)}
+                               for name, versions in sorted(self.layers.items())]}
+
+    def list_layer_versions(self, name):
+        with self.lock:
+            versions = self.layers.get(name, [])
+            return {"LayerVersions": [dict(v.description) for v in reversed(versions)]}
+
+    def get_layer_version(self, name, number):
+        with self.lock:
+            versions = self.layers.get(name, [])
+            if not number.isdigit() or not 1 <= int(number) <= len(versions):
+                raise ApiError(404, "ResourceNotFoundException", "The resource you requested does not exist.")
+            layer = versions[int(number) - 1]
+            return dict(layer.description, Content=dict(layer.content))
+
+    def _layer(self, arn):
+        """The LayerVersion an ARN names (lock held), or 400 as Lambda answers an unknown one."""
+        match = LAYER_VERSION_ARN.fullmatch(arn or "")
+        versions = self.layers.get(match.group("name"), []) if match else []
+        if (not match or match.group("region") != self.region or match.group("account") != ACCOUNT
+                or not 1 <= int(match.group("version")) <= len(versions)):
+            raise invalid_parameter("Layer version %s does not exist." % arn)
+        return versions[int(match.group("version")) - 1]
+
+    def _layers_config(self, arns, code_size):
+        """Config's Layers for ARNS (lock held): each must exist, at most 5, and with the code at most
+        250 MB unzipped."""
+        if len(arns) > MAX_LAYERS:
+            raise invalid_parameter("Cannot reference more than %d layers." % MAX_LAYERS)
+        layers = [self._layer(arn) for arn in arns]
+        unzipped = code_size + sum(_folder_size(layer.folder) for layer in layers)
+        if unzipped > UNZIPPED_LIMIT:
+            raise invalid_parameter("Function code combined with layers exceeds the maximum allowed size of %d "
+                                    "bytes. The actual size is %d bytes." % (UNZIPPED_LIMIT, unzipped))
+        return [{"Arn": layer.arn, "CodeSize": layer.size} for layer in layers]
+
+    def _layer_folders(self, config):
+        """The folders of CONFIG's layers (lock held)."""
+        return [self._layer(layer["Arn"]).folder for layer in config.get("Layers", [])]
 
     @staticmethod
     def _check_code_source(code, package_type, creating):
@@ -1299,8 +1408,13 @@ class LambdaService:
                 body["Code"]["ImageUri"].encode()).digest()).decode(), ImageUri=body["Code"]["ImageUri"])
         if body.get("Environment", {}).get("Variables") is not None:
             config["Environment"] = {"Variables": body["Environment"]["Variables"]}
+        layer_folders = []
+        if body.get("Layers"):
+            with self.lock:
+                config["Layers"] = self._layers_config(body["Layers"], _folder_size(code.folder) if code else 0)
+                layer_folders = [self._layer(arn).folder for arn in body["Layers"]]
         function = Function(name, folder, config, code, body.get("Tags") or {},
-                            time.monotonic() + self.pending_seconds)
+                            time.monotonic() + self.pending_seconds, layer_folders)
         with self.lock:
             if name in self.functions:  # created meanwhile by a concurrent request
                 shutil.rmtree(folder, ignore_errors=True)
@@ -1363,6 +1477,14 @@ class LambdaService:
                 function.config["Environment"] = {"Variables": body["Environment"].get("Variables") or {}}
             if "EphemeralStorage" in body:
                 function.config["EphemeralStorage"] = {"Size": body["EphemeralStorage"]["Size"]}
+            if "Layers" in body:
+                if function.config["PackageType"] == "Image":
+                    raise invalid_parameter("Layers are not supported for functions with packageType Image.")
+                layers = self._layers_config(body["Layers"], _folder_size(function.code.folder))
+                if layers:
+                    function.config["Layers"] = layers
+                else:
+                    function.config.pop("Layers", None)
             self._mark_updating(function)
             return self.configuration(function)
 
@@ -1542,14 +1664,25 @@ class Response:
             self.body = b""
 
 
-BODY_OPERATIONS = {"CreateFunction", "UpdateFunctionCode", "UpdateFunctionConfiguration"}
+BODY_OPERATIONS = {"CreateFunction", "UpdateFunctionCode", "UpdateFunctionConfiguration", "PublishLayerVersion"}
+LAYER_OPERATIONS = {"ListLayers", "ListLayerVersions", "PublishLayerVersion", "GetLayerVersion"}
 QUERY_MEMBERS = {"Qualifier", "Marker", "MaxItems", "MasterRegion", "FunctionVersion"}
 INVOKE_HEADERS = {"InvocationType": "X-Amz-Invocation-Type", "LogType": "X-Amz-Log-Type",
                   "ClientContext": "X-Amz-Client-Context"}
 
 
 def route(method, path):
-    """(operation, function name or None) for a request path without its query; operation None if unknown."""
+    """(operation, function or layer name or None) for a request path without its query; operation None if
+    unknown."""
+    if path.rstrip("/") == LAYERS_PREFIX:
+        return {"GET": "ListLayers"}.get(method), None
+    if path.startswith(LAYERS_PREFIX + "/"):
+        parts = path[len(LAYERS_PREFIX) + 1:].strip("/").split("/")
+        if len(parts) == 2 and parts[1] == "versions":
+            return {"GET": "ListLayerVersions", "POST": "PublishLayerVersion"}.get(method), unquote(parts[0])
+        if len(parts) == 3 and parts[1] == "versions":
+            return {"GET": "GetLayerVersion"}.get(method), unquote(parts[0]) + "/" + parts[2]
+        return None, None
     if not (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
         return None, None
     rest = path[len(API_PREFIX):].strip("/")
@@ -1585,7 +1718,15 @@ class LambdaApi:
             raise ApiError(404, "UnknownOperationException",
                            "This stand-in does not implement %s %s." % (method, path))
         params = self._params(operation, name, query_text, headers, body)
+        if operation == "GetLayerVersion":
+            return Response(200, self.service.get_layer_version(params["LayerName"], params["VersionNumber"]))
         self.service.validator.check(operation, params)
+        if operation == "PublishLayerVersion":
+            return Response(201, self.service.publish_layer_version(params))
+        if operation == "ListLayerVersions":
+            return Response(200, self.service.list_layer_versions(name))
+        if operation == "ListLayers":
+            return Response(200, self.service.list_layers())
         self._lose_injected_race(operation, name)
         qualifier = params.get("Qualifier")
         if operation == "CreateFunction":
@@ -1610,7 +1751,11 @@ class LambdaApi:
         """The operation's input as the API model names it: the JSON body's members, the function name from
         the path, the query's and the headers' members."""
         params = LambdaApi._json(body) if operation in BODY_OPERATIONS else {}
-        if name is not None:
+        if name is not None and operation == "GetLayerVersion":
+            params["LayerName"], params["VersionNumber"] = name.split("/", 1)
+        elif name is not None and operation in LAYER_OPERATIONS:
+            params["LayerName"] = name
+        elif name is not None:
             params["FunctionName"] = name
         for key, _, value in (pair.partition("=") for pair in query_text.split("&") if pair):
             if unquote(key) in QUERY_MEMBERS:

@@ -64,6 +64,11 @@ def main(endpoint, command, *args):
     elif command == "put-code":
         client.update_function_code(FunctionName=args[0], ZipFile=outside_zip())
         wait_until_ready(client, args[0])
+    elif command == "layer-versions":  # every version of every layer: {name: [LayerVersionArn, ...]}
+        layers = {layer["LayerName"]: [v["LayerVersionArn"] for v in
+                                       client.list_layer_versions(LayerName=layer["LayerName"])["LayerVersions"]]
+                  for layer in client.list_layers()["Layers"]}
+        print(json.dumps(layers))
     elif command == "delete":
         client.delete_function(FunctionName=args[0])
     elif command == "invoke":

@@ -204,6 +204,36 @@ static void test_errors(void)
     CHECK(FAILS_WITH(line, "env is", "at most 4 KB"));
 }
 
+/* requirements=: text, one magic line of several, a list; comments alone name nothing; architecture= is arch=. */
+static void test_requirements(void)
+{
+    struct cloud_options o;
+    char err[512] = "";
+    CHECK(parse_line("requirements=\"pkg==1.0 other requests >= 2.0 ,<3 old ; python_version < '3.9'\" "
+                     "architecture=arm64 requirements_file=reqs.txt", &o, err, sizeof err) == 0);
+    CHECK(o.requirements != NULL &&
+          strcmp(o.requirements, "pkg==1.0\nother\nrequests >= 2.0 ,<3\nold ; python_version < '3.9'") == 0);
+    CHECK(strcmp(o.arch, "arm64") == 0);
+    CHECK(o.requirements_file != NULL && strcmp(o.requirements_file, "reqs.txt") == 0);
+    cloud_options_free(&o);
+    CHECK(o.requirements_file == NULL);
+
+    json_t *raw = json_pack("{s:[s, s]}", "requirements", "a==1", "b");
+    CHECK(cloud_options_parse(raw, "local", &o, err, sizeof err) == 0);
+    CHECK(o.requirements != NULL && strcmp(o.requirements, "a==1\nb\n") == 0);
+    cloud_options_free(&o);
+    json_decref(raw);
+    raw = json_pack("{s:s}", "requirements", "# nothing yet\n\n   \n");
+    CHECK(cloud_options_parse(raw, "local", &o, err, sizeof err) == 0 && o.requirements == NULL);
+    cloud_options_free(&o);
+    json_decref(raw);
+    raw = json_pack("{s:[s, i]}", "requirements", "a", 1);
+    CHECK(cloud_options_parse(raw, "local", &o, err, sizeof err) < 0 && strstr(err, "list of strings") != NULL);
+    cloud_options_free(&o);
+    json_decref(raw);
+    CHECK(cloud_options_names_requirements("  # c\nx\n") == 1 && cloud_options_names_requirements("# c") == 0);
+}
+
 static void test_nearest(void)
 {
     static const char *const words[] = {"memory", "timeout", "platforms", "run", NULL};
@@ -226,6 +256,7 @@ int main(void)
     test_defaults_and_values();
     test_decorator_values();
     test_errors();
+    test_requirements();
     test_nearest();
     return check_report();
 }
