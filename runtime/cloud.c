@@ -321,7 +321,7 @@ static void cloud_on_platform_done(void *ctx, const struct platform_outcome *out
             snprintf(line, sizeof line, "%s: %s %s, but %s", platform, verb, name, err);
             job->failed[i] = 1;
         } else {
-            snprintf(line, sizeof line, "%s: %s %s (%.8s) in %s%s%.300s%s", platform, verb, name,
+            snprintf(line, sizeof line, "%s: %.60s %s (%.8s) in %s%s%.300s%.300s", platform, verb, name,
                      job->records[i].code_hash, elapsed, outcome->note ? "; " : "", outcome->note ? outcome->note : "",
                      job->layer_notes[i]);
             cloud_mark_verified(job->cloud, platform, name);
