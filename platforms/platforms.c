@@ -33,9 +33,9 @@ static const struct platforms_known {
     {"local", {NULL}, NULL, {"concurrency", "python", NULL}},
     {"aws", {"AWS Lambda", "AWS", NULL}, NULL, {"profile", "region", "role", "endpoint", NULL}},
     {"gcf", {"Google", "Google Cloud Functions", NULL}, NULL, {"project", "region", "generation", "endpoint", NULL}},
+    {"openwhisk", {"OpenWhisk", NULL}, "ibm", {"apihost", "namespace", "kind", "max_memory", "max_timeout", NULL}},
     {"ibm", {"IBM", "IBM Cloud Functions", NULL}, NULL, {"apihost", "namespace", "kind", "max_memory", "max_timeout",
                                                           NULL}},
-    {"openwhisk", {"OpenWhisk", NULL}, "ibm", {"apihost", "namespace", "kind", "max_memory", "max_timeout", NULL}},
     {"azure", {"Azure", NULL}, NULL, {NULL}},
     {"openfaas", {"OpenFaaS", NULL}, NULL, {NULL}},
 };
