@@ -30,6 +30,7 @@ struct ow_pending {
     void *ctx;
     char *url;
     size_t path_at;                        /* where the path under the namespace starts in URL */
+    int put;                               /* a PUT: a 404 can only be the namespace's */
 };
 
 struct ow_client *ow_client_new(struct reactor *reactor)
@@ -112,7 +113,7 @@ const char *ow_client_apihost(const struct ow_client *client)
 
 /* One sentence for an error answer: what happened and what to do. */
 static void ow_client_explain(const struct ow_client *client, long status, const char *text, const char *path,
-                              char *type, size_t type_size, char *out, size_t size)
+                              int put, char *type, size_t type_size, char *out, size_t size)
 {
     char who[600] = "key";
     if (client->credentials == NULL) { /* the settings changed while the call was out */
@@ -136,7 +137,7 @@ static void ow_client_explain(const struct ow_client *client, long status, const
         snprintf(type, type_size, "Forbidden");
         snprintf(out, size, "the %s may not use the namespace %s at %s (%.200s): set %%platform ibm namespace= to the "
                  "key's own namespace, or leave it out (_ is the key's own)", who, ns, host, text);
-    } else if (status == 404 && strchr(path, '/') == NULL) {
+    } else if (status == 404 && (put || strchr(path, '/') == NULL)) { /* a listing or a create: the namespace */
         snprintf(type, type_size, "NamespaceNotFound");
         snprintf(out, size, "OpenWhisk at %s has no namespace %s: check %%platform ibm namespace= (or NAMESPACE in "
                  "~/.wskprops), or leave it out to use the key's own (_)", host, ns);
@@ -204,8 +205,8 @@ static void ow_client_on_http(void *ctx, const struct http_response *response)
         }
         char shown_path[200];
         snprintf(shown_path, sizeof shown_path, "%.*s", (int)strcspn(path, "?"), path);
-        ow_client_explain(client, response->status, text[0] ? text : "no message", shown_path, type, sizeof type,
-                          message, sizeof message);
+        ow_client_explain(client, response->status, text[0] ? text : "no message", shown_path, pending->put, type,
+                          sizeof type, message, sizeof message);
         reply.error = text;
         if (response->status == 429 || response->status == 503)
             reply.retry_after_ms = retry_after_header_ms(http_response_header(response, "Retry-After"));
@@ -249,7 +250,7 @@ int ow_client_send(struct ow_client *client, const struct ow_call *call, ow_repl
         return -1;
     }
     *pending = (struct ow_pending){.client = client, .done = done, .ctx = ctx, .url = pending->url,
-                                   .path_at = strlen(client->base)};
+                                   .path_at = strlen(client->base), .put = strcmp(call->method, "PUT") == 0};
     const char *headers[] = {"Accept: application/json", authorization,
                              call->body != NULL ? "Content-Type: application/json" : NULL, NULL};
     struct http_request request = {.method = call->method, .url = pending->url, .headers = headers,

@@ -65,12 +65,12 @@ def ibm_workspace(workspace, tmp_path):
     points them at a stand-in through a wskprops file (ibm_workspace.props)."""
     used = []
 
-    def use(standin, auth=None, namespace=None):
+    def use(standin, auth=None, namespace=None, apihost=None):
         used.append(standin)
         for key in [k for k in workspace.env if k.startswith(("__OW_", "WSK_"))]:
             del workspace.env[key]
         props = tmp_path / "wskprops"
-        props.write_text(f"# made by the test\nAPIHOST={standin.url}\nAUTH={auth or standin.auth}\n"
+        props.write_text(f"# made by the test\nAPIHOST={apihost or standin.url}\nAUTH={auth or standin.auth}\n"
                          + (f"NAMESPACE={namespace}\n" if namespace else ""))
         workspace.env["WSK_CONFIG_FILE"] = str(props)
         workspace.props = props

@@ -105,6 +105,28 @@ def test_the_controllers_wait_runs_out_and_the_activation_is_polled(ibm_workspac
         server.stop()
 
 
+def test_over_https_with_the_test_ca(ibm_workspace, tmp_path):
+    from tls_terminator import TlsTerminator, free_port
+    port = free_port()
+    terminator = TlsTerminator(tmp_path / "tls", port, 16)
+    try:
+        secure = start_standin(tmp_path / "secure", "--port", str(port))
+        try:
+            workspace = ibm_workspace.use(secure, apihost=terminator.url)
+            workspace.env["SSL_CERT_FILE"] = str(terminator.ca_file)
+            deployed, called = workspace.run(cell_for("secure", body="return {'n': request['n'] * 2}"),
+                                             "print(sum(secure({'n': i})['n'] for i in range(10)))")
+            assert ibm_line(deployed)["verb"] == "deployed", deployed
+            assert called.ok().stdout.strip() == str(2 * sum(range(10))), called
+            workspace.env.pop("SSL_CERT_FILE")
+            (untrusted,) = workspace.run('%invoke secure {"n": 1}')
+            assert "not trusted" in untrusted.error.evalue and "SSL_CERT_FILE" in untrusted.error.evalue, untrusted
+        finally:
+            secure.stop()
+    finally:
+        terminator.stop()
+
+
 def test_an_experiment_sets_memory_before_each_pass(ibm_workspace, standin):
     workspace = ibm_workspace.use(standin)
     source = cell_for("sleeper", body='import time; time.sleep(request["sleep"]); return {"ok": 1}',
