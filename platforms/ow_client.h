@@ -58,9 +58,9 @@ const char *ow_client_apihost(const struct ow_client *client);
 struct ow_reply {
     int ok;                              /* a 2xx status */
     long status;                         /* HTTP status, 0 when no answer came */
-    const char *error_type;              /* when !ok: "Unauthenticated", "Forbidden", "NotFound", "Conflict",
-                                            "LimitRefused", "RequestTooLarge", "TooManyRequests",
-                                            "NetworkError", "RequestTimeout", "HTTP<status>", ... */
+    const char *error_type;              /* when !ok: "Unauthenticated", "Forbidden", "NotFound",
+                                            "NamespaceNotFound", "Conflict", "LimitRefused", "RequestTooLarge",
+                                            "TooManyRequests", "NetworkError", "RequestTimeout", "HTTP<status>" */
     const char *message;                 /* when !ok: one sentence saying what happened and what to do */
     const char *error;                   /* when !ok: OpenWhisk's own error text, or "" */
     const char *activation_id;           /* an invoke's x-openwhisk-activation-id, or NULL */
