@@ -607,6 +607,10 @@ static void test_complete(void)
     CHECK(completed("[\"region=\"]", 24, 25));
     CHECK(complete("%platform aws r", 15) == 1);
     CHECK(completed("[\"region=\", \"role=\"]", 14, 15));
+    CHECK(complete("%platform ibm ma", 16) == 1); /* the alias has the same settings */
+    CHECK(completed("[\"max_memory=\", \"max_timeout=\"]", 14, 16));
+    CHECK(complete("%platform openwhisk n", 21) == 1);
+    CHECK(completed("[\"namespace=\"]", 20, 21));
     CHECK(complete("%%cloud_function max", 20) == 1);
     CHECK(completed("[\"max_instances=\"]", 17, 20));
     CHECK(complete("%platform a # then more", 11) == 1);
