@@ -82,6 +82,7 @@ struct aws_sync {
     char *zip_base64;            /* NULL with an image or for set_memory */
     char zip_sha256[48];         /* base64, as Lambda's CodeSha256 */
     char *image;
+    char *role;                  /* the function's own execution role (role=), or NULL: the platform's */
     int memory_mb, timeout_s;
     char arch[8], runtime[16];
     json_t *env;                 /* {"KEY": "value"} */
@@ -93,6 +94,8 @@ struct aws_sync {
 };
 
 /* ---- small helpers ---- */
+
+static int aws_valid_role(const char *role);
 
 static char *aws_strdup_or_null(const char *s)
 {
@@ -151,6 +154,7 @@ static void aws_sync_free(struct aws_sync *sync)
     free(sync->path);
     free(sync->zip_base64);
     free(sync->image);
+    free(sync->role);
     json_decref(sync->env);
     free(sync);
 }
@@ -439,11 +443,13 @@ static json_t *aws_sync_body(struct aws_sync *sync, char *message, size_t size)
     case AWS_STEP_DELETE:
         return NULL;
     case AWS_STEP_CREATE: {
-        const char *role = sync->platform->role ? sync->platform->role : getenv("FAASET_AWS_ROLE");
+        const char *role = sync->role ? sync->role
+                         : sync->platform->role ? sync->platform->role : getenv("FAASET_AWS_ROLE");
         if (role == NULL || *role == '\0') {
             snprintf(message, size,
                      "creating %s on Lambda needs an execution role: %%platform aws "
-                     "role=arn:aws:iam::ACCOUNT_ID:role/NAME (or set FAASET_AWS_ROLE before starting Jupyter)",
+                     "role=arn:aws:iam::ACCOUNT_ID:role/NAME, the function's role= option "
+                     "(or set FAASET_AWS_ROLE before starting Jupyter)",
                      sync->name);
             return NULL;
         }
@@ -541,6 +547,11 @@ static int aws_check_limits(const struct platform_function *function, char *mess
                  "reserved concurrency, which faaset does not set");
         return -1;
     }
+    if (function->allow_unauthenticated != 0) {
+        snprintf(message, size, "allow_unauthenticated= is a Cloud Functions setting (gcf); a Lambda function is "
+                 "called with AWS credentials (give it a function URL outside faaset to open it)");
+        return -1;
+    }
     if (function->timeout_s < 1 || function->timeout_s > 900) {
         snprintf(message, size, "timeout=%d: Lambda allows 1 to 900 seconds", function->timeout_s);
         return -1;
@@ -564,6 +575,10 @@ static int aws_check_limits(const struct platform_function *function, char *mess
     }
     if (function->arch != NULL && strcmp(function->arch, "x86_64") != 0 && strcmp(function->arch, "arm64") != 0) {
         snprintf(message, size, "arch=%s: Lambda runs x86_64 or arm64", function->arch);
+        return -1;
+    }
+    if (function->role != NULL && *function->role && !aws_valid_role(function->role)) {
+        snprintf(message, size, "role must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME");
         return -1;
     }
     return 0;
@@ -594,7 +609,9 @@ static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind
     sync->path = aws_function_path(function->name, "");
     sync->env = function->env ? json_deep_copy(function->env) : json_object();
     sync->image = aws_strdup_or_null(function->image);
-    int ok = sync->name != NULL && sync->path != NULL && sync->env != NULL && (function->image == NULL || sync->image);
+    sync->role = aws_strdup_or_null(function->role);
+    int ok = sync->name != NULL && sync->path != NULL && sync->env != NULL && (function->image == NULL || sync->image) &&
+             (function->role == NULL || *function->role == '\0' || sync->role);
     if (ok && kind != AWS_SYNC_MEMORY && kind != AWS_SYNC_DELETE && sync->image == NULL) {
         unsigned char digest[crypto_hash_sha256_BYTES];
         crypto_hash_sha256(digest, function->package, function->package_size);

@@ -40,6 +40,14 @@
  * and Google's own errors (5xx, no answer) are retried with the project's
  * backoff (retry.h). Delete is one DELETE and its Operation.
  *
+ * Who may call: with allow_unauthenticated= in the cell, once the
+ * function is settled the sync reads the invoker policy (a gen 2
+ * function's Cloud Run service: roles/run.invoker; gen 1's function:
+ * roles/cloudfunctions.invoker), adds or removes the member allUsers and
+ * writes it back with its etag (read again on a conflict); without the
+ * option the policy is left as it is. Calls to a function opened this way
+ * carry no token.
+ *
  * Names: Google's function IDs are 4 to 63 of a-z 0-9 and -, starting
  * with a letter; the ID is derived from the Python name (hello_world ->
  * hello-world) and the deploy line says so. A full resource name
@@ -49,7 +57,8 @@
  * Invocations POST the payload as JSON to the function's URL (from the
  * deploy, else one GET) with an ID token whose audience is that URL. The
  * handler shim (faaset_handler.gcf_handler) answers a function's own
- * exception with 500 and X-FaaSET-Error, shown as the function's error; a
+ * exception with 500 and X-FaaSET-Error, shown as the function's error
+ * with the end of what the call printed (Google's answer has no log); a
  * 429, 502 or 503 is reported as throttled (the caller retries with its
  * backoff); 500 without the header is the instance failing (out of
  * memory), 504 its timeout, neither retried since they would fail again. */
@@ -88,6 +97,7 @@ struct gcf_platform {
     struct gcf_client *client;
     int generation;              /* 2 (default) or 1 */
     json_t *urls;                /* {"projects/.../functions/ID": "https://..."}: where calls go */
+    json_t *open;                /* {"projects/.../functions/ID": true}: called without a token */
     struct list_node syncs;      /* under way: ended with KernelStopping when the platform is freed */
     int closing;
 };
@@ -96,11 +106,12 @@ enum gcf_sync_kind { GCF_SYNC_DEPLOY, GCF_SYNC_CONFIGURE, GCF_SYNC_VERIFY, GCF_S
 
 enum gcf_step {
     GCF_STEP_GET, GCF_STEP_UPLOAD_URL, GCF_STEP_UPLOAD, GCF_STEP_CREATE, GCF_STEP_PATCH, GCF_STEP_DELETE,
-    GCF_STEP_OPERATION
+    GCF_STEP_OPERATION, GCF_STEP_POLICY_GET, GCF_STEP_POLICY_SET
 };
 
 static const char *const gcf_step_names[] = {"reading", "getting an upload URL for", "uploading", "creating",
-                                             "updating", "deleting", "waiting for"};
+                                             "updating", "deleting", "waiting for",
+                                             "reading who may call", "changing who may call"};
 
 struct gcf_sync {
     struct gcf_platform *platform;
@@ -116,6 +127,9 @@ struct gcf_sync {
     char zip_label[GCF_LABEL_HEX + 1];
     int memory_mb, timeout_s;
     int max_instances;           /* 0: Google's default, not compared */
+    int allow_unauthenticated;   /* 1 open to allUsers, -1 closed, 0 the policy is not touched */
+    char *service;               /* gen 2: projects/P/locations/R/services/S, the Cloud Run service behind it */
+    json_t *policy;              /* the invoker policy to write */
     char runtime[16];            /* "python312" */
     json_t *env;                 /* {"KEY": "value"} */
     json_t *labels;              /* the remote function's, to keep what others set */
@@ -294,6 +308,8 @@ static void gcf_sync_free(struct gcf_sync *sync)
     json_decref(sync->storage);
     free(sync->upload_url);
     free(sync->operation);
+    free(sync->service);
+    json_decref(sync->policy);
     free(sync);
 }
 
@@ -438,6 +454,84 @@ static void gcf_config_differs(struct gcf_sync *sync, const json_t *function, ch
 }
 
 /* GET answered: decide the next step from the remote function. */
+/* Keeps FUNCTION's Cloud Run service (gen 2), where its invoker policy lives. */
+static void gcf_sync_keep_service(struct gcf_sync *sync, const json_t *function)
+{
+    const char *service = json_string_value(json_object_get(json_object_get(function, "serviceConfig"), "service"));
+    if (service != NULL && (sync->service == NULL || strcmp(sync->service, service) != 0)) {
+        free(sync->service);
+        sync->service = strdup(service);
+    }
+}
+
+/* The function is as the notebook defines it: then who may call it, when the cell says. */
+static void gcf_sync_settled(struct gcf_sync *sync)
+{
+    if (sync->allow_unauthenticated == 0 || sync->kind == GCF_SYNC_MEMORY || sync->kind == GCF_SYNC_DELETE) {
+        gcf_sync_finish(sync, NULL, NULL);
+        return;
+    }
+    sync->step = GCF_STEP_POLICY_GET;
+    gcf_sync_call(sync);
+}
+
+/* The invoker role's binding in POLICY made to hold allUsers or not (WANT_OPEN); 1 when that changed it. */
+static int gcf_policy_apply(json_t *policy, const char *role, int want_open)
+{
+    json_t *bindings = json_object_get(policy, "bindings");
+    if (!json_is_array(bindings)) {
+        bindings = json_array();
+        json_object_set_new(policy, "bindings", bindings);
+    }
+    json_t *binding = NULL, *item;
+    size_t i;
+    json_array_foreach(bindings, i, item)
+        if (json_is_string(json_object_get(item, "role")) &&
+            strcmp(json_string_value(json_object_get(item, "role")), role) == 0 && !json_object_get(item, "condition"))
+            binding = item;
+    json_t *members = json_object_get(binding, "members");
+    size_t at = (size_t)-1;
+    json_array_foreach(members, i, item)
+        if (json_is_string(item) && strcmp(json_string_value(item), "allUsers") == 0)
+            at = i;
+    if (want_open && at == (size_t)-1) {
+        if (binding == NULL) {
+            binding = json_pack("{s:s, s:[]}", "role", role, "members");
+            json_array_append_new(bindings, binding);
+            members = json_object_get(binding, "members");
+        }
+        json_array_append_new(members, json_string("allUsers"));
+        return 1;
+    }
+    if (!want_open && at != (size_t)-1) {
+        json_array_remove(members, at);
+        return 1;
+    }
+    return 0;
+}
+
+/* The invoker policy answered: open or close the function as the cell says, or nothing to do. */
+static void gcf_sync_on_policy(struct gcf_sync *sync, const json_t *policy)
+{
+    const char *role = sync->platform->generation == 1 ? "roles/cloudfunctions.invoker" : "roles/run.invoker";
+    json_decref(sync->policy);
+    sync->policy = json_deep_copy(policy);
+    if (sync->policy == NULL) {
+        gcf_sync_finish(sync, "OutOfMemory", "cannot keep the invoker policy");
+        return;
+    }
+    if (sync->allow_unauthenticated > 0)
+        json_object_set_new(sync->platform->open, sync->resource, json_true());
+    else
+        json_object_del(sync->platform->open, sync->resource);
+    if (!gcf_policy_apply(sync->policy, role, sync->allow_unauthenticated > 0)) {
+        gcf_sync_finish(sync, NULL, NULL);
+        return;
+    }
+    sync->step = GCF_STEP_POLICY_SET;
+    gcf_sync_call(sync);
+}
+
 static void gcf_sync_on_function(struct gcf_sync *sync, const json_t *function)
 {
     const char *state = json_string_value(json_object_get(function, "state"));
@@ -470,6 +564,7 @@ static void gcf_sync_on_function(struct gcf_sync *sync, const json_t *function)
     const char *url = json_string_value(json_object_get(function, "url"));
     if (url != NULL)
         json_object_set_new(sync->platform->urls, sync->resource, json_string(url));
+    gcf_sync_keep_service(sync, function);
     sync->mask[0] = '\0';
     int code = sync->kind != GCF_SYNC_MEMORY && gcf_code_differs(sync, function, what, sizeof what);
     if (code)
@@ -490,7 +585,7 @@ static void gcf_sync_on_function(struct gcf_sync *sync, const json_t *function)
     } else if (sync->mask[0]) {
         sync->step = GCF_STEP_PATCH;
     } else {
-        gcf_sync_finish(sync, NULL, NULL);
+        gcf_sync_settled(sync);
         return;
     }
     gcf_sync_call(sync);
@@ -515,12 +610,16 @@ static void gcf_sync_on_operation(struct gcf_sync *sync, const json_t *operation
         gcf_sync_finish(sync, "DeployFailed", message);
         return;
     }
-    const char *url = json_string_value(json_object_get(json_object_get(operation, "response"), "url"));
+    const json_t *function = json_object_get(operation, "response");
+    const char *url = json_string_value(json_object_get(function, "url"));
     if (url != NULL)
         json_object_set_new(sync->platform->urls, sync->resource, json_string(url));
-    if (sync->kind == GCF_SYNC_DELETE || (verb != NULL && strcmp(verb, "delete") == 0))
+    gcf_sync_keep_service(sync, function);
+    if (sync->kind == GCF_SYNC_DELETE || (verb != NULL && strcmp(verb, "delete") == 0)) {
         json_object_del(sync->platform->urls, sync->resource);
-    gcf_sync_finish(sync, NULL, NULL);
+        json_object_del(sync->platform->open, sync->resource);
+    }
+    gcf_sync_settled(sync);
 }
 
 static int gcf_retryable(const struct gcf_reply *reply)
@@ -603,7 +702,21 @@ static void gcf_sync_on_reply(void *ctx, const struct gcf_reply *reply)
         case GCF_STEP_OPERATION:
             gcf_sync_on_operation(sync, reply->json);
             return;
+        case GCF_STEP_POLICY_GET:
+            gcf_sync_on_policy(sync, reply->json);
+            return;
+        case GCF_STEP_POLICY_SET:
+            sync->config_updated = 1;
+            gcf_sync_finish(sync, NULL, NULL);
+            return;
         }
+    }
+    if ((reply->status == 409 || reply->status == 412) && sync->step == GCF_STEP_POLICY_SET &&
+        sync->polls < GCF_MAX_POLLS) { /* the policy changed since it was read (its etag): read it again */
+        sync->polls++;
+        sync->step = GCF_STEP_POLICY_GET;
+        gcf_sync_call(sync);
+        return;
     }
     if (reply->status == 404 && sync->step == GCF_STEP_GET && strcmp(reply->error_type, "NOT_FOUND") == 0) {
         if (sync->kind == GCF_SYNC_MEMORY || sync->kind == GCF_SYNC_DELETE) {
@@ -724,6 +837,34 @@ static void gcf_sync_call(struct gcf_sync *sync)
     case GCF_STEP_OPERATION:
         built = asprintf(&url, "/v2/%s", sync->operation) >= 0;
         break;
+    case GCF_STEP_POLICY_GET:
+    case GCF_STEP_POLICY_SET: {
+        const char *verb = sync->step == GCF_STEP_POLICY_GET ? "getIamPolicy" : "setIamPolicy";
+        if (sync->step == GCF_STEP_POLICY_SET) {
+            json_t *body = json_pack("{s:O}", "policy", sync->policy);
+            text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+            json_decref(body);
+            call.method = "POST";
+            call.content_type = "application/json";
+            built = text != NULL;
+        }
+        if (platform->generation == 1) {
+            built = built && asprintf(&url, "/v2/%s:%s", sync->resource, verb) >= 0;
+        } else if (sync->service == NULL) {
+            free(text);
+            snprintf(message, sizeof message, "%s has no Cloud Run service in Google's answer, so who may call it "
+                     "cannot be set; set it with `gcloud functions add-invoker-policy-binding`", sync->id);
+            gcf_sync_finish(sync, "InvalidResponse", message);
+            return;
+        } else {
+            const char *run = gcf_client_run_endpoint(platform->client);
+            size_t run_len = strlen(run);
+            while (run_len > 0 && run[run_len - 1] == '/')
+                run_len--;
+            built = built && asprintf(&url, "%.*s/v2/%s:%s", (int)run_len, run, sync->service, verb) >= 0;
+        }
+        break;
+    }
     }
     if (!built) {
         free(text);
@@ -769,7 +910,8 @@ static int gcf_start_sync(struct gcf_platform *platform, enum gcf_sync_kind kind
     }
     *sync = (struct gcf_sync){.platform = platform, .kind = kind, .step = GCF_STEP_GET, .done = done, .ctx = ctx,
                               .memory_mb = function->memory_mb, .timeout_s = function->timeout_s,
-                              .max_instances = function->max_instances};
+                              .max_instances = function->max_instances,
+                              .allow_unauthenticated = function->allow_unauthenticated};
     list_init(&sync->node);
     if (gcf_runtime(function->runtime ? function->runtime : "python3.12", sync->runtime, sizeof sync->runtime) < 0)
         snprintf(sync->runtime, sizeof sync->runtime, "python312");
@@ -837,6 +979,7 @@ struct gcf_invoke {
     void *ctx;
     char *resource;
     char *body;
+    unsigned flags;              /* PLATFORM_INVOKE_* */
     char id[64];
 };
 
@@ -854,7 +997,10 @@ static void gcf_invoke_fail(struct gcf_invoke *invoke, const char *type, const c
 }
 
 /* The shim's error body ({"errorType", "errorMessage", "stackTrace"}) as the outcome's error. */
-static void gcf_function_error(const json_t *result, struct platform_outcome *outcome, json_t **traceback)
+/* The function's own exception, as the shim answered it (faaset_handler.gcf_handler); with
+ * PLATFORM_INVOKE_LOG also what the call printed before it. */
+static void gcf_function_error(const json_t *result, unsigned flags, struct platform_outcome *outcome,
+                               json_t **traceback)
 {
     const char *type = json_string_value(json_object_get(result, "errorType"));
     const char *message = json_string_value(json_object_get(result, "errorMessage"));
@@ -867,6 +1013,8 @@ static void gcf_function_error(const json_t *result, struct platform_outcome *ou
     outcome->error_type = type ? type : "Unhandled";
     outcome->message = message ? message : "";
     outcome->traceback = *traceback;
+    if (flags & PLATFORM_INVOKE_LOG)
+        outcome->log = json_string_value(json_object_get(result, "logTail"));
 }
 
 static void gcf_on_invoked(void *ctx, const struct gcf_reply *reply)
@@ -889,7 +1037,7 @@ static void gcf_on_invoked(void *ctx, const struct gcf_reply *reply)
         outcome.ok = 1;
         outcome.result = result ? result : json_null();
     } else if (http != NULL && http_response_header(http, "X-FaaSET-Error") != NULL) {
-        gcf_function_error(result, &outcome, &traceback);
+        gcf_function_error(result, invoke->flags, &outcome, &traceback);
     } else if (reply->status == 429 || reply->status == 502 || reply->status == 503) {
         snprintf(message, sizeof message, "%s is busy (HTTP %ld: no instance free within its max instances)",
                  invoke->id, reply->status);
@@ -933,8 +1081,9 @@ static void gcf_on_invoked(void *ctx, const struct gcf_reply *reply)
 static void gcf_invoke_send(struct gcf_invoke *invoke, const char *url)
 {
     char message[900];
-    struct gcf_call call = {"POST", url, GCF_AUTH_ID, "application/json", invoke->body, strlen(invoke->body),
-                            GCF_INVOKE_TIMEOUT_MS};
+    int open = json_is_true(json_object_get(invoke->platform->open, invoke->resource));
+    struct gcf_call call = {"POST", url, open ? GCF_AUTH_NONE : GCF_AUTH_ID, "application/json", invoke->body,
+                            strlen(invoke->body), GCF_INVOKE_TIMEOUT_MS};
     if (gcf_client_send(invoke->platform->client, &call, gcf_on_invoked, invoke, message, sizeof message) < 0)
         gcf_invoke_fail(invoke, "NoCredentials", message);
 }
@@ -988,7 +1137,7 @@ static int gcf_invoke(void *self, const char *name, const json_t *payload, unsig
         gcf_fail(done, ctx, "OutOfMemory", "cannot start the call");
         return 0;
     }
-    *invoke = (struct gcf_invoke){.platform = platform, .done = done, .ctx = ctx};
+    *invoke = (struct gcf_invoke){.platform = platform, .done = done, .ctx = ctx, .flags = flags};
     invoke->resource = gcf_resource(gcf_client_parent(platform->client), name, invoke->id);
     invoke->body = json_dumps(payload ? payload : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
     if (invoke->resource == NULL || invoke->body == NULL) {
@@ -1056,6 +1205,7 @@ static int gcf_apply_settings(void *self, const json_t *settings, char *err, siz
         return -1;
     platform->generation = generation != NULL && strcmp(generation, "1") == 0 ? 1 : 2; /* each line gives all */
     json_object_clear(platform->urls);
+    json_object_clear(platform->open);
     if (gcf_client_ready(platform->client, err, err_size) < 0)
         return -1;
     gcf_client_describe(platform->client, err, err_size);
@@ -1070,9 +1220,11 @@ void *gcf_platform_new(struct reactor *reactor)
 {
     struct gcf_platform *platform = calloc(1, sizeof *platform);
     if (platform == NULL || (platform->client = gcf_client_new(reactor)) == NULL ||
-        (platform->urls = json_object()) == NULL) {
-        if (platform != NULL)
+        (platform->urls = json_object()) == NULL || (platform->open = json_object()) == NULL) {
+        if (platform != NULL) {
             gcf_client_free(platform->client);
+            json_decref(platform->urls);
+        }
         free(platform);
         return NULL;
     }
@@ -1091,6 +1243,7 @@ static void gcf_free(void *self)
     while ((waiting = list_first(&platform->syncs)) != NULL)
         gcf_sync_finish(list_entry(waiting, struct gcf_sync, node), "KernelStopping", "the kernel is shutting down");
     json_decref(platform->urls);
+    json_decref(platform->open);
     free(platform);
 }
 

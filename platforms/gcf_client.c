@@ -139,6 +139,12 @@ static const char *gcf_client_endpoint(const struct gcf_client *client)
     return endpoint != NULL ? endpoint : GCF_DEFAULT_ENDPOINT;
 }
 
+const char *gcf_client_run_endpoint(const struct gcf_client *client)
+{
+    const char *endpoint = gcf_client_endpoint(client);
+    return strcmp(endpoint, GCF_DEFAULT_ENDPOINT) == 0 ? GCF_DEFAULT_RUN_ENDPOINT : endpoint;
+}
+
 const char *gcf_client_project(const struct gcf_client *client)
 {
     return client->credentials != NULL ? gcf_credentials_project(client->credentials) : NULL;

@@ -20,7 +20,9 @@
  * Retry-After is kept.
  *
  * The API's address is https://cloudfunctions.googleapis.com, or the
- * endpoint setting, or GCF_ENDPOINT_URL (tests, emulators). The token URI
+ * endpoint setting, or GCF_ENDPOINT_URL (tests, emulators). A gen 2
+ * function's invoker policy is on its Cloud Run service, at
+ * https://run.googleapis.com, or at that same endpoint when one is set. The token URI
  * is the credentials file's token_uri. Nothing secret leaves the client:
  * tokens go only into Authorization headers. Use from the loop's thread. */
 #ifndef FAASET_GCF_CLIENT_H
@@ -34,6 +36,7 @@
 
 #define GCF_DEFAULT_REGION "us-central1"
 #define GCF_DEFAULT_ENDPOINT "https://cloudfunctions.googleapis.com"
+#define GCF_DEFAULT_RUN_ENDPOINT "https://run.googleapis.com"
 
 struct gcf_client;
 
@@ -60,6 +63,8 @@ void gcf_client_describe(struct gcf_client *client, char *buf, size_t size);
 const char *gcf_client_parent(const struct gcf_client *client);
 const char *gcf_client_project(const struct gcf_client *client);
 const char *gcf_client_region(const struct gcf_client *client);
+/* Where Cloud Run's API is (the invoker policy of a gen 2 function's service), without a trailing slash. */
+const char *gcf_client_run_endpoint(const struct gcf_client *client);
 
 /* Valid only during the callback. */
 struct gcf_reply {

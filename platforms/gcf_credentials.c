@@ -35,6 +35,7 @@
 #include "clock.h"
 #include "credfile.h"
 #include "fsutil.h"
+#include "gcf_metadata.h"
 
 #define GCF_SCOPE "https://www.googleapis.com/auth/cloud-platform"
 #define GCF_TOKEN_URI "https://oauth2.googleapis.com/token"
@@ -43,8 +44,10 @@
 #define GCF_EXPIRED_MS 60000LL    /* a token with less than this left is not handed out */
 #define GCF_REFRESH_MS 300000LL   /* a token with less than this left is refreshed in the background */
 #define GCF_TOKEN_TIMEOUT_MS 30000L
+#define GCF_METADATA_TIMEOUT_MS 3000L  /* the metadata server is on the host's own link: its first answer is the probe */
+#define GCF_METADATA_ACCOUNT "/computeMetadata/v1/instance/service-accounts/default"
 
-enum gcf_kind { GCF_SERVICE_ACCOUNT, GCF_AUTHORIZED_USER };
+enum gcf_kind { GCF_SERVICE_ACCOUNT, GCF_AUTHORIZED_USER, GCF_METADATA };
 
 struct gcf_waiter {
     struct gcf_waiter *next;
@@ -70,7 +73,7 @@ struct gcf_exchange {
 
 struct gcf_credentials {
     enum gcf_kind kind;
-    char *file, *file_from;         /* the JSON file and what named it */
+    char *file, *file_from;         /* the JSON file and what named it; the metadata server's address and why */
     char *email;                    /* client_email, or NULL for a user */
     char *key_id, *token_uri;
     EVP_PKEY *key;                  /* service account */
@@ -220,14 +223,29 @@ int gcf_credentials_load(const struct gcf_credentials_options *options, struct g
         user_file = NULL;
         c->file_from = strdup("gcloud's application-default credentials");
     } else {
-        /* TODO: the metadata server (a short probe of metadata.google.internal) when running on Google. */
-        snprintf(err, err_size, "no Google credentials: GOOGLE_APPLICATION_CREDENTIALS is not set and %s does not "
-                 "exist; set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file or run `gcloud auth "
-                 "application-default login` (the metadata server is not consulted)",
-                 user_file != NULL ? user_file : "~/.config/gcloud/application_default_credentials.json");
+        char host[256], why[200];
+        if (!gcf_metadata_detect(host, sizeof host, why, sizeof why)) {
+            snprintf(err, err_size, "no Google credentials: GOOGLE_APPLICATION_CREDENTIALS is not set, %s does not "
+                     "exist, and %s; set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file or run "
+                     "`gcloud auth application-default login`",
+                     user_file != NULL ? user_file : "~/.config/gcloud/application_default_credentials.json", why);
+            free(user_file);
+            gcf_credentials_free(c);
+            return -1;
+        }
         free(user_file);
-        gcf_credentials_free(c);
-        return -1;
+        c->kind = GCF_METADATA;
+        if (asprintf(&c->file, "http://%s", host) < 0)
+            c->file = NULL;
+        c->file_from = strdup(why);
+        c->token_uri = c->file != NULL ? strdup(c->file) : NULL;
+        if (c->file == NULL || c->file_from == NULL || c->token_uri == NULL) {
+            snprintf(err, err_size, "out of memory");
+            gcf_credentials_free(c);
+            return -1;
+        }
+        *out = c;
+        return 0;
     }
     free(user_file);
     if (c->file == NULL || c->file_from == NULL || gcf_load_file(c, err, err_size) < 0) {
@@ -295,6 +313,9 @@ void gcf_credentials_describe(const struct gcf_credentials *c, char *buf, size_t
         snprintf(project, sizeof project, "no project (set GOOGLE_CLOUD_PROJECT or project=)");
     if (c->kind == GCF_SERVICE_ACCOUNT)
         snprintf(buf, size, "service account %s from %s (%s); %s", c->email, c->file, c->file_from, project);
+    else if (c->kind == GCF_METADATA)
+        snprintf(buf, size, "the default service account of the metadata server %s (%s); %s", c->file, c->file_from,
+                 project);
     else
         snprintf(buf, size, "authorized user from %s (%s); %s", c->file, c->file_from, project);
 }
@@ -408,6 +429,12 @@ static long long gcf_jwt_seconds_left(const char *token)
 /* Why the grant failed, as one sentence, into ERR. */
 static void gcf_refused(const struct gcf_credentials *c, const struct http_response *r, char *err, size_t size)
 {
+    if (r->error != NULL && c->kind == GCF_METADATA) {
+        snprintf(err, size, "no Google credentials: GOOGLE_APPLICATION_CREDENTIALS is not set, there is no gcloud "
+                 "application-default file, and the metadata server %s (asked because %s) did not answer (%s); set "
+                 "GOOGLE_APPLICATION_CREDENTIALS to a service-account key file", c->file, c->file_from, r->error);
+        return;
+    }
     if (r->error != NULL) {
         snprintf(err, size, "could not reach Google's token endpoint %s: %s", c->token_uri, r->error);
         return;
@@ -419,7 +446,11 @@ static void gcf_refused(const struct gcf_credentials *c, const struct http_respo
         snprintf(reason, sizeof reason, "%.60s%s%.240s", code, why != NULL ? ": " : "", why != NULL ? why : "");
     else
         snprintf(reason, sizeof reason, "HTTP %ld", r->status);
-    if (c->kind == GCF_SERVICE_ACCOUNT)
+    if (c->kind == GCF_METADATA)
+        snprintf(err, size, "the metadata server %s gave no token for its default service account (HTTP %ld): give "
+                 "this machine a service account with the cloud-platform scope, or set GOOGLE_APPLICATION_CREDENTIALS "
+                 "to a key file", c->file, r->status);
+    else if (c->kind == GCF_SERVICE_ACCOUNT)
         snprintf(err, size, "Google's token endpoint %s refused the service account %s from %s (%s): check that "
                  "the key is not deleted or disabled and that this machine's clock is right", c->token_uri,
                  c->email, c->file, reason);
@@ -439,7 +470,11 @@ static void gcf_on_token(void *ctx, const struct http_response *r)
         return;
     t->exchange = NULL;
     char err[1024] = "";
-    json_t *body = r->error == NULL && r->status == 200 ? json_loadb(r->body, r->body_size, 0, NULL) : NULL;
+    json_t *body = NULL;
+    if (r->error == NULL && r->status == 200 && c->kind == GCF_METADATA && t->audience[0] != '\0')
+        body = json_pack("{s:s%}", "id_token", r->body, r->body_size);  /* the metadata server's is the bare JWT */
+    else if (r->error == NULL && r->status == 200)
+        body = json_loadb(r->body, r->body_size, 0, NULL);
     const char *value = gcf_member(body, t->audience[0] != '\0' ? "id_token" : "access_token");
     long long seconds = 0;
     if (value != NULL && t->audience[0] != '\0')
@@ -481,7 +516,23 @@ static int gcf_exchange_start(struct gcf_credentials *c, struct gcf_token *t, st
                               size_t err_size)
 {
     struct buffer form = {0};
-    if (c->kind == GCF_SERVICE_ACCOUNT) {
+    char *metadata_url = NULL;
+    if (c->kind == GCF_METADATA) {
+        /* a GET: the access token, or an ID token for the audience with the account's claims (format=full) */
+        if (t->audience[0] != '\0') {
+            gcf_form_add(&form, "audience", t->audience);
+            gcf_form_add(&form, "format", "full");
+        }
+        if (!form.failed && asprintf(&metadata_url, "%s%s/%s%s%.*s", c->file, GCF_METADATA_ACCOUNT,
+                                     t->audience[0] != '\0' ? "identity" : "token", form.size > 0 ? "?" : "",
+                                     (int)form.size, form.data != NULL ? form.data : "") < 0)
+            metadata_url = NULL;
+        buffer_free(&form);
+        if (metadata_url == NULL) {
+            snprintf(err, err_size, "out of memory");
+            return -1;
+        }
+    } else if (c->kind == GCF_SERVICE_ACCOUNT) {
         char *jwt = gcf_jwt(c, t->audience);
         if (jwt == NULL) {
             snprintf(err, err_size, "could not sign the token request for %s with OpenSSL", c->email);
@@ -500,6 +551,7 @@ static int gcf_exchange_start(struct gcf_credentials *c, struct gcf_token *t, st
     if (form.failed || exchange == NULL) {
         gcf_form_wipe(&form);
         free(exchange);
+        free(metadata_url);
         snprintf(err, err_size, "out of memory");
         return -1;
     }
@@ -507,10 +559,15 @@ static int gcf_exchange_start(struct gcf_credentials *c, struct gcf_token *t, st
     exchange->token = t;
     static const char *const headers[] = {"Content-Type: application/x-www-form-urlencoded",
                                           "Accept: application/json", NULL};
+    static const char *const metadata_headers[] = {"Metadata-Flavor: Google", NULL};
     struct http_request request = {.method = "POST", .url = c->token_uri, .headers = headers, .body = form.data,
                                    .body_size = form.size, .timeout_ms = GCF_TOKEN_TIMEOUT_MS};
+    if (metadata_url != NULL)
+        request = (struct http_request){.method = "GET", .url = metadata_url, .headers = metadata_headers,
+                                        .timeout_ms = GCF_METADATA_TIMEOUT_MS};
     int rc = http_send(engine, &request, gcf_on_token, exchange);
     gcf_form_wipe(&form);
+    free(metadata_url);
     if (rc < 0) {
         free(exchange);
         snprintf(err, err_size, "could not send the token request to %s", c->token_uri);

@@ -11,8 +11,9 @@
  *      ~/.config/gcloud/application_default_credentials.json (`type`
  *      "authorized_user": client_id, client_secret, refresh_token,
  *      quota_project_id, and token_uri when not Google's);
- *   3. the metadata server when running on Google: not consulted yet (a
- *      TODO; the error for no credentials says so).
+ *   3. the metadata server's default service account, only when this
+ *      runs on Google (gcf_metadata decides, without the network); its
+ *      first token request, with a 3 s timeout, is the probe.
  * Project: the explicit one, GOOGLE_CLOUD_PROJECT, the key file's
  * project_id, the user file's quota_project_id; NULL when none.
  *
@@ -20,7 +21,9 @@
  * with `scope` cloud-platform, or `target_audience` for an ID token, and
  * exchanges it at token_uri; an authorized user makes the refresh-token
  * grant (its ID token is the one Google gives with it, for the OAuth
- * client, whatever the audience). The exchange goes over the HTTP engine,
+ * client, whatever the audience); on Google, the metadata server's
+ * .../service-accounts/default/token and identity?audience= answer with
+ * `Metadata-Flavor: Google` sent. The exchange goes over the HTTP engine,
  * on the reactor. Each token (the access token, and one per audience) is
  * cached until a minute before it expires; in its last five minutes it is
  * still handed out while one new exchange runs in the background, so

@@ -27,10 +27,12 @@ struct platform_function {
     int memory_mb;
     int timeout_s;
     int max_instances;                /* the most instances at once, 0 = the platform's default (gcf) */
+    int allow_unauthenticated;        /* gcf: 1 anyone may call it, -1 only callers with a token, 0 leave as is */
     const char *arch;                 /* "x86_64" or "arm64" */
     const char *runtime;              /* "python3.12" */
     const json_t *env;                /* {"KEY": "value"} */
     const char *image;                /* a container image URI to deploy instead of the package, or NULL */
+    const char *role;                 /* the function's execution role (aws), or NULL: the platform's setting */
 };
 
 /* How an operation ended. Valid only during the callback. */

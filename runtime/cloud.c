@@ -206,11 +206,16 @@ static void cloud_hashes(const char *source, const char *def_name, const char *n
     snprintf(memory, sizeof memory, "%d", o->memory_mb);
     snprintf(timeout, sizeof timeout, "%d", o->timeout_s);
     char *env = json_dumps(o->env, JSON_COMPACT | JSON_SORT_KEYS);
-    char instances[16];
+    char instances[16], access[16];
     snprintf(instances, sizeof instances, "%d", o->max_instances);
-    /* max_instances joined the hash later: a function without it keeps the hash it had */
-    const char *config_parts[] = {"faaset-config-1", memory, timeout, env ? env : "{}", instances};
-    size_t config_count = sizeof config_parts / sizeof config_parts[0] - (o->max_instances == 0);
+    snprintf(access, sizeof access, "%d", o->allow_unauthenticated);
+    /* max_instances and allow_unauthenticated joined the hash later: a function without them keeps its hash */
+    const char *config_parts[6] = {"faaset-config-1", memory, timeout, env ? env : "{}"};
+    size_t config_count = 4;
+    if (o->max_instances != 0 || o->allow_unauthenticated != 0)
+        config_parts[config_count++] = instances;
+    if (o->allow_unauthenticated != 0)
+        config_parts[config_count++] = access;
     package_hash_parts(config_parts, config_count, config_hash);
     free(env);
 }
@@ -367,8 +372,9 @@ static void cloud_define_on(struct cloud_define_job *job, int i, struct cloud_pa
         .name = job->options.remote[0] ? job->options.remote : job->name, .handler = PACKAGE_HANDLER,
         .package = package->bytes, .package_size = package->size, .code_hash = record->code_hash,
         .memory_mb = job->options.memory_mb, .timeout_s = job->options.timeout_s,
-        .max_instances = job->options.max_instances, .arch = job->options.arch,
-        .runtime = job->options.runtime, .env = job->options.env, .image = job->options.image};
+        .max_instances = job->options.max_instances, .allow_unauthenticated = job->options.allow_unauthenticated,
+        .arch = job->options.arch, .runtime = job->options.runtime, .env = job->options.env,
+        .image = job->options.image, .role = job->options.role};
     job->pending++;
     struct platforms *platforms = job->cloud->platforms;
     int rc = verifying      ? platforms_verify(platforms, platform, &function, cloud_on_platform_done, op, err, sizeof err)

@@ -14,9 +14,7 @@
 
 const char *const cloud_option_keys[] = {
     "platforms", "memory", "timeout", "arch", "runtime", "name", "deploy", "force", "run", "env", "remote", "image",
-    "max_instances",
-    /* FaaSET's decorator also passes these */
-    "config", "references", "requirements", "containerize", NULL,
+    "max_instances", "allow_unauthenticated", "role", "requirements", NULL,
 };
 
 /* Integer from a JSON integer or a decimal string, within [MIN, MAX]. */
@@ -234,6 +232,23 @@ static int cloud_read_image(const json_t *value, struct cloud_options *o, char *
     return 0;
 }
 
+/* role=: an IAM role ARN (arn:PARTITION:iam::ACCOUNT:role/NAME); the aws adapter checks it whole. */
+static int cloud_read_role(const json_t *value, struct cloud_options *o, char *err, size_t err_size)
+{
+    const char *text = json_string_value(value);
+    size_t len = text ? strlen(text) : 0;
+    int ok = len > 4 && len < 2048 && strncmp(text, "arn:", 4) == 0 && strstr(text, ":role/") != NULL;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = isgraph((unsigned char)text[i]) && text[i] != '"' && text[i] != '\\';
+    if (!ok) {
+        snprintf(err, err_size, "role must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME");
+        return -1;
+    }
+    free(o->role);
+    o->role = strdup(text);
+    return 0;
+}
+
 static int cloud_read_runtime(const json_t *value, struct cloud_options *o, char *err, size_t err_size)
 {
     const char *text = json_string_value(value);
@@ -259,6 +274,13 @@ static int cloud_read_option(const char *key, const json_t *value, struct cloud_
         return cloud_read_int(key, value, CLOUD_TIMEOUT_MIN, CLOUD_TIMEOUT_MAX, "seconds", &o->timeout_s, err, err_size);
     if (strcmp(key, "max_instances") == 0)
         return cloud_read_int(key, value, 1, CLOUD_MAX_INSTANCES_MAX, "instances", &o->max_instances, err, err_size);
+    if (strcmp(key, "allow_unauthenticated") == 0) {
+        int allow = 0;
+        if (cloud_read_bool(key, value, &allow, err, err_size) < 0)
+            return -1;
+        o->allow_unauthenticated = allow ? 1 : -1;
+        return 0;
+    }
     if (strcmp(key, "arch") == 0)
         return cloud_read_choice(key, value, arches, o->arch, sizeof o->arch, err, err_size);
     if (strcmp(key, "run") == 0)
@@ -271,6 +293,8 @@ static int cloud_read_option(const char *key, const json_t *value, struct cloud_
         return json_is_null(value) ? 0 : cloud_read_remote(value, o, err, err_size);
     if (strcmp(key, "image") == 0)
         return json_is_null(value) ? 0 : cloud_read_image(value, o, err, err_size);
+    if (strcmp(key, "role") == 0)
+        return json_is_null(value) ? 0 : cloud_read_role(value, o, err, err_size);
     if (strcmp(key, "deploy") == 0)
         return cloud_read_bool(key, value, &o->deploy, err, err_size);
     if (strcmp(key, "force") == 0)
@@ -288,14 +312,13 @@ static int cloud_read_option(const char *key, const json_t *value, struct cloud_
         o->requirements = strdup(json_string_value(value));
         return 0;
     }
-    if (strcmp(key, "config") == 0 || strcmp(key, "references") == 0 || strcmp(key, "containerize") == 0)
-        return 0; /* FaaSET's: accepted; the platforms that use them read them */
     const char *nearest = suggest_nearest(key, cloud_option_keys);
     snprintf(err, err_size, "unknown option '%s'", key);
     if (nearest != NULL)
         buffer_appendf_fixed(err, err_size, " (did you mean '%s'?)", nearest);
     buffer_appendf_fixed(err, err_size, "; known options: platforms, memory, timeout, arch, runtime, name, deploy, "
-                         "force, run, env, remote, image, max_instances");
+                         "force, run, env, remote, image, max_instances, allow_unauthenticated, role, "
+                         "requirements");
     return -1;
 }
 
@@ -332,9 +355,11 @@ void cloud_options_free(struct cloud_options *o)
     json_decref(o->env);
     free(o->requirements);
     free(o->image);
+    free(o->role);
     o->env = NULL;
     o->requirements = NULL;
     o->image = NULL;
+    o->role = NULL;
 }
 
 json_t *cloud_options_from_line(const char *line, char *err, size_t err_size)

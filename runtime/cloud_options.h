@@ -21,11 +21,13 @@ struct cloud_options {
     int memory_mb;               /* default 128 */
     int timeout_s;               /* default 30 */
     int max_instances;           /* the most instances at once (gcf), 0 = the platform's default */
+    int allow_unauthenticated;   /* gcf: 1 anyone may call it, -1 only callers with a token, 0 as it is */
     char arch[8];                /* "x86_64" (default) or "arm64" */
     char runtime[16];            /* default "python3.12" */
     char name[65];               /* "" = the def's name */
     char remote[180];            /* the platform's name for it (a name or an ARN), "" = name */
     char *image;                 /* a container image URI to deploy instead of the package, or NULL */
+    char *role;                  /* the execution role to create it with (aws), or NULL: the platform's */
     int deploy;                  /* 0: link to an existing function */
     int force;                   /* deploy even if nothing changed */
     char run[8];                 /* "cloud" (default), "local" or "none" */

@@ -86,12 +86,32 @@ int pyhost_running(const struct pyhost *host) { return host->pid > 0; }
 pid_t pyhost_pid(const struct pyhost *host) { return host->pid; }
 unsigned pyhost_generation(const struct pyhost *host) { return host->generation; }
 
+/* {name: source} of the embedded files in TABLE, or NULL when out of memory. */
+static json_t *pyhost_sources(const char *const (*table)[2], size_t count)
+{
+    json_t *sources = json_object();
+    for (size_t i = 0; sources != NULL && i < count; i++) {
+        const struct embedded_file *file = embedded_find(table[i][1]);
+        json_object_set_new(sources, table[i][0], json_stringn((const char *)file->data, file->size));
+    }
+    return sources;
+}
+
 /* Boots the runtime with its own module, the modules it imports (first:
  * bootstrap.py creates the modules in this order): the frame reader/writer,
  * the comms, and the cell language's (IPython's syntax, magics, inline
- * figures), and SAAF's, so cells can `from SAAF import Inspector` (or the paper's `from Inspector import *`). */
+ * figures), and SAAF's, so cells can `from SAAF import Inspector` (or the paper's `from Inspector import *`).
+ * The library is FaaSET's own modules (`import FaaSET`, the paper's
+ * interactive_helpers): created only when a cell imports them. */
 static int pyhost_send_boot(struct pyhost *host)
 {
+    static const char *const library[][2] = {
+        {"faaset_compat", "runtime/python/faaset_compat.py"},
+        {"faaset_compat_helpers", "runtime/python/faaset_compat_helpers.py"},
+        {"faaset_compat_faaset", "runtime/python/faaset_compat_faaset.py"},
+        {"faaset_compat_runner", "runtime/python/faaset_compat_runner.py"},
+        {"faaset_compat_ui", "runtime/python/faaset_compat_ui.py"},
+    };
     static const char *const modules[][2] = {
         {"faaset_frames", "runtime/python/faaset_frames.py"},
         {"faaset_comms", "runtime/python/faaset_comms.py"},
@@ -102,16 +122,15 @@ static int pyhost_send_boot(struct pyhost *host)
         {"faaset_ipython", "runtime/python/faaset_ipython.py"},
         {"faaset_results", "runtime/python/faaset_results.py"},
         {"faaset_inspector_import", "runtime/python/faaset_inspector_import.py"},
+        {"faaset_library", "runtime/python/faaset_library.py"},
         {"faaset_host", "runtime/python/faaset_host.py"},
         {"SAAF", "runtime/python/SAAF.py"},
         {"Inspector", "runtime/python/Inspector.py"},
     };
-    json_t *sources = json_object();
-    for (size_t i = 0; sources != NULL && i < sizeof modules / sizeof modules[0]; i++) {
-        const struct embedded_file *file = embedded_find(modules[i][1]);
-        json_object_set_new(sources, modules[i][0], json_stringn((const char *)file->data, file->size));
-    }
-    json_t *boot = json_pack("{s:s, s:o, s:s}", "type", "boot", "modules", sources, "main", "faaset_host");
+    json_t *sources = pyhost_sources(modules, sizeof modules / sizeof modules[0]);
+    json_t *lib = pyhost_sources(library, sizeof library / sizeof library[0]);
+    json_t *boot = json_pack("{s:s, s:o, s:o, s:s}", "type", "boot", "modules", sources, "library", lib, "main",
+                             "faaset_host");
     int rc = boot ? pyhost_send(host, boot) : -1;
     json_decref(boot);
     return rc;

@@ -8,6 +8,9 @@
 # tracebacks show their lines, and `main.main(sock)` takes over. Frames are a
 # 4-byte big-endian length followed by that many bytes of UTF-8 JSON; this
 # file reads the boot frame itself, as faaset_frames does not exist yet.
+# The frame's "library" ({name: source}) holds the modules a cell may import
+# (FaaSET's own module names): they are not run now but handed to
+# `main.main(sock, library)`, which creates each on its first import.
 # Running from -c keeps sys.path[0] == "" (the notebook's folder), as IPython does.
 import json, linecache, os, socket, struct, sys, types
 
@@ -36,7 +39,7 @@ def _faaset_boot():
         module.__file__ = filename
         sys.modules[name] = module
         exec(compile(source, filename, "exec"), module.__dict__)
-    sys.modules[boot["main"]].main(sock)
+    sys.modules[boot["main"]].main(sock, boot.get("library") or {})
 
 
 _faaset_boot()

@@ -33,8 +33,11 @@ result unchanged (the shim adds nothing):
   ``memory_limit_in_mb``) from Google's environment; its result goes back
   as JSON. An exception is printed to the log and answered with status
   500, the header ``X-FaaSET-Error: Unhandled`` and a body like Lambda's
-  (``errorType``, ``errorMessage``, ``stackTrace``), so the caller shows
-  the function's own error rather than Flask's error page.
+  (``errorType``, ``errorMessage``, ``stackTrace``, and ``logTail``: the
+  last 4 KB the call printed, since Google's answer carries no log the way
+  Lambda's ``X-Amz-Log-Result`` does), so the caller shows the function's
+  own error rather than Flask's error page. What the call prints still
+  goes to the instance's stdout and stderr, i.e. to Cloud Logging.
 """
 import json
 import os
@@ -99,15 +102,38 @@ class _GoogleContext:
         self.memory_limit_in_mb = int(memory) if memory and memory.isdigit() else None
 
 
+class _LogTail:
+    """Writes through to STREAM and keeps the last LIMIT characters written (one call at a time)."""
+
+    LIMIT = 4096
+
+    def __init__(self, stream, kept):
+        self._stream, self._kept = stream, kept
+
+    def write(self, text):
+        self._kept.append(text)
+        if sum(len(part) for part in self._kept) > 2 * self.LIMIT:
+            self._kept[:] = ["".join(self._kept)[-self.LIMIT:]]
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def gcf_handler(request):
     event = request.get_json(silent=True)
     if event is None:
         event = request.args.to_dict()
+    kept, streams = [], (sys.stdout, sys.stderr)
+    sys.stdout, sys.stderr = _LogTail(streams[0], kept), _LogTail(streams[1], kept)
     try:
         result = getattr(faaset_function, FAASET_USER_FUNCTION)(event, _GoogleContext(request))  # noqa: F821
     except Exception as error:  # noqa: BLE001 - any exception is the function's own error, shown to the caller
-        traceback.print_exc(file=sys.stderr)
+        traceback.print_exc(file=streams[1])  # to the log, not into the tail: the caller gets it as stackTrace
         body = {"errorType": type(error).__name__, "errorMessage": str(error),
-                "stackTrace": traceback.format_tb(error.__traceback__)}
+                "stackTrace": traceback.format_tb(error.__traceback__),
+                "logTail": "".join(kept)[-_LogTail.LIMIT:]}
         return json.dumps(body), 500, {"Content-Type": "application/json", "X-FaaSET-Error": "Unhandled"}
+    finally:
+        sys.stdout, sys.stderr = streams
     return json.dumps(result, default=str), 200, {"Content-Type": "application/json"}

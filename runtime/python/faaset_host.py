@@ -72,6 +72,7 @@ import faaset_frames  # created before this module by bootstrap.py (the boot fra
 import faaset_language  # IPython's cell language (`!cmd`, `%magic`, inline figures), also booted before
 import faaset_results
 import faaset_inspector_import
+import faaset_library
 import faaset_transform
 
 CELL_FILENAME_PREFIX = "<cell "
@@ -823,13 +824,14 @@ class CloudFunction:
                 self._function = namespace[self._function_name]
             return self._function
 
-    def invoke(self, request=None, event=False):
-        """Call the function on its platform: like calling it, or with
-        event=True as an Event (Lambda's asynchronous type), which returns
-        once the platform has queued the call ({"StatusCode": 202, ...})."""
-        return self._invoke(request, "Event" if event else "RequestResponse")
+    def invoke(self, request=None, event=False, platform=None):
+        """Call the function on its platform (or on PLATFORM, one of its
+        platforms): like calling it, or with event=True as an Event (Lambda's
+        asynchronous type), which returns once the platform has queued the
+        call ({"StatusCode": 202, ...})."""
+        return self._invoke(request, "Event" if event else "RequestResponse", platform)
 
-    def _invoke(self, request, invocation="RequestResponse"):
+    def _invoke(self, request, invocation="RequestResponse", platform=None):
         try:
             size = len(encode_json(request).encode("utf-8", "replace"))
         except (TypeError, ValueError, RecursionError) as error:
@@ -837,7 +839,8 @@ class CloudFunction:
                             % (self.name, error)) from None
         if size > faaset_frames.FRAME_MAX_SIZE - 65536:
             raise ValueError("the request to cloud function %s is too large (%d bytes)" % (self.name, size))
-        answer = _upcall("invoke", function=self.name, payload=request, invocation=invocation, log=True)
+        fields = {"platform": str(getattr(platform, "value", platform))} if platform is not None else {}
+        answer = _upcall("invoke", function=self.name, payload=request, invocation=invocation, log=True, **fields)
         if answer.get("status") != "ok":
             raise self._remote_error(answer)
         result = answer.get("result")
@@ -864,9 +867,9 @@ def _upcall(kind, /, **fields):
     return _active_runtime().upcall(kind, fields)
 
 
-def _function_from_define(answer, function_name, source, options, write, **details):
-    """The CloudFunction a define answer describes, after printing its lines;
-    the error it reports is raised."""
+def _function_from_define(answer, function_name, source, options, write, cls=None, **details):
+    """The CloudFunction (or CLS, a subclass) a define answer describes, after
+    printing its lines; the error it reports is raised."""
     lines = answer.get("lines")
     for line in lines if isinstance(lines, list) else ():
         write("%s\n" % (line,))
@@ -874,7 +877,7 @@ def _function_from_define(answer, function_name, source, options, write, **detai
         raise error_class(answer.get("ename") or "DefineError")(str(answer.get("evalue", "")))
     name = answer.get("name")
     platforms = answer.get("platforms")
-    return CloudFunction(name if isinstance(name, str) and name else function_name,
+    return (cls or CloudFunction)(name if isinstance(name, str) and name else function_name,
                          [str(p) for p in platforms] if isinstance(platforms, list) else [],
                          str(answer.get("run") or "cloud"), function_name, source, options, **details)
 
@@ -934,18 +937,27 @@ def _plain(value):
     return value
 
 
-def _decorator_options(platforms, memory, config, references, requirements, containerize, deploy,
-                       run_mode, options):
-    """The define upcall's options: only what the user set, as JSON values."""
+def _decorator_options(platforms, memory, config, requirements, containerize, deploy, run_mode, options):
+    """The define upcall's options: only what the user set, as JSON values.
+    FaaSET's `config` dict becomes options (faaset_compat says what it cannot
+    use); `containerize` needs the image in it."""
     values = {}
     if platforms is not None:
         values["platforms"] = _plain([platforms] if isinstance(platforms, (str, enum.Enum)) else list(platforms))
-    for key, value in (("memory", memory), ("config", config), ("references", references),
-                       ("requirements", requirements)):
+    if config is not None or containerize:
+        import faaset_compat  # the runtime's library (faaset_library): loaded on first use
+        if config is not None and not isinstance(config, dict):
+            raise TypeError("cloud_function's config must be a dict of FaaSET settings, not %s" % type(config).__name__)
+        first = (values.get("platforms") or [""])[0]
+        values.update(faaset_compat.options(config, str(first)))
+        if containerize and "image" not in values:
+            raise faaset_compat.CompatibilityError(
+                "containerize=True builds a Docker image, which this kernel does not do yet: build and push the "
+                "image yourself and give config={'image': URI} (deployed as a container image), or leave "
+                "containerize out (a zip package)")
+    for key, value in (("memory", memory), ("requirements", requirements)):
         if value is not None:
             values[key] = _plain(value)
-    if containerize:
-        values["containerize"] = True
     if not deploy:
         values["deploy"] = False
     if run_mode is not None:
@@ -970,15 +982,16 @@ def cloud_function(platforms=None, memory=None, config=None, references=None, re
     end of the def, without @cloud_function lines: imports, helpers and
     constants above the def in the same cell go with it, as in a
     %%cloud_function cell. Other options (timeout, arch, runtime, name, force,
-    env, ...) are passed to the kernel as given; runMode is sent as `run`.
+    env, role, ...) are passed to the kernel as given; runMode is sent as `run`.
+    `config` is FaaSET's dict of settings (lambdaRoleARN, memory, ...), mapped
+    to options; `references` (functions or their names) are packaged with it.
     """
     if callable(platforms) and hasattr(platforms, "__code__"):  # bare @cloud_function
         return _define_decorated(platforms, {})
-    values = _decorator_options(platforms, memory, config, references, requirements, containerize,
-                                deploy, runMode, options)
+    values = _decorator_options(platforms, memory, config, requirements, containerize, deploy, runMode, options)
 
     def decorate(function):
-        return _define_decorated(function, values)
+        return _define_decorated(function, values, references=references)
 
     return decorate
 
@@ -1020,7 +1033,11 @@ def run_experiment(function, experiment, platform=None, config=None):
     return faaset_results.Results(rows, answer["folder"], name)
 
 
-def _define_decorated(function, options):
+def _define_decorated(function, options, references=None, cls=None, whole_cell=True):
+    """Defines FUNCTION (a `define` upcall) and returns the CloudFunction (or
+    CLS) bound in its place; the functions in REFERENCES (faaset_compat) are
+    packaged before its own source: the cell up to the end of its def, or
+    only the def when not WHOLE_CELL (as FaaSET packages a function)."""
     original = function
     for _ in range(100):  # through functools.wraps layers to the def itself
         if not hasattr(original, "__wrapped__"):
@@ -1030,9 +1047,12 @@ def _define_decorated(function, options):
     if code is None:
         raise TypeError("@cloud_function decorates a function defined with def, not %s"
                         % type(function).__name__)
-    source = _decorated_source(code)
+    source = _decorated_source(code, whole_cell)
+    if references:
+        import faaset_compat  # the runtime's library (faaset_library): loaded on first use
+        source = faaset_compat.references_source(references, code.co_name) + source
     answer = _upcall("define", function=code.co_name, source=source, options=options, origin="decorator")
-    return _function_from_define(answer, code.co_name, source, options, sys.stdout.write,
+    return _function_from_define(answer, code.co_name, source, options, sys.stdout.write, cls=cls,
                                  function=function, doc=getattr(function, "__doc__", None))
 
 
@@ -1042,9 +1062,10 @@ def _is_cloud_decorator(expression):
             or (isinstance(target, ast.Attribute) and target.attr == "cloud_function"))
 
 
-def _decorated_source(code):
+def _decorated_source(code, whole_cell=True):
     """The source to deploy for the def whose code object is `code`: its file
-    from line 1 to the end of the def, minus every @cloud_function decorator."""
+    from line 1 (or, not WHOLE_CELL, from the def) to the end of the def,
+    minus every @cloud_function decorator."""
     lines = linecache.getlines(code.co_filename)
     if not lines:
         raise ValueError("@cloud_function cannot find the source of %s (%s)" % (code.co_name, code.co_filename))
@@ -1065,7 +1086,7 @@ def _decorated_source(code):
         for decorator in node.decorator_list:
             if _is_cloud_decorator(decorator):
                 dropped.update(range(decorator.lineno, decorator.end_lineno + 1))
-    start = 1 if target in tree.body else first_line(target)
+    start = 1 if whole_cell and target in tree.body else first_line(target)
     kept = [lines[number - 1] for number in range(start, target.end_lineno + 1) if number not in dropped]
     source = "".join(kept)
     if start > 1:  # a def inside a block: just the def, dedented
@@ -1817,8 +1838,11 @@ class Runtime:
         return {"status": status, "indent": indent}
 
 
-def main(sock):
+def main(sock, library=None):
+    """Serves the kernel on SOCK; LIBRARY ({name: source}) is what cells may
+    import by FaaSET's module names (faaset_library)."""
     global _runtime
+    faaset_library.install(library or {})
     _runtime = Runtime(sock)
     _runtime.install()
     _runtime.serve()

@@ -59,8 +59,26 @@ What it checks, as Google does:
   beyond), killed after timeoutSeconds (504), ended when over its memory
   (500). An update makes a new revision: the old instances stop.
 
+- Who may call: the invoker policy, {version, etag, bindings}, read with
+  GET NAME:getIamPolicy and written with POST NAME:setIamPolicy {"policy"}
+  (a stale etag is 409 ABORTED), on a gen 2 function's Cloud Run service
+  (run.googleapis.com's projects/P/locations/L/services/ID, served here
+  too; permission run.services.getIamPolicy / setIamPolicy) or on a gen 1
+  function (cloudfunctions.functions.getIamPolicy / setIamPolicy). Members
+  must be allUsers, allAuthenticatedUsers or TYPE:ID; roles roles/....
+  With allUsers in roles/run.invoker (gen 2) or roles/cloudfunctions.invoker
+  (gen 1), the function URL answers without a token.
+- The metadata server of a Compute Engine VM, when the config names
+  "metadata_service_account" (point GCE_METADATA_HOST at the stand-in):
+  /computeMetadata/v1/instance/service-accounts/default/token (an access
+  token for that account) and .../identity?audience=A[&format=full] (the
+  bare ID token), each only with the header `Metadata-Flavor: Google` (403
+  without, as the real one), answering with that header too; email and
+  project/project-id as text.
+
 Test-only: GET /_standin/logs/P/L/ID answers the function's log lines (no
-auth), as Cloud Logging would show them.
+auth), as Cloud Logging would show them; GET /_standin/stats the counters
+(throttled_429, timeouts_504, metadata_tokens).
 """
 import argparse
 import base64
@@ -296,6 +314,10 @@ class Standin:
         self.functions = {}     # name -> function record
         self.operations = {}    # name -> operation record
         self.instances = collections.defaultdict(list)  # function name -> [Instance]
+        self.metadata_account = config.get("metadata_service_account")
+        self.policies = {}      # service or function name -> {"version", "etag", "bindings"}
+        self.metadata_project = (config.get("projects") or [None])[0]
+        self.counters = collections.Counter()
 
     # ---- OAuth ----
 
@@ -392,6 +414,33 @@ class Standin:
         except (InvalidSignature, ValueError):
             return None
         return claims if claims.get("exp", 0) > time.time() else None
+
+    # ---- the metadata server ----
+
+    def metadata(self, path, query, headers):
+        flavor = [["Metadata-Flavor", "Google"], ["Content-Type", "application/text"]]
+        if headers.get("Metadata-Flavor") != "Google" or headers.get("X-Forwarded-For"):
+            return 403, b"Missing required header: Metadata-Flavor", "text/html"
+        account = self.accounts.get(self.metadata_account)
+        if account is None:
+            return 404, b"Not Found", "text/html"
+        base = "/computeMetadata/v1/instance/service-accounts/default/"
+        if path == base + "token":
+            with self.lock:
+                self.counters["metadata_tokens"] += 1
+            answer = self.access_token(account["client_email"], [CLOUD_PLATFORM],
+                                       account.get("permissions", ["*"]))
+            return 200, json.dumps(answer).encode(), [["Metadata-Flavor", "Google"],
+                                                     ["Content-Type", "application/json"]]
+        if path == base + "identity":
+            if not query.get("audience"):
+                return 400, b"non-empty audience parameter required", "text/html"
+            return 200, self.id_token(query["audience"], account["client_email"]).encode(), flavor
+        if path == base + "email":
+            return 200, account["client_email"].encode(), flavor
+        if path == "/computeMetadata/v1/project/project-id":
+            return 200, (self.metadata_project or "").encode(), flavor
+        return 404, b"Not Found", "text/html"
 
     # ---- API checks ----
 
@@ -654,6 +703,8 @@ class Standin:
 
         def finish():
             self.functions.pop(name, None)
+            self.policies.pop(name, None)
+            self.policies.pop(name.replace("/functions/", "/services/"), None)
             self.retire(name)
             return {"@type": "type.googleapis.com/google.protobuf.Empty"}, None
 
@@ -725,6 +776,67 @@ class Standin:
 
     # ---- calling a function ----
 
+    # ---- invoker policies ----
+
+    def policy_target(self, path):
+        """(resource, function, permission prefix) for a getIamPolicy / setIamPolicy path, or None."""
+        m = re.fullmatch(r"projects/([^/]+)/locations/([^/]+)/services/([^/:]+)", path)
+        if m:
+            f = self.functions.get(f"projects/{m.group(1)}/locations/{m.group(2)}/functions/{m.group(3)}")
+            if f is None or f["environment"] != "GEN_2":
+                raise ApiError(404, f"Resource '{m.group(3)}' of kind 'SERVICE' in region '{m.group(2)}' in project "
+                                    f"'{m.group(1)}' does not exist.")
+            return path, f, "run.services"
+        m = re.fullmatch(r"projects/([^/]+)/locations/([^/]+)/functions/([^/:]+)", path)
+        if m:
+            f = self.functions.get(path)
+            if f is None:
+                raise ApiError(404, f"Function {m.group(3)} in region {m.group(2)} in project {m.group(1)} does "
+                                    "not exist")
+            return path, f, "cloudfunctions.functions"
+        return None
+
+    def get_policy(self, grant, path):
+        resource, f, prefix = self.policy_target(path)
+        self.allow(grant, f["project"], f["location"], prefix + ".getIamPolicy", resource)
+        return 200, self.policies.get(resource) or {"version": 1, "etag": "ACAB"}
+
+    def set_policy(self, grant, path, body):
+        resource, f, prefix = self.policy_target(path)
+        self.allow(grant, f["project"], f["location"], prefix + ".setIamPolicy", resource)
+        check_fields(body, {"policy": None, "updateMask": None}, "request")
+        policy = body.get("policy")
+        if not isinstance(policy, dict):
+            raise ApiError(400, "Invalid JSON payload received: policy is required.")
+        check_fields(policy, {"version": None, "etag": None, "bindings": None, "auditConfigs": None}, "policy")
+        current = self.policies.get(resource) or {"version": 1, "etag": "ACAB"}
+        if policy.get("etag") and policy["etag"] != current["etag"]:
+            raise ApiError(409, "There were concurrent policy changes. Please retry the whole read-modify-write "
+                                "with exponential backoff.", status="ABORTED")
+        bindings = policy.get("bindings") or []
+        for binding in bindings:
+            check_fields(binding, {"role": None, "members": None, "condition": None}, "binding")
+            if not str(binding.get("role", "")).startswith("roles/"):
+                raise ApiError(400, f"Role ({binding.get('role')}) does not exist in the resource's hierarchy.")
+            for member in binding.get("members") or []:
+                if member not in ("allUsers", "allAuthenticatedUsers") and not re.fullmatch(
+                        r"(user|serviceAccount|group|domain|principal|principalSet):.+", member):
+                    raise ApiError(400, f"Invalid member: {member}")
+        stored = {"version": policy.get("version", 1), "etag": b64url(secrets.token_bytes(8)),
+                  "bindings": [b for b in bindings if b.get("members")]}
+        self.policies[resource] = stored
+        return 200, stored
+
+    def open_to_all(self, f):
+        """Whether the function's invoker policy lets anyone call it."""
+        if f["environment"] == "GEN_2":
+            policy, role = self.policies.get(f"projects/{f['project']}/locations/{f['location']}/services/{f['id']}"), \
+                "roles/run.invoker"
+        else:
+            policy, role = self.policies.get(f["name"]), "roles/cloudfunctions.invoker"
+        return any(b.get("role") == role and "allUsers" in (b.get("members") or [])
+                   for b in (policy or {}).get("bindings", []))
+
     def retire(self, name):
         for instance in self.instances.pop(name, []):
             if not instance.busy:
@@ -737,14 +849,16 @@ class Standin:
             f = self.functions.get(name)
             if f is None or f["state"] not in ("ACTIVE", "DEPLOYING") or not f.get("revision"):
                 return 404, b"<html><body><h1>Page not found</h1></body></html>", "text/html"
-            if scheme.lower() != "bearer" or not token:
-                return 401, b"Your client does not have permission to the requested URL.", "text/html"
-            claims = self.id_token_claims(token)
-            if claims is None or claims.get("aud") != f["url"]:
-                return 403, b"Your client does not have permission to get URL from this server.", "text/html"
+            if not self.open_to_all(f):
+                if scheme.lower() != "bearer" or not token:
+                    return 401, b"Your client does not have permission to the requested URL.", "text/html"
+                claims = self.id_token_claims(token)
+                if claims is None or claims.get("aud") != f["url"]:
+                    return 403, b"Your client does not have permission to get URL from this server.", "text/html"
             instance = next((i for i in self.instances[name] if not i.busy and i.revision == f["revision"]), None)
             if instance is None:
                 if len(self.instances[name]) >= (f["serviceConfig"].get("maxInstanceCount") or 100):
+                    self.counters["throttled_429"] += 1
                     return 429, b"Rate exceeded.", "text/plain"
                 instance = Instance(f, f["revision"])
                 self.instances[name].append(instance)
@@ -782,6 +896,8 @@ class Standin:
             return 500, b"Error: could not handle the request", "text/plain"
         reply = instance.read_line(deadline)
         if reply is None:
+            with self.lock:
+                self.counters["timeouts_504"] += 1
             instance.kill()
             instance.log.append("The request has been terminated because it has reached the maximum request "
                                 "timeout.")
@@ -831,6 +947,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 name = f"projects/{m.group(1)}/locations/{m.group(2)}/functions/{m.group(3)}"
                 return self.send(*s.invoke(name, self.command, m.group(4) or "/", url.query, self.headers,
                                            body))
+            if path.startswith("/computeMetadata/") and self.command == "GET":
+                return self.send(*s.metadata(path, query, self.headers))
+            if path == "/_standin/stats":
+                with s.lock:
+                    return self.send(200, dict(s.counters))
             m = re.fullmatch(r"/_standin/logs/([^/]+)/([^/]+)/([^/]+)", path)
             if m:
                 with s.lock:
@@ -880,6 +1001,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if m and method == "DELETE":
                 self.allowed(query, method, "DELETE", ())
                 return s.delete(grant, path, ints)
+            m = re.fullmatch(r"(projects/[^/]+/locations/[^/]+/(?:services|functions)/[^/:]+):(get|set)IamPolicy",
+                             path)
+            if m and m.group(2) == "get":
+                self.allowed(query, method, "GET", ("options.requestedPolicyVersion",))
+                return s.get_policy(grant, m.group(1))
+            if m:
+                self.allowed(query, method, "POST", ())
+                return s.set_policy(grant, m.group(1), data)
             m = re.fullmatch(r"projects/([^/]+)/locations/([^/]+)/operations/[^/]+", path)
             if m and method == "GET":
                 self.allowed(query, method, "GET", ())

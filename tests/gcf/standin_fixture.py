@@ -62,7 +62,8 @@ class GcfStandin:
                       {"client_email": f"reader@{PROJECT}.iam.gserviceaccount.com",
                        "public_key_file": str(other_public), "permissions": ["cloudfunctions.functions.get"]}],
                   "authorized_users": [self.user],
-                  "projects": [PROJECT, "disabled-project"], "disabled_projects": ["disabled-project"]}
+                  "projects": [PROJECT, "disabled-project"], "disabled_projects": ["disabled-project"],
+                  "metadata_service_account": EMAIL}
         self.other_email = f"reader@{PROJECT}.iam.gserviceaccount.com"
         (folder / "standin.json").write_text(json.dumps(config))
         self.process = subprocess.Popen(

@@ -239,6 +239,26 @@ def test_calls_need_an_id_token_for_the_url(standin):
     assert (answer["service"], answer["target"]) == ("private", "handler")
 
 
+def test_the_invoker_policy_opens_the_url(standin):
+    token = standin.access_token()
+    url = deploy(standin, token, "opened")["response"]["url"]
+    service = f"/v2/projects/{PROJECT}/locations/us-central1/services/opened"
+    status, policy = standin.call("GET", service + ":getIamPolicy", token=token)
+    assert status == 200 and "bindings" not in policy and policy["etag"]
+    assert standin.call("GET", service + ":getIamPolicy")[0] == 401
+    bad = {"policy": {"etag": policy["etag"], "bindings": [{"role": "roles/run.invoker", "members": ["everyone"]}]}}
+    assert standin.call("POST", service + ":setIamPolicy", bad, token=token)[0] == 400
+    opened = {"policy": {"etag": policy["etag"], "bindings": [{"role": "roles/run.invoker", "members": ["allUsers"]}]}}
+    status, stored = standin.call("POST", service + ":setIamPolicy", opened, token=token)
+    assert status == 200 and stored["etag"] != policy["etag"]
+    status, stale = standin.call("POST", service + ":setIamPolicy", opened, token=token)
+    assert status == 409 and stale["error"]["status"] == "ABORTED"
+    assert standin.request("POST", url, b"{}", {"Content-Type": "application/json"})[0] == 200
+    status, _ = standin.call("GET", f"/v2/projects/{PROJECT}/locations/us-central1/services/nothing:getIamPolicy",
+                             token=token)
+    assert status == 404
+
+
 def test_cold_start_warm_reuse_exception_timeout_memory_and_instances(standin):
     token = standin.access_token()
     url = deploy(standin, token, "worker", timeout=2, memory="128Mi", maxInstanceCount=2)["response"]["url"]

@@ -81,12 +81,15 @@ def gcf_workspace(workspace, tmp_path):
 
     def use(standin):
         used.append(standin)
-        for key in [k for k in workspace.env if k.startswith(("GOOGLE_", "CLOUDSDK_", "GCF_"))]:
+        for key in [k for k in workspace.env if k.startswith(("GOOGLE_", "CLOUDSDK_", "GCF_", "GCE_METADATA",
+                                                             "METADATA_SERVER", "K_SERVICE", "K_REVISION"))]:
             del workspace.env[key]
         empty = tmp_path / "gcloud"
         empty.mkdir(exist_ok=True)
+        # the tests' machine may itself be a Google VM: its metadata server is asked only where a test says so
         workspace.env.update({"GOOGLE_APPLICATION_CREDENTIALS": str(standin.key_file),
-                              "CLOUDSDK_CONFIG": str(empty), "GCF_ENDPOINT_URL": standin.public_url})
+                              "CLOUDSDK_CONFIG": str(empty), "GCF_ENDPOINT_URL": standin.public_url,
+                              "METADATA_SERVER_DETECTION": "none"})
         return workspace
 
     workspace.use = use

@@ -7,6 +7,9 @@ fresh process per cold start. So these notebooks deploy, change, call and
 experiment as on Google."""
 import json
 import re
+import socket
+import urllib.error
+import urllib.request
 
 import pytest
 from conftest import (PROJECT, assert_no_secret, cell_for, gcf_line, key_secret, outputs_text, start_standin)
@@ -50,6 +53,7 @@ def test_deploy_call_change_and_errors(gcf_workspace, standin):
     error = failed.error
     assert error.ename == "ValueError" and error.evalue == "asked to fail", failed
     assert 'raise ValueError("asked to fail")' in "\n".join(error.traceback), failed
+    assert "about to fail" in "\n".join(error.traceback), failed  # what the call printed, as Lambda's log tail
     function = function_of(standin, "hello-world")
     assert function["serviceConfig"]["availableMemory"] == "256Mi" and function["environment"] == "GEN_2"
     assert function["buildConfig"]["entryPoint"] == "gcf_handler" and function["buildConfig"]["runtime"] == "python312"
@@ -138,6 +142,66 @@ def test_bad_credentials_say_what_to_do(gcf_workspace, standin, tmp_path):
         no_permission.error.evalue, no_permission
     assert_no_secret(outputs_text([missing, unparsable, refused, disabled, unknown_region, no_permission]),
                      "the outputs", [key_secret(standin)])
+
+
+def stats(standin):
+    return json.loads(urllib.request.urlopen(standin.url + "/_standin/stats", timeout=10).read())
+
+
+def free_tcp_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_on_google_the_metadata_server_gives_the_tokens(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    del workspace.env["GOOGLE_APPLICATION_CREDENTIALS"]
+    del workspace.env["METADATA_SERVER_DETECTION"]
+    workspace.env.update({"GCE_METADATA_HOST": f"127.0.0.1:{standin.port}", "GOOGLE_CLOUD_PROJECT": PROJECT})
+    before = stats(standin).get("metadata_tokens", 0)
+    deployed, called, shown = workspace.run(cell_for("on_google", body='return {"n": request["n"] + 1}'),
+                                            'print(on_google({"n": 1})["n"])', "%platform gcf")
+    assert gcf_line(deployed)["verb"] == "deployed", deployed
+    assert called.ok().stdout.strip() == "2", called
+    assert stats(standin)["metadata_tokens"] == before + 1  # one access token, cached
+    assert "metadata server http://127.0.0.1" in shown.ok().stdout and "GCE_METADATA_HOST" in shown.stdout, shown
+
+    workspace.env["GCE_METADATA_HOST"] = f"127.0.0.1:{free_tcp_port()}"  # nothing listens there
+    (silent,) = workspace.run(cell_for("on_google", body="return 0"))
+    assert "metadata server" in silent.error.evalue and "did not answer" in silent.error.evalue, silent
+    assert "GOOGLE_APPLICATION_CREDENTIALS" in silent.error.evalue, silent
+    workspace.env["METADATA_SERVER_DETECTION"] = "none"
+    (off,) = workspace.run(cell_for("on_google", body="return 0"))
+    assert "METADATA_SERVER_DETECTION=none" in off.error.evalue, off
+
+
+SLOW = '''%%cloud_function platforms=gcf memory=256 timeout=2 max_instances=1
+def slow(request, context):
+    import time
+    time.sleep(request["sleep"])
+    return {"slept": request["sleep"]}'''
+
+BURST = '''import threading, json
+results = []
+def call():
+    results.append(slow({"sleep": 0.3})["slept"])
+threads = [threading.Thread(target=call) for _ in range(4)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(json.dumps(results))'''
+
+
+def test_timeouts_and_throttling(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    before = stats(standin)
+    deployed, timed_out, burst = workspace.run(SLOW, 'slow({"sleep": 5})', BURST)
+    assert gcf_line(deployed)["verb"] in ("deployed", "up to date"), deployed
+    assert timed_out.error.ename == "FunctionTimeout" and "timeout=" in timed_out.error.evalue, timed_out
+    assert burst.ok().json() == [0.3] * 4, burst  # each 429 at max_instances=1 waited out and sent again
+    after = stats(standin)
+    assert after.get("timeouts_504", 0) == before.get("timeouts_504", 0) + 1, after
+    assert after.get("throttled_429", 0) > before.get("throttled_429", 0), "4 calls at 1 instance never throttled"
 
 
 def test_over_https_with_the_test_ca(gcf_workspace, tmp_path):
@@ -235,3 +299,63 @@ def test_the_command_line(gcf_workspace, standin):
     assert missing.returncode != 0 and "not deployed on gcf" in missing.stderr, missing
     for result in (first, second, called, deleted, missing):
         assert_no_secret(result.stdout + result.stderr, "the command's output", [key_secret(standin)])
+
+
+def raw_call(url, payload):
+    """A call with no token at all, as anyone on the internet would make it: (status, body)."""
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def invoker_policy(standin, resource):
+    status, policy = standin.call("GET", f"/v2/{resource}:getIamPolicy", token=standin.access_token())
+    assert status == 200, policy
+    return policy
+
+
+def test_allow_unauthenticated_opens_and_closes_the_function(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    public = cell_for("public_fn", body='return {"echo": request["x"]}', options="memory=256 allow_unauthenticated=true")
+    deployed, called = workspace.run(public, 'print(public_fn({"x": 5})["echo"])')
+    assert gcf_line(deployed)["verb"] == "deployed", deployed
+    assert called.ok().stdout.strip() == "5", called
+    service = f"projects/{PROJECT}/locations/us-central1/services/public-fn"
+    bindings = invoker_policy(standin, service)["bindings"]
+    assert {"role": "roles/run.invoker", "members": ["allUsers"]} in bindings, bindings
+    url = function_of(standin, "public-fn")["url"]
+    assert raw_call(url, {"x": 1})[0] == 200
+
+    # gcloud's user credentials give no ID token for the URL: an open function is still callable
+    workspace.env.pop("GOOGLE_APPLICATION_CREDENTIALS")
+    (standin.folder / "adc").mkdir(exist_ok=True)
+    user = dict(json.loads(standin.adc_file.read_text()), token_uri=standin.token_uri)
+    (standin.folder / "adc" / "application_default_credentials.json").write_text(json.dumps(user))
+    workspace.env.update({"CLOUDSDK_CONFIG": str(standin.folder / "adc"), "GOOGLE_CLOUD_PROJECT": PROJECT})
+    unchanged, as_user = workspace.run(public, 'print(public_fn({"x": 6})["echo"])')
+    assert gcf_line(unchanged)["verb"] == "up to date", unchanged
+    assert as_user.ok().stdout.strip() == "6", as_user
+
+    workspace.env["GOOGLE_APPLICATION_CREDENTIALS"] = str(standin.key_file)
+    (closed,) = workspace.run(public.replace("allow_unauthenticated=true", "allow_unauthenticated=false"))
+    assert gcf_line(closed)["verb"] == "updated configuration of", closed
+    assert raw_call(url, {"x": 1})[0] == 401
+    assert not any("allUsers" in b["members"] for b in invoker_policy(standin, service).get("bindings", []))
+
+    first_gen = cell_for("old_public", body="return 1", options="memory=256 allow_unauthenticated=true")
+    _, deployed_gen1 = workspace.run("%platform gcf generation=1", first_gen)
+    assert gcf_line(deployed_gen1)["verb"] == "deployed", deployed_gen1
+    function = f"projects/{PROJECT}/locations/us-central1/functions/old-public"
+    bindings = invoker_policy(standin, function)["bindings"]
+    assert {"role": "roles/cloudfunctions.invoker", "members": ["allUsers"]} in bindings, bindings
+    assert raw_call(function_of(standin, "old-public")["url"], {})[0] == 200
+
+    workspace.env.update({"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "not-a-secret",
+                          "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_tcp_port()}"})
+    (refused,) = workspace.run("%%cloud_function platforms=aws allow_unauthenticated=true\n"
+                               "def nope(request, context):\n    return 1")
+    assert "allow_unauthenticated= is a Cloud Functions setting" in refused.error.evalue, refused

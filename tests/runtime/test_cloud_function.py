@@ -370,7 +370,8 @@ class DecoratorTest(CloudFunctionTestCase):
     def test_options_are_json_values(self):
         kernel = FakeKernel(define_ok(name="f"))
         code = ("@cloud_function(platforms=Platform.AWS, memory=512, runMode=RunMode.NONE, deploy=False,\n"
-                "                containerize=True, config={'region': 'us-east-1'}, requirements='numpy',\n"
+                "                config={'lambdaRoleARN': 'arn:aws:iam::1:role/r', 'timeout': 60, 'memory': 256},\n"
+                "                requirements='numpy',\n"
                 "                timeout=30, arch='arm64', env={'A': '1'}, name='f')\n"
                 "def f(request, context):\n"
                 "    return 1\n"
@@ -382,10 +383,10 @@ class DecoratorTest(CloudFunctionTestCase):
                 "    return 3\n")
         self.execute_ok(code, answer=kernel)
         first, second, third = [upcall for upcall in kernel.of_type("define")]
+        # config is FaaSET's: mapped to options, under the decorator's own (memory=512, timeout=30)
         self.assertEqual(first["options"], {"platforms": ["aws"], "memory": 512, "run": "none", "deploy": False,
-                                            "containerize": True, "config": {"region": "us-east-1"},
-                                            "requirements": "numpy", "timeout": 30, "arch": "arm64",
-                                            "env": {"A": "1"}, "name": "f"})
+                                            "role": "arn:aws:iam::1:role/r", "requirements": "numpy",
+                                            "timeout": 30, "arch": "arm64", "env": {"A": "1"}, "name": "f"})
         self.assertEqual(second["options"], {"run": "cloud", "platforms": ["gcf", "ibm", "openwhisk"]})
         self.assertEqual(third["options"], {})
         self.assertEqual(first["source"], "def f(request, context):\n    return 1\n")

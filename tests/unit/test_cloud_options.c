@@ -88,7 +88,7 @@ static void test_defaults_and_values(void)
 
     CHECK(parse_line("platforms=local,gcf,local memory=10240 timeout=900 arch=arm64 runtime=python3.8 name=_f1 "
                      "deploy=False force=true run=none env=A=1;B_2=x=y remote=arn:aws:lambda:us-east-1:1:function:f "
-                     "image=1.dkr.ecr.us-east-1.amazonaws.com/repo:tag config=x",
+                     "image=1.dkr.ecr.us-east-1.amazonaws.com/repo:tag role=arn:aws:iam::123456789012:role/faaset",
                      &o, err, sizeof err) == 0);
     CHECK(o.platform_count == 2 && strcmp(o.platforms[0], "local") == 0 && strcmp(o.platforms[1], "gcf") == 0);
     CHECK(o.memory_mb == 10240 && o.timeout_s == 900);
@@ -99,8 +99,9 @@ static void test_defaults_and_values(void)
     CHECK(strcmp(json_string_value(json_object_get(o.env, "B_2")), "x=y") == 0); /* the value keeps its '=' */
     CHECK(strcmp(o.remote, "arn:aws:lambda:us-east-1:1:function:f") == 0);
     CHECK(o.image != NULL && strcmp(o.image, "1.dkr.ecr.us-east-1.amazonaws.com/repo:tag") == 0);
+    CHECK(o.role != NULL && strcmp(o.role, "arn:aws:iam::123456789012:role/faaset") == 0);
     cloud_options_free(&o);
-    CHECK(o.env == NULL && o.image == NULL); /* freed and cleared */
+    CHECK(o.env == NULL && o.image == NULL && o.role == NULL); /* freed and cleared */
 
     /* The lowest values are accepted too. */
     CHECK(parse_line("memory=128 timeout=1 runtime=python3.13 platforms=\" aws, openwhisk\"", &o, err, sizeof err) == 0);
@@ -170,6 +171,11 @@ static void test_errors(void)
     CHECK(FAILS_WITH("name=", "name must be"));
     CHECK(FAILS_WITH("remote=a;b", "remote must be the platform's name or ARN"));
     CHECK(FAILS_WITH("image=\"a b\"", "image must be a container image URI"));
+    CHECK(FAILS_WITH("role=admin", "role must be an IAM role ARN"));
+    CHECK(FAILS_WITH("role=arn:aws:iam::1:user/u", "role must be an IAM role ARN"));
+    /* FaaSET's decorator arguments are the runtime's to map: not options */
+    CHECK(FAILS_WITH("config=x", "unknown option 'config'", "known options"));
+    CHECK(FAILS_WITH("references=f", "unknown option 'references'"));
     CHECK(FAILS_WITH("platforms=lambda", "platforms: unknown platform 'lambda'", "aws", "openfaas"));
     CHECK(FAILS_WITH("platforms=", "platforms must name at least one of", "local"));
     CHECK(FAILS_WITH("platforms=local,aws,gcf,openwhisk,ibm,azure,openfaas,aws,bogus", "unknown platform 'bogus'"));

@@ -591,7 +591,7 @@ static void test_complete(void)
     CHECK(completed("[\"memory=\"]", 27, 30));
     /* more option keys, from the start of a word */
     CHECK(complete("%%cloud_function memory=256 r", 29) == 1);
-    CHECK(completed("[\"runtime=\", \"run=\", \"remote=\", \"references=\", \"requirements=\"]", 28, 29));
+    CHECK(completed("[\"runtime=\", \"run=\", \"remote=\", \"role=\", \"requirements=\"]", 28, 29));
     /* a value is not completed */
     CHECK(complete("%%cloud_function memory=2", 25) == 1);
     CHECK(completed("[]", 17, 25));

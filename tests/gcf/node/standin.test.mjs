@@ -19,7 +19,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { Gaxios } from 'gaxios';
-import { JWT, UserRefreshClient } from 'google-auth-library';
+import { Compute, JWT, UserRefreshClient } from 'google-auth-library';
 import functions from '@google-cloud/functions';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -40,7 +40,7 @@ before(async () => {
   writeFileSync(join(folder, 'key.pub.pem'), pair.publicKey.export({ type: 'spki', format: 'pem' }));
   writeFileSync(join(folder, 'standin.json'), JSON.stringify({
     service_accounts: [{ client_email: EMAIL, public_key_file: join(folder, 'key.pub.pem'), private_key_id: 'k1' }],
-    authorized_users: [USER], projects: [PROJECT] }));
+    authorized_users: [USER], projects: [PROJECT], metadata_service_account: EMAIL }));
   const python = process.env.GCF_STANDIN_PYTHON || 'python3';
   server = spawn(python, [join(here, '..', 'gcf_standin.py'), '--config', join(folder, 'standin.json'),
                           '--operation-seconds', '0.5', '--watch-stdin'], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -56,6 +56,25 @@ after(() => {
   server.stdin.end();
   server.kill();
   rmSync(folder, { recursive: true, force: true });
+});
+
+test('google-auth-library: on Google, tokens from the metadata server (GCE_METADATA_HOST)', async () => {
+  process.env.GCE_METADATA_HOST = base.replace('http://', '');
+  try {
+    const compute = new Compute();
+    const { token } = await compute.getAccessToken();
+    assert.match(token, /^ya29\./);
+    const api = await fetch(`${base}/v2/${PARENT}/functions`, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(api.status, 200);
+    const idToken = await compute.fetchIdToken('https://example.test/fn');
+    const claims = JSON.parse(Buffer.from(idToken.split('.')[1], 'base64url').toString());
+    assert.equal(claims.aud, 'https://example.test/fn');
+    assert.equal(claims.email, EMAIL);
+    const bare = await fetch(`${base}/computeMetadata/v1/instance/service-accounts/default/token`);
+    assert.equal(bare.status, 403); // without Metadata-Flavor: Google, as the real server
+  } finally {
+    delete process.env.GCE_METADATA_HOST;
+  }
 });
 
 // Google's token URL, answered by the stand-in.
