@@ -52,11 +52,12 @@ static const struct magic {
      "helpers, constants) is packaged with it; statements after it run in the notebook once it is deployed.\n"
      "Only what changed is deployed: the same code and options make no platform call at all.\n\n"
      "Options:\n"
-     "  platforms=local,aws   where to deploy: local, aws, gcf (default: the %platform default, else local)\n"
+     "  platforms=local,aws   where to deploy: local, aws, gcf, ibm (alias openwhisk) (default: the %platform\n"
+     "                        default, else local)\n"
      "  memory=MB             128 to 10240 (default 128)\n"
      "  timeout=S             1 to 900 seconds (default 30)\n"
      "  arch=x86_64|arm64     (default x86_64; architecture= is the same option)\n"
-     "  runtime=python3.12    python3.8 to python3.13\n"
+     "  runtime=python3.12    python3.8 to python3.13 (ibm: the kind python:3.N)\n"
      "  name=NAME             deploy under another name than the def's\n"
      "  deploy=false          link to a function that already exists: deploy nothing\n"
      "  remote=NAME_OR_ARN    the platform's name for it (with deploy=false: an existing Lambda function)\n"
@@ -82,7 +83,8 @@ static const struct magic {
      "`from platforms.jupyter.interactive_helpers import *` (see the README).\n"
      "SAAF: `from SAAF import Inspector`; the paper's `from Inspector import *` is accepted inside the def\n"
      "(rewritten to `from Inspector import Inspector`); any other `import *` in a def stays a SyntaxError.\n"
-     "Calls: hello(request) returns the result; hello.invoke(request, event=True) queues an Event call (aws).",
+     "Calls: hello(request) returns the result; hello.invoke(request, event=True) queues an Event call (aws;\n"
+     "ibm: a non-blocking activation, answered with its activationId).",
      NULL, magics_cloud_function_cell},
     {"%invoke", "%invoke NAME JSON",
      "Calls the cloud function NAME with the JSON payload and shows its result.\n"
@@ -118,7 +120,14 @@ static const struct magic {
      "AWS_SESSION_TOKEN or the profile in ~/.aws/credentials and ~/.aws/config, as for the AWS CLI.\n"
      "gcf settings: project=PROJECT_ID, region=REGION (default us-central1), generation=1|2 (default 2),\n"
      "endpoint=URL (else GCF_ENDPOINT_URL). Credentials come from GOOGLE_APPLICATION_CREDENTIALS (a service-account\n"
-     "key file) or `gcloud auth application-default login`, as for Google's client libraries.",
+     "key file) or `gcloud auth application-default login`, as for Google's client libraries.\n"
+     "ibm (alias openwhisk: IBM Cloud Functions and any Apache OpenWhisk) settings: apihost=HOST_OR_URL,\n"
+     "namespace=NS (default _, the key's own), kind=python:3.N (else from runtime=), max_memory=MB and\n"
+     "max_timeout=S (the platform's limits, default IBM's 2048 MB and 600 s; Apache OpenWhisk's are 512 and 300).\n"
+     "The key (UUID:KEY) comes from __OW_API_KEY or AUTH in ~/.wskprops (or the file WSK_CONFIG_FILE names), the\n"
+     "host and namespace likewise from __OW_API_HOST / __OW_NAMESPACE or APIHOST / NAMESPACE, as for wsk.\n"
+     "Memory on ibm is limits.memory (128 MB up to max_memory); calls are blocking activations, and every result\n"
+     "carries its activationId.",
      magics_platform, NULL},
     {"%delete", "%delete NAME [PLATFORM]",
      "Deletes the function NAME from its platform (the one its calls go to, or PLATFORM) and forgets its\n"

@@ -19,6 +19,15 @@ static const char package_google_main[] =
     "def " PACKAGE_GOOGLE_ENTRY_POINT "(request):\n"
     "    return faaset_handler." PACKAGE_GOOGLE_ENTRY_POINT "(request)\n";
 
+/* OpenWhisk (IBM Cloud Functions) runs a Python zip's __main__.py and
+ * calls its `main(args)`; the shim does the work. Part of the bundle hash
+ * too. */
+static const char package_openwhisk_main[] =
+    "\"\"\"OpenWhisk's entry point: FaaSET's handler shim (faaset_handler.py).\"\"\"\n"
+    "import faaset_handler\n\n\n"
+    "def main(args):\n"
+    "    return faaset_handler.main(args)\n";
+
 static const char *const bundled_files[] = {
     "runtime/python/faaset_handler.py",
     "runtime/python/SAAF.py",
@@ -47,10 +56,11 @@ const char *package_bundle_hash(void)
 {
     static char hash[65];
     if (hash[0] == '\0') {
-        const char *parts[sizeof bundled_files / sizeof bundled_files[0] + 1];
+        const char *parts[sizeof bundled_files / sizeof bundled_files[0] + 2];
         for (size_t i = 0; i < sizeof bundled_files / sizeof bundled_files[0]; i++)
             parts[i] = (const char *)embedded_find(bundled_files[i])->data;
-        parts[sizeof parts / sizeof parts[0] - 1] = package_google_main;
+        parts[sizeof parts / sizeof parts[0] - 2] = package_google_main;
+        parts[sizeof parts / sizeof parts[0] - 1] = package_openwhisk_main;
         package_hash_parts(parts, sizeof parts / sizeof parts[0], hash);
     }
     return hash;
@@ -67,7 +77,8 @@ int package_build(const char *source, const char *function, const char *requirem
         snprintf(err, err_size, "out of memory");
         return -1;
     }
-    struct zip_entry entries[6] = {
+    struct zip_entry entries[7] = {
+        {"__main__.py", package_openwhisk_main, strlen(package_openwhisk_main)},
         {"faaset_function.py", source, strlen(source)},
         {"faaset_handler.py", handler, strlen(handler)},
         {"SAAF.py", saaf->data, saaf->size},
@@ -75,7 +86,7 @@ int package_build(const char *source, const char *function, const char *requirem
         {"main.py", package_google_main, strlen(package_google_main)},
         {"requirements.txt", requirements ? requirements : "", requirements ? strlen(requirements) : 0},
     };
-    int rc = zip_build(entries, requirements ? 6 : 5, out, out_size, err, err_size);
+    int rc = zip_build(entries, requirements ? 7 : 6, out, out_size, err, err_size);
     free(handler);
     return rc;
 }

@@ -2,7 +2,8 @@
  * zip.h): the user's source as faaset_function.py, the handler shim as
  * faaset_handler.py (naming the user's function on its first line), the
  * SAAF profiler (SAAF.py, Inspector.py), main.py (Google Cloud Functions'
- * entry point, calling the shim), and requirements.txt when given.
+ * entry point, calling the shim), __main__.py (OpenWhisk's, calling the
+ * shim's main(args)), and requirements.txt when given.
  * The bundle hash covers the runtime files faaset adds, so a new faaset
  * version redeploys functions whose shim changed. */
 #ifndef FAASET_PACKAGE_H

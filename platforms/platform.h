@@ -115,6 +115,9 @@ void platforms_name_list(char *out, size_t size);
 /* The keys `%platform NAME key=value` takes (NULL-terminated; empty for
  * an unknown NAME), for completion. */
 const char *const *platforms_setting_keys(const char *name);
+/* The name a platform's state is kept under: "ibm" for its alias
+ * "openwhisk", else NAME itself. */
+const char *platforms_canonical(const char *name);
 /* Our name for one of FaaS Runner's platform names ("AWS Lambda" -> "aws"),
  * or NAME itself when it is none of them. */
 const char *platforms_from_faas_runner(const char *name);
@@ -150,5 +153,7 @@ void *aws_platform_new(struct reactor *reactor);
 extern const struct platform_ops aws_platform_ops;
 void *gcf_platform_new(struct reactor *reactor);
 extern const struct platform_ops gcf_platform_ops;
+void *ow_platform_new(struct reactor *reactor);
+extern const struct platform_ops ow_platform_ops;
 
 #endif

@@ -1,6 +1,8 @@
 /* platforms: the registry of adapters and the tracing of their operations
  * (see platform.h). Names the user may write but whose adapter this build
- * does not have yet give a clear error instead of a deploy. */
+ * does not have yet give a clear error instead of a deploy. An alias
+ * ("openwhisk" for "ibm") reaches its platform's adapter, and the layers
+ * above keep state under the canonical name (platforms_canonical). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,7 @@ struct platform_slot {
 };
 
 struct platforms {
-    struct platform_slot slots[3]; /* local, aws, gcf */
+    struct platform_slot slots[4]; /* local, aws, gcf, ibm */
     char *trace_path;
 };
 
@@ -25,15 +27,17 @@ struct platforms {
 static const struct platforms_known {
     const char *name;
     const char *faas_runner[3];
-    const char *settings[5];   /* what its `%platform NAME key=value` takes, for completion */
+    const char *alias_of;      /* the platform this name is another name for, or NULL */
+    const char *settings[6];   /* what its `%platform NAME key=value` takes, for completion */
 } platforms_known[] = {
-    {"local", {NULL}, {"concurrency", "python", NULL}},
-    {"aws", {"AWS Lambda", "AWS", NULL}, {"profile", "region", "role", "endpoint", NULL}},
-    {"gcf", {"Google", "Google Cloud Functions", NULL}, {"project", "region", "generation", "endpoint", NULL}},
-    {"openwhisk", {"OpenWhisk", NULL}, {NULL}},
-    {"ibm", {"IBM", NULL}, {NULL}},
-    {"azure", {"Azure", NULL}, {NULL}},
-    {"openfaas", {"OpenFaaS", NULL}, {NULL}},
+    {"local", {NULL}, NULL, {"concurrency", "python", NULL}},
+    {"aws", {"AWS Lambda", "AWS", NULL}, NULL, {"profile", "region", "role", "endpoint", NULL}},
+    {"gcf", {"Google", "Google Cloud Functions", NULL}, NULL, {"project", "region", "generation", "endpoint", NULL}},
+    {"openwhisk", {"OpenWhisk", NULL}, "ibm", {"apihost", "namespace", "kind", "max_memory", "max_timeout", NULL}},
+    {"ibm", {"IBM", "IBM Cloud Functions", NULL}, NULL, {"apihost", "namespace", "kind", "max_memory", "max_timeout",
+                                                          NULL}},
+    {"azure", {"Azure", NULL}, NULL, {NULL}},
+    {"openfaas", {"OpenFaaS", NULL}, NULL, {NULL}},
 };
 
 #define PLATFORMS_KNOWN_COUNT (sizeof platforms_known / sizeof platforms_known[0])
@@ -68,12 +72,20 @@ const char *const *platforms_setting_keys(const char *name)
     return none;
 }
 
+const char *platforms_canonical(const char *name)
+{
+    for (size_t i = 0; i < PLATFORMS_KNOWN_COUNT; i++)
+        if (strcmp(name, platforms_known[i].name) == 0)
+            return platforms_known[i].alias_of != NULL ? platforms_known[i].alias_of : platforms_known[i].name;
+    return name;
+}
+
 const char *platforms_from_faas_runner(const char *name)
 {
     for (size_t i = 0; i < PLATFORMS_KNOWN_COUNT; i++)
         for (size_t j = 0; platforms_known[i].faas_runner[j] != NULL; j++)
             if (strcmp(name, platforms_known[i].faas_runner[j]) == 0)
-                return platforms_known[i].name;
+                return platforms_canonical(platforms_known[i].name);
     return name;
 }
 
@@ -86,6 +98,7 @@ struct platforms *platforms_new(struct reactor *reactor, const char *workdir, co
                                                  local_platform_new(reactor, workdir, python)};
     platforms->slots[1] = (struct platform_slot){"aws", &aws_platform_ops, aws_platform_new(reactor)};
     platforms->slots[2] = (struct platform_slot){"gcf", &gcf_platform_ops, gcf_platform_new(reactor)};
+    platforms->slots[3] = (struct platform_slot){"ibm", &ow_platform_ops, ow_platform_new(reactor)};
     const char *trace = getenv("FAASET_TRACE_PLATFORM");
     if (trace != NULL && *trace)
         platforms->trace_path = strdup(trace);
@@ -111,13 +124,14 @@ void platforms_free(struct platforms *platforms)
 
 static struct platform_slot *platforms_find(struct platforms *platforms, const char *name, char *err, size_t err_size)
 {
+    const char *canonical = platforms_canonical(name);
     for (size_t i = 0; i < sizeof platforms->slots / sizeof platforms->slots[0]; i++)
-        if (strcmp(name, platforms->slots[i].name) == 0)
+        if (strcmp(canonical, platforms->slots[i].name) == 0)
             return &platforms->slots[i];
     if (platforms_is_known(name))
         snprintf(err, err_size,
-                 "the '%s' platform is not available in this version of faaset yet; use platforms=local, aws or gcf",
-                 name);
+                 "the '%s' platform is not available in this version of faaset yet; use platforms=local, aws, gcf or "
+                 "ibm", name);
     else {
         char names[128];
         platforms_name_list(names, sizeof names);

@@ -721,7 +721,7 @@ static void cloud_call_send(void *ctx)
 static const char *cloud_route(struct cloud *cloud, const char *name, const char *requested, json_t **listing)
 {
     if (requested != NULL)
-        return requested;
+        return platforms_canonical(requested);
     struct cloud_function *function = cloud_find(cloud, name);
     if (function != NULL && json_array_size(function->platforms) > 0)
         return json_string_value(json_array_get(function->platforms, 0));
@@ -968,7 +968,7 @@ void cloud_delete(struct cloud *cloud, const char *name, const char *platform, c
                                      .started_ms = clock_mono_ms_precise()};
     snprintf(job->name, sizeof job->name, "%s", name);
     if (platform != NULL)
-        snprintf(job->platform, sizeof job->platform, "%s", platform);
+        snprintf(job->platform, sizeof job->platform, "%s", platforms_canonical(platform));
     else
         cloud_platform_of(cloud, name, job->platform, sizeof job->platform);
     cloud_remote_name(cloud, name, job->platform, remote, sizeof remote);
@@ -1049,7 +1049,7 @@ int cloud_set_platform(struct cloud *cloud, const char *name, const json_t *sett
         snprintf(message, message_size, "%s", described);
         return -1;
     }
-    snprintf(cloud->default_platform, sizeof cloud->default_platform, "%s", name);
+    snprintf(cloud->default_platform, sizeof cloud->default_platform, "%s", platforms_canonical(name));
     snprintf(message, message_size, "Default platform: %s%s%s", name, described[0] ? "; " : "", described);
     return 0;
 }

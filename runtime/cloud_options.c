@@ -82,6 +82,10 @@ static int cloud_add_platform(struct cloud_options *o, const char *name, size_t 
         snprintf(err, err_size, "platforms: unknown platform '%s'; choose from %s", platform, names);
         return -1;
     }
+    const char *canonical = platforms_canonical(platform); /* "openwhisk" is kept as "ibm" */
+    if (canonical != platform)
+        snprintf(platform, sizeof platform, "%s", canonical);
+    len = strlen(platform);
     for (int i = 0; i < o->platform_count; i++)
         if (strcmp(o->platforms[i], platform) == 0)
             return 0;

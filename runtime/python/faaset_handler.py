@@ -12,9 +12,19 @@ result unchanged (the shim adds nothing):
 
 * ``handle(event, context)``: FaaSET's own (the local platform's workers);
 * ``lambda_handler(event, context)``: AWS Lambda;
-* ``main(args)``: OpenWhisk / IBM Cloud Functions, which pass only the
-  parameters (the function gets ``context=None``) and need a dict back: a
-  dict result is returned as is, anything else as ``{"result": value}``;
+* ``main(args)``: OpenWhisk / IBM Cloud Functions (the package's
+  ``__main__.py`` calls it), which pass only the parameters and need a dict
+  back. The function gets the parameters less ``__faaset_env`` (the
+  cell's ``env=``, which the kernel sends as that action parameter and the
+  shim puts into ``os.environ``) and a context like Lambda's
+  (``function_name``, ``function_version``, ``request_id``,
+  ``aws_request_id`` from OpenWhisk's ``__OW_*`` variables, and ``get_remaining_time_in_millis()`` from
+  ``__OW_DEADLINE``). A dict result is returned as is, anything else as
+  ``{"faaset_value": value}`` (the kernel unwraps it). An exception is
+  printed to the log and returned as ``{"error": {"errorType",
+  "errorMessage", "stackTrace"}}``: OpenWhisk answers a result holding
+  ``error`` as an application error (HTTP 502), and the kernel shows the
+  function's own exception;
 * ``gcf_handler(request)``: Google Cloud Functions (the package's
   ``main.py`` names it as the entry point). Google passes a Flask request:
   the function gets its JSON body (``request.get_json()``; the query's
@@ -32,6 +42,7 @@ result unchanged (the shim adds nothing):
 import json
 import os
 import sys
+import time
 import traceback
 
 import faaset_function
@@ -48,9 +59,33 @@ def lambda_handler(event, context):
     return getattr(faaset_function, FAASET_USER_FUNCTION)(event, context)  # noqa: F821
 
 
+class _OpenWhiskContext:
+    """What a handler written for Lambda reads from its context, from OpenWhisk's environment."""
+
+    def __init__(self):
+        env = os.environ
+        self.function_name = (env.get("__OW_ACTION_NAME") or "").rsplit("/", 1)[-1] or None
+        self.function_version = env.get("__OW_ACTION_VERSION")
+        self.request_id = self.aws_request_id = env.get("__OW_ACTIVATION_ID")
+        self.memory_limit_in_mb = None  # OpenWhisk does not tell an action its memory limit
+
+    @staticmethod
+    def get_remaining_time_in_millis():
+        deadline = os.environ.get("__OW_DEADLINE", "")
+        return max(0, int(deadline) - int(time.time() * 1000)) if deadline.isdigit() else None
+
+
 def main(args):
-    result = getattr(faaset_function, FAASET_USER_FUNCTION)(args, None)  # noqa: F821
-    return result if isinstance(result, dict) else {"result": result}
+    env = args.pop("__faaset_env", None) if isinstance(args, dict) else None
+    if isinstance(env, dict):
+        os.environ.update({str(key): str(value) for key, value in env.items()})
+    try:
+        result = getattr(faaset_function, FAASET_USER_FUNCTION)(args, _OpenWhiskContext())  # noqa: F821
+    except Exception as error:  # noqa: BLE001 - any exception is the function's own error, shown to the caller
+        traceback.print_exc(file=sys.stderr)
+        return {"error": {"errorType": type(error).__name__, "errorMessage": str(error),
+                          "stackTrace": traceback.format_tb(error.__traceback__)}}
+    return result if isinstance(result, dict) else {"faaset_value": result}
 
 
 class _GoogleContext:

@@ -332,9 +332,20 @@ class ShimTest(unittest.TestCase):
         self.assertEqual(self.run_shim(source, code), [{"n": 4}, {"n": 6}, {"n": 8}, [1], "double"])
 
     def test_main_wraps_a_result_that_is_not_a_dict(self):
-        source = "def double(event, context):\n    return [event['n'], context]\n"
+        source = "def double(event, context):\n    return [event['n'], context.function_name]\n"
         code = "import json, faaset_handler as h\nprint(json.dumps(h.main({'n': 4})))"
-        self.assertEqual(self.run_shim(source, code), {"result": [4, None]})
+        self.assertEqual(self.run_shim(source, code), {"faaset_value": [4, None]})
+
+    def test_main_takes_the_env_parameter_and_returns_an_exception_as_error(self):
+        source = ("import os\ndef double(event, context):\n"
+                  "    if event.get('fail'):\n        raise ValueError('no')\n"
+                  "    return {'keys': sorted(event), 'env': os.environ.get('FAASET_T')}\n")
+        code = ("import json, faaset_handler as h\n"
+                "print(json.dumps([h.main({'n': 1, '__faaset_env': {'FAASET_T': 'x'}}), h.main({'fail': 1})]))")
+        ok, failed = self.run_shim(source, code)
+        self.assertEqual(ok, {"keys": ["n"], "env": "x"})
+        self.assertEqual((failed["error"]["errorType"], failed["error"]["errorMessage"]), ("ValueError", "no"))
+        self.assertIn("raise ValueError('no')", "".join(failed["error"]["stackTrace"]))
 
 
 if __name__ == "__main__":

@@ -458,7 +458,7 @@ static void test_delete(void)
     /* a platform name without an adapter in this build: refused before any platform is touched */
     CHECK(run_cell("%delete f azure", &request) == MAGICS_HANDLED);
     CHECK(failed_with("PlatformUnavailable", "the 'azure' platform is not available in this version of faaset yet; "
-                                             "use platforms=local, aws or gcf"));
+                                             "use platforms=local, aws, gcf or ibm"));
     CHECK(run_cell("%delete bad.name", &request) == MAGICS_HANDLED);
     CHECK(failed_with("UsageError", "delete takes a function name (letters, digits, _ and -)"));
     /* a name over 64 characters is refused whole (sscanf once cut it into NAME and PLATFORM) */
@@ -608,6 +608,10 @@ static void test_complete(void)
     CHECK(completed("[\"region=\"]", 24, 25));
     CHECK(complete("%platform aws r", 15) == 1);
     CHECK(completed("[\"region=\", \"role=\"]", 14, 15));
+    CHECK(complete("%platform ibm ma", 16) == 1); /* the alias has the same settings */
+    CHECK(completed("[\"max_memory=\", \"max_timeout=\"]", 14, 16));
+    CHECK(complete("%platform openwhisk n", 21) == 1);
+    CHECK(completed("[\"namespace=\"]", 20, 21));
     CHECK(complete("%%cloud_function max", 20) == 1);
     CHECK(completed("[\"max_instances=\"]", 17, 20));
     CHECK(complete("%platform a # then more", 11) == 1);

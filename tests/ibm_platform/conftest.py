@@ -1,0 +1,114 @@
+"""Fixtures for the tests of the `ibm` platform (IBM Cloud Functions /
+Apache OpenWhisk) through a kernel: the strict OpenWhisk controller
+stand-in (tests/openwhisk/ow_standin.py, which runs every uploaded zip's
+__main__.py for real) with two subjects made by the test. Kernels reach it
+as wsk users' tools do: a properties file named by WSK_CONFIG_FILE with
+APIHOST, AUTH and NAMESPACE; the __OW_* variables are cleared.
+
+Every workspace is checked afterwards: the key (UUID:KEY, its KEY part and
+its Basic-auth form) is nowhere the kernel wrote (outputs, state, results,
+its stderr).
+
+    FAASET_BINARY=build/faaset /usr/bin/python3 -m pytest -q tests/ibm_platform
+"""
+import base64
+import pathlib
+import re
+import sys
+
+import pytest
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "cloud"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+sys.path.insert(0, str(ROOT / "tests" / "openwhisk"))
+
+from faaset_testing import cloud_fixtures  # noqa: E402
+from standin_fixture import OwStandin  # noqa: E402
+
+_cloud = cloud_fixtures()
+pytest_configure = _cloud.pytest_configure
+deadline = _cloud.deadline
+sandbox = _cloud.sandbox
+workspace = _cloud.workspace
+
+
+def start_standin(folder, *extra_args):
+    folder.mkdir(parents=True, exist_ok=True)
+    return OwStandin(folder, list(extra_args))
+
+
+@pytest.fixture(scope="module")
+def standin(tmp_path_factory):
+    server = start_standin(tmp_path_factory.mktemp("ow-standin"), "--controller-wait", "20")
+    yield server
+    server.stop()
+
+
+def secrets_of(standin):
+    """What must never show: each key whole, its KEY part, and the Basic header's base64."""
+    out = []
+    for auth in (standin.auth, standin.other_auth):
+        out += [auth, auth.split(":", 1)[1], base64.b64encode(auth.encode()).decode()]
+    return out
+
+
+def assert_no_secret(text, where, secrets):
+    for secret in secrets:
+        assert secret not in text, f"a secret is in {where}"
+
+
+@pytest.fixture
+def ibm_workspace(workspace, tmp_path):
+    """A notebook folder whose kernels use ibm; `ibm_workspace.use(standin)`
+    points them at a stand-in through a wskprops file (ibm_workspace.props)."""
+    used = []
+
+    def use(standin, auth=None, namespace=None, apihost=None):
+        used.append(standin)
+        for key in [k for k in workspace.env if k.startswith(("__OW_", "WSK_"))]:
+            del workspace.env[key]
+        props = tmp_path / "wskprops"
+        props.write_text(f"# made by the test\nAPIHOST={apihost or standin.url}\nAUTH={auth or standin.auth}\n"
+                         + (f"NAMESPACE={namespace}\n" if namespace else ""))
+        workspace.env["WSK_CONFIG_FILE"] = str(props)
+        workspace.props = props
+        return workspace
+
+    workspace.use = use
+    yield workspace
+    secrets = [s for standin in used for s in secrets_of(standin)]
+    written = [p for p in workspace.folder.rglob("*") if p.is_file()]
+    written += list(workspace.folder.parent.glob(f"{workspace.folder.name}-kernel-*.stderr"))
+    for path in written:  # state, results, payloads, the kernel's log
+        assert_no_secret(path.read_text(errors="replace"), path, secrets)
+
+
+def outputs_text(cells):
+    """Everything the cells showed, as one string (to look for secrets)."""
+    return "\n".join(repr(cell) for cell in cells)
+
+
+DEPLOY_LINE = re.compile(r"^ibm: (?P<verb>.+?) (?P<name>\w+) \((?P<hash>[0-9a-f]{8})\) in [0-9.]+ ms"
+                         r"(?:; (?P<note>.*))?$")
+
+
+def ibm_line(cell):
+    """The cell's one `ibm: VERB NAME (hash) in T ms[; note]` line, matched."""
+    found = [line for line in cell.ok().stdout.splitlines() if line.startswith("ibm:")]
+    assert len(found) == 1, cell
+    match = DEPLOY_LINE.match(found[0])
+    assert match, found[0]
+    return match
+
+
+def cell_for(name, body='return {"hi": request["name"]}', options="memory=256"):
+    """A %%cloud_function cell for ibm defining NAME."""
+    return f"%%cloud_function platforms=ibm {options}\ndef {name}(request, context):\n    {body}"
+
+
+def action_of(standin, name):
+    status, action, _ = standin.call("GET", f"/namespaces/_/actions/{name}")
+    assert status == 200, action
+    return action

@@ -1,0 +1,168 @@
+/* Unit tests for ow_client against the OpenWhisk stand-in
+ * (tests/openwhisk/ow_standin.py, run by Debian's Python): calls carry
+ * the key as Basic auth under the namespace, answers are read as wsk
+ * reads them, and every error is one sentence that says what to do and
+ * never holds the key: a key refused (401, with its UUID and where it came
+ * from), a namespace the key may not use (403), an action that does not
+ * exist (404), limits refused (400 "exceeds allowed threshold"), no
+ * credentials (where it looked) before anything is sent. */
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "clock.h"
+#include "http_test_server.h"
+#include "ow_client.h"
+#include "reactor.h"
+
+#define DEADLINE_S 60
+#define UUID "23bc46b1-71f6-4ed5-8c54-816aa4f8c502"
+#define KEY "123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
+#define WRONG_KEY "zzzzO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
+
+struct answer {
+    int done, ok;
+    long status;
+    char type[64], message[1600], activation[80];
+    int listed;                  /* the body was a JSON array */
+};
+
+static void on_alarm(int signo)
+{
+    (void)signo;
+    static const char message[] = "test_ow_client: deadline passed\n";
+    http_test_server_kill();
+    (void)!write(2, message, sizeof message - 1);
+    _exit(1);
+}
+
+static void on_reply(void *ctx, const struct ow_reply *reply)
+{
+    struct answer *answer = ctx;
+    answer->done = 1;
+    answer->ok = reply->ok;
+    answer->status = reply->status;
+    answer->listed = json_is_array(reply->json);
+    snprintf(answer->type, sizeof answer->type, "%s", reply->error_type ? reply->error_type : "");
+    snprintf(answer->message, sizeof answer->message, "%s", reply->message ? reply->message : "");
+    snprintf(answer->activation, sizeof answer->activation, "%s", reply->activation_id ? reply->activation_id : "");
+}
+
+/* Sends METHOD PATH (with BODY) and runs the loop until the answer comes (or 10 s pass); -1 with ERR when refused. */
+static int call(struct reactor *reactor, struct ow_client *client, const char *method, const char *path,
+                const char *body, struct answer *answer)
+{
+    memset(answer, 0, sizeof *answer);
+    struct ow_call request = {method, path, body, body ? strlen(body) : 0, 10000};
+    if (ow_client_send(client, &request, on_reply, answer, answer->message, sizeof answer->message) < 0)
+        return -1;
+    long long deadline = clock_mono_ms() + 10000;
+    while (!answer->done && clock_mono_ms() < deadline) {
+        int wait = reactor_run_timers(reactor);
+        struct pollfd p = {.fd = reactor_fd(reactor), .events = POLLIN};
+        if (poll(&p, 1, wait < 0 || wait > 100 ? 100 : wait) > 0)
+            reactor_dispatch(reactor);
+    }
+    return answer->done ? 0 : -1;
+}
+
+static void check_no_key(const char *text)
+{
+    CHECK(strstr(text, KEY) == NULL && strstr(text, WRONG_KEY) == NULL);
+}
+
+static void test_calls(struct reactor *reactor, struct ow_client *client)
+{
+    struct answer a;
+    CHECK(call(reactor, client, "GET", "/actions", NULL, &a) == 0 && a.ok && a.status == 200 && a.listed);
+
+    CHECK(call(reactor, client, "GET", "/actions/nothing", NULL, &a) == 0 && !a.ok && a.status == 404);
+    CHECK(strcmp(a.type, "NotFound") == 0 && strstr(a.message, "actions/nothing") != NULL);
+
+    static const char action[] = "{\"exec\": {\"kind\": \"python:3.11\", \"code\": \"def main(args):\\n    return "
+                                 "{'n': args.get('n', 0) + 1}\\n\"}, \"limits\": {\"memory\": 128}}";
+    CHECK(call(reactor, client, "PUT", "/actions/adder?overwrite=true", action, &a) == 0 && a.ok);
+    CHECK(call(reactor, client, "POST", "/actions/adder?blocking=true&result=true", "{\"n\": 41}", &a) == 0);
+    CHECK(a.ok && a.status == 200 && strlen(a.activation) == 32);
+
+    static const char too_much[] = "{\"limits\": {\"memory\": 4096}}";
+    CHECK(call(reactor, client, "PUT", "/actions/adder?overwrite=true", too_much, &a) == 0 && a.status == 400);
+    CHECK(strcmp(a.type, "LimitRefused") == 0 && strstr(a.message, "refused the limits") != NULL);
+    CHECK(strstr(a.message, "max_memory=") != NULL);
+    CHECK(call(reactor, client, "DELETE", "/actions/adder", NULL, &a) == 0 && a.ok);
+}
+
+static void test_errors(struct reactor *reactor, struct ow_client *client, const char *apihost)
+{
+    struct answer a;
+    char err[512];
+    CHECK(ow_client_set(client, NULL, "someone-else", err, sizeof err) == 0);
+    CHECK(call(reactor, client, "GET", "/actions", NULL, &a) == 0 && a.status == 403);
+    CHECK(strcmp(a.type, "Forbidden") == 0 && strstr(a.message, "may not use the namespace someone-else") != NULL);
+    CHECK(strstr(a.message, "key " UUID " from __OW_API_KEY") != NULL);
+    check_no_key(a.message);
+
+    setenv("__OW_API_KEY", UUID ":" WRONG_KEY, 1);
+    CHECK(ow_client_set(client, NULL, NULL, err, sizeof err) == 0);
+    CHECK(call(reactor, client, "GET", "/actions", NULL, &a) == 0 && a.status == 401);
+    CHECK(strcmp(a.type, "Unauthenticated") == 0 && strstr(a.message, "did not accept the key " UUID) != NULL);
+    CHECK(strstr(a.message, apihost) != NULL && strstr(a.message, "~/.wskprops") != NULL);
+    check_no_key(a.message);
+
+    unsetenv("__OW_API_KEY");
+    CHECK(ow_client_set(client, NULL, NULL, err, sizeof err) == 0);
+    CHECK(call(reactor, client, "GET", "/actions", NULL, &a) == -1 && !a.done); /* refused before sending */
+    CHECK(strstr(a.message, "no OpenWhisk key") != NULL && strstr(a.message, "__OW_API_KEY") != NULL);
+    CHECK(strstr(a.message, "~/.wskprops") != NULL);
+    setenv("__OW_API_KEY", UUID ":" KEY, 1);
+}
+
+int main(void)
+{
+    signal(SIGALRM, on_alarm);
+    alarm(DEADLINE_S);
+    char folder[] = "/tmp/test_ow_client.XXXXXX", config_path[512], home[512], apihost[64];
+    CHECK(mkdtemp(folder) != NULL);
+    snprintf(config_path, sizeof config_path, "%s/standin.json", folder);
+    snprintf(home, sizeof home, "%s/home", folder);
+    CHECK(mkdir(home, 0700) == 0);
+    FILE *config = fopen(config_path, "w");
+    CHECK(config != NULL);
+    if (config != NULL) {
+        fprintf(config, "{\"subjects\": [{\"auth\": \"%s:%s\", \"namespace\": \"faaset\"}, "
+                        "{\"auth\": \"%s:%s\", \"namespace\": \"someone-else\"}]}",
+                UUID, KEY, "0a0a0a0a-0000-4000-8000-000000000000", WRONG_KEY "x");
+        fclose(config);
+    }
+    const char *argv[] = {OW_STANDIN, "--config", config_path, "--watch-stdin", NULL};
+    CHECK(http_test_server_start_argv(argv) == 0);
+    snprintf(apihost, sizeof apihost, "http://127.0.0.1:%d", http_test_server_port);
+    setenv("HOME", home, 1);
+    unsetenv("WSK_CONFIG_FILE");
+    unsetenv("__OW_NAMESPACE");
+    setenv("__OW_API_HOST", apihost, 1);
+    setenv("__OW_API_KEY", UUID ":" KEY, 1);
+    struct reactor *reactor = reactor_new();
+    struct ow_client *client = reactor ? ow_client_new(reactor) : NULL;
+    CHECK(client != NULL);
+    if (client != NULL && http_test_server_port > 0) {
+        char described[600];
+        ow_client_describe(client, described, sizeof described);
+        CHECK(strstr(described, "key " UUID " from __OW_API_KEY") != NULL && strstr(described, apihost) != NULL);
+        check_no_key(described);
+        test_calls(reactor, client);
+        test_errors(reactor, client, apihost);
+    }
+    ow_client_free(client);
+    reactor_free(reactor);
+    http_test_server_stop();
+    char remove_it[600];
+    snprintf(remove_it, sizeof remove_it, "rm -rf %s", folder);
+    CHECK(system(remove_it) == 0);
+    return check_report();
+}
