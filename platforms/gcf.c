@@ -55,7 +55,10 @@
  * is used as it is.
  *
  * Invocations POST the payload as JSON to the function's URL (from the
- * deploy, else one GET) with an ID token whose audience is that URL. The
+ * deploy, else one GET) with an ID token whose audience is that URL.
+ * Google has no queued calls for HTTP functions: an Event call is sent the
+ * same way and answered {"StatusCode": 202} as soon as it is sent; its
+ * answer, when it comes, is only logged (a failure as a warning). The
  * handler shim (faaset_handler.gcf_handler) answers a function's own
  * exception with 500 and X-FaaSET-Error, shown as the function's error
  * with the end of what the call printed (Google's answer has no log); a
@@ -70,6 +73,7 @@
 
 #include "gcf_client.h"
 #include "list.h"
+#include "log.h"
 #include "package.h"
 #include "platform.h"
 #include "retry.h"
@@ -1078,14 +1082,36 @@ static void gcf_on_invoked(void *ctx, const struct gcf_reply *reply)
     gcf_invoke_free(invoke);
 }
 
+/* An Event call's answer, which nobody waits for: a failure goes to the kernel's log. */
+static void gcf_event_ended(void *ctx, const struct platform_outcome *outcome)
+{
+    char *id = ctx;
+    if (!outcome->ok)
+        log_warn("gcf: the Event call of %s failed: %s: %.300s", id ? id : "a function",
+                 outcome->error_type ? outcome->error_type : "",
+                 outcome->message ? outcome->message : "");
+    free(id);
+}
+
 static void gcf_invoke_send(struct gcf_invoke *invoke, const char *url)
 {
     char message[900];
     int open = json_is_true(json_object_get(invoke->platform->open, invoke->resource));
     struct gcf_call call = {"POST", url, open ? GCF_AUTH_NONE : GCF_AUTH_ID, "application/json", invoke->body,
                             strlen(invoke->body), GCF_INVOKE_TIMEOUT_MS};
-    if (gcf_client_send(invoke->platform->client, &call, gcf_on_invoked, invoke, message, sizeof message) < 0)
+    if (gcf_client_send(invoke->platform->client, &call, gcf_on_invoked, invoke, message, sizeof message) < 0) {
         gcf_invoke_fail(invoke, "NoCredentials", message);
+        return;
+    }
+    if (invoke->flags & PLATFORM_INVOKE_EVENT) { /* sent: the caller goes on, the answer is only logged */
+        char *id = strdup(invoke->id);
+        json_t *accepted = json_pack("{s:i}", "StatusCode", 202);
+        struct platform_outcome outcome = {.ok = 1, .result = accepted};
+        invoke->done(invoke->ctx, &outcome);
+        json_decref(accepted);
+        invoke->done = gcf_event_ended;
+        invoke->ctx = id;
+    }
 }
 
 /* The function's GET answered: its URL, then the call. */
@@ -1123,11 +1149,6 @@ static int gcf_invoke(void *self, const char *name, const json_t *payload, unsig
 {
     struct gcf_platform *platform = self;
     char message[900];
-    if (flags & PLATFORM_INVOKE_EVENT) {
-        gcf_fail(done, ctx, "NotSupported", "Cloud Functions has no queued (Event) calls for HTTP functions: call it "
-                 "and wait for the result");
-        return 0;
-    }
     if (gcf_client_ready(platform->client, message, sizeof message) < 0) {
         gcf_fail(done, ctx, "NoCredentials", message);
         return 0;

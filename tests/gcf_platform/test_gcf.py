@@ -359,3 +359,23 @@ def test_allow_unauthenticated_opens_and_closes_the_function(gcf_workspace, stan
     (refused,) = workspace.run("%%cloud_function platforms=aws allow_unauthenticated=true\n"
                                "def nope(request, context):\n    return 1")
     assert "allow_unauthenticated= is a Cloud Functions setting" in refused.error.evalue, refused
+
+
+def test_an_event_call_returns_once_sent_and_runs(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    source = cell_for("eventful", body='print("event for " + request["name"]); return 1')
+    logs = f"{standin.url}/_standin/logs/{PROJECT}/us-central1/eventful"
+    # the kernel lives on while the call it did not wait for runs (calls still unsent when it stops are dropped)
+    wait_for_log = f"""import json, time, urllib.request
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    lines = json.loads(urllib.request.urlopen({logs!r}, timeout=10).read())["lines"]
+    if any("event for Ada" in line for line in lines):
+        break
+    time.sleep(0.2)
+print(any("event for Ada" in line for line in lines))"""
+    deployed, queued, ran = workspace.run(
+        source, 'print(eventful.invoke({"name": "Ada"}, event=True)["StatusCode"])', wait_for_log)
+    assert gcf_line(deployed)["verb"] in ("deployed", "up to date"), deployed
+    assert queued.ok().stdout.strip() == "202", queued
+    assert ran.ok().stdout.strip() == "True", ran
