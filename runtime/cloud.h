@@ -127,8 +127,9 @@ const char *cloud_default_platform(const struct cloud *cloud);
  * with KeyboardInterrupt, nothing deployed). Returns how many it stopped. */
 int cloud_interrupt(struct cloud *cloud);
 
-/* Every function known here or on disk, for %functions: [{name, platform,
- * code_hash, config_hash, deployed_at, memory_mb, timeout_s, calls}]. */
+/* Every function known here or on disk, for %functions: deploy_state_list's
+ * items (the configuration each cell deployed, env names without values)
+ * with "calls", where calls to it go. */
 json_t *cloud_list(struct cloud *cloud);
 
 /* Names of the functions defined in this kernel, for completion. */

@@ -2,7 +2,11 @@
  * session.h). The HTTP engine is made only when a stage is an endpoint.
  * The session records the experiment and what it calls in the folder's
  * experiment.json; summary.json gets the runner's summary without the
- * chart series (the rows hold them) plus the end time. */
+ * chart series (the rows hold them) plus the end time. With memorySettings
+ * the first stage's deploy record is read before the run, and when the
+ * runner ends its memory is set back to the record's (one more set_memory,
+ * waited for) and the record's config hash restored, before the summary is
+ * written. */
 #include "session.h"
 
 #include <malloc.h>
