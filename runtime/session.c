@@ -283,6 +283,15 @@ static void session_note_restore(struct session *session, int restored, const ch
     json_decref(summary);
 }
 
+/* The kernel is stopping: the platform is not waited for. */
+static void session_note_stopped(struct session *session)
+{
+    char sentence[200];
+    snprintf(sentence, sizeof sentence, "memory not restored: the kernel stopped first; run %.64s's cell to restore it",
+             session->function);
+    session_note_restore(session, 0, sentence);
+}
+
 static void session_on_memory_restored(void *ctx, const struct cloud_outcome *outcome)
 {
     struct session_restore *restore = ctx;
@@ -315,7 +324,7 @@ static void session_on_finished(void *ctx, const json_t *summary)
     if (session->ending == NULL) {
         session_end(session, summary);
     } else if (session->aborted) {
-        session_note_restore(session, 0, "memory not restored: the kernel stopped first");
+        session_note_stopped(session);
     } else if (session->deployed_state < 0) {
         snprintf(sentence, sizeof sentence, "memory not restored: the deploy record cannot be read (%.500s)",
                  session->deployed_err);
@@ -365,7 +374,7 @@ void session_abort(struct session *session)
     if (session->restore != NULL) { /* its answer may come after the front end is gone: end now */
         session->restore->session = NULL;
         session->restore = NULL;
-        session_note_restore(session, 0, "memory not restored: the kernel stopped first");
+        session_note_stopped(session);
         return;
     }
     if (session->runner != NULL)
