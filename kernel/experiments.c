@@ -168,7 +168,9 @@ static void experiments_publish_summary(struct requests *requests, const json_t 
     experiments_add_row(&html, &text, "round trip", json_object_get(summary, "roundTripTime"));
     const char *restore = json_string_value(json_object_get(summary, "memoryRestore"));
     if (restore != NULL) {
-        buffer_printf(&html, "<tr><td>memory</td><td colspan=3>%s</td></tr>", restore);
+        buffer_puts(&html, "<tr><td>memory</td><td colspan=3>");
+        buffer_puts_html(&html, restore);
+        buffer_puts(&html, "</td></tr>");
         buffer_printf(&text, "  %s\n", restore);
     }
     buffer_printf(&html, "</table><p>Rows: <code>%s</code></p>", folder);

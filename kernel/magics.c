@@ -297,17 +297,6 @@ static void magics_platform(const struct magics_context *m, const char *args)
     magics_ok(m, NULL);
 }
 
-static void magics_html_escape(struct buffer *out, const char *text)
-{
-    for (; text != NULL && *text; text++) {
-        const char *entity = *text == '<' ? "&lt;" : *text == '>' ? "&gt;" : *text == '&' ? "&amp;" : NULL;
-        if (entity != NULL)
-            buffer_puts(out, entity);
-        else
-            buffer_append(out, text, 1);
-    }
-}
-
 /* %functions: one row per function and platform with the configuration
  * its cell deployed (the env= names only: their values may be secrets). */
 static void magics_functions(const struct magics_context *m, const char *args)
@@ -344,13 +333,13 @@ static void magics_functions(const struct magics_context *m, const char *args)
             buffer_printf(&env, "%s%s", k ? "," : "", json_string_value(key) ?: "");
         const char *env_keys = env.size ? env.data : "-";
         buffer_puts(&html, "<tr><td>");
-        magics_html_escape(&html, name);
+        buffer_puts_html(&html, name);
         buffer_printf(&html, "</td><td>%s</td><td><code>%.8s</code></td><td><code>%.8s</code></td>"
                              "<td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>",
                       platform, code, config, memory, timeout, arch[0] ? arch : "-", runtime[0] ? runtime : "-", max);
-        magics_html_escape(&html, env_keys);
+        buffer_puts_html(&html, env_keys);
         buffer_printf(&html, "</td><td>%s</td><td>", when);
-        magics_html_escape(&html, calls);
+        buffer_puts_html(&html, calls);
         buffer_puts(&html, "</td></tr>");
         buffer_printf(&text, "%-20s %-9s %-8.8s %-8.8s %9s %7s  %-6s %-10s %5s  %-27s %-20s %s\n", name, platform,
                       code, config, memory, timeout, arch[0] ? arch : "-", runtime[0] ? runtime : "-", max, when,
