@@ -61,7 +61,8 @@ static int deploy_state_parse(json_t *root, struct deploy_record *out)
     if (json_object_get(root, "remote") != NULL && deploy_state_copy(root, "remote", out->remote, sizeof out->remote) < 0)
         return -1;
     out->max_instances = (int)json_integer_value(json_object_get(root, "max_instances"));
-    if ((json_object_get(root, "arch") != NULL && deploy_state_copy(root, "arch", out->arch, sizeof out->arch) < 0) ||
+    if ((json_object_get(root, "arch") != NULL &&
+         deploy_state_copy(root, "arch", out->arch, sizeof out->arch) < 0) ||
         (json_object_get(root, "runtime") != NULL &&
          deploy_state_copy(root, "runtime", out->runtime, sizeof out->runtime) < 0) ||
         (json_object_get(root, "env_keys") != NULL &&

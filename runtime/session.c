@@ -28,6 +28,8 @@ struct session_restore {
     struct session *session;
 };
 
+#define SESSION_NO_RESTORE (-2)     /* deployed_state of an experiment that does not change the memory */
+
 struct session {
     struct reactor *reactor;
     struct cloud *cloud;
@@ -49,7 +51,7 @@ struct session {
     /* memorySettings: the first stage's record from before the run, to
      * put its memory back when the experiment ends */
     struct deploy_record deployed;
-    int deployed_state;              /* cloud_record's answer; -2: nothing to restore */
+    int deployed_state;              /* cloud_record's answer, or SESSION_NO_RESTORE */
     char deployed_err[512];
     json_t *ending;                  /* the runner's summary while the memory is restored */
     struct session_restore *restore; /* the restore under way, or NULL */
@@ -304,7 +306,8 @@ static void session_on_memory_restored(void *ctx, const struct cloud_outcome *ou
     if (outcome->platform.ok)
         snprintf(sentence, sizeof sentence, "memory restored to %d MB", session->deployed.memory_mb);
     else
-        snprintf(sentence, sizeof sentence, "memory not restored to %d MB (%.64s: %.500s); run %.64s's cell to restore it",
+        snprintf(sentence, sizeof sentence,
+                 "memory not restored to %d MB (%.64s: %.500s); run %.64s's cell to restore it",
                  session->deployed.memory_mb, outcome->platform.error_type ?: "Error",
                  outcome->platform.message ?: "", session->function);
     session_note_restore(session, outcome->platform.ok, sentence);
@@ -315,7 +318,7 @@ static void session_on_memory_restored(void *ctx, const struct cloud_outcome *ou
 static void session_on_finished(void *ctx, const json_t *summary)
 {
     struct session *session = ctx;
-    if (session->deployed_state == -2) {
+    if (session->deployed_state == SESSION_NO_RESTORE) {
         session_end(session, summary);
         return;
     }
@@ -335,8 +338,9 @@ static void session_on_finished(void *ctx, const json_t *summary)
         session_note_restore(session, 0, sentence);
     } else if (strcmp(session->deployed.config_hash, CLOUD_SET_BY_EXPERIMENT) == 0) {
         snprintf(sentence, sizeof sentence,
-                 "memory not restored: an earlier experiment left %.64s at %d MB; run its cell to restore it",
-                 session->function, session->deployed.memory_mb);
+                 "memory not restored: %.64s's deploy record holds an earlier experiment's memory, not its cell's; "
+                 "run its cell to restore it",
+                 session->function);
         session_note_restore(session, 0, sentence);
     } else if ((session->restore = calloc(1, sizeof *session->restore)) == NULL) {
         session_note_restore(session, 0, "memory not restored: out of memory");
@@ -353,7 +357,7 @@ enum session_error session_run(struct session *session, char *err, size_t err_si
     for (int i = 0; i < session->stage_count; i++)
         stages[i] = *target_runner(session->targets[i]);
     struct runner_events events = {session, session_on_progress, session_on_finished};
-    session->deployed_state = -2;
+    session->deployed_state = SESSION_NO_RESTORE;
     if (session->experiment.memory_count > 0 && stages[0].set_memory != NULL)
         session->deployed_state = cloud_record(session->cloud, session->function, &session->deployed,
                                                session->deployed_err, sizeof session->deployed_err);
