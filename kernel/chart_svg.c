@@ -31,27 +31,11 @@ struct chart_svg {
     struct chart_frame frame;
 };
 
-static void chart_svg_escaped(struct buffer *out, const char *text)
-{
-    for (const char *c = text; *c; c++) {
-        if (*c == '<')
-            buffer_printf(out, "&lt;");
-        else if (*c == '>')
-            buffer_printf(out, "&gt;");
-        else if (*c == '&')
-            buffer_printf(out, "&amp;");
-        else if (*c == '"')
-            buffer_printf(out, "&quot;");
-        else
-            buffer_append(out, c, 1);
-    }
-}
-
 /* <text> at X, Y with ATTRS, holding TEXT (escaped). */
 static void chart_svg_text(struct buffer *out, double x, double y, const char *attrs, const char *text)
 {
     buffer_printf(out, "<text x=\"%.1f\" y=\"%.1f\" %s>", x, y, attrs);
-    chart_svg_escaped(out, text);
+    buffer_puts_html(out, text);
     buffer_printf(out, "</text>");
 }
 

@@ -166,6 +166,13 @@ static void experiments_publish_summary(struct requests *requests, const json_t 
     experiments_add_row(&html, &text, "runtime", json_object_get(summary, "runtime"));
     experiments_add_row(&html, &text, "latency", json_object_get(summary, "latency"));
     experiments_add_row(&html, &text, "round trip", json_object_get(summary, "roundTripTime"));
+    const char *restore = json_string_value(json_object_get(summary, "memoryRestore"));
+    if (restore != NULL) {
+        buffer_puts(&html, "<tr><td>memory</td><td colspan=3>");
+        buffer_puts_html(&html, restore);
+        buffer_puts(&html, "</td></tr>");
+        buffer_printf(&text, "  %s\n", restore);
+    }
     buffer_printf(&html, "</table><p>Rows: <code>%s</code></p>", folder);
     if (html.failed || text.failed || failures.failed)
         log_error("out of memory: the summary of %s is not shown", name);

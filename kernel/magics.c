@@ -297,26 +297,18 @@ static void magics_platform(const struct magics_context *m, const char *args)
     magics_ok(m, NULL);
 }
 
-static void magics_html_escape(struct buffer *out, const char *text)
-{
-    for (; text != NULL && *text; text++) {
-        const char *entity = *text == '<' ? "&lt;" : *text == '>' ? "&gt;" : *text == '&' ? "&amp;" : NULL;
-        if (entity != NULL)
-            buffer_puts(out, entity);
-        else
-            buffer_append(out, text, 1);
-    }
-}
-
+/* %functions: one row per function and platform with the configuration
+ * its cell deployed (the env= names only: their values may be secrets). */
 static void magics_functions(const struct magics_context *m, const char *args)
 {
     (void)args;
     json_t *list = cloud_list(m->cloud);
-    struct buffer html = {0}, text = {0};
+    struct buffer html = {0}, text = {0}, env = {0};
     buffer_puts(&html, "<table><thead><tr><th>function</th><th>platform</th><th>code</th><th>config</th>"
-                       "<th>memory</th><th>timeout</th><th>last deploy</th><th>calls go to</th></tr></thead><tbody>");
-    buffer_printf(&text, "%-20s %-9s %-8s %-8s %6s %7s  %-27s %s\n", "function", "platform", "code", "config", "memory",
-                  "timeout", "last deploy", "calls go to");
+                       "<th>memory</th><th>timeout</th><th>arch</th><th>runtime</th><th>max instances</th>"
+                       "<th>env</th><th>last deploy</th><th>calls go to</th></tr></thead><tbody>");
+    buffer_printf(&text, "%-20s %-9s %-8s %-8s %9s %7s  %-6s %-10s %5s  %-27s %-20s %s\n", "function", "platform",
+                  "code", "config", "memory", "timeout", "arch", "runtime", "max", "last deploy", "env", "calls go to");
     size_t i;
     json_t *item;
     json_array_foreach(list, i, item) {
@@ -326,16 +318,32 @@ static void magics_functions(const struct magics_context *m, const char *args)
         const char *config = json_string_value(json_object_get(item, "config_hash")) ?: "";
         const char *when = json_string_value(json_object_get(item, "deployed_at")) ?: "";
         const char *calls = json_string_value(json_object_get(item, "calls")) ?: "";
-        int memory = (int)json_integer_value(json_object_get(item, "memory_mb"));
-        int timeout = (int)json_integer_value(json_object_get(item, "timeout_s"));
+        const char *arch = json_string_value(json_object_get(item, "arch")) ?: "";
+        const char *runtime = json_string_value(json_object_get(item, "runtime")) ?: "";
+        json_int_t max_instances = json_integer_value(json_object_get(item, "max_instances"));
+        char max[24] = "-", memory[24], timeout[24];
+        if (max_instances > 0)
+            snprintf(max, sizeof max, "%lld", (long long)max_instances);
+        snprintf(memory, sizeof memory, "%d MB", (int)json_integer_value(json_object_get(item, "memory_mb")));
+        snprintf(timeout, sizeof timeout, "%d s", (int)json_integer_value(json_object_get(item, "timeout_s")));
+        buffer_clear(&env);
+        size_t k;
+        json_t *key;
+        json_array_foreach(json_object_get(item, "env_keys"), k, key)
+            buffer_printf(&env, "%s%s", k ? "," : "", json_string_value(key) ?: "");
+        const char *env_keys = env.size ? env.data : "-";
         buffer_puts(&html, "<tr><td>");
-        magics_html_escape(&html, name);
+        buffer_puts_html(&html, name);
         buffer_printf(&html, "</td><td>%s</td><td><code>%.8s</code></td><td><code>%.8s</code></td>"
-                             "<td>%d MB</td><td>%d s</td><td>%s</td><td>", platform, code, config, memory, timeout, when);
-        magics_html_escape(&html, calls);
+                             "<td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>",
+                      platform, code, config, memory, timeout, arch[0] ? arch : "-", runtime[0] ? runtime : "-", max);
+        buffer_puts_html(&html, env_keys);
+        buffer_printf(&html, "</td><td>%s</td><td>", when);
+        buffer_puts_html(&html, calls);
         buffer_puts(&html, "</td></tr>");
-        buffer_printf(&text, "%-20s %-9s %-8.8s %-8.8s %6d %7d  %-27s %s\n", name, platform, code, config, memory,
-                      timeout, when, calls);
+        buffer_printf(&text, "%-20s %-9s %-8.8s %-8.8s %9s %7s  %-6s %-10s %5s  %-27s %-20s %s\n", name, platform,
+                      code, config, memory, timeout, arch[0] ? arch : "-", runtime[0] ? runtime : "-", max, when,
+                      env_keys, calls);
     }
     buffer_puts(&html, "</tbody></table>");
     if (json_array_size(list) == 0) {
@@ -343,7 +351,7 @@ static void magics_functions(const struct magics_context *m, const char *args)
         buffer_puts(&text, "No functions deployed from this folder yet: define one with %%cloud_function.\n");
     }
     json_decref(list);
-    if (html.failed || text.failed) {
+    if (html.failed || text.failed || env.failed) {
         requests_fail_execute(m->requests, "OutOfMemory", "cannot list the functions");
     } else {
         magics_publish(m, "display_data",
@@ -353,6 +361,7 @@ static void magics_functions(const struct magics_context *m, const char *args)
     }
     buffer_free(&html);
     buffer_free(&text);
+    buffer_free(&env);
 }
 
 /* ---- %invoke ------------------------------------------------------------------ */

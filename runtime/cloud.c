@@ -594,6 +594,25 @@ static int cloud_define_deploys(const struct cloud_define_job *job)
     return job->options.deploy && strcmp(job->options.run, "local") != 0;
 }
 
+/* The names of ENV ({"KEY": "value"}), comma-separated, into OUT; the
+ * values stay out of the state: they may be secrets. */
+static void cloud_env_keys(const json_t *env, char *out, size_t size)
+{
+    size_t used = 0;
+    const char *key;
+    json_t *value;
+    out[0] = '\0';
+    json_object_foreach((json_t *)env, key, value) {
+        size_t len = strlen(key);
+        if (used + len + 2 > size)
+            break;
+        if (used > 0)
+            out[used++] = ',';
+        memcpy(out + used, key, len + 1);
+        used += len;
+    }
+}
+
 /* Deploys on every platform of JOB (its claims are held). */
 static void cloud_define_run(struct cloud_define_job *job)
 {
@@ -609,6 +628,10 @@ static void cloud_define_run(struct cloud_define_job *job)
         snprintf(record->remote, sizeof record->remote, "%s", job->options.remote);
         record->memory_mb = job->options.memory_mb;
         record->timeout_s = job->options.timeout_s;
+        record->max_instances = job->options.max_instances;
+        snprintf(record->arch, sizeof record->arch, "%s", job->options.arch);
+        snprintf(record->runtime, sizeof record->runtime, "%s", job->options.runtime);
+        cloud_env_keys(job->options.env, record->env_keys, sizeof record->env_keys);
         char elapsed[32];
         cloud_format_elapsed(job->started_ms, elapsed, sizeof elapsed);
         if (!deploying)
@@ -986,6 +1009,7 @@ struct cloud_memory_job {
     char name[65];
     char platform[16];
     int memory_mb;
+    char config_hash[65];        /* what the record says once set: "set-by-experiment" or the cell's (a restore) */
 };
 
 static void cloud_on_memory_set(void *ctx, const struct platform_outcome *outcome)
@@ -999,16 +1023,29 @@ static void cloud_on_memory_set(void *ctx, const struct platform_outcome *outcom
     }
     struct deploy_record record;
     char err[512];
-    if (deploy_state_read(job->cloud->workdir, job->platform, job->name, &record, err, sizeof err) == 1) {
+    /* A restore puts the cell's hash back only over an experiment's mark:
+     * a record a cell rewrote meanwhile is the cell's. */
+    int restore = strcmp(job->config_hash, CLOUD_SET_BY_EXPERIMENT) != 0;
+    if (deploy_state_read(job->cloud->workdir, job->platform, job->name, &record, err, sizeof err) == 1 &&
+        (!restore || strcmp(record.config_hash, CLOUD_SET_BY_EXPERIMENT) == 0)) {
         record.memory_mb = job->memory_mb;
-        snprintf(record.config_hash, sizeof record.config_hash, "set-by-experiment");
-        deploy_state_write(job->cloud->workdir, job->platform, job->name, &record, err, sizeof err);
+        snprintf(record.config_hash, sizeof record.config_hash, "%s", job->config_hash);
+        if (deploy_state_write(job->cloud->workdir, job->platform, job->name, &record, err, sizeof err) < 0 &&
+            restore) {
+            struct cloud_outcome unwritten = {.platform = {.ok = 0, .error_type = "StateUnwritable",
+                                                           .message = err}};
+            job->done(job->ctx, &unwritten);
+            free(job);
+            return;
+        }
     }
     job->done(job->ctx, &result);
     free(job);
 }
 
-void cloud_set_memory(struct cloud *cloud, const char *name, int memory_mb, cloud_done_fn done, void *ctx)
+/* Sets NAME's memory; once set, its record gets MEMORY_MB and CONFIG_HASH. */
+static void cloud_change_memory(struct cloud *cloud, const char *name, int memory_mb, const char *config_hash,
+                                cloud_done_fn done, void *ctx)
 {
     struct cloud_memory_job *job = calloc(1, sizeof *job);
     char err[512];
@@ -1018,6 +1055,7 @@ void cloud_set_memory(struct cloud *cloud, const char *name, int memory_mb, clou
     }
     *job = (struct cloud_memory_job){.cloud = cloud, .done = done, .ctx = ctx, .memory_mb = memory_mb};
     snprintf(job->name, sizeof job->name, "%s", name);
+    snprintf(job->config_hash, sizeof job->config_hash, "%s", config_hash);
     cloud_platform_of(cloud, name, job->platform, sizeof job->platform);
     char remote[180];
     cloud_remote_name(cloud, name, job->platform, remote, sizeof remote);
@@ -1026,6 +1064,24 @@ void cloud_set_memory(struct cloud *cloud, const char *name, int memory_mb, clou
         cloud_fail(done, ctx, "PlatformUnavailable", err);
         free(job);
     }
+}
+
+void cloud_set_memory(struct cloud *cloud, const char *name, int memory_mb, cloud_done_fn done, void *ctx)
+{
+    cloud_change_memory(cloud, name, memory_mb, CLOUD_SET_BY_EXPERIMENT, done, ctx);
+}
+
+int cloud_record(struct cloud *cloud, const char *name, struct deploy_record *out, char *err, size_t err_size)
+{
+    char platform[CLOUD_PLATFORM_NAME_SIZE];
+    cloud_platform_of(cloud, name, platform, sizeof platform);
+    return deploy_state_read(cloud->workdir, platform, name, out, err, err_size);
+}
+
+void cloud_restore_memory(struct cloud *cloud, const char *name, const struct deploy_record *saved,
+                          cloud_done_fn done, void *ctx)
+{
+    cloud_change_memory(cloud, name, saved->memory_mb, saved->config_hash, done, ctx);
 }
 
 int cloud_set_platform(struct cloud *cloud, const char *name, const json_t *settings, char *message,

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "deploy_state.h"
 #include "platform.h"
 #include "reactor.h"
 
@@ -73,8 +74,22 @@ void cloud_delete(struct cloud *cloud, const char *name, const char *platform, c
 
 /* Sets only the memory of NAME where it is deployed (experiments'
  * memorySettings). The state then records that the configuration no longer
- * matches the cell, so running the cell again restores it. */
+ * matches the cell (config hash CLOUD_SET_BY_EXPERIMENT), so running the
+ * cell again restores it. */
+#define CLOUD_SET_BY_EXPERIMENT "set-by-experiment"
 void cloud_set_memory(struct cloud *cloud, const char *name, int memory_mb, cloud_done_fn done, void *ctx);
+
+/* NAME's deploy record where its calls go (deploy_state.h): 1 and *OUT,
+ * 0 when there is none, -1 with ERR when it cannot be read. */
+int cloud_record(struct cloud *cloud, const char *name, struct deploy_record *out, char *err, size_t err_size);
+
+/* After an experiment: sets NAME's memory back to SAVED's (its record from
+ * before the experiment, what the cell deployed), then puts SAVED's memory
+ * and config hash back in the record, unless the cell was run again
+ * meanwhile. The outcome fails when the platform refused or the record
+ * cannot be written. */
+void cloud_restore_memory(struct cloud *cloud, const char *name, const struct deploy_record *saved,
+                          cloud_done_fn done, void *ctx);
 
 /* The platform's name for NAME on PLATFORM (remote=), from this kernel or
  * the state on disk, into OUT. A call may carry it as `remote`, so that a
@@ -112,8 +127,9 @@ const char *cloud_default_platform(const struct cloud *cloud);
  * with KeyboardInterrupt, nothing deployed). Returns how many it stopped. */
 int cloud_interrupt(struct cloud *cloud);
 
-/* Every function known here or on disk, for %functions: [{name, platform,
- * code_hash, config_hash, deployed_at, memory_mb, timeout_s, calls}]. */
+/* Every function known here or on disk, for %functions: deploy_state_list's
+ * items (the configuration each cell deployed, env names without values)
+ * with "calls", where calls to it go. */
 json_t *cloud_list(struct cloud *cloud);
 
 /* Names of the functions defined in this kernel, for completion. */

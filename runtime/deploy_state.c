@@ -60,6 +60,14 @@ static int deploy_state_parse(json_t *root, struct deploy_record *out)
     out->timeout_s = (int)json_integer_value(json_object_get(root, "timeout_s"));
     if (json_object_get(root, "remote") != NULL && deploy_state_copy(root, "remote", out->remote, sizeof out->remote) < 0)
         return -1;
+    out->max_instances = (int)json_integer_value(json_object_get(root, "max_instances"));
+    if ((json_object_get(root, "arch") != NULL &&
+         deploy_state_copy(root, "arch", out->arch, sizeof out->arch) < 0) ||
+        (json_object_get(root, "runtime") != NULL &&
+         deploy_state_copy(root, "runtime", out->runtime, sizeof out->runtime) < 0) ||
+        (json_object_get(root, "env_keys") != NULL &&
+         deploy_state_copy(root, "env_keys", out->env_keys, sizeof out->env_keys) < 0))
+        return -1;
     if (json_object_get(root, "package_sha256") != NULL &&
         deploy_state_copy(root, "package_sha256", out->package_sha256, sizeof out->package_sha256) < 0)
         return -1;
@@ -125,6 +133,14 @@ int deploy_state_write(const char *workdir, const char *platform, const char *na
         json_object_set_new(root, "remote", json_string(record->remote));
     if (root != NULL && record->package_sha256[0])
         json_object_set_new(root, "package_sha256", json_string(record->package_sha256));
+    if (root != NULL && record->arch[0])
+        json_object_set_new(root, "arch", json_string(record->arch));
+    if (root != NULL && record->runtime[0])
+        json_object_set_new(root, "runtime", json_string(record->runtime));
+    if (root != NULL && record->env_keys[0])
+        json_object_set_new(root, "env_keys", json_string(record->env_keys));
+    if (root != NULL && record->max_instances > 0)
+        json_object_set_new(root, "max_instances", json_integer(record->max_instances));
     char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
     json_decref(root);
     int lock = deploy_state_lock(workdir, LOCK_EX);
@@ -149,6 +165,28 @@ static int deploy_state_compare(const void *a, const void *b)
                             json_string_value(json_object_get(y, "platform")));
 }
 
+/* RECORD as deploy_state_list shows it. */
+static json_t *deploy_state_item(const char *name, const char *platform, const struct deploy_record *record)
+{
+    json_t *keys = json_array();
+    for (const char *p = record->env_keys; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len > 0)
+            json_array_append_new(keys, json_stringn(p, len));
+        p += len + (p[len] == ',');
+    }
+    json_t *item = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:o}", "name", name, "platform",
+                             platform, "function", record->function, "code_hash", record->code_hash, "config_hash",
+                             record->config_hash, "deployed_at", record->deployed_at, "memory_mb", record->memory_mb,
+                             "timeout_s", record->timeout_s, "arch", record->arch, "runtime", record->runtime,
+                             "env_keys", keys);
+    if (item != NULL && record->max_instances > 0)
+        json_object_set_new(item, "max_instances", json_integer(record->max_instances));
+    if (item != NULL && record->remote[0])
+        json_object_set_new(item, "remote", json_string(record->remote));
+    return item;
+}
+
 json_t *deploy_state_list(const char *workdir)
 {
     json_t *list = json_array();
@@ -171,11 +209,7 @@ json_t *deploy_state_list(const char *workdir)
             snprintf(name, sizeof name, "%.*s", (int)(len - 5), file->d_name);
             struct deploy_record record;
             if (deploy_state_read(workdir, platform->d_name, name, &record, err, sizeof err) == 1)
-                json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "name", name,
-                                                      "platform", platform->d_name, "function", record.function,
-                                                      "code_hash", record.code_hash, "config_hash", record.config_hash,
-                                                      "deployed_at", record.deployed_at, "memory_mb", record.memory_mb,
-                                                      "timeout_s", record.timeout_s));
+                json_array_append_new(list, deploy_state_item(name, platform->d_name, &record));
         }
         if (files != NULL)
             closedir(files);

@@ -27,6 +27,10 @@ struct deploy_record {
     char function[65];           /* the def the package calls */
     char package_sha256[48];     /* base64 SHA-256 of the package last sent, "" when unknown */
     char remote[180];            /* the platform's name for it when not NAME (remote=), else "" */
+    char arch[8];                /* "x86_64" or "arm64"; "" in records from before it was kept */
+    char runtime[16];            /* "python3.12", ...; "" likewise */
+    int max_instances;           /* 0: the platform's default */
+    char env_keys[512];          /* the env= names, comma-separated (never the values: they may be secrets) */
 };
 
 /* 1 and *OUT when found, 0 when there is none, -1 with ERR when unreadable. */
@@ -48,7 +52,10 @@ int deploy_state_claim(const char *workdir, const char *platform, const char *na
 /* Ends a claim (FD from deploy_state_claim; a negative FD is ignored). */
 void deploy_state_unclaim(int fd);
 
-/* Every readable record: [{"name", "platform", "code_hash", ...}], sorted by name then platform. */
+/* Every readable record: [{"name", "platform", "function", "code_hash",
+ * "config_hash", "deployed_at", "memory_mb", "timeout_s", "arch",
+ * "runtime", "env_keys": [...], and "max_instances" and "remote" when
+ * set}], sorted by name then platform. */
 json_t *deploy_state_list(const char *workdir);
 
 #endif

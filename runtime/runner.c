@@ -94,6 +94,7 @@ struct runner {
     char *payload_text;
     int memory_index, iteration, memory_passes;
     int memory_mb;                   /* the setting of this pass, 0 = unchanged */
+    int setting_memory;              /* a set_memory is not answered yet: an interrupt waits for it */
     struct runner_slot *slots;
     struct runner_slot **ready;      /* slots whose run ended, waiting to launch their next */
     int next_slot;                   /* the first slot of the pass not launched yet */
@@ -610,6 +611,7 @@ static void runner_on_memory_set(void *ctx, const struct runner_outcome *outcome
 {
     struct runner *r = ctx;
     r->outstanding--;
+    r->setting_memory = 0;
     r->depth++;
     if (r->state == RUNNER_STOPPING && list_is_empty(&r->in_flight)) {
         runner_finish(r, "interrupted");
@@ -646,6 +648,7 @@ static void runner_start_pass(struct runner *r)
     r->memory_mb = r->experiment->memory_settings[next_memory];
     r->phase = "reconfiguring";
     r->outstanding++;
+    r->setting_memory = 1;
     if (r->targets[0].set_memory(r->targets[0].ctx, r->memory_mb, runner_on_memory_set, r) < 0) {
         struct runner_outcome failed = {.ok = 0, .error_type = "ConfigureFailed", .message = "cannot set the memory"};
         runner_on_memory_set(r, &failed);
@@ -715,7 +718,9 @@ void runner_interrupt(struct runner *r)
             runner_call_free(call);
         }
     }
-    if (list_is_empty(&r->in_flight))
+    /* A memory change under way is waited for too, so the experiment's
+     * end (and the session's restore) never races it on the platform. */
+    if (list_is_empty(&r->in_flight) && !r->setting_memory)
         runner_finish(r, "interrupted");
     else
         r->grace_timer = reactor_timer(r->reactor, RUNNER_INTERRUPT_GRACE_MS, runner_on_grace_over, r);

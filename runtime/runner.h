@@ -90,8 +90,9 @@ struct runner *runner_start(struct reactor *reactor, const struct experiment *ex
                             const struct runner_target *targets, int stage_count, struct results_store *store,
                             const struct runner_events *events, char *err, size_t err_size);
 
-/* Stops launching; in-flight runs get two seconds to finish, then are given
- * up (rows are not written for them); the summary says "interrupted". */
+/* Stops launching; in-flight runs (and a memory setting being applied) get
+ * two seconds to finish, then are given up (rows are not written for
+ * them); the summary says "interrupted". */
 void runner_interrupt(struct runner *runner);
 
 /* Ends at once (kernel shutdown): the runs in flight are given up without

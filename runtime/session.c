@@ -2,7 +2,11 @@
  * session.h). The HTTP engine is made only when a stage is an endpoint.
  * The session records the experiment and what it calls in the folder's
  * experiment.json; summary.json gets the runner's summary without the
- * chart series (the rows hold them) plus the end time. */
+ * chart series (the rows hold them) plus the end time. With memorySettings
+ * the first stage's deploy record is read before the run, and when the
+ * runner ends its memory is set back to the record's (one more set_memory,
+ * waited for) and the record's config hash restored, before the summary is
+ * written. */
 #include "session.h"
 
 #include <malloc.h>
@@ -17,6 +21,14 @@
 #include "faasrunner.h"
 #include "results.h"
 #include "targets.h"
+
+/* A memory restore's context: it outlives a session freed before the
+ * platform answers (the kernel stopping), which then only frees it. */
+struct session_restore {
+    struct session *session;
+};
+
+#define SESSION_NO_RESTORE (-2)     /* deployed_state of an experiment that does not change the memory */
 
 struct session {
     struct reactor *reactor;
@@ -36,6 +48,14 @@ struct session {
     struct results_store *store;
     char folder[4096];
     struct runner *runner;
+    /* memorySettings: the first stage's record from before the run, to
+     * put its memory back when the experiment ends */
+    struct deploy_record deployed;
+    int deployed_state;              /* cloud_record's answer, or SESSION_NO_RESTORE */
+    char deployed_err[512];
+    json_t *ending;                  /* the runner's summary while the memory is restored */
+    struct session_restore *restore; /* the restore under way, or NULL */
+    int aborted;                     /* the kernel is stopping: no more platform calls */
 };
 
 struct session *session_new(struct reactor *reactor, struct cloud *cloud, const char *output, const char *workdir,
@@ -61,6 +81,8 @@ void session_free(struct session *session)
 {
     if (session == NULL)
         return;
+    if (session->restore != NULL)
+        session->restore->session = NULL;
     if (session->runner != NULL)
         runner_release(session->runner); /* frees itself when its last outstanding call answers */
     if (session->store != NULL)
@@ -72,6 +94,7 @@ void session_free(struct session *session)
         experiment_free(&session->experiment);
     json_decref(session->stages);
     json_decref(session->function_files);
+    json_decref(session->ending);
     free(session->output);
     free(session->workdir);
     free(session);
@@ -232,9 +255,9 @@ static void session_on_progress(void *ctx, const struct runner_progress *progres
     session->events.progress(session->events.ctx, progress);
 }
 
-static void session_on_finished(void *ctx, const json_t *summary)
+/* The experiment is over: the folder is closed with SUMMARY and the front end told. */
+static void session_end(struct session *session, const json_t *summary)
 {
-    struct session *session = ctx;
     char end[32];
     clock_iso8601_now(end);
     json_t *shown = json_deep_copy(summary);
@@ -250,12 +273,94 @@ static void session_on_finished(void *ctx, const json_t *summary)
     json_decref(shown);
 }
 
+/* Says in the summary how the function's memory ended: "memoryRestored"
+ * (true or false) and "memoryRestore", a sentence. */
+static void session_note_restore(struct session *session, int restored, const char *sentence)
+{
+    json_object_set_new(session->ending, "memoryRestored", json_boolean(restored));
+    json_object_set_new(session->ending, "memoryRestore", json_string(sentence));
+    json_t *summary = session->ending;
+    session->ending = NULL;
+    session_end(session, summary);
+    json_decref(summary);
+}
+
+/* The kernel is stopping: the platform is not waited for. */
+static void session_note_stopped(struct session *session)
+{
+    char sentence[200];
+    snprintf(sentence, sizeof sentence, "memory not restored: the kernel stopped first; run %.64s's cell to restore it",
+             session->function);
+    session_note_restore(session, 0, sentence);
+}
+
+static void session_on_memory_restored(void *ctx, const struct cloud_outcome *outcome)
+{
+    struct session_restore *restore = ctx;
+    struct session *session = restore->session;
+    free(restore);
+    if (session == NULL)
+        return;
+    session->restore = NULL;
+    char sentence[800];
+    if (outcome->platform.ok)
+        snprintf(sentence, sizeof sentence, "memory restored to %d MB", session->deployed.memory_mb);
+    else
+        snprintf(sentence, sizeof sentence,
+                 "memory not restored to %d MB (%.64s: %.500s); run %.64s's cell to restore it",
+                 session->deployed.memory_mb, outcome->platform.error_type ?: "Error",
+                 outcome->platform.message ?: "", session->function);
+    session_note_restore(session, outcome->platform.ok, sentence);
+}
+
+/* An experiment that changed the memory puts back what the cell deployed,
+ * whether it finished, failed or was interrupted, before it is reported. */
+static void session_on_finished(void *ctx, const json_t *summary)
+{
+    struct session *session = ctx;
+    if (session->deployed_state == SESSION_NO_RESTORE) {
+        session_end(session, summary);
+        return;
+    }
+    session->ending = json_deep_copy(summary);
+    char sentence[800];
+    if (session->ending == NULL) {
+        session_end(session, summary);
+    } else if (session->aborted) {
+        session_note_stopped(session);
+    } else if (session->deployed_state < 0) {
+        snprintf(sentence, sizeof sentence, "memory not restored: the deploy record cannot be read (%.500s)",
+                 session->deployed_err);
+        session_note_restore(session, 0, sentence);
+    } else if (session->deployed_state == 0) {
+        snprintf(sentence, sizeof sentence, "memory not restored: %.64s has no deploy record from this folder",
+                 session->function);
+        session_note_restore(session, 0, sentence);
+    } else if (strcmp(session->deployed.config_hash, CLOUD_SET_BY_EXPERIMENT) == 0) {
+        snprintf(sentence, sizeof sentence,
+                 "memory not restored: %.64s's deploy record holds an earlier experiment's memory, not its cell's; "
+                 "run its cell to restore it",
+                 session->function);
+        session_note_restore(session, 0, sentence);
+    } else if ((session->restore = calloc(1, sizeof *session->restore)) == NULL) {
+        session_note_restore(session, 0, "memory not restored: out of memory");
+    } else {
+        session->restore->session = session;
+        cloud_restore_memory(session->cloud, session->function, &session->deployed, session_on_memory_restored,
+                             session->restore);
+    }
+}
+
 enum session_error session_run(struct session *session, char *err, size_t err_size)
 {
     struct runner_target stages[SESSION_MAX_STAGES];
     for (int i = 0; i < session->stage_count; i++)
         stages[i] = *target_runner(session->targets[i]);
     struct runner_events events = {session, session_on_progress, session_on_finished};
+    session->deployed_state = SESSION_NO_RESTORE;
+    if (session->experiment.memory_count > 0 && stages[0].set_memory != NULL)
+        session->deployed_state = cloud_record(session->cloud, session->function, &session->deployed,
+                                               session->deployed_err, sizeof session->deployed_err);
     session->runner = runner_start(session->reactor, &session->experiment, stages, session->stage_count,
                                    session->store, &events, err, err_size);
     return session->runner != NULL ? SESSION_OK : SESSION_INVALID_EXPERIMENT;
@@ -269,6 +374,13 @@ void session_interrupt(struct session *session)
 
 void session_abort(struct session *session)
 {
+    session->aborted = 1;
+    if (session->restore != NULL) { /* its answer may come after the front end is gone: end now */
+        session->restore->session = NULL;
+        session->restore = NULL;
+        session_note_stopped(session);
+        return;
+    }
     if (session->runner != NULL)
         runner_abort(session->runner);
 }

@@ -4,7 +4,9 @@
  * and checks the experiment, opens its results folder, drives the runner,
  * and when the runner ends closes the folder with the summary (plus
  * endTime) and writes FaaS Runner's own files beside faaset's
- * (faasrunner.h). What the user sees (progress, tables, charts or lines on a
+ * (faasrunner.h). An experiment with memorySettings first puts the
+ * function's memory back to what its cell deployed (its deploy record from
+ * before the run), and its summary says how that went. What the user sees (progress, tables, charts or lines on a
  * terminal) is the front end's, through the events.
  *
  * Life cycle: session_new, session_add_* for each stage, session_open
@@ -37,7 +39,9 @@ struct session_events {
     void *ctx;
     void (*progress)(void *ctx, const struct runner_progress *progress);
     /* The experiment ended: SUMMARY has stats_report's figures and series,
-     * "status" and "endTime"; the folder is closed. Free the session from
+     * "status" and "endTime", and with memorySettings "memoryRestored"
+     * (true or false) and "memoryRestore" (a sentence: "memory restored to
+     * 128 MB", or why not); the folder is closed. Free the session from
      * here on. */
     void (*finished)(void *ctx, const json_t *summary);
 };

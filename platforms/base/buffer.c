@@ -39,6 +39,21 @@ void buffer_puts(struct buffer *buffer, const char *text)
     buffer_append(buffer, text, strlen(text));
 }
 
+void buffer_puts_html(struct buffer *buffer, const char *text)
+{
+    for (; text != NULL && *text; text++) {
+        const char *entity = *text == '<'   ? "&lt;"
+                             : *text == '>' ? "&gt;"
+                             : *text == '&' ? "&amp;"
+                             : *text == '"' ? "&quot;"
+                                            : NULL;
+        if (entity != NULL)
+            buffer_puts(buffer, entity);
+        else
+            buffer_append(buffer, text, 1);
+    }
+}
+
 void buffer_printf(struct buffer *buffer, const char *fmt, ...)
 {
     va_list args;

@@ -18,6 +18,8 @@ struct buffer {
 void buffer_append(struct buffer *buffer, const void *data, size_t size);
 void buffer_puts(struct buffer *buffer, const char *text);
 void buffer_printf(struct buffer *buffer, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends TEXT (NULL: nothing) with <, >, & and " as HTML entities, for HTML and SVG. */
+void buffer_puts_html(struct buffer *buffer, const char *text);
 
 /* Appends to the NUL-terminated text in OUT (an array of SIZE bytes),
  * cutting what does not fit: for messages built in a caller's fixed array. */

@@ -94,7 +94,8 @@ def test_deploy_call_invoke_and_saaf(workspace):
 def test_magics_functions_platform_help(workspace):
     cells = workspace.run(
         "%functions",
-        HELLO.replace("hello", "listed").replace("memory=256", "memory=512 timeout=45"),
+        HELLO.replace("hello", "listed").replace(
+            "memory=256", 'memory=512 timeout=45 max_instances=3 env="API_TOKEN=hunter2;MODE=fast"'),
         "%functions",
         "%platform",
         "%help",
@@ -110,7 +111,13 @@ def test_magics_functions_platform_help(workspace):
     assert html.startswith("<table") and "<td>listed</td>" in html and "<td>local</td>" in html, html
     assert "512 MB" in html and "45 s" in html, html
     row = [line for line in plain.splitlines() if line.startswith("listed ")]
-    assert len(row) == 1 and " local " in row[0] and " 512 " in row[0], plain
+    assert len(row) == 1 and " local " in row[0] and " 512 MB " in row[0], plain
+    # the full configuration: arch, runtime, max_instances, when, and the env names without their values
+    assert re.search(r" 45 s +x86_64 +python3\.\d+ +3 +\d{4}-\d\d-\d\dT[\d:.]+Z +API_TOKEN,MODE +", row[0]), plain
+    assert "<td>API_TOKEN,MODE</td>" in html and "<td>3</td>" in html, html
+    assert "hunter2" not in html + plain and "fast" not in html + plain, plain
+    state = (workspace.folder / ".faaset" / "state" / "local" / "listed.json").read_text()
+    assert "API_TOKEN" in state and "hunter2" not in state, state
     assert platform.ok().stdout == "Default platform: local\n", platform
     listed = help_.ok().stdout
     for magic in ("%%cloud_function", "%invoke", "%%invoke", "%platform", "%functions", "%help"):

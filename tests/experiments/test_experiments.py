@@ -106,6 +106,7 @@ CELLS = {
     "deploy": SLEEPER,
     "basic": experiment_cell(BASIC),
     "memory": experiment_cell(MEMORY),
+    "restored": '%functions',
     "redeploy": SLEEPER + '\nprint(sleeper({"sleep": 0})["functionMemory"])',
     "sleepy": experiment_cell(SLEEPY),
     "failing": experiment_cell(FAILING),
@@ -387,6 +388,9 @@ def test_memory_settings_reconfigure_before_each_pass(notebook):
         assert len(new) == 2 and all(r["iteration"] == 0 for r in new), new
     assert folder.summary["newContainers"] == 4, folder.summary
     assert folder.summary["runs"] == 16 and folder.summary["status"] == "complete", folder.summary
+    assert folder.summary["memoryRestored"] is True, folder.summary
+    assert folder.summary["memoryRestore"] == "memory restored to 128 MB", folder.summary
+    assert "\n  memory restored to 128 MB\n" in display_text(cell.displays[1]), cell
 
 
 def test_sleep_time_between_passes(notebook):
@@ -581,11 +585,17 @@ def test_experiment_file_name_names_the_run(notebook):
     assert len(folder.rows()) == 2 and folder.meta["experiment"] == QUICK
 
 
-def test_deploy_cell_restores_the_memory_an_experiment_changed(notebook):
-    """After memorySettings left the function at 512 MB, running its
-    unchanged %%cloud_function cell (128 MB) reconfigures it back."""
+def test_an_experiment_puts_the_memory_back_to_the_cells(notebook):
+    """memorySettings left the function at 512 MB; the experiment's end put
+    it back to its cell's 128 MB and the record's configuration hash with
+    it: %functions shows the cell's configuration, and running the unchanged
+    %%cloud_function cell finds it up to date, at 128 MB."""
+    listing = notebook.cell("restored").ok()
+    shown = text(listing.displays[0].data["text/plain"]) if listing.displays else listing.stdout
+    line = next(l for l in shown.splitlines() if l.lstrip().startswith("sleeper"))
+    assert "set-by" not in line and re.search(r"\b128 MB\b", line), shown
     cell = notebook.cell("redeploy").ok()
-    assert cell.stdout.startswith("local: updated configuration of sleeper"), cell
+    assert "up to date sleeper" in cell.stdout or "sleeper up to date" in cell.stdout, cell
     assert cell.stdout.splitlines()[-1] == "128", cell
 
 

@@ -209,6 +209,54 @@ def test_interrupt_while_sleeping_between_passes_ends_at_once(kernel):
 
 
 @pytest.mark.deadline(60)
+def test_an_interrupted_memory_experiment_puts_the_cells_memory_back(kernel):
+    """memorySettings [512] moved the sleeper (128 MB in its cell) to 512 MB;
+    an interrupt in the sleepTime that follows a memory change still ends
+    with the memory set back, and the summary says so."""
+    deploy(kernel)
+    watcher = Watcher(kernel, experiment_cell({"runs": 2, "threads": 2, "iterations": 2, "sleepTime": 30,
+                                               "memorySettings": [512], "payloads": [{"sleep": 0.01}],
+                                               "experimentName": "moved"}))
+
+    def sleeping_after_the_change(msg):
+        shown = display_text(msg["content"]) if msg["msg_type"] == "update_display_data" else ""
+        return "0/4 done" in shown and shown.endswith("sleeping")
+
+    assert watcher.pump(10, until=sleeping_after_the_change), [display_text(m["content"])
+                                                               for m in watcher.of_type("update_display_data")]
+    interrupt(kernel)
+    watcher.pump(ENDS_WITHIN + 5)
+    assert watcher.idle, "the cell did not end"
+    assert watcher.reply(15)["content"]["ename"] == "KeyboardInterrupt"
+    folder = run_folder(kernel.sandbox.dir, "moved")
+    assert folder.rows() == [], folder.rows()
+    assert folder.summary["status"] == "interrupted", folder.summary
+    assert folder.summary["memoryRestore"] == "memory restored to 128 MB", folder.summary
+    summaries = [display_text(m["content"]) for m in watcher.of_type("display_data")]
+    assert any("\n  memory restored to 128 MB\n" in s for s in summaries), summaries
+    reply, outputs = kernel.execute('sleeper({"sleep": 0})["functionMemory"]')
+    assert reply["status"] == "ok", (reply, outputs)
+    assert [m["content"]["data"]["text/plain"] for m in outputs if m["msg_type"] == "execute_result"] == ["'128'"]
+
+
+@pytest.mark.deadline(60)
+def test_shutdown_mid_memory_experiment_says_the_memory_was_not_put_back(kernel):
+    """A shutdown does not wait for the platform: the summary says the
+    memory was left as the experiment set it, and why."""
+    deploy(kernel)
+    watcher = Watcher(kernel, experiment_cell({"runs": 2, "threads": 2, "sleepTime": 30, "memorySettings": [512],
+                                               "payloads": [{"sleep": 0.01}], "experimentName": "unmoved"}))
+    assert watcher.pump(10, until=lambda m: m["msg_type"] == "update_display_data"
+                        and display_text(m["content"]).endswith("sleeping")), "no memory change"
+    kernel.shutdown(timeout=10)
+    assert kernel.process.returncode == 0
+    folder = run_folder(kernel.sandbox.dir, "unmoved")
+    assert folder.summary["status"] == "interrupted" and folder.summary["memoryRestored"] is False, folder.summary
+    assert folder.summary["memoryRestore"] == \
+        "memory not restored: the kernel stopped first; run sleeper's cell to restore it", folder.summary
+
+
+@pytest.mark.deadline(60)
 def test_shutdown_mid_experiment_keeps_the_finished_rows(kernel):
     deploy(kernel)
     # 2000 runs of 0.1 s on 4 threads: 50 s if the shutdown waited for them

@@ -73,13 +73,16 @@ def test_deploy_call_change_and_errors(gcf_workspace, standin):
 
 
 def test_an_experiment_sets_memory_before_each_pass(gcf_workspace, standin):
+    """Each memory setting is sent before its passes, and once the
+    experiment ends one more puts the cell's 128 MB back, so running the
+    cell again finds the function up to date."""
     workspace = gcf_workspace.use(standin)
     source = cell_for("sleeper", body='import time; time.sleep(request["sleep"]); return {"ok": 1}',
                       options="memory=128")
     mark = workspace.trace.mark()
-    deployed, experiment = workspace.run(source, '''%%experiment sleeper
+    deployed, experiment, again = workspace.run(source, '''%%experiment sleeper
 {"experimentName": "on-google", "payloads": [{"sleep": 0.1}], "runs": 8, "threads": 2,
- "memorySettings": [128, 256]}''')
+ "memorySettings": [128, 256]}''', source)
     assert gcf_line(deployed)["verb"] in ("deployed", "up to date"), deployed
     experiment.ok()
     runs = list((workspace.folder / "faaset-results" / "sleeper").glob("on-google-*/runs.jsonl"))
@@ -88,8 +91,11 @@ def test_an_experiment_sets_memory_before_each_pass(gcf_workspace, standin):
     assert len(rows) == 16 and all(r["status"] == "ok" for r in rows), rows[:3]
     assert all(r["endpoint"] == "gcf" for r in rows), rows[0]
     memory_sets = [op for op in workspace.trace.since(mark) if op["op"] == "set_memory"]
-    assert len(memory_sets) == 2 and all(op["platform"] == "gcf" for op in memory_sets), memory_sets
-    assert function_of(standin, "sleeper")["serviceConfig"]["availableMemory"] == "256Mi"
+    assert len(memory_sets) == 3 and all(op["platform"] == "gcf" for op in memory_sets), memory_sets
+    assert function_of(standin, "sleeper")["serviceConfig"]["availableMemory"] == "128Mi"
+    summary = json.loads(next(runs[0].parent.glob("summary.json")).read_text())
+    assert summary["memoryRestore"] == "memory restored to 128 MB", summary
+    assert gcf_line(again)["verb"] == "up to date", again
 
 
 def test_sizes_and_names_google_refuses_are_explained(gcf_workspace, standin):

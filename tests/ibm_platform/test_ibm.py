@@ -144,8 +144,9 @@ def test_an_experiment_sets_memory_before_each_pass(ibm_workspace, standin):
     assert all(r["endpoint"] == "ibm" and len(r["activationId"]) == 32 for r in rows), rows[0]
     assert len({r["activationId"] for r in rows}) == 16
     memory_sets = [op for op in workspace.trace.since(mark) if op["op"] == "set_memory"]
-    assert len(memory_sets) == 2 and all(op["platform"] == "ibm" for op in memory_sets), memory_sets
-    assert action_of(standin, "sleeper")["limits"]["memory"] == 256
+    # one more after the passes: the cell's 128 MB is put back
+    assert len(memory_sets) == 3 and all(op["platform"] == "ibm" for op in memory_sets), memory_sets
+    assert action_of(standin, "sleeper")["limits"]["memory"] == 128
 
 
 def test_limits_are_checked_before_sending_and_the_platforms_refusal_explained(ibm_workspace, tmp_path):

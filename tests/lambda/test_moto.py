@@ -23,7 +23,7 @@ def test_deploy_update_and_reconfigure_from_a_notebook(aws_workspace, moto):
     cells = workspace.run("%platform aws", first, first, first.replace("memory=256", "memory=512"),
                           first.replace("memory=256", "memory=512").replace('"hi"', '"hello"'), "%functions")
     platform, deployed, unchanged, reconfigured, recoded, listing = cells
-    assert re.search(r"greet\s+aws\s+[0-9a-f]{8}\s+[0-9a-f]{8}\s+512\s+30", listing.ok().stdout + str(
+    assert re.search(r"greet\s+aws\s+[0-9a-f]{8}\s+[0-9a-f]{8}\s+512 MB\s+30 s\s+arm64\s+python3\.\d+", listing.ok().stdout + str(
         [o.get("data", {}).get("text/plain", "") for o in listing.outputs])), listing
     shown = platform.ok().stdout + "".join(str(o.get("data", "")) for o in platform.outputs)
     assert "aws" in shown and "AKIA...0001" in shown, platform

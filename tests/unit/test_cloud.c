@@ -9,7 +9,7 @@
  * run in real worker processes (/usr/bin/python3): a result, the shown
  * result with roundTripTime (and latency), a raised exception's type,
  * message and traceback, the invoke upcall's answer, an unknown platform.
- * Then cloud_set_memory, cloud_delete (state and folder gone, "deleted"),
+ * Then cloud_set_memory and cloud_restore_memory, cloud_delete (state and folder gone, "deleted"),
  * and cloud_platform_of for functions on two platforms held at once.
  *
  * FAASET_TRACE_PLATFORM points at a file in another temporary folder: its
@@ -422,6 +422,27 @@ static void test_set_memory(struct cloud *cloud)
     state = state_file("local", "double", NULL);
     CHECK(json_integer_value(json_object_get(state, "memory_mb")) == 512);
     json_decref(state);
+    /* an experiment's end puts the memory and the cell's hash back */
+    struct deploy_record saved;
+    char err[512];
+    CHECK(cloud_record(cloud, "double", &saved, err, sizeof err) == 1 && saved.memory_mb == 512);
+    CHECK(strcmp(saved.runtime, "python3.12") == 0 && strcmp(saved.arch, "x86_64") == 0);
+    cloud_set_memory(cloud, "double", 2048, on_called, &c);
+    run_until(&c.done);
+    called_free(&c);
+    ops = trace_lines();
+    cloud_restore_memory(cloud, "double", &saved, on_called, &c);
+    run_until(&c.done);
+    CHECK(c.done && c.ok);
+    called_free(&c);
+    CHECK(trace_lines() == ops + 1 && trace_last_is("local", "set_memory", "double"));
+    state = state_file("local", "double", NULL);
+    CHECK(json_integer_value(json_object_get(state, "memory_mb")) == 512);
+    CHECK(strcmp(str(state, "config_hash"), saved.config_hash) == 0);
+    json_decref(state);
+    result = define(cloud, "double", double_v2, "{\"memory\": \"512\"}");
+    CHECK(line_is(first_line(result), "local: up to date double", hash_v2));
+    json_decref(result);
     /* nothing to reconfigure */
     cloud_set_memory(cloud, "ghost", 256, on_called, &c);
     run_until(&c.done);

@@ -1,5 +1,6 @@
 /* Unit tests for deploy_state: a record written and read back field by
- * field (the optional remote and package_sha256 too), a missing record,
+ * field (the optional remote, package_sha256, arch, runtime, env names and
+ * max_instances too), a missing record,
  * files of mode 0600 in folders of mode 0700, replacement by rename (a hard
  * link to the old file keeps the old text, and no temporary file is left),
  * corrupted or foreign files reported with their path and treated as absent
@@ -80,6 +81,10 @@ static void test_round_trip(void)
     snprintf(in.package_sha256, sizeof in.package_sha256, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
     snprintf(in.remote, sizeof in.remote, "arn:aws:lambda:us-east-1:123456789012:function:other");
     in.timeout_s = 900;
+    snprintf(in.arch, sizeof in.arch, "arm64");
+    snprintf(in.runtime, sizeof in.runtime, "python3.11");
+    snprintf(in.env_keys, sizeof in.env_keys, "TABLE,MODE");
+    in.max_instances = 3;
     CHECK(deploy_state_write(workdir, "aws", "f", &in, err, sizeof err) == 0);
     memset(&out, 0x5A, sizeof out);
     CHECK(deploy_state_read(workdir, "aws", "f", &out, err, sizeof err) == 1);
@@ -90,6 +95,8 @@ static void test_round_trip(void)
     CHECK(strcmp(out.function, "handler") == 0);
     CHECK(strcmp(out.package_sha256, in.package_sha256) == 0);
     CHECK(strcmp(out.remote, in.remote) == 0);
+    CHECK(strcmp(out.arch, "arm64") == 0 && strcmp(out.runtime, "python3.11") == 0 && out.max_instances == 3);
+    CHECK(strcmp(out.env_keys, "TABLE,MODE") == 0);
 
     /* Without the optional fields they read back empty, not stale. */
     struct deploy_record plain = sample("abc", 512);
@@ -97,6 +104,7 @@ static void test_round_trip(void)
     memset(&out, 0x5A, sizeof out);
     CHECK(deploy_state_read(workdir, "gcf", "f", &out, err, sizeof err) == 1);
     CHECK(out.remote[0] == '\0' && out.package_sha256[0] == '\0' && out.memory_mb == 512);
+    CHECK(out.arch[0] == '\0' && out.runtime[0] == '\0' && out.env_keys[0] == '\0' && out.max_instances == 0);
 
     /* The file holds the format, version, name and platform. */
     char path[4096];
@@ -186,8 +194,11 @@ static void test_list_and_remove(void)
     char err[512] = "";
     /* Records now: aws/f, gcf/f, and aws/{broken,foreign,newer,incomplete,toolong} unreadable. */
     struct deploy_record r = sample("h", 128);
-    CHECK(deploy_state_write(workdir, "local", "a", &r, err, sizeof err) == 0);
     CHECK(deploy_state_write(workdir, "azure", "f", &r, err, sizeof err) == 0);
+    snprintf(r.arch, sizeof r.arch, "arm64");
+    snprintf(r.env_keys, sizeof r.env_keys, "TABLE,MODE");
+    r.max_instances = 3;
+    CHECK(deploy_state_write(workdir, "local", "a", &r, err, sizeof err) == 0);
     json_t *list = deploy_state_list(workdir);
     CHECK(json_array_size(list) == 4); /* the unreadable files are left out */
     const char *expected[][2] = {{"a", "local"}, {"f", "aws"}, {"f", "azure"}, {"f", "gcf"}};
@@ -200,6 +211,12 @@ static void test_list_and_remove(void)
     CHECK(json_integer_value(json_object_get(gcf, "memory_mb")) == 512);
     CHECK(strcmp(json_string_value(json_object_get(gcf, "code_hash")), "abc") == 0);
     CHECK(strcmp(json_string_value(json_object_get(gcf, "function")), "handler") == 0);
+    CHECK(json_array_size(json_object_get(gcf, "env_keys")) == 0 && json_object_get(gcf, "max_instances") == NULL);
+    json_t *local = json_array_get(list, 0); /* the env names as a list, never values */
+    CHECK(json_array_size(json_object_get(local, "env_keys")) == 2);
+    CHECK(strcmp(json_string_value(json_array_get(json_object_get(local, "env_keys"), 1)) ?: "", "MODE") == 0);
+    CHECK(json_integer_value(json_object_get(local, "max_instances")) == 3);
+    CHECK(strcmp(json_string_value(json_object_get(local, "arch")) ?: "", "arm64") == 0);
     json_decref(list);
 
     CHECK(deploy_state_remove(workdir, "aws", "f", err, sizeof err) == 0);

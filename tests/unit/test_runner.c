@@ -719,6 +719,21 @@ static void test_interrupt(struct reactor *reactor)
     json_decref(rows);
     json_decref(run.summary);
 
+    /* An interrupt while a memory setting is applied waits for its answer,
+     * so nothing set afterwards (the session's restore) races it. */
+    fake_init(&f, reactor);
+    CHECK(run_start(&run, reactor, "{\"threads\": 2, \"memorySettings\": [256, 512]}", 4, &target, 1, err,
+                    sizeof err) == 0);
+    CHECK(f.memory_calls == 1);
+    runner_interrupt(run.runner);
+    CHECK(run.finished == 0);
+    CHECK(drive_until(reactor, &run.finished, 1));
+    CHECK(strcmp(status_of(&run), "interrupted") == 0 && f.memory_calls == 1 && f.invocations == 0);
+    rows = run_end(&run);
+    CHECK(json_array_size(rows) == 0);
+    json_decref(rows);
+    json_decref(run.summary);
+
     /* Abort: at once, the same. */
     fake_init(&f, reactor);
     f.hold_from = 2;
