@@ -10,6 +10,7 @@ jupyter_client.
 import json
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -163,6 +164,27 @@ def assert_no_sanitizer_report(text_, what):
         assert marker not in text_, f"sanitizer report in {what}:\n{text_}"
 
 
+def outputs_text(cells):
+    """Everything the cells showed, as one string (to look for secrets)."""
+    return "\n".join(repr(cell) for cell in cells)
+
+
+def deploy_line(cell, platform):
+    """The cell's one `PLATFORM: VERB NAME (hash) in T ms[; note]` line, matched (groups verb, name,
+    hash, note)."""
+    found = [line for line in cell.ok().stdout.splitlines() if line.startswith(platform + ":")]
+    assert len(found) == 1, cell
+    match = re.match(rf"^{platform}: (?P<verb>.+?) (?P<name>\w+) \((?P<hash>[0-9a-f]{{8}})\) in [0-9.]+ ms"
+                     r"(?:; (?P<note>.*))?$", found[0])
+    assert match, found[0]
+    return match
+
+
+def cloud_cell(platform, name, body='return {"hi": request["name"]}', options="memory=256"):
+    """A %%cloud_function cell for PLATFORM defining NAME."""
+    return f"%%cloud_function platforms={platform} {options}\ndef {name}(request, context):\n    {body}"
+
+
 class Workspace:
     """A notebook folder plus the sandboxed kernelspec, the trace file and the
     environment a kernel started for it gets."""
@@ -176,6 +198,11 @@ class Workspace:
         self.env["FAASET_TRACE_PLATFORM"] = str(self.trace.path)
         self.env["PYTHONDONTWRITEBYTECODE"] = "1"
         self.runs = 0
+
+    def written_files(self):
+        """Every file a kernel wrote for this folder: state, results, payloads, and its stderr logs."""
+        written = [path for path in self.folder.rglob("*") if path.is_file()]
+        return written + list(self.folder.parent.glob(f"{self.folder.name}-kernel-*.stderr"))
 
     @property
     def state_dir(self):

@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT / "tests" / "cloud"))
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 sys.path.insert(0, str(ROOT / "tests" / "gcf"))
 
+from cloud_helpers import cloud_cell, deploy_line, outputs_text  # noqa: E402,F401
 from faaset_testing import cloud_fixtures  # noqa: E402
 from standin_fixture import PROJECT, GcfStandin  # noqa: E402
 
@@ -96,33 +97,18 @@ def gcf_workspace(workspace, tmp_path):
     yield workspace
     secrets = [key_secret(s) for s in used] + [s.user["client_secret"] for s in used] + \
               [s.user["refresh_token"] for s in used]
-    written = [p for p in workspace.folder.rglob("*") if p.is_file()]
-    written += list(workspace.folder.parent.glob(f"{workspace.folder.name}-kernel-*.stderr"))
-    for path in written:  # state, results, payloads, the kernel's log
+    for path in workspace.written_files():
         assert_no_secret(path.read_text(errors="replace"), path, secrets)
-
-
-def outputs_text(cells):
-    """Everything the cells showed, as one string (to look for secrets)."""
-    return "\n".join(repr(cell) for cell in cells)
-
-
-DEPLOY_LINE = re.compile(r"^gcf: (?P<verb>.+?) (?P<name>\w+) \((?P<hash>[0-9a-f]{8})\) in [0-9.]+ ms"
-                         r"(?:; (?P<note>.*))?$")
 
 
 def gcf_line(cell):
     """The cell's one `gcf: VERB NAME (hash) in T ms[; note]` line, matched."""
-    found = [line for line in cell.ok().stdout.splitlines() if line.startswith("gcf:")]
-    assert len(found) == 1, cell
-    match = DEPLOY_LINE.match(found[0])
-    assert match, found[0]
-    return match
+    return deploy_line(cell, "gcf")
 
 
 def cell_for(name, body='return {"hi": request["name"]}', options="memory=256"):
     """A %%cloud_function cell for gcf defining NAME."""
-    return f"%%cloud_function platforms=gcf {options}\ndef {name}(request, context):\n    {body}"
+    return cloud_cell("gcf", name, body, options)
 
 
 __all__ = ["PROJECT"]

@@ -13,7 +13,6 @@ its stderr).
 """
 import base64
 import pathlib
-import re
 import sys
 
 import pytest
@@ -24,6 +23,7 @@ sys.path.insert(0, str(ROOT / "tests" / "cloud"))
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 sys.path.insert(0, str(ROOT / "tests" / "openwhisk"))
 
+from cloud_helpers import cloud_cell, deploy_line, outputs_text  # noqa: E402,F401
 from faaset_testing import cloud_fixtures  # noqa: E402
 from standin_fixture import OwStandin  # noqa: E402
 
@@ -79,33 +79,18 @@ def ibm_workspace(workspace, tmp_path):
     workspace.use = use
     yield workspace
     secrets = [s for standin in used for s in secrets_of(standin)]
-    written = [p for p in workspace.folder.rglob("*") if p.is_file()]
-    written += list(workspace.folder.parent.glob(f"{workspace.folder.name}-kernel-*.stderr"))
-    for path in written:  # state, results, payloads, the kernel's log
+    for path in workspace.written_files():
         assert_no_secret(path.read_text(errors="replace"), path, secrets)
-
-
-def outputs_text(cells):
-    """Everything the cells showed, as one string (to look for secrets)."""
-    return "\n".join(repr(cell) for cell in cells)
-
-
-DEPLOY_LINE = re.compile(r"^ibm: (?P<verb>.+?) (?P<name>\w+) \((?P<hash>[0-9a-f]{8})\) in [0-9.]+ ms"
-                         r"(?:; (?P<note>.*))?$")
 
 
 def ibm_line(cell):
     """The cell's one `ibm: VERB NAME (hash) in T ms[; note]` line, matched."""
-    found = [line for line in cell.ok().stdout.splitlines() if line.startswith("ibm:")]
-    assert len(found) == 1, cell
-    match = DEPLOY_LINE.match(found[0])
-    assert match, found[0]
-    return match
+    return deploy_line(cell, "ibm")
 
 
 def cell_for(name, body='return {"hi": request["name"]}', options="memory=256"):
     """A %%cloud_function cell for ibm defining NAME."""
-    return f"%%cloud_function platforms=ibm {options}\ndef {name}(request, context):\n    {body}"
+    return cloud_cell("ibm", name, body, options)
 
 
 def action_of(standin, name):

@@ -16,7 +16,6 @@ The notebook fixtures (sandbox, workspace, deadline) are tests/cloud's.
 import json
 import os
 import pathlib
-import re
 import socket
 import subprocess
 import sys
@@ -31,6 +30,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "cloud"))
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 
+from cloud_helpers import cloud_cell, deploy_line, outputs_text  # noqa: E402,F401
 from faaset_testing import cloud_fixtures  # noqa: E402
 
 _cloud = cloud_fixtures()
@@ -157,30 +157,15 @@ def aws_workspace(workspace):
 
 def assert_secret_kept(workspace):
     """The secret key is nowhere the kernel wrote: state, results, its stderr."""
-    for path in workspace.folder.rglob("*"):
-        if path.is_file():
-            assert SECRET_KEY not in path.read_text(errors="replace"), f"the secret key is in {path}"
-    for path in workspace.folder.parent.glob(f"{workspace.folder.name}-kernel-*.stderr"):
+    for path in workspace.written_files():
         assert SECRET_KEY not in path.read_text(errors="replace"), f"the secret key is in {path}"
-
-
-def outputs_text(cells):
-    """Everything the cells showed, as one string (to look for secrets)."""
-    return "\n".join(repr(cell) for cell in cells)
-
-
-DEPLOY_LINE = re.compile(r"^aws: (?P<verb>.+?) (?P<name>\w+) \((?P<hash>[0-9a-f]{8})\) in [0-9.]+ ms(?:; (?P<note>.*))?$")
 
 
 def aws_line(cell):
     """The cell's one `aws: VERB NAME (hash) in T ms[; note]` line, matched."""
-    found = [line for line in cell.ok().stdout.splitlines() if line.startswith("aws:")]
-    assert len(found) == 1, cell
-    match = DEPLOY_LINE.match(found[0])
-    assert match, found[0]
-    return match
+    return deploy_line(cell, "aws")
 
 
 def cell_for(name, body='return {"hi": request["name"]}', options="memory=256"):
     """A %%cloud_function cell for aws defining NAME."""
-    return f"%%cloud_function platforms=aws {options}\ndef {name}(request, context):\n    {body}"
+    return cloud_cell("aws", name, body, options)
