@@ -28,7 +28,8 @@ How a client points at it (BASE is the public URL, e.g. http://127.0.0.1:PORT;
 the first path segment names the Azure host a request would go to):
 
     Entra ID authority host   BASE                 token: BASE/{tenant}/oauth2/v2.0/token
-    Resource Manager          BASE                 BASE/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Web/sites/{app}?api-version=2024-04-01
+    Resource Manager          BASE                 BASE/subscriptions/{s}/resourceGroups/{rg}/providers/
+                                                   Microsoft.Web/sites/{app}?api-version=2024-04-01
     Kudu (scm) of APP         BASE/APP.scm.azurewebsites.net     .../api/zipdeploy?isAsync=true
     Functions host of APP     BASE/APP.azurewebsites.net         .../api/{route}
     Test-only                 BASE/_standin/stats, BASE/_standin/logs/{app}
@@ -240,7 +241,7 @@ class Instance:
         self.version, self.busy, self.dead, self.load_errors = version, True, False, {}
         self.container = f"{secrets.token_hex(4).upper()}-{int(time.time() * 1e7)}"
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1",
-               "HOME": version["root"]}
+               "PYTHONUNBUFFERED": "1", "HOME": version["root"]}
         env.update(app.settings)
         env.update({"WEBSITE_SITE_NAME": app.name, "WEBSITE_HOSTNAME": f"{app.name}.azurewebsites.net",
                     "WEBSITE_SKU": app.sku, "WEBSITE_RESOURCE_GROUP": app.resource_group,
@@ -673,7 +674,7 @@ class Standin:
         if rest[:1] == ["host"]:
             return "Microsoft.Web/sites/host/listkeys/action"
         if rest[:1] == ["config"]:
-            return "Microsoft.Web/sites/config/list/action" if rest[-1] == "list" else "Microsoft.Web/sites/config/write"
+            return "Microsoft.Web/sites/config/" + ("list/action" if rest[-1] == "list" else "write")
         if rest == ["publishxml"]:
             return "Microsoft.Web/sites/publishxml/action"
         return "Microsoft.Web/sites/read" if method == "GET" else "Microsoft.Web/sites/write"
@@ -770,7 +771,8 @@ class Standin:
         if app.flex and version >= FUNCTION_APP_CONFIG_SINCE:
             properties["functionAppConfig"] = {
                 "deployment": {"storage": {"type": "blobContainer",
-                                           "value": f"https://faasetstandin.blob.core.windows.net/app-package-{app.name}",
+                                           "value": "https://faasetstandin.blob.core.windows.net/"
+                                                    f"app-package-{app.name}",
                                            "authentication": {"type": "SystemAssignedIdentity"}}},
                 "runtime": {"name": "python", "version": "3.11"},
                 "scaleAndConcurrency": {"alwaysReady": [], "maximumInstanceCount": app.maximum_instance_count,

@@ -148,9 +148,9 @@ class AzureStandin:
         request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=60) as answer:
-                return answer.status, answer.read(), dict(answer.headers)
+                return answer.status, answer.read(), answer.headers
         except urllib.error.HTTPError as error:
-            return error.code, error.read(), dict(error.headers)
+            return error.code, error.read(), error.headers
 
     def token_request(self, form, tenant=None):
         """POST to the tenant's token endpoint: (status, json)."""
