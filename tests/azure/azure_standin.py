@@ -82,14 +82,21 @@ What it checks, as Azure does:
   FC1/FlexConsumption).
 - Kudu (APP.scm.azurewebsites.net): HTTP Basic with the publish profile's
   user and password (401 when the app has basic auth turned off) or a
-  bearer token of a Contributor. POST /api/zipdeploy[?isAsync=true] with
-  the zip: async is 202 with a Location (/api/deployments/latest) to poll;
-  without isAsync the call waits and answers 200 (or 400 with the
-  failure). Another deployment while one runs is 409. A deployment takes
-  --deploy-seconds; GET /api/deployments/{id|latest} answers 202 while it
-  runs and 200 when done, status 4 (success) or 3 (failed, status_text and
-  the log say why), with log_url (GET .../{id}/log: [{log_time, id,
-  message, type}]). The zip must hold host.json at its root; wwwroot
+  bearer token of a Contributor. Consumption apps take POST
+  /api/zipdeploy[?isAsync=true] with the zip: async is 202 with a Location
+  (/api/deployments/latest) to poll; without isAsync the call waits and
+  answers 200 (or 400 with the failure). Flex Consumption apps do not take
+  zip deploy (400): they take One Deploy, POST /api/publish?RemoteBuild=false
+  with Content-Type application/zip (415 otherwise; the stand-in runs no
+  remote build, so RemoteBuild=true is 400), answered 202 with the
+  deployment id as a JSON string and a Location (/api/deployments/{id});
+  /api/publish on a Consumption app is 400. Another deployment while one
+  runs is 409. A deployment takes --deploy-seconds; GET
+  /api/deployments/{id|latest} answers, on Consumption, 202 while it runs
+  and 200 when done, and on Flex 200 throughout (the body's `complete`
+  says), status 4 (success) or 3 (failed, status_text and the log say
+  why), with log_url (GET .../{id}/log: [{log_time, id, message, type}]).
+  The zip must hold host.json at its root; wwwroot
   becomes exactly the zip (files not in it are removed). Functions are
   the folders with a function.json holding one httpTrigger binding
   (authLevel anonymous, function or admin; methods; route) and an http
@@ -109,6 +116,8 @@ What it checks, as Azure does:
   the app settings plus WEBSITE_SITE_NAME, WEBSITE_HOSTNAME, WEBSITE_SKU,
   WEBSITE_INSTANCE_ID, WEBSITE_RESOURCE_GROUP and CONTAINER_NAME (and
   FUNCTIONS_WORKER_RUNTIME=python on Flex, set by the platform there).
+  The admin API takes the master key: GET /admin/host/status ({"state":
+  "Running" or "Error", "errors"}) and GET /admin/functions.
   host.json's functionTimeout (default 5 min on Consumption, at most 10;
   30 min on Flex) ends a call: 500, the instance is killed, the log says
   "Timeout value of ... exceeded". An exception or a function that failed
@@ -901,10 +910,18 @@ class Standin:
     def kudu(self, app, method, path, query, body, headers):
         self.kudu_auth(app, headers.get("Authorization"))
         scm = f"{self.public_url}/{app.name}.scm.azurewebsites.net"
-        if path == "/api/zipdeploy":
+        if path in ("/api/zipdeploy", "/api/publish"):
             if method != "POST":
                 raise Answer(405, "The requested resource does not support http method '" + method + "'.")
-            return self.zipdeploy(app, scm, query, body)
+            if path == "/api/zipdeploy":
+                if app.flex:
+                    raise Answer(400, "Zip deploy is not supported on the Flex Consumption plan: publish the "
+                                      "package with POST /api/publish?RemoteBuild=false (One Deploy).")
+                return self.zipdeploy(app, scm, query, body)
+            if not app.flex:
+                raise Answer(400, "One Deploy (/api/publish) is how Flex Consumption apps are deployed; deploy to "
+                                  "a Consumption app with POST /api/zipdeploy.")
+            return self.publish(app, scm, query, body, headers)
         match = re.fullmatch(r"/api/deployments(?:/([^/]+)(/log)?)?/?", path)
         if match and method == "GET":
             with app.lock:
@@ -917,25 +934,48 @@ class Standin:
                     raise Answer(404, {"Message": f"Deployment '{wanted}' not found."})
                 if match.group(2):
                     return Answer(200, [dict(entry) for entry in record["log"]])
-                return Answer(200 if record["complete"] else 202, self.deployment_json(record, scm))
+                running = 200 if app.flex else 202  # Flex answers 200 while it runs: the body says
+                return Answer(200 if record["complete"] else running, self.deployment_json(record, scm))
         if path.startswith("/api/vfs/site/wwwroot") and method == "GET":
             return self.vfs(app, path[len("/api/vfs/site/wwwroot"):], scm)
         raise Answer(404, "404 Not Found")
 
-    def zipdeploy(self, app, scm, query, body):
+    def start_deployment(self, app, body, deployer, message):
+        """A new deployment record, its build running in a thread; 409 while another one runs."""
         with app.lock:
             if any(not d["complete"] for d in app.deployments):
                 raise Answer(409, "There is a deployment currently in progress. Please try again when it completes.")
             now = time.time()
             record = {"id": uuid.uuid4().hex, "status": 0, "status_text": "Receiving changes.",
-                      "author_email": "N/A", "author": "N/A", "deployer": query.get("deployer", "Push-Deployer"),
-                      "message": query.get("message", "Created via a push deployment"), "progress": "",
-                      "received_time": utc_iso(now), "start_time": utc_iso(now), "end_time": None,
+                      "author_email": "N/A", "author": "N/A", "deployer": deployer, "message": message,
+                      "progress": "", "received_time": utc_iso(now), "start_time": utc_iso(now), "end_time": None,
                       "last_success_end_time": None, "complete": False, "active": False, "is_temp": False,
                       "is_readonly": True, "site_name": app.name, "log": [], "done": threading.Event()}
             app.deployments.append(record)
         self.count("deployments")
         threading.Thread(target=self.deploy, args=(app, record, body), daemon=True).start()
+        return record
+
+    def publish(self, app, scm, query, body, headers):
+        """One Deploy (Flex Consumption): 202 with the deployment id as a JSON string."""
+        kind = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if kind != "application/zip":
+            raise Answer(415, f"Unsupported Media Type: the package must be sent as application/zip, not "
+                              f"'{kind or 'none'}'.")
+        remote = query.get("RemoteBuild", "false").lower()
+        if remote not in ("true", "false"):
+            raise Answer(400, f"RemoteBuild must be true or false, not '{query['RemoteBuild']}'.")
+        if remote == "true":
+            raise Answer(400, "The stand-in runs no remote build: send RemoteBuild=false with the dependencies "
+                              "in the package (.python_packages/lib/site-packages).")
+        record = self.start_deployment(app, body, query.get("Deployer", "OneDeploy"), "OneDeploy")
+        return Answer(202, json.dumps(record["id"]).encode(),
+                      {"Content-Type": "application/json; charset=utf-8",
+                       "Location": f"{scm}/api/deployments/{record['id']}"})
+
+    def zipdeploy(self, app, scm, query, body):
+        record = self.start_deployment(app, body, query.get("deployer", "Push-Deployer"),
+                                       query.get("message", "Created via a push deployment"))
         if query.get("isAsync", "false").lower() == "true":
             location = f"{scm}/api/deployments/latest?deployer=Push-Deployer&time={urllib.parse.quote(utc_iso())}"
             return Answer(202, b"", {"Location": location, "Retry-After": "1"})
@@ -995,8 +1035,9 @@ class Standin:
                 app.function_keys = {name: app.function_keys.get(name) or {"default": secrets.token_urlsafe(40)}
                                      for name in version["functions"]}
                 app.restart()
-                self.deploy_log(record, "Deployment successful. deployer = Push-Deployer deploymentPath = ZipDeploy. "
-                                        f"Functions found: {', '.join(version['functions']) or 'none'}.")
+                found = ", ".join(version["functions"]) or "none"
+                self.deploy_log(record, f"Deployment successful. deployer = {record['deployer']} deploymentPath = "
+                                        f"{'OneDeploy' if app.flex else 'ZipDeploy'}. Functions found: {found}.")
             record["progress"], record["complete"] = "", True
             record["done"].set()
 
@@ -1034,6 +1075,8 @@ class Standin:
     def host(self, app, method, path, query, body, headers):
         with app.lock:
             version = app.version
+        if path.rstrip("/").lower() in ("/admin/host/status", "/admin/functions"):
+            return self.admin(app, version, method, path.rstrip("/").lower(), query, headers)
         if version is None:
             raise Answer(404, b"")
         if "error" in version["host"]:
@@ -1062,13 +1105,36 @@ class Standin:
             "method": method, "url": url, "headers": dict(headers.items()),
             "params": query, "route_params": params, "body": base64.b64encode(body).decode()})
 
+    def admin(self, app, version, method, path, query, headers):
+        """The host's admin API (master key): /admin/host/status and /admin/functions."""
+        self.check_key(app, None, query, headers)
+        if method != "GET":
+            raise Answer(405, b"")
+        if path == "/admin/functions":
+            functions = version["functions"].values() if version else []
+            listed = []
+            for function in functions:
+                properties = self.function_json(app, function)["properties"]
+                del properties["function_app_id"]
+                listed.append(properties)
+            return Answer(200, listed)
+        error = version["host"].get("error") if version else None
+        status = {"id": app.name, "state": "Error" if error else "Running", "version": "4.1036.1.23224",
+                  "versionDetails": "4.1036.1+stand-in", "platformVersion": "", "instanceId": app.name,
+                  "computerName": "", "processUptime": 0, "functionAppContentEditingState": "NotAllowed"}
+        if error:
+            status["errors"] = [error]
+        return Answer(200, status)
+
     def check_key(self, app, function, query, headers):
-        if function["auth_level"] == "anonymous":
+        """401 unless the call has a key its function's authLevel takes (FUNCTION None: the admin API)."""
+        level = "admin" if function is None else function["auth_level"]
+        if level == "anonymous":
             return
         given = headers.get("x-functions-key") or query.get("code") or ""
         with app.lock:
             keys = [app.master_key]
-            if function["auth_level"] == "function":
+            if level == "function":
                 keys += list(app.host_function_keys.values())
                 keys += list(app.function_keys.get(function["name"], {}).values())
         if not given or not any(hmac.compare_digest(given.encode(), k.encode()) for k in keys):

@@ -60,7 +60,7 @@ def app_zip(host_json=HOST_JSON, **functions):
 
 
 def deployed(standin, app=APP, **functions):
-    record = standin.zipdeploy(app, app_zip(**functions))
+    record = standin.deploy(app, app_zip(**functions))
     assert record["status"] == 4, record
     return record
 
@@ -268,6 +268,35 @@ def test_zipdeploy_async_is_polled_to_success_and_discovers_functions(tmp_path):
         server.stop()
 
 
+def test_flex_deploys_with_one_deploy_and_answers_200_while_it_runs(tmp_path):
+    server = AzureStandin(tmp_path, deploy_seconds=3)
+    try:
+        data = app_zip(hello=HELLO)
+        status, body, _ = server.kudu("POST", FLEX_APP, "/api/zipdeploy?isAsync=true", data)
+        assert status == 400 and b"/api/publish" in body
+        status, body, _ = server.kudu("POST", APP, "/api/publish?RemoteBuild=false", data,
+                                      headers={"Content-Type": "application/zip"})
+        assert status == 400 and b"/api/zipdeploy" in body
+        status, _, _ = server.kudu("POST", FLEX_APP, "/api/publish?RemoteBuild=false", data,
+                                   headers={"Content-Type": "application/octet-stream"})
+        assert status == 415
+        status, body, headers = server.kudu("POST", FLEX_APP, "/api/publish?RemoteBuild=false", data,
+                                            headers={"Content-Type": "application/zip"})
+        assert status == 202
+        deployment = json.loads(body)
+        assert headers["Location"] == f"{server.scm_url(FLEX_APP)}/api/deployments/{deployment}"
+        status, body, _ = server.kudu("GET", FLEX_APP, f"/api/deployments/{deployment}")
+        assert status == 200 and json.loads(body)["complete"] is False
+        deadline = time.monotonic() + 60
+        while not json.loads(server.kudu("GET", FLEX_APP, "/api/deployments/latest")[1])["complete"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        record = server.deploy(FLEX_APP, data)
+        assert record["status"] == 4 and record["deployer"] == "OneDeploy"
+    finally:
+        server.stop()
+
+
 def test_synchronous_zipdeploy(standin):
     status, body, _ = standin.kudu("POST", APP, "/api/zipdeploy", app_zip(hello=HELLO))
     assert status == 200, body
@@ -276,11 +305,11 @@ def test_synchronous_zipdeploy(standin):
 
 
 def test_host_json_is_required(standin):
-    record = standin.zipdeploy(APP, zipped(http_function("hello", HELLO)))
+    record = standin.deploy(APP, zipped(http_function("hello", HELLO)))
     assert record["status"] == 3 and "host.json" in record["status_text"]
     status, body, _ = standin.request("GET", record["log_url"], None, {"Authorization": standin.basic()})
     assert any(e["type"] == 2 and "host.json" in e["message"] for e in json.loads(body))
-    record = standin.zipdeploy(APP, b"this is not a zip")
+    record = standin.deploy(APP, b"this is not a zip")
     assert record["status"] == 3
     assert standin.stats()["deployments_failed"] == 2
 
@@ -288,10 +317,10 @@ def test_host_json_is_required(standin):
 def test_files_not_in_the_new_zip_are_removed(standin):
     first = {"host.json": HOST_JSON, "old.txt": "old", **http_function("hello", HELLO),
              **http_function("bye", HELLO)}
-    assert standin.zipdeploy(APP, zipped(first))["status"] == 4
+    assert standin.deploy(APP, zipped(first))["status"] == 4
     status, body, _ = standin.kudu("GET", APP, "/api/vfs/site/wwwroot/old.txt")
     assert status == 200 and body == b"old"
-    assert standin.zipdeploy(APP, app_zip(hello=HELLO))["status"] == 4
+    assert standin.deploy(APP, app_zip(hello=HELLO))["status"] == 4
     status, _, _ = standin.kudu("GET", APP, "/api/vfs/site/wwwroot/old.txt")
     assert status == 404
     status, listing, _ = standin.kudu("GET", APP, "/api/vfs/site/wwwroot/")
@@ -307,7 +336,7 @@ def test_kudu_credentials(tmp_path):
         data = app_zip(hello=HELLO)
         status, _, headers = server.kudu("POST", APP, "/api/zipdeploy?isAsync=true", data)
         assert status == 401 and headers["WWW-Authenticate"].startswith("Basic")  # basic auth is off on this app
-        record = server.zipdeploy(APP, data, authorization=f"Bearer {server.token()}")
+        record = server.deploy(APP, data, authorization=f"Bearer {server.token()}")
         assert record["status"] == 4
         reader = server.token(server.reader_id, server.reader_secret)
         assert server.kudu("POST", APP, "/api/zipdeploy", data, f"Bearer {reader}")[0] == 403
@@ -346,7 +375,7 @@ def test_auth_levels_methods_and_routes(standin):
     files = {"host.json": HOST_JSON,
              **http_function("open", HELLO, auth_level="anonymous", methods=("post",), route="items/{id}"),
              **http_function("admin", HELLO, auth_level="admin")}
-    assert standin.zipdeploy(APP, zipped(files))["status"] == 4
+    assert standin.deploy(APP, zipped(files))["status"] == 4
     status, body, _ = standin.call(APP, "items/42", "POST", json.dumps({"x": 1}).encode())
     assert status == 200, body
     answer = json.loads(body)
@@ -396,8 +425,36 @@ def test_a_function_that_cannot_load_fails_its_calls(standin):
     assert any("ModuleNotFoundError" in line for line in standin.logs(APP))
 
 
+def test_the_admin_api_takes_the_master_key(standin):
+    deployed(standin, hello=HELLO)
+    _, keys = standin.arm("POST", standin.site_path() + "/host/default/listkeys")
+    status, body, _ = standin.request("GET", standin.host_url() + "/admin/host/status",
+                                      headers={"x-functions-key": keys["masterKey"]})
+    assert status == 200 and json.loads(body)["state"] == "Running"
+    status, body, _ = standin.request("GET", standin.host_url() + "/admin/functions?code=" + keys["masterKey"])
+    assert status == 200 and [f["name"] for f in json.loads(body)] == ["hello"]
+    status, _, _ = standin.request("GET", standin.host_url() + "/admin/host/status",
+                                   headers={"x-functions-key": keys["functionKeys"]["default"]})
+    assert status == 401
+    standin.deploy(APP, app_zip(host_json="{}", hello=HELLO))
+    status, body, _ = standin.request("GET", standin.host_url() + "/admin/host/status",
+                                      headers={"x-functions-key": keys["masterKey"]})
+    assert json.loads(body)["state"] == "Error" and "version" in json.loads(body)["errors"][0]
+
+
+def test_over_tls(tmp_path):
+    server = AzureStandin(tmp_path, tls=True)
+    try:
+        assert server.url.startswith("https://")
+        assert server.arm("GET", server.site_path())[0] == 200
+        deployed(server, hello=HELLO)
+        assert server.call(APP, "hello", key=server.function_key(APP, "hello"))[0] == 200
+    finally:
+        server.stop()
+
+
 def test_function_timeout(standin):
-    record = standin.zipdeploy(APP, app_zip(host_json=json.dumps({"version": "2.0", "functionTimeout": "00:00:01"}),
+    record = standin.deploy(APP, app_zip(host_json=json.dumps({"version": "2.0", "functionTimeout": "00:00:01"}),
                                             sleeper=SLEEPER))
     assert record["status"] == 4
     started = time.monotonic()
@@ -411,14 +468,14 @@ def test_function_timeout(standin):
                                        json.dumps({"version": "2.0", "functionTimeout": "00:20:00"}),
                                        "{not json"])
 def test_a_bad_host_json_leaves_the_host_not_running(standin, host_json):
-    assert standin.zipdeploy(APP, app_zip(host_json=host_json, hello=HELLO))["status"] == 4
+    assert standin.deploy(APP, app_zip(host_json=host_json, hello=HELLO))["status"] == 4
     assert standin.call(APP, "hello", key=standin.function_key(APP, "hello"))[0] == 503
 
 
 def test_flex_allows_longer_timeouts_and_sets_the_worker_runtime(standin):
     host_json = json.dumps({"version": "2.0", "functionTimeout": "00:20:00"})
     code = HELLO.replace('os.environ["CONTAINER_NAME"]', 'os.environ["FUNCTIONS_WORKER_RUNTIME"]')
-    assert standin.zipdeploy(FLEX_APP, app_zip(host_json=host_json, hello=code))["status"] == 4
+    assert standin.deploy(FLEX_APP, app_zip(host_json=host_json, hello=code))["status"] == 4
     status, body, _ = standin.call(FLEX_APP, "hello", key=standin.function_key(FLEX_APP, "hello"))
     assert status == 200 and json.loads(body)["container"] == "python"
 
