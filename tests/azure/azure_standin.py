@@ -96,8 +96,8 @@ What it checks, as Azure does:
   and 200 when done, and on Flex 200 throughout (the body's `complete`
   says), status 4 (success) or 3 (failed, status_text and the log say
   why), with log_url (GET .../{id}/log: [{log_time, id, message, type}]).
-  The zip must hold host.json at its root; wwwroot
-  becomes exactly the zip (files not in it are removed). Functions are
+  The zip must hold host.json at its root; wwwroot becomes exactly the
+  zip (files not in it are removed). Functions are
   the folders with a function.json holding one httpTrigger binding
   (authLevel anonymous, function or admin; methods; route) and an http
   output binding $return; scriptFile defaults to __init__.py, entryPoint
@@ -332,7 +332,8 @@ class App:
         self.host_function_keys = {"default": secrets.token_urlsafe(40)}
         self.function_keys = {}     # function name -> {key name: value}
         self.deployments = []       # newest last
-        self.version = None         # {"number", "root", "functions", "host": {...} or "host_error"}
+        self.version = None         # {"number", "root", "functions", "host": {...} or {"error"}}
+        self.retired_roots = []     # wwwroot folders of earlier versions (the last one is kept)
         self.instances = []
         self.log_lines = []
         self.folder = os.path.join(workdir, self.name)
@@ -1031,6 +1032,10 @@ class Standin:
                 for old in app.deployments:
                     old["active"] = False
                 record.update(status=KUDU_SUCCESS, status_text="", active=True, last_success_end_time=end)
+                if app.version is not None:  # the version before it stays for calls still running on it
+                    app.retired_roots.append(app.version["root"])
+                while len(app.retired_roots) > 1:
+                    shutil.rmtree(app.retired_roots.pop(0), ignore_errors=True)
                 app.version = version
                 app.function_keys = {name: app.function_keys.get(name) or {"default": secrets.token_urlsafe(40)}
                                      for name in version["functions"]}
@@ -1245,6 +1250,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
+            self.close_connection = True  # the body stays unread
             raise Answer(413, "Request body too large.")
         return self.rfile.read(length) if length else b""
 
