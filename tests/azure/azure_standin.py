@@ -8,7 +8,8 @@ references; the token flow is checked by Microsoft's own @azure/identity
 
     python3 azure_standin.py --config FILE [--port 0] [--public-url URL]
                              [--token-seconds 3599] [--deploy-seconds 1.0]
-                             [--tls-cert PEM --tls-key PEM] [--watch-stdin]
+                             [--deploy-gate PATH] [--tls-cert PEM --tls-key PEM]
+                             [--watch-stdin]
 
 prints its port on the first line of stdout and serves until killed (with
 --watch-stdin also until stdin closes, so it never outlives its test).
@@ -91,7 +92,9 @@ What it checks, as Azure does:
   remote build, so RemoteBuild=true is 400), answered 202 with the
   deployment id as a JSON string and a Location (/api/deployments/{id});
   /api/publish on a Consumption app is 400. Another deployment while one
-  runs is 409. A deployment takes --deploy-seconds; GET
+  runs is 409. A deployment takes --deploy-seconds (and, for tests that
+  look at one still running, does not end before the file --deploy-gate
+  names exists); GET
   /api/deployments/{id|latest} answers, on Consumption, 202 while it runs
   and 200 when done, and on Flex 200 throughout (the body's `complete`
   says), status 4 (success) or 3 (failed, status_text and the log say
@@ -434,7 +437,7 @@ def match_route(template, segments):
 class Standin:
     def __init__(self, config, args, public_url, workdir):
         self.public_url, self.workdir = public_url.rstrip("/"), workdir
-        self.deploy_seconds = args.deploy_seconds
+        self.deploy_seconds, self.deploy_gate = args.deploy_seconds, args.deploy_gate
         self.tokens = Tokens(self.public_url, args.token_seconds)
         self.tenants = {t["id"].lower(): t for t in config.get("tenants", [])}
         self.clients = {}
@@ -1021,6 +1024,8 @@ class Standin:
             if "error" in version["host"]:
                 app.log("Error", f"A host error has occurred during startup operation: {version['host']['error']}")
         time.sleep(self.deploy_seconds)
+        while self.deploy_gate and not os.path.exists(self.deploy_gate):
+            time.sleep(0.02)
         with app.lock:
             end = utc_iso()
             record["end_time"] = end
@@ -1342,6 +1347,7 @@ def main():
     parser.add_argument("--public-url")
     parser.add_argument("--token-seconds", type=int, default=3599)
     parser.add_argument("--deploy-seconds", type=float, default=1.0)
+    parser.add_argument("--deploy-gate")
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     parser.add_argument("--watch-stdin", action="store_true")
