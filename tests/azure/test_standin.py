@@ -1,9 +1,11 @@
 """The Azure Functions stand-in (azure_standin.py) checked on its own: it
 must refuse what Azure refuses, with Azure's statuses and error bodies, and
 run the uploaded code for real (see the stand-in's top comment)."""
+import base64
 import json
 import threading
 import time
+import urllib.parse
 
 import pytest
 
@@ -79,6 +81,14 @@ def test_client_credentials_token(standin):
     assert body["token_type"] == "Bearer" and body["expires_in"] == 3599 and body["ext_expires_in"] == 3599
     # the tenant's domain names it as well as its id
     assert standin.token(tenant=standin.tenant_domain)
+    # the client's id and secret may come as HTTP Basic (client_secret_basic) instead of in the form
+    basic = base64.b64encode(f"{standin.client_id}:{standin.client_secret}".encode()).decode()
+    form = urllib.parse.urlencode({"grant_type": "client_credentials",
+                                   "scope": "https://management.azure.com/.default"}).encode()
+    status, body, _ = standin.request("POST", f"{standin.url}/{standin.tenant_id}/oauth2/v2.0/token", form,
+                                      {"Content-Type": "application/x-www-form-urlencoded",
+                                       "Authorization": f"Basic {basic}"})
+    assert status == 200 and json.loads(body)["access_token"]
 
 
 @pytest.mark.parametrize("change, status, error, code", [
@@ -348,7 +358,7 @@ def test_kudu_credentials(tmp_path):
         server.stop()
     standin = AzureStandin(tmp_path)
     try:
-        wrong = "Basic " + __import__("base64").b64encode(f"${APP}:wrong".encode()).decode()
+        wrong = "Basic " + base64.b64encode(f"${APP}:wrong".encode()).decode()
         assert standin.kudu("POST", APP, "/api/zipdeploy", b"", wrong)[0] == 401
         other = standin.basic(FLEX_APP)  # another app's publishing credentials
         assert standin.kudu("POST", APP, "/api/zipdeploy", b"", other)[0] == 401
@@ -389,6 +399,13 @@ def test_auth_levels_methods_and_routes(standin):
     _, keys = standin.arm("POST", standin.site_path() + "/host/default/listkeys")
     assert standin.call(APP, "admin", key=standin.function_key(APP, "admin"))[0] == 401
     assert standin.call(APP, "admin", key=keys["masterKey"])[0] == 200
+
+
+def test_the_route_prefix_comes_from_host_json(standin):
+    host_json = json.dumps({"version": "2.0", "extensions": {"http": {"routePrefix": ""}}})
+    standin.deploy(APP, zipped({"host.json": host_json, **http_function("hello", HELLO, auth_level="anonymous")}))
+    assert standin.request("GET", f"{standin.host_url()}/hello")[0] == 200
+    assert standin.request("GET", f"{standin.host_url()}/api/hello")[0] == 404
 
 
 def test_code_runs_for_real_cold_then_warm_with_app_settings(standin):
