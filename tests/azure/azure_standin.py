@@ -8,8 +8,8 @@ references; the token flow is checked by Microsoft's own @azure/identity
 
     python3 azure_standin.py --config FILE [--port 0] [--public-url URL]
                              [--token-seconds 3599] [--deploy-seconds 1.0]
-                             [--deploy-gate PATH] [--tls-cert PEM --tls-key PEM]
-                             [--watch-stdin]
+                             [--deploy-gate PATH] [--idle-seconds 1200]
+                             [--tls-cert PEM --tls-key PEM] [--watch-stdin]
 
 prints its port on the first line of stdout and serves until killed (with
 --watch-stdin also until stdin closes, so it never outlives its test).
@@ -114,8 +114,10 @@ What it checks, as Azure does:
   x-functions-key or ?code= (401 without a valid one, empty body, as the
   host answers). The code runs for real: an instance is a fresh Python
   process (azure_function_host.py, with the stand-in's azure.functions)
-  started on a cold start and reused warm, one request at a time; more
-  requests at once than maximum_instance_count are 429. Its environment is
+  started on a cold start and reused warm, one request at a time, and let
+  go after --idle-seconds without a request (Azure scales an idle app in;
+  the next call is cold again); more requests at once than
+  maximum_instance_count are 429. Its environment is
   the app settings plus WEBSITE_SITE_NAME, WEBSITE_HOSTNAME, WEBSITE_SKU,
   WEBSITE_INSTANCE_ID, WEBSITE_RESOURCE_GROUP and CONTAINER_NAME (and
   FUNCTIONS_WORKER_RUNTIME=python on Flex, set by the platform there).
@@ -251,6 +253,7 @@ class Instance:
 
     def __init__(self, app, version, log):
         self.version, self.busy, self.dead, self.load_errors = version, True, False, {}
+        self.idle_since = time.monotonic()
         self.container = f"{secrets.token_hex(4).upper()}-{int(time.time() * 1e7)}"
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1",
                "PYTHONUNBUFFERED": "1", "HOME": version["root"]}
@@ -438,6 +441,7 @@ class Standin:
     def __init__(self, config, args, public_url, workdir):
         self.public_url, self.workdir = public_url.rstrip("/"), workdir
         self.deploy_seconds, self.deploy_gate = args.deploy_seconds, args.deploy_gate
+        self.idle_seconds = args.idle_seconds
         self.tokens = Tokens(self.public_url, args.token_seconds)
         self.tenants = {t["id"].lower(): t for t in config.get("tenants", [])}
         self.clients = {}
@@ -1151,12 +1155,17 @@ class Standin:
             self.count("unauthorized_401")
             raise Answer(401, b"")
 
-    @staticmethod
-    def take_instance(app, version):
-        """An idle warm instance of VERSION, or a new (cold) one; (None, False) when at the instance limit."""
+    def take_instance(self, app, version):
+        """An idle warm instance of VERSION, or a new (cold) one; (None, False) when at the instance limit.
+        Instances idle for longer than --idle-seconds, or whose process ended, are let go first."""
         with app.lock:
+            now = time.monotonic()
+            for instance in list(app.instances):
+                if not instance.busy and (not instance.alive() or now - instance.idle_since > self.idle_seconds):
+                    instance.stop()
+                    app.instances.remove(instance)
             for instance in app.instances:
-                if not instance.busy and instance.version is version and instance.alive():
+                if not instance.busy and instance.version is version:
                     instance.busy = True
                     return instance, False
             if sum(1 for i in app.instances if i.busy) >= app.maximum_instance_count:
@@ -1216,7 +1225,7 @@ class Standin:
                              f"Result: Failure\n{answer['error']}")
             result = Answer(500, b"")
         with app.lock:
-            instance.busy = False
+            instance.busy, instance.idle_since = False, time.monotonic()
             if not instance.alive() or instance.version is not app.version:
                 instance.stop()
                 if instance in app.instances:
@@ -1348,6 +1357,7 @@ def main():
     parser.add_argument("--token-seconds", type=int, default=3599)
     parser.add_argument("--deploy-seconds", type=float, default=1.0)
     parser.add_argument("--deploy-gate")
+    parser.add_argument("--idle-seconds", type=float, default=1200.0)
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     parser.add_argument("--watch-stdin", action="store_true")

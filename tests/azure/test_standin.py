@@ -430,6 +430,19 @@ def test_code_runs_for_real_cold_then_warm_with_app_settings(standin):
     assert standin.stats()["cold_starts"] == 2 and standin.stats()["warm_starts"] == 1
 
 
+def test_an_idle_instance_is_let_go(tmp_path):
+    server = AzureStandin(tmp_path, extra_args=["--idle-seconds", "0.5"])
+    try:
+        deployed(server, hello=HELLO)
+        key = server.function_key(APP, "hello")
+        first = json.loads(server.call(APP, "hello", key=key)[1])
+        time.sleep(1)  # idle for longer than --idle-seconds
+        second = json.loads(server.call(APP, "hello", key=key)[1])
+        assert second["pid"] != first["pid"] and server.stats()["cold_starts"] == 2
+    finally:
+        server.stop()
+
+
 def test_an_exception_is_a_500_with_the_traceback_in_the_log(standin):
     deployed(standin, boom=FAILING)
     status, body, _ = standin.call(APP, "boom", key=standin.function_key(APP, "boom"))
