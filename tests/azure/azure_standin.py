@@ -31,7 +31,8 @@ the first path segment names the Azure host a request would go to):
     Entra ID authority host   BASE                 token: BASE/{tenant}/oauth2/v2.0/token
     Resource Manager          BASE                 BASE/subscriptions/{s}/resourceGroups/{rg}/providers/
                                                    Microsoft.Web/sites/{app}?api-version=2024-04-01
-    Kudu (scm) of APP         BASE/APP.scm.azurewebsites.net     .../api/zipdeploy?isAsync=true
+    Kudu (scm) of APP         BASE/APP.scm.azurewebsites.net     .../api/zipdeploy?isAsync=true (Consumption),
+                                                                 .../api/publish?RemoteBuild=false (Flex)
     Functions host of APP     BASE/APP.azurewebsites.net         .../api/{route}
     Test-only                 BASE/_standin/stats, BASE/_standin/logs/{app}
 
