@@ -101,21 +101,21 @@ static void test_errors(struct reactor *reactor, struct ow_client *client, const
 {
     struct answer a;
     char err[512];
-    CHECK(ow_client_set(client, NULL, "someone-else", err, sizeof err) == 0);
+    CHECK(ow_client_set(client, &(struct ow_client_settings){.ns = "someone-else"}, err, sizeof err) == 0);
     CHECK(call(reactor, client, "GET", "/actions", NULL, &a) == 0 && a.status == 403);
     CHECK(strcmp(a.type, "Forbidden") == 0 && strstr(a.message, "may not use the namespace someone-else") != NULL);
     CHECK(strstr(a.message, "key " UUID " from __OW_API_KEY") != NULL);
     check_no_key(a.message);
 
     setenv("__OW_API_KEY", UUID ":" WRONG_KEY, 1);
-    CHECK(ow_client_set(client, NULL, NULL, err, sizeof err) == 0);
+    CHECK(ow_client_set(client, NULL, err, sizeof err) == 0);
     CHECK(call(reactor, client, "GET", "/actions", NULL, &a) == 0 && a.status == 401);
     CHECK(strcmp(a.type, "Unauthenticated") == 0 && strstr(a.message, "did not accept the key " UUID) != NULL);
     CHECK(strstr(a.message, apihost) != NULL && strstr(a.message, "~/.wskprops") != NULL);
     check_no_key(a.message);
 
     unsetenv("__OW_API_KEY");
-    CHECK(ow_client_set(client, NULL, NULL, err, sizeof err) == 0);
+    CHECK(ow_client_set(client, NULL, err, sizeof err) == 0);
     CHECK(call(reactor, client, "GET", "/actions", NULL, &a) == -1 && !a.done); /* refused before sending */
     CHECK(strstr(a.message, "no OpenWhisk key") != NULL && strstr(a.message, "__OW_API_KEY") != NULL);
     CHECK(strstr(a.message, "~/.wskprops") != NULL);
