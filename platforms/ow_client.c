@@ -214,10 +214,10 @@ static void ow_pending_free(struct ow_pending *pending)
     free(pending);
 }
 
-/* Answers PENDING with an error that is not an answer from OpenWhisk, and frees it. */
-static void ow_pending_fail(struct ow_pending *pending, const char *type, const char *message)
+/* Answers PENDING with an error that is not an answer from OpenWhisk (STATUS: IAM's, or 0), and frees it. */
+static void ow_pending_fail(struct ow_pending *pending, const char *type, const char *message, long status)
 {
-    struct ow_reply reply = {.error_type = type, .message = message, .error = ""};
+    struct ow_reply reply = {.status = status, .error_type = type, .message = message, .error = ""};
     pending->done(pending->ctx, &reply);
     ow_pending_free(pending);
 }
@@ -300,19 +300,24 @@ static int ow_client_dispatch(struct ow_client *client, struct ow_pending *pendi
     return rc;
 }
 
-/* The bearer token a waiting call asked for has come (or IAM refused the key). */
-static void ow_client_on_token(void *ctx, const char *authorization, const char *error)
+/* The bearer token a waiting call asked for has come, or why not: IAM
+ * refused the key (its 400 or 401, not worth retrying), gave no answer or
+ * was cancelled (status 0), or failed otherwise (its status: 5xx is
+ * retried like OpenWhisk's). */
+static void ow_client_on_token(void *ctx, const char *authorization, const char *error, long status)
 {
     struct ow_pending *pending = ctx;
     if (authorization == NULL) {
-        ow_pending_fail(pending, strcmp(error, "cancelled") == 0 ? "NetworkError" : "IamRefused", error);
+        ow_pending_fail(pending, status == 400 || status == 401 ? "IamRefused" : status == 0 ? "NetworkError"
+                                                                                            : "IamUnavailable",
+                        error, status);
         return;
     }
     if (ow_client_dispatch(pending->client, pending, pending->method, pending->body, pending->body_size,
                            pending->timeout_ms, authorization) < 0) {
         char message[600];
         snprintf(message, sizeof message, "cannot send the request to %.300s", pending->url);
-        ow_pending_fail(pending, "NetworkError", message);
+        ow_pending_fail(pending, "NetworkError", message, 0);
         return;
     }
     free(pending->body); /* the engine has its copy */

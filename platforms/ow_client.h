@@ -67,11 +67,12 @@ const char *ow_client_apihost(const struct ow_client *client);
 /* Valid only during the callback. */
 struct ow_reply {
     int ok;                              /* a 2xx status */
-    long status;                         /* HTTP status, 0 when no answer came */
+    long status;                         /* HTTP status, 0 when no answer came (IAM's when it gave no token) */
     const char *error_type;              /* when !ok: "Unauthenticated", "Forbidden", "NotFound",
                                             "NamespaceNotFound", "Conflict", "LimitRefused", "RequestTooLarge",
                                             "TooManyRequests", "NetworkError", "RequestTimeout", "IamRefused"
-                                            (no token for the API key), "HTTP<status>" */
+                                            (IAM refused the API key), "IamUnavailable" (IAM failed otherwise),
+                                            "HTTP<status>" */
     const char *message;                 /* when !ok: one sentence saying what happened and what to do */
     const char *error;                   /* when !ok: OpenWhisk's own error text, or "" */
     const char *activation_id;           /* an invoke's x-openwhisk-activation-id, or NULL */

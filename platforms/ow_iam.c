@@ -58,8 +58,8 @@ struct ow_iam *ow_iam_new(const char *token_url, const char *apikey, const char 
     return iam;
 }
 
-/* Takes the waiters off IAM and answers each: a copy of AUTHORIZATION, or ERROR. */
-static void ow_iam_answer(struct ow_iam *iam, const char *authorization, const char *error)
+/* Takes the waiters off IAM and answers each: a copy of AUTHORIZATION, or ERROR and IAM's STATUS. */
+static void ow_iam_answer(struct ow_iam *iam, const char *authorization, const char *error, long status)
 {
     struct ow_iam_waiter *w = iam->waiters;
     iam->waiters = NULL;
@@ -67,7 +67,7 @@ static void ow_iam_answer(struct ow_iam *iam, const char *authorization, const c
     while (w != NULL) {
         struct ow_iam_waiter *next = w->next;
         char *copy = authorization != NULL ? strdup(authorization) : NULL; /* a callback may replace IAM's */
-        w->done(w->ctx, copy, copy != NULL ? NULL : error != NULL ? error : "out of memory");
+        w->done(w->ctx, copy, copy != NULL ? NULL : error != NULL ? error : "out of memory", status);
         credfile_wipe_free(copy);
         free(w);
         w = next;
@@ -80,7 +80,7 @@ void ow_iam_free(struct ow_iam *iam)
         return;
     if (iam->exchange != NULL)
         iam->exchange->owner = NULL;
-    ow_iam_answer(iam, NULL, "cancelled");
+    ow_iam_answer(iam, NULL, "cancelled", 0);
     credfile_wipe_free(iam->authorization);
     credfile_wipe_free(iam->apikey);
     free(iam->token_url);
@@ -163,7 +163,7 @@ static void ow_iam_on_token(void *ctx, const struct http_response *r)
         iam->bought_ms = clock_mono_ms();
         iam->expires_ms = iam->bought_ms + (long long)seconds * 1000;
     }
-    ow_iam_answer(iam, authorization, err);
+    ow_iam_answer(iam, authorization, err, r->error != NULL ? 0 : r->status);
 }
 
 /* Starts the grant. 0, or -1 with ERR. */

@@ -38,8 +38,10 @@ struct ow_iam *ow_iam_new(const char *token_url, const char *apikey, const char 
 void ow_iam_free(struct ow_iam *iam);
 
 /* AUTHORIZATION is the header's value ("Bearer ..."), valid only during
- * the call; ERROR is one sentence, or NULL when AUTHORIZATION is set. */
-typedef void (*ow_iam_fn)(void *ctx, const char *authorization, const char *error);
+ * the call; ERROR is one sentence, or NULL when AUTHORIZATION is set, and
+ * STATUS IAM's HTTP status then (400 or 401: the key refused; 0: no
+ * answer, or cancelled). */
+typedef void (*ow_iam_fn)(void *ctx, const char *authorization, const char *error, long status);
 
 /* A good token's Authorization value ("Bearer ..."), valid until the next
  * call into IAM, starting a refresh in the background when it is due; NULL

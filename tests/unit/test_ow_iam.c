@@ -29,6 +29,7 @@
 
 struct token {
     int done;
+    long status;
     char authorization[400], error[1200];
 };
 
@@ -45,10 +46,11 @@ static void on_alarm(int signo)
     _exit(1);
 }
 
-static void on_token(void *ctx, const char *authorization, const char *error)
+static void on_token(void *ctx, const char *authorization, const char *error, long status)
 {
     struct token *t = ctx;
     t->done++;
+    t->status = status;
     snprintf(t->authorization, sizeof t->authorization, "%s", authorization ? authorization : "");
     snprintf(t->error, sizeof t->error, "%s", error ? error : "");
 }
@@ -162,7 +164,7 @@ static void test_refused(const char *token_url)
     struct token t = {0};
     CHECK(ow_iam_wait(iam, engine, on_token, &t, err, sizeof err) == 0);
     run_until(&t.done, 10000);
-    CHECK(t.done == 1 && t.authorization[0] == '\0');
+    CHECK(t.done == 1 && t.authorization[0] == '\0' && t.status == 400);
     CHECK(strstr(t.error, "refused the API key from ~/key.json (iam_apikey_file=)") != NULL);
     CHECK(strstr(t.error, "BXNIM0415E: Provided API key could not be found.") != NULL);
     CHECK(strstr(t.error, "iam_apikey_file=") != NULL && strstr(t.error, token_url) != NULL);
@@ -176,7 +178,8 @@ static void test_refused(const char *token_url)
     memset(&t, 0, sizeof t);
     CHECK(ow_iam_wait(iam, engine, on_token, &t, err, sizeof err) == 0);
     run_until(&t.done, 10000);
-    CHECK(t.done == 1 && strstr(t.error, "could not reach IBM Cloud IAM at http://127.0.0.1:1/identity/token") != NULL);
+    CHECK(t.done == 1 && t.status == 0);
+    CHECK(strstr(t.error, "could not reach IBM Cloud IAM at http://127.0.0.1:1/identity/token") != NULL);
     check_no_key(t.error);
     ow_iam_free(iam);
 }
