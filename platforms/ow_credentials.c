@@ -17,14 +17,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <jansson.h>
 
 #include "credfile.h"
 #include "fsutil.h"
@@ -284,6 +283,15 @@ static char *ow_token_url(const char *explicit_endpoint, char *err, size_t err_s
     return url;
 }
 
+/* PATH with a leading "~/" made the home's, as a shell reads it; a new string, NULL when out of memory. */
+static char *ow_expand_home(const char *path, const char *home)
+{
+    char *expanded = NULL;
+    if (strncmp(path, "~/", 2) != 0 || home == NULL)
+        return strdup(path);
+    return asprintf(&expanded, "%s%s", home, path + 1) < 0 ? NULL : expanded;
+}
+
 /* "FILE (KEY)". NULL when out of memory. */
 static char *ow_where(const char *file, const char *key)
 {
@@ -305,14 +313,17 @@ static int ow_choose(struct ow_credentials *c, const struct ow_credentials_optio
     /* the key: explicit (a file of an API key, or UUID:KEY), then __OW_API_KEY, IBM's variables, the file's AUTH */
     const char *apikey = NULL;
     if (apikey_file != NULL) {
-        char *shown = credfile_shown_path(apikey_file, home);
+        char *path = ow_expand_home(apikey_file, home);
+        char *shown = credfile_shown_path(path, home);
         if (shown == NULL || asprintf(&c->auth_where, "%s (iam_apikey_file=)", shown) < 0) {
+            free(path);
             free(shown);
             c->auth_where = NULL;
             snprintf(err, err_size, "out of memory");
             return -1;
         }
-        c->apikey = ow_read_apikey(apikey_file, shown, err, err_size);
+        c->apikey = ow_read_apikey(path, shown, err, err_size);
+        free(path);
         free(shown);
         if (c->apikey == NULL)
             return -1;

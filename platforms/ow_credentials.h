@@ -43,7 +43,7 @@ struct ow_credentials_options {
     const char *apihost;   /* explicit API host (bare, http:// or https://), or NULL */
     const char *auth;      /* explicit "UUID:KEY", or NULL */
     const char *ns;        /* explicit namespace, or NULL */
-    const char *iam_apikey_file;  /* explicit file holding an IBM Cloud API key, or NULL */
+    const char *iam_apikey_file;  /* explicit file holding an IBM Cloud API key ("~/" the home's), or NULL */
     const char *iam_endpoint;     /* explicit IAM endpoint (https://iam.cloud.ibm.com), or NULL */
 };
 

@@ -252,6 +252,10 @@ static void test_iam_api_key(void)
     CHECK(strcmp(ow_credentials_token_url(loaded), "https://iam.test.cloud.ibm.com/identity/token") == 0);
     write_file("apikey.json", "\n  " APIKEY "  \n");
     CHECK(load_options(&options) == 0 && strcmp(apikey_of(), APIKEY) == 0);
+    options.iam_apikey_file = "~/apikey.json"; /* the home's, as in a shell */
+    CHECK(load_options(&options) == 0 && strcmp(apikey_of(), APIKEY) == 0);
+    CHECK(strcmp(ow_credentials_apikey_from(loaded), "~/apikey.json (iam_apikey_file=)") == 0);
+    options.iam_apikey_file = path;
 
     /* what is wrong is said without the file's text */
     write_file("apikey.json", "{\"apikey\": \"\", \"note\": \"s3cr3t\"}");
