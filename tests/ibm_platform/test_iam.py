@@ -2,8 +2,8 @@
 kernel, against the stand-in's IAM token endpoint and its IAM namespaces,
 which take only bearer tokens (Basic is refused) and whose tokens expire:
 an IBM Cloud API key from IBMCLOUD_API_KEY or from a file named by
-`%platform ibm iam_apikey_file=`, one token exchange for many calls
-(counted by the stand-in's stats), a new token once the old one has
+`%platform ibm iam_apikey_file=`, one token exchange for many calls and an
+experiment (counted by the stand-in's stats), a new token once the old one has
 expired and never a call with an expired one, and a key IAM does not know
 explained in one sentence. The workspace fixture scans everything the
 kernel wrote for the keys and for any token the stand-in issued."""
@@ -39,7 +39,9 @@ def iam_standin(tmp_path_factory):
 def test_deploy_and_call_in_an_iam_namespace_with_one_token(ibm_workspace, iam_standin):
     workspace = ibm_workspace.use_iam(iam_standin)
     before = iam_standin.stats()
-    shown, deployed, called, unchanged = workspace.run("%platform ibm", doubler_cell(), CALLS, doubler_cell())
+    shown, deployed, called, unchanged, experiment = workspace.run(
+        "%platform ibm", doubler_cell(), CALLS, doubler_cell(),
+        '%%experiment doubler\n{"experimentName": "iam", "payloads": [{"n": 1}], "runs": 12, "threads": 4}')
     after = iam_standin.stats()
     text = shown.ok().stdout
     assert "IBM Cloud API key from IBMCLOUD_API_KEY" in text and f"{iam_standin.url}/identity/token" in text, shown
@@ -47,12 +49,17 @@ def test_deploy_and_call_in_an_iam_namespace_with_one_token(ibm_workspace, iam_s
     assert ibm_line(deployed)["verb"] == "deployed", deployed
     assert called.ok().json() == [2 * sum(range(20)), 20], called
     assert ibm_line(unchanged)["verb"] == "up to date", unchanged
-    # a GET and a PUT, twenty calls, and the unchanged cell's check: one exchange
+    experiment.ok()
+    rows = [json.loads(line) for path in (workspace.folder / "faaset-results" / "doubler").glob("iam-*/runs.jsonl")
+            for line in path.read_text().splitlines()]
+    assert len(rows) == 12 and all(r["status"] == "ok" and len(r["activationId"]) == 32 for r in rows), rows[:2]
+    # a GET and a PUT, twenty calls, the unchanged cell's check and an experiment's pass: one exchange
     assert after["iam_tokens"] - before["iam_tokens"] == 1, (before, after)
     assert after["expired_token_calls"] == 0, after
     action = action_in(iam_standin, "doubler")
     assert action["namespace"] == iam_standin.iam_namespace and action["limits"]["memory"] == 256
-    assert_no_secret(outputs_text([shown, deployed, called, unchanged]), "the outputs", secrets_of(iam_standin))
+    assert_no_secret(outputs_text([shown, deployed, called, unchanged, experiment]), "the outputs",
+                     secrets_of(iam_standin))
 
 
 def test_a_key_file_and_the_token_renewed_after_it_expired(ibm_workspace, tmp_path):
