@@ -382,13 +382,15 @@ size_t ow_client_prepare(struct ow_client *client, size_t count)
     if (ow_client_engine(client, err, sizeof err) < 0)
         return 0; /* the calls will say why */
     if (client->iam != NULL)
-        ow_iam_prefetch(client->iam, client->engine);
-    return http_prepare(client->engine, client->base, NULL, count) + (client->iam != NULL && ow_iam_waiting(client->iam));
+        ow_iam_prefetch(client->iam, client->engine); /* the pass waits for the token as for its connections */
+    size_t waiting = client->iam != NULL && ow_iam_waiting(client->iam);
+    return http_prepare(client->engine, client->base, NULL, count) + waiting;
 }
 
 size_t ow_client_preparing(struct ow_client *client)
 {
     if (client->engine == NULL || client->base == NULL)
         return 0;
-    return http_preparing(client->engine, client->base, NULL) + (client->iam != NULL && ow_iam_waiting(client->iam));
+    size_t waiting = client->iam != NULL && ow_iam_waiting(client->iam);
+    return http_preparing(client->engine, client->base, NULL) + waiting;
 }

@@ -98,7 +98,9 @@ int ow_client_send(struct ow_client *client, const struct ow_call *call, ow_repl
                    size_t err_size);
 
 /* Opens connections to the API host ahead of COUNT calls at once (an
- * experiment's pass), and how many are not up yet (see http_prepare). */
+ * experiment's pass), and how many are not up yet (see http_prepare); in
+ * an IAM-based namespace also fetches the bearer token, counted as one
+ * more until it has come. */
 size_t ow_client_prepare(struct ow_client *client, size_t count);
 size_t ow_client_preparing(struct ow_client *client);
 
