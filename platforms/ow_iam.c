@@ -17,6 +17,7 @@
 #include "buffer.h"
 #include "clock.h"
 #include "credfile.h"
+#include "list.h"
 #include "sigv4.h"
 
 #define OW_IAM_GRANT "urn:ibm:params:oauth:grant-type:apikey"
@@ -25,7 +26,7 @@
 #define OW_IAM_REFRESH_MAX_MS 300000LL  /* a token this close to its end is refreshed in the background */
 
 struct ow_iam_waiter {
-    struct ow_iam_waiter *next;
+    struct list_node node;
     ow_iam_fn done;
     void *ctx;
 };
@@ -39,7 +40,7 @@ struct ow_iam {
     char *authorization;                /* "Bearer ...", NULL until the first exchange succeeds */
     long long bought_ms, expires_ms;    /* clock_mono_ms */
     struct ow_iam_exchange *exchange;   /* the one in flight, or NULL */
-    struct ow_iam_waiter *waiters, **waiters_tail;
+    struct list_node waiters;           /* struct ow_iam_waiter, in the order they asked */
 };
 
 struct ow_iam *ow_iam_new(const char *token_url, const char *apikey, const char *apikey_from)
@@ -50,7 +51,7 @@ struct ow_iam *ow_iam_new(const char *token_url, const char *apikey, const char 
     iam->token_url = strdup(token_url);
     iam->apikey = strdup(apikey);
     iam->apikey_from = strdup(apikey_from);
-    iam->waiters_tail = &iam->waiters;
+    list_init(&iam->waiters);
     if (iam->token_url == NULL || iam->apikey == NULL || iam->apikey_from == NULL) {
         ow_iam_free(iam);
         return NULL;
@@ -61,16 +62,19 @@ struct ow_iam *ow_iam_new(const char *token_url, const char *apikey, const char 
 /* Takes the waiters off IAM and answers each: a copy of AUTHORIZATION, or ERROR and IAM's STATUS. */
 static void ow_iam_answer(struct ow_iam *iam, const char *authorization, const char *error, long status)
 {
-    struct ow_iam_waiter *w = iam->waiters;
-    iam->waiters = NULL;
-    iam->waiters_tail = &iam->waiters;
-    while (w != NULL) {
-        struct ow_iam_waiter *next = w->next;
+    struct list_node answered, *node;
+    list_init(&answered);
+    while ((node = list_first(&iam->waiters)) != NULL) {
+        list_remove(node);
+        list_push_back(&answered, node);
+    }
+    while ((node = list_first(&answered)) != NULL) {
+        struct ow_iam_waiter *w = list_entry(node, struct ow_iam_waiter, node);
+        list_remove(node);
         char *copy = authorization != NULL ? strdup(authorization) : NULL; /* a callback may replace IAM's */
         w->done(w->ctx, copy, copy != NULL ? NULL : error != NULL ? error : "out of memory", status);
         credfile_wipe_free(copy);
         free(w);
-        w = next;
     }
 }
 
@@ -225,8 +229,7 @@ int ow_iam_wait(struct ow_iam *iam, struct http_engine *engine, ow_iam_fn done, 
     }
     w->done = done;
     w->ctx = ctx;
-    *iam->waiters_tail = w;
-    iam->waiters_tail = &w->next;
+    list_push_back(&iam->waiters, &w->node);
     return 0;
 }
 
