@@ -33,6 +33,7 @@ struct ow_iam_waiter {
 
 struct ow_iam_exchange {
     struct ow_iam *owner;               /* NULL once the source is freed */
+    long long asked_ms;                 /* clock_mono_ms when it was sent: IAM's clock starts no earlier */
 };
 
 struct ow_iam {
@@ -142,6 +143,7 @@ static void ow_iam_on_token(void *ctx, const struct http_response *r)
 {
     struct ow_iam_exchange *exchange = ctx;
     struct ow_iam *iam = exchange->owner;
+    long long asked_ms = exchange->asked_ms;
     free(exchange);
     if (iam == NULL)
         return;
@@ -164,7 +166,7 @@ static void ow_iam_on_token(void *ctx, const struct http_response *r)
     if (authorization != NULL) {
         credfile_wipe_free(iam->authorization);
         iam->authorization = authorization;
-        iam->bought_ms = clock_mono_ms();
+        iam->bought_ms = asked_ms; /* its life counted from before IAM made it: never longer than IAM's */
         iam->expires_ms = iam->bought_ms + (long long)seconds * 1000;
     }
     ow_iam_answer(iam, authorization, err, r->error != NULL ? 0 : r->status);
@@ -188,6 +190,7 @@ static int ow_iam_start(struct ow_iam *iam, struct http_engine *engine, char *er
         return -1;
     }
     exchange->owner = iam;
+    exchange->asked_ms = clock_mono_ms();
     static const char *const headers[] = {"Content-Type: application/x-www-form-urlencoded",
                                           "Accept: application/json", NULL};
     struct http_request request = {.method = "POST", .url = iam->token_url, .headers = headers, .body = form.data,
