@@ -126,6 +126,9 @@ static const struct magic {
      "max_timeout=S (the platform's limits, default IBM's 2048 MB and 600 s; Apache OpenWhisk's are 512 and 300).\n"
      "The key (UUID:KEY) comes from __OW_API_KEY or AUTH in ~/.wskprops (or the file WSK_CONFIG_FILE names), the\n"
      "host and namespace likewise from __OW_API_HOST / __OW_NAMESPACE or APIHOST / NAMESPACE, as for wsk.\n"
+     "IAM-based namespaces (namespace=ID) take an IBM Cloud API key from iam_apikey_file=PATH, IBMCLOUD_API_KEY or\n"
+     "IC_API_KEY, exchanged for IAM tokens (cached, refreshed) at iam_endpoint=URL (else IBMCLOUD_IAM_API_ENDPOINT,\n"
+     "else https://iam.cloud.ibm.com).\n"
      "Memory on ibm is limits.memory (128 MB up to max_memory); calls are blocking activations, and every result\n"
      "carries its activationId.",
      magics_platform, NULL},

@@ -2,7 +2,8 @@
  * and IBM Cloud Functions which is OpenWhisk, behind the platform
  * interface (platform.h), on OpenWhisk's REST API (/api/v1: actions PUT,
  * GET, DELETE and POST, activations GET) through ow_client (Basic auth,
- * OpenWhisk's errors as sentences).
+ * or IAM bearer tokens for IBM's IAM-based namespaces; OpenWhisk's errors
+ * as sentences).
  *
  * Deploy, configure, verify and set_memory are one state machine, a
  * "sync", that makes the remote action match what the notebook defines:
@@ -916,7 +917,8 @@ static int ow_setting_int(const char *key, const char *text, int low, int high, 
 static int ow_apply_settings(void *self, const json_t *settings, char *err, size_t err_size)
 {
     struct ow_platform *platform = self;
-    const char *apihost = NULL, *ns = NULL, *kind = NULL;
+    struct ow_client_settings client_settings = {NULL, NULL, NULL, NULL};
+    const char *kind = NULL;
     int max_memory = OW_DEFAULT_MAX_MEMORY, max_timeout = OW_DEFAULT_MAX_TIMEOUT_S;
     const char *key;
     json_t *value;
@@ -927,9 +929,13 @@ static int ow_apply_settings(void *self, const json_t *settings, char *err, size
             return -1;
         }
         if (strcmp(key, "apihost") == 0)
-            apihost = text;
+            client_settings.apihost = text;
         else if (strcmp(key, "namespace") == 0)
-            ns = text;
+            client_settings.ns = text;
+        else if (strcmp(key, "iam_apikey_file") == 0)
+            client_settings.iam_apikey_file = text;
+        else if (strcmp(key, "iam_endpoint") == 0)
+            client_settings.iam_endpoint = text;
         else if (strcmp(key, "kind") == 0)
             kind = text;
         else if (strcmp(key, "max_memory") == 0) {
@@ -938,13 +944,14 @@ static int ow_apply_settings(void *self, const json_t *settings, char *err, size
         } else if (strcmp(key, "max_timeout") == 0) {
             if (ow_setting_int(key, text, 1, 86400, &max_timeout, err, err_size) < 0)
                 return -1;
-        } else if (strcmp(key, "auth") == 0) {
+        } else if (strcmp(key, "auth") == 0 || strcmp(key, "iam_apikey") == 0 || strcmp(key, "apikey") == 0) {
             snprintf(err, err_size, "the key never goes in the notebook: put it in ~/.wskprops (wsk property set "
-                     "--auth UUID:KEY), the file WSK_CONFIG_FILE names, or __OW_API_KEY before starting Jupyter");
+                     "--auth UUID:KEY), the file WSK_CONFIG_FILE names, or __OW_API_KEY before starting Jupyter; an "
+                     "IBM Cloud API key in IBMCLOUD_API_KEY, or in a file named by iam_apikey_file=");
             return -1;
         } else {
-            snprintf(err, err_size, "unknown setting '%s' for ibm; it knows apihost, namespace, kind, max_memory and "
-                     "max_timeout", key);
+            snprintf(err, err_size, "unknown setting '%s' for ibm; it knows apihost, namespace, iam_apikey_file, "
+                     "iam_endpoint, kind, max_memory and max_timeout", key);
             return -1;
         }
     }
@@ -958,7 +965,7 @@ static int ow_apply_settings(void *self, const json_t *settings, char *err, size
             return -1;
         }
     }
-    if (ow_client_set(platform->client, apihost, ns, err, err_size) < 0)
+    if (ow_client_set(platform->client, &client_settings, err, err_size) < 0)
         return -1;
     snprintf(platform->kind, sizeof platform->kind, "%s", kind ? kind : ""); /* each line gives all */
     platform->max_memory = max_memory;

@@ -1,11 +1,14 @@
 /* ow_client: authorized calls to an OpenWhisk controller (see ow_client.h).
  *
  * A call is copied into a pending record (the caller's arguments are valid
- * only during the call) and handed to the HTTP engine at once with the
- * credentials' Basic Authorization header; the record lives until the
- * engine answers, and the answer becomes an ow_reply: the body parsed,
- * OpenWhisk's {"error", "code"} read, and one sentence written for the
- * user. The header's text is wiped as soon as the engine has copied it. */
+ * only during the call) and handed to the HTTP engine with its
+ * Authorization header: the credentials' Basic one at once, or an IAM
+ * bearer token (ow_iam) at once when one is cached, else once the token
+ * exchange answers (the call's method and body are then copied into the
+ * record to wait). The record lives until the engine answers, and the
+ * answer becomes an ow_reply: the body parsed, OpenWhisk's {"error",
+ * "code"} read, and one sentence written for the user. The header's text
+ * is wiped as soon as the engine has copied it. */
 #include "ow_client.h"
 
 #include <sodium.h>
@@ -14,13 +17,16 @@
 #include <string.h>
 
 #include "ow_credentials.h"
+#include "ow_iam.h"
 #include "retry.h"
 
 struct ow_client {
     struct reactor *reactor;
     struct http_engine *engine;
     char *apihost, *ns;                    /* the user's settings, NULL when unset */
+    char *iam_apikey_file, *iam_endpoint;  /* likewise, for an IAM-based namespace */
     struct ow_credentials *credentials;    /* found at the first call, dropped when the settings change */
+    struct ow_iam *iam;                    /* the bearer tokens, with an IBM Cloud API key */
     char *base;                            /* "APIHOST/api/v1/namespaces/NS", with the credentials */
 };
 
@@ -31,6 +37,10 @@ struct ow_pending {
     char *url;
     size_t path_at;                        /* where the path under the namespace starts in URL */
     int put;                               /* a PUT: a 404 can only be the namespace's */
+    char *method;                          /* while it waits for a bearer token: the call's own */
+    void *body;
+    size_t body_size;
+    long timeout_ms;
 };
 
 struct ow_client *ow_client_new(struct reactor *reactor)
@@ -43,6 +53,9 @@ struct ow_client *ow_client_new(struct reactor *reactor)
 
 static void ow_client_forget(struct ow_client *client)
 {
+    struct ow_iam *iam = client->iam; /* its waiters are answered "cancelled" with the client consistent */
+    client->iam = NULL;
+    ow_iam_free(iam);
     ow_credentials_free(client->credentials);
     client->credentials = NULL;
     free(client->base);
@@ -57,6 +70,8 @@ void ow_client_free(struct ow_client *client)
     http_engine_free(client->engine); /* answers every call in flight with "cancelled" */
     free(client->apihost);
     free(client->ns);
+    free(client->iam_apikey_file);
+    free(client->iam_endpoint);
     free(client);
 }
 
@@ -70,9 +85,13 @@ static int ow_client_replace(char **slot, const char *value)
     return 0;
 }
 
-int ow_client_set(struct ow_client *client, const char *apihost, const char *ns, char *err, size_t err_size)
+int ow_client_set(struct ow_client *client, const struct ow_client_settings *settings, char *err, size_t err_size)
 {
-    if (ow_client_replace(&client->apihost, apihost) < 0 || ow_client_replace(&client->ns, ns) < 0) {
+    static const struct ow_client_settings none = {NULL, NULL, NULL, NULL};
+    const struct ow_client_settings *s = settings != NULL ? settings : &none;
+    if (ow_client_replace(&client->apihost, s->apihost) < 0 || ow_client_replace(&client->ns, s->ns) < 0 ||
+        ow_client_replace(&client->iam_apikey_file, s->iam_apikey_file) < 0 ||
+        ow_client_replace(&client->iam_endpoint, s->iam_endpoint) < 0) {
         snprintf(err, err_size, "out of memory");
         return -1;
     }
@@ -85,9 +104,17 @@ int ow_client_ready(struct ow_client *client, char *err, size_t err_size)
     if (client->base != NULL)
         return 0;
     if (client->credentials == NULL) {
-        struct ow_credentials_options options = {client->apihost, NULL, client->ns};
+        struct ow_credentials_options options = {client->apihost, NULL, client->ns, client->iam_apikey_file,
+                                                 client->iam_endpoint};
         if (ow_credentials_load(&options, &client->credentials, err, err_size) < 0)
             return -1;
+    }
+    const char *apikey = ow_credentials_apikey(client->credentials);
+    if (apikey != NULL && client->iam == NULL &&
+        (client->iam = ow_iam_new(ow_credentials_token_url(client->credentials), apikey,
+                                  ow_credentials_apikey_from(client->credentials))) == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
     }
     if (asprintf(&client->base, "%s/api/v1/namespaces/%s", ow_credentials_apihost(client->credentials),
                  ow_credentials_namespace(client->credentials)) < 0) {
@@ -128,7 +155,19 @@ static void ow_client_explain(const struct ow_client *client, long status, const
         *semicolon = '\0';
     const char *host = ow_client_apihost(client);
     const char *ns = ow_credentials_namespace(client->credentials);
-    if (status == 401) {
+    const char *apikey_from = ow_credentials_apikey_from(client->credentials);
+    if (status == 401 && apikey_from != NULL) {
+        snprintf(type, type_size, "Unauthenticated");
+        snprintf(out, size, "IBM Cloud Functions at %s did not accept the IAM token of the API key from %s for "
+                 "namespace %s (%.200s): namespace= must be an IAM-based namespace's ID (a Cloud Foundry-based one "
+                 "takes the UUID:KEY of `ibmcloud fn property get --auth` in ~/.wskprops instead)", host, apikey_from,
+                 ns, text);
+    } else if (status == 403 && apikey_from != NULL) {
+        snprintf(type, type_size, "Forbidden");
+        snprintf(out, size, "the API key from %s may not use the namespace %s at %s (%.200s): give its identity a "
+                 "role on the namespace in IBM Cloud IAM (Reader to call, Writer to deploy), or set %%platform ibm "
+                 "namespace= to one it may use", apikey_from, ns, host, text);
+    } else if (status == 401) {
         snprintf(type, type_size, "Unauthenticated");
         snprintf(out, size, "OpenWhisk at %s did not accept the %s (%.200s): check AUTH in ~/.wskprops (or the file "
                  "WSK_CONFIG_FILE names, or __OW_API_KEY) against `wsk property get --auth` or IBM Cloud's "
@@ -170,7 +209,17 @@ static void ow_client_explain(const struct ow_client *client, long status, const
 static void ow_pending_free(struct ow_pending *pending)
 {
     free(pending->url);
+    free(pending->method);
+    free(pending->body);
     free(pending);
+}
+
+/* Answers PENDING with an error that is not an answer from OpenWhisk (STATUS: IAM's, or 0), and frees it. */
+static void ow_pending_fail(struct ow_pending *pending, const char *type, const char *message, long status)
+{
+    struct ow_reply reply = {.status = status, .error_type = type, .message = message, .error = ""};
+    pending->done(pending->ctx, &reply);
+    ow_pending_free(pending);
 }
 
 static void ow_client_on_http(void *ctx, const struct http_response *response)
@@ -208,6 +257,8 @@ static void ow_client_on_http(void *ctx, const struct http_response *response)
         ow_client_explain(client, response->status, text[0] ? text : "no message", shown_path, pending->put, type,
                           sizeof type, message, sizeof message);
         reply.error = text;
+        if (response->status == 401 && client->iam != NULL)
+            ow_iam_forget(client->iam); /* refused: the next call buys a new one */
         if (response->status == 429 || response->status == 503)
             reply.retry_after_ms = retry_after_header_ms(http_response_header(response, "Retry-After"));
     }
@@ -231,38 +282,98 @@ static int ow_client_engine(struct ow_client *client, char *err, size_t err_size
     return 0;
 }
 
+/* Hands PENDING's request to the engine with AUTHORIZATION ("Basic ..." or
+ * "Bearer ..."). 0, or -1 (PENDING still the caller's). */
+static int ow_client_dispatch(struct ow_client *client, struct ow_pending *pending, const char *method,
+                              const void *body, size_t body_size, long timeout_ms, const char *authorization)
+{
+    char *header = NULL;
+    if (asprintf(&header, "Authorization: %s", authorization) < 0)
+        return -1;
+    const char *headers[] = {"Accept: application/json", header, body != NULL ? "Content-Type: application/json" : NULL,
+                             NULL};
+    struct http_request request = {.method = method, .url = pending->url, .headers = headers, .body = body,
+                                   .body_size = body_size, .timeout_ms = timeout_ms};
+    int rc = http_send(client->engine, &request, ow_client_on_http, pending);
+    sodium_memzero(header, strlen(header));
+    free(header);
+    return rc;
+}
+
+/* The bearer token a waiting call asked for has come, or why not: IAM
+ * refused the key (its 400 or 401, not worth retrying), gave no answer or
+ * was cancelled (status 0), or failed otherwise (its status: 5xx is
+ * retried like OpenWhisk's). */
+static void ow_client_on_token(void *ctx, const char *authorization, const char *error, long status)
+{
+    struct ow_pending *pending = ctx;
+    if (authorization == NULL) {
+        ow_pending_fail(pending, status == 400 || status == 401 ? "IamRefused" : status == 0 ? "NetworkError"
+                                                                                            : "IamUnavailable",
+                        error, status);
+        return;
+    }
+    if (ow_client_dispatch(pending->client, pending, pending->method, pending->body, pending->body_size,
+                           pending->timeout_ms, authorization) < 0) {
+        char message[600];
+        snprintf(message, sizeof message, "cannot send the request to %.300s", pending->url);
+        ow_pending_fail(pending, "NetworkError", message, 0);
+        return;
+    }
+    free(pending->body); /* the engine has its copy */
+    pending->body = NULL;
+}
+
+/* Keeps CALL's method and body in PENDING while it waits for a token. 0, or -1 when out of memory. */
+static int ow_pending_keep(struct ow_pending *pending, const struct ow_call *call)
+{
+    pending->method = strdup(call->method);
+    pending->body_size = call->body != NULL ? call->body_size : 0;
+    pending->body = call->body != NULL ? malloc(call->body_size > 0 ? call->body_size : 1) : NULL;
+    pending->timeout_ms = call->timeout_ms;
+    if (pending->method == NULL || (call->body != NULL && pending->body == NULL))
+        return -1;
+    if (call->body_size > 0)
+        memcpy(pending->body, call->body, call->body_size);
+    return 0;
+}
+
 int ow_client_send(struct ow_client *client, const struct ow_call *call, ow_reply_fn done, void *ctx, char *err,
                    size_t err_size)
 {
     if (ow_client_engine(client, err, err_size) < 0)
         return -1;
     struct ow_pending *pending = calloc(1, sizeof *pending);
-    char *authorization = NULL;
     if (pending != NULL && asprintf(&pending->url, "%s%s", client->base, call->path) < 0) {
         free(pending); /* asprintf leaves the pointer undefined on failure */
         pending = NULL;
     }
-    if (pending == NULL ||
-        asprintf(&authorization, "Authorization: %s", ow_credentials_authorization(client->credentials)) < 0) {
-        if (pending != NULL)
-            ow_pending_free(pending);
+    if (pending == NULL) {
         snprintf(err, err_size, "out of memory");
         return -1;
     }
     *pending = (struct ow_pending){.client = client, .done = done, .ctx = ctx, .url = pending->url,
                                    .path_at = strlen(client->base), .put = strcmp(call->method, "PUT") == 0};
-    const char *headers[] = {"Accept: application/json", authorization,
-                             call->body != NULL ? "Content-Type: application/json" : NULL, NULL};
-    struct http_request request = {.method = call->method, .url = pending->url, .headers = headers,
-                                   .body = call->body, .body_size = call->body_size, .timeout_ms = call->timeout_ms};
-    int rc = http_send(client->engine, &request, ow_client_on_http, pending);
-    sodium_memzero(authorization, strlen(authorization));
-    free(authorization);
-    if (rc < 0) {
+    const char *authorization = ow_credentials_authorization(client->credentials);
+    if (client->iam != NULL && (authorization = ow_iam_cached(client->iam, client->engine)) == NULL) {
+        if (ow_pending_keep(pending, call) < 0) {
+            snprintf(err, err_size, "out of memory");
+            ow_pending_free(pending);
+            return -1;
+        }
+        if (ow_iam_wait(client->iam, client->engine, ow_client_on_token, pending, err, err_size) < 0) {
+            ow_pending_free(pending);
+            return -1;
+        }
+        return 0;
+    }
+    if (ow_client_dispatch(client, pending, call->method, call->body, call->body_size, call->timeout_ms,
+                           authorization) < 0) {
         snprintf(err, err_size, "cannot send the request to %.300s", pending->url);
         ow_pending_free(pending);
+        return -1;
     }
-    return rc;
+    return 0;
 }
 
 size_t ow_client_prepare(struct ow_client *client, size_t count)
@@ -270,12 +381,16 @@ size_t ow_client_prepare(struct ow_client *client, size_t count)
     char err[512];
     if (ow_client_engine(client, err, sizeof err) < 0)
         return 0; /* the calls will say why */
-    return http_prepare(client->engine, client->base, NULL, count);
+    if (client->iam != NULL)
+        ow_iam_prefetch(client->iam, client->engine); /* the pass waits for the token as for its connections */
+    size_t waiting = client->iam != NULL && ow_iam_waiting(client->iam);
+    return http_prepare(client->engine, client->base, NULL, count) + waiting;
 }
 
 size_t ow_client_preparing(struct ow_client *client)
 {
     if (client->engine == NULL || client->base == NULL)
         return 0;
-    return http_preparing(client->engine, client->base, NULL);
+    size_t waiting = client->iam != NULL && ow_iam_waiting(client->iam);
+    return http_preparing(client->engine, client->base, NULL) + waiting;
 }

@@ -6,7 +6,10 @@
  * credentials (ow_credentials.h) the first time a call needs them and
  * keeps them until the settings change. Every call is a path under
  * /api/v1/namespaces/NS (NS the namespace, "_" for the key's own), sent
- * with HTTP Basic auth through the shared HTTP engine (http.h: its own
+ * with HTTP Basic auth, or for an IAM-based namespace (an IBM Cloud API
+ * key) with an IAM bearer token (ow_iam.h: cached, refreshed before it
+ * expires, a call waiting only when there is no good one), through the
+ * shared HTTP engine (http.h: its own
  * client for http:// and https://, connections kept alive, TLS sessions
  * resumed; the CA is SSL_CERT_FILE / SSL_CERT_DIR, else the system's).
  *
@@ -38,10 +41,17 @@ struct ow_client *ow_client_new(struct reactor *reactor);
 /* Ends the calls in flight (their callbacks get "cancelled") and frees. */
 void ow_client_free(struct ow_client *client);
 
-/* Sets the API host and namespace (NULL or "" = from the environment or
- * the properties file); the credentials are found again at the next call.
- * 0, or -1 with ERR. */
-int ow_client_set(struct ow_client *client, const char *apihost, const char *ns, char *err, size_t err_size);
+/* The user's settings; NULL or "" = from the environment or the
+ * properties file. */
+struct ow_client_settings {
+    const char *apihost, *ns;
+    const char *iam_apikey_file;         /* a file holding an IBM Cloud API key */
+    const char *iam_endpoint;            /* IAM's base URL (https://iam.cloud.ibm.com) */
+};
+
+/* Sets them (SETTINGS NULL: none); the credentials are found again at the
+ * next call. 0, or -1 with ERR. */
+int ow_client_set(struct ow_client *client, const struct ow_client_settings *settings, char *err, size_t err_size);
 
 /* Finds the credentials now if not yet found. 0, or -1 with ERR saying
  * where it looked and what to set. */
@@ -57,10 +67,12 @@ const char *ow_client_apihost(const struct ow_client *client);
 /* Valid only during the callback. */
 struct ow_reply {
     int ok;                              /* a 2xx status */
-    long status;                         /* HTTP status, 0 when no answer came */
+    long status;                         /* HTTP status, 0 when no answer came (IAM's when it gave no token) */
     const char *error_type;              /* when !ok: "Unauthenticated", "Forbidden", "NotFound",
                                             "NamespaceNotFound", "Conflict", "LimitRefused", "RequestTooLarge",
-                                            "TooManyRequests", "NetworkError", "RequestTimeout", "HTTP<status>" */
+                                            "TooManyRequests", "NetworkError", "RequestTimeout", "IamRefused"
+                                            (IAM refused the API key), "IamUnavailable" (IAM failed otherwise),
+                                            "HTTP<status>" */
     const char *message;                 /* when !ok: one sentence saying what happened and what to do */
     const char *error;                   /* when !ok: OpenWhisk's own error text, or "" */
     const char *activation_id;           /* an invoke's x-openwhisk-activation-id, or NULL */
@@ -86,7 +98,9 @@ int ow_client_send(struct ow_client *client, const struct ow_call *call, ow_repl
                    size_t err_size);
 
 /* Opens connections to the API host ahead of COUNT calls at once (an
- * experiment's pass), and how many are not up yet (see http_prepare). */
+ * experiment's pass), and how many are not up yet (see http_prepare); in
+ * an IAM-based namespace also fetches the bearer token, counted as one
+ * more until it has come. */
 size_t ow_client_prepare(struct ow_client *client, size_t count);
 size_t ow_client_preparing(struct ow_client *client);
 

@@ -28,14 +28,15 @@ static const struct platforms_known {
     const char *name;
     const char *faas_runner[3];
     const char *alias_of;      /* the platform this name is another name for, or NULL */
-    const char *settings[6];   /* what its `%platform NAME key=value` takes, for completion */
+    const char *settings[8];   /* what its `%platform NAME key=value` takes, for completion */
 } platforms_known[] = {
     {"local", {NULL}, NULL, {"concurrency", "python", NULL}},
     {"aws", {"AWS Lambda", "AWS", NULL}, NULL, {"profile", "region", "role", "endpoint", NULL}},
     {"gcf", {"Google", "Google Cloud Functions", NULL}, NULL, {"project", "region", "generation", "endpoint", NULL}},
-    {"openwhisk", {"OpenWhisk", NULL}, "ibm", {"apihost", "namespace", "kind", "max_memory", "max_timeout", NULL}},
-    {"ibm", {"IBM", "IBM Cloud Functions", NULL}, NULL, {"apihost", "namespace", "kind", "max_memory", "max_timeout",
-                                                          NULL}},
+    {"openwhisk", {"OpenWhisk", NULL}, "ibm", {"apihost", "namespace", "iam_apikey_file", "iam_endpoint", "kind",
+                                               "max_memory", "max_timeout", NULL}},
+    {"ibm", {"IBM", "IBM Cloud Functions", NULL}, NULL, {"apihost", "namespace", "iam_apikey_file", "iam_endpoint",
+                                                          "kind", "max_memory", "max_timeout", NULL}},
     {"azure", {"Azure", NULL}, NULL, {NULL}},
     {"openfaas", {"OpenFaaS", NULL}, NULL, {NULL}},
 };

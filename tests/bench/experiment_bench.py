@@ -93,6 +93,18 @@ connection kept alive (opened ahead of the pass by the adapter's
 prepare). The thread pool POSTs to / without a token. The same targets
 apply.
 
+With --platform ibm the faaset client calls the sleeper through the `ibm`
+platform adapter (OpenWhisk, IBM Cloud Functions), as a wsk user's
+notebook calls an action: the function file is FaaS Runner's {"function":
+"sleeper", "platform": "IBM Cloud Functions"}, the API host and key those
+of __OW_API_HOST and __OW_API_KEY (a UUID:KEY made here). The server
+(started with -o and that key) is also an OpenWhisk controller for the
+action: it answers POST /api/v1/namespaces/_/actions/sleeper?blocking=true
+&result=true as the controller does (the result, with its
+x-openwhisk-activation-id), only with that key as HTTP Basic auth. So
+every run is the adapter's blocking call, with its activation id in the
+row. The thread pool POSTs to / without a key. The same targets apply.
+
 With --tls every client reaches the sleeper over HTTPS: a second
 sleeper_server, started with -t, speaks TLS itself (OpenSSL, TLS 1.2/1.3,
 session tickets shared by its workers), with a CA and a certificate for
@@ -164,6 +176,8 @@ SIGV4_DIR = ROOT / "platforms"
 GOOGLE_PROJECT = "faaset-bench"   # --platform gcf: the project in the key made here
 # The keys the client signs with and the server checks (--platform aws): test values, not secrets.
 LAMBDA_KEYS = ("AKIDBENCHMARK0000001", "benchmark/secret/key/not/a/real/one00000", "us-east-1")
+# The UUID:KEY the ibm adapter sends as Basic auth and the server checks (--platform ibm): a test value.
+OPENWHISK_KEY = "0b9e5a2c-be0c-4c2e-9e55-b3c1f2a0e001:benchmark-key-not-a-real-one-0000000000000000000000000000000"
 THREADPOOL_CLIENT = HERE / "threadpool_client.py"
 POLL_INTERVAL = 0.05            # seconds between /proc samples of a client
 SERVER_START_TIMEOUT = 10.0
@@ -314,9 +328,10 @@ def watch_client(child, deadline_s):
 # ---------------------------------------------------------------- the server
 
 class Server:
-    def __init__(self, workdir, workers, lambda_keys=None, tls=None, google_key=None):
+    def __init__(self, workdir, workers, lambda_keys=None, tls=None, google_key=None, openwhisk_key=None):
         """TLS: (certificate, key, CA file) to serve HTTPS to https://localhost:PORT/.
-        GOOGLE_KEY: the public PEM of the service account a Google stand-in (-g) trusts."""
+        GOOGLE_KEY: the public PEM of the service account a Google stand-in (-g) trusts.
+        OPENWHISK_KEY: the UUID:KEY an OpenWhisk controller stand-in (-o) takes."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.binary = workdir / "sleeper_server"
@@ -336,6 +351,8 @@ class Server:
                 argv += ["-k", ":".join(lambda_keys)]
             if google_key:
                 argv += ["-g", str(google_key)]
+            if openwhisk_key:
+                argv += ["-o", openwhisk_key]
             if tls:
                 argv += ["-t", f"{tls[0]}:{tls[1]}"]
             self.child = Child("sleeper_server", argv, workdir, out, err, graceful=True)
@@ -434,6 +451,8 @@ def run_faaset(args, server, workdir, name="faaset", google_pem=None):
         function_file.write_text(json.dumps({"function": "sleeper", "platform": "AWS Lambda"}))
     elif args.platform == "gcf":
         function_file.write_text(json.dumps({"function": "sleeper", "platform": "Google Cloud Functions"}))
+    elif args.platform == "ibm":
+        function_file.write_text(json.dumps({"function": "sleeper", "platform": "IBM Cloud Functions"}))
     else:
         function_file.write_text(json.dumps({"function": "sleeper", "platform": "HTTP", "endpoint": url}))
     experiment_file.write_text(json.dumps({"experimentName": "sleeper-bench", "runs": args.runs,
@@ -449,6 +468,10 @@ def run_faaset(args, server, workdir, name="faaset", google_pem=None):
             env["AWS_CA_BUNDLE"] = str(ca_file)
     elif args.platform == "gcf":
         env = google_env(env, folder, url.rstrip("/"), google_pem)
+    elif args.platform == "ibm":
+        env = {k: v for k, v in env.items()
+               if not k.startswith(("__OW_", "WSK_")) and k not in ("IBMCLOUD_API_KEY", "IC_API_KEY")}
+        env.update({"__OW_API_HOST": url.rstrip("/"), "__OW_API_KEY": OPENWHISK_KEY, "WSK_CONFIG_FILE": os.devnull})
     if args.platform != "aws" and ca_file:
         env["SSL_CERT_FILE"] = str(ca_file)
     stdout_path, stderr_path = folder / "summary.json", folder / "stderr.txt"
@@ -756,6 +779,9 @@ def print_report(results, args):
     if args.platform == "aws":
         print("Platform: faaset calls through the aws adapter (Lambda Invoke, SigV4-signed; the server checks "
               "every signature); the thread pool POSTs to / unsigned")
+    if args.platform == "ibm":
+        print("Platform: faaset calls through the ibm adapter (OpenWhisk blocking calls with result=true, Basic auth "
+              "the server checks, each answer's activation id); the thread pool POSTs to / without a key")
     if args.platform == "gcf":
         print("Platform: faaset calls through the gcf adapter (service-account JWT verified by the server's token "
               "endpoint, the function's GET, then every call to the function URL with the ID token the server "
@@ -878,9 +904,10 @@ def parse_args():
     parser.add_argument("--scale10", action="store_true",
                         help=f"threads {SCALE10_THREADS}, runs {SCALE10_RUNS}, faaset only, scale-10 targets")
     parser.add_argument("--skip-threadpool", action="store_true", help="measure faaset only")
-    parser.add_argument("--platform", choices=("http", "aws", "gcf"), default="http",
-                        help="how faaset calls the sleeper: HTTP (default), the aws adapter (signed Lambda Invoke) "
-                             "or the gcf adapter (a function URL with ID tokens)")
+    parser.add_argument("--platform", choices=("http", "aws", "gcf", "ibm"), default="http",
+                        help="how faaset calls the sleeper: HTTP (default), the aws adapter (signed Lambda Invoke), "
+                             "the gcf adapter (a function URL with ID tokens) or the ibm adapter (OpenWhisk "
+                             "blocking calls with Basic auth)")
     parser.add_argument("--tls", action="store_true",
                         help="every client over HTTPS to a sleeper that speaks TLS (a CA made here); faaset over plain HTTP too, "
                              "as the baseline")
@@ -935,8 +962,9 @@ def run(args, workdir):
                             "platform": args.platform, "tls": args.tls}}
     google_pem, google_public = make_google_key(workdir / "google") if args.platform == "gcf" else (None, None)
     progress(f"compiling and starting the sleeper server ({args.server_workers} worker(s)) ...")
+    openwhisk_key = OPENWHISK_KEY if args.platform == "ibm" else None
     server = Server(workdir, args.server_workers, LAMBDA_KEYS if args.platform == "aws" else None,
-                    google_key=google_public)
+                    google_key=google_public, openwhisk_key=openwhisk_key)
     results["server"] = {"url": server.url, "workers": server.workers, "cc": server.cc_version}
     tls_server = None
     try:
@@ -950,7 +978,7 @@ def run(args, workdir):
                 raise BenchError(str(error))
             tls_server = Server(workdir / "tls-server", args.server_workers,
                                 LAMBDA_KEYS if args.platform == "aws" else None, (cert, key, ca_file),
-                                google_key=google_public)
+                                google_key=google_public, openwhisk_key=openwhisk_key)
             results["tls"] = {"url": tls_server.url}
             progress(f"faaset run over plain HTTP (the baseline): {args.runs} runs, {args.threads} in flight ...")
             raw["faaset_plain"] = run_faaset(args, server, workdir, name="faaset-plain", google_pem=google_pem)

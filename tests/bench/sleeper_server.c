@@ -4,7 +4,7 @@
  *
  *   sleeper_server [-p PORT] [-w WORKERS] [-l LOGPREFIX] [-m MAX_SLEEP_S]
  *                  [-k ACCESS_KEY:SECRET_KEY:REGION] [-g PUBLIC_KEY.pem]
- *                  [-t CERT.pem:KEY.pem]
+ *                  [-o UUID:KEY] [-t CERT.pem:KEY.pem]
  *
  * POST / with a JSON body {"sleep": SECONDS} is held open for that long and
  * then answered 200 with a JSON object in SAAF's shape:
@@ -60,6 +60,16 @@
  * assertion's signature is checked for each grant, but an ID token only
  * by comparison: the client's token exchange happens once; what is
  * measured is its calls.
+ *
+ * With -o it is also a stand-in for an OpenWhisk controller (IBM Cloud
+ * Functions), for the benchmark of the ibm platform, with what a blocking
+ * call needs: POST /api/v1/namespaces/_/actions/sleeper?blocking=true&
+ * result=true is served like POST / (the answer is the action's result, as
+ * with result=true, with an x-openwhisk-activation-id header of 32 hex
+ * digits), but only with `Authorization: Basic` of that UUID:KEY (compared
+ * in constant time with the header made once at start; 401 without it or
+ * with another, in OpenWhisk's {"error", "code"} shape) and with both
+ * blocking=true and result=true in the query (400 otherwise).
  *
  * With -t it speaks HTTPS only, with that certificate and key (OpenSSL,
  * TLS 1.2 and 1.3, session tickets): the TLS end of a cloud endpoint,
@@ -127,6 +137,7 @@ struct conn {
     double start_epoch_ms;
     int lambda;                        /* a Lambda Invoke request: answered with Lambda's headers */
     int google;                        /* -g: a call of the function URL (its ID token checked) */
+    int openwhisk;                     /* -o: a blocking call of the action (answered with its activation id) */
     char out[OUT_SIZE];
     size_t out_size, out_done;
     SSL *ssl;                          /* -t: the connection's TLS, NULL otherwise */
@@ -155,6 +166,7 @@ static SSL_CTX *tls_context;           /* -t: NULL for plain HTTP */
 static EVP_PKEY *gcf_account_key;      /* -g: the service account's public key; NULL when not a Google stand-in */
 static char gcf_function_url[128];     /* -g: BASE/fn/sleeper */
 static char gcf_access_token[64], gcf_id_token[600];
+static char *ow_authorization;         /* -o: "Basic <base64 of UUID:KEY>"; NULL when not an OpenWhisk stand-in */
 static char *log_buf;
 static size_t log_size, log_capacity;
 
@@ -373,7 +385,9 @@ static void conn_write(struct conn *c)
 static void answer(struct conn *c, int status, const char *reason, const char *body)
 {
     char extra[160] = "";
-    if (c->lambda)
+    if (c->openwhisk && status == 200)
+        snprintf(extra, sizeof extra, "x-openwhisk-activation-id: %08x%024llx\r\n", (unsigned)getpid(), served);
+    else if (c->lambda)
         snprintf(extra, sizeof extra, "X-Amz-Executed-Version: $LATEST\r\nx-amzn-RequestId: %s-%llu\r\n%s",
                  process_uuid, served, status == 403 ? "x-amzn-ErrorType: InvalidSignatureException\r\n" : "");
     int n = snprintf(c->out, sizeof c->out,
@@ -763,6 +777,24 @@ static int gcf_serve(struct conn *c, size_t head_len, size_t body_len, const cha
 }
 
 /* Starts the request at the front of C's input if it has fully arrived. */
+/* NULL when C's call of the action is one the controller serves blocking with its result, else OpenWhisk's error. */
+static const char *ow_call_error(const struct conn *c, size_t head_len, const char *path, size_t path_len)
+{
+    size_t len;
+    const char *auth = header_value(c->in, head_len, "Authorization", &len);
+    if (auth == NULL)
+        return "The resource requires authentication, which was not supplied with the request";
+    size_t wanted = strlen(ow_authorization);
+    if (len != wanted || sodium_memcmp(auth, ow_authorization, wanted) != 0)
+        return "The supplied authentication is invalid";
+    const char *query = memchr(path, '?', path_len);
+    size_t query_len = query != NULL ? path_len - (size_t)(query - path) : 0;
+    if (query == NULL || memmem(query, query_len, "blocking=true", 13) == NULL ||
+        memmem(query, query_len, "result=true", 11) == NULL)
+        return "this stand-in answers blocking calls with their result only (blocking=true&result=true)";
+    return NULL;
+}
+
 static void serve(struct conn *c)
 {
     if (c->fd < 0 || c->state != READING || c->in_size == 0)
@@ -815,7 +847,21 @@ static void serve(struct conn *c)
                 memcmp(path + bare_len - (sizeof invoke_suffix - 1), invoke_suffix, sizeof invoke_suffix - 1) == 0;
     if (gcf_account_key != NULL && gcf_serve(c, head_len, body_len, c->in, method_len, path, bare_len))
         return;
-    if (c->google) {
+    static const char ow_action[] = "/api/v1/namespaces/_/actions/sleeper";
+    c->openwhisk = ow_authorization != NULL && bare_len == sizeof ow_action - 1 &&
+                   memcmp(path, ow_action, bare_len) == 0;
+    if (c->openwhisk) {
+        const char *why = ow_call_error(c, head_len, path, path_len);
+        if (why != NULL) {
+            char body[256];
+            snprintf(body, sizeof body, "{\"error\": \"%s\", \"code\": \"%s\"}", why, process_uuid);
+            if (strncmp(why, "The supplied", 12) == 0 || strncmp(why, "The resource", 12) == 0)
+                answer(c, 401, "Unauthorized", body);
+            else
+                answer(c, 400, "Bad Request", body);
+            return;
+        }
+    } else if (c->google) {
         /* the function URL, its ID token checked */
     } else if (c->lambda) {
         const char *why = lambda_signature_error(c, head_len, body_len, path, path_len);
@@ -1055,8 +1101,19 @@ int main(int argc, char **argv)
     int port = 0, workers = 1, opt;
     const char *log_prefix = NULL;
     const char *tls_files = NULL;
-    while ((opt = getopt(argc, argv, "p:w:l:m:k:g:t:")) != -1) {
+    while ((opt = getopt(argc, argv, "p:w:l:m:k:g:o:t:")) != -1) {
         switch (opt) {
+        case 'o': {
+            size_t n = strlen(optarg), encoded = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
+            if (strchr(optarg, ':') == NULL || (ow_authorization = malloc(6 + encoded)) == NULL) {
+                fprintf(stderr, "sleeper_server: -o takes UUID:KEY\n");
+                return 2;
+            }
+            memcpy(ow_authorization, "Basic ", 6);
+            sodium_bin2base64(ow_authorization + 6, encoded, (const unsigned char *)optarg, n,
+                              sodium_base64_VARIANT_ORIGINAL);
+            break;
+        }
         case 't': tls_files = optarg; break;
         case 'g': {
             FILE *pem = fopen(optarg, "r");
@@ -1086,7 +1143,7 @@ int main(int argc, char **argv)
         case 'm': max_sleep_s = atof(optarg); break;
         default:
             fprintf(stderr, "usage: %s [-p PORT] [-w WORKERS] [-l LOGPREFIX] [-m MAX_SLEEP_S] [-k KEY:SECRET:REGION] "
-                    "[-g PUBLIC_KEY.pem] [-t CERT:KEY]\n", argv[0]);
+                    "[-g PUBLIC_KEY.pem] [-o UUID:KEY] [-t CERT:KEY]\n", argv[0]);
             return 2;
         }
     }

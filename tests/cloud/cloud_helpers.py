@@ -19,6 +19,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 
+import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 from nbformat.v4 import new_code_cell, new_notebook  # noqa: E402
 
@@ -183,6 +184,34 @@ def deploy_line(cell, platform):
 def cloud_cell(platform, name, body='return {"hi": request["name"]}', options="memory=256"):
     """A %%cloud_function cell for PLATFORM defining NAME."""
     return f"%%cloud_function platforms={platform} {options}\ndef {name}(request, context):\n    {body}"
+
+
+def run_walkthrough(workspace, notebook, cell_timeout=180):
+    """Executes the code cells of the NOTEBOOK file in WORKSPACE, each without an error; (cells, stdout lines)."""
+    sources = [cell.source for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "code"]
+    cells = workspace.run(*sources, cell_timeout=cell_timeout)
+    for cell in cells:
+        cell.ok()
+    return cells, [line for cell in cells for line in cell.stdout.splitlines()]
+
+
+def check_walkthrough(cells, lines, platform, expected):
+    """What a platform's walk-through notebook (notebooks/gcf.ipynb, ibm.ipynb) shows: its `PLATFORM: ...`
+    lines matching the patterns EXPECTED in order, an experiment of 40 runs all ok, the table of medians per
+    memory setting (256 and 512 MB, each run having slept 0.5 s) and the experiment's three charts."""
+    shown = outputs_text(cells)
+    deploys = [line for line in lines if line.startswith(f"{platform}: ")]
+    assert len(deploys) == len(expected), deploys
+    for line, pattern in zip(deploys, expected):
+        assert re.match(pattern, line), (line, pattern)
+    assert "40 runs, 40 ok" in lines, shown
+    table = next(cell for cell in cells if cell.source.startswith("table = "))
+    memory_rows = [line.split() for line in table.result.splitlines()[2:]]
+    assert [row[0] for row in memory_rows] == ["256", "512"], table
+    assert all(float(row[1]) >= 500 for row in memory_rows), table
+    summary = next(cell for cell in cells if cell.source.startswith("rows = "))
+    charts = [d for d in summary.displays if "application/vnd.vegalite.v5+json" in d.data]
+    assert len(charts) == 3, summary
 
 
 class Workspace:

@@ -8,13 +8,14 @@ reference; checked by the official `openwhisk` npm client
     python3 ow_standin.py --config FILE [--port 0] [--controller-wait 60]
                           [--max-memory 2048] [--max-timeout 600000]
                           [--max-code-bytes 50331648] [--concurrency 100]
-                          [--watch-stdin]
+                          [--iam-token-seconds 3600] [--watch-stdin]
 
 prints its port on the first line of stdout and serves until killed (with
 --watch-stdin also until stdin closes, so it never outlives its test).
 FILE is JSON written by the test:
 
-    {"subjects": [{"auth": "UUID:KEY", "namespace": "guest"}, ...]}
+    {"subjects": [{"auth": "UUID:KEY", "namespace": "guest"}, ...],
+     "iam_namespaces": [{"id": "NAMESPACE-ID", "apikeys": ["IBM Cloud API key", ...]}, ...]}
 
 The limits' defaults are IBM Cloud Functions' (memory 128-2048 MB,
 timeout 100 ms-600 s, code 48 MB); Apache OpenWhisk's own defaults are
@@ -23,6 +24,22 @@ timeout 100 ms-600 s, code 48 MB); Apache OpenWhisk's own defaults are
 - Every /api/v1 call needs HTTP Basic auth with a subject's UUID:KEY (401
   without it or with a wrong key). Namespace `_` is the caller's own; any
   other but the caller's is 403.
+- IBM Cloud's IAM-based namespaces (`iam_namespaces`, named by their ID)
+  take only `Authorization: Bearer TOKEN` (Basic there is 401, as is an
+  unknown or expired token; a token whose API key is not one of the
+  namespace's is 403; a token on `_` or on a Basic namespace is 403, since
+  a bearer has no namespace of its own). Tokens come from IAM's API-key
+  grant, served here too: POST /identity/token with the form
+  grant_type=urn:ibm:params:oauth:grant-type:apikey&apikey=KEY (form
+  content type required) answers {"access_token", "refresh_token",
+  "token_type": "Bearer", "expires_in", "expiration", "scope"}; tokens
+  live --iam-token-seconds (short ones test refreshing). IAM's errors are
+  {"errorCode": "BXNIM...", "errorMessage", "errorDetails", "context"}:
+  BXNIM0109E (400) for a missing grant_type or apikey, BXNIM0415E (400)
+  for a key IAM does not know, 400 for another grant or content type.
+- GET /_standin/stats (no auth) counts IAM's token grants
+  (`iam_tokens`) and calls refused for an expired token
+  (`expired_token_calls`), for tests of a client's token cache.
 - Errors are {"error": "...", "code": "<transaction id>"}, with the
   transaction id also in the x-request-id header.
 - /namespaces lists the caller's namespace.
@@ -187,9 +204,23 @@ class Container:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+IAM_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
+
+
+class IamError(Exception):
+    def __init__(self, status, code, message, details):
+        super().__init__(message)
+        self.status, self.body = status, {"errorCode": code, "errorMessage": message, "errorDetails": details,
+                                          "context": {"requestId": secrets.token_hex(16), "url": "ow_standin"}}
+
+
 class Standin:
     def __init__(self, config, args, api_host, workdir):
         self.subjects = {s["auth"]: s["namespace"] for s in config.get("subjects", [])}
+        self.iam_namespaces = {n["id"]: set(n["apikeys"]) for n in config.get("iam_namespaces", [])}
+        self.iam_token_seconds = args.iam_token_seconds
+        self.tokens = {}        # access token -> (API key, expiry time.monotonic())
+        self.stats = {"iam_tokens": 0, "expired_token_calls": 0}
         self.controller_wait, self.concurrency = args.controller_wait, args.concurrency
         self.max_memory, self.max_timeout, self.max_code = args.max_memory, args.max_timeout, args.max_code_bytes
         self.api_host, self.workdir = api_host, workdir
@@ -201,8 +232,53 @@ class Standin:
 
     # ---- who is calling ----
 
+    def iam_token(self, content_type, form):
+        """IAM's API-key grant: the token answer, or IamError."""
+        if content_type != "application/x-www-form-urlencoded":
+            raise IamError(400, "BXNIM0109E", "Property missing or empty.",
+                           "Property 'grant_type' either missing or empty.")
+        fields = dict(urllib.parse.parse_qsl(form, keep_blank_values=True))
+        for name in ("grant_type", "apikey"):
+            if not fields.get(name):
+                raise IamError(400, "BXNIM0109E", "Property missing or empty.",
+                               f"Property '{name}' either missing or empty.")
+        if fields["grant_type"] != IAM_GRANT:
+            raise IamError(400, "BXNIM0103E", "The grant type is not supported.",
+                           f"Grant type '{fields['grant_type']}' is not supported.")
+        apikey = fields["apikey"]
+        if not any(hmac.compare_digest(apikey.encode(), known.encode())
+                   for keys in self.iam_namespaces.values() for known in keys):
+            raise IamError(400, "BXNIM0415E", "Provided API key could not be found.",
+                           "BXNIM0102E: Unable to find Object. Object Type: 'ApiKey' not found.")
+        token = "iam-" + secrets.token_urlsafe(48)
+        with self.lock:
+            self.tokens[token] = (apikey, time.monotonic() + self.iam_token_seconds)
+            self.stats["iam_tokens"] += 1
+        return {"access_token": token, "refresh_token": "not_supported", "token_type": "Bearer",
+                "expires_in": self.iam_token_seconds, "expiration": int(time.time()) + self.iam_token_seconds,
+                "scope": "ibm openid"}
+
+    def bearer_namespace(self, token, wanted):
+        held = self.tokens.get(token)
+        if held is None:
+            raise ApiError(401, "The supplied authentication is invalid")
+        apikey, expires = held
+        if time.monotonic() >= expires:
+            self.stats["expired_token_calls"] += 1
+            raise ApiError(401, "The supplied authentication is invalid: the IAM token has expired")
+        if wanted is None or wanted == "_":
+            raise ApiError(403, "An IAM token has no namespace of its own: name the IAM-based namespace by its ID.")
+        if wanted not in self.iam_namespaces or apikey not in self.iam_namespaces[wanted]:
+            raise ApiError(403, f"The supplied authentication is not authorized to access '{wanted}'.")
+        return wanted
+
     def namespace(self, authorization, wanted):
         scheme, _, encoded = (authorization or "").partition(" ")
+        if scheme.lower() == "bearer" and encoded:
+            return self.bearer_namespace(encoded, wanted)
+        if wanted in self.iam_namespaces:
+            raise ApiError(401, "The supplied authentication is invalid: an IAM-based namespace takes an IAM "
+                                "token (Authorization: Bearer)")
         if scheme.lower() != "basic" or not encoded:
             raise ApiError(401, "The resource requires authentication, which was not supplied with the request")
         try:
@@ -508,11 +584,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def handle_any(self):
         transaction = secrets.token_hex(16)
+        if urllib.parse.urlsplit(self.path).path == "/identity/token":
+            self.iam()
+            return
         try:
             status, body, headers = self.route(transaction)
             self.send(status, body, headers, transaction)
         except ApiError as error:
             self.send(error.status, {"error": error.message, "code": transaction}, error.headers, transaction)
+
+    def iam(self):
+        """IBM Cloud IAM's token endpoint."""
+        length = int(self.headers.get("Content-Length") or 0)
+        form = self.rfile.read(length).decode(errors="replace") if length <= PAYLOAD_MAX else ""
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        try:
+            if self.command != "POST":
+                raise IamError(405, "BXNIM0400E", "The request method is not supported.",
+                               f"HTTP {self.command} is not supported; use POST")
+            status, body = 200, self.standin.iam_token(content_type, form)
+        except IamError as error:
+            status, body = error.status, error.body
+        self.send(status, body, {"Cache-Control": "no-store"})
 
     def body(self, limit):
         length = int(self.headers.get("Content-Length") or 0)
@@ -535,6 +628,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
         parts = [urllib.parse.unquote(p) for p in url.path.strip("/").split("/")]
+        if parts == ["_standin", "stats"]:
+            self.body(PAYLOAD_MAX)
+            self.allow(self.command, "GET")
+            with s.lock:
+                return 200, dict(s.stats), None
         if parts[:2] != ["api", "v1"] or len(parts) < 3 or parts[2] != "namespaces":
             self.body(PAYLOAD_MAX)
             raise ApiError(404, NOT_FOUND)
@@ -597,6 +695,7 @@ def main():
     parser.add_argument("--max-timeout", type=int, default=600000)
     parser.add_argument("--max-code-bytes", type=int, default=48 * 1024 * 1024)
     parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--iam-token-seconds", type=int, default=3600)
     parser.add_argument("--watch-stdin", action="store_true")
     args = parser.parse_args()
     with open(args.config) as file:

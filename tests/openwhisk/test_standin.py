@@ -3,8 +3,10 @@ auth and namespaces, the actions resource (overwrite, 409, limits, 413,
 415, versions), invocations that run the uploaded zip's __main__.py in a
 fresh process per cold start (warm reuse, parameters, environment,
 application and developer errors, timeout, memory, the controller's wait
-and its 202) and the activations they leave. (The official openwhisk npm
-client checks it too: tests/openwhisk/node.)"""
+and its 202) and the activations they leave; IBM Cloud IAM's API-key grant
+and the IAM-based namespaces that take only its bearer tokens, which
+expire. (The official openwhisk npm client checks it too:
+tests/openwhisk/node.)"""
 import threading
 import time
 
@@ -42,8 +44,8 @@ def create(standin, name="hello", **kwargs):
     return body
 
 
-def invoke(standin, name, params=None, blocking="true", result="true", **kwargs):
-    return standin.call("POST", f"/namespaces/_/actions/{name}", params or {},
+def invoke(standin, name, params=None, blocking="true", result="true", path="/namespaces/_", **kwargs):
+    return standin.call("POST", f"{path}/actions/{name}", params or {},
                         query={"blocking": blocking, "result": result}, **kwargs)
 
 
@@ -231,3 +233,54 @@ def test_concurrency_limit_is_429(tmp_path):
         assert status == 429 and "Too many concurrent requests in flight" in body["error"]
     finally:
         standin.stop()
+
+
+def test_iam_token_grant(standin):
+    status, body = standin.iam_token(standin.apikey)
+    assert status == 200 and body["token_type"] == "Bearer" and body["expires_in"] == 3600
+    assert body["access_token"] and abs(body["expiration"] - time.time() - 3600) < 60
+    status, body = standin.iam_token("not-a-key")
+    assert status == 400 and body["errorCode"] == "BXNIM0415E"
+    assert body["errorMessage"] == "Provided API key could not be found." and body["context"]["requestId"]
+    status, body = standin.iam_token("")
+    assert status == 400 and body["errorCode"] == "BXNIM0109E" and "'apikey'" in body["errorDetails"]
+    status, body = standin.iam_token(standin.apikey, grant_type="client_credentials")
+    assert status == 400 and body["errorCode"] == "BXNIM0103E"
+    status, body = standin.iam_token(standin.apikey, content_type="application/json")
+    assert status == 400 and body["errorCode"] == "BXNIM0109E"
+    assert standin.stats() == {"iam_tokens": 1, "expired_token_calls": 0}
+
+
+def test_iam_namespace_takes_only_its_bearer_tokens(standin):
+    token = standin.iam_token(standin.apikey)[1]["access_token"]
+    other = standin.iam_token(standin.other_apikey)[1]["access_token"]
+    space = f"/namespaces/{standin.iam_namespace}"
+    status, body, _ = standin.call("PUT", f"{space}/actions/hello", action_body(), bearer=token)
+    assert status == 200 and body["namespace"] == standin.iam_namespace
+    status, body, _ = invoke(standin, "hello", {"n": 1}, bearer=token, path=space)
+    assert status == 200 and body["namespace"] == standin.iam_namespace and body["params"] == {"n": 1}
+    status, body, _ = standin.call("GET", f"{space}/actions")  # Basic auth of a subject
+    assert status == 401 and "takes an IAM token" in body["error"]
+    status, body, _ = standin.call("GET", f"{space}/actions", bearer=other)
+    assert status == 403 and standin.iam_namespace in body["error"]
+    for namespace in ("_", NAMESPACE):
+        status, body, _ = standin.call("GET", f"/namespaces/{namespace}/actions", bearer=token)
+        assert status == 403
+    status, body, _ = standin.call("GET", f"{space}/actions", bearer="iam-not-a-token")
+    assert status == 401 and body["error"] == "The supplied authentication is invalid"
+    assert standin.stats()["expired_token_calls"] == 0
+
+
+def test_iam_tokens_expire(tmp_path):
+    server = OwStandin(tmp_path, ["--iam-token-seconds", "1"])
+    try:
+        status, body = server.iam_token(server.apikey)
+        assert status == 200 and body["expires_in"] == 1
+        space = f"/namespaces/{server.iam_namespace}"
+        assert server.call("GET", f"{space}/actions", bearer=body["access_token"])[0] == 200
+        time.sleep(1.2)
+        status, answer, _ = server.call("GET", f"{space}/actions", bearer=body["access_token"])
+        assert status == 401 and "expired" in answer["error"]
+        assert server.stats() == {"iam_tokens": 1, "expired_token_calls": 1}
+    finally:
+        server.stop()

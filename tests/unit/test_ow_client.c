@@ -5,7 +5,12 @@
  * never holds the key: a key refused (401, with its UUID and where it came
  * from), a namespace the key may not use (403), an action that does not
  * exist (404), limits refused (400 "exceeds allowed threshold"), no
- * credentials (where it looked) before anything is sent. */
+ * credentials (where it looked) before anything is sent. In an IAM-based
+ * namespace: calls carry the bearer token the IBM Cloud API key buys at
+ * the stand-in's IAM endpoint (the first call waits for it, the next uses
+ * it cached), a namespace the key may not use (403) and a key IAM refuses
+ * (IamRefused with IAM's 400 and BXNIM code) are sentences without the
+ * key. */
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +29,9 @@
 #define UUID "23bc46b1-71f6-4ed5-8c54-816aa4f8c502"
 #define KEY "123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
 #define WRONG_KEY "zzzzO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP"
+#define APIKEY "Ab3xYz-0123456789_abcdefghIJKLMNOPqrstuv"
+#define IAM_NAMESPACE "0c4e4f4e-1b2c-4d5e-8f90-a1b2c3d4e5f6"
+#define OTHER_IAM_NAMESPACE "9f8e7d6c-1b2c-4d5e-8f90-a1b2c3d4e5f6"
 
 struct answer {
     int done, ok;
@@ -73,7 +81,8 @@ static int call(struct reactor *reactor, struct ow_client *client, const char *m
 
 static void check_no_key(const char *text)
 {
-    CHECK(strstr(text, KEY) == NULL && strstr(text, WRONG_KEY) == NULL);
+    CHECK(strstr(text, KEY) == NULL && strstr(text, WRONG_KEY) == NULL && strstr(text, APIKEY) == NULL);
+    CHECK(strstr(text, "Bearer") == NULL && strstr(text, "iam-") == NULL);
 }
 
 static void test_calls(struct reactor *reactor, struct ow_client *client)
@@ -101,24 +110,61 @@ static void test_errors(struct reactor *reactor, struct ow_client *client, const
 {
     struct answer a;
     char err[512];
-    CHECK(ow_client_set(client, NULL, "someone-else", err, sizeof err) == 0);
+    CHECK(ow_client_set(client, &(struct ow_client_settings){.ns = "someone-else"}, err, sizeof err) == 0);
     CHECK(call(reactor, client, "GET", "/actions", NULL, &a) == 0 && a.status == 403);
     CHECK(strcmp(a.type, "Forbidden") == 0 && strstr(a.message, "may not use the namespace someone-else") != NULL);
     CHECK(strstr(a.message, "key " UUID " from __OW_API_KEY") != NULL);
     check_no_key(a.message);
 
     setenv("__OW_API_KEY", UUID ":" WRONG_KEY, 1);
-    CHECK(ow_client_set(client, NULL, NULL, err, sizeof err) == 0);
+    CHECK(ow_client_set(client, NULL, err, sizeof err) == 0);
     CHECK(call(reactor, client, "GET", "/actions", NULL, &a) == 0 && a.status == 401);
     CHECK(strcmp(a.type, "Unauthenticated") == 0 && strstr(a.message, "did not accept the key " UUID) != NULL);
     CHECK(strstr(a.message, apihost) != NULL && strstr(a.message, "~/.wskprops") != NULL);
     check_no_key(a.message);
 
     unsetenv("__OW_API_KEY");
-    CHECK(ow_client_set(client, NULL, NULL, err, sizeof err) == 0);
+    CHECK(ow_client_set(client, NULL, err, sizeof err) == 0);
     CHECK(call(reactor, client, "GET", "/actions", NULL, &a) == -1 && !a.done); /* refused before sending */
     CHECK(strstr(a.message, "no OpenWhisk key") != NULL && strstr(a.message, "__OW_API_KEY") != NULL);
     CHECK(strstr(a.message, "~/.wskprops") != NULL);
+    setenv("__OW_API_KEY", UUID ":" KEY, 1);
+}
+
+static void test_iam(struct reactor *reactor, struct ow_client *client, const char *apihost)
+{
+    struct answer a;
+    char err[512];
+    unsetenv("__OW_API_KEY");
+    setenv("IBMCLOUD_API_KEY", APIKEY, 1);
+    setenv("IBMCLOUD_IAM_API_ENDPOINT", apihost, 1);
+    CHECK(ow_client_set(client, &(struct ow_client_settings){.ns = IAM_NAMESPACE}, err, sizeof err) == 0);
+    char described[600];
+    ow_client_describe(client, described, sizeof described);
+    CHECK(strstr(described, "IBM Cloud API key from IBMCLOUD_API_KEY") != NULL);
+    CHECK(strstr(described, apihost) != NULL);
+    check_no_key(described);
+    /* the first call waits for the token, the next has it cached; the stand-in takes nothing else there */
+    CHECK(call(reactor, client, "GET", "/actions", NULL, &a) == 0 && a.ok && a.status == 200 && a.listed);
+    CHECK(call(reactor, client, "PUT", "/actions/iam?overwrite=true",
+               "{\"exec\": {\"kind\": \"python:3.11\", \"code\": \"def main(args):\\n    return {}\\n\"}}", &a) == 0);
+    CHECK(a.ok && a.status == 200);
+    CHECK(call(reactor, client, "DELETE", "/actions/iam", NULL, &a) == 0 && a.ok);
+
+    CHECK(ow_client_set(client, &(struct ow_client_settings){.ns = OTHER_IAM_NAMESPACE}, err, sizeof err) == 0);
+    CHECK(call(reactor, client, "GET", "/actions", NULL, &a) == 0 && a.status == 403);
+    CHECK(strcmp(a.type, "Forbidden") == 0);
+    CHECK(strstr(a.message, "the API key from IBMCLOUD_API_KEY may not use the namespace " OTHER_IAM_NAMESPACE));
+    check_no_key(a.message);
+
+    setenv("IBMCLOUD_API_KEY", "Zz" APIKEY, 1);
+    CHECK(ow_client_set(client, &(struct ow_client_settings){.ns = IAM_NAMESPACE}, err, sizeof err) == 0);
+    CHECK(call(reactor, client, "GET", "/actions", NULL, &a) == 0 && !a.ok && a.status == 400);
+    CHECK(strcmp(a.type, "IamRefused") == 0 && strstr(a.message, "BXNIM0415E") != NULL);
+    CHECK(strstr(a.message, "refused the API key from IBMCLOUD_API_KEY") != NULL);
+    check_no_key(a.message);
+    unsetenv("IBMCLOUD_API_KEY");
+    unsetenv("IBMCLOUD_IAM_API_ENDPOINT");
     setenv("__OW_API_KEY", UUID ":" KEY, 1);
 }
 
@@ -135,8 +181,11 @@ int main(void)
     CHECK(config != NULL);
     if (config != NULL) {
         fprintf(config, "{\"subjects\": [{\"auth\": \"%s:%s\", \"namespace\": \"faaset\"}, "
-                        "{\"auth\": \"%s:%s\", \"namespace\": \"someone-else\"}]}",
-                UUID, KEY, "0a0a0a0a-0000-4000-8000-000000000000", WRONG_KEY "x");
+                        "{\"auth\": \"%s:%s\", \"namespace\": \"someone-else\"}], "
+                        "\"iam_namespaces\": [{\"id\": \"%s\", \"apikeys\": [\"%s\"]}, "
+                        "{\"id\": \"%s\", \"apikeys\": [\"someone-elses-key\"]}]}",
+                UUID, KEY, "0a0a0a0a-0000-4000-8000-000000000000", WRONG_KEY "x", IAM_NAMESPACE, APIKEY,
+                OTHER_IAM_NAMESPACE);
         fclose(config);
     }
     const char *argv[] = {OW_STANDIN, "--config", config_path, "--watch-stdin", NULL};
@@ -145,6 +194,9 @@ int main(void)
     setenv("HOME", home, 1);
     unsetenv("WSK_CONFIG_FILE");
     unsetenv("__OW_NAMESPACE");
+    unsetenv("IBMCLOUD_API_KEY");
+    unsetenv("IC_API_KEY");
+    unsetenv("IBMCLOUD_IAM_API_ENDPOINT");
     setenv("__OW_API_HOST", apihost, 1);
     setenv("__OW_API_KEY", UUID ":" KEY, 1);
     struct reactor *reactor = reactor_new();
@@ -157,6 +209,7 @@ int main(void)
         check_no_key(described);
         test_calls(reactor, client);
         test_errors(reactor, client, apihost);
+        test_iam(reactor, client, apihost);
     }
     ow_client_free(client);
     reactor_free(reactor);

@@ -1,7 +1,9 @@
 /* Unit tests for ow_credentials: ~/.wskprops and WSK_CONFIG_FILE, the
  * __OW_* environment, explicit settings, the order between them (per
  * setting), the API host made an https URL as wsk makes it, the default
- * namespace, the Basic header, the file's syntax, and the errors. HOME and
+ * namespace, the Basic header, the file's syntax, and the errors; an IBM
+ * Cloud API key (iam_apikey_file=, IBMCLOUD_API_KEY, IC_API_KEY) in its
+ * place in that order, its namespace ID required and IAM's token URL. HOME and
  * every variable are this process's own (setenv); the files live in a
  * temporary folder. Every key used holds "s3cr3t": no error and no
  * description may contain it. */
@@ -24,8 +26,10 @@ static char home[64];
 static char err[1024], description[1024];
 static struct ow_credentials *loaded;
 
+#define APIKEY "Ab3xYz-0123456789_abcdefghIJKLMNOP-s3cr3t"
+
 static const char *const variables[] = {"__OW_API_HOST", "__OW_API_KEY", "__OW_NAMESPACE", "WSK_CONFIG_FILE",
-                                        NULL};
+                                        "IBMCLOUD_API_KEY", "IC_API_KEY", "IBMCLOUD_IAM_API_ENDPOINT", NULL};
 
 static void clean(void)
 {
@@ -35,6 +39,8 @@ static void clean(void)
     snprintf(path, sizeof path, "%s/.wskprops", home);
     unlink(path);
     snprintf(path, sizeof path, "%s/other.props", home);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/apikey.json", home);
     unlink(path);
 }
 
@@ -50,13 +56,12 @@ static void write_file(const char *relative, const char *text)
     }
 }
 
-static int load_with(const char *apihost, const char *auth, const char *ns)
+static int load_options(const struct ow_credentials_options *options)
 {
     ow_credentials_free(loaded);
     loaded = NULL;
     err[0] = description[0] = '\0';
-    struct ow_credentials_options options = {apihost, auth, ns};
-    int status = ow_credentials_load(&options, &loaded, err, sizeof err);
+    int status = ow_credentials_load(options, &loaded, err, sizeof err);
     if (status == 0)
         ow_credentials_describe(loaded, description, sizeof description);
     CHECK(strstr(err, "s3cr3t") == NULL);
@@ -64,6 +69,12 @@ static int load_with(const char *apihost, const char *auth, const char *ns)
     if (status != 0 && getenv("TEST_VERBOSE"))
         fprintf(stderr, "error: %s\n", err);
     return status;
+}
+
+static int load_with(const char *apihost, const char *auth, const char *ns)
+{
+    struct ow_credentials_options options = {apihost, auth, ns, NULL, NULL};
+    return load_options(&options);
 }
 
 static int load(void)
@@ -200,6 +211,65 @@ static void test_bad_input(void)
     CHECK(load() == 0);
 }
 
+static const char *apikey_of(void)
+{
+    return loaded && ow_credentials_apikey(loaded) ? ow_credentials_apikey(loaded) : "(none)";
+}
+
+static void test_iam_api_key(void)
+{
+    clean();
+    write_file(".wskprops", "APIHOST=us-south.functions.cloud.ibm.com\nAUTH=" KEY "\n");
+    setenv("IBMCLOUD_API_KEY", APIKEY, 1);
+    CHECK(load() == -1); /* the environment before the file: IAM, which needs the namespace's ID */
+    CHECK(strstr(err, "namespace=ID") != NULL && strstr(err, "IBMCLOUD_API_KEY") != NULL);
+    setenv("__OW_NAMESPACE", "0c4e4f4e-ns-id", 1);
+    CHECK(load() == 0);
+    CHECK(strcmp(apikey_of(), APIKEY) == 0 && authorization_of() == NULL);
+    CHECK(strcmp(ow_credentials_apikey_from(loaded), "IBMCLOUD_API_KEY") == 0);
+    CHECK(strcmp(ow_credentials_token_url(loaded), "https://iam.cloud.ibm.com/identity/token") == 0);
+    CHECK(strstr(description, "IBM Cloud API key from IBMCLOUD_API_KEY (IAM at https://iam.cloud.ibm.com/identity/"
+                              "token)") != NULL);
+    CHECK(strstr(description, "namespace 0c4e4f4e-ns-id from __OW_NAMESPACE") != NULL);
+
+    unsetenv("IBMCLOUD_API_KEY");
+    setenv("IC_API_KEY", APIKEY, 1);
+    setenv("IBMCLOUD_IAM_API_ENDPOINT", "http://127.0.0.1:9/", 1);
+    CHECK(load() == 0 && strcmp(ow_credentials_apikey_from(loaded), "IC_API_KEY") == 0);
+    CHECK(strcmp(ow_credentials_token_url(loaded), "http://127.0.0.1:9/identity/token") == 0);
+    setenv("__OW_API_KEY", KEY, 1); /* OpenWhisk's own variable first */
+    CHECK(load() == 0 && ow_credentials_apikey(loaded) == NULL);
+    CHECK(strcmp(authorization_of(), "Basic " KEY_BASE64) == 0);
+
+    /* the explicit file first: ibmcloud's JSON, or the key alone; the explicit endpoint over the variable */
+    write_file("apikey.json", "{\"name\": \"faaset\", \"description\": \"\", \"createdAt\": \"2026-12-06T04:00+0000\", "
+                              "\"apikey\": \"" APIKEY "\"}\n");
+    char path[128];
+    snprintf(path, sizeof path, "%s/apikey.json", home);
+    struct ow_credentials_options options = {NULL, NULL, NULL, path, "https://iam.test.cloud.ibm.com/identity/token"};
+    CHECK(load_options(&options) == 0 && strcmp(apikey_of(), APIKEY) == 0);
+    CHECK(strcmp(ow_credentials_apikey_from(loaded), "~/apikey.json (iam_apikey_file=)") == 0);
+    CHECK(strcmp(ow_credentials_token_url(loaded), "https://iam.test.cloud.ibm.com/identity/token") == 0);
+    write_file("apikey.json", "\n  " APIKEY "  \n");
+    CHECK(load_options(&options) == 0 && strcmp(apikey_of(), APIKEY) == 0);
+    options.iam_apikey_file = "~/apikey.json"; /* the home's, as in a shell */
+    CHECK(load_options(&options) == 0 && strcmp(apikey_of(), APIKEY) == 0);
+    CHECK(strcmp(ow_credentials_apikey_from(loaded), "~/apikey.json (iam_apikey_file=)") == 0);
+    options.iam_apikey_file = path;
+
+    /* what is wrong is said without the file's text */
+    write_file("apikey.json", "{\"apikey\": \"\", \"note\": \"s3cr3t\"}");
+    CHECK(load_options(&options) == -1 && strstr(err, "holds no API key") != NULL);
+    write_file("apikey.json", "two words s3cr3t");
+    CHECK(load_options(&options) == -1 && strstr(err, "~/apikey.json") != NULL);
+    snprintf(path, sizeof path, "%s/missing.json", home);
+    CHECK(load_options(&options) == -1 && strstr(err, "cannot read iam_apikey_file=~/missing.json") != NULL);
+    snprintf(path, sizeof path, "%s/apikey.json", home);
+    write_file("apikey.json", APIKEY);
+    options.iam_endpoint = "iam.cloud.ibm.com";
+    CHECK(load_options(&options) == -1 && strstr(err, "not an http:// or https:// URL") != NULL);
+}
+
 int main(void)
 {
     snprintf(home, sizeof home, "/tmp/ow-credentials-XXXXXX");
@@ -210,6 +280,7 @@ int main(void)
     test_wsk_config_file();
     test_environment_and_explicit();
     test_bad_input();
+    test_iam_api_key();
     ow_credentials_free(loaded);
     clean();
     rmdir(home);
