@@ -773,6 +773,35 @@ class CloudFunction:
             raise error_class(answer.get("ename") or "DescribeError")(str(answer.get("evalue", "")))
         return answer.get("function") or {}
 
+    @property
+    def options(self):
+        """The options the function was defined with (a copy)."""
+        return dict(self._options)
+
+    def redefine(self, changes, write=None):
+        """The function defined again (a `define` upcall, as its cell did) with
+        CHANGES to its options (a value of None drops that option); the kernel
+        deploys only what changed and its line is written with WRITE (default:
+        stdout). Returns the new CloudFunction; the notebook's name for this
+        one is pointed at it. `force` applies to this define only."""
+        options = dict(self._options)
+        options.pop("force", None)
+        for key, value in changes.items():
+            if value is None:
+                options.pop(key, None)
+            else:
+                options[key] = value
+        answer = _upcall("define", function=self._function_name, source=self.source, options=options,
+                         origin="redefine")
+        options.pop("force", None)
+        redefined = _function_from_define(answer, self._function_name, self.source, options,
+                                          write or sys.stdout.write, cls=type(self), filename=self._filename,
+                                          first_line=self._first_line, function=self._function, doc=self.__doc__)
+        namespace = sys.modules["__main__"].__dict__
+        if namespace.get(self.name) is self:
+            namespace[self.name] = redefined
+        return redefined
+
     def inspection(self, detail_level=0):
         """The text `fn?` (detail_level 0) and `fn??` (1, with the source) show."""
         fields = [("Type", "cloud function"), ("Name", self.name)]
