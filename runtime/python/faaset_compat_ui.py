@@ -86,7 +86,7 @@ def _state_html(function):
                                                 "deployed at", "state"))
     body = "".join("<tr>%s</tr>" % "".join("<td>%s</td>" % html.escape(str(v if v is not None else ""))
                                            for v in row) for row in _state_rows(function))
-    return "<table><tr>%s</tr>%s</table>" % (head, body)
+    return '<table style="border-spacing: 1em 0"><tr>%s</tr>%s</table>' % (head, body)
 
 
 class _Table:
@@ -160,9 +160,10 @@ class _Panel:
         reconfigure.on_click(lambda button: self._run("Reconfigure", self._reconfigure, False))
         redeploy = widgets.Button(description="Redeploy", icon="rocket", tooltip="deploy again, changed or not")
         redeploy.on_click(lambda button: self._run("Redeploy", self._reconfigure, True))
+        wide = {"layout": widgets.Layout(width="90%")}
         source = widgets.Textarea(value=function.source, disabled=True, description="source",
-                                  rows=min(20, max(3, function.source.count("\n") + 1)))
-        self.payload = widgets.Textarea(value="{}", description="payload", rows=3)
+                                  rows=min(20, max(3, function.source.count("\n") + 1)), **wide)
+        self.payload = widgets.Textarea(value="{}", description="payload", rows=3, **wide)
         test = widgets.Button(description="Test", icon="play", tooltip="call the function with the payload")
         test.on_click(lambda button: self._run("Test", self._test))
         self.box = widgets.VBox([self.title, self.state, self.platform,
