@@ -258,7 +258,10 @@ class _Panel:
                              % error) from None
         platform = self._kernel_platform(self.platform.value) if self.platform.value else None
         try:
-            answer = self.function.invoke(payload, platform=platform)
+            if self.function.run == "local":  # runs the def in the notebook, as calling it does
+                answer = faaset_host.CloudFunction.__call__(self.function, payload)
+            else:
+                answer = self.function.invoke(payload, platform=platform)
         except faaset_host.CloudFunctionError as error:
             for line in error.remote_traceback:
                 print(str(line).rstrip("\n"))

@@ -785,6 +785,9 @@ class CloudFunction:
         deploys only what changed and its line is written with WRITE (default:
         stdout). Returns the new CloudFunction; the notebook's name for this
         one is pointed at it. `force` applies to this define only."""
+        if not self.source.strip():
+            raise ValueError("cloud function %s was not defined in this kernel (it was deployed by an earlier one), "
+                             "so its source is not here: run its cell again to change it" % self.name)
         options = dict(self._options)
         options.pop("force", None)
         for key, value in changes.items():

@@ -131,6 +131,17 @@ def test_the_panel_of_a_magic_cell_function_keeps_env_values_out(kernel, sandbox
     answer = json.loads(panel_click(kernel, opens, "Test"))
     assert (answer["text"], answer["mode"]) == ("HI", "test"), answer  # the env still reaches the function
 
+    # a run=local function: Test runs the def in the notebook, as calling it does
+    opens = show_panel(kernel, "%%cloud_function run=local\ndef near(request, context):\n"
+                               "    return {'twice': request['n'] * 2}\nFaaSETUI.UI(near)")
+    change(kc, opens, find_widget(opens, "TextareaModel", "payload"), value='{"n": 21}')
+    assert json.loads(panel_click(kernel, opens, "Test")) == {"twice": 42}
+
+    # a function this kernel only knows by name (FaaSET.NAME of an earlier kernel) has no source to redefine
+    reply, outputs = kernel.execute("import faaset_host\n"
+                                    "faaset_host.CloudFunction('ghost', ['local'], 'cloud', 'ghost', '', {}).redefine({})")
+    assert reply["ename"] == "ValueError" and "was not defined in this kernel" in reply["evalue"], reply
+
     kernel.stop()
     assert SECRET not in json.dumps(opens)
     platform = sandbox.dir / ".faaset" / "local"  # the local platform's deployments hold the values, as Lambda does
