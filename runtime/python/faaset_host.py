@@ -802,6 +802,8 @@ class CloudFunction:
                                           write or sys.stdout.write, cls=type(self), filename=self._filename,
                                           first_line=self._first_line, function=self._function, doc=self.__doc__,
                                           references=self._references)
+        for key, value in vars(self).items():  # what its maker set after defining it (the paper's call_mode)
+            redefined.__dict__.setdefault(key, value)
         namespace = sys.modules["__main__"].__dict__
         if namespace.get(self.name) is self:
             namespace[self.name] = redefined
