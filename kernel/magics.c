@@ -71,7 +71,9 @@ static const struct magic {
      "  requirements=\"numpy==1.26.4 requests\"  packages the function imports (requirements.txt text;\n"
      "                        a list with the decorator), installed by pip for the target: Lambda's Python,\n"
      "                        architecture and manylinux wheels on aws, the runtime's Python on local\n"
-     "  requirements_file=PATH a requirements.txt, relative to the notebook's folder\n\n"
+     "  requirements_file=PATH a requirements.txt, relative to the notebook's folder\n"
+     "  references=f,g        functions defined in the notebook (plain or cloud ones, from earlier cells),\n"
+     "                        packaged before the cell's source so the function can call them there\n\n"
      "Dependencies are installed once per (requirements, target) into .faaset/deps beside the notebook; pip's own\n"
      "settings (PIP_INDEX_URL, PIP_FIND_LINKS, pip.conf, ...) apply. On aws they are a Lambda layer, published once\n"
      "and attached, so a code change uploads only the code. Interrupt stops pip.\n\n"
@@ -83,8 +85,10 @@ static const struct magic {
      "`from platforms.jupyter.interactive_helpers import *` (see the README).\n"
      "SAAF: `from SAAF import Inspector`; the paper's `from Inspector import *` is accepted inside the def\n"
      "(rewritten to `from Inspector import Inspector`); any other `import *` in a def stays a SyntaxError.\n"
-     "Calls: hello(request) returns the result; hello.invoke(request, event=True) queues an Event call (aws;\n"
-     "ibm: a non-blocking activation, answered with its activationId).",
+     "Calls: hello(request) returns the result; hello.invoke(request, event=True) returns without waiting for it:\n"
+     "aws queues an Event call ({\"StatusCode\": 202}); gcf sends the call and answers {\"StatusCode\": 202} once it\n"
+     "is sent (Google has no queued calls for HTTP functions: its answer is only logged, so keep the kernel\n"
+     "running until then); ibm starts a non-blocking activation, answered with its activationId; local refuses it.",
      NULL, magics_cloud_function_cell},
     {"%invoke", "%invoke NAME JSON",
      "Calls the cloud function NAME with the JSON payload and shows its result.\n"

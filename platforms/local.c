@@ -525,7 +525,8 @@ static int local_invoke(void *self, const char *name, const json_t *payload, uns
     struct local_function *function = local_lookup(platform, name);
     if (flags & PLATFORM_INVOKE_EVENT) {
         local_fail(done, ctx, "InvalidInvocationType",
-                   "the local platform answers every call: Event invocations are for cloud platforms (aws)", NULL);
+                   "the local platform answers every call: Event invocations are for cloud platforms (aws, gcf, ibm)",
+                   NULL);
         return 0;
     }
     if (function == NULL) {

@@ -27,6 +27,11 @@
 # (which would only print without a shell) are the runtime's own. The same is
 # done for tqdm.notebook.
 #
+# While a frontend message's callbacks run, parent_message() is that message:
+# an ipywidgets Output whose msg_id is set to its msg_id gets what the
+# callback shows (the frontend routes IOPub messages under that id into the
+# widget; ipywidgets 6's `with output:` looks for IPython's kernel instead).
+#
 # Limits: binary buffers are not carried (the kernel's messages have no buffer
 # frames): outgoing buffers are dropped with a warning, incoming messages have
 # `buffers: []`. A callback's exception is printed on stderr under the message
@@ -45,6 +50,7 @@ _SHIM_MODULES = ("ipykernel.comm", "ipykernel.comm.comm", "ipykernel.comm.manage
 _WIDGET_TARGETS = ("jupyter.widget", "jupyter.widget.version")
 
 _manager = None  # the CommManager install() made
+_handling = threading.local()  # .message: the frontend message whose callbacks run in this thread
 
 
 class Kernel:
@@ -268,8 +274,18 @@ def handle(request):
     if msg_type not in COMM_EVENTS:
         raise ValueError("not a comm message type: %r" % (msg_type,))
     handler = getattr(manager, msg_type)
-    handler(None, None, _message(request.get("msg") or {}))
+    message = _message(request.get("msg") or {})
+    _handling.message = message
+    try:
+        handler(None, None, message)
+    finally:
+        _handling.message = None
     return {"status": "ok"}
+
+
+def parent_message():
+    """The frontend comm message whose callbacks run in this thread, or {}."""
+    return getattr(_handling, "message", None) or {}
 
 
 # ---------------------------------------------------------------------------

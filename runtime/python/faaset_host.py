@@ -748,7 +748,7 @@ class CloudFunction:
     """
 
     def __init__(self, name, platforms, run, function_name, source, options,
-                 filename=None, first_line=1, function=None, doc=None):
+                 filename=None, first_line=1, function=None, doc=None, references=""):
         self.name = self.__name__ = self.__qualname__ = name
         self.platforms = platforms
         self.run = run
@@ -759,6 +759,7 @@ class CloudFunction:
         self._filename = filename or "<cloud function %s>" % name
         self._first_line = first_line
         self._function = function
+        self._references = references  # the start of source that references= packaged (a magic line's)
         self._lock = threading.Lock()
 
     def __repr__(self):
@@ -772,6 +773,41 @@ class CloudFunction:
         if answer.get("status") != "ok":
             raise error_class(answer.get("ename") or "DescribeError")(str(answer.get("evalue", "")))
         return answer.get("function") or {}
+
+    @property
+    def options(self):
+        """The options the function was defined with (a copy)."""
+        return dict(self._options)
+
+    def redefine(self, changes, write=None):
+        """The function defined again (a `define` upcall, as its cell did) with
+        CHANGES to its options (a value of None drops that option); the kernel
+        deploys only what changed and its line is written with WRITE (default:
+        stdout). Returns the new CloudFunction; the notebook's name for this
+        one is pointed at it. `force` applies to this define only."""
+        if not self.source.strip():
+            raise ValueError("cloud function %s was not defined in this kernel (it was deployed by an earlier one), "
+                             "so its source is not here: run its cell again to change it" % self.name)
+        options = dict(self._options)
+        options.pop("force", None)
+        for key, value in changes.items():
+            if value is None:
+                options.pop(key, None)
+            else:
+                options[key] = value
+        answer = _upcall("define", function=self._function_name, source=self.source, options=options,
+                         origin="redefine")
+        options.pop("force", None)
+        redefined = _function_from_define(answer, self._function_name, self.source, options,
+                                          write or sys.stdout.write, cls=type(self), filename=self._filename,
+                                          first_line=self._first_line, function=self._function, doc=self.__doc__,
+                                          references=self._references)
+        for key, value in vars(self).items():  # what its maker set after defining it (the paper's call_mode)
+            redefined.__dict__.setdefault(key, value)
+        namespace = sys.modules["__main__"].__dict__
+        if namespace.get(self.name) is self:
+            namespace[self.name] = redefined
+        return redefined
 
     def inspection(self, detail_level=0):
         """The text `fn?` (detail_level 0) and `fn??` (1, with the source) show."""
@@ -823,17 +859,21 @@ class CloudFunction:
         with self._lock:
             if self._function is None:
                 namespace = {"__name__": "faaset_function", "__builtins__": builtins}
-                code = compile("\n" * (self._first_line - 1) + self.source, self._filename, "exec",
-                               dont_inherit=True)
+                if self._references:  # compiled on their own: the cell's lines keep their numbers
+                    exec(compile(self._references, "<references of %s>" % self.name, "exec", dont_inherit=True),
+                         namespace)
+                own = self.source[len(self._references):]
+                code = compile("\n" * (self._first_line - 1) + own, self._filename, "exec", dont_inherit=True)
                 exec(code, namespace)
                 self._function = namespace[self._function_name]
             return self._function
 
     def invoke(self, request=None, event=False, platform=None):
         """Call the function on its platform (or on PLATFORM, one of its
-        platforms): like calling it, or with event=True as an Event (Lambda's
-        asynchronous type), which returns once the platform has queued the
-        call ({"StatusCode": 202, ...})."""
+        platforms): like calling it, or with event=True without waiting for
+        its answer ({"StatusCode": 202, ...}): aws queues an Event (Lambda's
+        asynchronous type), gcf sends the call (its answer is only logged),
+        ibm starts a non-blocking activation (with its activationId)."""
         return self._invoke(request, "Event" if event else "RequestResponse", platform)
 
     def _invoke(self, request, invocation="RequestResponse", platform=None):
@@ -885,6 +925,19 @@ def _function_from_define(answer, function_name, source, options, write, cls=Non
     return (cls or CloudFunction)(name if isinstance(name, str) and name else function_name,
                          [str(p) for p in platforms] if isinstance(platforms, list) else [],
                          str(answer.get("run") or "cloud"), function_name, source, options, **details)
+
+
+def _magic_references(names, own_name):
+    """The source a magic line's `references=f,g` packages before the cell's
+    (the functions of those names in the notebook, as the decorator's
+    references= packages them), or ""."""
+    if names is None:
+        return ""
+    listed = [name.strip() for name in str(names).split(",") if name.strip()]
+    if not listed:
+        raise ValueError("references= names functions defined in the notebook, e.g. references=helper,greet")
+    import faaset_compat  # the runtime's library (faaset_library): loaded on first use
+    return faaset_compat.references_source(listed, own_name)
 
 
 def _handler_index(statements):
@@ -1759,12 +1812,14 @@ class Runtime:
         compile(module, filename, "exec", dont_inherit=True)
         index = _handler_index(module.body)
         handler = module.body[index]
-        source = "\n".join(padded.split("\n")[body_line - 1:handler.end_lineno]) + "\n"
+        options = dict(options)
+        references = _magic_references(options.pop("references", None), handler.name)
+        source = references + "\n".join(padded.split("\n")[body_line - 1:handler.end_lineno]) + "\n"
         answer = self.upcall("define", {"function": handler.name, "source": source, "options": options,
                                         "origin": "magic"})
         function = _function_from_define(answer, handler.name, source, options, self.stdout.write,
                                          filename=filename, first_line=body_line,
-                                         doc=ast.get_docstring(handler))
+                                         doc=ast.get_docstring(handler), references=references)
         self.namespace[function.name] = function
         rest = ast.Module(body=module.body[index + 1:], type_ignores=[])
         self._run_module(rest, padded, filename, count, store_history)

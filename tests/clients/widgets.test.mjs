@@ -3,7 +3,10 @@
 // jupyter-js-widgets extension), runs a cell that shows an IntSlider and a
 // Button, then moves the slider with the keyboard and clicks the button: the
 // callbacks run in the kernel's Python runtime and their output appears
-// under the cell. Leaves a screenshot in tests/artifacts/widgets.png.
+// under the cell; then shows FaaSETUI's panel of a function on the local
+// platform, types a payload and clicks Test: the answer appears in the
+// panel's Output widget. Leaves screenshots in tests/artifacts/widgets.png
+// and faasetui.png.
 //
 //   cd tests/clients && FAASET_BINARY=../../build/faaset node --test widgets.test.mjs
 import assert from 'node:assert/strict';
@@ -29,6 +32,15 @@ const CELL = [
   'button.on_click(lambda b: print("clicked with", slider.value))',
   'display(slider)',
   'button',
+].join('\n');
+
+const PANEL_CELL = [
+  '%%cloud_function platforms=local memory=256',
+  'def greet(request, context):',
+  '    return {"message": "Hello " + request["name"]}',
+  '',
+  'import FaaSETUI',
+  'FaaSETUI.UI(greet)',
 ].join('\n');
 
 /** A notebook with no cells, written to a temp folder (the server copies it). */
@@ -130,6 +142,32 @@ describe('ipywidgets in the classic notebook in Chromium', { timeout: 300_000 },
     });
     const second = page.locator('#notebook-container .cell.code_cell').nth(1);
     await second.locator('.output_stdout', { hasText: 'value is 5' }).waitFor({ timeout: STEP_MS });
+    assert.equal(await page.locator('#notebook-container .output_error').count(), 0, 'a cell shows an error');
+    assert.deepEqual(pageErrors, [], 'JavaScript errors on the page');
+  });
+
+  it("shows FaaSETUI's panel, whose Test button calls the function", async () => {
+    await page.evaluate((code) => {
+      const nb = window.Jupyter.notebook;
+      const cell = nb.insert_cell_at_bottom('code');
+      cell.set_text(code);
+      cell.execute();
+    }, PANEL_CELL);
+    const cell = page.locator('#notebook-container .cell.code_cell').nth(2);
+    const test = cell.locator('button', { hasText: 'Test' });
+    await test.waitFor({ state: 'visible', timeout: STEP_MS });
+    await page.waitForSelector('#kernel_indicator_icon.kernel_idle_icon', { timeout: STEP_MS });
+    assert.match(await cell.locator('.output_stdout').first().innerText(), /^local: deployed greet /);
+    // typed: the textarea sends its value on keyup
+    await cell.locator('.widget-textarea', { hasText: 'payload' }).locator('textarea').click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('{"name": "Chromium"}');
+    await test.click();
+    // the answer shows in the panel's Output widget (it claimed the click's messages), not after the panel
+    const panel = cell.locator('.widget-area');
+    await panel.locator('.output_stdout', { hasText: '"message": "Hello Chromium"' }).waitFor({ timeout: STEP_MS });
+    assert.match(await cell.locator(':scope > .output_wrapper').innerText(), /^local: deployed greet [^\n]*\n?$/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'faasetui.png'), fullPage: true });
     assert.equal(await page.locator('#notebook-container .output_error').count(), 0, 'a cell shows an error');
     assert.deepEqual(pageErrors, [], 'JavaScript errors on the page');
   });

@@ -404,3 +404,35 @@ def test_delete_removes_the_function_and_its_state(workspace):
     assert not (workspace.folder / ".faaset" / "local" / "doomed").exists()
     bad = workspace.cli("delete", "../escape")
     assert bad.returncode != 0 and "function name" in bad.stderr, bad
+
+
+REFERENCED = [
+    "def shout(text):\n    return text.upper() + '!'",
+    "%%cloud_function memory=128\ndef greeter(request, context):\n    return {'greeting': 'hi ' + request['name']}",
+    # references= packages shout and greeter (with the cell greeter was deployed from) before this cell's source
+    "%%cloud_function references=shout,greeter\n"
+    "def relay(request, context):\n"
+    "    return {'relayed': shout(greeter(request, None)['greeting'])}\n"
+    "print(relay({'name': 'Ada'})['relayed'])",
+    # run=local: the cell's lines keep their numbers in a traceback although references come first
+    "%%cloud_function references=shout run=local\n"
+    "def nearby(request, context):\n"
+    "    return shout(request['missing'])\n"
+    "nearby({})",
+    "%%cloud_function references=nowhere\ndef lost(request, context):\n    return nowhere()",
+]
+
+
+def test_references_on_the_magic_line(workspace):
+    shout, greeter, relay, nearby, lost = workspace.run(*REFERENCED)
+    shout.ok()
+    deploy_line(greeter.ok(), "deployed", "greeter")
+    deploy_line(relay.ok(), "deployed", "relay")
+    assert relay.stdout.splitlines()[-1] == "HI ADA!", relay
+    packaged = next((workspace.folder / ".faaset" / "local" / "relay" / "packages").glob("*/faaset_function.py"))
+    source = packaged.read_text()
+    assert source.index("def shout(") < source.index("def greeter(") < source.index("def relay("), source
+    assert nearby.error.ename == "KeyError", nearby
+    assert any('line 3, in nearby' in line for line in nearby.error.traceback), nearby
+    assert lost.error.ename == "CompatibilityError" and "'nowhere' is not defined in the notebook" in \
+        lost.error.evalue, lost

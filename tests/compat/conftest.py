@@ -1,5 +1,5 @@
 """Fixtures for the FaaSET-notebook compatibility tests: tests/cloud's
-(deadline, sandbox, workspace) for the local platform and tests/lambda's
+(deadline, sandbox, workspace, kernel) for the local platform and tests/lambda's
 Lambda endpoints (moto's server, the strict stand-in that runs the uploaded
 code) for aws, each run by the python3 that has moto (FAASET_AWS_PYTHON).
 
@@ -24,6 +24,7 @@ pytest_configure = _cloud.pytest_configure
 deadline = _cloud.deadline
 sandbox = _cloud.sandbox
 workspace = _cloud.workspace
+kernel = _cloud.kernel
 
 _spec = importlib.util.spec_from_file_location("faaset_lambda_conftest", ROOT / "tests" / "lambda" / "conftest.py")
 lambda_fixtures = importlib.util.module_from_spec(_spec)

@@ -9,52 +9,9 @@ kernel keeps answering)."""
 import time
 
 import pytest
+from widget_frontend import VIEW_MIME, handshake, send, texts, under, widget_opens  # tests/support (conftest)
 
 pytest.importorskip("ipywidgets")  # Debian's python3-ipywidgets (6.0.0 here)
-
-VIEW_MIME = "application/vnd.jupyter.widget-view+json"
-
-
-def send(kc, msg_type, content):
-    msg = kc.session.msg(msg_type, content)
-    kc.shell_channel.send(msg)
-    return msg["header"]["msg_id"]
-
-
-def under(kc, msg_id, timeout=30):
-    """IOPub messages whose parent is msg_id, from busy to idle (both left out)."""
-    deadline = time.monotonic() + timeout
-    seen, started = [], False
-    while True:
-        msg = kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        if msg["msg_type"] == "status":
-            if msg["content"]["execution_state"] == "busy":
-                started = True
-                continue
-            assert started, "idle before busy"
-            return seen
-        seen.append(msg)
-
-
-def texts(messages, name="stdout"):
-    return "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream" and m["content"]["name"] == name)
-
-
-def handshake(kc):
-    """What the classic notebook's widget manager does on connecting: open
-    jupyter.widget.version, read the kernel's version, say it is valid."""
-    opened = send(kc, "comm_open", {"comm_id": "version-comm", "target_name": "jupyter.widget.version", "data": {}})
-    messages = under(kc, opened, timeout=60)  # the first one imports ipywidgets
-    versions = [m for m in messages if m["msg_type"] == "comm_msg"]
-    assert versions and versions[0]["content"]["comm_id"] == "version-comm", messages
-    assert "version" in versions[0]["content"]["data"]
-    under(kc, send(kc, "comm_msg", {"comm_id": "version-comm", "data": {"validated": True}}))
-
-
-def widget_opens(outputs):
-    return {m["content"]["comm_id"]: m["content"]["data"] for m in outputs if m["msg_type"] == "comm_open"}
 
 
 def test_version_handshake_imports_ipywidgets(kernel):

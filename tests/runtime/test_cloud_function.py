@@ -205,6 +205,41 @@ class MagicTest(CloudFunctionTestCase):
         self.assertEqual(self.result_text(events), "<cloud function hello on local>")
 
 
+class RedefineTest(CloudFunctionTestCase):
+    """CloudFunction.redefine, what FaaSETUI's Reconfigure and Redeploy use."""
+
+    def test_same_source_changed_options_force_once_and_the_name_follows(self):
+        kernel = FakeKernel()
+        events, reply = self.cloud_cell("def hello(request, context):\n    return 1\n", kernel,
+                                        options={"memory": "256", "env": "A=1", "platforms": "local"})
+        self.assertEqual(reply["status"], "ok", (events, reply))
+        events, _ = self.execute_ok("hello.mode = 'kept'  # what a maker sets after defining (the paper's call_mode)\n"
+                                    "old = hello\n"
+                                    "new = hello.redefine({'memory': 512, 'env': None, 'force': True})\n"
+                                    "print(new is hello, old is hello, new.mode, sorted(new.options.items()))",
+                                    answer=kernel)
+        first, again = kernel.of_type("define")
+        self.assertEqual((again["function"], again["source"]), ("hello", first["source"]))
+        self.assertEqual(again["options"], {"memory": 512, "platforms": "local", "force": True})
+        self.assertEqual(host.stream_text(events), "local: deployed hello (1a2b3c4d) in 12 ms\n"
+                         "True False kept [('memory', 512), ('platforms', 'local')]\n")  # force was for that define
+
+    def test_a_function_without_its_source_is_not_redefined(self):
+        events, reply = self.runtime.execute("import faaset_host\n"
+                                             "faaset_host.CloudFunction('far', ['aws'], 'cloud', 'far', '', {})"
+                                             ".redefine({'memory': 512})")
+        self.assertEqual(reply["ename"], "ValueError")
+        self.assertIn("far was not defined in this kernel", reply["evalue"])
+
+    def test_a_define_error_keeps_the_function(self):
+        self.define_hello()
+        refusing = FakeKernel({"status": "error", "ename": "InvalidOption", "evalue": "memory must be a whole number"})
+        events, reply = self.runtime.execute("old = hello\nhello.redefine({'memory': 64})", answer=refusing)
+        self.assertEqual((reply["ename"], reply["evalue"]), ("InvalidOption", "memory must be a whole number"))
+        events, _ = self.execute_ok("print(hello is old)")
+        self.assertEqual(host.stream_text(events), "True\n")
+
+
 class InvokeTest(CloudFunctionTestCase):
     def test_result_gets_round_trip_time_and_latency(self):
         kernel = self.define_hello()
