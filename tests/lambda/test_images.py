@@ -1,0 +1,106 @@
+"""containerize=True on the `aws` platform: the kernel builds the cell's
+image, pushes it to a registry and deploys it to the strict Lambda
+stand-in (which, like Lambda, takes only ECR image URIs, so the registry is
+named by an ECR host name and reached through a proxy: Debian's
+docker-registry itself, which serves requests written in absolute form).
+The pushed image is read back with skopeo; the deployed function's
+ImageUri is the pushed digest; a second kernel on the same cell pushes no
+blob; a code change pushes one small layer and the config."""
+import json
+import re
+
+import pytest
+from conftest import aws_line, start_standin, tool
+
+import oci_registry
+
+ECR_HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+
+CELL = '''%%cloud_function platforms=aws memory=256 containerize=true registry=http://{host}/team image_base=http://{host}/base/tiny:1
+def boxed(request, context):
+    return {{"hi": request["name"]{extra}}}'''
+
+
+@pytest.fixture(scope="module")
+def standin(logs_dir):
+    server = start_standin(logs_dir, "--pending-seconds", "0.3", "--update-seconds", "0.3")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("registry")
+    running = oci_registry.Registry(folder / "server")
+    try:
+        running.push_layout(oci_registry.tiny_base_image(folder / "base"), "base/tiny:1")
+        yield running
+    finally:
+        running.stop()
+
+
+def use_registry(workspace, registry):
+    """The kernel reaches ECR_HOST through the registry as its proxy, with Docker credentials for it."""
+    docker = oci_registry.docker_config(workspace.folder.parent / "docker", ECR_HOST)
+    workspace.env.update({"DOCKER_CONFIG": str(docker), "http_proxy": f"http://{registry.host}",
+                          "no_proxy": "127.0.0.1,localhost"})
+
+
+def test_containerize_builds_pushes_and_deploys_by_digest(aws_workspace, standin, registry):
+    workspace = aws_workspace.use(standin.url)
+    use_registry(workspace, registry)
+    mark = registry.log_mark()
+    [first] = workspace.run(CELL.format(host=ECR_HOST, extra=""))
+    line = aws_line(first.ok())
+    assert line["verb"] == "deployed", first
+    pushed = re.search(r"image (sha256:[0-9a-f]{12}) pushed: (\d+) bytes in 2 blobs, 1 already there or mounted",
+                       first.stdout)
+    assert pushed, first
+    first_bytes = int(pushed.group(2))
+    assert len(registry.blob_uploads_since(mark)) == 2  # the code layer and the config; the base layer mounted
+
+    remote = tool(standin.url, "get", "boxed")
+    uri = remote["Code"]["ImageUri"]
+    assert remote["Configuration"]["PackageType"] == "Image", remote
+    assert re.fullmatch(ECR_HOST + r"/team/faaset-boxed@sha256:[0-9a-f]{64}", uri), uri
+    digest = uri.split("@")[1]
+    assert digest.startswith(pushed.group(1))
+    tags = json.loads(registry.skopeo("list-tags", *registry.credentials_args(),
+                                      f"docker://{registry.host}/team/faaset-boxed"))["Tags"]
+    assert len(tags) == 1 and re.fullmatch(r"[0-9a-f]{12}", tags[0]), tags
+    raw, manifest = registry.inspect_raw(f"team/faaset-boxed@{digest}")
+    assert len(manifest["layers"]) == 2
+    config = registry.inspect_config(f"team/faaset-boxed@{digest}")
+    assert config["config"]["Cmd"] == ["faaset_handler.handle"]
+    assert config["config"]["Labels"]["org.opencontainers.image.title"] == "boxed"
+
+    # A new kernel on the same cell checks the function: the image is pushed again, sending nothing.
+    mark = registry.log_mark()
+    [again] = workspace.run(CELL.format(host=ECR_HOST, extra=""))
+    assert aws_line(again.ok())["verb"] == "up to date", again
+    assert "pushed: 0 bytes in 0 blobs, 3 already there" in again.stdout, again
+    assert registry.blob_uploads_since(mark) == []
+    assert tool(standin.url, "get", "boxed")["Code"]["ImageUri"] == uri
+
+    # A code change: one small layer and the config.
+    mark = registry.log_mark()
+    [changed] = workspace.run(CELL.format(host=ECR_HOST, extra=', "v": 2'))
+    assert aws_line(changed.ok())["verb"] == "updated code of", changed
+    sent = re.search(r"pushed: (\d+) bytes in 2 blobs, 1 already there", changed.stdout)
+    assert sent and len(registry.blob_uploads_since(mark)) == 2, changed
+    assert tool(standin.url, "get", "boxed")["Code"]["ImageUri"] != uri
+    print(f"first push {first_bytes} bytes, after a code change {sent.group(1)} bytes")
+
+
+def test_containerize_needs_an_ecr_registry(aws_workspace, standin, registry):
+    workspace = aws_workspace.use(standin.url)
+    use_registry(workspace, registry)
+    none, not_ecr = workspace.run(
+        "%%cloud_function platforms=aws containerize=true\ndef nowhere(request, context):\n    return {}",
+        f"%%cloud_function platforms=aws containerize=true registry={registry.host}\n"
+        "def elsewhere(request, context):\n    return {}")
+    assert "containerize=True needs an ECR registry to push the image to: give registry=" in none.error.evalue, none
+    assert (f"Lambda runs container images only from Amazon ECR: registry={registry.host} is not an ECR registry"
+            in not_ecr.error.evalue), not_ecr
