@@ -15,6 +15,8 @@ from conftest import aws_line, start_standin, tool
 import oci_registry
 
 ECR_HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+# moto's ECR answers GetAuthorizationToken with user AWS and this password: the registry accepts it too
+ECR_TOKEN_PASSWORD = "123456789012-auth-token"
 
 CELL = '''%%cloud_function platforms=aws memory=256 containerize=true registry=http://{host}/team image_base=http://{host}/base/tiny:1
 def boxed(request, context):
@@ -33,7 +35,7 @@ def standin(logs_dir):
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
     folder = tmp_path_factory.mktemp("registry")
-    running = oci_registry.Registry(folder / "server")
+    running = oci_registry.Registry(folder / "server", extra_users=[("AWS", ECR_TOKEN_PASSWORD)])
     try:
         running.push_layout(oci_registry.tiny_base_image(folder / "base"), "base/tiny:1")
         yield running
@@ -104,3 +106,21 @@ def test_containerize_needs_an_ecr_registry(aws_workspace, standin, registry):
     assert "containerize=True needs an ECR registry to push the image to: give registry=" in none.error.evalue, none
     assert (f"Lambda runs container images only from Amazon ECR: registry={registry.host} is not an ECR registry"
             in not_ecr.error.evalue), not_ecr
+
+
+def test_an_ecr_registry_without_docker_credentials_gets_ecrs_token_once(aws_workspace, standin, registry, moto,
+                                                                       logs_dir):
+    """No Docker credentials: ECR's GetAuthorizationToken (moto's ECR here, signed like every AWS call) gives
+    the registry's password, kept for the kernel's life."""
+    workspace = aws_workspace.use(standin.url)
+    workspace.env.update({"http_proxy": f"http://{registry.host}", "no_proxy": "127.0.0.1,localhost",
+                          "AWS_ENDPOINT_URL_ECR": moto})
+    workspace.env.pop("DOCKER_CONFIG", None)
+    moto_log = logs_dir / "moto.log"
+    calls_before = moto_log.read_text().count('"POST / HTTP/1.1"')
+    cell = CELL.format(host=ECR_HOST, extra=', "ecr": True').replace("def boxed", "def ecr_boxed")
+    first, forced = workspace.run(cell, cell.replace("containerize=true", "containerize=true force=true"))
+    assert aws_line(first.ok())["verb"] == "deployed", first
+    assert aws_line(forced.ok())["verb"] == "up to date", forced
+    assert moto_log.read_text().count('"POST / HTTP/1.1"') == calls_before + 1  # one token for both pushes
+    assert ECR_TOKEN_PASSWORD not in "".join(path.read_text(errors="replace") for path in workspace.written_files())
