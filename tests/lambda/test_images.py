@@ -124,3 +124,18 @@ def test_an_ecr_registry_without_docker_credentials_gets_ecrs_token_once(aws_wor
     assert aws_line(forced.ok())["verb"] == "up to date", forced
     assert moto_log.read_text().count('"POST / HTTP/1.1"') == calls_before + 1  # one token for both pushes
     assert ECR_TOKEN_PASSWORD not in "".join(path.read_text(errors="replace") for path in workspace.written_files())
+
+
+def test_the_command_line_deploy_builds_the_image_too(aws_workspace, standin, registry):
+    workspace = aws_workspace.use(standin.url)
+    use_registry(workspace, registry)
+    (workspace.folder / "clibox.py").write_text("def clibox(request, context):\n    return {'cli': True}\n")
+    args = ["deploy", "clibox.py", "--platform", "aws", "--containerize", "true", "--registry",
+            f"http://{ECR_HOST}/team", "--image_base", f"http://{ECR_HOST}/base/tiny:1"]
+    first = workspace.cli(*args)
+    assert first.returncode == 0 and first.stdout.startswith("aws: deployed clibox"), first
+    assert re.search(r"image sha256:[0-9a-f]{12} pushed: \d+ bytes in 2 blobs", first.stdout), first
+    uri = tool(standin.url, "get", "clibox")["Code"]["ImageUri"]
+    assert uri.startswith(ECR_HOST + "/team/faaset-clibox@sha256:"), uri
+    again = workspace.cli(*args)
+    assert again.returncode == 0 and "pushed: 0 bytes in 0 blobs" in again.stdout, again
