@@ -89,7 +89,18 @@ static int oci_repository_ok(const char *repository)
     for (const char *c = repository; *c; c++)
         if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c) || strchr("._-/", *c)))
             return 0;
-    return repository[0] != '/' && repository[strlen(repository) - 1] != '/';
+    return repository[0] != '/' && repository[strlen(repository) - 1] != '/' && strstr(repository, "//") == NULL;
+}
+
+/* "sha256:" and 64 lower-case hex digits. */
+static int oci_digest_ok(const char *digest)
+{
+    if (strncmp(digest, "sha256:", 7) != 0 || strlen(digest) != 71)
+        return 0;
+    for (const char *c = digest + 7; *c; c++)
+        if (!isxdigit((unsigned char)*c) || isupper((unsigned char)*c))
+            return 0;
+    return 1;
 }
 
 int oci_reference_parse(const char *text, struct oci_reference *out, char *err, size_t err_size)
@@ -133,7 +144,7 @@ int oci_reference_parse(const char *text, struct oci_reference *out, char *err, 
     else
         snprintf(out->reference, sizeof out->reference, "latest");
     if (written < 0 || (size_t)written >= sizeof out->repository || !oci_repository_ok(out->repository) ||
-        !*out->reference || (at != NULL && strncmp(at + 1, "sha256:", 7) != 0)) {
+        !*out->reference || (at != NULL && !oci_digest_ok(at + 1))) {
         snprintf(err, err_size, "'%.200s' is not an image reference: write HOST/REPOSITORY:TAG or "
                  "HOST/REPOSITORY@sha256:DIGEST, the repository in lower case", text);
         return -1;
