@@ -5,7 +5,10 @@ named by an ECR host name and reached through a proxy: Debian's
 docker-registry itself, which serves requests written in absolute form).
 The pushed image is read back with skopeo; the deployed function's
 ImageUri is the pushed digest; a second kernel on the same cell pushes no
-blob; a code change pushes one small layer and the config."""
+blob; a code change pushes one small layer and the config; the ECR
+repository is created and ECR's token fetched through moto's ECR API; the
+command line does the same; and a stand-in given the registry pulls the
+image and runs its handler for real, dependencies from the image."""
 import json
 import re
 
@@ -13,6 +16,7 @@ import pytest
 from conftest import aws_line, start_standin, tool
 
 import oci_registry
+from wheels import wheelhouse
 
 ECR_HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 # moto's ECR answers GetAuthorizationToken with user AWS and this password: the registry accepts it too
@@ -144,3 +148,42 @@ def test_the_command_line_deploy_builds_the_image_too(aws_workspace, standin, re
     assert uri.startswith(ECR_HOST + "/team/faaset-clibox@sha256:"), uri
     again = workspace.cli(*args)
     assert again.returncode == 0 and "pushed: 0 bytes in 0 blobs" in again.stdout, again
+
+
+def test_the_stand_in_runs_the_pushed_image(aws_workspace, logs_dir, registry, moto, tmp_path):
+    """The stand-in pulls the image as Lambda does (--image-registry) and runs its Cmd from its WorkingDir
+    with its PYTHONPATH: the image's own faaset_handler, SAAF and the cell's code, and its dependency layer
+    (requirements installed for Lambda x86_64 from the test's wheels, inside the image: no Lambda layer)."""
+    server = start_standin(logs_dir, "--pending-seconds", "0.3", "--update-seconds", "0.3", "--image-registry",
+                           f"{ECR_HOST}=http://{registry.host}", "--image-credentials",
+                           f"{oci_registry.USER}:{oci_registry.PASSWORD}")
+    try:
+        workspace = aws_workspace.use(server.url)
+        use_registry(workspace, registry, moto)
+        wheelhouse(tmp_path / "wheels")
+        workspace.env.update({"PIP_FIND_LINKS": str(tmp_path / "wheels"), "PIP_NO_INDEX": "1",
+                              "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+        cell = ('%%cloud_function platforms=aws memory=256 containerize=true registry=http://{host}/team '
+                'image_base=http://{host}/base/tiny:1 requirements="greetlib==1.0"\n'
+                'import greetlib\n'
+                'import native_probe\n\n'
+                'def runner(request, context):\n'
+                '    import os\n'
+                '    from SAAF import Inspector\n'
+                '    inspector = Inspector()\n'
+                '    inspector.inspectContainer()\n'
+                '    inspector.addAttribute("message", greetlib.greet(request["name"]))\n'
+                '    inspector.addAttribute("machine", native_probe.MACHINE)\n'
+                '    inspector.addAttribute("cwd", os.path.basename(os.getcwd()))\n'
+                '    inspector.addAttribute("handler", os.environ["_HANDLER"])\n'
+                '    return inspector.finish()').format(host=ECR_HOST)
+        deployed, called = workspace.run(cell, 'import json\nanswer = runner({"name": "Ada"})\n'
+                                               'print(json.dumps([answer["message"], answer["machine"], answer["cwd"], '
+                                               'answer["handler"], answer["newcontainer"]]))')
+        line = aws_line(deployed.ok())
+        assert line["verb"] == "deployed" and "in 3 blobs" in deployed.stdout, deployed  # deps, code, config
+        assert "dependencies: installed greetlib 1.0, native_probe 2.0" in deployed.stdout, deployed
+        assert called.ok().json() == ["Hello Ada", "x86_64", "function", "faaset_handler.handle", 1], called
+        assert "Layers" not in tool(server.url, "get", "runner")["Configuration"]
+    finally:
+        server.stop()
