@@ -74,7 +74,7 @@ struct oci_push {
     oci_push_fn done;
     void *ctx;
     int starting;                         /* inside oci_push_start: a failure is returned, not reported */
-    char start_error[512];
+    char start_error[1024];
 };
 
 /* ECR's tokens, kept for the kernel's life (one process, the loop's thread). */
@@ -181,7 +181,7 @@ void oci_push_cancel(struct oci_push *push)
 static void oci_push_finish(struct oci_push *push, const char *error_type, const char *message)
 {
     if (push->starting) {
-        snprintf(push->start_error, sizeof push->start_error, "%s", message ? message : "the push failed");
+        snprintf(push->start_error, sizeof push->start_error, "%.1000s", message ? message : "the push failed");
         return;
     }
     char uri[800] = "";
