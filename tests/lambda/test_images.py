@@ -125,9 +125,13 @@ def test_an_ecr_registry_without_docker_credentials_gets_ecrs_token_once(aws_wor
     workspace.env.pop("DOCKER_CONFIG", None)
     moto_log = logs_dir / "moto.log"
     calls_before = moto_log.read_text().count('"POST / HTTP/1.1"')
-    cell = CELL.format(host=ECR_HOST, extra=', "ecr": True').replace("def boxed", "def ecr_boxed")
-    first, forced = workspace.run(cell, cell.replace("containerize=true", "containerize=true force=true"))
+    # the registry as a platform setting this time
+    setting = f"%platform aws registry=http://{ECR_HOST}/team"
+    cell = (CELL.format(host=ECR_HOST, extra=', "ecr": True').replace("def boxed", "def ecr_boxed")
+            .replace(f" registry=http://{ECR_HOST}/team", ""))
+    _, first, forced = workspace.run(setting, cell, cell.replace("containerize=true", "containerize=true force=true"))
     assert aws_line(first.ok())["verb"] == "deployed", first
+    assert tool(standin.url, "get", "ecr_boxed")["Code"]["ImageUri"].startswith(ECR_HOST + "/team/faaset-ecr-boxed@")
     assert aws_line(forced.ok())["verb"] == "up to date", forced
     # each push asks CreateRepository (the second finds it there); one token serves both pushes: 3 calls, not 4
     assert moto_log.read_text().count('"POST / HTTP/1.1"') == calls_before + 3
@@ -185,5 +189,10 @@ def test_the_stand_in_runs_the_pushed_image(aws_workspace, logs_dir, registry, m
         assert "dependencies: installed greetlib 1.0, native_probe 2.0" in deployed.stdout, deployed
         assert called.ok().json() == ["Hello Ada", "x86_64", "function", "faaset_handler.handle", 1], called
         assert "Layers" not in tool(server.url, "get", "runner")["Configuration"]
+        [missing] = workspace.run(f"%%cloud_function platforms=aws image={ECR_HOST}/team/absent:1\n"
+                                  "def absent(request, context):\n    return {}")
+        assert missing.error.evalue == (f"aws: deploying absent failed: InvalidParameterValueException: CreateFunction "
+                                        f"absent: Source image {ECR_HOST}/team/absent:1 does not exist. Provide a "
+                                        "valid source image."), missing
     finally:
         server.stop()
