@@ -32,6 +32,15 @@ struct platform_function {
     const char *runtime;              /* "python3.12" */
     const json_t *env;                /* {"KEY": "value"} */
     const char *image;                /* a container image URI to deploy instead of the package, or NULL */
+    /* containerize: the platform builds the function's image from SOURCE (the cell), DEF_NAME and the
+     * dependency layer's python/ folder, on IMAGE_BASE (NULL: its default), pushes it to REGISTRY (NULL:
+     * its `registry` setting) with oci_push.h, and deploys what it pushed. 0 on the platforms without images. */
+    int containerize;
+    const char *image_base;
+    const char *registry;
+    const char *source;
+    const char *def_name;
+    const char *requirements;
     const char *role;                 /* the function's execution role (aws), or NULL: the platform's setting */
     /* The function's dependencies installed for this platform (runtime/deps.h), or all NULL / 0: the
      * folder whose python/ holds the packages (and layer.zip, those under python/, where the platform

@@ -31,7 +31,7 @@ static const struct platforms_known {
     const char *settings[8];   /* what its `%platform NAME key=value` takes, for completion */
 } platforms_known[] = {
     {"local", {NULL}, NULL, {"concurrency", "python", NULL}},
-    {"aws", {"AWS Lambda", "AWS", NULL}, NULL, {"profile", "region", "role", "endpoint", NULL}},
+    {"aws", {"AWS Lambda", "AWS", NULL}, NULL, {"profile", "region", "role", "registry", "endpoint", NULL}},
     {"gcf", {"Google", "Google Cloud Functions", NULL}, NULL, {"project", "region", "generation", "endpoint", NULL}},
     {"openwhisk", {"OpenWhisk", NULL}, "ibm", {"apihost", "namespace", "iam_apikey_file", "iam_endpoint", "kind",
                                                "max_memory", "max_timeout", NULL}},
