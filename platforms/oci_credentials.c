@@ -308,7 +308,7 @@ int oci_credentials_find(const char *host, struct oci_credentials *out, char *er
     }
     free(home);
     if (found == 0)
-        snprintf(out->source, sizeof out->source, "looked in %s", looked);
+        snprintf(out->source, sizeof out->source, "looked in %.200s", looked);
     if (found == 1 && (out->username == NULL || out->password == NULL) && out->identity_token == NULL) {
         oci_credentials_clear(out);
         snprintf(err, err_size, "out of memory reading registry credentials");
