@@ -458,7 +458,7 @@ static void test_delete(void)
     /* a platform name without an adapter in this build: refused before any platform is touched */
     CHECK(run_cell("%delete f azure", &request) == MAGICS_HANDLED);
     CHECK(failed_with("PlatformUnavailable", "the 'azure' platform is not available in this version of faaset yet; "
-                                             "use platforms=local, aws, gcf or ibm"));
+                                             "use platforms=local, aws, gcf, ibm or openfaas"));
     CHECK(run_cell("%delete bad.name", &request) == MAGICS_HANDLED);
     CHECK(failed_with("UsageError", "delete takes a function name (letters, digits, _ and -)"));
     /* a name over 64 characters is refused whole (sscanf once cut it into NAME and PLATFORM) */
