@@ -66,27 +66,41 @@ const char *package_bundle_hash(void)
     return hash;
 }
 
-int package_build(const char *source, const char *function, const char *requirements, unsigned char **out,
-                  size_t *out_size, char *err, size_t err_size)
+int package_files(const char *source, const char *function, const char *requirements,
+                  struct zip_entry entries[PACKAGE_MAX_FILES], size_t *count, char **handler, char *err,
+                  size_t err_size)
 {
     const struct embedded_file *shim = embedded_find("runtime/python/faaset_handler.py");
     const struct embedded_file *saaf = embedded_find("runtime/python/SAAF.py");
     const struct embedded_file *inspector = embedded_find("runtime/python/Inspector.py");
-    char *handler = NULL;
-    if (asprintf(&handler, "FAASET_USER_FUNCTION = \"%s\"\n%s", function, (const char *)shim->data) < 0) {
+    if (asprintf(handler, "FAASET_USER_FUNCTION = \"%s\"\n%s", function, (const char *)shim->data) < 0) {
+        *handler = NULL;
         snprintf(err, err_size, "out of memory");
         return -1;
     }
-    struct zip_entry entries[7] = {
+    const struct zip_entry files[PACKAGE_MAX_FILES] = {
         {"__main__.py", package_openwhisk_main, strlen(package_openwhisk_main)},
         {"faaset_function.py", source, strlen(source)},
-        {"faaset_handler.py", handler, strlen(handler)},
+        {"faaset_handler.py", *handler, strlen(*handler)},
         {"SAAF.py", saaf->data, saaf->size},
         {"Inspector.py", inspector->data, inspector->size},
         {"main.py", package_google_main, strlen(package_google_main)},
         {"requirements.txt", requirements ? requirements : "", requirements ? strlen(requirements) : 0},
     };
-    int rc = zip_build(entries, requirements ? 7 : 6, out, out_size, err, err_size);
+    memcpy(entries, files, sizeof files);
+    *count = requirements ? PACKAGE_MAX_FILES : PACKAGE_MAX_FILES - 1;
+    return 0;
+}
+
+int package_build(const char *source, const char *function, const char *requirements, unsigned char **out,
+                  size_t *out_size, char *err, size_t err_size)
+{
+    struct zip_entry entries[PACKAGE_MAX_FILES];
+    size_t count = 0;
+    char *handler = NULL;
+    if (package_files(source, function, requirements, entries, &count, &handler, err, err_size) < 0)
+        return -1;
+    int rc = zip_build(entries, count, out, out_size, err, err_size);
     free(handler);
     return rc;
 }

@@ -11,12 +11,24 @@
 
 #include <stddef.h>
 
+#include "zip.h"
+
 #define PACKAGE_HANDLER "faaset_handler.handle"
 /* The function main.py defines, for Google Cloud Functions' entryPoint. */
 #define PACKAGE_GOOGLE_ENTRY_POINT "gcf_handler"
 
 /* Hex SHA-256 of the files faaset adds to every package. */
 const char *package_bundle_hash(void);
+
+#define PACKAGE_MAX_FILES 7
+
+/* The package's files (what the zip holds; a container image's code layer
+ * holds them too) into ENTRIES, *COUNT of them. The handler shim's text is
+ * in *HANDLER (malloc'd), which ENTRIES point into: free it after. SOURCE
+ * and REQUIREMENTS are pointed to, not copied. 0, or -1 with ERR. */
+int package_files(const char *source, const char *function, const char *requirements,
+                  struct zip_entry entries[PACKAGE_MAX_FILES], size_t *count, char **handler, char *err,
+                  size_t err_size);
 
 /* Builds the zip. Returns 0, or -1 with ERR. *OUT is malloc'd. */
 int package_build(const char *source, const char *function, const char *requirements, unsigned char **out,

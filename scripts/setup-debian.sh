@@ -3,7 +3,7 @@
 # skipping apt entirely when everything is already there. Run as root.
 set -euo pipefail
 
-build_packages=(cmake make gcc pkg-config libzmq3-dev libjansson-dev libsodium-dev uuid-dev libssl-dev libcurl4-openssl-dev)
+build_packages=(cmake make gcc pkg-config libzmq3-dev libjansson-dev libsodium-dev uuid-dev libssl-dev libcurl4-openssl-dev zlib1g-dev)
 jupyter_packages=(python3 python3-jupyter-client jupyter-client jupyter-nbconvert python3-nbclient)
 test_packages=(python3-jupyter-kernel-test python3-pytest python3-zmq python3-pexpect python3-ipykernel python3-ipywidgets python3-cryptography nginx-light
                jupyter-notebook jupyter-console chromium nodejs clang docker-registry skopeo apache2-utils)
