@@ -51,7 +51,9 @@
 #include <string.h>
 
 #include "clock.h"
+#include "embedded.h"
 #include "list.h"
+#include "oci_push.h"
 #include "of_client.h"
 #include "platform.h"
 #include "retry.h"
@@ -71,14 +73,17 @@ struct of_platform {
     struct reactor *reactor;
     struct of_client *client;
     int ready_timeout_s;
+    char *registry;              /* where images built here are pushed ("HOST[:PORT]/PREFIX"), or NULL */
+    char *base;                  /* the base image of those, or NULL: python:3.N-slim for the cell's runtime */
     struct list_node syncs;      /* under way: ended with KernelStopping when the platform is freed */
     int closing;
 };
 
 enum of_sync_kind { OF_SYNC_DEPLOY, OF_SYNC_CONFIGURE, OF_SYNC_VERIFY, OF_SYNC_MEMORY, OF_SYNC_DELETE };
-enum of_step { OF_STEP_GET, OF_STEP_CREATE, OF_STEP_UPDATE, OF_STEP_WAIT, OF_STEP_DELETE };
+enum of_step { OF_STEP_GET, OF_STEP_PUSH, OF_STEP_CREATE, OF_STEP_UPDATE, OF_STEP_WAIT, OF_STEP_DELETE };
 
-static const char *const of_step_names[] = {"reading", "deploying", "updating", "waiting for", "deleting"};
+static const char *const of_step_names[] = {"reading", "building and pushing the image of", "deploying", "updating",
+                                            "waiting for", "deleting"};
 
 struct of_sync {
     struct of_platform *platform;
@@ -88,7 +93,11 @@ struct of_sync {
     void *ctx;
     char *name;                  /* as the notebook names it */
     char service[OF_SERVICE_MAX + 1];
-    char *image;                 /* the image to deploy (NULL for set_memory and delete: the remote's) */
+    char *image;                 /* the image to deploy: image=, the one pushed, or the remote's (NULL until known) */
+    int build;                   /* the image is built from the cell and pushed here (no image=) */
+    char *source, *def_name, *arch, *runtime; /* what the image is built from, when BUILD */
+    struct oci_push *push;       /* under way */
+    char pushed[400];            /* what the push did, for the deploy line */
     char code_hash[65];
     int memory_mb, timeout_s;
     json_t *env;                 /* {"KEY": "value"} */
@@ -132,13 +141,25 @@ static int of_service_name(const char *name, char out[OF_SERVICE_MAX + 1], char 
     return 0;
 }
 
-static int of_check_function(const struct platform_function *function, char *service, char *message, size_t size)
+static int of_check_function(const struct of_platform *platform, const struct platform_function *function,
+                             char *service, char *message, size_t size)
 {
     if (of_service_name(function->name, service, message, size) < 0)
         return -1;
-    if (function->image == NULL) {
-        snprintf(message, size, "OpenFaaS runs container images: give the cell image=REGISTRY/NAME:TAG, an image "
-                 "with FaaSET's entry point (python3 /function/faaset_http.py) that the gateway's cluster can pull");
+    if (function->image == NULL && platform->registry == NULL) {
+        snprintf(message, size, "OpenFaaS runs container images: say where to push the function's image with "
+                 "%%platform openfaas registry=HOST[:PORT]/PREFIX (a registry the gateway's cluster can pull from), or "
+                 "give the cell image=REGISTRY/NAME:TAG, an image with FaaSET's entry point "
+                 "(python3 /function/faaset_http.py)");
+        return -1;
+    }
+    if (function->image == NULL && (function->source == NULL || function->def_name == NULL)) {
+        snprintf(message, size, "the openfaas platform needs the cell's source to build its image");
+        return -1;
+    }
+    if (function->image == NULL && function->requirements != NULL) {
+        snprintf(message, size, "requirements= are not installed into the images built for openfaas yet: build an "
+                 "image with them (on FaaSET's entry point) and give the cell image=");
         return -1;
     }
     if (function->max_instances > 0) {
@@ -156,8 +177,14 @@ static void of_sync_free(struct of_sync *sync)
     list_remove(&sync->node);
     if (sync->timer)
         reactor_cancel(sync->platform->reactor, sync->timer);
+    if (sync->push != NULL)
+        oci_push_cancel(sync->push);
     free(sync->name);
     free(sync->image);
+    free(sync->source);
+    free(sync->def_name);
+    free(sync->arch);
+    free(sync->runtime);
     free(sync->sent_image);
     json_decref(sync->env);
     json_decref(sync->remote);
@@ -167,6 +194,8 @@ static void of_sync_free(struct of_sync *sync)
 static void of_sync_finish(struct of_sync *sync, const char *error_type, const char *message)
 {
     struct platform_outcome outcome = {.ok = error_type == NULL, .error_type = error_type, .message = message};
+    char note[sizeof sync->note + sizeof sync->pushed + 4];
+    snprintf(note, sizeof note, "%s%s%s", sync->note, sync->note[0] && sync->pushed[0] ? "; " : "", sync->pushed);
     if (outcome.ok) {
         int drifted = sync->note[0] != '\0';
         outcome.action = sync->kind == OF_SYNC_DELETE                   ? "deleted"
@@ -175,7 +204,7 @@ static void of_sync_finish(struct of_sync *sync, const char *error_type, const c
                          : sync->code_updated                           ? "updated code of"
                          : sync->config_updated                         ? "updated configuration of"
                                                                         : "up to date";
-        outcome.note = drifted ? sync->note : NULL;
+        outcome.note = note[0] ? note : NULL;
     }
     sync->done(sync->ctx, &outcome);
     of_sync_free(sync);
@@ -212,11 +241,13 @@ static const char *of_map_string(const json_t *record, const char *map, const ch
     return json_string_value(json_object_get(json_object_get(record, map), key));
 }
 
+/* Whether the gateway's function runs other code than the notebook's: another image than image=, or (for
+ * either) another code label. */
 static int of_code_differs(const struct of_sync *sync, const json_t *record, char *what, size_t size)
 {
     const char *image = json_string_value(json_object_get(record, "image"));
     const char *hash = of_map_string(record, "labels", OF_LABEL_CODE);
-    if (image == NULL || strcmp(image, sync->image) != 0)
+    if (!sync->build && (image == NULL || strcmp(image, sync->image) != 0))
         snprintf(what, size, "its image is %.300s, the notebook's %.300s", image ? image : "(none)", sync->image);
     else if (hash == NULL || strcmp(hash, sync->code_hash) != 0)
         snprintf(what, size, "its code is not the notebook's (label %s is %.12s..., the notebook's %.12s...)",
@@ -258,16 +289,14 @@ static void of_sync_on_record(struct of_sync *sync, const json_t *record)
     char what[700] = "", config_what[400] = "";
     json_decref(sync->remote);
     sync->remote = json_deep_copy(record);
-    if (sync->kind == OF_SYNC_MEMORY) { /* the remote's image stays */
+    int code = sync->kind != OF_SYNC_MEMORY && of_code_differs(sync, record, what, sizeof what);
+    if (!code && sync->image == NULL) { /* the remote's image stays: set_memory, or the same code built here */
         const char *image = json_string_value(json_object_get(record, "image"));
-        free(sync->image);
-        sync->image = strdup(image ? image : "");
-        if (sync->image == NULL) {
+        if ((sync->image = strdup(image ? image : "")) == NULL) {
             of_sync_finish(sync, "OutOfMemory", "cannot read the function");
             return;
         }
     }
-    int code = sync->kind != OF_SYNC_MEMORY && of_code_differs(sync, record, what, sizeof what);
     if (code)
         of_sync_note(sync, what, 1);
     int config = of_config_differs(sync, record, config_what, sizeof config_what);
@@ -281,7 +310,7 @@ static void of_sync_on_record(struct of_sync *sync, const json_t *record)
         sync->code_updated = 1;
     else
         sync->config_updated = 1;
-    sync->step = OF_STEP_UPDATE;
+    sync->step = code && sync->build ? OF_STEP_PUSH : OF_STEP_UPDATE;
     of_sync_call(sync);
 }
 
@@ -352,6 +381,8 @@ static void of_sync_on_reply(void *ctx, const struct of_reply *reply)
         case OF_STEP_DELETE:
             of_sync_finish(sync, NULL, NULL);
             return;
+        case OF_STEP_PUSH: /* the push answers through of_sync_on_pushed */
+            return;
         }
     }
     if (reply->status == 404 && (sync->step == OF_STEP_GET || sync->step == OF_STEP_DELETE)) {
@@ -364,7 +395,7 @@ static void of_sync_on_reply(void *ctx, const struct of_reply *reply)
         if (sync->kind == OF_SYNC_VERIFY || sync->kind == OF_SYNC_CONFIGURE)
             snprintf(sync->note, sizeof sync->note, "it had been deleted outside the notebook");
         sync->created = 1;
-        sync->step = OF_STEP_CREATE;
+        sync->step = sync->build ? OF_STEP_PUSH : OF_STEP_CREATE;
         of_sync_call(sync);
         return;
     }
@@ -412,12 +443,64 @@ static json_t *of_sync_body(const struct of_sync *sync)
     return body;
 }
 
+/* The push ended: deploy what it pushed. */
+static void of_sync_on_pushed(void *ctx, const struct oci_push_result *result)
+{
+    struct of_sync *sync = ctx;
+    char message[1600];
+    sync->push = NULL;
+    if (!result->ok) {
+        snprintf(message, sizeof message, "building and pushing the image of %s: %s", sync->name, result->message);
+        of_sync_finish(sync, result->error_type, message);
+        return;
+    }
+    free(sync->image);
+    if ((sync->image = strdup(result->uri)) == NULL) {
+        of_sync_finish(sync, "OutOfMemory", "cannot keep the image's name");
+        return;
+    }
+    snprintf(sync->pushed, sizeof sync->pushed, "image %.250s (%u blobs sent, %.1f KB; %u already there, %u mounted)",
+             result->uri, result->blobs_sent, (double)result->bytes_sent / 1024.0, result->blobs_present,
+             result->blobs_mounted);
+    sync->step = sync->created ? OF_STEP_CREATE : OF_STEP_UPDATE;
+    of_sync_call(sync);
+}
+
+/* Builds the cell's image on the base and starts pushing it to REGISTRY/SERVICE:CODE (the first 12 hex digits). */
+static void of_sync_push(struct of_sync *sync)
+{
+    const struct of_platform *platform = sync->platform;
+    char base[128], target[600], message[1200];
+    const struct embedded_file *entry_point = embedded_find("runtime/python/faaset_http.py");
+    static const char *const entrypoint[] = {"python3", "/function/faaset_http.py", NULL};
+    static const char *const no_cmd[] = {NULL};
+    static const char *const env[] = {"PORT=8080", NULL};
+    if (platform->base != NULL)
+        snprintf(base, sizeof base, "%s", platform->base);
+    else
+        snprintf(base, sizeof base, "python:%.8s-slim", strncmp(sync->runtime, "python", 6) == 0 ? sync->runtime + 6
+                                                                                              : "3.12");
+    snprintf(target, sizeof target, "%s/%s:%.12s", platform->registry, sync->service, sync->code_hash);
+    struct oci_layer_file extra = {"faaset_http.py", entry_point->data, entry_point->size};
+    struct oci_push_request request = {
+        .base = base, .target = target, .arch = sync->arch, .source = sync->source, .function = sync->def_name,
+        .extra_files = &extra, .extra_count = 1, .title = sync->service, .code_hash = sync->code_hash,
+        .entrypoint = entrypoint, .cmd = no_cmd, .env = env};
+    sync->push = oci_push_start(platform->reactor, &request, of_sync_on_pushed, sync, message, sizeof message);
+    if (sync->push == NULL)
+        of_sync_finish(sync, "ImageError", message);
+}
+
 static void of_sync_call(struct of_sync *sync)
 {
     char message[1200] = "", status_path[96];
     char *text = NULL;
     snprintf(status_path, sizeof status_path, "/system/function/%s", sync->service);
     struct of_call call = {.method = "GET", .path = status_path, .timeout_ms = OF_CONTROL_TIMEOUT_MS};
+    if (sync->step == OF_STEP_PUSH) {
+        of_sync_push(sync);
+        return;
+    }
     if (sync->step == OF_STEP_CREATE || sync->step == OF_STEP_UPDATE || sync->step == OF_STEP_DELETE) {
         json_t *body = sync->step == OF_STEP_DELETE ? json_pack("{s:s}", "functionName", sync->service)
                                                     : of_sync_body(sync);
@@ -452,7 +535,7 @@ static int of_start_sync(struct of_platform *platform, enum of_sync_kind kind,
         return 0;
     }
     int needs_image = kind == OF_SYNC_DEPLOY || kind == OF_SYNC_CONFIGURE || kind == OF_SYNC_VERIFY;
-    if (needs_image ? of_check_function(function, service, message, sizeof message) < 0
+    if (needs_image ? of_check_function(platform, function, service, message, sizeof message) < 0
                     : of_service_name(function->name, service, message, sizeof message) < 0) {
         of_fail(done, ctx, "InvalidOption", message);
         return 0;
@@ -470,8 +553,13 @@ static int of_start_sync(struct of_platform *platform, enum of_sync_kind kind,
     snprintf(sync->code_hash, sizeof sync->code_hash, "%s", function->code_hash ? function->code_hash : "");
     sync->name = strdup(function->name);
     sync->env = function->env ? json_deep_copy(function->env) : json_object();
+    sync->build = needs_image && function->image == NULL;
     int ok = sync->name != NULL && sync->env != NULL &&
-             (!needs_image || (sync->image = strdup(function->image)) != NULL);
+             (!needs_image || sync->build || (sync->image = strdup(function->image)) != NULL) &&
+             (!sync->build || ((sync->source = strdup(function->source)) != NULL &&
+                               (sync->def_name = strdup(function->def_name)) != NULL &&
+                               (sync->arch = strdup(function->arch ? function->arch : "x86_64")) != NULL &&
+                               (sync->runtime = strdup(function->runtime ? function->runtime : "python3.12")) != NULL));
     if (!ok) {
         of_fail(done, ctx, "OutOfMemory", "cannot start the deploy");
         of_sync_free(sync);
@@ -657,7 +745,7 @@ static size_t of_preparing(void *self, const char *function)
 static int of_apply_settings(void *self, const json_t *settings, char *err, size_t err_size)
 {
     struct of_platform *platform = self;
-    const char *gateway = NULL;
+    const char *gateway = NULL, *registry = NULL, *base = NULL;
     int ready_timeout = OF_DEFAULT_READY_TIMEOUT_S;
     const char *key;
     json_t *value;
@@ -669,6 +757,17 @@ static int of_apply_settings(void *self, const json_t *settings, char *err, size
         }
         if (strcmp(key, "gateway") == 0) {
             gateway = text;
+        } else if (strcmp(key, "registry") == 0 || strcmp(key, "base") == 0) {
+            struct oci_reference reference;
+            char probe[600];
+            snprintf(probe, sizeof probe, "%s%s", text, strcmp(key, "registry") == 0 ? "/probe" : "");
+            if (text[0] == '\0' || oci_reference_parse(probe, &reference, err, err_size) < 0) {
+                snprintf(err, err_size, "%s=%.200s is not a %s", key, text, strcmp(key, "registry") == 0
+                             ? "registry and prefix such as 127.0.0.1:5000/functions or ghcr.io/USER"
+                             : "image reference such as python:3.12-slim");
+                return -1;
+            }
+            *(strcmp(key, "registry") == 0 ? &registry : &base) = text;
         } else if (strcmp(key, "ready_timeout") == 0) {
             char *end = NULL;
             long seconds = strtol(text, &end, 10);
@@ -682,13 +781,27 @@ static int of_apply_settings(void *self, const json_t *settings, char *err, size
                      "~/.openfaas/config.yml), or set OPENFAAS_PASSWORD before starting Jupyter");
             return -1;
         } else {
-            snprintf(err, err_size, "unknown setting '%s' for openfaas; it knows gateway and ready_timeout", key);
+            snprintf(err, err_size, "unknown setting '%s' for openfaas; it knows gateway, registry, base and "
+                     "ready_timeout", key);
             return -1;
         }
     }
-    if (of_client_set(platform->client, gateway, err, err_size) < 0)
+    char *registry_copy = registry ? strdup(registry) : NULL, *base_copy = base ? strdup(base) : NULL;
+    if ((registry != NULL && registry_copy == NULL) || (base != NULL && base_copy == NULL) ||
+        of_client_set(platform->client, gateway, err, err_size) < 0) {
+        free(registry_copy);
+        free(base_copy);
+        snprintf(err, err_size, "out of memory");
         return -1;
-    platform->ready_timeout_s = ready_timeout; /* each line gives all */
+    }
+    size_t n = registry_copy ? strlen(registry_copy) : 0;
+    while (n > 0 && registry_copy[n - 1] == '/')
+        registry_copy[--n] = '\0';
+    free(platform->registry);
+    free(platform->base);
+    platform->registry = registry_copy; /* each line gives all */
+    platform->base = base_copy;
+    platform->ready_timeout_s = ready_timeout;
     if (of_client_ready(platform->client, err, err_size) < 0)
         return -1;
     of_client_describe(platform->client, err, err_size);
@@ -716,6 +829,8 @@ static void of_free(void *self)
     struct list_node *waiting;        /* those waiting to retry or poll */
     while ((waiting = list_first(&platform->syncs)) != NULL)
         of_sync_finish(list_entry(waiting, struct of_sync, node), "KernelStopping", "the kernel is shutting down");
+    free(platform->registry);
+    free(platform->base);
     free(platform);
 }
 

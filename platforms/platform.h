@@ -32,6 +32,11 @@ struct platform_function {
     const char *runtime;              /* "python3.12" */
     const json_t *env;                /* {"KEY": "value"} */
     const char *image;                /* a container image URI to deploy instead of the package, or NULL */
+    /* What built the package, for a platform that builds an image of it itself (openfaas): the cell's
+     * source, the def's name and the requirements (NULL when none). */
+    const char *source;
+    const char *def_name;
+    const char *requirements;
     const char *role;                 /* the function's execution role (aws), or NULL: the platform's setting */
     /* The function's dependencies installed for this platform (runtime/deps.h), or all NULL / 0: the
      * folder whose python/ holds the packages (and layer.zip, those under python/, where the platform

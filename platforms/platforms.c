@@ -37,7 +37,7 @@ static const struct platforms_known {
     {"ibm", {"IBM", "IBM Cloud Functions", NULL}, NULL, {"apihost", "namespace", "kind", "max_memory", "max_timeout",
                                                           NULL}},
     {"azure", {"Azure", NULL}, NULL, {NULL}},
-    {"openfaas", {"OpenFaaS", NULL}, NULL, {"gateway", "ready_timeout", NULL}},
+    {"openfaas", {"OpenFaaS", NULL}, NULL, {"gateway", "registry", "base", "ready_timeout", NULL}},
 };
 
 #define PLATFORMS_KNOWN_COUNT (sizeof platforms_known / sizeof platforms_known[0])

@@ -354,7 +354,9 @@ static void cloud_define_start(struct cloud_platform_op *op)
         .memory_mb = job->options.memory_mb, .timeout_s = job->options.timeout_s,
         .max_instances = job->options.max_instances, .allow_unauthenticated = job->options.allow_unauthenticated,
         .arch = job->options.arch, .runtime = job->options.runtime, .env = job->options.env,
-        .image = job->options.image, .role = job->options.role, .layer_dir = layer ? layer->dir : NULL, .layer_hash = layer ? layer->hash : NULL,
+        .image = job->options.image, .source = job->source, .def_name = job->def_name,
+        .requirements = job->options.requirements, .role = job->options.role,
+        .layer_dir = layer ? layer->dir : NULL, .layer_hash = layer ? layer->hash : NULL,
         .layer_unzipped_size = layer ? layer->unzipped_bytes : 0, .layer_zip_size = layer ? layer->zip_bytes : 0};
     job->pending++;
     struct platforms *platforms = job->cloud->platforms;

@@ -1,99 +1,37 @@
-"""A real container registry for the OpenFaaS tests, and images made here
-to push into it.
-
-`Registry(folder)` starts Debian's `docker-registry` (the CNCF distribution
-registry) on loopback with Basic auth (an htpasswd file made with Apache's
-`htpasswd -B`, the bcrypt form the registry requires) and storage in FOLDER;
-`registry.stop()` ends it. `registry.push(layout_dir, "name:tag")` copies an
-OCI layout directory into it with Debian's `skopeo`, and returns the
-pushed manifest's digest.
+"""Images made here, to push into the test registry (Debian's
+docker-registry with Basic auth: tests/support/oci_registry.Registry).
 
 `oci_layout(folder, layers, config)` writes an OCI image layout directory
-(oci-layout, index.json, blobs/sha256/...) from LAYERS, each a dict
-{path in the image: bytes}, written as the kernel writes its layers
-(sorted entries, mtime 0, uid/gid 0, mode 0644 files and 0755 folders,
-gzip with no name and mtime 0), and the image config's `config` part
-(Entrypoint, Cmd, Env, WorkingDir, Labels). `function_image(...)` gives
-the layers of a FaaSET function image as layout.md describes it: a tiny
-base layer (an /etc/os-release, an empty /tmp) and the code layer under
-/function (the handler shim with its FAASET_USER_FUNCTION line, the user's
-module, SAAF, Inspector and faaset_http.py), with OpenFaaS's Entrypoint.
+(oci-layout, index.json naming the image "image", blobs/sha256/...) from
+LAYERS, each a dict {path in the image: bytes, or None for a folder},
+written as the kernel writes its layers (sorted entries, mtime 0, uid/gid
+0, mode 0644 files and 0755 folders, gzip with no name and mtime 0), and
+the image config's `config` part (Entrypoint, Cmd, Env, WorkingDir,
+Labels). `function_image(...)` gives the layers of a FaaSET function image
+as layout.md describes it: a tiny base layer (an /etc/os-release, an empty
+/tmp) and the code layer under /function (the handler shim with its
+FAASET_USER_FUNCTION line, the user's module, SAAF, Inspector and
+faaset_http.py), with OpenFaaS's Entrypoint. `push_function(...)` builds
+one and pushes it with skopeo.
 """
 import gzip
 import hashlib
 import io
 import json
 import pathlib
-import secrets
 import shutil
-import socket
-import subprocess
+import sys
 import tarfile
-import time
-import urllib.error
-import urllib.request
 
-PYTHON_DIR = pathlib.Path(__file__).resolve().parents[2] / "runtime" / "python"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+
+from oci_registry import PASSWORD, USER, Registry  # noqa: E402,F401
+
+PYTHON_DIR = ROOT / "runtime" / "python"
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 CONFIG_TYPE = "application/vnd.oci.image.config.v1+json"
 LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Registry:
-    def __init__(self, folder, user="faaset", password=None):
-        self.folder = pathlib.Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.user, self.password = user, password or secrets.token_urlsafe(24)
-        hashed = subprocess.run(["htpasswd", "-Bbn", self.user, self.password], check=True, capture_output=True,
-                                text=True).stdout.strip()
-        (self.folder / "htpasswd").write_text(hashed + "\n")
-        self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        (self.folder / "config.yml").write_text(
-            "version: 0.1\n"
-            "log:\n  level: warn\n"
-            f"storage:\n  filesystem:\n    rootdirectory: {self.folder / 'storage'}\n  delete:\n    enabled: true\n"
-            f"http:\n  addr: {self.host}\n"
-            f"auth:\n  htpasswd:\n    realm: faaset-tests\n    path: {self.folder / 'htpasswd'}\n")
-        self.log = open(self.folder / "registry.log", "w")
-        self.process = subprocess.Popen(["docker-registry", "serve", str(self.folder / "config.yml")],
-                                        stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://{self.host}/v2/", timeout=5)
-            except urllib.error.HTTPError as error:
-                if error.code == 401:
-                    break
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("docker-registry did not start: " + (self.folder / "registry.log").read_text())
-            time.sleep(0.05)
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
-
-    def push(self, layout, reference):
-        """Copies the OCI layout LAYOUT into the registry as REFERENCE ("name:tag"); the manifest's digest."""
-        digest_file = pathlib.Path(layout).parent / (pathlib.Path(layout).name + ".digest")
-        subprocess.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds",
-                        f"{self.user}:{self.password}", "--digestfile", str(digest_file), f"oci:{layout}",
-                        f"docker://{self.host}/{reference}"], check=True, capture_output=True, text=True,
-                       timeout=120)
-        return digest_file.read_text().strip()
 
 
 def layer_bytes(files):
@@ -146,7 +84,8 @@ def oci_layout(folder, layers, config):
                                       "size": len(image_config)},
                            "layers": descriptors}, sort_keys=True).encode()
     (folder / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [
-        {"mediaType": MANIFEST_TYPE, "digest": _blob(folder, manifest), "size": len(manifest)}]}))
+        {"mediaType": MANIFEST_TYPE, "digest": _blob(folder, manifest), "size": len(manifest),
+         "annotations": {"org.opencontainers.image.ref.name": "image"}}]}))
     return folder
 
 
@@ -172,6 +111,8 @@ def function_image(function, source, name=None):
 def push_function(registry, folder, function, source, reference):
     """Builds FUNCTION's image from SOURCE in FOLDER and pushes it as REFERENCE; the image's full name with digest."""
     layers, config = function_image(function, source)
-    digest = registry.push(oci_layout(folder, layers, config), reference)
+    layout = oci_layout(folder, layers, config)
+    registry.push_layout(layout, reference)
+    digest = json.loads((layout / "index.json").read_text())["manifests"][0]["digest"]
     return f"{registry.host}/{reference.split(':')[0]}@{digest}"
 

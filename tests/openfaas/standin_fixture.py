@@ -1,6 +1,6 @@
 """Starts the OpenFaaS gateway stand-in (of_standin.py) for a test, with a
 gateway password made here and the credentials of the test registry
-(registry_fixture.Registry), and gives the test a small HTTP helper that
+(tests/support/oci_registry.py), and gives the test a small HTTP helper that
 speaks to it as faas-cli does.
 
     gateway = OfStandin(folder, registry, ["--ready-delay", "0.5"])
@@ -19,6 +19,8 @@ import time
 import urllib.error
 import urllib.request
 
+from registry_fixture import PASSWORD, USER
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -26,7 +28,7 @@ class OfStandin:
     def __init__(self, folder, registry=None, extra_args=(), user="admin"):
         self.user, self.password = user, secrets.token_urlsafe(24)
         config = {"user": self.user, "password": self.password,
-                  "registries": {registry.host: f"{registry.user}:{registry.password}"} if registry else {}}
+                  "registries": {registry.host: f"{USER}:{PASSWORD}"} if registry else {}}
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "gateway.json").write_text(json.dumps(config))
         self.process = subprocess.Popen(

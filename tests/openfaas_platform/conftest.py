@@ -5,11 +5,12 @@ stand-in (tests/openfaas/of_standin.py), which pulls each deployed image
 from that registry and runs its entry point for real. Kernels reach the
 gateway as faas-cli users' tools do: OPENFAAS_URL and faas-cli's config
 file (config.yml in the folder OPENFAAS_CONFIG names, written here as
-`faas-cli login` writes it); OPENFAAS_PASSWORD is cleared.
-
-The images are built by the test from the cell's function (the layout
-the kernel's images have: runtime/python's shim, SAAF and faaset_http.py
-under /function) and pushed with skopeo; the cell names them with image=.
+`faas-cli login` writes it); OPENFAAS_PASSWORD is cleared. The kernel
+pushes the images it builds with the registry's credentials from a
+Docker config.json (DOCKER_CONFIG), on a tiny base image the module pushes
+first (`settings_cell` says where: `%platform openfaas registry=...
+base=...`). Images for image= are built by the test (the layout the
+kernel's images have) and pushed with skopeo.
 
 Every workspace is checked afterwards: the gateway's password (whole, and
 in its Basic-auth and faas-cli token forms) and the registry's are nowhere
@@ -31,7 +32,8 @@ sys.path.insert(0, str(ROOT / "tests" / "openfaas"))
 
 from cloud_helpers import deploy_line, outputs_text  # noqa: E402,F401
 from faaset_testing import cloud_fixtures  # noqa: E402
-from registry_fixture import Registry, push_function  # noqa: E402,F401
+from oci_registry import docker_config, tiny_base_image  # noqa: E402
+from registry_fixture import PASSWORD, USER, Registry, push_function  # noqa: E402
 from standin_fixture import OfStandin  # noqa: E402
 
 _cloud = cloud_fixtures()
@@ -44,8 +46,14 @@ workspace = _cloud.workspace
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
     server = Registry(tmp_path_factory.mktemp("registry"))
+    server.push_layout(tiny_base_image(tmp_path_factory.mktemp("base") / "layout"), "base:1")
     yield server
     server.stop()
+
+
+def settings_cell(registry):
+    """The %platform line that has the kernel push to REGISTRY (plain HTTP) on the tiny base."""
+    return f"%platform openfaas registry=http://{registry.host}/functions base=http://{registry.host}/base:1"
 
 
 def start_gateway(folder, registry, *extra_args):
@@ -59,12 +67,12 @@ def gateway(tmp_path_factory, registry):
     server.stop()
 
 
-def secrets_of(*servers):
-    """What must never show: each password, and the Basic header's and faas-cli token's base64."""
-    out = []
-    for server in servers:
-        pair = f"{server.user}:{server.password}"
-        out += [server.password, base64.b64encode(pair.encode()).decode()]
+def secrets_of(*gateways):
+    """What must never show: each gateway's password and the registry's, and their Basic (and faas-cli token)
+    base64 forms."""
+    out = [PASSWORD, base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()]
+    for gateway in gateways:
+        out += [gateway.password, base64.b64encode(f"{gateway.user}:{gateway.password}".encode()).decode()]
     return out
 
 
@@ -77,7 +85,8 @@ def assert_no_secret(text, where, secrets):
 def of_workspace(workspace, tmp_path, registry):
     """A notebook folder whose kernels use openfaas; `of_workspace.use(gateway)`
     points them at a gateway through OPENFAAS_URL and a faas-cli config.yml."""
-    used = [registry]
+    used = []
+    workspace.env["DOCKER_CONFIG"] = str(docker_config(tmp_path / "docker", registry.host))
 
     def use(gateway, password=None, url=None):
         used.append(gateway)
@@ -104,9 +113,11 @@ def of_line(cell):
     return deploy_line(cell, "openfaas")
 
 
-def function_cell(name, body, image, options="memory=256"):
-    """A %%cloud_function cell for openfaas defining NAME, deployed from IMAGE."""
-    return f"%%cloud_function platforms=openfaas image={image} {options}\ndef {name}(request, context):\n    {body}"
+def function_cell(name, body, image=None, options="memory=256"):
+    """A %%cloud_function cell for openfaas defining NAME, its image built by the kernel or IMAGE."""
+    image_option = f" image={image}" if image else ""
+    return (f"%%cloud_function platforms=openfaas{image_option} {options}\ndef {name}(request, context):\n"
+            f"    {body}")
 
 
 def image_of(registry, folder, name, body, tag="v1"):

@@ -1,17 +1,19 @@
 """The `openfaas` platform through a kernel against the strict OpenFaaS
-gateway stand-in and a real registry: Basic auth on /system, deploys
-(POST) and updates (PUT) of container images the gateway pulls and runs
-for real, readiness through availableReplicas, calls through
-/function/NAME and /async-function/NAME, the function's exceptions,
-drift, delete, experiments and the command line. The images are pushed
-by the test (skopeo) and named with image=."""
+gateway stand-in and a real registry: the kernel builds each cell's image
+and pushes it (checked with skopeo), then deploys (POST) and updates (PUT)
+it through the gateway, which pulls and runs it for real; readiness
+through availableReplicas, calls through /function/NAME and
+/async-function/NAME, the function's exceptions, drift, delete,
+experiments, images given with image= (pushed by the test with skopeo)
+and the command line."""
 import http.server
 import json
 import threading
 import time
 
 import pytest
-from conftest import (assert_no_secret, function_cell, image_of, of_line, outputs_text, secrets_of, start_gateway)
+from conftest import (assert_no_secret, function_cell, image_of, of_line, outputs_text, secrets_of, settings_cell,
+                      start_gateway)
 
 HELLO_BODY = ('from SAAF import Inspector\n    inspector = Inspector()\n    inspector.inspectContainer()\n'
               '    if request.get("fail"):\n        raise ValueError("asked to fail")\n'
@@ -21,45 +23,70 @@ HELLO_BODY = ('from SAAF import Inspector\n    inspector = Inspector()\n    insp
               '    return inspector.finish()')
 
 
-def test_deploy_call_change_and_errors(of_workspace, gateway, registry, tmp_path):
+CALL = ('import json\nr = hello_world({"name": "Bob"})\nprint(json.dumps([r["message"], r["function"], '
+        'len(r["call"]), r["roundTripTime"] > 0]))')
+
+
+def test_deploy_call_change_and_errors(of_workspace, gateway, registry):
     workspace = of_workspace.use(gateway)
-    image = image_of(registry, tmp_path, "hello_world", HELLO_BODY)
-    cell = function_cell("hello_world", HELLO_BODY, image)
-    deployed, called, failed = workspace.run(
-        cell, 'import json\nr = hello_world({"name": "Bob"})\nprint(json.dumps([r["message"], r["function"], '
-              'len(r["call"]), r["roundTripTime"] > 0]))',
-        'hello_world({"name": "x", "fail": True})')
-    assert of_line(deployed)["verb"] == "deployed", deployed
+    cell = function_cell("hello_world", HELLO_BODY)
+    _, deployed, called, failed = workspace.run(settings_cell(registry), cell, CALL,
+                                                'hello_world({"name": "x", "fail": True})')
+    line = of_line(deployed)
+    assert line["verb"] == "deployed", deployed
+    assert f"image {registry.host}/functions/hello-world@sha256:" in line["note"], deployed
     assert called.ok().json() == ["Hello Bob!", "hello_world", 32, True], called
     error = failed.error
     assert error.ename == "ValueError" and error.evalue == "asked to fail", failed
     traceback = "\n".join(error.traceback)
     assert 'raise ValueError("asked to fail")' in traceback and "OpenFaaS call" in traceback, failed
     record = gateway.function("hello-world")
-    assert record["image"] == image and record["limits"] == {"memory": "256Mi"}, record
-    assert record["annotations"]["faaset-timeout"] == "30" and len(record["labels"]["faaset-code"]) == 64, record
+    assert record["image"].startswith(f"{registry.host}/functions/hello-world@sha256:"), record
+    assert record["limits"] == {"memory": "256Mi"} and record["annotations"]["faaset-timeout"] == "30", record
     code_hash = record["labels"]["faaset-code"]
+    digest = record["image"].split("@")[1]
+    config = registry.inspect_config(f"functions/hello-world@{digest}")["config"]  # read back by skopeo
+    assert config["Entrypoint"] == ["python3", "/function/faaset_http.py"] and "PORT=8080" in config["Env"], config
+    assert config["Labels"]["dev.faaset.code"] == code_hash and config["WorkingDir"] == "/function", config
 
-    changed_image = image_of(registry, tmp_path, "hello_world", HELLO_BODY.replace('"Hello "', '"Hi "'), "v2")
-    unchanged, reconfigured, recoded, called_again = workspace.run(
-        cell, cell.replace("memory=256", "memory=512 env=MODE=a"),
-        function_cell("hello_world", HELLO_BODY.replace('"Hello "', '"Hi "'), changed_image,
-                      "memory=512 env=MODE=a"),
+    recoded_cell = function_cell("hello_world", HELLO_BODY.replace('"Hello "', '"Hi "'), options="memory=512 env=MODE=a")
+    mark = registry.log_mark()
+    _, unchanged, reconfigured, recoded, called_again = workspace.run(
+        settings_cell(registry), cell, cell.replace("memory=256", "memory=512 env=MODE=a"), recoded_cell,
         'print(hello_world({"name": "Bob"})["message"])')
     assert of_line(unchanged)["verb"] == "up to date", unchanged
     assert of_line(reconfigured)["verb"] == "updated configuration of", reconfigured
-    assert of_line(recoded)["verb"] == "updated code of", recoded
+    line = of_line(recoded)
+    assert line["verb"] == "updated code of", recoded
     assert called_again.ok().stdout.strip() == "Hi Bob!", called_again
+    # the code change pushed the code layer and the config, not the base
+    assert len(registry.blob_uploads_since(mark)) == 2, registry.requests_since(mark)
     record = gateway.function("hello-world")
-    assert record["image"] == changed_image and record["limits"] == {"memory": "512Mi"}, record
-    assert record["envVars"] == {"MODE": "a"} and record["labels"]["faaset-code"] != code_hash, record
+    assert record["image"] != f"{registry.host}/functions/hello-world@{digest}" and record["envVars"] == {"MODE": "a"}
+    assert record["limits"] == {"memory": "512Mi"} and record["labels"]["faaset-code"] != code_hash, record
     stats = gateway.stats()["requests"]
     assert stats["POST /system/functions"] == 1 and stats["PUT /system/functions"] == 2, stats
     shown = outputs_text([deployed, called, failed, unchanged, reconfigured, recoded, called_again])
-    assert_no_secret(shown, "the outputs", secrets_of(gateway, registry))
+    assert_no_secret(shown, "the outputs", secrets_of(gateway))
 
 
-def test_async_calls_are_accepted_and_run(of_workspace, gateway, registry, tmp_path):
+def test_an_image_given_with_image(of_workspace, gateway, registry, tmp_path):
+    workspace = of_workspace.use(gateway)
+    image = image_of(registry, tmp_path, "given", 'return {"v": 1}')
+    changed = image_of(registry, tmp_path, "given", 'return {"v": 2}', "v2")
+    deployed, called, unchanged, recoded, called_again = workspace.run(
+        function_cell("given", 'return {"v": 1}', image), 'print(given({})["v"])',
+        function_cell("given", 'return {"v": 1}', image), function_cell("given", 'return {"v": 1}', changed),
+        'print(given({})["v"])')
+    assert of_line(deployed)["verb"] == "deployed" and of_line(deployed)["note"] is None, deployed
+    assert called.ok().stdout.strip() == "1", called
+    assert of_line(unchanged)["verb"] == "up to date", unchanged
+    assert of_line(recoded)["verb"] == "updated code of", recoded
+    assert called_again.ok().stdout.strip() == "2", called_again
+    assert gateway.function("given")["image"] == changed
+
+
+def test_async_calls_are_accepted_and_run(of_workspace, gateway, registry):
     workspace = of_workspace.use(gateway)
     received = []
 
@@ -78,9 +105,8 @@ def test_async_calls_are_accepted_and_run(of_workspace, gateway, registry, tmp_p
     body = ('import urllib.request, json\n    urllib.request.urlopen(urllib.request.Request(request["to"], '
             'data=json.dumps({"n": request["n"] * 2}).encode(), method="POST")).read()\n    return {"n": request["n"]}')
     try:
-        image = image_of(registry, tmp_path, "later", body)
-        deployed, queued = workspace.run(
-            function_cell("later", body, image),
+        _, deployed, queued = workspace.run(
+            settings_cell(registry), function_cell("later", body),
             f'r = later.invoke({{"n": 21, "to": "http://127.0.0.1:{server.server_address[1]}/"}}, event=True)\n'
             'print(r["StatusCode"], len(r["callId"]))')
         deadline = time.monotonic() + 60
@@ -97,17 +123,16 @@ def test_async_calls_are_accepted_and_run(of_workspace, gateway, registry, tmp_p
 
 def test_drift_is_noticed_and_repaired(of_workspace, gateway, registry, tmp_path):
     workspace = of_workspace.use(gateway)
-    image = image_of(registry, tmp_path, "drifter", 'return {"hi": request["name"]}')
-    cell = function_cell("drifter", 'return {"hi": request["name"]}', image)
-    (deployed,) = workspace.run(cell)
+    settings, cell = settings_cell(registry), function_cell("drifter", 'return {"hi": request["name"]}')
+    _, deployed = workspace.run(settings, cell)
     assert of_line(deployed)["verb"] == "deployed", deployed
 
     record = gateway.function("drifter")
     status, body, _ = gateway.call("PUT", "/system/functions", {
-        "service": "drifter", "image": image, "labels": record["labels"], "annotations": record["annotations"],
-        "limits": {"memory": "1Gi"}})
+        "service": "drifter", "image": record["image"], "labels": record["labels"],
+        "annotations": record["annotations"], "limits": {"memory": "1Gi"}})
     assert status == 200, body
-    repaired, again = workspace.run(cell, cell)
+    _, repaired, again = workspace.run(settings, cell, cell)
     line = of_line(repaired)
     assert line["verb"] == "redeployed" and "its memory limit is 1Gi, the notebook's 256Mi" in line["note"], repaired
     assert of_line(again)["verb"] == "up to date" and "changed outside" not in again.stdout, again
@@ -116,22 +141,25 @@ def test_drift_is_noticed_and_repaired(of_workspace, gateway, registry, tmp_path
     other = image_of(registry, tmp_path, "drifter", 'return {"other": 1}', "other")
     status, body, _ = gateway.call("PUT", "/system/functions", {"service": "drifter", "image": other})
     assert status == 200, body
-    recoded, called = workspace.run(cell, 'print(drifter({"name": "D"})["hi"])')
+    mark = registry.log_mark()
+    _, recoded, called = workspace.run(settings, cell, 'print(drifter({"name": "D"})["hi"])')
     line = of_line(recoded)
-    assert line["verb"] == "redeployed" and f"its image is {other}" in line["note"], recoded
+    assert line["verb"] == "redeployed" and "its code is not the notebook's" in line["note"], recoded
+    assert "(0 blobs sent" in line["note"], recoded  # the image was there: rebuilt to the same digest
+    assert registry.blob_uploads_since(mark) == []
+    assert gateway.function("drifter")["image"] == record["image"]
     assert called.ok().stdout.strip() == "D", called
 
     assert gateway.call("DELETE", "/system/functions", {"functionName": "drifter"})[0] == 200
-    (recreated,) = workspace.run(cell)
+    _, recreated = workspace.run(settings, cell)
     line = of_line(recreated)
     assert line["verb"] == "redeployed" and "deleted outside the notebook" in line["note"], recreated
 
 
-def test_link_call_and_delete(of_workspace, gateway, registry, tmp_path):
+def test_link_call_and_delete(of_workspace, gateway, registry):
     workspace = of_workspace.use(gateway)
-    image = image_of(registry, tmp_path, "owner", 'return {"owner": request["name"]}')
-    deployed, linked, called, deleted, gone, again = workspace.run(
-        function_cell("owner", 'return {"owner": request["name"]}', image),
+    _, deployed, linked, called, deleted, gone, again = workspace.run(
+        settings_cell(registry), function_cell("owner", 'return {"owner": request["name"]}'),
         "%%cloud_function platforms=openfaas deploy=false remote=owner\ndef borrower(request, context):\n    pass",
         'print(borrower({"name": "L"})["owner"])', "%delete owner openfaas", 'owner({"name": "x"})',
         "%delete owner openfaas")
@@ -140,15 +168,16 @@ def test_link_call_and_delete(of_workspace, gateway, registry, tmp_path):
     assert called.ok().stdout.strip() == "L", called
     assert "deleted owner" in deleted.ok().stdout, deleted
     assert "not deployed on openfaas" in gone.error.evalue, gone
+    assert "not deployed on openfaas" in again.error.evalue, again
     assert gateway.call("GET", "/system/function/owner")[0] == 404
 
 
-def test_an_experiment_sets_memory_before_each_pass(of_workspace, gateway, registry, tmp_path):
+def test_an_experiment_sets_memory_before_each_pass(of_workspace, gateway, registry):
     workspace = of_workspace.use(gateway)
     body = 'import time; time.sleep(request["sleep"]); return {"ok": 1}'
-    image = image_of(registry, tmp_path, "sleeper", body)
     mark = workspace.trace.mark()
-    deployed, experiment = workspace.run(function_cell("sleeper", body, image, "memory=128"), '''%%experiment sleeper
+    _, deployed, experiment = workspace.run(settings_cell(registry), function_cell("sleeper", body, options="memory=128"),
+                                            '''%%experiment sleeper
 {"experimentName": "on-openfaas", "payloads": [{"sleep": 0.1}], "runs": 8, "threads": 2,
  "memorySettings": [128, 256]}''', cell_timeout=180)
     assert of_line(deployed)["verb"] == "deployed", deployed
@@ -164,10 +193,9 @@ def test_an_experiment_sets_memory_before_each_pass(of_workspace, gateway, regis
 
 
 def test_bad_credentials_and_settings_say_what_to_do(of_workspace, gateway, registry, tmp_path):
-    image = image_of(registry, tmp_path, "nocreds", 'return {}')
-    cell = function_cell("nocreds", "return {}", image)
+    cell = function_cell("nocreds", "return {}")
     workspace = of_workspace.use(gateway, password="wrong-password")
-    (refused,) = workspace.run(cell)
+    _, refused = workspace.run(settings_cell(registry), cell)
     assert "did not accept the password of the user admin" in refused.error.evalue, refused
     assert "faas-cli login" in refused.error.evalue, refused
 
@@ -183,10 +211,11 @@ def test_bad_credentials_and_settings_say_what_to_do(of_workspace, gateway, regi
         "%platform openfaas auth=admin:x", "%%cloud_function platforms=openfaas\ndef noimage(request, context):\n"
         "    return {}", "%platform openfaas ready_timeout=0")
     assert "never goes in the notebook" in in_notebook.error.evalue, in_notebook
-    assert "OpenFaaS runs container images" in no_image.error.evalue and "image=" in no_image.error.evalue, no_image
+    assert "OpenFaaS runs container images" in no_image.error.evalue, no_image
+    assert "registry=" in no_image.error.evalue and "image=" in no_image.error.evalue, no_image
     assert "ready_timeout must be" in bad_timeout.error.evalue, bad_timeout
     assert gateway.call("GET", "/system/function/nocreds")[0] == 404  # nothing was deployed
-    assert_no_secret(outputs_text([refused, missing, in_notebook]), "the outputs", secrets_of(gateway, registry))
+    assert_no_secret(outputs_text([refused, missing, in_notebook]), "the outputs", secrets_of(gateway))
 
 
 @pytest.mark.deadline(180)
@@ -194,9 +223,8 @@ def test_readiness_has_a_bound(of_workspace, registry, tmp_path):
     slow = start_gateway(tmp_path / "slow", registry, "--ready-delay", "30")
     try:
         workspace = of_workspace.use(slow)
-        image = image_of(registry, tmp_path, "sluggish", 'return {}')
-        configured, waited = workspace.run("%platform openfaas ready_timeout=2",
-                                           function_cell("sluggish", "return {}", image))
+        configured, waited = workspace.run(settings_cell(registry) + " ready_timeout=2",
+                                           function_cell("sluggish", "return {}"))
     finally:
         slow.stop()
     assert f"gateway {slow.url} from OPENFAAS_URL" in configured.ok().stdout, configured
@@ -219,4 +247,4 @@ def test_the_command_line(of_workspace, gateway, registry, tmp_path):
     missing = workspace.cli("invoke", "adder", "{}", "--platform", "openfaas")
     assert missing.returncode != 0 and "not deployed on openfaas" in missing.stderr, missing
     for result in (first, second, called, deleted, missing):
-        assert_no_secret(result.stdout + result.stderr, "the command's output", secrets_of(gateway, registry))
+        assert_no_secret(result.stdout + result.stderr, "the command's output", secrets_of(gateway))
