@@ -54,7 +54,8 @@ What it checks and does, as the gateway does:
   up); a delete stops it.
 - /function/{name}[/path] (any method) is proxied to the replica, status,
   body and Content-Type passed through, with X-Call-Id (the caller's or
-  a new one), X-Start-Time and X-Duration-Seconds added to the answer; an
+  a new one; on the gateway's own refusals too), X-Start-Time and
+  X-Duration-Seconds added to the answer; an
   unknown function is 404 "Cannot find service: NAME."; a function not
   ready yet is waited for (as the gateway scales from zero) up to
   --scale-wait seconds, then 503.
@@ -65,7 +66,9 @@ What it checks and does, as the gateway does:
 
 GET /_standin/stats (no auth) gives counters for the tests: requests by
 "METHOD route", unauthorized, pulls (manifests fetched), blobs fetched,
-replicas started, invocations, async invocations and callbacks made.
+replicas started, invocations, async invocations, callbacks made, and
+credentials_to_functions: calls to /function or /async-function that
+carried an Authorization header (which the gateway does not ask for).
 """
 import argparse
 import base64
@@ -364,7 +367,7 @@ class Standin:
         self.functions = {}   # name -> FunctionDeployment kept, plus counters
         self.replicas = {}    # name -> Replica
         self.stats = {"requests": {}, "unauthorized": 0, "pulls": 0, "blobs": 0, "replicas": 0, "invocations": 0,
-                      "async_invocations": 0, "callbacks": 0}
+                      "async_invocations": 0, "callbacks": 0, "credentials_to_functions": 0}
 
     def authorize(self, header):
         scheme, _, encoded = (header or "").partition(" ")
@@ -586,21 +589,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if parts[0] in ("function", "async-function") and len(parts) >= 2 and parts[1]:
             name, rest = parts[1], "/" + "/".join(parts[2:])
             call_id = self.headers.get("X-Call-Id") or secrets.token_hex(16)
-            headers = {k: v for k, v in self.headers.items()}
-            headers["X-Call-Id"] = call_id
-            if parts[0] == "async-function":
-                if method != "POST":
-                    raise ApiError(405, "Method not allowed")
-                with s.lock:
-                    s.stats["async_invocations"] += 1
-                threading.Thread(target=s.call_async, args=(name, rest, body, headers, call_id),
-                                 daemon=True).start()
-                return self.send(202, "", headers={"X-Call-Id": call_id})
-            started, start_time = time.monotonic(), str(time.time_ns())
-            status, answer, kind = s.call(name, method, rest, body, headers)
-            return self.send(status, answer, kind, {"X-Call-Id": call_id, "X-Start-Time": start_time,
-                                                    "X-Duration-Seconds": f"{time.monotonic() - started:.6f}"})
+            try:
+                return self.invoke(parts[0], name, rest, body, call_id)
+            except ApiError as error:  # the gateway's own refusals carry the call's id too
+                error.headers["X-Call-Id"] = call_id
+                raise
         raise ApiError(404, "404 page not found")
+
+    def invoke(self, kind, name, rest, body, call_id):
+        """/function/NAME/REST proxied, or /async-function/NAME/REST queued."""
+        s, method = self.standin, self.command
+        if self.headers.get("Authorization"):
+            with s.lock:
+                s.stats["credentials_to_functions"] += 1
+        headers = {k: v for k, v in self.headers.items()}
+        headers["X-Call-Id"] = call_id
+        if kind == "async-function":
+            if method != "POST":
+                raise ApiError(405, "Method not allowed")
+            with s.lock:
+                s.stats["async_invocations"] += 1
+            threading.Thread(target=s.call_async, args=(name, rest, body, headers, call_id),
+                             daemon=True).start()
+            return self.send(202, "", headers={"X-Call-Id": call_id})
+        started, start_time = time.monotonic(), str(time.time_ns())
+        status, answer, content_type = s.call(name, method, rest, body, headers)
+        return self.send(status, answer, content_type, {"X-Call-Id": call_id, "X-Start-Time": start_time,
+                                                        "X-Duration-Seconds": f"{time.monotonic() - started:.6f}"})
 
     do_GET = do_POST = do_PUT = do_DELETE = handle_any
 

@@ -31,9 +31,12 @@ def test_basic_auth_guards_system_only(gateway, registry, tmp_path):
     assert gateway.call("GET", "/system/functions", auth="admin:wrong")[0] == 401
     assert gateway.call("GET", "/system/functions")[:2] == (200, [])
     assert gateway.call("GET", "/healthz", auth=False)[0] == 200
-    status, body, _ = gateway.call("POST", "/function/nothing", {}, auth=False)
+    status, body, headers = gateway.call("POST", "/function/nothing", {}, auth=False)
     assert status == 404 and body.strip() == "Cannot find service: nothing.", body
-    assert gateway.stats()["unauthorized"] == 2
+    assert len(headers["X-Call-Id"]) == 32
+    assert gateway.call("POST", "/function/nothing", {})[0] == 404  # the password sent where it is not asked for
+    stats = gateway.stats()
+    assert stats["unauthorized"] == 2 and stats["credentials_to_functions"] == 1, stats
 
 
 def test_deployments_are_checked(gateway, registry, tmp_path):

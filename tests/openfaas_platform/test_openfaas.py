@@ -64,8 +64,9 @@ def test_deploy_call_change_and_errors(of_workspace, gateway, registry):
     record = gateway.function("hello-world")
     assert record["image"] != f"{registry.host}/functions/hello-world@{digest}" and record["envVars"] == {"MODE": "a"}
     assert record["limits"] == {"memory": "512Mi"} and record["labels"]["faaset-code"] != code_hash, record
-    stats = gateway.stats()["requests"]
-    assert stats["POST /system/functions"] == 1 and stats["PUT /system/functions"] == 2, stats
+    stats = gateway.stats()
+    assert stats["requests"]["POST /system/functions"] == 1 and stats["requests"]["PUT /system/functions"] == 2
+    assert stats["credentials_to_functions"] == 0, stats
     shown = outputs_text([deployed, called, failed, unchanged, reconfigured, recoded, called_again])
     assert_no_secret(shown, "the outputs", secrets_of(gateway))
 
