@@ -131,11 +131,12 @@ static const struct magic {
      "carries its activationId.\n"
      "openfaas settings: gateway=URL (else OPENFAAS_URL, else http://127.0.0.1:8080), registry=HOST[:PORT]/PREFIX\n"
      "(where the kernel pushes each function's image, built without Docker; http://HOST for a plain-HTTP registry),\n"
-     "base=IMAGE (default python:3.N-slim for the cell's runtime), ready_timeout=S (how long a deploy waits for a\n"
-     "ready replica, default 120). The password comes from OPENFAAS_PASSWORD (user OPENFAAS_USERNAME, default admin)\n"
-     "or faas-cli's config.yml (`faas-cli login`; OPENFAAS_CONFIG names its folder); the registry's from\n"
-     "~/.docker/config.json, DOCKER_CONFIG or REGISTRY_AUTH_FILE. Names become DNS labels (hello_world is\n"
-     "hello-world); memory is limits.memory; hello.invoke(request, event=True) goes to /async-function.",
+     "image_base=IMAGE (default python:3.N-slim for the cell's runtime), ready_timeout=S (how long a deploy waits\n"
+     "for a ready replica, default 120); a cell's registry= and image_base= win over them. The password comes from\n"
+     "OPENFAAS_PASSWORD (user OPENFAAS_USERNAME, default admin) or faas-cli's config.yml (`faas-cli login`;\n"
+     "OPENFAAS_CONFIG names its folder); the registry's from ~/.docker/config.json, DOCKER_CONFIG or\n"
+     "REGISTRY_AUTH_FILE. Names become DNS labels (hello_world is hello-world); memory is limits.memory;\n"
+     "hello.invoke(request, event=True) goes to /async-function.",
      magics_platform, NULL},
     {"%delete", "%delete NAME [PLATFORM]",
      "Deletes the function NAME from its platform (the one its calls go to, or PLATFORM) and forgets its\n"

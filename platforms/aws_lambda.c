@@ -33,6 +33,14 @@
  * date", and, when the notebook's cell had not changed (verify), a function
  * changed or deleted outside the notebook, which it then repairs.
  *
+ * A function with containerize=True first has its image built and pushed
+ * (oci_push.h): on its base (public.ecr.aws/lambda/python:VERSION, whose
+ * runtime interface client calls the image's Cmd, faaset_handler.handle),
+ * to an ECR repository REGISTRY/faaset-DEF:CODE (registry= of the cell, else
+ * `%platform aws registry=`), its dependencies in the image rather than in
+ * a layer; the sync then deploys REGISTRY/faaset-DEF@DIGEST, so the image's
+ * digest is what the remote function is compared with.
+ *
  * Delete is the same machine's one DeleteFunction step (a 409 waited out).
  *
  * Limits (memory, timeout, zip and request size, environment size, names,
@@ -51,6 +59,9 @@
 #include "aws_client.h"
 #include "fsutil.h"
 #include "list.h"
+#include "oci_credentials.h"
+#include "oci_push.h"
+#include "package.h"
 #include "platform.h"
 #include "retry.h"
 #include "sigv4.h"
@@ -75,7 +86,9 @@ static const struct retry_policy aws_retry = {.base_ms = 250, .cap_ms = 2000, .m
 struct aws_platform {
     struct reactor *reactor;
     struct aws_client *client;
+    struct aws_client *ecr;      /* ECR's API, for the registry's token (containerize) */
     char *role;                  /* the execution role for CreateFunction, or NULL */
+    char *registry;              /* `%platform aws registry=`: where containerize pushes, or NULL */
     json_t *layers;              /* {"faaset-deps-HASH": "LayerVersionArn"}, found or published here */
     struct list_node syncs;      /* under way: ended with KernelStopping when the platform is freed */
     int closing;
@@ -111,6 +124,8 @@ struct aws_sync {
     int polls, retries;
     int created, code_updated, config_updated;
     char note[600];
+    struct oci_push *push;       /* containerize: the image's build and push under way, else NULL */
+    char image_note[200];        /* "image pushed: ..." */
     unsigned long timer;         /* a pending wait or retry, 0 when none */
     struct list_node node;       /* in the platform's syncs */
 };
@@ -172,6 +187,7 @@ static void aws_sync_free(struct aws_sync *sync)
     list_remove(&sync->node);
     if (sync->timer)
         reactor_cancel(sync->platform->reactor, sync->timer);
+    oci_push_cancel(sync->push);
     free(sync->name);
     free(sync->path);
     free(sync->zip_base64);
@@ -196,6 +212,12 @@ static void aws_sync_finish(struct aws_sync *sync, const char *error_type, const
                          : sync->config_updated ? "updated configuration of"
                                                 : "up to date";
         outcome.note = drifted ? sync->note : NULL;
+    }
+    char notes[sizeof sync->note + sizeof sync->image_note + 2];
+    if (outcome.ok && sync->image_note[0]) {
+        snprintf(notes, sizeof notes, "%s%s%s", sync->image_note, outcome.note ? "; " : "",
+                 outcome.note ? outcome.note : "");
+        outcome.note = notes;
     }
     sync->done(sync->ctx, &outcome);
     aws_sync_free(sync);
@@ -722,19 +744,20 @@ static int aws_check_limits(const struct platform_function *function, char *mess
         snprintf(message, size, "timeout=%d: Lambda allows 1 to 900 seconds", function->timeout_s);
         return -1;
     }
-    if (function->image == NULL && function->package != NULL && (long)function->package_size > AWS_ZIP_MAX) {
+    int zip = function->image == NULL && !function->containerize;
+    if (zip && function->package != NULL && (long)function->package_size > AWS_ZIP_MAX) {
         snprintf(message, size,
                  "the package is %.1f MB; Lambda takes zips of at most 50 MB directly (use image= for larger code)",
                  (double)function->package_size / (1024.0 * 1024.0));
         return -1;
     }
-    if (function->image == NULL && function->package != NULL &&
+    if (zip && function->package != NULL &&
         (long)sodium_base64_ENCODED_LEN(function->package_size, sodium_base64_VARIANT_ORIGINAL) + 4096 > AWS_BODY_MAX) {
         snprintf(message, size, "the package is too large for one CreateFunction request (%ld bytes at most)",
                  AWS_BODY_MAX);
         return -1;
     }
-    if (function->layer_hash != NULL && function->image == NULL) {
+    if (function->layer_hash != NULL && zip) {
         double mb = 1024.0 * 1024.0;
         unsigned long long unzipped = function->layer_unzipped_size + function->package_size;
         if (unzipped > AWS_UNZIPPED_MAX) {
@@ -768,6 +791,86 @@ static int aws_check_limits(const struct platform_function *function, char *mess
     return 0;
 }
 
+/* The image is pushed: deploy it. */
+static void aws_on_image_pushed(void *ctx, const struct oci_push_result *result)
+{
+    struct aws_sync *sync = ctx;
+    sync->push = NULL;
+    if (!result->ok) {
+        char message[1200];
+        snprintf(message, sizeof message, "building the image: %s", result->message);
+        aws_sync_finish(sync, result->error_type, message);
+        return;
+    }
+    sync->image = strdup(result->uri);
+    if (sync->image == NULL) {
+        aws_sync_finish(sync, "OutOfMemory", "cannot keep the image's URI");
+        return;
+    }
+    snprintf(sync->image_note, sizeof sync->image_note, "image %.19s pushed: %llu bytes in %u blobs, %u already there%s",
+             result->digest, result->bytes_sent, result->blobs_sent, result->blobs_present + result->blobs_mounted,
+             result->blobs_mounted ? " or mounted" : "");
+    aws_sync_call(sync);
+}
+
+/* REPOSITORY's name for def NAME: lower case, what a repository takes. */
+static void aws_image_repository(const char *name, char *out, size_t size)
+{
+    size_t used = (size_t)snprintf(out, size, "faaset-");
+    for (const char *c = name; *c && used + 1 < size; c++)
+        out[used++] = isalnum((unsigned char)*c) ? (char)tolower((unsigned char)*c) : '-';
+    out[used] = '\0';
+}
+
+/* Builds FUNCTION's image and pushes it (SYNC's deploy goes on when it is in), or ends SYNC with why not. */
+static void aws_image_push(struct aws_sync *sync, const struct platform_function *function)
+{
+    struct aws_platform *platform = sync->platform;
+    const char *registry = function->registry ? function->registry : platform->registry;
+    char message[900], account[64], region[64];
+    if (registry == NULL) {
+        aws_sync_finish(sync, "InvalidOption", "containerize=True needs an ECR registry to push the image to: give "
+                        "registry=ACCOUNT.dkr.ecr.REGION.amazonaws.com (a cell option, or `%platform aws "
+                        "registry=...` for every function)");
+        return;
+    }
+    const char *host = strncmp(registry, "http://", 7) == 0 ? registry + 7
+                       : strncmp(registry, "https://", 8) == 0 ? registry + 8 : registry;
+    char bare_host[256];
+    snprintf(bare_host, sizeof bare_host, "%.*s", (int)strcspn(host, "/"), host);
+    if (!oci_credentials_is_ecr(bare_host, account, sizeof account, region, sizeof region)) {
+        snprintf(message, sizeof message, "Lambda runs container images only from Amazon ECR: registry=%.200s is not "
+                 "an ECR registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com)", registry);
+        aws_sync_finish(sync, "InvalidOption", message);
+        return;
+    }
+    char repository[96], target[700], base[200], deps[4200] = "";
+    aws_image_repository(function->def_name ? function->def_name : function->name, repository, sizeof repository);
+    snprintf(target, sizeof target, "%.400s%s%s:%.12s", registry, registry[strlen(registry) - 1] == '/' ? "" : "/",
+             repository, function->code_hash ? function->code_hash : "latest");
+    const char *runtime = function->runtime ? function->runtime : "python3.12";
+    snprintf(base, sizeof base, "public.ecr.aws/lambda/python:%s",
+             strncmp(runtime, "python", 6) == 0 ? runtime + 6 : runtime);
+    if (function->layer_dir != NULL)
+        snprintf(deps, sizeof deps, "%s/python", function->layer_dir);
+    static const char *const cmd[] = {PACKAGE_HANDLER, NULL};
+    struct oci_push_request request = {
+        .base = function->image_base ? function->image_base : base, .target = target, .arch = sync->arch,
+        .source = function->source, .function = function->def_name, .requirements = function->requirements,
+        .deps_dir = deps[0] ? deps : NULL, .title = function->name, .code_hash = function->code_hash, .cmd = cmd,
+        .ecr_client = platform->ecr};
+    if (function->source == NULL || function->def_name == NULL) {
+        aws_sync_finish(sync, "NoPackage", "containerize=True needs the cell's source to build the image from");
+        return;
+    }
+    char err[700];
+    sync->push = oci_push_start(platform->reactor, &request, aws_on_image_pushed, sync, err, sizeof err);
+    if (sync->push == NULL) {
+        snprintf(message, sizeof message, "building the image: %s", err);
+        aws_sync_finish(sync, "ImageError", message);
+    }
+}
+
 static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind,
                           const struct platform_function *function, platform_done_fn done, void *ctx)
 {
@@ -776,7 +879,9 @@ static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind
         aws_fail(done, ctx, "InvalidOption", message);
         return 0;
     }
-    if (kind != AWS_SYNC_MEMORY && kind != AWS_SYNC_DELETE && function->image == NULL && function->package == NULL) {
+    int building = function->containerize && kind != AWS_SYNC_MEMORY && kind != AWS_SYNC_DELETE;
+    if (kind != AWS_SYNC_MEMORY && kind != AWS_SYNC_DELETE && function->image == NULL && function->package == NULL &&
+        !building) {
         aws_fail(done, ctx, "NoPackage", "the aws platform needs the package to compare with the deployed code");
         return 0;
     }
@@ -796,7 +901,7 @@ static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind
     sync->role = aws_strdup_or_null(function->role);
     int ok = sync->name != NULL && sync->path != NULL && sync->env != NULL && (function->image == NULL || sync->image) &&
              (function->role == NULL || *function->role == '\0' || sync->role);
-    if (ok && kind != AWS_SYNC_MEMORY && kind != AWS_SYNC_DELETE && sync->image == NULL) {
+    if (ok && kind != AWS_SYNC_MEMORY && kind != AWS_SYNC_DELETE && sync->image == NULL && !building) {
         unsigned char digest[crypto_hash_sha256_BYTES];
         crypto_hash_sha256(digest, function->package, function->package_size);
         sodium_bin2base64(sync->zip_sha256, sizeof sync->zip_sha256, digest, sizeof digest,
@@ -813,7 +918,8 @@ static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind
         aws_sync_free(sync);
         return 0;
     }
-    if (ok && kind != AWS_SYNC_MEMORY && kind != AWS_SYNC_DELETE && sync->image == NULL && function->layer_hash) {
+    if (ok && kind != AWS_SYNC_MEMORY && kind != AWS_SYNC_DELETE && sync->image == NULL && !building &&
+        function->layer_hash) {
         snprintf(sync->layer_name, sizeof sync->layer_name, AWS_LAYER_PREFIX "%.40s", function->layer_hash);
         const char *known = json_string_value(json_object_get(platform->layers, sync->layer_name));
         ok = asprintf(&sync->layer_zip, "%s/layer.zip", function->layer_dir) > 0 &&
@@ -831,7 +937,10 @@ static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind
     if (kind == AWS_SYNC_DELETE)
         sync->step = AWS_STEP_DELETE;
     list_push_front(&platform->syncs, &sync->node);
-    aws_sync_call(sync);
+    if (building)
+        aws_image_push(sync, function);
+    else
+        aws_sync_call(sync);
     return 0;
 }
 
@@ -1029,7 +1138,7 @@ static int aws_valid_role(const char *role)
 static int aws_apply_settings(void *self, const json_t *settings, char *err, size_t err_size)
 {
     struct aws_platform *platform = self;
-    const char *profile = NULL, *region = NULL, *endpoint = NULL, *role = NULL;
+    const char *profile = NULL, *region = NULL, *endpoint = NULL, *role = NULL, *registry = NULL;
     const char *key;
     json_t *value;
     json_object_foreach((json_t *)settings, key, value) {
@@ -1046,8 +1155,11 @@ static int aws_apply_settings(void *self, const json_t *settings, char *err, siz
             endpoint = text;
         else if (strcmp(key, "role") == 0)
             role = text;
+        else if (strcmp(key, "registry") == 0)
+            registry = text;
         else {
-            snprintf(err, err_size, "unknown setting '%s' for aws; it knows profile, region, role and endpoint", key);
+            snprintf(err, err_size, "unknown setting '%s' for aws; it knows profile, region, role, registry and "
+                     "endpoint", key);
             return -1;
         }
     }
@@ -1055,15 +1167,21 @@ static int aws_apply_settings(void *self, const json_t *settings, char *err, siz
         snprintf(err, err_size, "role must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME");
         return -1;
     }
-    if (aws_client_set(platform->client, profile, region, endpoint, err, err_size) < 0)
+    if (aws_client_set(platform->client, profile, region, endpoint, err, err_size) < 0 ||
+        aws_client_set(platform->ecr, profile, region, NULL, err, err_size) < 0)
         return -1;
     char *copy = role ? strdup(role) : NULL;
-    if (role != NULL && copy == NULL) {
+    char *registry_copy = registry ? strdup(registry) : NULL;
+    if ((role != NULL && copy == NULL) || (registry != NULL && registry_copy == NULL)) {
+        free(copy);
+        free(registry_copy);
         snprintf(err, err_size, "out of memory");
         return -1;
     }
     free(platform->role); /* each `%platform aws` line gives the whole setting */
     platform->role = copy;
+    free(platform->registry);
+    platform->registry = registry_copy;
     json_object_clear(platform->layers); /* another region or endpoint has its own layers */
     if (aws_client_ready(platform->client, err, err_size) < 0)
         return -1;
@@ -1074,7 +1192,10 @@ static int aws_apply_settings(void *self, const json_t *settings, char *err, siz
 void *aws_platform_new(struct reactor *reactor)
 {
     struct aws_platform *platform = calloc(1, sizeof *platform);
-    if (platform == NULL || (platform->client = aws_client_new(reactor, "lambda")) == NULL) {
+    if (platform == NULL || (platform->client = aws_client_new(reactor, "lambda")) == NULL ||
+        (platform->ecr = aws_client_new(reactor, "ecr")) == NULL) {
+        if (platform != NULL)
+            aws_client_free(platform->client);
         free(platform);
         return NULL;
     }
@@ -1089,10 +1210,12 @@ static void aws_free(void *self)
     struct aws_platform *platform = self;
     platform->closing = 1;
     aws_client_free(platform->client); /* the calls in flight end, and their syncs with them */
-    struct list_node *waiting;         /* those waiting to poll or retry */
+    struct list_node *waiting;         /* those waiting to poll or retry, or for their image */
     while ((waiting = list_first(&platform->syncs)) != NULL)
         aws_sync_finish(list_entry(waiting, struct aws_sync, node), "KernelStopping", "the kernel is shutting down");
+    aws_client_free(platform->ecr);
     free(platform->role);
+    free(platform->registry);
     json_decref(platform->layers);
     free(platform);
 }

@@ -284,7 +284,7 @@ static void oci_push_base_manifest(struct oci_push *push)
 {
     char path[700], what[600];
     snprintf(path, sizeof path, "/v2/%s/manifests/%s", push->base_ref.repository, push->base_ref.reference);
-    snprintf(what, sizeof what, "base image %s%c%s", push->base_ref.repository,
+    snprintf(what, sizeof what, "the base image %s%c%s", push->base_ref.repository,
              strncmp(push->base_ref.reference, "sha256:", 7) == 0 ? '@' : ':', push->base_ref.reference);
     const char *headers[] = {"Accept: " OCI_ACCEPT_MANIFESTS, NULL};
     push->step = OCI_STEP_BASE_MANIFEST;

@@ -336,7 +336,7 @@ static void oci_fail(struct oci_pending *p, const struct http_response *response
                  "permissions", registry->host, p->what, registry->have_credentials ? registry->credentials.source
                  : "nobody (anonymous)", detail);
     else if (response->status == 404)
-        snprintf(message, sizeof message, "the registry %s has no %s (%s): check the image's name and tag",
+        snprintf(message, sizeof message, "the registry %s does not have %s (%s): check the image's name and tag",
                  registry->host, p->what, detail);
     else
         snprintf(message, sizeof message, "the registry %s refused %s (HTTP %ld, %s)", registry->host, p->what,

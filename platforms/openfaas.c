@@ -3,20 +3,26 @@
  * functions POST, PUT, DELETE and function/NAME GET, with Basic auth;
  * /function/NAME and /async-function/NAME for calls) through of_client.
  *
- * OpenFaaS runs container images only: the cell's image= names one
- * (built with FaaSET's entry point, /function/faaset_http.py, as
- * layout.md describes) and the gateway's cluster pulls it. A function's
- * OpenFaaS name is its name made a DNS label ("hello_world" is deployed
- * as "hello-world"); calls and deletes use the same mapping.
+ * OpenFaaS runs container images only, so every deploy is one: the
+ * adapter builds the cell's image with oci_push (on image_base=, else
+ * `%platform openfaas image_base=`, else python:3.N-slim for the cell's
+ * runtime; the code layer with FaaSET's HTTP entry point,
+ * /function/faaset_http.py, and the dependency layer when the cell has
+ * requirements) and pushes it to REGISTRY/NAME:CODE (the cell's
+ * registry=, else `%platform openfaas registry=`), then deploys it by
+ * digest; the gateway's cluster pulls it. A cell's image= deploys an
+ * image built elsewhere instead. A function's OpenFaaS name is its name
+ * made a DNS label ("hello_world" is deployed as "hello-world"); calls and
+ * deletes use the same mapping.
  *
  * Deploy, configure, verify and set_memory are one state machine, a
  * "sync", that makes the gateway's function match what the notebook
  * defines:
  *
- *   GET /system/function/NAME --404--> POST /system/functions: "deployed"
+ *   GET /system/function/NAME --404--> (build and push,) POST /system/functions: "deployed"
  *        |
  *        v
- *   image or code label differs? --> PUT with everything: "updated code of"
+ *   image= or code label differs? --> (build and push,) PUT with everything: "updated code of"
  *        v
  *   configuration differs? --> PUT with the same image: "updated
  *        |                     configuration of"
@@ -74,7 +80,7 @@ struct of_platform {
     struct of_client *client;
     int ready_timeout_s;
     char *registry;              /* where images built here are pushed ("HOST[:PORT]/PREFIX"), or NULL */
-    char *base;                  /* the base image of those, or NULL: python:3.N-slim for the cell's runtime */
+    char *image_base;            /* the base image of those, or NULL: python:3.N-slim for the cell's runtime */
     struct list_node syncs;      /* under way: ended with KernelStopping when the platform is freed */
     int closing;
 };
@@ -95,7 +101,9 @@ struct of_sync {
     char service[OF_SERVICE_MAX + 1];
     char *image;                 /* the image to deploy: image=, the one pushed, or the remote's (NULL until known) */
     int build;                   /* the image is built from the cell and pushed here (no image=) */
-    char *source, *def_name, *arch, *runtime; /* what the image is built from, when BUILD */
+    char *source, *def_name, *requirements, *arch, *runtime; /* what the image is built from, when BUILD */
+    char *registry, *image_base; /* the cell's registry= and image_base=, or NULL: the platform's settings */
+    char *deps_dir;              /* the dependency layer's python/ folder, or NULL */
     struct oci_push *push;       /* under way */
     char pushed[400];            /* what the push did, for the deploy line */
     char code_hash[65];
@@ -146,20 +154,15 @@ static int of_check_function(const struct of_platform *platform, const struct pl
 {
     if (of_service_name(function->name, service, message, size) < 0)
         return -1;
-    if (function->image == NULL && platform->registry == NULL) {
+    if (function->image == NULL && function->registry == NULL && platform->registry == NULL) {
         snprintf(message, size, "OpenFaaS runs container images: say where to push the function's image with "
-                 "%%platform openfaas registry=HOST[:PORT]/PREFIX (a registry the gateway's cluster can pull from), or "
-                 "give the cell image=REGISTRY/NAME:TAG, an image with FaaSET's entry point "
-                 "(python3 /function/faaset_http.py)");
+                 "%%platform openfaas registry=HOST[:PORT]/PREFIX (or registry= in the cell; a registry the gateway's "
+                 "cluster can pull from), or give the cell image=REGISTRY/NAME:TAG, an image with FaaSET's entry "
+                 "point (python3 /function/faaset_http.py)");
         return -1;
     }
     if (function->image == NULL && (function->source == NULL || function->def_name == NULL)) {
         snprintf(message, size, "the openfaas platform needs the cell's source to build its image");
-        return -1;
-    }
-    if (function->image == NULL && function->requirements != NULL) {
-        snprintf(message, size, "requirements= are not installed into the images built for openfaas yet: build an "
-                 "image with them (on FaaSET's entry point) and give the cell image=");
         return -1;
     }
     if (function->max_instances > 0) {
@@ -168,6 +171,16 @@ static int of_check_function(const struct of_platform *platform, const struct pl
         return -1;
     }
     return 0;
+}
+
+/* A registry setting without its trailing '/'s, as a new string (NULL when out of memory). */
+static char *of_registry_copy(const char *registry)
+{
+    char *copy = strdup(registry);
+    size_t n = copy ? strlen(copy) : 0;
+    while (n > 0 && copy[n - 1] == '/')
+        copy[--n] = '\0';
+    return copy;
 }
 
 /* ---- the sync state machine ---- */
@@ -183,8 +196,12 @@ static void of_sync_free(struct of_sync *sync)
     free(sync->image);
     free(sync->source);
     free(sync->def_name);
+    free(sync->requirements);
     free(sync->arch);
     free(sync->runtime);
+    free(sync->registry);
+    free(sync->image_base);
+    free(sync->deps_dir);
     free(sync->sent_image);
     json_decref(sync->env);
     json_decref(sync->remote);
@@ -466,24 +483,27 @@ static void of_sync_on_pushed(void *ctx, const struct oci_push_result *result)
     of_sync_call(sync);
 }
 
-/* Builds the cell's image on the base and starts pushing it to REGISTRY/SERVICE:CODE (the first 12 hex digits). */
+/* Builds the cell's image on the base (its dependencies inside) and starts pushing it to REGISTRY/SERVICE:CODE
+ * (the first 12 hex digits). */
 static void of_sync_push(struct of_sync *sync)
 {
     const struct of_platform *platform = sync->platform;
-    char base[128], target[600], message[1200];
+    char base[600], target[600], message[1200];
     const struct embedded_file *entry_point = embedded_find("runtime/python/faaset_http.py");
     static const char *const entrypoint[] = {"python3", "/function/faaset_http.py", NULL};
     static const char *const no_cmd[] = {NULL};
     static const char *const env[] = {"PORT=8080", NULL};
-    if (platform->base != NULL)
-        snprintf(base, sizeof base, "%s", platform->base);
+    if (sync->image_base != NULL || platform->image_base != NULL)
+        snprintf(base, sizeof base, "%s", sync->image_base ? sync->image_base : platform->image_base);
     else
         snprintf(base, sizeof base, "python:%.8s-slim", strncmp(sync->runtime, "python", 6) == 0 ? sync->runtime + 6
                                                                                               : "3.12");
-    snprintf(target, sizeof target, "%s/%s:%.12s", platform->registry, sync->service, sync->code_hash);
+    snprintf(target, sizeof target, "%s/%s:%.12s", sync->registry ? sync->registry : platform->registry,
+             sync->service, sync->code_hash);
     struct oci_layer_file extra = {"faaset_http.py", entry_point->data, entry_point->size};
     struct oci_push_request request = {
         .base = base, .target = target, .arch = sync->arch, .source = sync->source, .function = sync->def_name,
+        .requirements = sync->requirements, .deps_dir = sync->deps_dir,
         .extra_files = &extra, .extra_count = 1, .title = sync->service, .code_hash = sync->code_hash,
         .entrypoint = entrypoint, .cmd = no_cmd, .env = env};
     sync->push = oci_push_start(platform->reactor, &request, of_sync_on_pushed, sync, message, sizeof message);
@@ -559,7 +579,15 @@ static int of_start_sync(struct of_platform *platform, enum of_sync_kind kind,
              (!sync->build || ((sync->source = strdup(function->source)) != NULL &&
                                (sync->def_name = strdup(function->def_name)) != NULL &&
                                (sync->arch = strdup(function->arch ? function->arch : "x86_64")) != NULL &&
-                               (sync->runtime = strdup(function->runtime ? function->runtime : "python3.12")) != NULL));
+                               (sync->runtime = strdup(function->runtime ? function->runtime : "python3.12")) != NULL &&
+                               (function->registry == NULL || (sync->registry = of_registry_copy(function->registry))
+                                                                  != NULL) &&
+                               (function->image_base == NULL || (sync->image_base = strdup(function->image_base))
+                                                                    != NULL) &&
+                               (function->requirements == NULL ||
+                                (sync->requirements = strdup(function->requirements)) != NULL) &&
+                               (function->layer_dir == NULL || asprintf(&sync->deps_dir, "%s/python",
+                                                                        function->layer_dir) > 0)));
     if (!ok) {
         of_fail(done, ctx, "OutOfMemory", "cannot start the deploy");
         of_sync_free(sync);
@@ -757,7 +785,7 @@ static int of_apply_settings(void *self, const json_t *settings, char *err, size
         }
         if (strcmp(key, "gateway") == 0) {
             gateway = text;
-        } else if (strcmp(key, "registry") == 0 || strcmp(key, "base") == 0) {
+        } else if (strcmp(key, "registry") == 0 || strcmp(key, "image_base") == 0) {
             struct oci_reference reference;
             char probe[600];
             snprintf(probe, sizeof probe, "%s%s", text, strcmp(key, "registry") == 0 ? "/probe" : "");
@@ -781,12 +809,12 @@ static int of_apply_settings(void *self, const json_t *settings, char *err, size
                      "~/.openfaas/config.yml), or set OPENFAAS_PASSWORD before starting Jupyter");
             return -1;
         } else {
-            snprintf(err, err_size, "unknown setting '%s' for openfaas; it knows gateway, registry, base and "
+            snprintf(err, err_size, "unknown setting '%s' for openfaas; it knows gateway, registry, image_base and "
                      "ready_timeout", key);
             return -1;
         }
     }
-    char *registry_copy = registry ? strdup(registry) : NULL, *base_copy = base ? strdup(base) : NULL;
+    char *registry_copy = registry ? of_registry_copy(registry) : NULL, *base_copy = base ? strdup(base) : NULL;
     if ((registry != NULL && registry_copy == NULL) || (base != NULL && base_copy == NULL) ||
         of_client_set(platform->client, gateway, err, err_size) < 0) {
         free(registry_copy);
@@ -794,13 +822,10 @@ static int of_apply_settings(void *self, const json_t *settings, char *err, size
         snprintf(err, err_size, "out of memory");
         return -1;
     }
-    size_t n = registry_copy ? strlen(registry_copy) : 0;
-    while (n > 0 && registry_copy[n - 1] == '/')
-        registry_copy[--n] = '\0';
     free(platform->registry);
-    free(platform->base);
+    free(platform->image_base);
     platform->registry = registry_copy; /* each line gives all */
-    platform->base = base_copy;
+    platform->image_base = base_copy;
     platform->ready_timeout_s = ready_timeout;
     if (of_client_ready(platform->client, err, err_size) < 0)
         return -1;
@@ -830,7 +855,7 @@ static void of_free(void *self)
     while ((waiting = list_first(&platform->syncs)) != NULL)
         of_sync_finish(list_entry(waiting, struct of_sync, node), "KernelStopping", "the kernel is shutting down");
     free(platform->registry);
-    free(platform->base);
+    free(platform->image_base);
     free(platform);
 }
 

@@ -32,8 +32,12 @@ struct platform_function {
     const char *runtime;              /* "python3.12" */
     const json_t *env;                /* {"KEY": "value"} */
     const char *image;                /* a container image URI to deploy instead of the package, or NULL */
-    /* What built the package, for a platform that builds an image of it itself (openfaas): the cell's
-     * source, the def's name and the requirements (NULL when none). */
+    /* containerize: the platform builds the function's image from SOURCE (the cell), DEF_NAME and the
+     * dependency layer's python/ folder, on IMAGE_BASE (NULL: its default), pushes it to REGISTRY (NULL:
+     * its `registry` setting) with oci_push.h, and deploys what it pushed. 0 on the platforms without images. */
+    int containerize;
+    const char *image_base;
+    const char *registry;
     const char *source;
     const char *def_name;
     const char *requirements;

@@ -31,13 +31,13 @@ static const struct platforms_known {
     const char *settings[6];   /* what its `%platform NAME key=value` takes, for completion */
 } platforms_known[] = {
     {"local", {NULL}, NULL, {"concurrency", "python", NULL}},
-    {"aws", {"AWS Lambda", "AWS", NULL}, NULL, {"profile", "region", "role", "endpoint", NULL}},
+    {"aws", {"AWS Lambda", "AWS", NULL}, NULL, {"profile", "region", "role", "registry", "endpoint", NULL}},
     {"gcf", {"Google", "Google Cloud Functions", NULL}, NULL, {"project", "region", "generation", "endpoint", NULL}},
     {"openwhisk", {"OpenWhisk", NULL}, "ibm", {"apihost", "namespace", "kind", "max_memory", "max_timeout", NULL}},
     {"ibm", {"IBM", "IBM Cloud Functions", NULL}, NULL, {"apihost", "namespace", "kind", "max_memory", "max_timeout",
                                                           NULL}},
     {"azure", {"Azure", NULL}, NULL, {NULL}},
-    {"openfaas", {"OpenFaaS", NULL}, NULL, {"gateway", "registry", "base", "ready_timeout", NULL}},
+    {"openfaas", {"OpenFaaS", NULL}, NULL, {"gateway", "registry", "image_base", "ready_timeout", NULL}},
 };
 
 #define PLATFORMS_KNOWN_COUNT (sizeof platforms_known / sizeof platforms_known[0])

@@ -223,6 +223,13 @@ static void cloud_hashes(const char *source, const char *def_name, const char *n
                                 o->requirements ? o->requirements : "", package_bundle_hash(), o->remote,
                                 o->image ? o->image : ""};
     package_hash_parts(code_parts, sizeof code_parts / sizeof code_parts[0], code_hash);
+    if (o->containerize) { /* containerize joined the hash later: a function without it keeps its hash */
+        char package_hash[65];
+        memcpy(package_hash, code_hash, sizeof package_hash);
+        const char *image_parts[] = {package_hash, "containerize", o->image_base ? o->image_base : "",
+                                     o->registry ? o->registry : ""};
+        package_hash_parts(image_parts, sizeof image_parts / sizeof image_parts[0], code_hash);
+    }
     char memory[16], timeout[16];
     snprintf(memory, sizeof memory, "%d", o->memory_mb);
     snprintf(timeout, sizeof timeout, "%d", o->timeout_s);
@@ -354,9 +361,9 @@ static void cloud_define_start(struct cloud_platform_op *op)
         .memory_mb = job->options.memory_mb, .timeout_s = job->options.timeout_s,
         .max_instances = job->options.max_instances, .allow_unauthenticated = job->options.allow_unauthenticated,
         .arch = job->options.arch, .runtime = job->options.runtime, .env = job->options.env,
-        .image = job->options.image, .source = job->source, .def_name = job->def_name,
-        .requirements = job->options.requirements, .role = job->options.role,
-        .layer_dir = layer ? layer->dir : NULL, .layer_hash = layer ? layer->hash : NULL,
+        .image = job->options.image, .containerize = job->options.containerize,
+        .image_base = job->options.image_base, .registry = job->options.registry, .source = job->source,
+        .def_name = job->def_name, .requirements = job->options.requirements, .role = job->options.role, .layer_dir = layer ? layer->dir : NULL, .layer_hash = layer ? layer->hash : NULL,
         .layer_unzipped_size = layer ? layer->unzipped_bytes : 0, .layer_zip_size = layer ? layer->zip_bytes : 0};
     job->pending++;
     struct platforms *platforms = job->cloud->platforms;
@@ -530,6 +537,18 @@ static int cloud_read_requirements_file(struct cloud *cloud, struct cloud_define
     return 0;
 }
 
+/* 1 when PLATFORM takes containerize=True: its adapter builds and pushes
+ * the image (platform_function.containerize; openfaas builds one always),
+ * or it runs code as it is. */
+static int cloud_builds_images(const char *platform)
+{
+    static const char *const building[] = {"aws", "local", "openfaas", NULL};
+    for (size_t i = 0; building[i] != NULL; i++)
+        if (strcmp(platforms_canonical(platform), building[i]) == 0)
+            return 1;
+    return 0;
+}
+
 void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn reply, void *ctx)
 {
     const char *def_name = json_string_value(json_object_get(upcall, "function"));
@@ -571,6 +590,15 @@ void cloud_define(struct cloud *cloud, const json_t *upcall, cloud_reply_fn repl
         return;
     }
     for (int i = 0; strcmp(job->options.run, "local") != 0 && i < job->options.platform_count; i++) {
+        if (job->options.containerize && !cloud_builds_images(job->options.platforms[i])) {
+            snprintf(err, sizeof err, "containerize=True builds container images for aws (the local platform runs "
+                     "the code as it is); %s deploys packages: leave containerize out for it",
+                     job->options.platforms[i]);
+            reply(ctx, cloud_error("InvalidOption", err));
+            cloud_options_free(&job->options);
+            free(job);
+            return;
+        }
         if (platforms_check(cloud->platforms, job->options.platforms[i], err, sizeof err) < 0) {
             reply(ctx, cloud_error("PlatformUnavailable", err)); /* before any platform is touched */
             cloud_options_free(&job->options);

@@ -15,7 +15,7 @@
 const char *const cloud_option_keys[] = {
     "platforms", "memory", "timeout", "arch", "runtime", "name", "deploy", "force", "run", "env", "remote", "image",
     "max_instances", "allow_unauthenticated", "role", "architecture", "requirements", "requirements_file",
-    NULL,
+    "containerize", "image_base", "registry", NULL,
 };
 
 /* Integer from a JSON integer or a decimal string, within [MIN, MAX]. */
@@ -233,6 +233,26 @@ static int cloud_read_image(const json_t *value, struct cloud_options *o, char *
     return 0;
 }
 
+/* image_base= and registry=: an image reference, or a registry host with
+ * an optional namespace; oci_push parses them whole when it builds. */
+static int cloud_read_reference(const char *key, const json_t *value, char **out, char *err, size_t err_size)
+{
+    const char *text = json_string_value(value);
+    size_t len = text ? strlen(text) : 0;
+    int ok = len > 0 && len < 400;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = isgraph((unsigned char)text[i]) && text[i] != '"' && text[i] != '\\';
+    if (!ok) {
+        snprintf(err, err_size, "%s must be %s", key, strcmp(key, "registry") == 0
+                     ? "a registry, HOST[:PORT][/NAMESPACE], such as 123456789012.dkr.ecr.us-east-1.amazonaws.com"
+                     : "an image reference such as public.ecr.aws/lambda/python:3.12");
+        return -1;
+    }
+    free(*out);
+    *out = strdup(text);
+    return 0;
+}
+
 /* role=: an IAM role ARN (arn:PARTITION:iam::ACCOUNT:role/NAME); the aws adapter checks it whole. */
 static int cloud_read_role(const json_t *value, struct cloud_options *o, char *err, size_t err_size)
 {
@@ -367,6 +387,12 @@ static int cloud_read_option(const char *key, const json_t *value, struct cloud_
         return json_is_null(value) ? 0 : cloud_read_image(value, o, err, err_size);
     if (strcmp(key, "role") == 0)
         return json_is_null(value) ? 0 : cloud_read_role(value, o, err, err_size);
+    if (strcmp(key, "containerize") == 0)
+        return json_is_null(value) ? 0 : cloud_read_bool(key, value, &o->containerize, err, err_size);
+    if (strcmp(key, "image_base") == 0)
+        return json_is_null(value) ? 0 : cloud_read_reference(key, value, &o->image_base, err, err_size);
+    if (strcmp(key, "registry") == 0)
+        return json_is_null(value) ? 0 : cloud_read_reference(key, value, &o->registry, err, err_size);
     if (strcmp(key, "deploy") == 0)
         return cloud_read_bool(key, value, &o->deploy, err, err_size);
     if (strcmp(key, "force") == 0)
@@ -392,7 +418,7 @@ static int cloud_read_option(const char *key, const json_t *value, struct cloud_
         buffer_appendf_fixed(err, err_size, " (did you mean '%s'?)", nearest);
     buffer_appendf_fixed(err, err_size, "; known options: platforms, memory, timeout, arch, runtime, name, deploy, "
                          "force, run, env, remote, image, max_instances, allow_unauthenticated, role, "
-                         "requirements, requirements_file");
+                         "requirements, requirements_file, containerize, image_base, registry");
     return -1;
 }
 
@@ -421,6 +447,18 @@ int cloud_options_parse(const json_t *raw, const char *default_platform, struct 
         snprintf(o->platforms[0], sizeof o->platforms[0], "%s", default_platform);
         o->platform_count = 1;
     }
+    if (o->image_base != NULL)
+        o->containerize = 1;
+    if (o->containerize && o->image != NULL) {
+        snprintf(err, err_size, "give image= (an image you built) or containerize=True / image_base= (the kernel "
+                 "builds it), not both");
+        return -1;
+    }
+    if (!o->containerize && o->registry != NULL) {
+        snprintf(err, err_size, "registry= is where containerize=True pushes the image it builds: add "
+                 "containerize=True, or leave registry= out");
+        return -1;
+    }
     return 0;
 }
 
@@ -430,7 +468,11 @@ void cloud_options_free(struct cloud_options *o)
     free(o->requirements);
     free(o->requirements_file);
     free(o->image);
+    free(o->image_base);
+    free(o->registry);
     free(o->role);
+    o->image_base = NULL;
+    o->registry = NULL;
     o->env = NULL;
     o->requirements = NULL;
     o->requirements_file = NULL;

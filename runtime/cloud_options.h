@@ -27,6 +27,9 @@ struct cloud_options {
     char name[65];               /* "" = the def's name */
     char remote[180];            /* the platform's name for it (a name or an ARN), "" = name */
     char *image;                 /* a container image URI to deploy instead of the package, or NULL */
+    int containerize;            /* build the function's image and push it (containerize=True, or image_base=) */
+    char *image_base;            /* the image to build on, or NULL: the platform's default */
+    char *registry;              /* where to push it (HOST[/NAMESPACE]), or NULL: the platform's setting */
     char *role;                  /* the execution role to create it with (aws), or NULL: the platform's */
     int deploy;                  /* 0: link to an existing function */
     int force;                   /* deploy even if nothing changed */

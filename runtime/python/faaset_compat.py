@@ -5,9 +5,9 @@
 # - platform(value): a FaaSET platform name ("aws", "aws_docker_arm",
 #   "google_gen2", FaaSET2's "AWS Docker", a Platform member) becomes the
 #   kernel's platform plus the options it implies (arch=arm64 for the _arm
-#   images). Docker-image platforms deploy an image the user built
-#   (config "image"); the kernel does not build images, and says what to do
-#   instead when none is given.
+#   images). Docker-image platforms deploy an image: the user's own (config
+#   "image"), else one the kernel builds and pushes (containerize=True; the
+#   registry from config "registry" or `%platform aws registry=`).
 # - options(config, platform): a FaaSET config dict (today's keys `role`,
 #   `memory`, `timeout`, `architectures`, `runtime`, `env`, the paper's
 #   `lambdaRoleARN`, `lambdaRuntime`, `lambdaEnvironment`, ...) becomes
@@ -27,7 +27,7 @@ import re
 import sys
 import textwrap
 
-# FaaSET's names (lower case, spaces and dashes as _) -> (kernel platform, options implied, needs an image)
+# FaaSET's names (lower case, spaces and dashes as _) -> (kernel platform, options implied, deploys an image)
 PLATFORM_NAMES = {
     "local": ("local", {}, False),
     "aws": ("aws", {}, False),
@@ -59,7 +59,8 @@ OPTION_KEYS = {
     "architectures": "arch", "architecture": "arch", "arch": "arch",
     "runtime": "runtime", "lambdaRuntime": "runtime", "googleRuntime": "runtime", "ibmRuntime": "runtime",
     "env": "env", "lambdaEnvironment": "env", "environment": "env",
-    "image": "image", "image_uri": "image", "imageUri": "image", "max_instances": "max_instances",
+    "image": "image", "image_uri": "image", "imageUri": "image", "image_base": "image_base",
+    "registry": "registry", "containerize": "containerize", "max_instances": "max_instances",
 }
 # config keys that are `%platform NAME key=value` settings here (one value for every function of the platform)
 PLATFORM_SETTINGS = {"region": "region", "profile": "profile", "aws_profile": "profile", "project": "project",
@@ -84,22 +85,20 @@ def platform_name(value):
 
 def platform(value, config=None, check_image=True):
     """(kernel platform, options) for FaaSET's platform VALUE; CONFIG is the
-    function's FaaSET config (an image platform needs its `image`, unless
-    not CHECK_IMAGE: a call only needs the platform)."""
+    function's FaaSET config (an image platform without its `image` gets
+    containerize=True: the kernel builds the image; not with CHECK_IMAGE
+    false: a call only needs the platform)."""
     name = platform_name(value)
     if name not in PLATFORM_NAMES:
         raise CompatibilityError(
             "unknown platform %r; FaaSET's names here: %s" % (getattr(value, "value", value),
                                                              ", ".join(sorted(PLATFORM_NAMES))))
-    kernel_name, implied, needs_image = PLATFORM_NAMES[name]
+    kernel_name, implied, deploys_image = PLATFORM_NAMES[name]
     config = config or {}
-    if check_image and needs_image and not any(config.get(key) for key in ("image", "image_uri", "imageUri")):
-        raise CompatibilityError(
-            "platform %r builds and pushes a Docker image, which this kernel does not do yet: build and push the "
-            "image yourself and give its URI as config={'image': '123456789012.dkr.ecr.REGION.amazonaws.com/repo:tag'} "
-            "(deployed as a container image), or use platform='aws'%s (a zip package)"
-            % (getattr(value, "value", value), " with config={'architectures': 'arm64'}" if implied else ""))
-    return kernel_name, dict(implied)
+    options = dict(implied)
+    if check_image and deploys_image and not any(config.get(key) for key in ("image", "image_uri", "imageUri")):
+        options["containerize"] = True
+    return kernel_name, options
 
 
 def _note(platform_, key, text):

@@ -945,21 +945,19 @@ def _plain(value):
 def _decorator_options(platforms, memory, config, requirements, containerize, deploy, run_mode, options):
     """The define upcall's options: only what the user set, as JSON values.
     FaaSET's `config` dict becomes options (faaset_compat says what it cannot
-    use); `containerize` needs the image in it."""
+    use); `containerize` has the kernel build and push the image unless the
+    config names one (`image`)."""
     values = {}
     if platforms is not None:
         values["platforms"] = _plain([platforms] if isinstance(platforms, (str, enum.Enum)) else list(platforms))
-    if config is not None or containerize:
+    if config is not None:
         import faaset_compat  # the runtime's library (faaset_library): loaded on first use
-        if config is not None and not isinstance(config, dict):
+        if not isinstance(config, dict):
             raise TypeError("cloud_function's config must be a dict of FaaSET settings, not %s" % type(config).__name__)
         first = (values.get("platforms") or [""])[0]
         values.update(faaset_compat.options(config, str(first)))
-        if containerize and "image" not in values:
-            raise faaset_compat.CompatibilityError(
-                "containerize=True builds a Docker image, which this kernel does not do yet: build and push the "
-                "image yourself and give config={'image': URI} (deployed as a container image), or leave "
-                "containerize out (a zip package)")
+    if containerize and "image" not in values:
+        values["containerize"] = True
     for key, value in (("memory", memory), ("requirements", requirements)):
         if value is not None:
             values[key] = _plain(value)

@@ -9,7 +9,7 @@ file (config.yml in the folder OPENFAAS_CONFIG names, written here as
 pushes the images it builds with the registry's credentials from a
 Docker config.json (DOCKER_CONFIG), on a tiny base image the module pushes
 first (`settings_cell` says where: `%platform openfaas registry=...
-base=...`). Images for image= are built by the test (the layout the
+image_base=...`). Images for image= are built by the test (the layout the
 kernel's images have) and pushed with skopeo.
 
 Every workspace is checked afterwards: the gateway's password (whole, and
@@ -53,7 +53,7 @@ def registry(tmp_path_factory):
 
 def settings_cell(registry):
     """The %platform line that has the kernel push to REGISTRY (plain HTTP) on the tiny base."""
-    return f"%platform openfaas registry=http://{registry.host}/functions base=http://{registry.host}/base:1"
+    return f"%platform openfaas registry=http://{registry.host}/functions image_base=http://{registry.host}/base:1"
 
 
 def start_gateway(folder, registry, *extra_args):

@@ -29,14 +29,12 @@ def test_platform_names(name, expected):
     assert compat.platform(name) == expected
 
 
-def test_docker_platforms_need_an_image_and_say_so():
+def test_docker_platforms_deploy_the_users_image_or_have_the_kernel_build_one():
     assert compat.platform("AWS Docker", {"image": "1.dkr.ecr.us-east-1.amazonaws.com/r:t"}) == ("aws", {})
     assert compat.platform("aws_docker_arm", {"image": "u"}) == ("aws", {"arch": "arm64"})
     assert compat.platform("aws_docker", check_image=False) == ("aws", {})
-    with pytest.raises(compat.CompatibilityError, match=r"does not do yet.*config=\{'image'.*platform='aws' \(a zip"):
-        compat.platform("AWS Docker")
-    with pytest.raises(compat.CompatibilityError, match="platform='aws' with config={'architectures': 'arm64'}"):
-        compat.platform("aws_docker_arm")
+    assert compat.platform("AWS Docker") == ("aws", {"containerize": True})
+    assert compat.platform("aws_docker_arm") == ("aws", {"arch": "arm64", "containerize": True})
     with pytest.raises(compat.CompatibilityError, match="unknown platform 'mars'"):
         compat.platform("mars")
 

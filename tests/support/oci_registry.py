@@ -36,9 +36,10 @@ def free_port():
 
 
 class Registry:
-    """One running docker-registry. `host` is "127.0.0.1:PORT"."""
+    """One running docker-registry. `host` is "127.0.0.1:PORT". EXTRA_USERS
+    are more (user, password) pairs it accepts (ECR's AWS user, say)."""
 
-    def __init__(self, folder, auth=True):
+    def __init__(self, folder, auth=True, extra_users=()):
         for tool in ("docker-registry", "skopeo", "htpasswd"):
             if shutil.which(tool) is None:
                 raise RuntimeError(f"{tool} is not installed: run scripts/setup-debian.sh --tests")
@@ -63,9 +64,9 @@ class Registry:
             f"  addr: 127.0.0.1:{self.port}",
         ]
         if auth:
-            htpasswd = subprocess.run(["htpasswd", "-nbB", USER, PASSWORD], check=True, capture_output=True,
-                                      text=True).stdout.strip()
-            (self.folder / "htpasswd").write_text(htpasswd + "\n")
+            lines = [subprocess.run(["htpasswd", "-nbB", user, password], check=True, capture_output=True,
+                                    text=True).stdout.strip() for user, password in ((USER, PASSWORD), *extra_users)]
+            (self.folder / "htpasswd").write_text("\n".join(lines) + "\n")
             config += ["auth:", "  htpasswd:", "    realm: faaset-test", f"    path: {self.folder / 'htpasswd'}"]
         (self.folder / "config.yml").write_text("\n".join(config) + "\n")
         self.log_path = self.folder / "registry.log"

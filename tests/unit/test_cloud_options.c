@@ -103,6 +103,16 @@ static void test_defaults_and_values(void)
     cloud_options_free(&o);
     CHECK(o.env == NULL && o.image == NULL && o.role == NULL); /* freed and cleared */
 
+    /* containerize: image_base= implies it; registry= goes with it. */
+    CHECK(parse_line("containerize=true registry=1.dkr.ecr.us-east-1.amazonaws.com/team", &o, err, sizeof err) == 0);
+    CHECK(o.containerize == 1 && o.image_base == NULL && strcmp(o.registry, "1.dkr.ecr.us-east-1.amazonaws.com/team") == 0);
+    cloud_options_free(&o);
+    CHECK(o.registry == NULL);
+    CHECK(parse_line("image_base=public.ecr.aws/lambda/python:3.12", &o, err, sizeof err) == 0);
+    CHECK(o.containerize == 1 && strcmp(o.image_base, "public.ecr.aws/lambda/python:3.12") == 0);
+    cloud_options_free(&o);
+    CHECK(o.image_base == NULL);
+
     /* The lowest values are accepted too. */
     CHECK(parse_line("memory=128 timeout=1 runtime=python3.13 platforms=\" aws, openwhisk\"", &o, err, sizeof err) == 0);
     CHECK(o.memory_mb == 128 && o.timeout_s == 1 && strcmp(o.runtime, "python3.13") == 0);
@@ -172,6 +182,11 @@ static void test_errors(void)
     CHECK(FAILS_WITH("remote=a;b", "remote must be the platform's name or ARN"));
     CHECK(FAILS_WITH("image=\"a b\"", "image must be a container image URI"));
     CHECK(FAILS_WITH("role=admin", "role must be an IAM role ARN"));
+    CHECK(FAILS_WITH("containerize=maybe", "containerize must be true or false"));
+    CHECK(FAILS_WITH("image_base=\"a b\"", "image_base must be an image reference"));
+    CHECK(FAILS_WITH("containerize=true registry=\"x y\"", "registry must be a registry, HOST[:PORT][/NAMESPACE]"));
+    CHECK(FAILS_WITH("containerize=true image=1.dkr.ecr.us-east-1.amazonaws.com/r:t", "give image= ", "not both"));
+    CHECK(FAILS_WITH("registry=1.dkr.ecr.us-east-1.amazonaws.com", "registry= is where containerize=True pushes"));
     CHECK(FAILS_WITH("role=arn:aws:iam::1:user/u", "role must be an IAM role ARN"));
     /* FaaSET's decorator arguments are the runtime's to map: not options */
     CHECK(FAILS_WITH("config=x", "unknown option 'config'", "known options"));

@@ -592,7 +592,7 @@ static void test_complete(void)
     /* more option keys, from the start of a word */
     CHECK(complete("%%cloud_function memory=256 r", 29) == 1);
     CHECK(completed("[\"runtime=\", \"run=\", \"remote=\", \"role=\", \"requirements=\", "
-                    "\"requirements_file=\"]", 28, 29));
+                    "\"requirements_file=\", \"registry=\"]", 28, 29));
     /* a value is not completed */
     CHECK(complete("%%cloud_function memory=2", 25) == 1);
     CHECK(completed("[]", 17, 25));
@@ -607,7 +607,7 @@ static void test_complete(void)
     CHECK(complete("%platform gcf project=p r", 25) == 1);
     CHECK(completed("[\"region=\"]", 24, 25));
     CHECK(complete("%platform aws r", 15) == 1);
-    CHECK(completed("[\"region=\", \"role=\"]", 14, 15));
+    CHECK(completed("[\"region=\", \"role=\", \"registry=\"]", 14, 15));
     CHECK(complete("%platform ibm ma", 16) == 1); /* the alias has the same settings */
     CHECK(completed("[\"max_memory=\", \"max_timeout=\"]", 14, 16));
     CHECK(complete("%platform openwhisk n", 21) == 1);

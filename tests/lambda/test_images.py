@@ -1,0 +1,141 @@
+"""containerize=True on the `aws` platform: the kernel builds the cell's
+image, pushes it to a registry and deploys it to the strict Lambda
+stand-in (which, like Lambda, takes only ECR image URIs, so the registry is
+named by an ECR host name and reached through a proxy: Debian's
+docker-registry itself, which serves requests written in absolute form).
+The pushed image is read back with skopeo; the deployed function's
+ImageUri is the pushed digest; a second kernel on the same cell pushes no
+blob; a code change pushes one small layer and the config."""
+import json
+import re
+
+import pytest
+from conftest import aws_line, start_standin, tool
+
+import oci_registry
+
+ECR_HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+# moto's ECR answers GetAuthorizationToken with user AWS and this password: the registry accepts it too
+ECR_TOKEN_PASSWORD = "123456789012-auth-token"
+
+CELL = '''%%cloud_function platforms=aws memory=256 containerize=true registry=http://{host}/team image_base=http://{host}/base/tiny:1
+def boxed(request, context):
+    return {{"hi": request["name"]{extra}}}'''
+
+
+@pytest.fixture(scope="module")
+def standin(logs_dir):
+    server = start_standin(logs_dir, "--pending-seconds", "0.3", "--update-seconds", "0.3")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("registry")
+    running = oci_registry.Registry(folder / "server", extra_users=[("AWS", ECR_TOKEN_PASSWORD)])
+    try:
+        running.push_layout(oci_registry.tiny_base_image(folder / "base"), "base/tiny:1")
+        yield running
+    finally:
+        running.stop()
+
+
+def use_registry(workspace, registry):
+    """The kernel reaches ECR_HOST through the registry as its proxy, with Docker credentials for it."""
+    docker = oci_registry.docker_config(workspace.folder.parent / "docker", ECR_HOST)
+    workspace.env.update({"DOCKER_CONFIG": str(docker), "http_proxy": f"http://{registry.host}",
+                          "no_proxy": "127.0.0.1,localhost"})
+
+
+def test_containerize_builds_pushes_and_deploys_by_digest(aws_workspace, standin, registry):
+    workspace = aws_workspace.use(standin.url)
+    use_registry(workspace, registry)
+    mark = registry.log_mark()
+    [first] = workspace.run(CELL.format(host=ECR_HOST, extra=""))
+    line = aws_line(first.ok())
+    assert line["verb"] == "deployed", first
+    pushed = re.search(r"image (sha256:[0-9a-f]{12}) pushed: (\d+) bytes in 2 blobs, 1 already there or mounted",
+                       first.stdout)
+    assert pushed, first
+    first_bytes = int(pushed.group(2))
+    assert len(registry.blob_uploads_since(mark)) == 2  # the code layer and the config; the base layer mounted
+
+    remote = tool(standin.url, "get", "boxed")
+    uri = remote["Code"]["ImageUri"]
+    assert remote["Configuration"]["PackageType"] == "Image", remote
+    assert re.fullmatch(ECR_HOST + r"/team/faaset-boxed@sha256:[0-9a-f]{64}", uri), uri
+    digest = uri.split("@")[1]
+    assert digest.startswith(pushed.group(1))
+    tags = json.loads(registry.skopeo("list-tags", *registry.credentials_args(),
+                                      f"docker://{registry.host}/team/faaset-boxed"))["Tags"]
+    assert len(tags) == 1 and re.fullmatch(r"[0-9a-f]{12}", tags[0]), tags
+    raw, manifest = registry.inspect_raw(f"team/faaset-boxed@{digest}")
+    assert len(manifest["layers"]) == 2
+    config = registry.inspect_config(f"team/faaset-boxed@{digest}")
+    assert config["config"]["Cmd"] == ["faaset_handler.handle"]
+    assert config["config"]["Labels"]["org.opencontainers.image.title"] == "boxed"
+
+    # A new kernel on the same cell checks the function: the image is pushed again, sending nothing.
+    mark = registry.log_mark()
+    [again] = workspace.run(CELL.format(host=ECR_HOST, extra=""))
+    assert aws_line(again.ok())["verb"] == "up to date", again
+    assert "pushed: 0 bytes in 0 blobs, 3 already there" in again.stdout, again
+    assert registry.blob_uploads_since(mark) == []
+    assert tool(standin.url, "get", "boxed")["Code"]["ImageUri"] == uri
+
+    # A code change: one small layer and the config.
+    mark = registry.log_mark()
+    [changed] = workspace.run(CELL.format(host=ECR_HOST, extra=', "v": 2'))
+    assert aws_line(changed.ok())["verb"] == "updated code of", changed
+    sent = re.search(r"pushed: (\d+) bytes in 2 blobs, 1 already there", changed.stdout)
+    assert sent and len(registry.blob_uploads_since(mark)) == 2, changed
+    assert tool(standin.url, "get", "boxed")["Code"]["ImageUri"] != uri
+    print(f"first push {first_bytes} bytes, after a code change {sent.group(1)} bytes")
+
+
+def test_containerize_needs_an_ecr_registry(aws_workspace, standin, registry):
+    workspace = aws_workspace.use(standin.url)
+    use_registry(workspace, registry)
+    none, not_ecr = workspace.run(
+        "%%cloud_function platforms=aws containerize=true\ndef nowhere(request, context):\n    return {}",
+        f"%%cloud_function platforms=aws containerize=true registry={registry.host}\n"
+        "def elsewhere(request, context):\n    return {}")
+    assert "containerize=True needs an ECR registry to push the image to: give registry=" in none.error.evalue, none
+    assert (f"Lambda runs container images only from Amazon ECR: registry={registry.host} is not an ECR registry"
+            in not_ecr.error.evalue), not_ecr
+
+
+def test_an_ecr_registry_without_docker_credentials_gets_ecrs_token_once(aws_workspace, standin, registry, moto,
+                                                                       logs_dir):
+    """No Docker credentials: ECR's GetAuthorizationToken (moto's ECR here, signed like every AWS call) gives
+    the registry's password, kept for the kernel's life."""
+    workspace = aws_workspace.use(standin.url)
+    workspace.env.update({"http_proxy": f"http://{registry.host}", "no_proxy": "127.0.0.1,localhost",
+                          "AWS_ENDPOINT_URL_ECR": moto})
+    workspace.env.pop("DOCKER_CONFIG", None)
+    moto_log = logs_dir / "moto.log"
+    calls_before = moto_log.read_text().count('"POST / HTTP/1.1"')
+    cell = CELL.format(host=ECR_HOST, extra=', "ecr": True').replace("def boxed", "def ecr_boxed")
+    first, forced = workspace.run(cell, cell.replace("containerize=true", "containerize=true force=true"))
+    assert aws_line(first.ok())["verb"] == "deployed", first
+    assert aws_line(forced.ok())["verb"] == "up to date", forced
+    assert moto_log.read_text().count('"POST / HTTP/1.1"') == calls_before + 1  # one token for both pushes
+    assert ECR_TOKEN_PASSWORD not in "".join(path.read_text(errors="replace") for path in workspace.written_files())
+
+
+def test_the_command_line_deploy_builds_the_image_too(aws_workspace, standin, registry):
+    workspace = aws_workspace.use(standin.url)
+    use_registry(workspace, registry)
+    (workspace.folder / "clibox.py").write_text("def clibox(request, context):\n    return {'cli': True}\n")
+    args = ["deploy", "clibox.py", "--platform", "aws", "--containerize", "true", "--registry",
+            f"http://{ECR_HOST}/team", "--image_base", f"http://{ECR_HOST}/base/tiny:1"]
+    first = workspace.cli(*args)
+    assert first.returncode == 0 and first.stdout.startswith("aws: deployed clibox"), first
+    assert re.search(r"image sha256:[0-9a-f]{12} pushed: \d+ bytes in 2 blobs", first.stdout), first
+    uri = tool(standin.url, "get", "clibox")["Code"]["ImageUri"]
+    assert uri.startswith(ECR_HOST + "/team/faaset-clibox@sha256:"), uri
+    again = workspace.cli(*args)
+    assert again.returncode == 0 and "pushed: 0 bytes in 0 blobs" in again.stdout, again
