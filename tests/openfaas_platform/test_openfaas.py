@@ -14,6 +14,8 @@ import time
 import pytest
 from conftest import (assert_no_secret, function_cell, image_of, of_line, outputs_text, secrets_of, settings_cell,
                       start_gateway)
+from oci_registry import layer_files, layout_manifest
+from wheels import wheelhouse
 
 HELLO_BODY = ('from SAAF import Inspector\n    inspector = Inspector()\n    inspector.inspectContainer()\n'
               '    if request.get("fail"):\n        raise ValueError("asked to fail")\n'
@@ -85,6 +87,27 @@ def test_an_image_given_with_image(of_workspace, gateway, registry, tmp_path):
     assert of_line(recoded)["verb"] == "updated code of", recoded
     assert called_again.ok().stdout.strip() == "2", called_again
     assert gateway.function("given")["image"] == changed
+
+
+def test_dependencies_are_installed_into_the_image(of_workspace, gateway, registry, tmp_path):
+    """requirements= on openfaas: pip installs manylinux x86_64 wheels for the runtime's Python (a wheelhouse made
+    here, no index) into the image's dependency layer, and the function imports them."""
+    workspace = of_workspace.use(gateway)
+    wheelhouse(tmp_path / "wheels")
+    workspace.env.update({"PIP_FIND_LINKS": str(tmp_path / "wheels"), "PIP_NO_INDEX": "1",
+                          "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    cell = ('%%cloud_function platforms=openfaas requirements="greetlib==1.0"\nimport greetlib\nimport native_probe\n\n\n'
+            'def greeter(request, context):\n    return {"message": greetlib.greet(request["name"]), '
+            '"machine": native_probe.MACHINE}')
+    _, deployed, called = workspace.run(settings_cell(registry), cell,
+                                        'r = greeter({"name": "Ann"})\nprint(r["message"], r["machine"])')
+    line = of_line(deployed)
+    assert line["verb"] == "deployed" and "dependencies: installed" in deployed.stdout, deployed
+    assert called.ok().stdout.strip() == "Hello Ann x86_64", called
+    digest = gateway.function("greeter")["image"].split("@")[1]
+    layout = registry.copy_to_layout(f"functions/greeter@{digest}", tmp_path / "pulled")  # read back by skopeo
+    files = layer_files(layout, layout_manifest(layout))
+    assert "function/deps/greetlib/__init__.py" in files and "function/faaset_http.py" in files, sorted(files)
 
 
 def test_async_calls_are_accepted_and_run(of_workspace, gateway, registry):
