@@ -256,13 +256,14 @@ def test_readiness_has_a_bound(of_workspace, registry, tmp_path):
     assert "no replica was ready after 2 s" in evalue and "ready_timeout=S" in evalue, waited
 
 
-def test_the_command_line(of_workspace, gateway, registry, tmp_path):
+def test_the_command_line(of_workspace, gateway, registry):
     workspace = of_workspace.use(gateway)
-    image = image_of(registry, tmp_path, "adder", "return request['a'] + 1")
     (workspace.folder / "adder.py").write_text("def adder(request, context):\n    return request['a'] + 1\n")
-    first = workspace.cli("deploy", "adder.py", "--platform", "openfaas", "--memory", "512", "--image", image)
+    where = ["--registry", f"http://{registry.host}/functions", "--image_base", f"http://{registry.host}/base:1"]
+    first = workspace.cli("deploy", "adder.py", "--platform", "openfaas", "--memory", "512", *where)
     assert first.returncode == 0 and first.stdout.startswith("openfaas: deployed adder"), first
-    second = workspace.cli("deploy", "adder.py", "--platform", "openfaas", "--memory", "512", "--image", image)
+    assert f"image {registry.host}/functions/adder@sha256:" in first.stdout, first
+    second = workspace.cli("deploy", "adder.py", "--platform", "openfaas", "--memory", "512", *where)
     assert second.returncode == 0 and second.stdout.startswith("openfaas: up to date adder"), second
     called = workspace.cli("invoke", "adder", '{"a": 41}', "--platform", "openfaas")
     assert called.returncode == 0 and "42" in called.stdout, called
