@@ -612,6 +612,8 @@ static void test_complete(void)
     CHECK(completed("[\"max_memory=\", \"max_timeout=\"]", 14, 16));
     CHECK(complete("%platform openwhisk n", 21) == 1);
     CHECK(completed("[\"namespace=\"]", 20, 21));
+    CHECK(complete("%platform openfaas re", 21) == 1);
+    CHECK(completed("[\"registry=\", \"ready_timeout=\"]", 19, 21));
     CHECK(complete("%%cloud_function max", 20) == 1);
     CHECK(completed("[\"max_instances=\"]", 17, 20));
     CHECK(complete("%platform a # then more", 11) == 1);
