@@ -125,7 +125,7 @@ struct aws_sync {
     int created, code_updated, config_updated;
     char note[600];
     struct oci_push *push;       /* containerize: the image's build and push under way, else NULL */
-    char image_note[200];        /* "image pushed: ..." */
+    char image_note[240];        /* "image sha256:... pushed: ..." */
     unsigned long timer;         /* a pending wait or retry, 0 when none */
     struct list_node node;       /* in the platform's syncs */
 };
@@ -807,9 +807,9 @@ static void aws_on_image_pushed(void *ctx, const struct oci_push_result *result)
         aws_sync_finish(sync, "OutOfMemory", "cannot keep the image's URI");
         return;
     }
-    snprintf(sync->image_note, sizeof sync->image_note, "image %.19s pushed: %llu bytes in %u blobs, %u already there%s",
+    snprintf(sync->image_note, sizeof sync->image_note, "image %.19s pushed: %llu bytes in %u blobs, %u already there%s%s",
              result->digest, result->bytes_sent, result->blobs_sent, result->blobs_present + result->blobs_mounted,
-             result->blobs_mounted ? " or mounted" : "");
+             result->blobs_mounted ? " or mounted" : "", result->repository_created ? " (its ECR repository created)" : "");
     aws_sync_call(sync);
 }
 

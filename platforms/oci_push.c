@@ -31,6 +31,7 @@
 
 enum oci_step {
     OCI_STEP_ECR_TOKEN,
+    OCI_STEP_ECR_REPOSITORY,
     OCI_STEP_BASE_MANIFEST,
     OCI_STEP_BASE_PLATFORM,
     OCI_STEP_BASE_CONFIG,
@@ -54,6 +55,7 @@ struct oci_push {
     struct oci_reference target_ref, base_ref;
     struct aws_client *ecr_client;
     struct oci_registry *ecr_pending;    /* the registry the ECR token in flight is for */
+    int repository_created;
     char arch[16];
     struct oci_layer deps_layer, code_layer;
     int has_deps;
@@ -89,7 +91,18 @@ static int oci_repository_ok(const char *repository)
     for (const char *c = repository; *c; c++)
         if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c) || strchr("._-/", *c)))
             return 0;
-    return repository[0] != '/' && repository[strlen(repository) - 1] != '/';
+    return repository[0] != '/' && repository[strlen(repository) - 1] != '/' && strstr(repository, "//") == NULL;
+}
+
+/* "sha256:" and 64 lower-case hex digits. */
+static int oci_digest_ok(const char *digest)
+{
+    if (strncmp(digest, "sha256:", 7) != 0 || strlen(digest) != 71)
+        return 0;
+    for (const char *c = digest + 7; *c; c++)
+        if (!isxdigit((unsigned char)*c) || isupper((unsigned char)*c))
+            return 0;
+    return 1;
 }
 
 int oci_reference_parse(const char *text, struct oci_reference *out, char *err, size_t err_size)
@@ -133,7 +146,7 @@ int oci_reference_parse(const char *text, struct oci_reference *out, char *err, 
     else
         snprintf(out->reference, sizeof out->reference, "latest");
     if (written < 0 || (size_t)written >= sizeof out->repository || !oci_repository_ok(out->repository) ||
-        !*out->reference || (at != NULL && strncmp(at + 1, "sha256:", 7) != 0)) {
+        !*out->reference || (at != NULL && !oci_digest_ok(at + 1))) {
         snprintf(err, err_size, "'%.200s' is not an image reference: write HOST/REPOSITORY:TAG or "
                  "HOST/REPOSITORY@sha256:DIGEST, the repository in lower case", text);
         return -1;
@@ -180,7 +193,8 @@ static void oci_push_finish(struct oci_push *push, const char *error_type, const
                                      .digest = error_type ? NULL : push->manifest_digest,
                                      .uri = error_type ? NULL : uri, .bytes_sent = push->bytes_sent,
                                      .blobs_sent = push->blobs_sent, .blobs_mounted = push->blobs_mounted,
-                                     .blobs_present = push->blobs_present};
+                                     .blobs_present = push->blobs_present,
+                                     .repository_created = push->repository_created};
     push->done(push->ctx, &result);
     oci_push_free(push);
 }
@@ -258,13 +272,56 @@ static int oci_push_needs_ecr(struct oci_registry *registry)
     return 1;
 }
 
+static void oci_push_on_repository(void *ctx, const struct aws_reply *reply)
+{
+    struct oci_push *push = ctx;
+    const char *code = reply->error_code ? reply->error_code : "";
+    if (reply->ok) {
+        push->repository_created = 1;
+    } else if (strcmp(code, "RepositoryAlreadyExistsException") != 0 && strcmp(code, "AccessDeniedException") != 0) {
+        /* Denied: the credentials may push to a repository made by someone else; the push will say if it is missing. */
+        char message[700];
+        snprintf(message, sizeof message, "ECR could not create the repository %s (%s: %.300s): create it yourself, "
+                 "or check the AWS credentials", push->target_ref.repository, code, reply->message);
+        oci_push_finish(push, code[0] ? code : "ImageError", message);
+        return;
+    }
+    oci_push_base_manifest(push);
+}
+
+/* An ECR target: its repository is created if missing (ECR does not create one on push). */
+static void oci_push_repository(struct oci_push *push)
+{
+    char account[64], region[64], err[512];
+    if (push->ecr_client == NULL || !oci_credentials_is_ecr(oci_registry_host(push->target), account, sizeof account,
+                                                            region, sizeof region)) {
+        oci_push_base_manifest(push);
+        return;
+    }
+    json_t *body = json_pack("{s:s,s:s}", "repositoryName", push->target_ref.repository, "registryId", account);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (text == NULL) {
+        oci_push_finish(push, "ImageError", "out of memory");
+        return;
+    }
+    const char *headers[] = {"X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.CreateRepository",
+                             "Content-Type: application/x-amz-json-1.1", NULL};
+    struct aws_call call = {"POST", "/", NULL, headers, text, strlen(text), 60000};
+    push->step = OCI_STEP_ECR_REPOSITORY;
+    int rc = aws_client_send(push->ecr_client, &call, oci_push_on_repository, push, err, sizeof err);
+    free(text);
+    if (rc < 0)
+        oci_push_finish(push, "ImageError", err);
+}
+
 static void oci_push_credentials(struct oci_push *push)
 {
     struct oci_registry *registry = oci_push_needs_ecr(push->target) ? push->target
                                     : oci_push_needs_ecr(push->base) ? push->base
                                                                      : NULL;
     if (registry == NULL || push->ecr_client == NULL) {
-        oci_push_base_manifest(push);
+        oci_push_repository(push);
         return;
     }
     char account[64], region[64], err[512];
@@ -592,7 +649,8 @@ static void oci_push_on_reply(void *ctx, const struct oci_reply *reply)
         return;
     }
     case OCI_STEP_ECR_TOKEN:
-        return; /* answered by oci_push_on_ecr */
+    case OCI_STEP_ECR_REPOSITORY:
+        return; /* answered by oci_push_on_ecr and oci_push_on_repository */
     }
 }
 

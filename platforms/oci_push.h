@@ -24,7 +24,10 @@
  *
  * Credentials: oci_credentials.h; for an ECR registry without any there,
  * ECR's GetAuthorizationToken through ECR_CLIENT (an aws_client of
- * service "ecr"), its token (12 hours) cached for the kernel's life. */
+ * service "ecr"), its token (12 hours) cached for the kernel's life. An
+ * ECR target's repository is created first through the same client
+ * (CreateRepository; one that exists, or credentials not allowed to
+ * create, go on to the push), as ECR does not create one on push. */
 #ifndef FAASET_OCI_PUSH_H
 #define FAASET_OCI_PUSH_H
 
@@ -60,6 +63,7 @@ struct oci_push_result {
     const char *uri;                     /* "HOST/REPO@sha256:...", what a platform deploys */
     unsigned long long bytes_sent;       /* blob bytes uploaded or copied into the target (the manifest not counted) */
     unsigned blobs_sent, blobs_mounted, blobs_present;
+    int repository_created;              /* an ECR repository was created for it */
 };
 
 typedef void (*oci_push_fn)(void *ctx, const struct oci_push_result *result);

@@ -215,8 +215,10 @@ static int cloud_read_remote(const json_t *value, struct cloud_options *o, char 
     return 0;
 }
 
-/* image=: a container image URI such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag. */
-static int cloud_read_image(const json_t *value, struct cloud_options *o, char *err, size_t err_size)
+/* image=, image_base= and registry=: a container image URI or reference,
+ * or a registry host with an optional namespace; oci_push parses the
+ * latter two whole when it builds. Printable, no quotes or backslashes. */
+static int cloud_read_image_text(const char *key, const json_t *value, char **out, char *err, size_t err_size)
 {
     const char *text = json_string_value(value);
     size_t len = text ? strlen(text) : 0;
@@ -224,26 +226,10 @@ static int cloud_read_image(const json_t *value, struct cloud_options *o, char *
     for (size_t i = 0; ok && i < len; i++)
         ok = isgraph((unsigned char)text[i]) && text[i] != '"' && text[i] != '\\';
     if (!ok) {
-        snprintf(err, err_size, "image must be a container image URI such as "
-                 "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag");
-        return -1;
-    }
-    free(o->image);
-    o->image = strdup(text);
-    return 0;
-}
-
-/* image_base= and registry=: an image reference, or a registry host with
- * an optional namespace; oci_push parses them whole when it builds. */
-static int cloud_read_reference(const char *key, const json_t *value, char **out, char *err, size_t err_size)
-{
-    const char *text = json_string_value(value);
-    size_t len = text ? strlen(text) : 0;
-    int ok = len > 0 && len < 400;
-    for (size_t i = 0; ok && i < len; i++)
-        ok = isgraph((unsigned char)text[i]) && text[i] != '"' && text[i] != '\\';
-    if (!ok) {
-        snprintf(err, err_size, "%s must be %s", key, strcmp(key, "registry") == 0
+        snprintf(err, err_size, "%s must be %s", key,
+                 strcmp(key, "image") == 0
+                     ? "a container image URI such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag"
+                 : strcmp(key, "registry") == 0
                      ? "a registry, HOST[:PORT][/NAMESPACE], such as 123456789012.dkr.ecr.us-east-1.amazonaws.com"
                      : "an image reference such as public.ecr.aws/lambda/python:3.12");
         return -1;
@@ -384,15 +370,15 @@ static int cloud_read_option(const char *key, const json_t *value, struct cloud_
     if (strcmp(key, "remote") == 0)
         return json_is_null(value) ? 0 : cloud_read_remote(value, o, err, err_size);
     if (strcmp(key, "image") == 0)
-        return json_is_null(value) ? 0 : cloud_read_image(value, o, err, err_size);
+        return json_is_null(value) ? 0 : cloud_read_image_text(key, value, &o->image, err, err_size);
     if (strcmp(key, "role") == 0)
         return json_is_null(value) ? 0 : cloud_read_role(value, o, err, err_size);
     if (strcmp(key, "containerize") == 0)
         return json_is_null(value) ? 0 : cloud_read_bool(key, value, &o->containerize, err, err_size);
     if (strcmp(key, "image_base") == 0)
-        return json_is_null(value) ? 0 : cloud_read_reference(key, value, &o->image_base, err, err_size);
+        return json_is_null(value) ? 0 : cloud_read_image_text(key, value, &o->image_base, err, err_size);
     if (strcmp(key, "registry") == 0)
-        return json_is_null(value) ? 0 : cloud_read_reference(key, value, &o->registry, err, err_size);
+        return json_is_null(value) ? 0 : cloud_read_image_text(key, value, &o->registry, err, err_size);
     if (strcmp(key, "deploy") == 0)
         return cloud_read_bool(key, value, &o->deploy, err, err_size);
     if (strcmp(key, "force") == 0)

@@ -15,7 +15,7 @@ an adapter test can deploy, invoke and profile a real faaset package.
         [--access-key AKID --secret-key SECRET [--session-token T]]
         [--region us-east-1] [--pending-seconds 1.0] [--update-seconds 1.0]
         [--concurrency 10] [--retry-after 1] [--containers process|thread]
-        [--state-dir DIR]
+        [--state-dir DIR] [--image-registry HOST=URL [--image-credentials USER:PASSWORD]]
 
 It listens on 127.0.0.1 only, writes the bound port to FILE (atomically) once
 listening, and exits on SIGTERM / SIGINT after killing its containers.
@@ -116,10 +116,25 @@ is answered AWS's 409 "An update is in progress", the race a client meets
 when someone updates the function between its GetFunction and its update. GetFunction's Code.Location points at
 GET /_standin/code/<token>, which serves the uploaded zip.
 
+Container images: a function's ImageUri must be an ECR URI, as on AWS. With
+--image-registry HOST=URL (the registry that serves HOST's images, over
+http, with --image-credentials as Basic auth), CreateFunction and
+UpdateFunctionCode pull the image as Lambda does when it optimises one: the
+manifest (by tag or digest; an image index's linux/amd64 or arm64 entry,
+per Architectures), the config, every layer, unpacked in order into a root
+folder of its own (whiteouts applied, nothing outside the folder). An image
+that cannot be pulled is Lambda's 400 InvalidParameterValueException
+"Source image ... does not exist". Its containers run the image's Cmd[0]
+as the handler from its WorkingDir, with the image's PYTHONPATH (its
+folders found under the root) after it, and its Env (PATH excepted: the
+stand-in's interpreter runs it): the contract of Lambda's Python base
+images, whose runtime interface client does the same. Without
+--image-registry, image functions can be created but not run.
+
 Not implemented (answered as such): published versions and aliases
-(Publish: true is refused; only $LATEST exists), container images can be
-created but not run, and the other Lambda operations are 404
-UnknownOperationException. Event invocations that fail are not retried.
+(Publish: true is refused; only $LATEST exists), and the other Lambda
+operations are 404 UnknownOperationException. Event invocations that fail
+are not retried.
 """
 import argparse
 import base64
@@ -142,11 +157,14 @@ import socket
 import struct
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
 import traceback
 import types
+import urllib.error
+import urllib.request
 import uuid
 import zipfile
 from urllib.parse import parse_qs, quote, unquote
@@ -772,12 +790,13 @@ class ProcessContainer:
         config = self.deployment.config
         environment = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"), "LANG": "en_US.UTF-8",
                        "TZ": ":UTC", "TMPDIR": os.path.join(self._folder, "tmp")}
+        environment.update(self.deployment.image_env)
         environment.update(config.get("Environment", {}).get("Variables", {}))
         environment.update({
-            "_HANDLER": config["Handler"],
+            "_HANDLER": self.deployment.handler,
             "AWS_REGION": self._region,
             "AWS_DEFAULT_REGION": self._region,
-            "AWS_EXECUTION_ENV": "AWS_Lambda_" + config["Runtime"],
+            "AWS_EXECUTION_ENV": "AWS_Lambda_" + self.deployment.runtime,
             "AWS_LAMBDA_FUNCTION_NAME": self.deployment.function_name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config["MemorySize"]),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -945,7 +964,7 @@ class ThreadContainer:
         self.alive = True
         self._packages = packages
         self._facts = container_facts(deployment, _log_stream_name())
-        self._ascii_json = ascii_json_for(deployment.config["Runtime"])
+        self._ascii_json = ascii_json_for(deployment.runtime)
         self._inbox = queue.Queue()
         self._handler = None
         threading.Thread(target=self._serve, daemon=True, name="container-" + deployment.function_name).start()
@@ -974,7 +993,7 @@ class ThreadContainer:
         if self._handler is None:
             loading = time.monotonic()
             self._handler, init_error = self._packages.load(self.deployment.code.folder,
-                                                            self.deployment.config["Handler"],
+                                                            self.deployment.handler,
                                                             self.deployment.layer_paths)
             init_ms = (time.monotonic() - loading) * 1000
             if init_error is not None:
@@ -1019,14 +1038,65 @@ class CodeVersion:
         self.token = uuid.uuid4().hex  # names it in Code.Location
 
 
+class ImageCode:
+    """A pulled container image: its root folder and what its config tells the runtime."""
+
+    def __init__(self, root, config):
+        settings = config.get("config") or {}
+        self.root = root
+        self.folder = os.path.join(root, (settings.get("WorkingDir") or "/").lstrip("/"))
+        self.handler = (settings.get("Cmd") or [""])[0]
+        self.env = {}
+        self.paths = []
+        for entry in settings.get("Env") or []:
+            key, _, value = entry.partition("=")
+            if key == "PYTHONPATH":
+                self.paths = [os.path.join(root, path.lstrip("/")) for path in value.split(":") if path]
+            elif key != "PATH":
+                self.env[key] = value
+
+
 class Deployment:
-    """What invocations run: a snapshot of a function's configuration and code."""
+    """What invocations run: a snapshot of a function's configuration and code (a zip's, or an image's:
+    its handler is the image's Cmd, its runtime the stand-in's Python, its Python path the image's)."""
 
     def __init__(self, function_name, config, code, layer_folders=()):
         self.function_name = function_name
         self.config = json.loads(json.dumps(config))  # a deep copy: later updates do not reach it
         self.code = code
         self.layer_paths = [os.path.join(folder, "python") for folder in layer_folders]  # after the task root
+        image = isinstance(code, ImageCode)
+        self.handler = code.handler if image else config.get("Handler")
+        self.runtime = "python%d.%d" % sys.version_info[:2] if image else config.get("Runtime", "")
+        self.image_env = code.env if image else {}
+        if image:
+            self.layer_paths = [path for path in code.paths if path != code.folder]
+
+
+def _unpack_layer(blob, root):
+    """One image layer (a tar, gzip'd or not) over ROOT: whiteouts (.wh.NAME) remove NAME, nothing lands
+    outside ROOT, links and devices are skipped."""
+    with tarfile.open(fileobj=io.BytesIO(blob), mode="r:*") as tar:
+        for member in tar.getmembers():
+            name = os.path.normpath(member.name.lstrip("/"))
+            if name.startswith("..") or os.path.isabs(name):
+                raise tarfile.TarError("%s escapes the image root" % member.name)
+            folder, base_name = os.path.split(name)
+            if base_name.startswith(".wh."):
+                target = os.path.join(root, folder, base_name[4:])
+                if os.path.isdir(target) and not os.path.islink(target):
+                    shutil.rmtree(target)
+                elif os.path.lexists(target):
+                    os.remove(target)
+                continue
+            path = os.path.join(root, name)
+            if member.isdir():
+                os.makedirs(path, exist_ok=True)
+            elif member.isfile():
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with tar.extractfile(member) as source, open(path, "wb") as target:
+                    shutil.copyfileobj(source, target)
+                os.chmod(path, member.mode & 0o755 | 0o600)
 
 
 class LayerVersion:
@@ -1084,6 +1154,8 @@ class LambdaService:
         self.retry_after = options.retry_after
         self.containers_mode = options.containers
         self.state_dir = options.state_dir
+        self.image_registries = dict(entry.split("=", 1) for entry in options.image_registry or [])
+        self.image_credentials = options.image_credentials
         self.functions_root = os.path.join(self.state_dir, "functions")
         os.makedirs(self.functions_root, exist_ok=True)
         self.packages = InProcessPackages(self.functions_root)
@@ -1249,6 +1321,50 @@ class LambdaService:
             self.code_files[code.token] = zip_path
         return code
 
+    # -- container images
+
+    def _registry_get(self, url, accept=None):
+        request = urllib.request.Request(url)
+        if accept:
+            request.add_header("Accept", accept)
+        if self.image_credentials:
+            request.add_header("Authorization", "Basic " + base64.b64encode(self.image_credentials.encode()).decode())
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.read()
+
+    def _pull_image(self, function_folder, uri, architecture):
+        """The image URI names, pulled and unpacked (see the module docstring): an ImageCode, None when no
+        registry serves its host, or 400 as Lambda answers an image it cannot get."""
+        host, _, rest = uri.partition("/")
+        if host not in self.image_registries:
+            return None
+        base = self.image_registries[host].rstrip("/")
+        repository, reference = (rest.split("@", 1) if "@" in rest else rest.rsplit(":", 1))
+        accept = ", ".join(("application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json",
+                            "application/vnd.docker.distribution.manifest.v2+json",
+                            "application/vnd.docker.distribution.manifest.list.v2+json"))
+        missing = invalid_parameter("Source image %s does not exist. Provide a valid source image." % uri)
+        try:
+            manifest = json.loads(self._registry_get("%s/v2/%s/manifests/%s" % (base, repository, reference), accept))
+            if "manifests" in manifest:
+                wanted = "arm64" if architecture == "arm64" else "amd64"
+                entry = next(m for m in manifest["manifests"]
+                             if (m.get("platform") or {}).get("architecture") == wanted)
+                manifest = json.loads(self._registry_get("%s/v2/%s/manifests/%s" % (base, repository,
+                                                                                     entry["digest"]), accept))
+            config = json.loads(self._registry_get("%s/v2/%s/blobs/%s" % (base, repository,
+                                                                          manifest["config"]["digest"])))
+            root = os.path.join(function_folder, "image-" + uuid.uuid4().hex)
+            os.makedirs(root)
+            for layer in manifest["layers"]:
+                blob = self._registry_get("%s/v2/%s/blobs/%s" % (base, repository, layer["digest"]))
+                if "sha256:" + hashlib.sha256(blob).hexdigest() != layer["digest"]:
+                    raise missing
+                _unpack_layer(blob, root)
+        except (urllib.error.URLError, OSError, ValueError, KeyError, StopIteration, tarfile.TarError):
+            raise missing
+        return ImageCode(root, config)
+
     # -- layers
 
     def publish_layer_version(self, body):
@@ -1391,7 +1507,8 @@ class LambdaService:
                 raise conflict("Function already exist: %s" % name)
         folder = os.path.join(self.functions_root, uuid.uuid4().hex)
         os.makedirs(folder)
-        code = self._store_code(folder, body["Code"]) if package_type == "Zip" else None
+        code = (self._store_code(folder, body["Code"]) if package_type == "Zip"
+                else self._pull_image(folder, body["Code"]["ImageUri"], body.get("Architectures", ["x86_64"])[0]))
         now = time.time()
         config = {
             "Role": body["Role"], "Description": body.get("Description", ""),
@@ -1426,7 +1543,7 @@ class LambdaService:
         with self.lock:
             function, _ = self.resolve(reference, qualifier)
             answer = {"Configuration": self.configuration(function)}
-            if function.code is None:
+            if function.config["PackageType"] == "Image":
                 answer["Code"] = {"RepositoryType": "ECR", "ImageUri": function.config["ImageUri"]}
             else:
                 answer["Code"] = {"RepositoryType": "S3",
@@ -1448,14 +1565,15 @@ class LambdaService:
             self._begin_update(function, body.get("RevisionId"))
             package_type, folder = function.config["PackageType"], function.folder
         self._check_code_source(body, package_type, creating=False)
-        code = self._store_code(folder, body) if package_type == "Zip" else None
+        code = (self._store_code(folder, body) if package_type == "Zip"
+                else self._pull_image(folder, body["ImageUri"], (body.get("Architectures") or ["x86_64"])[0]))
         with self.lock:
             function, _ = self.resolve(reference, None)
             self._begin_update(function, body.get("RevisionId"))  # again: another update may have begun
             if body.get("DryRun"):
                 return self.configuration(function)
-            if code is not None:
-                function.code = code
+            function.code = code
+            if package_type == "Zip":
                 function.config.update(CodeSize=code.size, CodeSha256=code.sha256)
             else:
                 function.config.update(ImageUri=body["ImageUri"], CodeSha256=base64.b64encode(
@@ -1555,10 +1673,10 @@ class LambdaService:
             if function.state == "Pending" and invocation_type != "DryRun":
                 raise conflict("The operation cannot be performed at this time. "
                                "The function is currently in the following state: Pending")
-            runtime = function.deployment.config.get("Runtime", "")
+            runtime = function.deployment.runtime
             if invocation_type != "DryRun" and (function.code is None or not runtime.startswith("python")):
-                raise ApiError(500, "ServiceException", "This stand-in runs only Python zip functions, not %s."
-                               % (runtime or "container images"))
+                raise ApiError(500, "ServiceException", "This stand-in runs only Python functions, not %s."
+                               % (runtime or "container images it was not given a registry for (--image-registry)"))
         invoked_arn = function_arn(self.region, function.name, qualifier)
         return function, Invocation(request_id, event_text, invoked_arn, client_context)
 
@@ -1963,6 +2081,9 @@ def parse_arguments(argv):
     parser.add_argument("--retry-after", type=int, default=1, help="Retry-After of a 429, in seconds")
     parser.add_argument("--containers", choices=("process", "thread"), default="process")
     parser.add_argument("--state-dir", help="for unpacked code and containers (default: a temporary folder)")
+    parser.add_argument("--image-registry", action="append", metavar="HOST=URL",
+                        help="the registry serving HOST's images (repeatable), for image functions to run")
+    parser.add_argument("--image-credentials", metavar="USER:PASSWORD", help="Basic auth for --image-registry")
     return parser.parse_args(argv)
 
 

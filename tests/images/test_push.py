@@ -226,3 +226,44 @@ def test_sentences_for_bad_credentials_none_unknown_base_and_no_registry(registr
 
     result = push(registry, docker_env, tmp_path, target="Fn/Upper:v1")
     assert result["error_type"] == "StartError" and "is not an image reference" in result["message"]
+
+
+def test_bearer_tokens_from_the_registrys_token_service(tmp_path):
+    """A registry in token mode: its 401 names the realm, service and scope; the token service gets the Basic
+    credentials (or the identity token as a refresh grant) and signs a JWT for the scopes, which then open
+    the pulls of the base, the mount across repositories and the pushes."""
+    tokens = oci_registry.TokenServer(tmp_path / "tokens")
+    registry = oci_registry.Registry(tmp_path / "server", token_server=tokens)
+    try:
+        # skopeo logs in through the same token service to push the base
+        registry.push_layout(oci_registry.tiny_base_image(tmp_path / "base"), "base/tiny:1")
+        env = {key: value for key, value in os.environ.items()
+               if key not in ("REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR")}
+        env.update(HOME=str(tmp_path / "home"),
+                   DOCKER_CONFIG=str(oci_registry.docker_config(tmp_path / "docker", registry.host)))
+        del tokens.requests[:]
+        result = push(registry, env, tmp_path, target="fn/bearer:v1")
+        assert result["ok"] and result["blobs_mounted"] == 1, result
+        assert tokens.requests and all(method == "GET" and authorized for method, authorized, _ in tokens.requests)
+        # the scopes granted so far are asked again with each token (the registry orders actions at random)
+        granted = {scope.rpartition(":")[0] + ":" + ",".join(sorted(scope.rpartition(":")[2].split(",")))
+                   for scope in tokens.requests[-1][2]}
+        assert {"repository:base/tiny:pull", "repository:fn/bearer:pull,push"} <= granted, tokens.requests
+
+        identity = tmp_path / "identity"
+        identity.mkdir()
+        (identity / "config.json").write_text(json.dumps(
+            {"auths": {registry.host: {"identitytoken": oci_registry.TokenServer.IDENTITY_TOKEN}}}))
+        del tokens.requests[:]
+        again = push(registry, dict(env, DOCKER_CONFIG=str(identity)), tmp_path, target="fn/bearer:v1")
+        assert again["ok"] and again["digest"] == result["digest"] and again["bytes_sent"] == 0, again
+        assert tokens.requests and all(method == "POST" and authorized for method, authorized, _ in tokens.requests)
+
+        bad = push(registry, dict(env, DOCKER_CONFIG=str(oci_registry.docker_config(
+            tmp_path / "bad", registry.host, password="wrong"))), tmp_path, target="fn/bearer:v2")
+        assert bad["error_type"] == "UNAUTHORIZED" and bad["message"].startswith(
+            f"the registry {registry.host} refused the credentials from DOCKER_CONFIG's config.json "
+            f"({tmp_path / 'bad'}/config.json) for the base image base/tiny:1 (its token service answered HTTP 401)")
+    finally:
+        registry.stop()
+        tokens.stop()

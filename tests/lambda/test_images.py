@@ -5,7 +5,10 @@ named by an ECR host name and reached through a proxy: Debian's
 docker-registry itself, which serves requests written in absolute form).
 The pushed image is read back with skopeo; the deployed function's
 ImageUri is the pushed digest; a second kernel on the same cell pushes no
-blob; a code change pushes one small layer and the config."""
+blob; a code change pushes one small layer and the config; the ECR
+repository is created and ECR's token fetched through moto's ECR API; the
+command line does the same; and a stand-in given the registry pulls the
+image and runs its handler for real, dependencies from the image."""
 import json
 import re
 
@@ -13,6 +16,7 @@ import pytest
 from conftest import aws_line, start_standin, tool
 
 import oci_registry
+from wheels import wheelhouse
 
 ECR_HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 # moto's ECR answers GetAuthorizationToken with user AWS and this password: the registry accepts it too
@@ -43,22 +47,23 @@ def registry(tmp_path_factory):
         running.stop()
 
 
-def use_registry(workspace, registry):
-    """The kernel reaches ECR_HOST through the registry as its proxy, with Docker credentials for it."""
+def use_registry(workspace, registry, moto):
+    """The kernel reaches ECR_HOST through the registry as its proxy, with Docker credentials for it, and
+    ECR's API (CreateRepository, GetAuthorizationToken) at moto."""
     docker = oci_registry.docker_config(workspace.folder.parent / "docker", ECR_HOST)
     workspace.env.update({"DOCKER_CONFIG": str(docker), "http_proxy": f"http://{registry.host}",
-                          "no_proxy": "127.0.0.1,localhost"})
+                          "no_proxy": "127.0.0.1,localhost", "AWS_ENDPOINT_URL_ECR": moto})
 
 
-def test_containerize_builds_pushes_and_deploys_by_digest(aws_workspace, standin, registry):
+def test_containerize_builds_pushes_and_deploys_by_digest(aws_workspace, standin, registry, moto):
     workspace = aws_workspace.use(standin.url)
-    use_registry(workspace, registry)
+    use_registry(workspace, registry, moto)
     mark = registry.log_mark()
     [first] = workspace.run(CELL.format(host=ECR_HOST, extra=""))
     line = aws_line(first.ok())
     assert line["verb"] == "deployed", first
-    pushed = re.search(r"image (sha256:[0-9a-f]{12}) pushed: (\d+) bytes in 2 blobs, 1 already there or mounted",
-                       first.stdout)
+    pushed = re.search(r"image (sha256:[0-9a-f]{12}) pushed: (\d+) bytes in 2 blobs, 1 already there or mounted "
+                       r"\(its ECR repository created\)", first.stdout)
     assert pushed, first
     first_bytes = int(pushed.group(2))
     assert len(registry.blob_uploads_since(mark)) == 2  # the code layer and the config; the base layer mounted
@@ -82,7 +87,7 @@ def test_containerize_builds_pushes_and_deploys_by_digest(aws_workspace, standin
     mark = registry.log_mark()
     [again] = workspace.run(CELL.format(host=ECR_HOST, extra=""))
     assert aws_line(again.ok())["verb"] == "up to date", again
-    assert "pushed: 0 bytes in 0 blobs, 3 already there" in again.stdout, again
+    assert re.search(r"pushed: 0 bytes in 0 blobs, 3 already there$", again.stdout, re.M), again  # repository kept
     assert registry.blob_uploads_since(mark) == []
     assert tool(standin.url, "get", "boxed")["Code"]["ImageUri"] == uri
 
@@ -94,11 +99,13 @@ def test_containerize_builds_pushes_and_deploys_by_digest(aws_workspace, standin
     assert sent and len(registry.blob_uploads_since(mark)) == 2, changed
     assert tool(standin.url, "get", "boxed")["Code"]["ImageUri"] != uri
     print(f"first push {first_bytes} bytes, after a code change {sent.group(1)} bytes")
+    for path in workspace.written_files():
+        assert oci_registry.PASSWORD not in path.read_text(errors="replace"), f"the registry password is in {path}"
 
 
-def test_containerize_needs_an_ecr_registry(aws_workspace, standin, registry):
+def test_containerize_needs_an_ecr_registry(aws_workspace, standin, registry, moto):
     workspace = aws_workspace.use(standin.url)
-    use_registry(workspace, registry)
+    use_registry(workspace, registry, moto)
     none, not_ecr = workspace.run(
         "%%cloud_function platforms=aws containerize=true\ndef nowhere(request, context):\n    return {}",
         f"%%cloud_function platforms=aws containerize=true registry={registry.host}\n"
@@ -122,20 +129,61 @@ def test_an_ecr_registry_without_docker_credentials_gets_ecrs_token_once(aws_wor
     first, forced = workspace.run(cell, cell.replace("containerize=true", "containerize=true force=true"))
     assert aws_line(first.ok())["verb"] == "deployed", first
     assert aws_line(forced.ok())["verb"] == "up to date", forced
-    assert moto_log.read_text().count('"POST / HTTP/1.1"') == calls_before + 1  # one token for both pushes
+    # each push asks CreateRepository (the second finds it there); one token serves both pushes: 3 calls, not 4
+    assert moto_log.read_text().count('"POST / HTTP/1.1"') == calls_before + 3
     assert ECR_TOKEN_PASSWORD not in "".join(path.read_text(errors="replace") for path in workspace.written_files())
 
 
-def test_the_command_line_deploy_builds_the_image_too(aws_workspace, standin, registry):
+def test_the_command_line_deploy_builds_the_image_too(aws_workspace, standin, registry, moto):
     workspace = aws_workspace.use(standin.url)
-    use_registry(workspace, registry)
+    use_registry(workspace, registry, moto)
     (workspace.folder / "clibox.py").write_text("def clibox(request, context):\n    return {'cli': True}\n")
     args = ["deploy", "clibox.py", "--platform", "aws", "--containerize", "true", "--registry",
             f"http://{ECR_HOST}/team", "--image_base", f"http://{ECR_HOST}/base/tiny:1"]
     first = workspace.cli(*args)
     assert first.returncode == 0 and first.stdout.startswith("aws: deployed clibox"), first
+    assert oci_registry.PASSWORD not in first.stdout + first.stderr
     assert re.search(r"image sha256:[0-9a-f]{12} pushed: \d+ bytes in 2 blobs", first.stdout), first
     uri = tool(standin.url, "get", "clibox")["Code"]["ImageUri"]
     assert uri.startswith(ECR_HOST + "/team/faaset-clibox@sha256:"), uri
     again = workspace.cli(*args)
     assert again.returncode == 0 and "pushed: 0 bytes in 0 blobs" in again.stdout, again
+
+
+def test_the_stand_in_runs_the_pushed_image(aws_workspace, logs_dir, registry, moto, tmp_path):
+    """The stand-in pulls the image as Lambda does (--image-registry) and runs its Cmd from its WorkingDir
+    with its PYTHONPATH: the image's own faaset_handler, SAAF and the cell's code, and its dependency layer
+    (requirements installed for Lambda x86_64 from the test's wheels, inside the image: no Lambda layer)."""
+    server = start_standin(logs_dir, "--pending-seconds", "0.3", "--update-seconds", "0.3", "--image-registry",
+                           f"{ECR_HOST}=http://{registry.host}", "--image-credentials",
+                           f"{oci_registry.USER}:{oci_registry.PASSWORD}")
+    try:
+        workspace = aws_workspace.use(server.url)
+        use_registry(workspace, registry, moto)
+        wheelhouse(tmp_path / "wheels")
+        workspace.env.update({"PIP_FIND_LINKS": str(tmp_path / "wheels"), "PIP_NO_INDEX": "1",
+                              "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+        cell = ('%%cloud_function platforms=aws memory=256 containerize=true registry=http://{host}/team '
+                'image_base=http://{host}/base/tiny:1 requirements="greetlib==1.0"\n'
+                'import greetlib\n'
+                'import native_probe\n\n'
+                'def runner(request, context):\n'
+                '    import os\n'
+                '    from SAAF import Inspector\n'
+                '    inspector = Inspector()\n'
+                '    inspector.inspectContainer()\n'
+                '    inspector.addAttribute("message", greetlib.greet(request["name"]))\n'
+                '    inspector.addAttribute("machine", native_probe.MACHINE)\n'
+                '    inspector.addAttribute("cwd", os.path.basename(os.getcwd()))\n'
+                '    inspector.addAttribute("handler", os.environ["_HANDLER"])\n'
+                '    return inspector.finish()').format(host=ECR_HOST)
+        deployed, called = workspace.run(cell, 'import json\nanswer = runner({"name": "Ada"})\n'
+                                               'print(json.dumps([answer["message"], answer["machine"], answer["cwd"], '
+                                               'answer["handler"], answer["newcontainer"]]))')
+        line = aws_line(deployed.ok())
+        assert line["verb"] == "deployed" and "in 3 blobs" in deployed.stdout, deployed  # deps, code, config
+        assert "dependencies: installed greetlib 1.0, native_probe 2.0" in deployed.stdout, deployed
+        assert called.ok().json() == ["Hello Ada", "x86_64", "function", "faaset_handler.handle", 1], called
+        assert "Layers" not in tool(server.url, "get", "runner")["Configuration"]
+    finally:
+        server.stop()

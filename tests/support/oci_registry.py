@@ -5,13 +5,22 @@ apache2-utils' `htpasswd -B`), its access log kept so a test can count the
 blob uploads a push made. Images are read back with `skopeo`, an
 independent client.
 
+With a `TokenServer` the registry asks for Bearer tokens instead (its
+`auth: token` mode, as Docker Hub and most hosted registries do): the
+token server checks Basic credentials or an identity token (OAuth refresh
+grant), and signs a JWT (RS256, its certificate in the `x5c` header and in
+the registry's root bundle) granting the scopes asked for.
+
 `tiny_base_image` makes the base image tests build on (the machine has no
 internet, so no public base can be pulled): one small layer holding
 /etc/os-release and an empty /tmp, written as an OCI layout with Python's
 tarfile and pushed with `skopeo copy`.
 """
+import base64
 import gzip
 import hashlib
+import http.server
+import threading
 import io
 import json
 import os
@@ -23,6 +32,7 @@ import subprocess
 import tarfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 USER = "faaset"
@@ -39,7 +49,7 @@ class Registry:
     """One running docker-registry. `host` is "127.0.0.1:PORT". EXTRA_USERS
     are more (user, password) pairs it accepts (ECR's AWS user, say)."""
 
-    def __init__(self, folder, auth=True, extra_users=()):
+    def __init__(self, folder, auth=True, extra_users=(), token_server=None):
         for tool in ("docker-registry", "skopeo", "htpasswd"):
             if shutil.which(tool) is None:
                 raise RuntimeError(f"{tool} is not installed: run scripts/setup-debian.sh --tests")
@@ -63,7 +73,10 @@ class Registry:
             "http:",
             f"  addr: 127.0.0.1:{self.port}",
         ]
-        if auth:
+        if token_server is not None:
+            config += ["auth:", "  token:", f"    realm: {token_server.url}/token", f"    service: {TokenServer.SERVICE}",
+                       f"    issuer: {TokenServer.ISSUER}", f"    rootcertbundle: {token_server.certificate_path}"]
+        elif auth:
             lines = [subprocess.run(["htpasswd", "-nbB", user, password], check=True, capture_output=True,
                                     text=True).stdout.strip() for user, password in ((USER, PASSWORD), *extra_users)]
             (self.folder / "htpasswd").write_text("\n".join(lines) + "\n")
@@ -146,6 +159,99 @@ class Registry:
         """Blob uploads finished after MARK (PUT .../blobs/uploads/...?digest=), mounts not counted."""
         return [path for method, path in self.requests_since(mark)
                 if method == "PUT" and "/blobs/uploads/" in path]
+
+
+class TokenServer:
+    """A registry token service on loopback (the Docker token protocol):
+    GET /token?service=&scope=... with Basic USER:PASSWORD, or POST /token
+    with grant_type=refresh_token and IDENTITY_TOKEN, answers {"token",
+    "access_token"}; anything else 401. `requests` lists what it was asked
+    (method, whether credentials came, the scopes)."""
+
+    SERVICE = "faaset-test-registry"
+    ISSUER = "faaset-test-issuer"
+    IDENTITY_TOKEN = "test-identity-token-7"
+
+    def __init__(self, folder):
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.x509.oid import NameOID
+        import datetime
+        folder = pathlib.Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "faaset test token signer")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                       .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
+                       .not_valid_before(now - datetime.timedelta(days=1))
+                       .not_valid_after(now + datetime.timedelta(days=30))
+                       .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                       .sign(self.key, hashes.SHA256()))
+        self.certificate_der = certificate.public_bytes(serialization.Encoding.DER)
+        self.certificate_path = folder / "token-signer.pem"
+        self.certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        self.requests = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def answer(self, query, authorized):
+                scopes = urllib.parse.parse_qs(query).get("scope", [])
+                scopes = [part for scope in scopes for part in scope.split(" ")]
+                server.requests.append((self.command, authorized, scopes))
+                if not authorized:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                token = server.sign(scopes)
+                body = json.dumps({"token": token, "access_token": token, "expires_in": 300}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+                self.answer(urllib.parse.urlsplit(self.path).query, self.headers.get("Authorization") == expected)
+
+            def do_POST(self):
+                form = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+                fields = urllib.parse.parse_qs(form)
+                self.answer(form, fields.get("grant_type") == ["refresh_token"]
+                            and fields.get("refresh_token") == [TokenServer.IDENTITY_TOKEN])
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def sign(self, scopes):
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        def encode(data):
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+        access = []
+        for scope in scopes:
+            kind, _, rest = scope.partition(":")
+            name, _, actions = rest.rpartition(":")
+            access.append({"type": kind, "name": name, "actions": actions.split(",")})
+        now = int(time.time())
+        header = {"typ": "JWT", "alg": "RS256", "x5c": [base64.b64encode(self.certificate_der).decode()]}
+        claims = {"iss": self.ISSUER, "sub": USER, "aud": self.SERVICE, "exp": now + 300, "nbf": now - 10,
+                  "iat": now, "jti": hashlib.sha256(os.urandom(16)).hexdigest(), "access": access}
+        signing_input = encode(json.dumps(header).encode()) + "." + encode(json.dumps(claims).encode())
+        signature = self.key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return signing_input + "." + encode(signature)
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 def _tar_bytes(members):
