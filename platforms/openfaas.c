@@ -546,6 +546,29 @@ static void of_sync_call(struct of_sync *sync)
         of_sync_finish(sync, "NoCredentials", message);
 }
 
+/* Copies what FUNCTION's image is built from into SYNC (the function is valid only during the call, the push
+ * comes later). 0, or -1 when out of memory. */
+static int of_sync_keep_build(struct of_sync *sync, const struct platform_function *function)
+{
+    sync->source = strdup(function->source);
+    sync->def_name = strdup(function->def_name);
+    sync->arch = strdup(function->arch ? function->arch : "x86_64");
+    sync->runtime = strdup(function->runtime ? function->runtime : "python3.12");
+    if (sync->source == NULL || sync->def_name == NULL || sync->arch == NULL || sync->runtime == NULL)
+        return -1;
+    if (function->registry != NULL && (sync->registry = of_registry_copy(function->registry)) == NULL)
+        return -1;
+    if (function->image_base != NULL && (sync->image_base = strdup(function->image_base)) == NULL)
+        return -1;
+    if (function->requirements != NULL && (sync->requirements = strdup(function->requirements)) == NULL)
+        return -1;
+    if (function->layer_dir != NULL && asprintf(&sync->deps_dir, "%s/python", function->layer_dir) < 0) {
+        sync->deps_dir = NULL; /* asprintf leaves it undefined on failure */
+        return -1;
+    }
+    return 0;
+}
+
 static int of_start_sync(struct of_platform *platform, enum of_sync_kind kind,
                          const struct platform_function *function, platform_done_fn done, void *ctx)
 {
@@ -576,18 +599,7 @@ static int of_start_sync(struct of_platform *platform, enum of_sync_kind kind,
     sync->build = needs_image && function->image == NULL;
     int ok = sync->name != NULL && sync->env != NULL &&
              (!needs_image || sync->build || (sync->image = strdup(function->image)) != NULL) &&
-             (!sync->build || ((sync->source = strdup(function->source)) != NULL &&
-                               (sync->def_name = strdup(function->def_name)) != NULL &&
-                               (sync->arch = strdup(function->arch ? function->arch : "x86_64")) != NULL &&
-                               (sync->runtime = strdup(function->runtime ? function->runtime : "python3.12")) != NULL &&
-                               (function->registry == NULL || (sync->registry = of_registry_copy(function->registry))
-                                                                  != NULL) &&
-                               (function->image_base == NULL || (sync->image_base = strdup(function->image_base))
-                                                                    != NULL) &&
-                               (function->requirements == NULL ||
-                                (sync->requirements = strdup(function->requirements)) != NULL) &&
-                               (function->layer_dir == NULL || asprintf(&sync->deps_dir, "%s/python",
-                                                                        function->layer_dir) > 0)));
+             (!sync->build || of_sync_keep_build(sync, function) == 0);
     if (!ok) {
         of_fail(done, ctx, "OutOfMemory", "cannot start the deploy");
         of_sync_free(sync);
