@@ -26,7 +26,7 @@ import tarfile
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 
-from oci_registry import PASSWORD, USER, Registry  # noqa: E402,F401
+from oci_registry import PASSWORD, USER, Registry, TokenServer  # noqa: E402,F401
 
 PYTHON_DIR = ROOT / "runtime" / "python"
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"

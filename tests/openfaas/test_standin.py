@@ -2,14 +2,16 @@
 Basic auth on /system only, the FunctionDeployment checks, deploy / update
 / delete / list / status codes, readiness that takes a moment, and images
 pulled from the real test registry (Debian's docker-registry, pushed with
-skopeo) and run for real: sync calls with X-Call-Id, the function's errors
-passed through, async calls with their callback."""
+skopeo; Basic auth, and a token service in its token mode) and run for
+real: sync calls with X-Call-Id, the function's errors passed through,
+async calls with their callback."""
 import http.server
 import json
 import threading
 import time
 
-from registry_fixture import push_function
+from registry_fixture import Registry, TokenServer, push_function
+from standin_fixture import OfStandin
 
 SOURCE = '''import os
 def echo(request, context):
@@ -127,3 +129,26 @@ def test_an_image_that_cannot_be_pulled_never_becomes_ready(gateway, registry, t
     time.sleep(1.0)
     assert gateway.function("missing")["availableReplicas"] == 0
     assert gateway.stats()["replicas"] == 0
+
+
+def test_a_registry_in_token_mode_is_answered_with_a_bearer_token(tmp_path):
+    """The registry's 401 names a token service (Docker Hub's way): the stand-in gets a token for the pull scope
+    there with the registry's credentials, then pulls with it."""
+    tokens = TokenServer(tmp_path / "tokens")
+    registry = Registry(tmp_path / "registry", token_server=tokens)
+    gateway = None
+    try:
+        image = push_function(registry, tmp_path / "image", "echo", SOURCE, "tokened:v1")
+        gateway = OfStandin(tmp_path / "gateway", registry, ["--ready-delay", "0"])
+        del tokens.requests[:]
+        assert deploy(gateway, "tokened", image)[0] == 202
+        gateway.wait_ready("tokened")
+        status, body, _ = gateway.call("POST", "/function/tokened", {"n": 1}, auth=False)
+        assert status == 200 and body["got"] == {"n": 1}, body
+        assert tokens.requests and all(method == "GET" and authorized for method, authorized, _ in tokens.requests)
+        assert any("repository:tokened:pull" in scopes for _, _, scopes in tokens.requests), tokens.requests
+    finally:
+        if gateway is not None:
+            gateway.stop()
+        registry.stop()
+        tokens.stop()
