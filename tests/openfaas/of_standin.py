@@ -68,7 +68,11 @@ GET /_standin/stats (no auth) gives counters for the tests: requests by
 "METHOD route", unauthorized, pulls (manifests fetched), blobs fetched,
 replicas started, invocations, async invocations, callbacks made, and
 credentials_to_functions: calls to /function or /async-function that
-carried an Authorization header (which the gateway does not ask for).
+carried an Authorization header (which the gateway does not ask for), and
+throttled: the 429s it answered. POST /_standin/throttle?route=R&count=N
+makes the next N requests to R ("system" or "function": /function and
+/async-function) answer 429 with Retry-After: 0, as a gateway or a
+watchdog over its max_inflight does ("Concurrent request limit exceeded").
 """
 import argparse
 import base64
@@ -367,7 +371,9 @@ class Standin:
         self.functions = {}   # name -> FunctionDeployment kept, plus counters
         self.replicas = {}    # name -> Replica
         self.stats = {"requests": {}, "unauthorized": 0, "pulls": 0, "blobs": 0, "replicas": 0, "invocations": 0,
-                      "async_invocations": 0, "callbacks": 0, "credentials_to_functions": 0}
+                      "async_invocations": 0, "callbacks": 0, "credentials_to_functions": 0,
+                      "throttled": 0}
+        self.throttle = {"system": 0, "function": 0}  # how many requests of each route to answer 429 next
 
     def authorize(self, header):
         scheme, _, encoded = (header or "").partition(" ")
@@ -566,6 +572,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if parts == ["_standin", "stats"] and method == "GET":
             with s.lock:
                 return self.send(200, json.loads(json.dumps(s.stats)), "application/json")
+        if parts == ["_standin", "throttle"] and method == "POST":
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+            with s.lock:
+                s.throttle[query["route"]] = int(query["count"])
+            return self.send(200, "")
+        route = "system" if parts[0] == "system" else "function" if parts[0] in ("function", "async-function") else None
+        with s.lock:
+            throttled = route is not None and s.throttle[route] > 0
+            if throttled:
+                s.throttle[route] -= 1
+                s.stats["throttled"] += 1
+        if throttled:
+            raise ApiError(429, "Concurrent request limit exceeded. Max concurrent requests: 1",
+                           {"Retry-After": "0"})
         if parts[0] == "system":
             s.authorize(self.headers.get("Authorization"))
             with s.lock:

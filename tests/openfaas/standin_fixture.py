@@ -6,7 +6,7 @@ speaks to it as faas-cli does.
     gateway = OfStandin(folder, registry, ["--ready-delay", "0.5"])
     gateway.url ; gateway.user ; gateway.password
     gateway.call("POST", "/system/functions", body) -> (status, body: JSON or text, headers)
-    gateway.wait_ready("name") ; gateway.stats()
+    gateway.wait_ready("name") ; gateway.stats() ; gateway.throttle("function", 2)
     gateway.stop()
 """
 import base64
@@ -77,3 +77,7 @@ class OfStandin:
 
     def stats(self):
         return self.call("GET", "/_standin/stats", auth=False)[1]
+
+    def throttle(self, route, count):
+        """The next COUNT requests to ROUTE ("system" or "function") are answered 429."""
+        assert self.call("POST", f"/_standin/throttle?route={route}&count={count}", auth=False)[0] == 200

@@ -39,6 +39,10 @@ def test_basic_auth_guards_system_only(gateway, registry, tmp_path):
     assert gateway.call("POST", "/function/nothing", {})[0] == 404  # the password sent where it is not asked for
     stats = gateway.stats()
     assert stats["unauthorized"] == 2 and stats["credentials_to_functions"] == 1, stats
+    gateway.throttle("system", 1)
+    status, body, headers = gateway.call("GET", "/system/functions")
+    assert status == 429 and "Concurrent request limit exceeded" in body and headers["Retry-After"] == "0", body
+    assert gateway.call("GET", "/system/functions")[0] == 200 and gateway.stats()["throttled"] == 1
 
 
 def test_deployments_are_checked(gateway, registry, tmp_path):

@@ -89,6 +89,19 @@ def test_an_image_given_with_image(of_workspace, gateway, registry, tmp_path):
     assert gateway.function("given")["image"] == changed
 
 
+def test_throttling_is_retried_with_the_backoff_policy(of_workspace, gateway, registry):
+    """429s from the gateway (its /system calls) and from a function's watchdog (calls) are tried again."""
+    workspace = of_workspace.use(gateway)
+    before = gateway.stats()["throttled"]
+    gateway.throttle("system", 2)
+    gateway.throttle("function", 2)  # the deploy makes no call to the function: the cell's call meets these
+    _, deployed, called = workspace.run(settings_cell(registry), function_cell("patient", 'return {"n": request["n"]}'),
+                                        'print(patient({"n": 7})["n"])')
+    assert of_line(deployed)["verb"] == "deployed", deployed
+    assert called.ok().stdout.strip() == "7", called
+    assert gateway.stats()["throttled"] - before == 4
+
+
 def test_dependencies_are_installed_into_the_image(of_workspace, gateway, registry, tmp_path):
     """requirements= on openfaas: pip installs manylinux x86_64 wheels for the runtime's Python (a wheelhouse made
     here, no index) into the image's dependency layer, and the function imports them."""
