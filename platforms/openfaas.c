@@ -492,7 +492,8 @@ static void of_sync_push(struct of_sync *sync)
     const struct embedded_file *entry_point = embedded_find("runtime/python/faaset_http.py");
     static const char *const entrypoint[] = {"python3", "/function/faaset_http.py", NULL};
     static const char *const no_cmd[] = {NULL};
-    static const char *const env[] = {"PORT=8080", NULL};
+    /* the port of-watchdog's "http" mode proxies to, and what it would start (which SAAF reads as OpenFaaS) */
+    static const char *const env[] = {"PORT=8080", "fprocess=python3 /function/faaset_http.py", NULL};
     if (sync->image_base != NULL || platform->image_base != NULL)
         snprintf(base, sizeof base, "%s", sync->image_base ? sync->image_base : platform->image_base);
     else

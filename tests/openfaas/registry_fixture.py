@@ -101,7 +101,8 @@ def function_image(function, source, name=None):
             "function/Inspector.py": (PYTHON_DIR / "Inspector.py").read_bytes(),
             "function/faaset_http.py": (PYTHON_DIR / "faaset_http.py").read_bytes()}
     config = {"Entrypoint": ["python3", "/function/faaset_http.py"], "Cmd": [],
-              "Env": ["PATH=/usr/local/bin:/usr/bin:/bin", "PYTHONPATH=/function/deps:/function", "PORT=8080"],
+              "Env": ["PATH=/usr/local/bin:/usr/bin:/bin", "PYTHONPATH=/function/deps:/function", "PORT=8080",
+                      "fprocess=python3 /function/faaset_http.py"],
               "WorkingDir": "/function",
               "Labels": {"org.opencontainers.image.title": name or function,
                          "dev.faaset.code": hashlib.sha256(source.encode()).hexdigest()}}

@@ -18,6 +18,7 @@ from oci_registry import layer_files, layout_manifest
 from wheels import wheelhouse
 
 HELLO_BODY = ('from SAAF import Inspector\n    inspector = Inspector()\n    inspector.inspectContainer()\n'
+              '    inspector.inspectPlatform()\n'
               '    if request.get("fail"):\n        raise ValueError("asked to fail")\n'
               '    inspector.addAttribute("message", "Hello " + request["name"] + "!")\n'
               '    inspector.addAttribute("function", context.function_name)\n'
@@ -26,7 +27,7 @@ HELLO_BODY = ('from SAAF import Inspector\n    inspector = Inspector()\n    insp
 
 
 CALL = ('import json\nr = hello_world({"name": "Bob"})\nprint(json.dumps([r["message"], r["function"], '
-        'len(r["call"]), r["roundTripTime"] > 0]))')
+        'len(r["call"]), r["roundTripTime"] > 0, r["platform"]]))')
 
 
 def test_deploy_call_change_and_errors(of_workspace, gateway, registry):
@@ -37,7 +38,7 @@ def test_deploy_call_change_and_errors(of_workspace, gateway, registry):
     line = of_line(deployed)
     assert line["verb"] == "deployed", deployed
     assert f"image {registry.host}/functions/hello-world@sha256:" in line["note"], deployed
-    assert called.ok().json() == ["Hello Bob!", "hello_world", 32, True], called
+    assert called.ok().json() == ["Hello Bob!", "hello_world", 32, True, "OpenFaaS"], called
     error = failed.error
     assert error.ename == "ValueError" and error.evalue == "asked to fail", failed
     traceback = "\n".join(error.traceback)
@@ -49,6 +50,7 @@ def test_deploy_call_change_and_errors(of_workspace, gateway, registry):
     digest = record["image"].split("@")[1]
     config = registry.inspect_config(f"functions/hello-world@{digest}")["config"]  # read back by skopeo
     assert config["Entrypoint"] == ["python3", "/function/faaset_http.py"] and "PORT=8080" in config["Env"], config
+    assert "fprocess=python3 /function/faaset_http.py" in config["Env"], config
     assert config["Labels"]["dev.faaset.code"] == code_hash and config["WorkingDir"] == "/function", config
 
     recoded_cell = function_cell("hello_world", HELLO_BODY.replace('"Hello "', '"Hi "'), options="memory=512 env=MODE=a")
