@@ -52,8 +52,8 @@ static const struct magic {
      "helpers, constants) is packaged with it; statements after it run in the notebook once it is deployed.\n"
      "Only what changed is deployed: the same code and options make no platform call at all.\n\n"
      "Options:\n"
-     "  platforms=local,aws   where to deploy: local, aws, gcf, ibm (alias openwhisk) (default: the %platform\n"
-     "                        default, else local)\n"
+     "  platforms=local,aws   where to deploy: local, aws, gcf, ibm (alias openwhisk), openfaas (default: the\n"
+     "                        %platform default, else local)\n"
      "  memory=MB             128 to 10240 (default 128)\n"
      "  timeout=S             1 to 900 seconds (default 30)\n"
      "  arch=x86_64|arm64     (default x86_64; architecture= is the same option)\n"
@@ -61,7 +61,8 @@ static const struct magic {
      "  name=NAME             deploy under another name than the def's\n"
      "  deploy=false          link to a function that already exists: deploy nothing\n"
      "  remote=NAME_OR_ARN    the platform's name for it (with deploy=false: an existing Lambda function)\n"
-     "  image=URI             deploy a container image instead of the zip (aws)\n"
+     "  image=URI             deploy a container image instead of the zip (aws), or instead of the image the\n"
+     "                        kernel builds (openfaas)\n"
      "  role=ARN              the execution role to create it with (aws; else %platform aws role=)\n"
      "  max_instances=N       at most N instances at once (gcf)\n"
      "  allow_unauthenticated=true|false  anyone may call it without a token, or not (gcf)\n"
@@ -134,7 +135,15 @@ static const struct magic {
      "IC_API_KEY, exchanged for IAM tokens (cached, refreshed) at iam_endpoint=URL (else IBMCLOUD_IAM_API_ENDPOINT,\n"
      "else https://iam.cloud.ibm.com).\n"
      "Memory on ibm is limits.memory (128 MB up to max_memory); calls are blocking activations, and every result\n"
-     "carries its activationId.",
+     "carries its activationId.\n"
+     "openfaas settings: gateway=URL (else OPENFAAS_URL, else http://127.0.0.1:8080), registry=HOST[:PORT]/PREFIX\n"
+     "(where the kernel pushes each function's image, built without Docker; http://HOST for a plain-HTTP registry),\n"
+     "image_base=IMAGE (default python:3.N-slim for the cell's runtime), ready_timeout=S (how long a deploy waits\n"
+     "for a ready replica, default 120); a cell's registry= and image_base= win over them. The password comes from\n"
+     "OPENFAAS_PASSWORD (user OPENFAAS_USERNAME, default admin) or faas-cli's config.yml (`faas-cli login`;\n"
+     "OPENFAAS_CONFIG names its folder); the registry's from ~/.docker/config.json, DOCKER_CONFIG or\n"
+     "REGISTRY_AUTH_FILE. Names become DNS labels (hello_world is hello-world); memory is limits.memory;\n"
+     "hello.invoke(request, event=True) goes to /async-function.",
      magics_platform, NULL},
     {"%delete", "%delete NAME [PLATFORM]",
      "Deletes the function NAME from its platform (the one its calls go to, or PLATFORM) and forgets its\n"

@@ -164,5 +164,7 @@ void *gcf_platform_new(struct reactor *reactor);
 extern const struct platform_ops gcf_platform_ops;
 void *ow_platform_new(struct reactor *reactor);
 extern const struct platform_ops ow_platform_ops;
+void *of_platform_new(struct reactor *reactor);
+extern const struct platform_ops of_platform_ops;
 
 #endif

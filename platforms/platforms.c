@@ -18,7 +18,7 @@ struct platform_slot {
 };
 
 struct platforms {
-    struct platform_slot slots[4]; /* local, aws, gcf, ibm */
+    struct platform_slot slots[5]; /* local, aws, gcf, ibm, openfaas */
     char *trace_path;
 };
 
@@ -38,7 +38,7 @@ static const struct platforms_known {
     {"ibm", {"IBM", "IBM Cloud Functions", NULL}, NULL, {"apihost", "namespace", "iam_apikey_file", "iam_endpoint",
                                                           "kind", "max_memory", "max_timeout", NULL}},
     {"azure", {"Azure", NULL}, NULL, {NULL}},
-    {"openfaas", {"OpenFaaS", NULL}, NULL, {NULL}},
+    {"openfaas", {"OpenFaaS", NULL}, NULL, {"gateway", "registry", "image_base", "ready_timeout", NULL}},
 };
 
 #define PLATFORMS_KNOWN_COUNT (sizeof platforms_known / sizeof platforms_known[0])
@@ -100,6 +100,7 @@ struct platforms *platforms_new(struct reactor *reactor, const char *workdir, co
     platforms->slots[1] = (struct platform_slot){"aws", &aws_platform_ops, aws_platform_new(reactor)};
     platforms->slots[2] = (struct platform_slot){"gcf", &gcf_platform_ops, gcf_platform_new(reactor)};
     platforms->slots[3] = (struct platform_slot){"ibm", &ow_platform_ops, ow_platform_new(reactor)};
+    platforms->slots[4] = (struct platform_slot){"openfaas", &of_platform_ops, of_platform_new(reactor)};
     const char *trace = getenv("FAASET_TRACE_PLATFORM");
     if (trace != NULL && *trace)
         platforms->trace_path = strdup(trace);
@@ -131,8 +132,8 @@ static struct platform_slot *platforms_find(struct platforms *platforms, const c
             return &platforms->slots[i];
     if (platforms_is_known(name))
         snprintf(err, err_size,
-                 "the '%s' platform is not available in this version of faaset yet; use platforms=local, aws, gcf or "
-                 "ibm", name);
+                 "the '%s' platform is not available in this version of faaset yet; use platforms=local, aws, gcf, "
+                 "ibm or openfaas", name);
     else {
         char names[128];
         platforms_name_list(names, sizeof names);

@@ -538,10 +538,11 @@ static int cloud_read_requirements_file(struct cloud *cloud, struct cloud_define
 }
 
 /* 1 when PLATFORM takes containerize=True: its adapter builds and pushes
- * the image (platform_function.containerize), or it runs code as it is. */
+ * the image (platform_function.containerize; openfaas builds one always),
+ * or it runs code as it is. */
 static int cloud_builds_images(const char *platform)
 {
-    static const char *const building[] = {"aws", "local", NULL};
+    static const char *const building[] = {"aws", "local", "openfaas", NULL};
     for (size_t i = 0; building[i] != NULL; i++)
         if (strcmp(platforms_canonical(platform), building[i]) == 0)
             return 1;

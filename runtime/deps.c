@@ -64,14 +64,15 @@ int deps_target_for(const char *platform, const char *runtime, const char *arch,
         snprintf(out->description, sizeof out->description, "local (the runtime's Python)");
         return 0;
     }
-    if (strcmp(platform, "aws") != 0)
+    int openfaas = strcmp(platform, "openfaas") == 0; /* into its image: the same manylinux wheels, no zip */
+    if (strcmp(platform, "aws") != 0 && !openfaas)
         return 1; /* gcf installs requirements.txt from the package itself */
     snprintf(out->kind, sizeof out->kind, "lambda");
     snprintf(out->python_version, sizeof out->python_version, "%s",
              strncmp(runtime, "python", 6) == 0 ? runtime + 6 : runtime);
     snprintf(out->arch, sizeof out->arch, "%s", arch);
-    out->zip = 1;
-    snprintf(out->description, sizeof out->description, "aws (%s, %s: manylinux %s wheels)", runtime, arch,
+    out->zip = !openfaas;
+    snprintf(out->description, sizeof out->description, "%s (%s, %s: manylinux %s wheels)", platform, runtime, arch,
              strcmp(arch, "arm64") == 0 ? "aarch64" : "x86_64");
     return 0;
 }

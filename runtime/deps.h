@@ -25,7 +25,8 @@
 
 /* What the packages are installed for. */
 struct deps_target {
-    char kind[16];                /* "local" (the runtime's interpreter) or "lambda" */
+    char kind[16];                /* "local" (the runtime's interpreter) or "lambda" (manylinux wheels: aws, and
+                                     openfaas's images) */
     char python_version[8];       /* "3.12"; "" for local */
     char arch[8];                 /* "x86_64" or "arm64"; "" for local */
     int zip;                      /* the platform uploads the layer: also build layer.zip */

@@ -61,6 +61,9 @@ static void test_targets(void)
     CHECK(deps_target_for("local", "python3.12", "arm64", &t) == 0);
     CHECK(strcmp(t.kind, "local") == 0 && t.python_version[0] == '\0' && t.zip == 0);
     CHECK(deps_target_for("gcf", "python3.12", "x86_64", &t) == 1); /* Google installs requirements.txt itself */
+    CHECK(deps_target_for("openfaas", "python3.11", "x86_64", &t) == 0); /* into the image: no zip */
+    CHECK(strcmp(t.kind, "lambda") == 0 && strcmp(t.python_version, "3.11") == 0 && t.zip == 0);
+    CHECK(strstr(t.description, "openfaas (python3.11, x86_64: manylinux x86_64 wheels)") != NULL);
 }
 
 static void test_layer_life(const char *root)

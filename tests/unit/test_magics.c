@@ -458,7 +458,7 @@ static void test_delete(void)
     /* a platform name without an adapter in this build: refused before any platform is touched */
     CHECK(run_cell("%delete f azure", &request) == MAGICS_HANDLED);
     CHECK(failed_with("PlatformUnavailable", "the 'azure' platform is not available in this version of faaset yet; "
-                                             "use platforms=local, aws, gcf or ibm"));
+                                             "use platforms=local, aws, gcf, ibm or openfaas"));
     CHECK(run_cell("%delete bad.name", &request) == MAGICS_HANDLED);
     CHECK(failed_with("UsageError", "delete takes a function name (letters, digits, _ and -)"));
     /* a name over 64 characters is refused whole (sscanf once cut it into NAME and PLATFORM) */
@@ -614,6 +614,8 @@ static void test_complete(void)
     CHECK(completed("[\"namespace=\"]", 20, 21));
     CHECK(complete("%platform ibm i", 15) == 1); /* an IAM-based namespace's key file and IAM's endpoint */
     CHECK(completed("[\"iam_apikey_file=\", \"iam_endpoint=\"]", 14, 15));
+    CHECK(complete("%platform openfaas re", 21) == 1);
+    CHECK(completed("[\"registry=\", \"ready_timeout=\"]", 19, 21));
     CHECK(complete("%%cloud_function max", 20) == 1);
     CHECK(completed("[\"max_instances=\"]", 17, 20));
     CHECK(complete("%platform a # then more", 11) == 1);

@@ -1,0 +1,174 @@
+/* Unit tests for of_client against the OpenFaaS gateway stand-in
+ * (tests/openfaas/of_standin.py, run by Debian's Python): calls under
+ * /system carry the Basic auth, calls to functions carry none, answers are
+ * read (JSON, or the gateway's plain text), the X-Call-Id is passed on,
+ * and every error is one sentence that says what to do and never holds
+ * the password: a password refused (401, with the user and where it came
+ * from), a function that does not exist (404), a deployment refused (400),
+ * no credentials (where it looked) before anything is sent. */
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "clock.h"
+#include "http_test_server.h"
+#include "of_client.h"
+#include "reactor.h"
+
+#define DEADLINE_S 60
+#define PASSWORD "gateway-pa55-s3cr3t"
+#define WRONG_PASSWORD "wrong-pa55-s3cr3t"
+
+struct answer {
+    int done, ok;
+    long status;
+    char type[64], message[1600], call_id[80], text[2000];
+    int listed;                  /* the body was a JSON array */
+};
+
+static void on_alarm(int signo)
+{
+    (void)signo;
+    static const char message[] = "test_of_client: deadline passed\n";
+    http_test_server_kill();
+    (void)!write(2, message, sizeof message - 1);
+    _exit(1);
+}
+
+static void on_reply(void *ctx, const struct of_reply *reply)
+{
+    struct answer *answer = ctx;
+    answer->done = 1;
+    answer->ok = reply->ok;
+    answer->status = reply->status;
+    answer->listed = json_is_array(reply->json);
+    snprintf(answer->type, sizeof answer->type, "%s", reply->error_type ? reply->error_type : "");
+    snprintf(answer->message, sizeof answer->message, "%s", reply->message ? reply->message : "");
+    snprintf(answer->call_id, sizeof answer->call_id, "%s", reply->call_id ? reply->call_id : "");
+    snprintf(answer->text, sizeof answer->text, "%s", reply->text);
+}
+
+/* Sends METHOD PATH (with BODY) and runs the loop until the answer comes (or 10 s pass); -1 with ERR when refused. */
+static int call(struct reactor *reactor, struct of_client *client, const char *method, const char *path,
+                const char *body, struct answer *answer)
+{
+    memset(answer, 0, sizeof *answer);
+    struct of_call request = {method, path, body, body ? strlen(body) : 0, 10000};
+    if (of_client_send(client, &request, on_reply, answer, answer->message, sizeof answer->message) < 0)
+        return -1;
+    long long deadline = clock_mono_ms() + 10000;
+    while (!answer->done && clock_mono_ms() < deadline) {
+        int wait = reactor_run_timers(reactor);
+        struct pollfd p = {.fd = reactor_fd(reactor), .events = POLLIN};
+        if (poll(&p, 1, wait < 0 || wait > 100 ? 100 : wait) > 0)
+            reactor_dispatch(reactor);
+    }
+    return answer->done ? 0 : -1;
+}
+
+static void check_no_password(const char *text)
+{
+    CHECK(strstr(text, "s3cr3t") == NULL);
+}
+
+/* The stand-in's count of calls to functions that carried an Authorization header. */
+static long credentials_sent_to_functions(struct reactor *reactor, struct of_client *client)
+{
+    struct answer a;
+    CHECK(call(reactor, client, "GET", "/_standin/stats", NULL, &a) == 0 && a.ok);
+    const char *at = strstr(a.text, "\"credentials_to_functions\": ");
+    return at != NULL ? strtol(at + strlen("\"credentials_to_functions\": "), NULL, 10) : -1;
+}
+
+static void test_calls(struct reactor *reactor, struct of_client *client)
+{
+    struct answer a;
+    CHECK(call(reactor, client, "GET", "/system/functions", NULL, &a) == 0 && a.ok && a.status == 200 && a.listed);
+
+    CHECK(call(reactor, client, "GET", "/system/function/nothing", NULL, &a) == 0 && !a.ok && a.status == 404);
+    CHECK(strcmp(a.type, "NotFound") == 0 && strstr(a.message, "/system/function/nothing") != NULL);
+
+    static const char bad[] = "{\"service\": \"Bad_Name\", \"image\": \"127.0.0.1:1/x:1\"}";
+    CHECK(call(reactor, client, "POST", "/system/functions", bad, &a) == 0 && a.status == 400);
+    CHECK(strcmp(a.type, "InvalidDeployment") == 0 && strstr(a.message, "refused the deployment") != NULL);
+    CHECK(strstr(a.message, "must be a valid DNS entry") != NULL);
+
+    CHECK(call(reactor, client, "POST", "/function/nothing", "{}", &a) == 0 && a.status == 404);
+    CHECK(strlen(a.call_id) == 32 && strstr(a.text, "Cannot find service: nothing.") != NULL);
+    CHECK(call(reactor, client, "POST", "/async-function/nothing", "{}", &a) == 0 && a.status == 202);
+    CHECK(strlen(a.call_id) == 32);
+    CHECK(credentials_sent_to_functions(reactor, client) == 0);
+}
+
+static void test_errors(struct reactor *reactor, struct of_client *client, const char *gateway)
+{
+    struct answer a;
+    char err[512];
+    setenv("OPENFAAS_PASSWORD", WRONG_PASSWORD, 1);
+    CHECK(of_client_set(client, NULL, err, sizeof err) == 0);
+    CHECK(call(reactor, client, "GET", "/system/functions", NULL, &a) == 0 && a.status == 401);
+    CHECK(strcmp(a.type, "Unauthenticated") == 0);
+    CHECK(strstr(a.message, "did not accept the password of the user admin from OPENFAAS_PASSWORD") != NULL);
+    CHECK(strstr(a.message, gateway) != NULL && strstr(a.message, "faas-cli login") != NULL);
+    check_no_password(a.message);
+
+    unsetenv("OPENFAAS_PASSWORD");
+    CHECK(of_client_set(client, NULL, err, sizeof err) == 0);
+    CHECK(call(reactor, client, "GET", "/system/functions", NULL, &a) == -1 && !a.done); /* refused before sending */
+    CHECK(strstr(a.message, "no credentials for the OpenFaaS gateway") != NULL);
+    CHECK(strstr(a.message, "OPENFAAS_PASSWORD") != NULL && strstr(a.message, "faas-cli login") != NULL);
+
+    setenv("OPENFAAS_PASSWORD", PASSWORD, 1);
+    CHECK(of_client_set(client, "http://127.0.0.1:1", err, sizeof err) == 0); /* nothing listens there */
+    CHECK(call(reactor, client, "GET", "/system/functions", NULL, &a) == 0 && a.status == 0);
+    CHECK(strcmp(a.type, "NetworkError") == 0 && strstr(a.message, "no answer from the OpenFaaS gateway "
+                                                                    "http://127.0.0.1:1") != NULL);
+}
+
+int main(void)
+{
+    signal(SIGALRM, on_alarm);
+    alarm(DEADLINE_S);
+    char folder[] = "/tmp/test_of_client.XXXXXX", config_path[512], home[512], gateway[64];
+    CHECK(mkdtemp(folder) != NULL);
+    snprintf(config_path, sizeof config_path, "%s/gateway.json", folder);
+    snprintf(home, sizeof home, "%s/home", folder);
+    CHECK(mkdir(home, 0700) == 0);
+    FILE *config = fopen(config_path, "w");
+    CHECK(config != NULL);
+    if (config != NULL) {
+        fprintf(config, "{\"user\": \"admin\", \"password\": \"%s\", \"registries\": {}}", PASSWORD);
+        fclose(config);
+    }
+    const char *argv[] = {OF_STANDIN, "--config", config_path, "--watch-stdin", NULL};
+    CHECK(http_test_server_start_argv(argv) == 0);
+    snprintf(gateway, sizeof gateway, "http://127.0.0.1:%d", http_test_server_port);
+    setenv("HOME", home, 1);
+    unsetenv("OPENFAAS_CONFIG");
+    unsetenv("OPENFAAS_USERNAME");
+    setenv("OPENFAAS_URL", gateway, 1);
+    setenv("OPENFAAS_PASSWORD", PASSWORD, 1);
+    struct reactor *reactor = reactor_new();
+    struct of_client *client = reactor ? of_client_new(reactor) : NULL;
+    CHECK(client != NULL);
+    if (client != NULL && http_test_server_port > 0) {
+        char described[600];
+        of_client_describe(client, described, sizeof described);
+        CHECK(strstr(described, "user admin from OPENFAAS_PASSWORD") != NULL && strstr(described, gateway) != NULL);
+        check_no_password(described);
+        test_calls(reactor, client);
+        test_errors(reactor, client, gateway);
+    }
+    of_client_free(client);
+    reactor_free(reactor);
+    http_test_server_stop();
+    char remove_it[600];
+    snprintf(remove_it, sizeof remove_it, "rm -rf %s", folder);
+    CHECK(system(remove_it) == 0);
+    return check_report();
+}
