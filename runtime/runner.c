@@ -310,6 +310,9 @@ static json_t *runner_row(struct runner *r, const struct runner_record *record)
     json_t *runtime = json_object_get(row, "runtime");
     if (record->ok && json_is_number(runtime))
         json_object_set_new(row, "latency", json_real(record->round_trip_ms - json_number_value(runtime)));
+    const struct runner_target *target = &r->targets[record->stage];
+    if (target->annotate != NULL)
+        target->annotate(target->ctx, row);
     return row;
 }
 

@@ -61,6 +61,9 @@ struct runner_target {
      * take a while): the pass starts when none is, or after
      * RUNNER_CONNECT_WAIT_MS; NULL when a target has nothing to wait for. */
     size_t (*preparing)(void *ctx);
+    /* Adds the target's own columns to the row of a finished run (its bill:
+     * billedDuration, cost); NULL when it has none. */
+    void (*annotate)(void *ctx, json_t *row);
 };
 
 struct runner_progress {
