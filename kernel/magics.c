@@ -94,7 +94,7 @@ static const struct magic {
     {"%%invoke", "%%invoke NAME",
      "Like %invoke, with the JSON payload as the cell's body.",
      NULL, magics_invoke_cell},
-    {"%%experiment", "%%experiment FUNCTION [FUNCTION2 ...] [platforms=aws,gcf] [platform_order=parallel|sequential]",
+    {"%%experiment", "%%experiment FUNCTION [FUNCTION2 ...]",
      "Runs a FaaS Runner experiment (the cell's JSON body) against a deployed function, or a pipeline.\n"
      "Keys: runs, threads (how many at once), iterations, payloads, parentPayload, payloadFolder,\n"
      "shufflePayloads, randomSeed, sleepTime, memorySettings, warmupBuffer, experimentName and FaaS Runner's\n"
