@@ -46,6 +46,7 @@ workspace = _gcf.workspace
 gcf_workspace = _gcf.gcf_workspace
 ibm_workspace = _ibm.ibm_workspace
 
+GCF_PROJECT = _gcf.PROJECT
 GCF_OPERATION_SECONDS = 2.0  # each Google operation (a create, an update) takes this long
 
 
@@ -78,7 +79,7 @@ def compare_workspace(use_gcf, ibm_workspace, gcf, ibm):
 
 
 def gcf_function(standin, function_id):
-    status, function = standin.call("GET", f"/v2/projects/{_gcf.PROJECT}/locations/us-central1/functions/{function_id}",
+    status, function = standin.call("GET", f"/v2/projects/{GCF_PROJECT}/locations/us-central1/functions/{function_id}",
                                     token=standin.access_token())
     assert status == 200, function
     return function
