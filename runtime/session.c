@@ -91,6 +91,8 @@ struct session {
     int restoring;                   /* the lane whose memory is being restored */
     struct session_restore *restore; /* the restore under way, or NULL */
     int aborted;                     /* the kernel is stopping: no more platform calls */
+    int holding;                     /* a loop over the lanes is under way: the end waits for it */
+    int ended;                       /* every lane has ended: the summary is being made */
 };
 
 struct session *session_new(struct reactor *reactor, struct cloud *cloud, const char *output, const char *workdir,
@@ -658,6 +660,7 @@ static json_t *session_summary(struct session *session)
 }
 
 static enum session_error session_start_lane(struct session_lane *lane, char *err, size_t err_size);
+static void session_maybe_end(struct session *session);
 
 /* A lane's runner ended: the next lane starts (sequential), or, when every
  * lane has ended, the memory is put back and the experiment ends. */
@@ -680,14 +683,25 @@ static void session_on_finished(void *ctx, const json_t *summary)
         next->summary = json_pack("{s:s, s:s}", "status", "failed", "stoppedBy", err);
         session->lanes_finished++;
     }
+    session_maybe_end(session);
+}
+
+/* When every lane that started has ended (and no loop over the lanes is
+ * under way: a runner may end while it is being started, interrupted or
+ * aborted), the memory is put back and the experiment ends. */
+static void session_maybe_end(struct session *session)
+{
     int started = 0;
     for (int l = 0; l < session->lane_count; l++)
         started += session->lanes[l].started;
-    if (session->lanes_finished < started)
+    if (session->holding || session->ended || session->lanes_finished < started)
         return;
+    session->ended = 1;
     session->ending = session_summary(session);
     if (session->ending == NULL) {
-        session_end(session, summary);
+        json_t *last = json_pack("{s:s}", "status", "failed");
+        session_end(session, last);
+        json_decref(last);
         return;
     }
     session_order_platforms(session, session->ending);
@@ -721,27 +735,35 @@ static enum session_error session_start_lane(struct session_lane *lane, char *er
 enum session_error session_run(struct session *session, char *err, size_t err_size)
 {
     int lanes = session->experiment.platforms_sequential ? 1 : session->lane_count;
+    session->holding = 1;
     for (int l = 0; l < lanes; l++) {
         struct session_lane *lane = &session->lanes[l];
         if (lane->started) /* a lane that ended at once started the next itself */
             continue;
         enum session_error rc = session_start_lane(lane, err, err_size);
-        if (rc != SESSION_OK && l == 0)
+        if (rc != SESSION_OK && l == 0) {
+            session->holding = 0;
             return rc;
+        }
         if (rc != SESSION_OK) { /* the others run; the summary says this one failed */
             lane->summary = json_pack("{s:s, s:s}", "status", "failed", "stoppedBy", err);
             session->lanes_finished++;
         }
     }
+    session->holding = 0;
+    session_maybe_end(session);
     return SESSION_OK;
 }
 
 void session_interrupt(struct session *session)
 {
     session->interrupted = 1;
+    session->holding = 1;
     for (int l = 0; l < session->lane_count; l++)
         if (session->lanes[l].runner != NULL && session->lanes[l].summary == NULL)
             runner_interrupt(session->lanes[l].runner);
+    session->holding = 0;
+    session_maybe_end(session);
 }
 
 void session_abort(struct session *session)
@@ -753,9 +775,12 @@ void session_abort(struct session *session)
         session_note_stopped(session);
         return;
     }
+    session->holding = 1;
     for (int l = 0; l < session->lane_count; l++)
         if (session->lanes[l].runner != NULL && session->lanes[l].summary == NULL)
             runner_abort(session->lanes[l].runner);
+    session->holding = 0;
+    session_maybe_end(session);
 }
 
 const struct experiment *session_experiment(const struct session *session) { return &session->experiment; }
