@@ -566,6 +566,8 @@ static json_t *experiments_load_report(const struct experiments_found *found, ch
     json_t *summary = json_load_file(path, 0, NULL);
     const char *status = json_string_value(json_object_get(summary, "status"));
     json_object_set_new(report, "status", json_string(status ? status : "incomplete (the kernel stopped before it ended)"));
+    if (json_object_get(summary, "costs") != NULL) /* what the runs cost, with the prices of the day they ran */
+        json_object_set(report, "costs", json_object_get(summary, "costs"));
     json_decref(summary);
     return report;
 }

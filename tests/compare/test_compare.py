@@ -78,10 +78,12 @@ def test_the_same_runs_on_every_platform_at_once(compare_workspace):
     Every row has its platform, billed duration and cost (the hand
     computation from the price file agrees), the summary compares the
     platforms and adds up the cost, and the charts have a line per platform."""
-    deployed, experiment = compare_workspace.run(SLEEPER, '''%%experiment sleeper
-{"experimentName": "everywhere", "payloads": [{"sleep": 0.3}], "runs": 6, "threads": 3}''')
+    deployed, experiment, again = compare_workspace.run(SLEEPER, '''%%experiment sleeper
+{"experimentName": "everywhere", "payloads": [{"sleep": 0.3}], "runs": 6, "threads": 3}''', "%results everywhere")
     deployed.ok()
     experiment.ok()
+    shown_again = again.ok().stdout + "\n".join(json.dumps(d) for d in again.displays)
+    assert "by platform:" in shown_again and "runs on this machine: no charge" in shown_again, shown_again[:2000]
     rows, summary, folder = results(compare_workspace, "everywhere")
     by_platform = {p: [r for r in rows if r["endpoint"] == p] for p in ("local", "gcf", "ibm")}
     assert [len(v) for v in by_platform.values()] == [6, 6, 6] and len(rows) == 18, rows[:2]
