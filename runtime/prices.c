@@ -228,18 +228,9 @@ const char *prices_user_file(const struct prices *prices)
     return prices->user_file;
 }
 
-struct price_bill prices_bill(const struct price *price, double runtime_ms, int memory_mb)
+struct price_bill prices_bill_billed(const struct price *price, double billed_ms, int memory_mb)
 {
-    struct price_bill bill = {0};
-    if (!(runtime_ms > 0))
-        runtime_ms = 0;
-    /* whole microseconds first: 100.0000000001 ms of float noise is 100 ms */
-    double micros = ceil(runtime_ms * 1000.0 - 1e-6);
-    double step = price->rounding_ms * 1000.0;
-    bill.billed_ms = ceil(micros / step - 1e-9) * step / 1000.0;
-    if (bill.billed_ms < price->minimum_ms)
-        bill.billed_ms = price->minimum_ms;
-    bill.billed_memory_mb = memory_mb;
+    struct price_bill bill = {.billed_ms = billed_ms > 0 ? billed_ms : 0, .billed_memory_mb = memory_mb};
     if (price->memory_rounding_mb > 0)
         bill.billed_memory_mb = (memory_mb + price->memory_rounding_mb - 1) / price->memory_rounding_mb *
                                 price->memory_rounding_mb;
@@ -256,4 +247,15 @@ struct price_bill prices_bill(const struct price *price, double runtime_ms, int 
     bill.cost = seconds * ((double)bill.billed_memory_mb / 1024.0 * price->gb_second + bill.vcpus * price->vcpu_second) +
                 price->per_million_requests / 1e6;
     return bill;
+}
+
+struct price_bill prices_bill(const struct price *price, double runtime_ms, int memory_mb)
+{
+    if (!(runtime_ms > 0))
+        runtime_ms = 0;
+    /* whole microseconds first: 100.0000000001 ms of float noise is 100 ms */
+    double micros = ceil(runtime_ms * 1000.0 - 1e-6);
+    double step = price->rounding_ms * 1000.0;
+    double billed_ms = ceil(micros / step - 1e-9) * step / 1000.0;
+    return prices_bill_billed(price, billed_ms < price->minimum_ms ? price->minimum_ms : billed_ms, memory_mb);
 }

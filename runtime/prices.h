@@ -56,4 +56,7 @@ const char *prices_user_file(const struct prices *prices);
 /* RUNTIME_MS of a function configured with MEMORY_MB, as PRICE bills it. */
 struct price_bill prices_bill(const struct price *price, double runtime_ms, int memory_mb);
 
+/* The same for a duration the platform itself billed (BILLED_MS, not rounded again). */
+struct price_bill prices_bill_billed(const struct price *price, double billed_ms, int memory_mb);
+
 #endif

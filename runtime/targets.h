@@ -5,8 +5,10 @@
  * throttling (retried, honouring Retry-After); another status is a failed
  * run named "HTTP <status>". A platform function's successful runs are
  * billed (prices.h): its rows get billedDuration (ms), billedMemory (MB),
- * cost (USD) and billedFrom, the measure rounded: the function's SAAF
- * `runtime`, else the client's `roundTripTime`. */
+ * cost (USD) and billedFrom, what was billed: "platform" (on aws, Lambda's
+ * own Billed Duration from the REPORT line of the log tail, which its
+ * calls ask for), else the measure rounded as the platform rounds it: the
+ * function's SAAF "runtime", else the client's "roundTripTime". */
 #ifndef FAASET_TARGETS_H
 #define FAASET_TARGETS_H
 

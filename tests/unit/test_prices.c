@@ -1,6 +1,6 @@
 /* Unit tests for prices: the built-in price file reads and has every
  * platform the kernel deploys to; billed durations round up as each
- * platform documents (aws every 1 ms, gcf and ibm every 100 ms, azure 1 ms
+ * platform documents (aws every 1 ms, its own Billed Duration as it is, gcf and ibm every 100 ms, azure 1 ms
  * with a 100 ms minimum and memory in 128 MB steps), a runtime of exactly
  * a step is not rounded up a step further; costs are worked out by hand in
  * the comments; gcf gets the vCPUs of its memory; a free platform costs 0;
@@ -51,6 +51,9 @@ static void test_built_in(void)
     CHECK(prices_bill(aws, 28.0, 1024).billed_ms == 28);     /* exactly a step: not one more */
     CHECK(prices_bill(aws, 0.2, 128).billed_ms == 1);
     CHECK(prices_bill(aws, 0, 128).billed_ms == 0);
+    /* Lambda's own Billed Duration is taken as it is, not rounded again */
+    bill = prices_bill_billed(aws, 301, 512);
+    CHECK(bill.billed_ms == 301 && near(bill.cost, 0.301 * 0.5 * 0.0000166667 + 0.2e-6));
 
     /* ibm: 100 ms steps, GB-seconds only; 260 ms at 256 MB is 300 ms:
      * 0.3 s * 0.25 GB * 0.000017 = 1.275e-6 */
