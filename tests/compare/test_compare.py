@@ -176,3 +176,21 @@ def test_wrong_platform_options_say_what_to_do(compare_workspace):
     assert "sleeper is not deployed on ibm from this folder" in missing.error.evalue, missing
     assert order.error.ename == "InvalidExperiment" and "platformOrder must be" in order.error.evalue, order
     assert unknown.error.ename == "UsageError" and "colour" in unknown.error.evalue, unknown
+
+
+def test_the_papers_run_experiment_takes_a_list_of_platforms(compare_workspace):
+    """The paper's interactive_helpers: @cloud_function(platforms=[...]) and
+    run_experiment(platform=[Platform.LOCAL, Platform.IBM]) give a DataFrame
+    with each platform's runs."""
+    (cell,) = compare_workspace.run('''from platforms.jupyter.interactive_helpers import *
+
+@cloud_function(platforms=[Platform.LOCAL, Platform.IBM], memory=256)
+def greeter(request, context):
+    return {"hi": request["name"], "runtime": 5}
+
+frame = run_experiment(function=greeter, experiment={"experimentName": "paper", "payloads": [{"name": "x"}],
+                                                     "runs": 4, "threads": 2},
+                       platform=[Platform.LOCAL, Platform.IBM], platform_order="sequential")
+print(type(frame).__name__, frame.groupby("endpoint").size().to_dict(), frame["billedDuration"].tolist()[:1])''')
+    last = cell.ok().stdout.splitlines()[-1]
+    assert last == "DataFrame {'ibm': 4, 'local': 4} [5.0]", cell
