@@ -411,11 +411,14 @@ static void experiments_begin(struct experiments_run *run, const char *functions
         requests_publish(experiments->requests, parent, "stream",
                          json_pack("{s:s, s:s+}", "name", "stderr", "text", "warning: ", json_string_value(warning)));
     char line[1200];
-    snprintf(line, sizeof line, "Experiment %s: %d runs x %d iterations%s%s on %s, %d at a time; rows in %s\n",
+    int several = session_platform_count(run->session) > 1;
+    snprintf(line, sizeof line, "Experiment %s: %d runs x %d iterations%s%s on %s%s, %d at a time%s; rows in %s\n",
              experiment->name, experiment->runs, experiment->iterations,
              experiment->memory_count ? " x memory settings" : "",
-             session_stage_count(run->session) > 1 ? " through a pipeline" : "", session_platform(run->session),
-             experiment->threads, session_folder(run->session));
+             session_stage_count(run->session) > 1 ? " through a pipeline" : "", several ? "each of " : "",
+             session_platform(run->session), experiment->threads,
+             !several ? "" : experiment->platforms_sequential ? ", one platform after another" : " on each, all at once",
+             session_folder(run->session));
     requests_publish(experiments->requests, parent, "stream", json_pack("{s:s, s:s}", "name", "stdout", "text", line));
     snprintf(run->display_id, sizeof run->display_id, "experiment-%s-%lld", experiment->name, clock_mono_ms());
     requests_publish(experiments->requests, parent, "display_data",

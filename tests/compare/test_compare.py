@@ -130,6 +130,10 @@ def test_the_same_runs_on_every_platform_at_once(compare_workspace):
     shown = experiment.stdout + "\n".join(json.dumps(d) for d in experiment.displays)
     assert "by platform:" in shown and "runs on this machine: no charge" in shown, shown[:2000]
     assert re.search(r"cost \$[0-9.]+: local \$0", shown), shown[:2000]
+    assert "on each of local, gcf, ibm, 3 at a time on each, all at once;" in experiment.stdout, experiment
+    runtime_chart = next(d for d in experiment.displays if "Runtime by memory setting" in json.dumps(d))
+    for platform in ("local", "gcf", "ibm"):  # a distribution per platform
+        assert f"configured memory \u00b7 {platform} p50" in runtime_chart["data"]["text/plain"], runtime_chart
     concurrency = next(d for d in experiment.displays if "Runs in flight" in json.dumps(d))
     for platform in ("local", "gcf", "ibm"):
         assert f"in flight on {platform}" in json.dumps(concurrency), platform
