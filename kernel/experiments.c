@@ -556,14 +556,12 @@ static json_t *experiments_load_report(const struct experiments_found *found, ch
     json_t *rows = results_load_rows(found->path, err, err_size);
     if (rows == NULL)
         return NULL;
-    struct stats *stats = stats_new();
-    size_t i;
-    json_t *row;
-    json_array_foreach(rows, i, row)
-        stats_add(stats, row);
-    json_t *report = stats_report(stats);
-    stats_free(stats);
+    json_t *report = stats_report_rows(rows);
     json_decref(rows);
+    if (report == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
     char path[2200];
     snprintf(path, sizeof path, "%s/summary.json", found->path);
     json_t *summary = json_load_file(path, 0, NULL);

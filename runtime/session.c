@@ -633,14 +633,10 @@ static json_t *session_summary(struct session *session)
         return json_deep_copy(session->lanes[0].summary);
     char err[512];
     json_t *rows = results_load_rows(session->folder, err, sizeof err);
-    struct stats *stats = stats_new();
-    size_t i;
-    json_t *row;
-    json_array_foreach(rows, i, row)
-        stats_add(stats, row);
-    json_t *summary = stats_report(stats);
-    stats_free(stats);
+    json_t *summary = stats_report_rows(rows);
     json_decref(rows);
+    if (summary == NULL)
+        return NULL;
     const char *status = "complete";
     long long retries = 0, abandoned = 0;
     for (int l = 0; l < session->lane_count; l++) {

@@ -442,3 +442,17 @@ json_t *stats_report(const struct stats *stats)
     json_object_set_new(report, "platforms", platforms);
     return report;
 }
+
+json_t *stats_report_rows(const json_t *rows)
+{
+    struct stats *stats = stats_new();
+    if (stats == NULL)
+        return NULL;
+    size_t i;
+    const json_t *row;
+    json_array_foreach(rows, i, row)
+        stats_add(stats, row);
+    json_t *report = stats_report(stats);
+    stats_free(stats);
+    return report;
+}

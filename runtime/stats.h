@@ -35,6 +35,10 @@ json_t *stats_summary(const struct stats *stats);
  * disagree. */
 json_t *stats_report(const struct stats *stats);
 
+/* stats_report of ROWS (an array of rows: runs.jsonl read back), for
+ * %results and for an experiment across platforms. */
+json_t *stats_report_rows(const json_t *rows);
+
 /* Concurrency over time as [[t_seconds, in_flight], ...] steps (at most
  * MAX_POINTS, evenly thinned), for the chart. */
 json_t *stats_concurrency_series(const struct stats *stats, size_t max_points);

@@ -30,13 +30,7 @@ static json_t *row(double send, double receive, double runtime, int memory, int 
 
 static json_t *report_of(json_t *rows)
 {
-    struct stats *stats = stats_new();
-    size_t i;
-    json_t *r;
-    json_array_foreach(rows, i, r)
-        stats_add(stats, r);
-    json_t *report = stats_report(stats);
-    stats_free(stats);
+    json_t *report = stats_report_rows(rows);
     json_decref(rows);
     return report;
 }
