@@ -170,16 +170,19 @@ print(sorted({row["endpoint"] for row in rows}), len(rows))''')
 
 
 def test_wrong_platform_options_say_what_to_do(compare_workspace):
-    deployed, missing, order, unknown = compare_workspace.run(
+    deployed, missing, order, unknown, nowhere = compare_workspace.run(
         SLEEPER.replace("local,gcf,ibm", "local"),
         '%%experiment sleeper platforms=local,ibm\n{"runs": 1, "threads": 1}',
         '%%experiment sleeper platform_order=sideways\n{"runs": 1, "threads": 1}',
-        '%%experiment sleeper colour=blue\n{"runs": 1, "threads": 1}')
+        '%%experiment sleeper colour=blue\n{"runs": 1, "threads": 1}',
+        '%%experiment sleeper\n{"runs": 1, "threads": 1, "platforms": ["nowhere"]}')
     deployed.ok()
     assert missing.error.ename == "NotDeployed", missing
     assert "sleeper is not deployed on ibm from this folder" in missing.error.evalue, missing
     assert order.error.ename == "InvalidExperiment" and "platformOrder must be" in order.error.evalue, order
     assert unknown.error.ename == "UsageError" and "colour" in unknown.error.evalue, unknown
+    assert nowhere.error.ename == "InvalidExperiment", nowhere
+    assert nowhere.error.evalue.startswith("platforms: unknown platform 'nowhere'; choose from local, "), nowhere
 
 
 def test_the_papers_run_experiment_takes_a_list_of_platforms(compare_workspace):
