@@ -340,8 +340,16 @@ enum session_error session_open(struct session *session, const json_t *experimen
             const char *named = json_string_value(json_object_get(file, "platform"));
             json_t *stage = json_pack("{s:s, s:s}", "name", json_string_value(json_object_get(file, "function")),
                                       "platform", strcmp(named, "HTTP") == 0 ? "HTTP" : platforms_from_faas_runner(named));
-            if (strcmp(named, "HTTP") == 0)
+            if (strcmp(named, "HTTP") == 0) {
                 json_object_set(stage, "endpoint", json_object_get(file, "endpoint"));
+            } else { /* billed for the memory its deploy record has, if it was deployed from here */
+                const char *ours = platforms_from_faas_runner(named);
+                json_t *deployment = cloud_describe(session->cloud, json_string_value(json_object_get(file, "function")),
+                                                    ours);
+                target_bill(session->lanes[0].targets[i], prices_find(session->prices, ours, NULL),
+                            (int)json_integer_value(json_object_get(deployment, "memory_mb")));
+                json_decref(deployment);
+            }
             json_array_append_new(stages, stage);
         }
         json_object_set_new(pipelines, platform[0] ? platform : "HTTP", stages);

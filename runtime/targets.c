@@ -144,11 +144,7 @@ struct target *target_function(struct cloud *cloud, const char *function, const 
     else
         cloud_platform_of(cloud, function, target->platform, sizeof target->platform);
     cloud_remote_name(cloud, function, target->platform, target->remote, sizeof target->remote);
-    target->price = price;
-    target->memory_mb = memory_mb;
-    /* Lambda says what it billed in the REPORT line at the end of the log:
-     * asked for (a few KB more per answer) only where runs are billed */
-    target->invoke_flags = price != NULL && strcmp(target->platform, "aws") == 0 ? PLATFORM_INVOKE_LOG : 0;
+    target_bill(target, price, memory_mb);
     target->runner = (struct runner_target){target, target->function, target->platform, target_function_invoke,
                                             target_function_set_memory, 1, target_function_prepare,
                                             target_function_preparing, target_function_annotate};
@@ -242,6 +238,15 @@ struct target *target_http(struct http_engine *engine, const char *function, con
     target->runner = (struct runner_target){target, target->function, target->endpoint, target_http_invoke, NULL, 0,
                                             target_http_prepare, target_http_preparing, NULL};
     return target;
+}
+
+void target_bill(struct target *target, const struct price *price, int memory_mb)
+{
+    target->price = price;
+    target->memory_mb = memory_mb;
+    /* Lambda says what it billed in the REPORT line at the end of the log:
+     * asked for (a few KB more per answer) only where runs are billed */
+    target->invoke_flags = price != NULL && strcmp(target->platform, "aws") == 0 ? PLATFORM_INVOKE_LOG : 0;
 }
 
 const char *target_platform(const struct target *target)

@@ -25,6 +25,10 @@ struct target;
 struct target *target_function(struct cloud *cloud, const char *function, const char *platform,
                                const struct price *price, int memory_mb);
 
+/* Bills a platform function's runs at PRICE (NULL: not billed) for
+ * MEMORY_MB (0 when unknown), when the prices are read after it was made. */
+void target_bill(struct target *target, const struct price *price, int memory_mb);
+
 /* The platform a target's calls go to ("" for an HTTP endpoint). */
 const char *target_platform(const struct target *target);
 

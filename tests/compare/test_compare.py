@@ -201,3 +201,22 @@ frame = run_experiment(function=greeter, experiment={"experimentName": "paper", 
 print(type(frame).__name__, frame.groupby("endpoint").size().to_dict(), frame["billedDuration"].tolist()[:1])''')
     last = cell.ok().stdout.splitlines()[-1]
     assert last == "DataFrame {'ibm': 4, 'local': 4} [5.0]", cell
+
+
+def test_faas_runners_function_files_are_billed_too(compare_workspace):
+    """`faaset run` with a FaaS Runner function file naming IBM: the runs of
+    a function deployed from the folder are billed at its recorded memory."""
+    deployed, = compare_workspace.run(SLEEPER.replace("local,gcf,ibm", "ibm"))
+    deployed.ok()
+    folder = compare_workspace.folder
+    (folder / "function.json").write_text(json.dumps({"function": "sleeper", "platform": "IBM"}))
+    (folder / "experiment.json").write_text(json.dumps({"experimentName": "from-cli", "payloads": [{"sleep": 0.1}],
+                                                        "runs": 2, "threads": 2}))
+    result = compare_workspace.cli("run", "-f", "function.json", "-e", "experiment.json", "-o", "out")
+    assert result.returncode == 0, result.stderr
+    (runs,) = list((folder / "out" / "sleeper").glob("from-cli-*/runs.jsonl"))
+    rows = [json.loads(line) for line in runs.read_text().splitlines()]
+    assert len(rows) == 2 and all(r["endpoint"] == "ibm" and r["billedMemory"] == 256 for r in rows), rows
+    assert all(r["cost"] == pytest.approx(cost(r, PRICES["ibm"]), rel=1e-9) for r in rows), rows
+    summary = json.loads((runs.parent / "summary.json").read_text())
+    assert summary["costs"]["total"] == pytest.approx(sum(r["cost"] for r in rows), rel=1e-9), summary["costs"]
