@@ -436,6 +436,10 @@ static void cli_on_run_finished(void *ctx, const json_t *summary)
     json_t *shown = json_deep_copy(summary);
     json_object_del(shown, "concurrencySeries");
     json_object_del(shown, "latencySeries");
+    size_t i;
+    json_t *platform;
+    json_array_foreach(json_object_get(shown, "platforms"), i, platform)
+        json_object_del(platform, "concurrencySeries");
     char *text = json_dumps(shown, JSON_INDENT(2) | JSON_REAL_PRECISION(16));
     printf("%s\n", text ? text : "{}");
     free(text);
