@@ -351,14 +351,8 @@ static void experiments_on_finished(void *ctx, const json_t *summary)
     }
     const char *status = json_string_value(json_object_get(summary, "status"));
     if (run->reply != NULL) {
-        json_t *shown = json_deep_copy(summary);
-        json_object_del(shown, "concurrencySeries");
-        json_object_del(shown, "latencySeries");
+        json_t *shown = stats_without_series(summary);
         json_object_del(shown, "endTime");
-        size_t i;
-        json_t *platform;
-        json_array_foreach(json_object_get(shown, "platforms"), i, platform)
-            json_object_del(platform, "concurrencySeries");
         run->reply(run->reply_ctx, json_pack("{s:s, s:s, s:o, s:b}", "status", "ok", "folder",
                                              session_folder(run->session), "summary", shown, "interrupted",
                                              status != NULL && strcmp(status, "complete") != 0));

@@ -506,13 +506,7 @@ static void session_end(struct session *session, const json_t *summary)
     clock_iso8601_now(end);
     json_t *shown = json_deep_copy(summary);
     json_object_set_new(shown, "endTime", json_string(end));
-    json_t *kept = json_deep_copy(shown);
-    json_object_del(kept, "concurrencySeries");
-    json_object_del(kept, "latencySeries");
-    size_t i;
-    json_t *platform;
-    json_array_foreach(json_object_get(kept, "platforms"), i, platform)
-        json_object_del(platform, "concurrencySeries");
+    json_t *kept = stats_without_series(shown);
     results_close(session->store, kept);
     session->store = NULL;
     json_decref(kept);

@@ -456,3 +456,15 @@ json_t *stats_report_rows(const json_t *rows)
     stats_free(stats);
     return report;
 }
+
+json_t *stats_without_series(const json_t *report)
+{
+    json_t *kept = json_deep_copy(report);
+    json_object_del(kept, "concurrencySeries");
+    json_object_del(kept, "latencySeries");
+    size_t i;
+    json_t *platform;
+    json_array_foreach(json_object_get(kept, "platforms"), i, platform)
+        json_object_del(platform, "concurrencySeries");
+    return kept;
+}

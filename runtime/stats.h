@@ -35,6 +35,11 @@ json_t *stats_summary(const struct stats *stats);
  * disagree. */
 json_t *stats_report(const struct stats *stats);
 
+/* A copy of REPORT without its chart series (concurrencySeries,
+ * latencySeries, each platform's concurrencySeries): what summary.json
+ * and the front ends' answers keep. */
+json_t *stats_without_series(const json_t *report);
+
 /* stats_report of ROWS (an array of rows: runs.jsonl read back), for
  * %results and for an experiment across platforms. */
 json_t *stats_report_rows(const json_t *rows);

@@ -379,6 +379,13 @@ static void test_by_platform(void)
     const json_t *groups = json_object_get(report, "groups");
     CHECK(json_array_size(groups) == 2);
     CHECK(strcmp(json_string_value(json_object_get(json_array_get(groups, 0), "platform")), "ibm") == 0);
+    /* what summary.json keeps: the figures without the chart series */
+    json_t *kept = stats_without_series(report);
+    CHECK(json_object_get(kept, "concurrencySeries") == NULL && json_object_get(kept, "latencySeries") == NULL);
+    CHECK(json_object_get(json_array_get(json_object_get(kept, "platforms"), 0), "concurrencySeries") == NULL);
+    CHECK(number(json_array_get(json_object_get(kept, "platforms"), 0), "runs", NULL) == 2);
+    CHECK(json_object_get(report, "concurrencySeries") != NULL); /* a copy: the report keeps them */
+    json_decref(kept);
     json_decref(report);
     stats_free(stats);
 }
