@@ -18,6 +18,7 @@
 #include "pyhost.h"
 #include "reactor.h"
 #include "session.h"
+#include "stats.h"
 #include "upcalls.h"
 
 struct cli {
@@ -133,9 +134,7 @@ static void cli_print_warnings(const struct cli *cli)
 static void cli_on_experiment_call_finished(void *ctx, const json_t *summary)
 {
     struct cli *cli = ctx;
-    json_t *shown = json_deep_copy(summary);
-    json_object_del(shown, "concurrencySeries");
-    json_object_del(shown, "latencySeries");
+    json_t *shown = stats_without_series(summary);
     const char *status = json_string_value(json_object_get(summary, "status"));
     cli->experiment_reply(cli->experiment_reply_ctx,
                           json_pack("{s:s, s:s, s:o, s:b}", "status", "ok", "folder", session_folder(cli->session),
@@ -433,9 +432,7 @@ int cli_delete(int argc, char **argv)
 static void cli_on_run_finished(void *ctx, const json_t *summary)
 {
     struct cli *cli = ctx;
-    json_t *shown = json_deep_copy(summary);
-    json_object_del(shown, "concurrencySeries");
-    json_object_del(shown, "latencySeries");
+    json_t *shown = stats_without_series(summary);
     char *text = json_dumps(shown, JSON_INDENT(2) | JSON_REAL_PRECISION(16));
     printf("%s\n", text ? text : "{}");
     free(text);

@@ -125,16 +125,32 @@ static void experiment_charts_concurrency(json_t *charts, const json_t *report, 
     snprintf(chart.title, sizeof chart.title, "Runs in flight over time (%s)",
              from_function ? "the function's start and end times" : "the client's send and receive times");
     snprintf(chart.subtitle, sizeof chart.subtitle, "%s", subtitle);
-    snprintf(chart.x_label, sizeof chart.x_label, "time since the first %s (s)", from_function ? "start" : "send");
+    snprintf(chart.x_label, sizeof chart.x_label, "time since the first %s%s (s)", from_function ? "start" : "send",
+             json_array_size(json_object_get(report, "platforms")) > 1 ? " (each platform's: since its own)" : "");
     snprintf(chart.y_label, sizeof chart.y_label, "runs in flight");
     snprintf(chart.series_title, sizeof chart.series_title, "series");
     double last = 0;
     size_t i;
     const json_t *point;
+    const json_t *platforms = json_object_get(report, "platforms");
+    int several = json_array_size(platforms) > 1;
     json_array_foreach(series, i, point) {
         double x = json_number_value(json_array_get(point, 0)), y = json_number_value(json_array_get(point, 1));
-        json_array_append_new(chart.values, json_pack("{s:f, s:f, s:s}", "x", x, "y", y, "series", "in flight"));
+        json_array_append_new(chart.values, json_pack("{s:f, s:f, s:s}", "x", x, "y", y, "series",
+                                                      several ? "in flight, all platforms" : "in flight"));
         last = fmax(last, x);
+    }
+    /* across platforms, each platform's own line too, from its own first start */
+    size_t p;
+    const json_t *platform;
+    json_array_foreach(several ? platforms : NULL, p, platform) {
+        char label[160];
+        snprintf(label, sizeof label, "in flight on %.120s", json_string_value(json_object_get(platform, "platform")));
+        json_array_foreach(json_object_get(platform, "concurrencySeries"), i, point) {
+            double x = json_number_value(json_array_get(point, 0)), y = json_number_value(json_array_get(point, 1));
+            json_array_append_new(chart.values, json_pack("{s:f, s:f, s:s}", "x", x, "y", y, "series", label));
+            last = fmax(last, x);
+        }
     }
     double mean = experiment_charts_number(concurrency, "mean"), peak = experiment_charts_number(concurrency, "peak");
     if (isfinite(mean)) {

@@ -132,6 +132,104 @@ static void experiments_add_row(struct buffer *html, struct buffer *text, const 
     buffer_printf(text, "  %-22s p50 %9.2f  p90 %9.2f  p99 %9.2f\n", label, p50, p90, p99);
 }
 
+/* USD as people read it: "$0", "$0.0000128", "$1.2345". */
+static void experiments_format_cost(double usd, char *out, size_t size)
+{
+    if (usd == 0)
+        snprintf(out, size, "$0");
+    else if (usd < 0.01)
+        snprintf(out, size, "$%.7f", usd);
+    else
+        snprintf(out, size, "$%.4f", usd);
+}
+
+/* What the runs cost, from SUMMARY's "costs": the total and each platform's
+ * (or why it is not known), as a table row and a text line. */
+static void experiments_add_costs(struct buffer *html, struct buffer *text, const json_t *costs)
+{
+    if (!json_is_object(costs))
+        return;
+    char total[64];
+    experiments_format_cost(json_number_value(json_object_get(costs, "total")), total, sizeof total);
+    struct buffer parts = {0};
+    size_t i;
+    json_t *platform;
+    json_array_foreach(json_object_get(costs, "platforms"), i, platform) {
+        const json_t *cost = json_object_get(platform, "cost");
+        const char *note = json_string_value(json_object_get(platform, "note")) ?: "";
+        char figure[64];
+        experiments_format_cost(json_number_value(cost), figure, sizeof figure);
+        if (json_is_null(cost)) /* the note says the price is unknown and where to add it */
+            buffer_printf(&parts, "%s%s", i ? "; " : "", note);
+        else if (json_number_value(cost) == 0 && *note) /* why it is free */
+            buffer_printf(&parts, "%s%s %s, %s", i ? "; " : "", json_string_value(json_object_get(platform, "platform")),
+                          figure, note);
+        else
+            buffer_printf(&parts, "%s%s %s", i ? "; " : "", json_string_value(json_object_get(platform, "platform")),
+                          figure);
+    }
+    const char *known = json_is_true(json_object_get(costs, "complete")) ? "" : " (known prices only)";
+    buffer_printf(html, "<tr><td>cost</td><td colspan=3>%s%s: ", total, known);
+    buffer_puts_html(html, parts.data ? parts.data : "");
+    buffer_puts(html, "</td></tr>");
+    buffer_printf(text, "  cost %s%s: %s\n", total, known, parts.data ? parts.data : "");
+    buffer_free(&parts);
+}
+
+/* Across platforms: one row per platform, side by side (runs, cold and
+ * warm, concurrency, runtime and latency p50 / p90 / p99, cost). */
+static void experiments_add_platforms(struct buffer *html, struct buffer *text, const json_t *summary)
+{
+    const json_t *platforms = json_object_get(summary, "platforms");
+    if (json_array_size(platforms) < 2)
+        return;
+    buffer_puts(html, "<table><caption>by platform</caption><tr><th>platform</th><th>runs</th><th>failed</th>"
+                      "<th>cold / warm</th><th>concurrency peak / mean</th><th>runtime p50 / p90 / p99 (ms)</th>"
+                      "<th>latency p50 / p90 / p99 (ms)</th><th>cost</th></tr>");
+    buffer_puts(text, "  by platform:\n");
+    size_t i;
+    json_t *one;
+    json_array_foreach(platforms, i, one) {
+        const char *name = json_string_value(json_object_get(one, "platform")) ?: "";
+        long long runs = (long long)json_integer_value(json_object_get(one, "runs"));
+        long long failed = runs - (long long)json_integer_value(json_object_get(one, "successes"));
+        long long cold = (long long)json_integer_value(json_object_get(one, "newContainers"));
+        long long warm = (long long)json_integer_value(json_object_get(one, "warmRuns"));
+        const json_t *concurrency = json_object_get(one, "concurrency");
+        const json_t *runtime = json_object_get(one, "runtime"), *latency = json_object_get(one, "latency");
+        char cost[64] = "-";
+        size_t k;
+        json_t *priced;
+        json_array_foreach(json_object_get(json_object_get(summary, "costs"), "platforms"), k, priced) {
+            const json_t *usd = json_object_get(priced, "cost");
+            if (strcmp(json_string_value(json_object_get(priced, "platform")) ?: "", name) != 0)
+                continue;
+            if (json_is_null(usd))
+                snprintf(cost, sizeof cost, "unknown");
+            else
+                experiments_format_cost(json_number_value(usd), cost, sizeof cost);
+        }
+        double figures[6];
+        const json_t *from[6] = {runtime, runtime, runtime, latency, latency, latency};
+        const char *keys[6] = {"p50", "p90", "p99", "p50", "p90", "p99"};
+        for (int f = 0; f < 6; f++)
+            figures[f] = json_number_value(json_object_get(from[f], keys[f]));
+        buffer_puts(html, "<tr><td>");
+        buffer_puts_html(html, name);
+        buffer_printf(html, "</td><td>%lld</td><td>%lld</td><td>%lld / %lld</td><td>%lld / %.1f</td>"
+                            "<td>%.2f / %.2f / %.2f</td><td>%.2f / %.2f / %.2f</td><td>%s</td></tr>",
+                      runs, failed, cold, warm, (long long)json_integer_value(json_object_get(concurrency, "peak")),
+                      json_number_value(json_object_get(concurrency, "mean")), figures[0], figures[1], figures[2],
+                      figures[3], figures[4], figures[5], cost);
+        buffer_printf(text, "    %-8s runs %lld, failed %lld, cold %lld, warm %lld, concurrency peak %lld mean %.1f; "
+                            "runtime p50 %.2f p90 %.2f p99 %.2f; latency p50 %.2f p90 %.2f p99 %.2f; cost %s\n",
+                      name, runs, failed, cold, warm, (long long)json_integer_value(json_object_get(concurrency, "peak")),
+                      json_number_value(json_object_get(concurrency, "mean")), figures[0], figures[1], figures[2],
+                      figures[3], figures[4], figures[5], cost);
+    }
+    buffer_puts(html, "</table>");
+}
+
 /* Publishes the figures of SUMMARY as a table (HTML and text). Every part
  * grows as needed: an experiment may fail in any number of ways. */
 static void experiments_publish_summary(struct requests *requests, const json_t *parent, const char *name,
@@ -173,7 +271,10 @@ static void experiments_publish_summary(struct requests *requests, const json_t 
         buffer_puts(&html, "</td></tr>");
         buffer_printf(&text, "  %s\n", restore);
     }
-    buffer_printf(&html, "</table><p>Rows: <code>%s</code></p>", folder);
+    experiments_add_costs(&html, &text, json_object_get(summary, "costs"));
+    buffer_puts(&html, "</table>");
+    experiments_add_platforms(&html, &text, summary);
+    buffer_printf(&html, "<p>Rows: <code>%s</code></p>", folder);
     if (html.failed || text.failed || failures.failed)
         log_error("out of memory: the summary of %s is not shown", name);
     else
@@ -250,9 +351,7 @@ static void experiments_on_finished(void *ctx, const json_t *summary)
     }
     const char *status = json_string_value(json_object_get(summary, "status"));
     if (run->reply != NULL) {
-        json_t *shown = json_deep_copy(summary);
-        json_object_del(shown, "concurrencySeries");
-        json_object_del(shown, "latencySeries");
+        json_t *shown = stats_without_series(summary);
         json_object_del(shown, "endTime");
         run->reply(run->reply_ctx, json_pack("{s:s, s:s, s:o, s:b}", "status", "ok", "folder",
                                              session_folder(run->session), "summary", shown, "interrupted",
@@ -306,11 +405,14 @@ static void experiments_begin(struct experiments_run *run, const char *functions
         requests_publish(experiments->requests, parent, "stream",
                          json_pack("{s:s, s:s+}", "name", "stderr", "text", "warning: ", json_string_value(warning)));
     char line[1200];
-    snprintf(line, sizeof line, "Experiment %s: %d runs x %d iterations%s%s on %s, %d at a time; rows in %s\n",
+    int several = session_platform_count(run->session) > 1;
+    snprintf(line, sizeof line, "Experiment %s: %d runs x %d iterations%s%s on %s%s, %d at a time%s; rows in %s\n",
              experiment->name, experiment->runs, experiment->iterations,
              experiment->memory_count ? " x memory settings" : "",
-             session_stage_count(run->session) > 1 ? " through a pipeline" : "", session_platform(run->session),
-             experiment->threads, session_folder(run->session));
+             session_stage_count(run->session) > 1 ? " through a pipeline" : "", several ? "each of " : "",
+             session_platform(run->session), experiment->threads,
+             !several ? "" : experiment->platforms_sequential ? ", one platform after another" : " on each, all at once",
+             session_folder(run->session));
     requests_publish(experiments->requests, parent, "stream", json_pack("{s:s, s:s}", "name", "stdout", "text", line));
     snprintf(run->display_id, sizeof run->display_id, "experiment-%s-%lld", experiment->name, clock_mono_ms());
     requests_publish(experiments->requests, parent, "display_data",
@@ -448,19 +550,19 @@ static json_t *experiments_load_report(const struct experiments_found *found, ch
     json_t *rows = results_load_rows(found->path, err, err_size);
     if (rows == NULL)
         return NULL;
-    struct stats *stats = stats_new();
-    size_t i;
-    json_t *row;
-    json_array_foreach(rows, i, row)
-        stats_add(stats, row);
-    json_t *report = stats_report(stats);
-    stats_free(stats);
+    json_t *report = stats_report_rows(rows);
     json_decref(rows);
+    if (report == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
     char path[2200];
     snprintf(path, sizeof path, "%s/summary.json", found->path);
     json_t *summary = json_load_file(path, 0, NULL);
     const char *status = json_string_value(json_object_get(summary, "status"));
     json_object_set_new(report, "status", json_string(status ? status : "incomplete (the kernel stopped before it ended)"));
+    if (json_object_get(summary, "costs") != NULL) /* what the runs cost, with the prices of the day they ran */
+        json_object_set(report, "costs", json_object_get(summary, "costs"));
     json_decref(summary);
     return report;
 }

@@ -106,7 +106,10 @@ static const struct magic {
      "grouping keys. Every run is a row in faaset-results/FUNCTION/NAME-TIME/ (runs.csv, runs.jsonl), written\n"
      "as it completes; a progress display updates in place and a summary ends the cell. Interrupt stops it\n"
      "within two seconds, keeping every finished row. With several functions each run goes through them in\n"
-     "turn (3_pipeline_stage); passPayloads feeds each result to the next, renamed by transitions.",
+     "turn (3_pipeline_stage); passPayloads feeds each result to the next, renamed by transitions.\n"
+     "platforms=aws,gcf runs the same runs on each platform (default: every platform the function is deployed\n"
+     "to), all at once or with platform_order=sequential one after another; the summary compares them and says\n"
+     "what the runs cost (runtime/prices.json, or faaset-prices.json beside the notebook).",
      NULL, magics_experiment_cell},
     {"%experiment", "%experiment FUNCTION [FUNCTION2 ...] FILE.json",
      "Like %%experiment, with the experiment read from a FaaS Runner experiment file.",
@@ -589,6 +592,43 @@ static enum magics_outcome magics_cloud_function_cell(const struct magics_contex
     return MAGICS_RUNTIME_REQUEST;
 }
 
+/* The KEY=VALUE words among FUNCTION's (SIZE bytes: the %%experiment line
+ * after the magic) taken out of it into EXPERIMENT: `platforms=aws,gcf`
+ * and `platform_order=parallel|sequential` (the line's win over the
+ * body's). Returns 0, or -1 with ERR. */
+static int magics_experiment_options(char *function, size_t size, json_t *experiment, char *err, size_t err_size)
+{
+    char names[1100] = "", *words_at = NULL;
+    size_t used = 0;
+    for (char *word = strtok_r(function, " \t", &words_at); word != NULL; word = strtok_r(NULL, " \t", &words_at)) {
+        char *equals = strchr(word, '=');
+        if (equals == NULL) {
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%.200s", used ? " " : "", word);
+            if (used >= sizeof names)
+                used = sizeof names - 1;
+            continue;
+        }
+        *equals = '\0';
+        char *value = equals + 1, *names_at = NULL;
+        if (strcmp(word, "platforms") == 0) {
+            json_t *list = json_array();
+            for (char *name = strtok_r(value, ",", &names_at); name != NULL; name = strtok_r(NULL, ",", &names_at))
+                json_array_append_new(list, json_string(name));
+            json_object_set_new(experiment, "platforms", list);
+        } else if (strcmp(word, "platform_order") == 0) {
+            json_object_set_new(experiment, "platformOrder", json_string(value));
+        } else {
+            snprintf(err, err_size,
+                     "unknown option '%.64s' on the %%%%experiment line: it takes platforms=aws,gcf and "
+                     "platform_order=parallel|sequential; FaaS Runner's keys go in the JSON body",
+                     word);
+            return -1;
+        }
+    }
+    snprintf(function, size, "%s", names);
+    return 0;
+}
+
 /* `%%experiment FUNCTION [FUNCTION2 ...]` with the experiment as JSON below. */
 static enum magics_outcome magics_experiment_cell(const struct magics_context *m, const struct message *msg,
                                                   const char *args, const char *body, int body_line, json_t **request)
@@ -602,7 +642,10 @@ static enum magics_outcome magics_experiment_cell(const struct magics_context *m
     function[strcspn(function, "#")] = '\0';
     json_error_t json_err;
     json_t *experiment = *body ? json_loads(body, 0, &json_err) : json_object();
-    if (function[0] == '\0') {
+    char err[400] = "";
+    if (json_is_object(experiment) && magics_experiment_options(function, sizeof function, experiment, err, sizeof err) < 0) {
+        requests_fail_execute(m->requests, "UsageError", err);
+    } else if (function[0] == '\0') {
         requests_fail_execute(m->requests, "UsageError",
                               "usage: %%experiment FUNCTION, with the experiment as the cell's JSON body");
     } else if (experiment == NULL) {
@@ -687,6 +730,11 @@ static void magics_experiment_file(const struct magics_context *m, const char *a
         char evalue[1000];
         snprintf(evalue, sizeof evalue, "cannot read the experiment file %.300s: %s", path, err);
         requests_fail_execute(m->requests, "InvalidExperiment", evalue);
+        return;
+    }
+    if (json_is_object(experiment) && magics_experiment_options(function, sizeof function, experiment, err, sizeof err) < 0) {
+        requests_fail_execute(m->requests, "UsageError", err);
+        json_decref(experiment);
         return;
     }
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;

@@ -913,10 +913,13 @@ void cloud_platform_of(struct cloud *cloud, const char *name, char *out, size_t 
     json_decref(listing);
 }
 
-json_t *cloud_describe(struct cloud *cloud, const char *name)
+json_t *cloud_describe(struct cloud *cloud, const char *name, const char *on)
 {
     char platform[CLOUD_PLATFORM_NAME_SIZE];
-    cloud_platform_of(cloud, name, platform, sizeof platform);
+    if (on != NULL)
+        snprintf(platform, sizeof platform, "%s", platforms_canonical(on));
+    else
+        cloud_platform_of(cloud, name, platform, sizeof platform);
     struct deploy_record record;
     char err[512];
     if (deploy_state_read(cloud->workdir, platform, name, &record, err, sizeof err) != 1)
@@ -1074,8 +1077,8 @@ static void cloud_on_memory_set(void *ctx, const struct platform_outcome *outcom
 }
 
 /* Sets NAME's memory; once set, its record gets MEMORY_MB and CONFIG_HASH. */
-static void cloud_change_memory(struct cloud *cloud, const char *name, int memory_mb, const char *config_hash,
-                                cloud_done_fn done, void *ctx)
+static void cloud_change_memory(struct cloud *cloud, const char *name, const char *platform, int memory_mb,
+                                const char *config_hash, cloud_done_fn done, void *ctx)
 {
     struct cloud_memory_job *job = calloc(1, sizeof *job);
     char err[512];
@@ -1086,7 +1089,10 @@ static void cloud_change_memory(struct cloud *cloud, const char *name, int memor
     *job = (struct cloud_memory_job){.cloud = cloud, .done = done, .ctx = ctx, .memory_mb = memory_mb};
     snprintf(job->name, sizeof job->name, "%s", name);
     snprintf(job->config_hash, sizeof job->config_hash, "%s", config_hash);
-    cloud_platform_of(cloud, name, job->platform, sizeof job->platform);
+    if (platform != NULL)
+        snprintf(job->platform, sizeof job->platform, "%s", platforms_canonical(platform));
+    else
+        cloud_platform_of(cloud, name, job->platform, sizeof job->platform);
     char remote[180];
     cloud_remote_name(cloud, name, job->platform, remote, sizeof remote);
     if (platforms_set_memory(cloud->platforms, job->platform, remote, memory_mb, cloud_on_memory_set, job, err,
@@ -1096,22 +1102,49 @@ static void cloud_change_memory(struct cloud *cloud, const char *name, int memor
     }
 }
 
-void cloud_set_memory(struct cloud *cloud, const char *name, int memory_mb, cloud_done_fn done, void *ctx)
+void cloud_set_memory(struct cloud *cloud, const char *name, const char *platform, int memory_mb, cloud_done_fn done,
+                      void *ctx)
 {
-    cloud_change_memory(cloud, name, memory_mb, CLOUD_SET_BY_EXPERIMENT, done, ctx);
+    cloud_change_memory(cloud, name, platform, memory_mb, CLOUD_SET_BY_EXPERIMENT, done, ctx);
 }
 
-int cloud_record(struct cloud *cloud, const char *name, struct deploy_record *out, char *err, size_t err_size)
+int cloud_record(struct cloud *cloud, const char *name, const char *on, struct deploy_record *out, char *err,
+                 size_t err_size)
 {
     char platform[CLOUD_PLATFORM_NAME_SIZE];
-    cloud_platform_of(cloud, name, platform, sizeof platform);
+    if (on != NULL)
+        snprintf(platform, sizeof platform, "%s", platforms_canonical(on));
+    else
+        cloud_platform_of(cloud, name, platform, sizeof platform);
     return deploy_state_read(cloud->workdir, platform, name, out, err, err_size);
 }
 
-void cloud_restore_memory(struct cloud *cloud, const char *name, const struct deploy_record *saved,
-                          cloud_done_fn done, void *ctx)
+void cloud_restore_memory(struct cloud *cloud, const char *name, const char *platform,
+                          const struct deploy_record *saved, cloud_done_fn done, void *ctx)
 {
-    cloud_change_memory(cloud, name, saved->memory_mb, saved->config_hash, done, ctx);
+    cloud_change_memory(cloud, name, platform, saved->memory_mb, saved->config_hash, done, ctx);
+}
+
+json_t *cloud_deployed_platforms(struct cloud *cloud, const char *name)
+{
+    json_t *out = json_array();
+    struct cloud_function *function = cloud_find(cloud, name);
+    struct deploy_record record;
+    char err[512];
+    size_t i;
+    json_t *item;
+    if (function != NULL) {
+        json_array_foreach(function->platforms, i, item)
+            if (deploy_state_read(cloud->workdir, json_string_value(item), name, &record, err, sizeof err) == 1)
+                json_array_append(out, item);
+        return out;
+    }
+    json_t *listing = deploy_state_list(cloud->workdir);
+    json_array_foreach(listing, i, item)
+        if (strcmp(json_string_value(json_object_get(item, "name")) ?: "", name) == 0)
+            json_array_append(out, json_object_get(item, "platform"));
+    json_decref(listing);
+    return out;
 }
 
 int cloud_set_platform(struct cloud *cloud, const char *name, const json_t *settings, char *message,

@@ -72,24 +72,27 @@ json_t *cloud_traceback(const struct platform_outcome *outcome);
  * deploy state there; the outcome's `line` says what was done. */
 void cloud_delete(struct cloud *cloud, const char *name, const char *platform, cloud_done_fn done, void *ctx);
 
-/* Sets only the memory of NAME where it is deployed (experiments'
- * memorySettings). The state then records that the configuration no longer
+/* Sets only the memory of NAME on PLATFORM (NULL: where calls to it go;
+ * experiments' memorySettings). The state then records that the configuration no longer
  * matches the cell (config hash CLOUD_SET_BY_EXPERIMENT), so running the
  * cell again restores it. */
 #define CLOUD_SET_BY_EXPERIMENT "set-by-experiment"
-void cloud_set_memory(struct cloud *cloud, const char *name, int memory_mb, cloud_done_fn done, void *ctx);
+void cloud_set_memory(struct cloud *cloud, const char *name, const char *platform, int memory_mb, cloud_done_fn done,
+                      void *ctx);
 
-/* NAME's deploy record where its calls go (deploy_state.h): 1 and *OUT,
- * 0 when there is none, -1 with ERR when it cannot be read. */
-int cloud_record(struct cloud *cloud, const char *name, struct deploy_record *out, char *err, size_t err_size);
+/* NAME's deploy record on PLATFORM (NULL: where its calls go;
+ * deploy_state.h): 1 and *OUT, 0 when there is none, -1 with ERR when it
+ * cannot be read. */
+int cloud_record(struct cloud *cloud, const char *name, const char *platform, struct deploy_record *out, char *err,
+                 size_t err_size);
 
 /* After an experiment: sets NAME's memory back to SAVED's (its record from
  * before the experiment, what the cell deployed), then puts SAVED's memory
  * and config hash back in the record, unless the cell was run again
  * meanwhile. The outcome fails when the platform refused or the record
  * cannot be written. */
-void cloud_restore_memory(struct cloud *cloud, const char *name, const struct deploy_record *saved,
-                          cloud_done_fn done, void *ctx);
+void cloud_restore_memory(struct cloud *cloud, const char *name, const char *platform,
+                          const struct deploy_record *saved, cloud_done_fn done, void *ctx);
 
 /* The platform's name for NAME on PLATFORM (remote=), from this kernel or
  * the state on disk, into OUT. A call may carry it as `remote`, so that a
@@ -100,9 +103,15 @@ void cloud_remote_name(struct cloud *cloud, const char *name, const char *platfo
 #define CLOUD_PLATFORM_NAME_SIZE 32
 void cloud_platform_of(struct cloud *cloud, const char *name, char *out, size_t size);
 
-/* The record of NAME on its platform, for an experiment's metadata
- * (code hash, memory, ...), or NULL. */
-json_t *cloud_describe(struct cloud *cloud, const char *name);
+/* The record of NAME on PLATFORM (NULL: where its calls go), for an
+ * experiment's metadata: {"name", "platform"} and, when it is deployed,
+ * "code_hash", "config_hash", "deployed_at", "memory_mb", "timeout_s". */
+json_t *cloud_describe(struct cloud *cloud, const char *name, const char *platform);
+
+/* The platforms NAME is deployed to from this folder (a new array): those
+ * of its cell in this kernel that have a deploy record, in the cell's
+ * order, else every platform with a record on disk. */
+json_t *cloud_deployed_platforms(struct cloud *cloud, const char *name);
 
 /* What `?fn` shows about NAME: {"name", "run", "remote", "platforms":
  * [{"platform", "deployed", "code_hash", "config_hash", "deployed_at",

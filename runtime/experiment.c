@@ -8,6 +8,7 @@
 
 #include "cloud_options.h"
 #include "fsutil.h"
+#include "platform.h"
 #include "suggest.h"
 
 enum experiment_type { T_BOOL, T_INT, T_NUMBER, T_STRING, T_OBJECT, T_ARRAY, T_STRINGS, T_INTS, T_OBJECTS, T_ANY };
@@ -27,6 +28,7 @@ static const struct experiment_key experiment_keys[] = {
     {"removeDuplicateContainers", T_BOOL}, {"overlapFilter", T_STRING}, {"combineSheets", T_BOOL},
     {"experimentName", T_STRING}, {"passPayloads", T_BOOL}, {"transitions", T_OBJECT},
     {"callWithCLI", T_ANY}, {"openCSV", T_ANY},
+    {"platforms", T_STRINGS}, {"platformOrder", T_STRING},  /* faaset's: one experiment across platforms */
 };
 
 #define EXPERIMENT_KEY_COUNT (sizeof experiment_keys / sizeof experiment_keys[0])
@@ -156,6 +158,41 @@ static int experiment_check_keys(const json_t *raw, struct experiment *e, char *
     return 0;
 }
 
+/* `platforms` (names, each once) and `platformOrder` into E; -1 with ERR. */
+static int experiment_platforms(const json_t *raw, struct experiment *e, char *err, size_t err_size)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(raw, "platforms"), i, item) {
+        const char *name = json_string_value(item);
+        if (!platforms_is_known(name)) {
+            char names[256];
+            platforms_name_list(names, sizeof names);
+            snprintf(err, err_size, "platforms: unknown platform '%.64s'; choose from %s", name, names);
+            return -1;
+        }
+        const char *canonical = platforms_canonical(name);
+        int seen = 0;
+        for (int j = 0; j < e->platform_count; j++)
+            seen |= strcmp(e->platforms[j], canonical) == 0;
+        if (seen)
+            continue;
+        if (e->platform_count == EXPERIMENT_MAX_PLATFORMS) {
+            snprintf(err, err_size, "platforms: at most %d platforms", EXPERIMENT_MAX_PLATFORMS);
+            return -1;
+        }
+        snprintf(e->platforms[e->platform_count++], sizeof e->platforms[0], "%s", canonical);
+    }
+    const char *order = json_string_value(json_object_get(raw, "platformOrder"));
+    if (order != NULL && strcmp(order, "parallel") != 0 && strcmp(order, "sequential") != 0) {
+        snprintf(err, err_size, "platformOrder must be \"parallel\" (every platform at once) or \"sequential\" "
+                 "(one platform after another), not \"%.64s\"", order);
+        return -1;
+    }
+    e->platforms_sequential = order != NULL && strcmp(order, "sequential") == 0;
+    return 0;
+}
+
 int experiment_parse(const json_t *raw, const char *name_hint, const char *base_dir, struct experiment *e, char *err,
                      size_t err_size)
 {
@@ -166,7 +203,7 @@ int experiment_parse(const json_t *raw, const char *name_hint, const char *base_
         return -1;
     }
     e->source = json_deep_copy(raw);
-    if (experiment_check_keys(raw, e, err, err_size) < 0)
+    if (experiment_check_keys(raw, e, err, err_size) < 0 || experiment_platforms(raw, e, err, err_size) < 0)
         return -1;
     json_t *payloads = json_object_get(raw, "payloads");
     const char *folder = json_string_value(json_object_get(raw, "payloadFolder"));

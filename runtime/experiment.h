@@ -5,12 +5,17 @@
  * suggests the nearest known one; threads > runs is an error, as in FaaS
  * Runner. The payloads of a pass are dealt here: the list repeated until
  * there are `runs` of them, shuffled with `randomSeed` when asked (the
- * same order every time), each merged over `parentPayload`. */
+ * same order every time), each merged over `parentPayload`. faaset's own
+ * keys: `platforms` (the platforms to run the same runs on, each a known
+ * platform name) and `platformOrder` ("parallel", the default, or
+ * "sequential"). */
 #ifndef FAASET_EXPERIMENT_H
 #define FAASET_EXPERIMENT_H
 
 #include <jansson.h>
 #include <stddef.h>
+
+#define EXPERIMENT_MAX_PLATFORMS 8
 
 struct experiment {
     json_t *source;              /* the file as given */
@@ -29,6 +34,9 @@ struct experiment {
     int remove_duplicate_containers;
     int pass_payloads;
     json_t *transitions;         /* {"from": "to"}: keys renamed between pipeline stages */
+    char platforms[EXPERIMENT_MAX_PLATFORMS][32]; /* canonical names; none: where the function is deployed */
+    int platform_count;
+    int platforms_sequential;    /* platformOrder "sequential": one platform after another */
     char name[128];
     json_t *warnings;            /* array of strings */
 };

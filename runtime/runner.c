@@ -75,6 +75,7 @@ struct runner_record {
     char *error_type, *message;      /* copies, when it failed */
     const char *endpoint;            /* its target's */
     double send_epoch_ms, receive_epoch_ms, round_trip_ms;
+    double billed_ms;                /* the platform's, 0 when it did not say */
 };
 
 struct runner {
@@ -245,7 +246,7 @@ static void runner_keep(struct runner *r, const struct runner_call *call, const 
         .error_type = !outcome->ok && outcome->error_type ? strdup(outcome->error_type) : NULL,
         .message = !outcome->ok && outcome->message ? strdup(outcome->message) : NULL,
         .endpoint = r->targets[call->stage].endpoint, .send_epoch_ms = send_epoch_ms,
-        .receive_epoch_ms = receive_epoch_ms, .round_trip_ms = round_trip_ms};
+        .receive_epoch_ms = receive_epoch_ms, .round_trip_ms = round_trip_ms, .billed_ms = outcome->billed_ms};
     if (r->record_timer == 0)
         r->record_timer = reactor_timer(r->reactor, RUNNER_RECORD_QUIET_MS, runner_on_record_timer, r);
     if (r->unrecorded_count - r->unrecorded_first >= RUNNER_RECORD_MAX || r->record_timer == 0)
@@ -310,6 +311,13 @@ static json_t *runner_row(struct runner *r, const struct runner_record *record)
     json_t *runtime = json_object_get(row, "runtime");
     if (record->ok && json_is_number(runtime))
         json_object_set_new(row, "latency", json_real(record->round_trip_ms - json_number_value(runtime)));
+    if (record->ok && record->billed_ms > 0) {
+        json_object_set_new(row, "billedDuration", json_real(record->billed_ms));
+        json_object_set_new(row, "billedFrom", json_string("platform"));
+    }
+    const struct runner_target *target = &r->targets[record->stage];
+    if (target->annotate != NULL)
+        target->annotate(target->ctx, row);
     return row;
 }
 

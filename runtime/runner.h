@@ -37,6 +37,7 @@ struct runner_outcome {
      * three, or leave received_epoch_ms 0 and the runner measures from its
      * own send to the callback. */
     double sent_epoch_ms, received_epoch_ms, round_trip_ms;
+    double billed_ms;                /* the platform's own billed duration (Lambda's REPORT line); 0: not said */
 };
 
 typedef void (*runner_done_fn)(void *call, const struct runner_outcome *outcome);
@@ -61,6 +62,10 @@ struct runner_target {
      * take a while): the pass starts when none is, or after
      * RUNNER_CONNECT_WAIT_MS; NULL when a target has nothing to wait for. */
     size_t (*preparing)(void *ctx);
+    /* Adds the target's own columns to the row of a finished run (its bill:
+     * billedDuration, cost; a billedDuration the platform gave is in the
+     * row already, with billedFrom "platform"); NULL when it has none. */
+    void (*annotate)(void *ctx, json_t *row);
 };
 
 struct runner_progress {

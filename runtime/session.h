@@ -4,7 +4,10 @@
  * and checks the experiment, opens its results folder, drives the runner,
  * and when the runner ends closes the folder with the summary (plus
  * endTime) and writes FaaS Runner's own files beside faaset's
- * (faasrunner.h). An experiment with memorySettings first puts the
+ * (faasrunner.h). With `platforms` (or a function deployed to several) the
+ * same runs go to each platform, together or one platform after another
+ * (`platformOrder`), every row with its platform, and the summary compares
+ * them and says what the runs cost (prices.h). An experiment with memorySettings first puts the
  * function's memory back to what its cell deployed (its deploy record from
  * before the run), and its summary says how that went. What the user sees (progress, tables, charts or lines on a
  * terminal) is the front end's, through the events.
@@ -54,8 +57,9 @@ struct session *session_new(struct reactor *reactor, struct cloud *cloud, const 
                             const struct session_events *events);
 void session_free(struct session *session);
 
-/* Adds the functions named in NAMES ("f", or a pipeline "f g h"), each
- * where its calls go; each must be deployed from this folder. */
+/* Adds the functions named in NAMES ("f", or a pipeline "f g h"); each
+ * must be deployed from this folder, and session_open makes their stages
+ * on each platform of the experiment (or where the first is deployed). */
 enum session_error session_add_functions(struct session *session, const char *names, char *err, size_t err_size);
 
 /* Adds a FaaS Runner function file's function: {"function", "platform"}
@@ -80,8 +84,10 @@ const char *session_error_name(enum session_error error);
 /* After session_open. */
 const struct experiment *session_experiment(const struct session *session);
 const char *session_folder(const struct session *session);
-/* The platform the first stage's calls go to. */
+/* The platforms the calls go to: "local", or "local, ibm" across platforms. */
 const char *session_platform(const struct session *session);
 int session_stage_count(const struct session *session);
+/* How many platforms the same runs go to (experiment's `platforms`). */
+int session_platform_count(const struct session *session);
 
 #endif

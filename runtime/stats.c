@@ -17,8 +17,21 @@ struct stats_series {
     size_t count, capacity;
 };
 
+/* The runs of one platform (the row's `endpoint`: where the runner sent it). */
+struct stats_platform {
+    char name[256];
+    struct stats *stats;
+};
+
+#define STATS_MAX_PLATFORMS 16
+
 struct stats {
-    long long runs, successes, new_containers;
+    long long runs, successes, new_containers, warm_runs;
+    long long billed_runs;                 /* successful runs with a `cost` */
+    long double cost, billed_ms;
+    int is_platform;                       /* one platform's figures: no platforms of its own */
+    struct stats_platform platforms[STATS_MAX_PLATFORMS];
+    size_t platform_count;
     json_t *failures;                      /* {type: count} */
     struct stats_series runtime, latency, round_trip;
     struct stats_series function_start, function_end;   /* SAAF, epoch ms */
@@ -35,7 +48,8 @@ struct stats {
 #define STATS_MAX_GROUPS 256
 
 /* The successful runs of one memory setting (0: the function's own) on one
- * platform (SAAF's `platform`, "" when the function did not say). */
+ * platform: the row's `endpoint` (where the runner sent it), else SAAF's
+ * `platform`, else "". */
 struct stats_group {
     int memory;
     char platform[64];
@@ -77,7 +91,31 @@ void stats_free(struct stats *stats)
         free(all[i]->values);
     json_decref(stats->failures);
     free(stats->groups);
+    for (size_t i = 0; i < stats->platform_count; i++)
+        stats_free(stats->platforms[i].stats);
     free(stats);
+}
+
+/* The figures of ROW's platform (its `endpoint`), made on first use; NULL
+ * when the row names none or there are too many. */
+static struct stats *stats_platform_of(struct stats *stats, const json_t *row)
+{
+    const char *name = json_string_value(json_object_get(row, "endpoint"));
+    if (name == NULL || *name == '\0' || stats->is_platform)
+        return NULL;
+    for (size_t i = 0; i < stats->platform_count; i++)
+        if (strncmp(stats->platforms[i].name, name, sizeof stats->platforms[i].name - 1) == 0)
+            return stats->platforms[i].stats;
+    if (stats->platform_count == STATS_MAX_PLATFORMS)
+        return NULL;
+    struct stats *one = stats_new();
+    if (one == NULL)
+        return NULL;
+    one->is_platform = 1;
+    struct stats_platform *platform = &stats->platforms[stats->platform_count++];
+    snprintf(platform->name, sizeof platform->name, "%s", name);
+    platform->stats = one;
+    return one;
 }
 
 static int stats_number(const json_t *row, const char *key, double *out)
@@ -94,7 +132,9 @@ static int stats_group_of(struct stats *stats, const json_t *row)
 {
     double memory = 0;
     stats_number(row, "memorySetting", &memory);
-    const char *platform = json_string_value(json_object_get(row, "platform"));
+    const char *platform = json_string_value(json_object_get(row, "endpoint")); /* where the runner sent it */
+    if (platform == NULL || *platform == '\0')
+        platform = json_string_value(json_object_get(row, "platform")); /* SAAF's, in rows from elsewhere */
     char name[64];
     snprintf(name, sizeof name, "%s", platform ? platform : "");
     int mb = memory > 0 && memory < 1e9 ? (int)memory : 0;
@@ -119,6 +159,9 @@ static int stats_group_of(struct stats *stats, const json_t *row)
 
 void stats_add(struct stats *stats, const json_t *row)
 {
+    struct stats *platform = stats_platform_of(stats, row);
+    if (platform != NULL)
+        stats_add(platform, row);
     stats->runs++;
     const char *status = json_string_value(json_object_get(row, "status"));
     double value, start = 0, end;
@@ -157,6 +200,13 @@ void stats_add(struct stats *stats, const json_t *row)
         stats_push(&stats->round_trip, value);
     if (cold == 1)
         stats->new_containers++;
+    stats->warm_runs += cold == 0;
+    if (stats_number(row, "cost", &value)) {
+        stats->billed_runs++;
+        stats->cost += value;
+        if (stats_number(row, "billedDuration", &value))
+            stats->billed_ms += value;
+    }
     if (stats_number(row, "startTime", &start) && stats_number(row, "endTime", &end) && end >= start) {
         stats_push(&stats->function_start, start);
         stats_push(&stats->function_end, end);
@@ -264,15 +314,21 @@ json_t *stats_summary(const struct stats *stats)
         }
         wall = (double)(((long double)last - first) / 1000.0L);
     }
-    return json_pack("{s:I, s:I, s:O, s:o, s:o, s:o, s:I, s:o, s:o, s:f}", "runs", (json_int_t)stats->runs,
-                     "successes", (json_int_t)stats->successes, "failures", stats->failures, "runtime",
-                     stats_distribution(&stats->runtime), "latency", stats_distribution(&stats->latency),
-                     "roundTripTime", stats_distribution(&stats->round_trip), "newContainers",
-                     (json_int_t)stats->new_containers, "concurrency",
-                     from_function ? stats_concurrency(&stats->function_start, &stats->function_end, "function")
-                                   : stats_concurrency(&stats->client_start, &stats->client_end, "client"),
-                     "clientConcurrency", stats_concurrency(&stats->client_start, &stats->client_end, "client"),
-                     "wallTime", wall);
+    json_t *concurrency = from_function
+                              ? stats_concurrency(&stats->function_start, &stats->function_end, "function")
+                              : stats_concurrency(&stats->client_start, &stats->client_end, "client");
+    json_t *summary = json_pack(
+        "{s:I, s:I, s:O, s:o, s:o, s:o, s:I, s:o, s:o, s:f}", "runs", (json_int_t)stats->runs, "successes",
+        (json_int_t)stats->successes, "failures", stats->failures, "runtime", stats_distribution(&stats->runtime),
+        "latency", stats_distribution(&stats->latency), "roundTripTime", stats_distribution(&stats->round_trip),
+        "newContainers", (json_int_t)stats->new_containers, "concurrency", concurrency, "clientConcurrency",
+        stats_concurrency(&stats->client_start, &stats->client_end, "client"), "wallTime", wall);
+    json_object_set_new(summary, "warmRuns", json_integer(stats->warm_runs));
+    if (stats->billed_runs > 0)
+        json_object_set_new(summary, "cost", json_pack("{s:f, s:I, s:f}", "total", (double)stats->cost, "billedRuns",
+                                                       (json_int_t)stats->billed_runs, "billedMs",
+                                                       (double)stats->billed_ms));
+    return summary;
 }
 
 json_t *stats_concurrency_series(const struct stats *stats, size_t max_points)
@@ -376,5 +432,39 @@ json_t *stats_report(const struct stats *stats)
     json_object_set_new(report, "concurrencySeries", stats_concurrency_series(stats, 400));
     json_object_set_new(report, "latencySeries", stats_latency_series(stats, 400));
     json_object_set_new(report, "groups", stats_groups(stats));
+    json_t *platforms = json_array();
+    for (size_t i = 0; i < stats->platform_count; i++) {
+        json_t *one = stats_summary(stats->platforms[i].stats);
+        json_object_set_new(one, "platform", json_string(stats->platforms[i].name));
+        json_object_set_new(one, "concurrencySeries", stats_concurrency_series(stats->platforms[i].stats, 400));
+        json_array_append_new(platforms, one);
+    }
+    json_object_set_new(report, "platforms", platforms);
     return report;
+}
+
+json_t *stats_report_rows(const json_t *rows)
+{
+    struct stats *stats = stats_new();
+    if (stats == NULL)
+        return NULL;
+    size_t i;
+    const json_t *row;
+    json_array_foreach(rows, i, row)
+        stats_add(stats, row);
+    json_t *report = stats_report(stats);
+    stats_free(stats);
+    return report;
+}
+
+json_t *stats_without_series(const json_t *report)
+{
+    json_t *kept = json_deep_copy(report);
+    json_object_del(kept, "concurrencySeries");
+    json_object_del(kept, "latencySeries");
+    size_t i;
+    json_t *platform;
+    json_array_foreach(json_object_get(kept, "platforms"), i, platform)
+        json_object_del(platform, "concurrencySeries");
+    return kept;
 }

@@ -21,6 +21,9 @@ struct target {
     char platform[CLOUD_PLATFORM_NAME_SIZE];
     char remote[180];           /* a platform function's own name, looked up once */
     char *endpoint;
+    const struct price *price;  /* a platform function's runs are billed at it; NULL: not billed */
+    int memory_mb;              /* its deployed memory, 0 when unknown */
+    unsigned invoke_flags;      /* aws: the log tail too, for Lambda's own Billed Duration */
     json_t *body_of;            /* HTTP: the last payload sent (a reference), BODY its text */
     char *body;
     size_t body_size;
@@ -31,6 +34,18 @@ struct target_call {
     void *call;
 };
 
+/* The "Billed Duration: N ms" of Lambda's REPORT line in LOG (the end of
+ * the call's log), or 0. */
+static double target_billed_in_log(const char *log)
+{
+    const char *found = log ? strstr(log, "Billed Duration: ") : NULL;
+    if (found == NULL)
+        return 0;
+    char *end;
+    double ms = strtod(found + strlen("Billed Duration: "), &end);
+    return end != found && strncmp(end, " ms", 3) == 0 && ms > 0 ? ms : 0;
+}
+
 /* A platform's answer, as the runner's outcome. */
 static void target_on_platform_done(void *ctx, const struct cloud_outcome *answer)
 {
@@ -40,7 +55,8 @@ static void target_on_platform_done(void *ctx, const struct cloud_outcome *answe
                                      .error_type = platform->error_type, .message = platform->message,
                                      .throttled = platform->throttled, .retry_after_ms = platform->retry_after_ms,
                                      .sent_epoch_ms = platform->sent_ms, .received_epoch_ms = platform->received_ms,
-                                     .round_trip_ms = platform->round_trip_ms};
+                                     .round_trip_ms = platform->round_trip_ms,
+                                     .billed_ms = target_billed_in_log(platform->log)};
     call->done(call->call, &outcome);
     free(call);
 }
@@ -54,7 +70,8 @@ static int target_function_invoke(void *ctx, const json_t *payload, runner_done_
     *call = (struct target_call){done, runner_call};
     /* the runner retries throttled calls itself, and counts them in the row */
     struct cloud_call request = {.function = target->function, .platform = target->platform,
-                                 .remote = target->remote, .payload = payload, .retry = 0};
+                                 .remote = target->remote, .payload = payload, .flags = target->invoke_flags,
+                                 .retry = 0};
     cloud_call(target->cloud, &request, target_on_platform_done, call);
     return 0;
 }
@@ -66,7 +83,7 @@ static int target_function_set_memory(void *ctx, int memory_mb, runner_done_fn d
     if (call == NULL)
         return -1;
     *call = (struct target_call){done, runner_call};
-    cloud_set_memory(target->cloud, target->function, memory_mb, target_on_platform_done, call);
+    cloud_set_memory(target->cloud, target->function, target->platform, memory_mb, target_on_platform_done, call);
     return 0;
 }
 
@@ -82,7 +99,40 @@ static size_t target_function_preparing(void *ctx)
     return cloud_preparing(target->cloud, target->platform, target->remote);
 }
 
-struct target *target_function(struct cloud *cloud, const char *function, const char *platform)
+/* A successful run's bill in its row (see targets.h). */
+static void target_function_annotate(void *ctx, json_t *row)
+{
+    struct target *target = ctx;
+    const char *status = json_string_value(json_object_get(row, "status"));
+    if (target->price == NULL || status == NULL || strcmp(status, "ok") != 0)
+        return;
+    const json_t *setting = json_object_get(row, "memorySetting");
+    int memory_mb = json_is_integer(setting) && json_integer_value(setting) > 0 ? (int)json_integer_value(setting)
+                                                                                : target->memory_mb;
+    const json_t *billed = json_object_get(row, "billedDuration"); /* the platform's own, when it said */
+    if (memory_mb <= 0)
+        return;
+    if (json_is_number(billed)) {
+        struct price_bill bill = prices_bill_billed(target->price, json_number_value(billed), memory_mb);
+        json_object_set_new(row, "billedMemory", json_integer(bill.billed_memory_mb));
+        json_object_set_new(row, "cost", json_real(bill.cost));
+        return;
+    }
+    const char *from = "runtime";
+    const json_t *measure = json_object_get(row, from);
+    if (!json_is_number(measure))
+        measure = json_object_get(row, from = "roundTripTime");
+    if (!json_is_number(measure))
+        return;
+    struct price_bill bill = prices_bill(target->price, json_number_value(measure), memory_mb);
+    json_object_set_new(row, "billedDuration", json_real(bill.billed_ms));
+    json_object_set_new(row, "billedMemory", json_integer(bill.billed_memory_mb));
+    json_object_set_new(row, "cost", json_real(bill.cost));
+    json_object_set_new(row, "billedFrom", json_string(from));
+}
+
+struct target *target_function(struct cloud *cloud, const char *function, const char *platform,
+                               const struct price *price, int memory_mb)
 {
     struct target *target = calloc(1, sizeof *target);
     if (target == NULL)
@@ -94,9 +144,10 @@ struct target *target_function(struct cloud *cloud, const char *function, const 
     else
         cloud_platform_of(cloud, function, target->platform, sizeof target->platform);
     cloud_remote_name(cloud, function, target->platform, target->remote, sizeof target->remote);
+    target_bill(target, price, memory_mb);
     target->runner = (struct runner_target){target, target->function, target->platform, target_function_invoke,
                                             target_function_set_memory, 1, target_function_prepare,
-                                            target_function_preparing};
+                                            target_function_preparing, target_function_annotate};
     return target;
 }
 
@@ -185,8 +236,22 @@ struct target *target_http(struct http_engine *engine, const char *function, con
     target->engine = engine;
     snprintf(target->function, sizeof target->function, "%s", function);
     target->runner = (struct runner_target){target, target->function, target->endpoint, target_http_invoke, NULL, 0,
-                                            target_http_prepare, target_http_preparing};
+                                            target_http_prepare, target_http_preparing, NULL};
     return target;
+}
+
+void target_bill(struct target *target, const struct price *price, int memory_mb)
+{
+    target->price = price;
+    target->memory_mb = memory_mb;
+    /* Lambda says what it billed in the REPORT line at the end of the log:
+     * asked for (a few KB more per answer) only where runs are billed */
+    target->invoke_flags = price != NULL && strcmp(target->platform, "aws") == 0 ? PLATFORM_INVOKE_LOG : 0;
+}
+
+const char *target_platform(const struct target *target)
+{
+    return target->platform;
 }
 
 const struct runner_target *target_runner(const struct target *target)

@@ -135,12 +135,16 @@ def test(function, payload=None, config=None, quiet=False, skipLocal=False):
     return answers[function.platforms[0]] if len(answers) == 1 else answers
 
 
-def run_experiment(function, experiment, config=None, platform=None):
+def run_experiment(function, experiment, config=None, platform=None, platform_order=None):
     """Runs a FaaS Runner EXPERIMENT (a dict) against FUNCTION on PLATFORM (a
-    Platform member, default: the function's); returns its runs as a pandas
-    DataFrame (the rows when pandas is not installed). CONFIG is not needed."""
-    kernel_platform = faaset_compat.platform(platform)[0] if platform is not None else None
-    rows = faaset_host.run_experiment(function, experiment, platform=kernel_platform)
+    Platform member, or a list of them: the same runs on each, at once or
+    with platform_order="sequential" one after another; default: every
+    platform it is deployed to); returns its runs as a pandas DataFrame
+    (the rows when pandas is not installed). CONFIG is not needed."""
+    chosen = platform if isinstance(platform, (list, tuple)) else [platform] if platform is not None else None
+    kernel_platforms = None if chosen is None else \
+        [faaset_compat.platform(one, check_image=False)[0] for one in chosen]
+    rows = faaset_host.run_experiment(function, experiment, platforms=kernel_platforms, platform_order=platform_order)
     try:
         return rows.df
     except ImportError:

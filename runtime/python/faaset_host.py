@@ -1052,7 +1052,21 @@ def cloud_function(platforms=None, memory=None, config=None, references=None, re
     return decorate
 
 
-def run_experiment(function, experiment, platform=None, config=None):
+def _platform_names(platforms):
+    """Platform names from a name, "aws,gcf", a Platform member or a list of them."""
+    if platforms is None:
+        return None
+    items = platforms if isinstance(platforms, (list, tuple, set)) else [platforms]
+    names = []
+    for item in items:
+        value = getattr(item, "value", item)
+        if not isinstance(value, str):
+            raise TypeError("platforms are names such as 'aws' or Platform members, not %r" % (item,))
+        names += [name.strip() for name in value.split(",") if name.strip()]
+    return names
+
+
+def run_experiment(function, experiment, platform=None, config=None, platforms=None, platform_order=None):
     """FaaSET's run_experiment: run a FaaS Runner experiment (a dict, or the
     path of an experiment file) against a deployed function (its callable or
     its name), or a pipeline (a list of them). The kernel runs it (progress and summary show under the cell)
@@ -1060,7 +1074,12 @@ def run_experiment(function, experiment, platform=None, config=None):
     faaset_results.Results: a list of row dicts, each with roundTripTime,
     latency and runtime, whose .df is a pandas DataFrame. An interrupt
     stops it within two seconds and raises KeyboardInterrupt; the rows of
-    the runs that finished stay on disk. `config` is FaaSET's and unused."""
+    the runs that finished stay on disk. `config` is FaaSET's and unused.
+    `platforms` ("aws,gcf", a list, Platform members; the paper's
+    `platform=` is the same) runs the same runs on each platform, at once
+    or with platform_order="sequential" one after another (default: every
+    platform the function is deployed to); each row has its platform in
+    `endpoint`, and billedDuration and cost where the price is known."""
     functions = function if isinstance(function, (list, tuple)) else [function]  # a list: a pipeline
     names = [f if isinstance(f, str) else getattr(f, "name", getattr(f, "__name__", None)) for f in functions]
     if not names or not all(isinstance(name, str) and name for name in names):
@@ -1071,10 +1090,14 @@ def run_experiment(function, experiment, platform=None, config=None):
             experiment = json.load(file)
     if not isinstance(experiment, dict):
         raise TypeError("experiment must be a dict of FaaS Runner keys or the path of an experiment file")
-    fields = {"function": name, "experiment": experiment}
-    if platform is not None:
-        fields["platform"] = getattr(platform, "value", platform)
-    answer = _upcall("experiment", **fields)
+    chosen = _platform_names(platforms if platforms is not None else platform)
+    if chosen is not None or platform_order is not None:
+        experiment = dict(experiment)  # the caller's dict stays as it was
+        if chosen is not None:
+            experiment["platforms"] = chosen
+        if platform_order is not None:
+            experiment["platformOrder"] = platform_order
+    answer = _upcall("experiment", function=name, experiment=experiment)
     if answer.get("status") != "ok":
         raise error_class(str(answer.get("ename") or "ExperimentFailed"))(str(answer.get("evalue") or ""))
     rows = []

@@ -133,6 +133,16 @@ def test_an_experiment_reconfigures_memory_before_each_pass(aws_workspace, stand
     assert len(rows) == 24 and all(r["status"] == "ok" for r in rows), rows[:3]
     assert sorted({r["memory"] for r in rows}) == ["128", "256"], {r["memory"] for r in rows}
     assert all(r["endpoint"] == "aws" for r in rows), rows[0]
+    # billed as Lambda says it billed each call (the REPORT line of the log tail), priced from runtime/prices.json
+    price = next(e for e in json.loads((ROOT / "runtime" / "prices.json").read_text())["prices"] if e["platform"] == "aws")
+    for row in rows:
+        assert row["billedFrom"] == "platform" and row["billedDuration"] == int(row["billedDuration"]) > 0, row
+        assert row["billedMemory"] == row["memorySetting"], row
+        expected = row["billedDuration"] / 1000 * row["memorySetting"] / 1024 * price["gbSecond"] + \
+            price["perMillionRequests"] / 1e6
+        assert abs(row["cost"] - expected) <= 1e-12, (row["cost"], expected)
+    summary = json.loads((runs[0].parent / "summary.json").read_text())
+    assert abs(summary["costs"]["total"] - sum(r["cost"] for r in rows)) <= 1e-12, summary["costs"]
 
 
 def test_the_aws_notebook_runs_unchanged(aws_workspace, standin):

@@ -3,7 +3,8 @@
  * built by hand: the issue's 28.3 s of data ends its time axis at 30 s;
  * latency axes start at zero; memory settings and cold / warm starts are
  * the legend's series and shapes; the rules carry the summary's own mean
- * and percentiles; the subtitle says what was run and never "memory 0".
+ * and percentiles; the subtitle says what was run and never "memory 0";
+ * across platforms, a concurrency line and a distribution per platform.
  * Then odd reports (no runs, all failed, one run, absurd numbers) give
  * fewer charts and a note, never a crash or a broken picture. */
 #include <math.h>
@@ -29,13 +30,7 @@ static json_t *row(double send, double receive, double runtime, int memory, int 
 
 static json_t *report_of(json_t *rows)
 {
-    struct stats *stats = stats_new();
-    size_t i;
-    json_t *r;
-    json_array_foreach(rows, i, r)
-        stats_add(stats, r);
-    json_t *report = stats_report(stats);
-    stats_free(stats);
+    json_t *report = stats_report_rows(rows);
     json_decref(rows);
     return report;
 }
@@ -153,6 +148,39 @@ static void test_experiment(void)
     json_decref(report);
 }
 
+/* Across platforms (rows with their `endpoint`): the concurrency chart has
+ * the line over all and one per platform, each from its own first start;
+ * latency and runtime are by platform. */
+static void test_platforms(void)
+{
+    json_t *rows = json_array();
+    for (int i = 0; i < 8; i++) {
+        json_t *r = row(1000.0 * (i % 4), 1000.0 * (i % 4) + 400, 300 + i, 0, 0);
+        json_object_set_new(r, "endpoint", json_string(i < 4 ? "local" : "ibm"));
+        json_array_append_new(rows, r);
+    }
+    json_t *report = report_of(rows);
+    struct experiment_charts_about about = {"sleeper", "local, ibm", 2};
+    json_t *charts = experiment_charts_build(report, &about);
+    const json_t *concurrency = chart_named(charts, "concurrency");
+    int all = 0, local = 0, ibm = 0;
+    size_t i;
+    const json_t *value;
+    json_array_foreach(json_object_get(json_object_get(spec(concurrency), "data"), "values"), i, value) {
+        const char *series = json_string_value(json_object_get(value, "series"));
+        all += strcmp(series, "in flight, all platforms") == 0;
+        local += strcmp(series, "in flight on local") == 0;
+        ibm += strcmp(series, "in flight on ibm") == 0;
+    }
+    CHECK(all > 0 && local > 0 && ibm > 0);
+    CHECK(strstr(form(concurrency, "image/svg+xml"), "each platform") != NULL);
+    const json_t *runtime = chart_named(charts, "runtime");
+    CHECK(strstr(form(runtime, "text/plain"), "configured memory \u00b7 ibm") != NULL);
+    CHECK(strstr(form(runtime, "text/plain"), "configured memory \u00b7 local") != NULL);
+    json_decref(charts);
+    json_decref(report);
+}
+
 /* The function's own memory: said in words, never "memory 0". */
 static void test_configured_memory(void)
 {
@@ -216,6 +244,7 @@ int main(void)
 {
     test_experiment();
     test_configured_memory();
+    test_platforms();
     test_odd_reports();
     return check_report();
 }

@@ -401,7 +401,7 @@ static void test_set_memory(struct cloud *cloud)
     int ops = trace_lines();
     struct called c;
     memset(&c, 0, sizeof c);
-    cloud_set_memory(cloud, "double", 1024, on_called, &c);
+    cloud_set_memory(cloud, "double", NULL, 1024, on_called, &c);
     run_until(&c.done);
     CHECK(c.done && c.ok);
     called_free(&c);
@@ -425,13 +425,13 @@ static void test_set_memory(struct cloud *cloud)
     /* an experiment's end puts the memory and the cell's hash back */
     struct deploy_record saved;
     char err[512];
-    CHECK(cloud_record(cloud, "double", &saved, err, sizeof err) == 1 && saved.memory_mb == 512);
+    CHECK(cloud_record(cloud, "double", NULL, &saved, err, sizeof err) == 1 && saved.memory_mb == 512);
     CHECK(strcmp(saved.runtime, "python3.12") == 0 && strcmp(saved.arch, "x86_64") == 0);
-    cloud_set_memory(cloud, "double", 2048, on_called, &c);
+    cloud_set_memory(cloud, "double", NULL, 2048, on_called, &c);
     run_until(&c.done);
     called_free(&c);
     ops = trace_lines();
-    cloud_restore_memory(cloud, "double", &saved, on_called, &c);
+    cloud_restore_memory(cloud, "double", NULL, &saved, on_called, &c);
     run_until(&c.done);
     CHECK(c.done && c.ok);
     called_free(&c);
@@ -444,7 +444,7 @@ static void test_set_memory(struct cloud *cloud)
     CHECK(line_is(first_line(result), "local: up to date double", hash_v2));
     json_decref(result);
     /* nothing to reconfigure */
-    cloud_set_memory(cloud, "ghost", 256, on_called, &c);
+    cloud_set_memory(cloud, "ghost", NULL, 256, on_called, &c);
     run_until(&c.done);
     CHECK(c.done && !c.ok && strcmp(c.error_type, "NotDeployed") == 0);
     called_free(&c);
@@ -492,7 +492,7 @@ static void test_platform_of(struct cloud *cloud)
         CHECK(strcmp(second, "local") == 0);
         cloud_platform_of(other, "linked", first, sizeof first); /* nothing on disk: the default */
         CHECK(strcmp(first, "local") == 0);
-        json_t *described = cloud_describe(other, "double");
+        json_t *described = cloud_describe(other, "double", NULL);
         CHECK(strcmp(str(described, "platform"), "local") == 0 && strcmp(str(described, "code_hash"), hash_v2) == 0);
         CHECK(json_integer_value(json_object_get(described, "memory_mb")) == 512);
         json_decref(described);

@@ -534,6 +534,13 @@ static void test_experiment(void)
 
     CHECK(run_cell("%experiment f", &request) == MAGICS_HANDLED);
     CHECK(failed_with("UsageError", "usage: %experiment FUNCTION [FUNCTION2 ...] path/to/experiment.json"));
+
+    /* the line takes platforms= and platform_order= (shown by tests/compare); anything else is named */
+    CHECK(run_cell("%%experiment f platforms=local colour=blue\n{}", &request) == MAGICS_HANDLED);
+    CHECK(failed_with("UsageError", "unknown option 'colour' on the %%experiment line: it takes platforms=aws,gcf and "
+                                    "platform_order=parallel|sequential; FaaS Runner's keys go in the JSON body"));
+    CHECK(run_cell("%%experiment platforms=local\n{}", &request) == MAGICS_HANDLED);
+    CHECK(failed_with("UsageError", "usage: %%experiment FUNCTION, with the experiment as the cell's JSON body"));
 }
 
 static void test_results(void)

@@ -6,7 +6,8 @@
  * with its run, thread, payload and endpoint, failed runs as rows with
  * errorType / errorMessage, throttled calls retried and their retries
  * counted, set_memory before each memory setting's passes, prepare before
- * every pass, two-stage pipelines with and without passPayloads, results
+ * every pass, two-stage pipelines with and without passPayloads (a
+ * target's own columns only on its stage's rows), results
  * given as text, times measured by the target, callAsync, interrupt and
  * abort keeping the finished rows, and runner_start's refusals. The loop
  * below runs the reactor's timers until the runner says it finished; no
@@ -204,6 +205,13 @@ static void answer_held(struct fake *f)
         f->held_count--;
         answer(p);
     }
+}
+
+/* A target's own columns: the second stage of the pipeline test marks its rows. */
+static void fake_annotate(void *ctx, json_t *row)
+{
+    (void)ctx;
+    json_object_set_new(row, "annotated", json_true());
 }
 
 static struct runner_target fake_target(struct fake *f, const char *endpoint)
@@ -557,6 +565,7 @@ static void test_pipeline(struct reactor *reactor)
     first.fail_ids[0] = 2 + 1; /* run 2 ends at the first stage */
     second.refuse_id = 1;      /* run 1's second call cannot start */
     struct runner_target targets[2] = {fake_target(&first, "fake://one"), fake_target(&second, "fake://two")};
+    targets[1].annotate = fake_annotate; /* only the second stage's rows get its columns */
     struct run run;
     json_t *rows = run_all(&run, reactor, "{\"threads\": 2, \"passPayloads\": true, \"transitions\": {\"out\": \"in\"}}",
                            4, targets, 2);
@@ -568,7 +577,8 @@ static void test_pipeline(struct reactor *reactor)
     for (int id = 0; id < 4; id++) {
         int count;
         json_t *row = find_row(rows, id, 0, 0, 0, &count);
-        stages_ok &= count == 1 && strcmp(string(row, "endpoint"), "fake://one") == 0;
+        stages_ok &= count == 1 && strcmp(string(row, "endpoint"), "fake://one") == 0 &&
+                     json_object_get(row, "annotated") == NULL;
         row = find_row(rows, id, 1, 0, 0, &count);
         if (id == 2) {
             stages_ok &= count == 0;
@@ -580,6 +590,7 @@ static void test_pipeline(struct reactor *reactor)
         }
         /* The second stage got the first one's result merged over the payload, "out" renamed "in". */
         stages_ok &= count == 1 && strcmp(string(row, "endpoint"), "fake://two") == 0 &&
+                     json_is_true(json_object_get(row, "annotated")) &&
                      integer(row, "seenIn") == 10 * id && integer(row, "echo") == id &&
                      integer(row, "2_thread_id") == id % 2;
         json_t *payload = json_loads(string(row, "payload"), 0, NULL);

@@ -4,7 +4,8 @@
  * time-weighted mean from the client's send and receive times or from the
  * function's startTime / endTime when every run reported them, and the
  * chart series (concurrency steps, latency over time, runtime by memory)
- * with their thinning. Rows are built by hand with known times, so every
+ * with their thinning, and each platform counted on its own (with what
+ * its billed runs cost). Rows are built by hand with known times, so every
  * figure is worked out in the comments. (Runs whose start equals their end
  * are left out: a known defect of the concurrency series, being fixed
  * elsewhere.) */
@@ -331,6 +332,64 @@ static void test_huge_values(void)
     stats_free(stats);
 }
 
+/* Rows with the platform the runner sent them to (`endpoint`): each
+ * platform is counted on its own too (runs, failures, warm runs, its own
+ * concurrency), groups are by that platform rather than SAAF's, and the
+ * billed runs' costs add up, per platform and in all. */
+static void test_by_platform(void)
+{
+    struct stats *stats = stats_new();
+    /* local: two runs together (0..100, 50..150), both billed $0; ibm: one
+     * warm run 0..300 billed 300 ms at $0.000001, one failure */
+    const struct {
+        const char *endpoint;
+        double send, receive, cost, billed;
+        int ok;
+    } rows[] = {{"local", 0, 100, 0, 100, 1}, {"local", 50, 150, 0, 100, 1}, {"ibm", 0, 300, 0.000001, 300, 1},
+                {"ibm", 10, 20, -1, 0, 0}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        json_t *row = rows[i].ok ? ok_row(rows[i].send, rows[i].receive, rows[i].receive - rows[i].send - 1)
+                                 : json_pack("{s:s, s:s, s:f, s:f}", "status", "error", "errorType", "Boom",
+                                             "clientSendTime", BASE + rows[i].send, "clientReceiveTime",
+                                             BASE + rows[i].receive);
+        json_object_set_new(row, "endpoint", json_string(rows[i].endpoint));
+        json_object_set_new(row, "platform", json_string("SAAF's own name"));
+        if (rows[i].ok) {
+            json_object_set_new(row, "newcontainer", json_integer(strcmp(rows[i].endpoint, "local") == 0 && i == 0));
+            json_object_set_new(row, "cost", json_real(rows[i].cost));
+            json_object_set_new(row, "billedDuration", json_real(rows[i].billed));
+        }
+        add_new(stats, row);
+    }
+    json_t *report = stats_report(stats);
+    CHECK(near(number(report, "cost", "total"), 0.000001) && number(report, "cost", "billedRuns") == 3);
+    CHECK(near(number(report, "cost", "billedMs"), 500) && number(report, "warmRuns", NULL) == 2);
+    const json_t *platforms = json_object_get(report, "platforms");
+    CHECK(json_array_size(platforms) == 2);
+    const json_t *local = json_array_get(platforms, 0), *ibm = json_array_get(platforms, 1);
+    CHECK(strcmp(json_string_value(json_object_get(local, "platform")), "local") == 0);
+    CHECK(number(local, "runs", NULL) == 2 && number(local, "newContainers", NULL) == 1 &&
+          number(local, "warmRuns", NULL) == 1);
+    CHECK(number(local, "concurrency", "peak") == 2 && near(number(local, "cost", "total"), 0));
+    CHECK(json_array_size(json_object_get(local, "concurrencySeries")) > 0);
+    CHECK(strcmp(json_string_value(json_object_get(ibm, "platform")), "ibm") == 0);
+    CHECK(number(ibm, "runs", NULL) == 2 && number(ibm, "successes", NULL) == 1);
+    CHECK(number(json_object_get(ibm, "failures"), "Boom", NULL) == 1 && near(number(ibm, "cost", "total"), 0.000001));
+    CHECK(json_object_get(json_object_get(local, "failures"), "Boom") == NULL);
+    const json_t *groups = json_object_get(report, "groups");
+    CHECK(json_array_size(groups) == 2);
+    CHECK(strcmp(json_string_value(json_object_get(json_array_get(groups, 0), "platform")), "ibm") == 0);
+    /* what summary.json keeps: the figures without the chart series */
+    json_t *kept = stats_without_series(report);
+    CHECK(json_object_get(kept, "concurrencySeries") == NULL && json_object_get(kept, "latencySeries") == NULL);
+    CHECK(json_object_get(json_array_get(json_object_get(kept, "platforms"), 0), "concurrencySeries") == NULL);
+    CHECK(number(json_array_get(json_object_get(kept, "platforms"), 0), "runs", NULL) == 2);
+    CHECK(json_object_get(report, "concurrencySeries") != NULL); /* a copy: the report keeps them */
+    json_decref(kept);
+    json_decref(report);
+    stats_free(stats);
+}
+
 int main(void)
 {
     test_empty();
@@ -339,5 +398,6 @@ int main(void)
     test_latency_and_memory();
     test_cold_warm_and_platforms();
     test_huge_values();
+    test_by_platform();
     return check_report();
 }
