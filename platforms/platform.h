@@ -155,5 +155,7 @@ void *gcf_platform_new(struct reactor *reactor);
 extern const struct platform_ops gcf_platform_ops;
 void *ow_platform_new(struct reactor *reactor);
 extern const struct platform_ops ow_platform_ops;
+void *az_platform_new(struct reactor *reactor);
+extern const struct platform_ops az_platform_ops;
 
 #endif

@@ -18,7 +18,7 @@ struct platform_slot {
 };
 
 struct platforms {
-    struct platform_slot slots[4]; /* local, aws, gcf, ibm */
+    struct platform_slot slots[5]; /* local, aws, gcf, ibm, azure */
     char *trace_path;
 };
 
@@ -28,7 +28,7 @@ static const struct platforms_known {
     const char *name;
     const char *faas_runner[3];
     const char *alias_of;      /* the platform this name is another name for, or NULL */
-    const char *settings[6];   /* what its `%platform NAME key=value` takes, for completion */
+    const char *settings[9];   /* what its `%platform NAME key=value` takes, for completion */
 } platforms_known[] = {
     {"local", {NULL}, NULL, {"concurrency", "python", NULL}},
     {"aws", {"AWS Lambda", "AWS", NULL}, NULL, {"profile", "region", "role", "endpoint", NULL}},
@@ -36,7 +36,8 @@ static const struct platforms_known {
     {"openwhisk", {"OpenWhisk", NULL}, "ibm", {"apihost", "namespace", "kind", "max_memory", "max_timeout", NULL}},
     {"ibm", {"IBM", "IBM Cloud Functions", NULL}, NULL, {"apihost", "namespace", "kind", "max_memory", "max_timeout",
                                                           NULL}},
-    {"azure", {"Azure", NULL}, NULL, {NULL}},
+    {"azure", {"Azure", "Azure Functions", NULL}, NULL, {"app", "resource_group", "subscription", "publish_profile",
+                                                         "function_key", "management", "app_url", "scm_url", NULL}},
     {"openfaas", {"OpenFaaS", NULL}, NULL, {NULL}},
 };
 
@@ -99,6 +100,7 @@ struct platforms *platforms_new(struct reactor *reactor, const char *workdir, co
     platforms->slots[1] = (struct platform_slot){"aws", &aws_platform_ops, aws_platform_new(reactor)};
     platforms->slots[2] = (struct platform_slot){"gcf", &gcf_platform_ops, gcf_platform_new(reactor)};
     platforms->slots[3] = (struct platform_slot){"ibm", &ow_platform_ops, ow_platform_new(reactor)};
+    platforms->slots[4] = (struct platform_slot){"azure", &az_platform_ops, az_platform_new(reactor)};
     const char *trace = getenv("FAASET_TRACE_PLATFORM");
     if (trace != NULL && *trace)
         platforms->trace_path = strdup(trace);
@@ -130,8 +132,8 @@ static struct platform_slot *platforms_find(struct platforms *platforms, const c
             return &platforms->slots[i];
     if (platforms_is_known(name))
         snprintf(err, err_size,
-                 "the '%s' platform is not available in this version of faaset yet; use platforms=local, aws, gcf or "
-                 "ibm", name);
+                 "the '%s' platform is not available in this version of faaset yet; use platforms=local, aws, gcf, "
+                 "ibm or azure", name);
     else {
         char names[128];
         platforms_name_list(names, sizeof names);
