@@ -52,8 +52,8 @@ static const struct magic {
      "helpers, constants) is packaged with it; statements after it run in the notebook once it is deployed.\n"
      "Only what changed is deployed: the same code and options make no platform call at all.\n\n"
      "Options:\n"
-     "  platforms=local,aws   where to deploy: local, aws, gcf, ibm (alias openwhisk) (default: the %platform\n"
-     "                        default, else local)\n"
+     "  platforms=local,aws   where to deploy: local, aws, gcf, ibm (alias openwhisk), azure (default: the\n"
+     "                        %platform default, else local)\n"
      "  memory=MB             128 to 10240 (default 128)\n"
      "  timeout=S             1 to 900 seconds (default 30)\n"
      "  arch=x86_64|arm64     (default x86_64; architecture= is the same option)\n"
@@ -127,7 +127,17 @@ static const struct magic {
      "The key (UUID:KEY) comes from __OW_API_KEY or AUTH in ~/.wskprops (or the file WSK_CONFIG_FILE names), the\n"
      "host and namespace likewise from __OW_API_HOST / __OW_NAMESPACE or APIHOST / NAMESPACE, as for wsk.\n"
      "Memory on ibm is limits.memory (128 MB up to max_memory); calls are blocking activations, and every result\n"
-     "carries its activationId.",
+     "carries its activationId.\n"
+     "azure (Azure Functions) settings: subscription=ID (else AZURE_SUBSCRIPTION_ID), resource_group=NAME (else\n"
+     "AZURE_RESOURCE_GROUP), app=NAME (the function app to deploy into; default: the app named after each function,\n"
+     "which must exist: one app holds one function), publish_profile=PATH (else AZURE_PUBLISH_PROFILE: Kudu's\n"
+     "user and password), management=URL, app_url= and scm_url= (patterns with {app}, for other clouds). The\n"
+     "service principal comes from AZURE_CLIENT_ID / AZURE_CLIENT_SECRET / AZURE_TENANT_ID (AZURE_AUTHORITY_HOST\n"
+     "for another authority), the function key from ARM's listkeys or AZURE_FUNCTION_KEY.\n"
+     "Memory on azure is per app and only on the Flex Consumption plan: 512, 2048 (its default, and what the\n"
+     "default memory=128 means there) or 4096 MB; the Consumption plan (1.5 GB instances, timeout at most 600 s),\n"
+     "Premium and Dedicated plans have no memory setting, and memory= is an error naming the plan. The timeout is\n"
+     "host.json's functionTimeout, so changing it uploads the package again; env= are app settings.",
      magics_platform, NULL},
     {"%delete", "%delete NAME [PLATFORM]",
      "Deletes the function NAME from its platform (the one its calls go to, or PLATFORM) and forgets its\n"

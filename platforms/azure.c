@@ -48,9 +48,10 @@
  * the plan, as is a timeout over Consumption's 600 s.
  *
  * Calls POST the payload as JSON to APP_URL/api/NAME with the function key
- * as x-functions-key: `%platform azure function_key=`, else
- * AZURE_FUNCTION_KEY, else the function's default key from ARM's
- * listkeys, cached (a 401 with a cached key reads it again once). A 401
+ * as x-functions-key: AZURE_FUNCTION_KEY, else the function's default key
+ * from ARM's listkeys, cached (a 401 with a cached key reads it again
+ * once; `%platform azure function_key=` is refused: cells are kept in the
+ * history file). A 401
  * says which key was refused and where it came from. The shim answers a
  * function's own exception with 500, X-FaaSET-Error and Lambda's shape
  * (errorType, errorMessage, stackTrace, logTail): the function's
@@ -103,7 +104,6 @@ struct az_key {
 struct az_platform {
     struct reactor *reactor;
     struct az_client *client;
-    char *function_key;          /* %platform azure function_key=, wiped when freed */
     struct az_key *keys;
     struct list_node syncs;      /* under way: ended with KernelStopping when the platform is freed */
     int closing;
@@ -998,8 +998,7 @@ static void az_on_invoked(void *ctx, const struct az_reply *reply)
         az_invoke_fail(invoke, "KernelStopping", "the kernel is shutting down");
         return;
     }
-    if (reply->status == 401 && !invoke->key_retried && invoke->platform->function_key == NULL &&
-        credfile_env("AZURE_FUNCTION_KEY") == NULL) { /* the cached key may have been renewed: read it again */
+    if (reply->status == 401 && !invoke->key_retried && credfile_env("AZURE_FUNCTION_KEY") == NULL) { /* the cached key may have been renewed: read it again */
         struct az_key *k = az_key_find(invoke->platform, invoke->app, invoke->name, 0);
         if (k != NULL) {
             credfile_wipe_free(k->value);
@@ -1112,8 +1111,8 @@ static void az_on_keys(void *ctx, const struct az_reply *reply)
                      invoke->name, invoke->app, invoke->name);
         else
             snprintf(message, sizeof message, "reading the function key of %s: %s", invoke->name,
-                     reply->ok ? "ARM's listkeys answer has no default key; give one with %platform azure "
-                                 "function_key=" : reply->message);
+                     reply->ok ? "ARM's listkeys answer has no default key; set AZURE_FUNCTION_KEY to one "
+                                 "of its keys" : reply->message);
         az_invoke_fail(invoke, reply->ok ? "NoFunctionKey" : reply->error_type, message);
         return;
     }
@@ -1126,16 +1125,11 @@ static void az_on_keys(void *ctx, const struct az_reply *reply)
     az_invoke_send(invoke, key);
 }
 
-/* Finds the key: the setting, AZURE_FUNCTION_KEY, the cache, else ARM's listkeys. */
+/* Finds the key: AZURE_FUNCTION_KEY, the cache, else ARM's listkeys. */
 static void az_invoke_key(struct az_invoke *invoke)
 {
     struct az_platform *platform = invoke->platform;
     char message[900];
-    if (platform->function_key != NULL) {
-        invoke->key_from = "%platform azure function_key=";
-        az_invoke_send(invoke, platform->function_key);
-        return;
-    }
     const char *env = credfile_env("AZURE_FUNCTION_KEY");
     if (env != NULL) {
         invoke->key_from = "AZURE_FUNCTION_KEY";
@@ -1248,7 +1242,7 @@ static size_t az_prepare(void *self, const char *function, size_t count)
     if (az_client_ready(platform->client, err, sizeof err) < 0 ||
         az_names(platform, function, &app, &name, err, sizeof err) < 0)
         return 0; /* the calls will say why */
-    if (platform->function_key == NULL && credfile_env("AZURE_FUNCTION_KEY") == NULL) {
+    if (credfile_env("AZURE_FUNCTION_KEY") == NULL) {
         struct az_key *k = az_key_find(platform, app, name, 1);
         if (k != NULL && k->value == NULL && !k->fetching &&
             az_site_path(platform, app, &site, err, sizeof err) == 0 &&
@@ -1298,7 +1292,6 @@ static int az_apply_settings(void *self, const json_t *settings, char *err, size
 {
     struct az_platform *platform = self;
     struct az_credentials_options options = {0};
-    const char *function_key = NULL;
     const char *key;
     json_t *value;
     json_object_foreach((json_t *)settings, key, value) {
@@ -1321,15 +1314,14 @@ static int az_apply_settings(void *self, const json_t *settings, char *err, size
             options.app_url = text;
         else if (strcmp(key, "scm_url") == 0)
             options.scm_url = text;
-        else if (strcmp(key, "function_key") == 0)
-            function_key = text;
-        else if (strcmp(key, "client_secret") == 0) {
-            snprintf(err, err_size, "the client secret never goes in the notebook: set AZURE_CLIENT_SECRET (with "
-                     "AZURE_CLIENT_ID and AZURE_TENANT_ID) before starting Jupyter");
+        else if (strcmp(key, "function_key") == 0) {
+            snprintf(err, err_size, "the function key never goes in the notebook (its cells are kept in the history "
+                     "file): set AZURE_FUNCTION_KEY before starting Jupyter, or leave it out to read the key through "
+                     "ARM");
             return -1;
         } else {
             snprintf(err, err_size, "unknown setting '%s' for azure; it knows app, resource_group, subscription, "
-                     "publish_profile, function_key, management, app_url and scm_url", key);
+                     "publish_profile, management, app_url and scm_url", key);
             return -1;
         }
     }
@@ -1337,22 +1329,13 @@ static int az_apply_settings(void *self, const json_t *settings, char *err, size
         snprintf(err, err_size, "app=%.80s is not a function app name (2 to 60 letters, digits and -)", options.app);
         return -1;
     }
-    char *key_copy = function_key != NULL && function_key[0] ? strdup(function_key) : NULL;
-    if ((function_key != NULL && function_key[0] && key_copy == NULL) ||
-        az_client_set(platform->client, &options, err, err_size) < 0) {
-        credfile_wipe_free(key_copy);
-        if (key_copy == NULL)
-            snprintf(err, err_size, "out of memory");
+    if (az_client_set(platform->client, &options, err, err_size) < 0) /* each line gives all */
         return -1;
-    }
-    credfile_wipe_free(platform->function_key); /* each line gives all */
-    platform->function_key = key_copy;
     az_keys_forget(platform);
     if (az_client_ready(platform->client, err, err_size) < 0)
         return -1;
     az_client_describe(platform->client, err, err_size);
-    buffer_appendf_fixed(err, err_size, "; function key %s", platform->function_key != NULL
-                         ? "from %platform azure function_key=" : credfile_env("AZURE_FUNCTION_KEY") != NULL
+    buffer_appendf_fixed(err, err_size, "; function key %s", credfile_env("AZURE_FUNCTION_KEY") != NULL
                          ? "from AZURE_FUNCTION_KEY" : "from ARM's listkeys at the first call");
     return 0;
 }
@@ -1378,7 +1361,6 @@ static void az_free(void *self)
     while ((waiting = list_first(&platform->syncs)) != NULL)
         az_sync_finish(list_entry(waiting, struct az_sync, node), "KernelStopping", "the kernel is shutting down");
     az_keys_forget(platform);
-    credfile_wipe_free(platform->function_key);
     free(platform);
 }
 

@@ -37,7 +37,7 @@ static const struct platforms_known {
     {"ibm", {"IBM", "IBM Cloud Functions", NULL}, NULL, {"apihost", "namespace", "kind", "max_memory", "max_timeout",
                                                           NULL}},
     {"azure", {"Azure", "Azure Functions", NULL}, NULL, {"app", "resource_group", "subscription", "publish_profile",
-                                                         "function_key", "management", "app_url", "scm_url", NULL}},
+                                                         "management", "app_url", "scm_url", NULL}},
     {"openfaas", {"OpenFaaS", NULL}, NULL, {NULL}},
 };
 

@@ -261,10 +261,10 @@ static void test_define(struct cloud *cloud)
     CHECK(strcmp(str(result, "status"), "error") == 0 && strcmp(str(result, "ename"), "InvalidOption") == 0);
     CHECK(strcmp(str(result, "evalue"), "memory must be a whole number of MB from 128 to 10240") == 0);
     json_decref(result);
-    result = define(cloud, "double", double_v2, "{\"platforms\": \"azure\"}");
+    result = define(cloud, "double", double_v2, "{\"platforms\": \"openfaas\"}");
     CHECK(strcmp(str(result, "ename"), "PlatformUnavailable") == 0);
-    CHECK(strcmp(str(result, "evalue"), "the 'azure' platform is not available in this version of faaset yet; "
-                                        "use platforms=local, aws, gcf or ibm") == 0);
+    CHECK(strcmp(str(result, "evalue"), "the 'openfaas' platform is not available in this version of faaset yet; "
+                                        "use platforms=local, aws, gcf, ibm or azure") == 0);
     json_decref(result);
     json_t *bad = json_pack("{s:s}", "function", "double"); /* no source */
     struct define_wait wait = {0};
