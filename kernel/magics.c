@@ -295,7 +295,7 @@ static void magics_platform(const struct magics_context *m, const char *args)
         requests_fail_execute(m->requests, "InvalidSetting", err);
         return;
     }
-    char message[512];
+    char message[1100];
     int rc = cloud_set_platform(m->cloud, name, settings, message, sizeof message);
     json_decref(settings);
     if (rc < 0) {

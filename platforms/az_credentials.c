@@ -484,25 +484,25 @@ void az_credentials_describe(const struct az_credentials *c, char *buf, size_t s
     if (size > 0)
         buf[0] = '\0';
     if (c->client_id != NULL)
-        buffer_appendf_fixed(buf, size, "service principal %.80s of tenant %.100s (AZURE_CLIENT_ID, "
-                             "AZURE_CLIENT_SECRET, AZURE_TENANT_ID) at %.200s (%s)", c->client_id, c->tenant,
-                             c->authority, c->authority_from);
+        buffer_appendf_fixed(buf, size, "service principal %.80s (AZURE_CLIENT_ID) of tenant %.100s at %.120s (%s)",
+                             c->client_id, c->tenant, c->authority, c->authority_from);
     if (c->kudu_basic != NULL)
-        buffer_appendf_fixed(buf, size, "%spublish profile %.300s (%s, user %.100s)", buf[0] ? "; " : "",
+        buffer_appendf_fixed(buf, size, "%spublish profile %.200s (%s, user %.80s)", buf[0] ? "; " : "",
                              c->profile_file, c->profile_from, c->profile_user);
-    buffer_appendf_fixed(buf, size, "; subscription %.80s%s%s; resource group %.90s%s%s; app %.90s%s%s",
-                         c->subscription ? c->subscription : "(none)", c->subscription ? " from " : "",
-                         c->subscription ? c->subscription_from : "",
-                         c->resource_group ? c->resource_group : "(none)", c->resource_group ? " from " : "",
-                         c->resource_group ? c->resource_group_from : "",
-                         c->app ? c->app : "(each function's own name)", c->app ? " from " : "",
-                         c->app ? c->app_from : "");
-    if (strcmp(c->management_from, "the default") != 0)
-        buffer_appendf_fixed(buf, size, "; management %.200s from %s", c->management, c->management_from);
-    if (strcmp(c->app_url_from, "the default") != 0)
-        buffer_appendf_fixed(buf, size, "; app URL %.200s from %s", c->app_url, c->app_url_from);
-    if (strcmp(c->scm_url_from, "the default") != 0)
-        buffer_appendf_fixed(buf, size, "; Kudu URL %.200s from %s", c->scm_url, c->scm_url_from);
+    struct { const char *what, *value, *from, *none; } settings[] = {
+        {"subscription", c->subscription, c->subscription_from, "(none)"},
+        {"resource group", c->resource_group, c->resource_group_from, "(none)"},
+        {"app", c->app, c->app_from, "(each function's own name)"}};
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
+        buffer_appendf_fixed(buf, size, "; %s %.90s%s%s%s", settings[i].what,
+                             settings[i].value ? settings[i].value : settings[i].none,
+                             settings[i].value ? " (" : "", settings[i].value ? settings[i].from : "",
+                             settings[i].value ? ")" : "");
+    const char *froms[] = {c->management_from, c->app_url_from, c->scm_url_from};
+    int shown = 0;
+    for (size_t i = 0; i < 3; i++) /* the endpoints: only where they are not Azure's own */
+        if (strcmp(froms[i], "the default") != 0)
+            buffer_appendf_fixed(buf, size, "%s%s", shown++ ? ", " : "; endpoints from ", froms[i]);
 }
 
 /* ---- tokens ---- */

@@ -26,6 +26,9 @@
  *     -> memory differs (Flex Consumption)? PATCH the site's
  *          functionAppConfig.scaleAndConcurrency.instanceMemoryMB
  *
+ * A delete is ARM's DELETE functions/NAME, then the notebook's app
+ * settings are taken out, so the app can take another function.
+ *
  * The package is the kernel's zip (package.h) plus host.json (version
  * 2.0, functionTimeout from timeout=, the extension bundle Azure's
  * templates name) and NAME/function.json (an HTTP trigger, authLevel
@@ -695,10 +698,14 @@ static void az_sync_on_reply(void *ctx, const struct az_reply *reply)
             return;
         case AZ_STEP_PUT_SETTINGS:
         case AZ_STEP_MEMORY:
-            az_sync_next(sync);
+            if (sync->kind == AZ_SYNC_DELETE)
+                az_sync_finish(sync, NULL, NULL);
+            else
+                az_sync_next(sync);
             return;
-        case AZ_STEP_DELETE:
-            az_sync_finish(sync, NULL, NULL);
+        case AZ_STEP_DELETE: /* then the notebook's settings go too: the app is free for another function */
+            sync->step = AZ_STEP_PUT_SETTINGS;
+            az_sync_call(sync);
             return;
         }
     }
@@ -721,7 +728,7 @@ static void az_sync_on_reply(void *ctx, const struct az_reply *reply)
     az_sync_finish(sync, reply->error_type, message);
 }
 
-/* The app settings to write: the app's own kept, the notebook's env= and records set. */
+/* The app settings to write: the app's own kept, the notebook's env= and records set (a delete removes them). */
 static json_t *az_sync_settings_body(const struct az_sync *sync)
 {
     json_t *properties = json_deep_copy(sync->settings ? sync->settings : json_object());
@@ -732,6 +739,13 @@ static json_t *az_sync_settings_body(const struct az_sync *sync)
         snprintf(name, sizeof name, "%.*s", (int)(n < 255 ? n : 255), p);
         json_object_del(properties, name);
         p += n + (p[n] == ',');
+    }
+    if (sync->kind == AZ_SYNC_DELETE) {
+        static const char *const ours[] = {AZ_SETTING_CODE, AZ_SETTING_TIMEOUT, AZ_SETTING_FUNCTION,
+                                           AZ_SETTING_ENV_KEYS};
+        for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
+            json_object_del(properties, ours[i]);
+        return json_pack("{s:o}", "properties", properties);
     }
     struct buffer names = {0};
     const char *key;
@@ -1335,8 +1349,8 @@ static int az_apply_settings(void *self, const json_t *settings, char *err, size
     if (az_client_ready(platform->client, err, err_size) < 0)
         return -1;
     az_client_describe(platform->client, err, err_size);
-    buffer_appendf_fixed(err, err_size, "; function key %s", credfile_env("AZURE_FUNCTION_KEY") != NULL
-                         ? "from AZURE_FUNCTION_KEY" : "from ARM's listkeys at the first call");
+    buffer_appendf_fixed(err, err_size, "; function keys %s", credfile_env("AZURE_FUNCTION_KEY") != NULL
+                         ? "from AZURE_FUNCTION_KEY" : "from ARM's listkeys");
     return 0;
 }
 

@@ -108,9 +108,9 @@ static void test_principal(void)
     CHECK(loaded && strcmp(az_credentials_resource_group(loaded), "envgroup") == 0);
     CHECK(loaded && az_credentials_app(loaded) == NULL);
     CHECK(loaded && strcmp(az_credentials_management(loaded), "https://management.azure.com") == 0);
-    CHECK(strstr(description, "service principal " CLIENT " of tenant " TENANT) != NULL);
-    CHECK(strstr(description, "https://login.microsoftonline.com (the default)") != NULL);
-    CHECK(strstr(description, "from AZURE_SUBSCRIPTION_ID") && strstr(description, "envgroup from AZURE_RESOURCE_GROUP"));
+    CHECK(strstr(description, "service principal " CLIENT " (AZURE_CLIENT_ID) of tenant " TENANT) != NULL);
+    CHECK(strstr(description, " at https://login.microsoftonline.com (the default);") != NULL);
+    CHECK(strstr(description, "(AZURE_SUBSCRIPTION_ID)") && strstr(description, "envgroup (AZURE_RESOURCE_GROUP)"));
     CHECK(strstr(description, "app (each function's own name)") != NULL);
     char *url = loaded ? az_credentials_app_url(loaded, "hello") : NULL;
     CHECK(url && strcmp(url, "https://hello.azurewebsites.net") == 0);
@@ -129,9 +129,10 @@ static void test_principal(void)
     CHECK(loaded && strcmp(az_credentials_resource_group(loaded), "rg") == 0);
     CHECK(loaded && strcmp(az_credentials_app(loaded), "myapp") == 0);
     CHECK(loaded && strcmp(az_credentials_management(loaded), "http://127.0.0.1:9") == 0);
-    CHECK(strstr(description, "https://login.microsoftonline.us (AZURE_AUTHORITY_HOST)") != NULL);
-    CHECK(strstr(description, "app myapp from the explicit setting") != NULL);
-    CHECK(strstr(description, "management http://127.0.0.1:9 from the explicit setting") != NULL);
+    CHECK(strstr(description, "at https://login.microsoftonline.us (AZURE_AUTHORITY_HOST)") != NULL);
+    CHECK(strstr(description, "app myapp (the explicit setting)") != NULL);
+    CHECK(strstr(description, "; endpoints from the explicit setting, FAASET_AZURE_APP_URL, FAASET_AZURE_SCM_URL") !=
+          NULL);
     url = loaded ? az_credentials_app_url(loaded, "myapp") : NULL;
     CHECK(url && strcmp(url, "http://127.0.0.1:9/myapp.azurewebsites.net") == 0);
     free(url);
@@ -160,7 +161,7 @@ static void test_publish_profile(void)
     CHECK(loaded && strcmp(az_credentials_kudu_basic(loaded), "Basic JGhlbGxvOnB3JnMzY3IzdDx4") == 0);
     CHECK(loaded && strcmp(az_credentials_app(loaded), "hello") == 0);
     CHECK(strstr(description, "publish profile ~/hello.PublishSettings (the explicit setting, user $hello)") != NULL);
-    CHECK(strstr(description, "app hello from the publish profile") != NULL);
+    CHECK(strstr(description, "app hello (the publish profile)") != NULL);
     CHECK(strstr(description, "zip") == NULL); /* the ZipDeploy profile was not chosen */
     char *url = loaded ? az_credentials_scm_url(loaded, "hello") : NULL;
     CHECK(url && strcmp(url, "https://hello.scm.azurewebsites.net") == 0);
