@@ -213,6 +213,32 @@ def test_the_functions_timeout_ends_a_call(azure_workspace, standin):
     assert "timeout of 2 s" in timed_out.error.evalue and "timeout=" in timed_out.error.evalue, timed_out
 
 
+def test_over_https_with_the_test_ca(azure_workspace, tmp_path):
+    from tls_terminator import TlsTerminator, free_port
+    port = free_port()
+    terminator = TlsTerminator(tmp_path / "tls", port, 16)
+    try:
+        base = terminator.url.rstrip("/")
+        secure = start_standin(tmp_path / "secure", extra_args=("--port", str(port), "--public-url", base))
+        try:
+            workspace = azure_workspace.use(secure, base=base)
+            workspace.env["SSL_CERT_FILE"] = str(terminator.ca_file)
+            _, deployed, called = workspace.run(ON_APP, cell_for("secure", body="return {'n': request['n'] * 2}"),
+                                                "print(sum(secure({'n': i})['n'] for i in range(10)))")
+            assert azure_line(deployed)["verb"] == "deployed", deployed
+            assert called.ok().stdout.strip() == str(2 * sum(range(10))), called
+            workspace.env.pop("SSL_CERT_FILE")
+            _, untrusted = workspace.run(ON_APP, '%invoke secure {"n": 1}')
+            assert "not trusted" in untrusted.error.evalue and "SSL_CERT_FILE" in untrusted.error.evalue, untrusted
+            secrets = secrets_of(secure)
+            for path in workspace.written_files():
+                assert_no_secret(path.read_text(errors="replace"), path, secrets)
+        finally:
+            secure.stop()
+    finally:
+        terminator.stop()
+
+
 def test_memory_is_flex_consumptions_and_refused_on_consumption(azure_workspace, standin):
     workspace = azure_workspace.use(standin)
     _, on_flex, sized = workspace.run(ON_FLEX, cell_for("roomy", options="memory=4096"),
