@@ -11,7 +11,9 @@
  * needs a plan and a storage account: the portal or `az functionapp
  * create` does it once). The app setting FAASET_FUNCTION names the function
  * a notebook deployed there; deploying another one into it is refused. A
- * remote name "APP/NAME" (deploy=false remote=...) names both.
+ * remote name "APP/NAME" (deploy=false remote=...) names both. Calls,
+ * deletes and memory changes go to the app this kernel deployed the
+ * function into, even after `%platform azure app=` names another.
  *
  * Deploy, configure, verify and set_memory are one state machine, a
  * "sync", that makes the app match what the notebook defines:
@@ -102,6 +104,7 @@ struct az_key {
     char *app, *name, *value;
     int fetching;                /* a listkeys call is out (prepare's) */
     int timeout_s;               /* 0 when not deployed from here */
+    int deployed;                /* deployed (or found up to date) into APP by this kernel, not deleted since */
 };
 
 struct az_platform {
@@ -179,13 +182,18 @@ static int az_valid_app(const char *app)
     return 1;
 }
 
-/* Splits NAME ("FUNCTION" or "APP/FUNCTION") into the app and the function, as new strings. 0, or -1 with ERR. */
-static int az_names(struct az_platform *platform, const char *name, char **app, char **function, char *err,
-                    size_t err_size)
+/* Splits NAME ("FUNCTION" or "APP/FUNCTION") into the app and the function, as new strings: the app named,
+ * else (with REMEMBERED, for calls, deletes and memory changes) the app this kernel deployed the function
+ * into, else the app setting, else the function's own name. 0, or -1 with ERR. */
+static int az_names(struct az_platform *platform, const char *name, int remembered, char **app, char **function,
+                    char *err, size_t err_size)
 {
     const char *slash = strchr(name, '/');
     const char *fn = slash != NULL ? slash + 1 : name;
     const char *configured = az_credentials_app(az_client_credentials(platform->client));
+    for (const struct az_key *k = platform->keys; remembered && slash == NULL && k != NULL; k = k->next)
+        if (k->deployed && strcmp(k->name, fn) == 0)
+            configured = k->app;
     *app = *function = NULL;
     if (!az_valid_function(fn, strlen(fn))) {
         snprintf(err, err_size, "'%.100s' is not an Azure function name (a letter, then letters, digits, _ and -; at "
@@ -334,6 +342,15 @@ static struct az_key *az_key_find(struct az_platform *platform, const char *app,
     return k;
 }
 
+/* The keys read: wiped (the settings changed); where this kernel deployed each function is kept. */
+static void az_keys_wipe(struct az_platform *platform)
+{
+    for (struct az_key *k = platform->keys; k != NULL; k = k->next) {
+        credfile_wipe_free(k->value);
+        k->value = NULL;
+    }
+}
+
 static void az_keys_forget(struct az_platform *platform)
 {
     while (platform->keys != NULL) {
@@ -381,10 +398,14 @@ static void az_sync_finish(struct az_sync *sync, const char *error_type, const c
                  sync->timeout_uploaded ? "the timeout is host.json's functionTimeout, so the package was uploaded "
                                           "again" : "");
         outcome.note = note[0] ? note : NULL;
-        struct az_key *known = sync->kind != AZ_SYNC_MEMORY && sync->kind != AZ_SYNC_DELETE
-                                   ? az_key_find(sync->platform, sync->app, sync->name, 1) : NULL;
-        if (known != NULL)
+        struct az_key *known = sync->kind != AZ_SYNC_MEMORY ? az_key_find(sync->platform, sync->app, sync->name, 1)
+                                                            : NULL;
+        if (known != NULL && sync->kind == AZ_SYNC_DELETE)
+            known->deployed = known->timeout_s = 0;
+        else if (known != NULL) {
             known->timeout_s = sync->timeout_s;
+            known->deployed = 1;
+        }
     }
     sync->done(sync->ctx, &outcome);
     az_sync_free(sync);
@@ -878,7 +899,8 @@ static int az_start_sync(struct az_platform *platform, enum az_sync_kind kind,
     *sync = (struct az_sync){.platform = platform, .kind = kind, .step = AZ_STEP_SITE, .done = done, .ctx = ctx,
                              .memory_mb = function->memory_mb, .timeout_s = function->timeout_s};
     list_init(&sync->node);
-    if (az_names(platform, function->name, &sync->app, &sync->name, message, sizeof message) < 0 ||
+    int remembered = kind == AZ_SYNC_MEMORY || kind == AZ_SYNC_DELETE; /* a cell's run goes where %platform says */
+    if (az_names(platform, function->name, remembered, &sync->app, &sync->name, message, sizeof message) < 0 ||
         az_site_path(platform, sync->app, &sync->site, message, sizeof message) < 0) {
         az_fail(done, ctx, "InvalidOption", message);
         az_sync_free(sync);
@@ -1187,7 +1209,7 @@ static int az_invoke(void *self, const char *name, const json_t *payload, unsign
         return 0;
     }
     *invoke = (struct az_invoke){.platform = platform, .done = done, .ctx = ctx, .flags = flags};
-    if (az_names(platform, name, &invoke->app, &invoke->name, message, sizeof message) < 0) {
+    if (az_names(platform, name, 1, &invoke->app, &invoke->name, message, sizeof message) < 0) {
         az_invoke_fail(invoke, "InvalidOption", message);
         return 0;
     }
@@ -1254,7 +1276,7 @@ static size_t az_prepare(void *self, const char *function, size_t count)
     struct az_platform *platform = self;
     char err[600], *app = NULL, *name = NULL, *site = NULL, *url = NULL;
     if (az_client_ready(platform->client, err, sizeof err) < 0 ||
-        az_names(platform, function, &app, &name, err, sizeof err) < 0)
+        az_names(platform, function, 1, &app, &name, err, sizeof err) < 0)
         return 0; /* the calls will say why */
     if (credfile_env("AZURE_FUNCTION_KEY") == NULL) {
         struct az_key *k = az_key_find(platform, app, name, 1);
@@ -1289,7 +1311,7 @@ static size_t az_preparing(void *self, const char *function)
 {
     struct az_platform *platform = self;
     char err[600], *app = NULL, *name = NULL;
-    if (az_client_credentials(platform->client) == NULL || az_names(platform, function, &app, &name, err, sizeof err) < 0)
+    if (az_client_credentials(platform->client) == NULL || az_names(platform, function, 1, &app, &name, err, sizeof err) < 0)
         return 0;
     struct az_key *k = az_key_find(platform, app, name, 0);
     char *base = az_credentials_app_url(az_client_credentials(platform->client), app);
@@ -1345,7 +1367,7 @@ static int az_apply_settings(void *self, const json_t *settings, char *err, size
     }
     if (az_client_set(platform->client, &options, err, err_size) < 0) /* each line gives all */
         return -1;
-    az_keys_forget(platform);
+    az_keys_wipe(platform);
     if (az_client_ready(platform->client, err, err_size) < 0)
         return -1;
     az_client_describe(platform->client, err, err_size);
