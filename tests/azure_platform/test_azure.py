@@ -41,6 +41,7 @@ def test_deploy_call_change_and_errors(azure_workspace, standin):
     workspace = azure_workspace.use(standin)
     shown, deployed, called, failed = workspace.run(ON_APP, HELLO, CALL_TWICE,
                                                     'hello_world({"name": "x", "fail": True})')
+    assert standin.stats()["tokens_issued"] == 1  # the kernel's one token served all its ARM and Kudu calls
     described = shown.ok().stdout
     assert "service principal " + standin.client_id in described and "app faaset-app (the explicit" in described
     assert "function keys from ARM's listkeys" in described, shown
