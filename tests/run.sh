@@ -22,6 +22,9 @@ fi
 if [[ -f tests/openwhisk/node/package-lock.json ]]; then
   (cd tests/openwhisk/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
+if [[ -f tests/azure/node/package-lock.json ]]; then
+  (cd tests/azure/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 cmake -S . -B build-sanitize -DFAASET_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-sanitize -j"$(nproc)"

@@ -8,6 +8,7 @@ references; the token flow is checked by Microsoft's own @azure/identity
 
     python3 azure_standin.py --config FILE [--port 0] [--public-url URL]
                              [--token-seconds 3599] [--deploy-seconds 1.0]
+                             [--deploy-gate PATH] [--idle-seconds 1200]
                              [--tls-cert PEM --tls-key PEM] [--watch-stdin]
 
 prints its port on the first line of stdout and serves until killed (with
@@ -28,7 +29,8 @@ How a client points at it (BASE is the public URL, e.g. http://127.0.0.1:PORT;
 the first path segment names the Azure host a request would go to):
 
     Entra ID authority host   BASE                 token: BASE/{tenant}/oauth2/v2.0/token
-    Resource Manager          BASE                 BASE/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Web/sites/{app}?api-version=2024-04-01
+    Resource Manager          BASE                 BASE/subscriptions/{s}/resourceGroups/{rg}/providers/
+                                                   Microsoft.Web/sites/{app}?api-version=2024-04-01
     Kudu (scm) of APP         BASE/APP.scm.azurewebsites.net     .../api/zipdeploy?isAsync=true
     Functions host of APP     BASE/APP.azurewebsites.net         .../api/{route}
     Test-only                 BASE/_standin/stats, BASE/_standin/logs/{app}
@@ -81,15 +83,24 @@ What it checks, as Azure does:
   FC1/FlexConsumption).
 - Kudu (APP.scm.azurewebsites.net): HTTP Basic with the publish profile's
   user and password (401 when the app has basic auth turned off) or a
-  bearer token of a Contributor. POST /api/zipdeploy[?isAsync=true] with
-  the zip: async is 202 with a Location (/api/deployments/latest) to poll;
-  without isAsync the call waits and answers 200 (or 400 with the
-  failure). Another deployment while one runs is 409. A deployment takes
-  --deploy-seconds; GET /api/deployments/{id|latest} answers 202 while it
-  runs and 200 when done, status 4 (success) or 3 (failed, status_text and
-  the log say why), with log_url (GET .../{id}/log: [{log_time, id,
-  message, type}]). The zip must hold host.json at its root; wwwroot
-  becomes exactly the zip (files not in it are removed). Functions are
+  bearer token of a Contributor. Consumption apps take POST
+  /api/zipdeploy[?isAsync=true] with the zip: async is 202 with a Location
+  (/api/deployments/latest) to poll; without isAsync the call waits and
+  answers 200 (or 400 with the failure). Flex Consumption apps do not take
+  zip deploy (400): they take One Deploy, POST /api/publish?RemoteBuild=false
+  with Content-Type application/zip (415 otherwise; the stand-in runs no
+  remote build, so RemoteBuild=true is 400), answered 202 with the
+  deployment id as a JSON string and a Location (/api/deployments/{id});
+  /api/publish on a Consumption app is 400. Another deployment while one
+  runs is 409. A deployment takes --deploy-seconds (and, for tests that
+  look at one still running, does not end before the file --deploy-gate
+  names exists); GET
+  /api/deployments/{id|latest} answers, on Consumption, 202 while it runs
+  and 200 when done, and on Flex 200 throughout (the body's `complete`
+  says), status 4 (success) or 3 (failed, status_text and the log say
+  why), with log_url (GET .../{id}/log: [{log_time, id, message, type}]).
+  The zip must hold host.json at its root; wwwroot becomes exactly the
+  zip (files not in it are removed). Functions are
   the folders with a function.json holding one httpTrigger binding
   (authLevel anonymous, function or admin; methods; route) and an http
   output binding $return; scriptFile defaults to __init__.py, entryPoint
@@ -103,11 +114,15 @@ What it checks, as Azure does:
   x-functions-key or ?code= (401 without a valid one, empty body, as the
   host answers). The code runs for real: an instance is a fresh Python
   process (azure_function_host.py, with the stand-in's azure.functions)
-  started on a cold start and reused warm, one request at a time; more
-  requests at once than maximum_instance_count are 429. Its environment is
+  started on a cold start and reused warm, one request at a time, and let
+  go after --idle-seconds without a request (Azure scales an idle app in;
+  the next call is cold again); more requests at once than
+  maximum_instance_count are 429. Its environment is
   the app settings plus WEBSITE_SITE_NAME, WEBSITE_HOSTNAME, WEBSITE_SKU,
   WEBSITE_INSTANCE_ID, WEBSITE_RESOURCE_GROUP and CONTAINER_NAME (and
   FUNCTIONS_WORKER_RUNTIME=python on Flex, set by the platform there).
+  The admin API takes the master key: GET /admin/host/status ({"state":
+  "Running" or "Error", "errors"}) and GET /admin/functions.
   host.json's functionTimeout (default 5 min on Consumption, at most 10;
   30 min on Flex) ends a call: 500, the instance is killed, the log says
   "Timeout value of ... exceeded". An exception or a function that failed
@@ -238,9 +253,10 @@ class Instance:
 
     def __init__(self, app, version, log):
         self.version, self.busy, self.dead, self.load_errors = version, True, False, {}
+        self.idle_since = time.monotonic()
         self.container = f"{secrets.token_hex(4).upper()}-{int(time.time() * 1e7)}"
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1",
-               "HOME": version["root"]}
+               "PYTHONUNBUFFERED": "1", "HOME": version["root"]}
         env.update(app.settings)
         env.update({"WEBSITE_SITE_NAME": app.name, "WEBSITE_HOSTNAME": f"{app.name}.azurewebsites.net",
                     "WEBSITE_SKU": app.sku, "WEBSITE_RESOURCE_GROUP": app.resource_group,
@@ -322,7 +338,8 @@ class App:
         self.host_function_keys = {"default": secrets.token_urlsafe(40)}
         self.function_keys = {}     # function name -> {key name: value}
         self.deployments = []       # newest last
-        self.version = None         # {"number", "root", "functions", "host": {...} or "host_error"}
+        self.version = None         # {"number", "root", "functions", "host": {...} or {"error"}}
+        self.retired_roots = []     # wwwroot folders of earlier versions (the last one is kept)
         self.instances = []
         self.log_lines = []
         self.folder = os.path.join(workdir, self.name)
@@ -423,7 +440,8 @@ def match_route(template, segments):
 class Standin:
     def __init__(self, config, args, public_url, workdir):
         self.public_url, self.workdir = public_url.rstrip("/"), workdir
-        self.deploy_seconds = args.deploy_seconds
+        self.deploy_seconds, self.deploy_gate = args.deploy_seconds, args.deploy_gate
+        self.idle_seconds = args.idle_seconds
         self.tokens = Tokens(self.public_url, args.token_seconds)
         self.tenants = {t["id"].lower(): t for t in config.get("tenants", [])}
         self.clients = {}
@@ -673,7 +691,7 @@ class Standin:
         if rest[:1] == ["host"]:
             return "Microsoft.Web/sites/host/listkeys/action"
         if rest[:1] == ["config"]:
-            return "Microsoft.Web/sites/config/list/action" if rest[-1] == "list" else "Microsoft.Web/sites/config/write"
+            return "Microsoft.Web/sites/config/" + ("list/action" if rest[-1] == "list" else "write")
         if rest == ["publishxml"]:
             return "Microsoft.Web/sites/publishxml/action"
         return "Microsoft.Web/sites/read" if method == "GET" else "Microsoft.Web/sites/write"
@@ -770,7 +788,8 @@ class Standin:
         if app.flex and version >= FUNCTION_APP_CONFIG_SINCE:
             properties["functionAppConfig"] = {
                 "deployment": {"storage": {"type": "blobContainer",
-                                           "value": f"https://faasetstandin.blob.core.windows.net/app-package-{app.name}",
+                                           "value": "https://faasetstandin.blob.core.windows.net/"
+                                                    f"app-package-{app.name}",
                                            "authentication": {"type": "SystemAssignedIdentity"}}},
                 "runtime": {"name": "python", "version": "3.11"},
                 "scaleAndConcurrency": {"alwaysReady": [], "maximumInstanceCount": app.maximum_instance_count,
@@ -899,10 +918,18 @@ class Standin:
     def kudu(self, app, method, path, query, body, headers):
         self.kudu_auth(app, headers.get("Authorization"))
         scm = f"{self.public_url}/{app.name}.scm.azurewebsites.net"
-        if path == "/api/zipdeploy":
+        if path in ("/api/zipdeploy", "/api/publish"):
             if method != "POST":
                 raise Answer(405, "The requested resource does not support http method '" + method + "'.")
-            return self.zipdeploy(app, scm, query, body)
+            if path == "/api/zipdeploy":
+                if app.flex:
+                    raise Answer(400, "Zip deploy is not supported on the Flex Consumption plan: publish the "
+                                      "package with POST /api/publish?RemoteBuild=false (One Deploy).")
+                return self.zipdeploy(app, scm, query, body)
+            if not app.flex:
+                raise Answer(400, "One Deploy (/api/publish) is how Flex Consumption apps are deployed; deploy to "
+                                  "a Consumption app with POST /api/zipdeploy.")
+            return self.publish(app, scm, query, body, headers)
         match = re.fullmatch(r"/api/deployments(?:/([^/]+)(/log)?)?/?", path)
         if match and method == "GET":
             with app.lock:
@@ -915,25 +942,48 @@ class Standin:
                     raise Answer(404, {"Message": f"Deployment '{wanted}' not found."})
                 if match.group(2):
                     return Answer(200, [dict(entry) for entry in record["log"]])
-                return Answer(200 if record["complete"] else 202, self.deployment_json(record, scm))
+                running = 200 if app.flex else 202  # Flex answers 200 while it runs: the body says
+                return Answer(200 if record["complete"] else running, self.deployment_json(record, scm))
         if path.startswith("/api/vfs/site/wwwroot") and method == "GET":
             return self.vfs(app, path[len("/api/vfs/site/wwwroot"):], scm)
         raise Answer(404, "404 Not Found")
 
-    def zipdeploy(self, app, scm, query, body):
+    def start_deployment(self, app, body, deployer, message):
+        """A new deployment record, its build running in a thread; 409 while another one runs."""
         with app.lock:
             if any(not d["complete"] for d in app.deployments):
                 raise Answer(409, "There is a deployment currently in progress. Please try again when it completes.")
             now = time.time()
             record = {"id": uuid.uuid4().hex, "status": 0, "status_text": "Receiving changes.",
-                      "author_email": "N/A", "author": "N/A", "deployer": query.get("deployer", "Push-Deployer"),
-                      "message": query.get("message", "Created via a push deployment"), "progress": "",
-                      "received_time": utc_iso(now), "start_time": utc_iso(now), "end_time": None,
+                      "author_email": "N/A", "author": "N/A", "deployer": deployer, "message": message,
+                      "progress": "", "received_time": utc_iso(now), "start_time": utc_iso(now), "end_time": None,
                       "last_success_end_time": None, "complete": False, "active": False, "is_temp": False,
                       "is_readonly": True, "site_name": app.name, "log": [], "done": threading.Event()}
             app.deployments.append(record)
         self.count("deployments")
         threading.Thread(target=self.deploy, args=(app, record, body), daemon=True).start()
+        return record
+
+    def publish(self, app, scm, query, body, headers):
+        """One Deploy (Flex Consumption): 202 with the deployment id as a JSON string."""
+        kind = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if kind != "application/zip":
+            raise Answer(415, f"Unsupported Media Type: the package must be sent as application/zip, not "
+                              f"'{kind or 'none'}'.")
+        remote = query.get("RemoteBuild", "false").lower()
+        if remote not in ("true", "false"):
+            raise Answer(400, f"RemoteBuild must be true or false, not '{query['RemoteBuild']}'.")
+        if remote == "true":
+            raise Answer(400, "The stand-in runs no remote build: send RemoteBuild=false with the dependencies "
+                              "in the package (.python_packages/lib/site-packages).")
+        record = self.start_deployment(app, body, query.get("Deployer", "OneDeploy"), "OneDeploy")
+        return Answer(202, json.dumps(record["id"]).encode(),
+                      {"Content-Type": "application/json; charset=utf-8",
+                       "Location": f"{scm}/api/deployments/{record['id']}"})
+
+    def zipdeploy(self, app, scm, query, body):
+        record = self.start_deployment(app, body, query.get("deployer", "Push-Deployer"),
+                                       query.get("message", "Created via a push deployment"))
         if query.get("isAsync", "false").lower() == "true":
             location = f"{scm}/api/deployments/latest?deployer=Push-Deployer&time={urllib.parse.quote(utc_iso())}"
             return Answer(202, b"", {"Location": location, "Retry-After": "1"})
@@ -978,6 +1028,8 @@ class Standin:
             if "error" in version["host"]:
                 app.log("Error", f"A host error has occurred during startup operation: {version['host']['error']}")
         time.sleep(self.deploy_seconds)
+        while self.deploy_gate and not os.path.exists(self.deploy_gate):
+            time.sleep(0.02)
         with app.lock:
             end = utc_iso()
             record["end_time"] = end
@@ -989,12 +1041,17 @@ class Standin:
                 for old in app.deployments:
                     old["active"] = False
                 record.update(status=KUDU_SUCCESS, status_text="", active=True, last_success_end_time=end)
+                if app.version is not None:  # the version before it stays for calls still running on it
+                    app.retired_roots.append(app.version["root"])
+                while len(app.retired_roots) > 1:
+                    shutil.rmtree(app.retired_roots.pop(0), ignore_errors=True)
                 app.version = version
                 app.function_keys = {name: app.function_keys.get(name) or {"default": secrets.token_urlsafe(40)}
                                      for name in version["functions"]}
                 app.restart()
-                self.deploy_log(record, "Deployment successful. deployer = Push-Deployer deploymentPath = ZipDeploy. "
-                                        f"Functions found: {', '.join(version['functions']) or 'none'}.")
+                found = ", ".join(version["functions"]) or "none"
+                self.deploy_log(record, f"Deployment successful. deployer = {record['deployer']} deploymentPath = "
+                                        f"{'OneDeploy' if app.flex else 'ZipDeploy'}. Functions found: {found}.")
             record["progress"], record["complete"] = "", True
             record["done"].set()
 
@@ -1032,6 +1089,8 @@ class Standin:
     def host(self, app, method, path, query, body, headers):
         with app.lock:
             version = app.version
+        if path.rstrip("/").lower() in ("/admin/host/status", "/admin/functions"):
+            return self.admin(app, version, method, path.rstrip("/").lower(), query, headers)
         if version is None:
             raise Answer(404, b"")
         if "error" in version["host"]:
@@ -1060,25 +1119,53 @@ class Standin:
             "method": method, "url": url, "headers": dict(headers.items()),
             "params": query, "route_params": params, "body": base64.b64encode(body).decode()})
 
+    def admin(self, app, version, method, path, query, headers):
+        """The host's admin API (master key): /admin/host/status and /admin/functions."""
+        self.check_key(app, None, query, headers)
+        if method != "GET":
+            raise Answer(405, b"")
+        if path == "/admin/functions":
+            functions = version["functions"].values() if version else []
+            listed = []
+            for function in functions:
+                properties = self.function_json(app, function)["properties"]
+                del properties["function_app_id"]
+                listed.append(properties)
+            return Answer(200, listed)
+        error = version["host"].get("error") if version else None
+        status = {"id": app.name, "state": "Error" if error else "Running", "version": "4.1036.1.23224",
+                  "versionDetails": "4.1036.1+stand-in", "platformVersion": "", "instanceId": app.name,
+                  "computerName": "", "processUptime": 0, "functionAppContentEditingState": "NotAllowed"}
+        if error:
+            status["errors"] = [error]
+        return Answer(200, status)
+
     def check_key(self, app, function, query, headers):
-        if function["auth_level"] == "anonymous":
+        """401 unless the call has a key its function's authLevel takes (FUNCTION None: the admin API)."""
+        level = "admin" if function is None else function["auth_level"]
+        if level == "anonymous":
             return
         given = headers.get("x-functions-key") or query.get("code") or ""
         with app.lock:
             keys = [app.master_key]
-            if function["auth_level"] == "function":
+            if level == "function":
                 keys += list(app.host_function_keys.values())
                 keys += list(app.function_keys.get(function["name"], {}).values())
         if not given or not any(hmac.compare_digest(given.encode(), k.encode()) for k in keys):
             self.count("unauthorized_401")
             raise Answer(401, b"")
 
-    @staticmethod
-    def take_instance(app, version):
-        """An idle warm instance of VERSION, or a new (cold) one; (None, False) when at the instance limit."""
+    def take_instance(self, app, version):
+        """An idle warm instance of VERSION, or a new (cold) one; (None, False) when at the instance limit.
+        Instances idle for longer than --idle-seconds, or whose process ended, are let go first."""
         with app.lock:
+            now = time.monotonic()
+            for instance in list(app.instances):
+                if not instance.busy and (not instance.alive() or now - instance.idle_since > self.idle_seconds):
+                    instance.stop()
+                    app.instances.remove(instance)
             for instance in app.instances:
-                if not instance.busy and instance.version is version and instance.alive():
+                if not instance.busy and instance.version is version:
                     instance.busy = True
                     return instance, False
             if sum(1 for i in app.instances if i.busy) >= app.maximum_instance_count:
@@ -1138,7 +1225,7 @@ class Standin:
                              f"Result: Failure\n{answer['error']}")
             result = Answer(500, b"")
         with app.lock:
-            instance.busy = False
+            instance.busy, instance.idle_since = False, time.monotonic()
             if not instance.alive() or instance.version is not app.version:
                 instance.stop()
                 if instance in app.instances:
@@ -1177,6 +1264,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
+            self.close_connection = True  # the body stays unread
             raise Answer(413, "Request body too large.")
         return self.rfile.read(length) if length else b""
 
@@ -1268,6 +1356,8 @@ def main():
     parser.add_argument("--public-url")
     parser.add_argument("--token-seconds", type=int, default=3599)
     parser.add_argument("--deploy-seconds", type=float, default=1.0)
+    parser.add_argument("--deploy-gate")
+    parser.add_argument("--idle-seconds", type=float, default=1200.0)
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     parser.add_argument("--watch-stdin", action="store_true")

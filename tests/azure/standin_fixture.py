@@ -14,14 +14,19 @@ to it as Azure's clients do. Kernel tests import this module too.
     standin.publish_profile(app)     # path of the app's publish profile XML (APP.PublishSettings)
     standin.publishing_user(app) / publishing_password(app)
     standin.token() -> access token ; standin.arm(method, path, body, token=..., api_version=...) -> (status, json)
-    standin.zipdeploy(app, zip_bytes) -> the finished deployment record ; standin.call(app, route, ...)
+    standin.deploy(app, zip_bytes) -> the finished deployment record (zipdeploy on Consumption, One Deploy
+                                       /api/publish on Flex) ; standin.call(app, route, ...)
+    AzureStandin(tmp_path, tls=True): the stand-in speaks HTTPS itself (url https://127.0.0.1:PORT) with a
+                                       certificate from a CA made here, standin.ca_file
     standin.stats() ; standin.logs(app) ; standin.stop()
 """
 import base64
 import io
 import json
 import os
+import pathlib
 import secrets
+import ssl
 import subprocess
 import sys
 import time
@@ -32,6 +37,8 @@ import uuid
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+from tls_terminator import make_certificates  # noqa: E402 - tests/support, next to this folder
 API_VERSION = "2024-04-01"
 SCOPE = "https://management.azure.com/.default"
 APP, FLEX_APP = "faaset-app", "faaset-flex"
@@ -61,8 +68,9 @@ def http_function(name, code, auth_level="function", methods=("get", "post"), ro
 
 class AzureStandin:
     def __init__(self, folder, token_seconds=3599, deploy_seconds=0.3, max_instances=100, flex_memory_mb=2048,
-                 basic_auth=True, extra_args=(), python=None):
-        self.folder = folder
+                 basic_auth=True, tls=False, extra_args=(), python=None):
+        self.folder = pathlib.Path(folder)
+        folder = self.folder
         self.tenant_id, self.other_tenant_id = str(uuid.uuid4()), str(uuid.uuid4())
         self.tenant_domain = "faaset.onmicrosoft.com"
         self.client_id, self.client_secret = str(uuid.uuid4()), "Qx8~" + secrets.token_urlsafe(30)
@@ -91,13 +99,18 @@ class AzureStandin:
                       "maximum_instance_count": max_instances, "publishing_password": self.passwords[FLEX_APP],
                       "basic_auth": basic_auth}]}
         (folder / "azure-standin.json").write_text(json.dumps(config))
+        self.ca_file, self.tls_context, tls_args = None, None, []
+        if tls:
+            self.ca_file, cert, key = make_certificates(folder / "tls")
+            self.tls_context = ssl.create_default_context(cafile=str(self.ca_file))
+            tls_args = ["--tls-cert", str(cert), "--tls-key", str(key)]
         self.process = subprocess.Popen(
             [python or sys.executable, os.path.join(HERE, "azure_standin.py"),
              "--config", str(folder / "azure-standin.json"), "--token-seconds", str(token_seconds),
-             "--deploy-seconds", str(deploy_seconds), "--watch-stdin", *extra_args],
+             "--deploy-seconds", str(deploy_seconds), "--watch-stdin", *tls_args, *extra_args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.port = int(self.process.stdout.readline())
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._profiles = {}
 
     def stop(self):
@@ -143,14 +156,13 @@ class AzureStandin:
 
     # ---- HTTP ----
 
-    @staticmethod
-    def request(method, url, body=None, headers=None):
+    def request(self, method, url, body=None, headers=None):
         request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
         try:
-            with urllib.request.urlopen(request, timeout=60) as answer:
-                return answer.status, answer.read(), dict(answer.headers)
+            with urllib.request.urlopen(request, timeout=60, context=self.tls_context) as answer:
+                return answer.status, answer.read(), answer.headers
         except urllib.error.HTTPError as error:
-            return error.code, error.read(), dict(error.headers)
+            return error.code, error.read(), error.headers
 
     def token_request(self, form, tenant=None):
         """POST to the tenant's token endpoint: (status, json)."""
@@ -186,19 +198,20 @@ class AzureStandin:
         sent.update(headers or {})
         return self.request(method, self.scm_url(app) + path, body, sent)
 
-    def zipdeploy(self, app, data, authorization=None):
-        """zipdeploy?isAsync=true, then the Location polled until done: the final deployment record."""
-        status, body, headers = self.kudu("POST", app, "/api/zipdeploy?isAsync=true", data, authorization,
-                                          {"Content-Type": "application/zip"})
+    def deploy(self, app, data, authorization=None):
+        """The package deployed as Azure's tools do it, polled until done: the final deployment record.
+        Consumption: POST /api/zipdeploy?isAsync=true. Flex Consumption: POST /api/publish?RemoteBuild=false."""
+        path = "/api/publish?RemoteBuild=false" if app == FLEX_APP else "/api/zipdeploy?isAsync=true"
+        status, body, headers = self.kudu("POST", app, path, data, authorization, {"Content-Type": "application/zip"})
         assert status == 202, (status, body)
         location = headers["Location"]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             status, body, _ = self.request("GET", location, None, {"Authorization": authorization or self.basic(app)})
             record = json.loads(body)
-            if status == 200:
+            assert status in (200, 202), (status, record)
+            if record["complete"]:
                 return record
-            assert status == 202, (status, record)
             time.sleep(0.05)
         raise AssertionError(f"the deployment at {location} never finished")
 
