@@ -21,8 +21,10 @@
  *   GET site (its plan and instance memory)
  *     -> POST config/appsettings/list -> GET functions/NAME (404: not there)
  *     -> code or timeout differ, or the function is not there?
- *          POST Kudu /api/zipdeploy?isAsync=true, then poll the Location
- *          (202 while it runs; a failed deployment's log in the error)
+ *          POST Kudu /api/zipdeploy?isAsync=true (a Flex Consumption app:
+ *          One Deploy, /api/publish?RemoteBuild=false), then poll the
+ *          Location (202, or 200 with complete false, while it runs; a
+ *          failed deployment's log in the error)
  *     -> app settings differ (env=, or what the upload records)?
  *          PUT config/appsettings (the others' settings kept)
  *     -> memory differs (Flex Consumption)? PATCH the site's
@@ -808,7 +810,9 @@ static void az_sync_call(struct az_sync *sync)
     case AZ_STEP_UPLOAD:
         call = (struct az_call){.service = AZ_KUDU, .method = "POST", .content_type = "application/zip",
                                 .body = sync->zip, .body_size = sync->zip_size, .timeout_ms = AZ_UPLOAD_TIMEOUT_MS};
-        built = asprintf(&url, "%s/api/zipdeploy?isAsync=true", sync->scm) >= 0;
+        /* Flex Consumption apps take One Deploy instead of zip deploy; both answer a deployment to poll */
+        built = asprintf(&url, sync->flex ? "%s/api/publish?RemoteBuild=false" : "%s/api/zipdeploy?isAsync=true",
+                         sync->scm) >= 0;
         break;
     case AZ_STEP_POLL:
     case AZ_STEP_LOG:

@@ -119,7 +119,7 @@ def test_drift_is_noticed_and_repaired(azure_workspace, standin):
     assert settings_of(standin, APP)["K"] == "v"
 
     # someone deploys other code to the app (VS Code, the func CLI): its functions go, which is noticed
-    standin.zipdeploy(APP, zipped({"host.json": HOST_JSON, **http_function(
+    standin.deploy(APP, zipped({"host.json": HOST_JSON, **http_function(
         "drifter", "import azure.functions as func\n\ndef main(req):\n    return func.HttpResponse('theirs')\n")}))
     settings = settings_of(standin, APP)
     standin.arm("PUT", f"{standin.site_path(APP)}/config/appsettings",
