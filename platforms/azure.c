@@ -101,10 +101,14 @@ static const int az_flex_sizes[] = {512, 2048, 4096};
 
 /* What the platform knows of a function, per app and function: its key read from ARM, and the timeout it
  * was deployed with (a call that ends in a bare 500 after that long ran out of time). */
+struct az_invoke;
+
 struct az_key {
     struct az_key *next;
+    struct az_platform *platform;
     char *app, *name, *value;
-    int fetching;                /* a listkeys call is out (prepare's) */
+    int fetching;                /* a listkeys call is out */
+    struct az_invoke *waiting;   /* calls waiting for it */
     int timeout_s;               /* 0 when not deployed from here */
     int deployed;                /* deployed (or found up to date) into APP by this kernel, not deleted since */
 };
@@ -339,6 +343,7 @@ static struct az_key *az_key_find(struct az_platform *platform, const char *app,
         free(k);
         return NULL;
     }
+    k->platform = platform;
     k->next = platform->keys;
     platform->keys = k;
     return k;
@@ -987,6 +992,7 @@ struct az_invoke {
     char *app, *name, *body, *url, *site;
     const char *key_from;        /* where the key came from, for a 401 */
     int key_retried;             /* a 401 with a cached key: read it again once */
+    struct az_invoke *next_waiting; /* in its key's waiting list */
 };
 
 static void az_invoke_free(struct az_invoke *invoke)
@@ -1134,42 +1140,68 @@ static void az_event_ended(void *ctx, const struct platform_outcome *outcome)
     free(name);
 }
 
-/* listkeys answered: the key, then the call. */
-static void az_on_keys(void *ctx, const struct az_reply *reply)
+/* Hands the key K's waiting calls: KEY (send), or TYPE and MESSAGE (fail). */
+static void az_key_wake(struct az_key *k, const char *key, const char *type, const char *message)
 {
-    struct az_invoke *invoke = ctx;
-    char message[2400];
-    if (invoke->platform->closing) {
-        az_invoke_fail(invoke, "KernelStopping", "the kernel is shutting down");
-        return;
-    }
-    const char *key = json_string_value(json_object_get(reply->json, "default"));
-    if (!reply->ok || key == NULL) {
-        if (reply->status == 404)
-            snprintf(message, sizeof message, "%s is not deployed on azure (the app %s has no function %s): run its "
-                     "%%%%cloud_function cell, or link an existing one with deploy=false remote=APP/NAME",
-                     invoke->name, invoke->app, invoke->name);
+    struct az_invoke *waiting = k->waiting;
+    k->waiting = NULL;
+    while (waiting != NULL) {
+        struct az_invoke *next = waiting->next_waiting;
+        if (k->platform->closing)
+            az_invoke_fail(waiting, "KernelStopping", "the kernel is shutting down");
+        else if (key != NULL)
+            az_invoke_send(waiting, key);
         else
-            snprintf(message, sizeof message, "reading the function key of %s: %s", invoke->name,
-                     reply->ok ? "ARM's listkeys answer has no default key; set AZURE_FUNCTION_KEY to one "
-                                 "of its keys" : reply->message);
-        az_invoke_fail(invoke, reply->ok ? "NoFunctionKey" : reply->error_type, message);
-        return;
+            az_invoke_fail(waiting, type, message);
+        waiting = next;
     }
-    struct az_key *k = az_key_find(invoke->platform, invoke->app, invoke->name, 1);
-    if (k != NULL) {
-        credfile_wipe_free(k->value);
-        k->value = strdup(key);
-        k->fetching = 0;
-    }
-    az_invoke_send(invoke, key);
 }
 
-/* Finds the key: AZURE_FUNCTION_KEY, the cache, else ARM's listkeys. */
+/* ARM's listkeys answered: the key kept, and the calls waiting for it sent. */
+static void az_on_keys(void *ctx, const struct az_reply *reply)
+{
+    struct az_key *k = ctx; /* keys live until the platform is freed, after its client */
+    char message[2400] = "";
+    const char *key = json_string_value(json_object_get(reply->json, "default"));
+    k->fetching = 0;
+    if (reply->ok && key != NULL) {
+        credfile_wipe_free(k->value);
+        k->value = strdup(key);
+    } else if (reply->status == 404)
+        snprintf(message, sizeof message, "%s is not deployed on azure (the app %s has no function %s): run its "
+                 "%%%%cloud_function cell, or link an existing one with deploy=false remote=APP/NAME", k->name, k->app,
+                 k->name);
+    else
+        snprintf(message, sizeof message, "reading the function key of %s: %s", k->name,
+                 reply->ok ? "ARM's listkeys answer has no default key; set AZURE_FUNCTION_KEY to one of its keys"
+                           : reply->message);
+    az_key_wake(k, k->value, reply->status == 404 ? "NotFound" : reply->ok ? "NoFunctionKey" : reply->error_type,
+                message[0] ? message : "out of memory");
+}
+
+/* Starts ARM's listkeys for K (one at a time per function); a failure to start fails its waiting calls. */
+static void az_key_fetch(struct az_platform *platform, struct az_key *k)
+{
+    char message[900], *site = NULL, *url = NULL;
+    if (k->fetching)
+        return;
+    if (az_site_path(platform, k->app, &site, message, sizeof message) == 0 &&
+        asprintf(&url, "%s/functions/%s/listkeys?api-version=" AZ_API_VERSION, site, k->name) < 0) {
+        url = NULL;
+        snprintf(message, sizeof message, "out of memory");
+    }
+    struct az_call call = {.service = AZ_ARM, .method = "POST", .url = url, .timeout_ms = AZ_CONTROL_TIMEOUT_MS};
+    k->fetching = url != NULL && az_client_send(platform->client, &call, az_on_keys, k, message, sizeof message) == 0;
+    free(site);
+    free(url);
+    if (!k->fetching)
+        az_key_wake(k, NULL, "NoFunctionKey", message);
+}
+
+/* Finds the key: AZURE_FUNCTION_KEY, the cache, else ARM's listkeys (calls wait for the one in flight). */
 static void az_invoke_key(struct az_invoke *invoke)
 {
     struct az_platform *platform = invoke->platform;
-    char message[900];
     const char *env = credfile_env("AZURE_FUNCTION_KEY");
     if (env != NULL) {
         invoke->key_from = "AZURE_FUNCTION_KEY";
@@ -1177,25 +1209,18 @@ static void az_invoke_key(struct az_invoke *invoke)
         return;
     }
     invoke->key_from = "ARM's listkeys";
-    struct az_key *k = az_key_find(platform, invoke->app, invoke->name, 0);
-    if (k != NULL && k->value != NULL) {
-        az_invoke_send(invoke, k->value);
-        return;
-    }
-    char *url = NULL;
-    if (invoke->site == NULL && az_site_path(platform, invoke->app, &invoke->site, message, sizeof message) < 0) {
-        az_invoke_fail(invoke, "NoFunctionKey", message);
-        return;
-    }
-    if (asprintf(&url, "%s/functions/%s/listkeys?api-version=" AZ_API_VERSION, invoke->site, invoke->name) < 0) {
+    struct az_key *k = az_key_find(platform, invoke->app, invoke->name, 1);
+    if (k == NULL) {
         az_invoke_fail(invoke, "OutOfMemory", "cannot start the call");
         return;
     }
-    struct az_call call = {.service = AZ_ARM, .method = "POST", .url = url, .timeout_ms = AZ_CONTROL_TIMEOUT_MS};
-    int rc = az_client_send(platform->client, &call, az_on_keys, invoke, message, sizeof message);
-    free(url);
-    if (rc < 0)
-        az_invoke_fail(invoke, "NoFunctionKey", message);
+    if (k->value != NULL) {
+        az_invoke_send(invoke, k->value);
+        return;
+    }
+    invoke->next_waiting = k->waiting;
+    k->waiting = invoke;
+    az_key_fetch(platform, k);
 }
 
 static int az_invoke(void *self, const char *name, const json_t *payload, unsigned flags, platform_done_fn done,
@@ -1252,60 +1277,21 @@ static int az_invoke(void *self, const char *name, const json_t *payload, unsign
 
 /* ---- experiments: connections and the key ahead ---- */
 
-/* A key read ahead: which one (looked up again at the answer, since the settings may change meanwhile). */
-struct az_key_ahead {
-    struct az_platform *platform;
-    char *app, *name;
-};
-
-static void az_on_keys_ahead(void *ctx, const struct az_reply *reply)
-{
-    struct az_key_ahead *ahead = ctx; /* the platform outlives its client's calls (az_free frees the client first) */
-    const char *key = json_string_value(json_object_get(reply->json, "default"));
-    struct az_key *k = az_key_find(ahead->platform, ahead->app, ahead->name, 0);
-    if (k != NULL) {
-        k->fetching = 0;
-        if (reply->ok && key != NULL) {
-            credfile_wipe_free(k->value);
-            k->value = strdup(key);
-        }
-    }
-    free(ahead->app);
-    free(ahead->name);
-    free(ahead);
-}
-
 static size_t az_prepare(void *self, const char *function, size_t count)
 {
     struct az_platform *platform = self;
-    char err[600], *app = NULL, *name = NULL, *site = NULL, *url = NULL;
+    char err[600], *app = NULL, *name = NULL;
     if (az_client_ready(platform->client, err, sizeof err) < 0 ||
         az_names(platform, function, 1, &app, &name, err, sizeof err) < 0)
         return 0; /* the calls will say why */
-    if (credfile_env("AZURE_FUNCTION_KEY") == NULL) {
+    if (credfile_env("AZURE_FUNCTION_KEY") == NULL) { /* the key, read ahead */
         struct az_key *k = az_key_find(platform, app, name, 1);
-        if (k != NULL && k->value == NULL && !k->fetching &&
-            az_site_path(platform, app, &site, err, sizeof err) == 0 &&
-            asprintf(&url, "%s/functions/%s/listkeys?api-version=" AZ_API_VERSION, site, name) >= 0) {
-            struct az_call call = {.service = AZ_ARM, .method = "POST", .url = url,
-                                   .timeout_ms = AZ_CONTROL_TIMEOUT_MS};
-            struct az_key_ahead *ahead = calloc(1, sizeof *ahead);
-            if (ahead != NULL && (ahead->app = strdup(app)) != NULL && (ahead->name = strdup(name)) != NULL) {
-                ahead->platform = platform;
-                k->fetching = az_client_send(platform->client, &call, az_on_keys_ahead, ahead, err, sizeof err) == 0;
-            }
-            if (ahead != NULL && !k->fetching) {
-                free(ahead->app);
-                free(ahead->name);
-                free(ahead);
-            }
-        }
+        if (k != NULL && k->value == NULL)
+            az_key_fetch(platform, k);
     }
     char *base = az_credentials_app_url(az_client_credentials(platform->client), app);
     size_t opened = base != NULL ? az_client_prepare(platform->client, base, count) : 0;
     free(base);
-    free(site);
-    free(url);
     free(app);
     free(name);
     return opened;
