@@ -84,7 +84,7 @@ static const struct magic {
      "SAAF: `from SAAF import Inspector`; the paper's `from Inspector import *` is accepted inside the def\n"
      "(rewritten to `from Inspector import Inspector`); any other `import *` in a def stays a SyntaxError.\n"
      "Calls: hello(request) returns the result; hello.invoke(request, event=True) queues an Event call (aws;\n"
-     "ibm: a non-blocking activation, answered with its activationId).",
+     "ibm: a non-blocking activation, answered with its activationId; gcf and azure: sent, answered 202 at once).",
      NULL, magics_cloud_function_cell},
     {"%invoke", "%invoke NAME JSON",
      "Calls the cloud function NAME with the JSON payload and shows its result.\n"

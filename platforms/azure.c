@@ -949,7 +949,7 @@ static int az_check(void *self, char *err, size_t err_size)
                  "starting Jupyter (the publish profile reaches only Kudu)");
         return -1;
     }
-    char *site = NULL;
+    char *site = NULL; /* the subscription and the group are there (any app name makes the path) */
     int rc = az_site_path(platform, "app", &site, err, err_size);
     free(site);
     return rc;
