@@ -240,6 +240,39 @@ def test_over_https_with_the_test_ca(azure_workspace, tmp_path):
         terminator.stop()
 
 
+BURST = '''import threading, json
+results = []
+def call():
+    results.append(slow({"sleep": 0.3})["slept"])
+threads = [threading.Thread(target=call) for _ in range(4)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(json.dumps(results))'''
+
+
+def test_throttled_calls_are_retried(azure_workspace, tmp_path):
+    """At most one instance: 4 calls at once (made before any key was read) get 429s, each waited out with the
+    backoff and sent again."""
+    narrow = start_standin(tmp_path / "narrow", max_instances=1)
+    try:
+        workspace = azure_workspace.use(narrow)
+        slow = cell_for("slow", body='import time; time.sleep(request["sleep"]); return {"slept": request["sleep"]}')
+        _, deployed = workspace.run(ON_APP, slow)
+        assert azure_line(deployed)["verb"] == "deployed", deployed
+        before = narrow.stats()
+        _, unchanged, burst = workspace.run(ON_APP, slow, BURST)
+        assert azure_line(unchanged)["verb"] == "up to date", unchanged
+        assert burst.ok().json() == [0.3] * 4, burst
+        after = narrow.stats()
+        assert after.get("throttled_429", 0) > before.get("throttled_429", 0), "4 calls at 1 instance never throttled"
+        assert after["tokens_issued"] == before["tokens_issued"] + 1  # the second kernel's one token
+        secrets = secrets_of(narrow)
+        for path in workspace.written_files():
+            assert_no_secret(path.read_text(errors="replace"), path, secrets)
+    finally:
+        narrow.stop()
+
+
 def test_memory_is_flex_consumptions_and_refused_on_consumption(azure_workspace, standin):
     workspace = azure_workspace.use(standin)
     _, on_flex, sized = workspace.run(ON_FLEX, cell_for("roomy", options="memory=4096"),
