@@ -273,6 +273,20 @@ def test_throttled_calls_are_retried(azure_workspace, tmp_path):
         narrow.stop()
 
 
+def test_a_token_near_its_end_is_refreshed_while_it_still_serves(azure_workspace, tmp_path):
+    """Tokens that live 90 s: with less than five minutes left the cached token is still used while one new
+    exchange runs in the background, so a kernel's later calls lead to a second token, and none fails."""
+    short = start_standin(tmp_path / "short", token_seconds=90)
+    try:
+        workspace = azure_workspace.use(short)
+        _, deployed, called = workspace.run(ON_APP, cell_for("fresh"), 'print(fresh({"name": "T"})["hi"])')
+        assert azure_line(deployed)["verb"] == "deployed", deployed
+        assert called.ok().stdout.strip() == "T", called
+        assert short.stats()["tokens_issued"] >= 2, short.stats()
+    finally:
+        short.stop()
+
+
 def test_memory_is_flex_consumptions_and_refused_on_consumption(azure_workspace, standin):
     workspace = azure_workspace.use(standin)
     _, on_flex, sized = workspace.run(ON_FLEX, cell_for("roomy", options="memory=4096"),
