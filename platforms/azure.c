@@ -78,6 +78,7 @@
 #include "log.h"
 #include "platform.h"
 #include "retry.h"
+#include "shim_error.h"
 #include "zip.h"
 
 #define AZ_CONTROL_TIMEOUT_MS 120000L
@@ -1014,25 +1015,6 @@ static void az_invoke_fail(struct az_invoke *invoke, const char *type, const cha
 static void az_invoke_send(struct az_invoke *invoke, const char *key);
 static void az_invoke_key(struct az_invoke *invoke);
 
-/* The function's own exception, as the shim answered it (faaset_handler.azure_handler). */
-static void az_function_error(const json_t *result, unsigned flags, struct platform_outcome *outcome,
-                              json_t **traceback)
-{
-    const char *type = json_string_value(json_object_get(result, "errorType"));
-    const char *message = json_string_value(json_object_get(result, "errorMessage"));
-    *traceback = json_array();
-    size_t i;
-    json_t *line;
-    json_array_foreach(json_object_get(result, "stackTrace"), i, line)
-        if (json_is_string(line))
-            json_array_append(*traceback, line);
-    outcome->error_type = type ? type : "Unhandled";
-    outcome->message = message ? message : "";
-    outcome->traceback = *traceback;
-    if (flags & PLATFORM_INVOKE_LOG)
-        outcome->log = json_string_value(json_object_get(result, "logTail"));
-}
-
 static void az_on_invoked(void *ctx, const struct az_reply *reply)
 {
     struct az_invoke *invoke = ctx;
@@ -1067,8 +1049,8 @@ static void az_on_invoked(void *ctx, const struct az_reply *reply)
     if (reply->ok) {
         outcome.ok = 1;
         outcome.result = result ? result : json_null();
-    } else if (http != NULL && http_response_header(http, "X-FaaSET-Error") != NULL) {
-        az_function_error(result, invoke->flags, &outcome, &traceback);
+    } else if (http != NULL && http_response_header(http, SHIM_ERROR_HEADER) != NULL) {
+        shim_error_outcome(result, invoke->flags, &outcome, &traceback);
     } else if (reply->status == 401) {
         snprintf(message, sizeof message, "the function app %s refused the function key for %s (HTTP 401); the key "
                  "came from %s: %s", invoke->app, invoke->name, invoke->key_from,
