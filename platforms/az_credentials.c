@@ -597,18 +597,6 @@ static void az_on_token(void *ctx, const struct http_response *r)
     }
 }
 
-static void az_form_add(struct buffer *form, const char *name, const char *value)
-{
-    buffer_printf(form, "%s%s=", form->size > 0 ? "&" : "", name);
-    for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-            *p == '.' || *p == '_' || *p == '~')
-            buffer_append(form, p, 1);
-        else
-            buffer_printf(form, "%%%02X", *p);
-    }
-}
-
 static int az_exchange_start(struct az_credentials *c, struct http_engine *engine, char *err, size_t err_size)
 {
     struct buffer form = {0};
@@ -622,19 +610,17 @@ static int az_exchange_start(struct az_credentials *c, struct http_engine *engin
         snprintf(err, err_size, "out of memory");
         return -1;
     }
-    az_form_add(&form, "grant_type", "client_credentials");
-    az_form_add(&form, "client_id", c->client_id);
-    az_form_add(&form, "client_secret", c->client_secret);
-    az_form_add(&form, "scope", scope);
+    credfile_form_add(&form, "grant_type", "client_credentials");
+    credfile_form_add(&form, "client_id", c->client_id);
+    credfile_form_add(&form, "client_secret", c->client_secret);
+    credfile_form_add(&form, "scope", scope);
     free(scope);
     static const char *const headers[] = {"Content-Type: application/x-www-form-urlencoded",
                                           "Accept: application/json", NULL};
     struct http_request request = {.method = "POST", .url = url, .headers = headers, .body = form.data,
                                    .body_size = form.size, .timeout_ms = AZ_TOKEN_TIMEOUT_MS};
     int rc = form.failed ? -1 : http_send(engine, &request, az_on_token, exchange);
-    if (form.data != NULL)
-        sodium_memzero(form.data, form.capacity);
-    buffer_free(&form);
+    credfile_form_wipe(&form);
     free(url);
     if (rc < 0) {
         free(exchange);

@@ -390,25 +390,6 @@ static char *gcf_jwt(const struct gcf_credentials *c, const char *audience)
 }
 
 /* Appends NAME=VALUE, VALUE percent-encoded as a form does. */
-static void gcf_form_add(struct buffer *form, const char *name, const char *value)
-{
-    buffer_printf(form, "%s%s=", form->size > 0 ? "&" : "", name);
-    for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-            *p == '.' || *p == '_' || *p == '~')
-            buffer_append(form, p, 1);
-        else
-            buffer_printf(form, "%%%02X", *p);
-    }
-}
-
-static void gcf_form_wipe(struct buffer *form)
-{
-    if (form->data != NULL)
-        sodium_memzero(form->data, form->capacity);
-    buffer_free(form);
-}
-
 /* Seconds until the `exp` of the JWT TOKEN, or GCF_JWT_SECONDS when it cannot be read. */
 static long long gcf_jwt_seconds_left(const char *token)
 {
@@ -520,8 +501,8 @@ static int gcf_exchange_start(struct gcf_credentials *c, struct gcf_token *t, st
     if (c->kind == GCF_METADATA) {
         /* a GET: the access token, or an ID token for the audience with the account's claims (format=full) */
         if (t->audience[0] != '\0') {
-            gcf_form_add(&form, "audience", t->audience);
-            gcf_form_add(&form, "format", "full");
+            credfile_form_add(&form, "audience", t->audience);
+            credfile_form_add(&form, "format", "full");
         }
         if (!form.failed && asprintf(&metadata_url, "%s%s/%s%s%.*s", c->file, GCF_METADATA_ACCOUNT,
                                      t->audience[0] != '\0' ? "identity" : "token", form.size > 0 ? "?" : "",
@@ -538,18 +519,18 @@ static int gcf_exchange_start(struct gcf_credentials *c, struct gcf_token *t, st
             snprintf(err, err_size, "could not sign the token request for %s with OpenSSL", c->email);
             return -1;
         }
-        gcf_form_add(&form, "grant_type", GCF_JWT_BEARER);
-        gcf_form_add(&form, "assertion", jwt);
+        credfile_form_add(&form, "grant_type", GCF_JWT_BEARER);
+        credfile_form_add(&form, "assertion", jwt);
         credfile_wipe_free(jwt);
     } else {
-        gcf_form_add(&form, "grant_type", "refresh_token");
-        gcf_form_add(&form, "client_id", c->client_id);
-        gcf_form_add(&form, "client_secret", c->client_secret);
-        gcf_form_add(&form, "refresh_token", c->refresh_token);
+        credfile_form_add(&form, "grant_type", "refresh_token");
+        credfile_form_add(&form, "client_id", c->client_id);
+        credfile_form_add(&form, "client_secret", c->client_secret);
+        credfile_form_add(&form, "refresh_token", c->refresh_token);
     }
     struct gcf_exchange *exchange = calloc(1, sizeof *exchange);
     if (form.failed || exchange == NULL) {
-        gcf_form_wipe(&form);
+        credfile_form_wipe(&form);
         free(exchange);
         free(metadata_url);
         snprintf(err, err_size, "out of memory");
@@ -566,7 +547,7 @@ static int gcf_exchange_start(struct gcf_credentials *c, struct gcf_token *t, st
         request = (struct http_request){.method = "GET", .url = metadata_url, .headers = metadata_headers,
                                         .timeout_ms = GCF_METADATA_TIMEOUT_MS};
     int rc = http_send(engine, &request, gcf_on_token, exchange);
-    gcf_form_wipe(&form);
+    credfile_form_wipe(&form);
     free(metadata_url);
     if (rc < 0) {
         free(exchange);
