@@ -31,7 +31,8 @@ the first path segment names the Azure host a request would go to):
     Entra ID authority host   BASE                 token: BASE/{tenant}/oauth2/v2.0/token
     Resource Manager          BASE                 BASE/subscriptions/{s}/resourceGroups/{rg}/providers/
                                                    Microsoft.Web/sites/{app}?api-version=2024-04-01
-    Kudu (scm) of APP         BASE/APP.scm.azurewebsites.net     .../api/zipdeploy?isAsync=true
+    Kudu (scm) of APP         BASE/APP.scm.azurewebsites.net     .../api/zipdeploy?isAsync=true (Consumption),
+                                                                 .../api/publish?RemoteBuild=false (Flex)
     Functions host of APP     BASE/APP.azurewebsites.net         .../api/{route}
     Test-only                 BASE/_standin/stats, BASE/_standin/logs/{app}
 
@@ -62,7 +63,8 @@ What it checks, as Azure does:
   InvalidApiVersionParameter, NoRegisteredProviderFound for a version
   Microsoft.Web does not have); 404 SubscriptionNotFound,
   ResourceGroupNotFound, ResourceNotFound; a Reader's writes and key lists
-  are 403 AuthorizationFailed. Errors are {"error": {"code", "message"}}.
+  are 403 AuthorizationFailed; a body that is not application/json is 415
+  UnsupportedMediaType. Errors are {"error": {"code", "message"}}.
   Under .../providers/Microsoft.Web/sites/{app}: GET (the site, with
   properties.sku "Dynamic" on Consumption or "FlexConsumption", and for
   Flex, from api-version 2023-12-01, properties.functionAppConfig.
@@ -651,6 +653,10 @@ class Standin:
     def arm(self, method, parts, query, body, headers):
         claims = self.principal(headers.get("Authorization"))
         version = self.api_version(query)
+        kind = (headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
+        if body and kind != "application/json":
+            raise arm_error(415, "UnsupportedMediaType", f"The content media type '{kind}' is not supported. Only "
+                                                         "'application/json' is supported.")
         lower = [p.lower() for p in parts]
         subscription = self.subscriptions.get(lower[1]) if len(parts) > 1 else None
         if subscription is None:
