@@ -229,6 +229,12 @@ static void az_client_on_http(void *ctx, const struct http_response *response)
         snprintf(type, sizeof type, "HTTP%ld", response->status);
         snprintf(message, sizeof message, "Azure answered HTTP %ld to a call made before the settings changed: run it "
                  "again", response->status);
+    } else if (pending->service == AZ_KUDU && response->status == 401 &&
+               az_credentials_kudu_basic(pending->client->credentials) == NULL) {
+        snprintf(type, sizeof type, "Unauthenticated");
+        snprintf(message, sizeof message, "Kudu of %.300s did not accept the service principal's token: give it the "
+                 "role Website Contributor (or Contributor) on the app, or deploy with the app's publish profile "
+                 "(%%platform azure publish_profile=PATH)", where);
     } else {
         az_client_explain(pending->service, response->status, response->body, response->body_size, where, type,
                           sizeof type, message, sizeof message);

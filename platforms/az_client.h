@@ -22,7 +22,8 @@
  * named and what to do for the common ones (a role missing, a resource
  * group, app or subscription that does not exist, a token refused), Kudu's
  * {"Message"} or text (credentials refused, a deployment already running),
- * the app host's 401 (the function key). A 429's or 503's Retry-After is
+ * the app host's 401 (the function key); Kudu's 401 to a bearer token says
+ * which role the principal needs. A 429's or 503's Retry-After is
  * kept. Nothing secret leaves the client: tokens, passwords and keys go
  * only into headers, whose text is wiped once the engine has copied it.
  * Use from the loop's thread. */

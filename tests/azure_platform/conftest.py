@@ -77,14 +77,14 @@ def azure_workspace(workspace, standin):
     (It needs the stand-in still up when it checks what the kernel wrote, for the function keys.)"""
     used = []
 
-    def use(standin, client_secret=None, tenant=None, base=None):
+    def use(standin, client_secret=None, tenant=None, base=None, client_id=None):
         """BASE: the address the kernel reaches the stand-in at (a TLS terminator's), else its own."""
         used.append(standin)
         base = base or standin.url
         for key in [k for k in workspace.env if k.startswith(("AZURE_", "FAASET_AZURE_"))]:
             del workspace.env[key]
         workspace.env.update({
-            "AZURE_CLIENT_ID": standin.client_id, "AZURE_CLIENT_SECRET": client_secret or standin.client_secret,
+            "AZURE_CLIENT_ID": client_id or standin.client_id, "AZURE_CLIENT_SECRET": client_secret or standin.client_secret,
             "AZURE_TENANT_ID": tenant or standin.tenant_id, "AZURE_AUTHORITY_HOST": base,
             "AZURE_SUBSCRIPTION_ID": standin.subscription, "AZURE_RESOURCE_GROUP": standin.resource_group,
             "FAASET_AZURE_MANAGEMENT_URL": base, "FAASET_AZURE_SCM_URL": base + "/{app}.scm.azurewebsites.net",

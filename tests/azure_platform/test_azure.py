@@ -180,11 +180,15 @@ def test_function_keys_and_refused_credentials_are_explained(azure_workspace, st
     workspace = azure_workspace.use(standin, tenant="nowhere.onmicrosoft.com")
     _, unknown = workspace.run(ON_APP, cell_for("keyed"))
     assert "AADSTS90002" in unknown.error.evalue and "the tenant does not exist" in unknown.error.evalue, unknown
+    workspace = azure_workspace.use(standin, client_id=standin.reader_id, client_secret=standin.reader_secret)
+    _, reader = workspace.run(ON_APP, cell_for("keyed"))
+    assert "the service principal may not do this on function app faaset-app" in reader.error.evalue, reader
+    assert "Contributor" in reader.error.evalue, reader
     workspace = azure_workspace.use(standin)
     del workspace.env["AZURE_CLIENT_SECRET"]
     (incomplete,) = workspace.run(cell_for("keyed"))
     assert "set AZURE_CLIENT_SECRET too" in incomplete.error.evalue, incomplete
-    shown = outputs_text([refused, given, in_notebook, wrong, unknown, incomplete])
+    shown = outputs_text([refused, given, in_notebook, wrong, unknown, reader, incomplete])
     assert_no_secret(shown, "the outputs", secrets_of(standin))
 
 
