@@ -10,10 +10,10 @@
  * file that is not a publish profile is an error naming the file, never
  * its text, which is wiped before it is freed.
  *
- * The token is one cache entry: its value, when it expires (monotonic
- * clock), the requests waiting for it and at most one exchange in flight,
- * whose context is allocated apart so that freeing the credentials while it
- * runs only detaches it. */
+ * The token is one token_cache (when it is handed out, refreshed, waited
+ * for); this file makes its exchange, at most one in flight, whose context
+ * is allocated apart so that freeing the credentials while it runs only
+ * detaches it. */
 #include "az_credentials.h"
 
 #include <jansson.h>
@@ -23,20 +23,12 @@
 #include <string.h>
 
 #include "buffer.h"
-#include "clock.h"
 #include "credfile.h"
 #include "fsutil.h"
+#include "token_cache.h"
 
-#define AZ_EXPIRED_MS 60000LL     /* a token with less than this left is not handed out */
-#define AZ_REFRESH_MS 300000LL    /* a token with less than this left is refreshed in the background */
 #define AZ_TOKEN_TIMEOUT_MS 30000L
 #define AZ_PROFILE_MAX (1u << 20)
-
-struct az_waiter {
-    struct az_waiter *next;
-    az_token_fn done;
-    void *ctx;
-};
 
 struct az_exchange {
     struct az_credentials *owner;   /* NULL once the credentials are freed */
@@ -48,10 +40,8 @@ struct az_credentials {
     char *subscription, *resource_group, *app, *management, *app_url, *scm_url;
     const char *subscription_from, *resource_group_from, *app_from, *authority_from, *management_from,
         *app_url_from, *scm_url_from;
-    char *token;
-    long long expires_ms;
-    struct az_waiter *waiters, **waiters_tail;
-    struct az_exchange *exchange;
+    struct token_cache token;
+    struct az_exchange *exchange;   /* the exchange in flight, or NULL */
 };
 
 static const char *az_given(const char *value)
@@ -363,7 +353,7 @@ int az_credentials_load(const struct az_credentials_options *options, struct az_
         snprintf(err, err_size, "out of memory");
         return -1;
     }
-    c->waiters_tail = &c->waiters;
+    token_cache_init(&c->token);
     if (az_choose(c, options != NULL ? options : &none, err, err_size) < 0) {
         az_credentials_free(c);
         return -1;
@@ -378,14 +368,7 @@ void az_credentials_free(struct az_credentials *c)
         return;
     if (c->exchange != NULL)
         c->exchange->owner = NULL;
-    struct az_waiter *w = c->waiters;
-    c->waiters = NULL;
-    while (w != NULL) {
-        struct az_waiter *next = w->next;
-        w->done(w->ctx, NULL, "cancelled");
-        free(w);
-        w = next;
-    }
+    token_cache_clear(&c->token);
     free(c->client_id);
     credfile_wipe_free(c->client_secret);
     free(c->tenant);
@@ -403,7 +386,6 @@ void az_credentials_free(struct az_credentials *c)
     free(c->management);
     free(c->app_url);
     free(c->scm_url);
-    credfile_wipe_free(c->token);
     free(c);
 }
 
@@ -575,26 +557,8 @@ static void az_on_token(void *ctx, const struct http_response *r)
     else if (value == NULL || seconds <= 0)
         snprintf(err, sizeof err, "Entra ID's token endpoint at %.200s answered without a usable access token",
                  c->authority);
-    char *copy = err[0] == '\0' ? strdup(value) : NULL;
+    token_cache_settle(&c->token, err[0] == '\0' ? value : NULL, seconds, err[0] != '\0' ? err : NULL);
     json_decref(body);
-    if (err[0] == '\0' && copy == NULL)
-        snprintf(err, sizeof err, "out of memory");
-    if (copy != NULL) {
-        credfile_wipe_free(c->token);
-        c->token = copy;
-        c->expires_ms = clock_mono_ms() + seconds * 1000;
-    }
-    struct az_waiter *w = c->waiters;
-    c->waiters = NULL;
-    c->waiters_tail = &c->waiters;
-    while (w != NULL) { /* each gets its own copy: a callback may ask again and replace the token */
-        struct az_waiter *next = w->next;
-        char *token = copy != NULL ? strdup(copy) : NULL;
-        w->done(w->ctx, token, token != NULL ? NULL : err[0] != '\0' ? err : "out of memory");
-        credfile_wipe_free(token);
-        free(w);
-        w = next;
-    }
 }
 
 static int az_exchange_start(struct az_credentials *c, struct http_engine *engine, char *err, size_t err_size)
@@ -642,26 +606,20 @@ int az_credentials_token(struct az_credentials *c, struct http_engine *engine, c
                  "Kudu)");
         return -1;
     }
-    long long left = c->token != NULL ? c->expires_ms - clock_mono_ms() : 0;
-    if (left > AZ_EXPIRED_MS) {
+    int refresh = 0;
+    const char *fresh = token_cache_fresh(&c->token, &refresh);
+    if (fresh != NULL) {
         char ignored[256]; /* a refresh that cannot start now is tried by the next call; the token is still good */
-        if (left < AZ_REFRESH_MS && c->exchange == NULL)
+        if (refresh && c->exchange == NULL)
             (void)az_exchange_start(c, engine, ignored, sizeof ignored);
-        *cached = c->token;
+        *cached = fresh;
         return 1;
     }
-    struct az_waiter *w = calloc(1, sizeof *w);
-    if (w == NULL) {
+    if (c->exchange == NULL && az_exchange_start(c, engine, err, err_size) < 0)
+        return -1;
+    if (token_cache_wait(&c->token, done, ctx) < 0) {
         snprintf(err, err_size, "out of memory");
         return -1;
     }
-    if (c->exchange == NULL && az_exchange_start(c, engine, err, err_size) < 0) {
-        free(w);
-        return -1;
-    }
-    w->done = done;
-    w->ctx = ctx;
-    *c->waiters_tail = w;
-    c->waiters_tail = &w->next;
     return 0;
 }
