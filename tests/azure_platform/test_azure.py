@@ -8,7 +8,7 @@ call and experiment as on Azure Functions."""
 import json
 
 import pytest
-from conftest import (APP, FLEX_APP, assert_no_secret, azure_line, cell_for, outputs_text, secrets_of,
+from conftest import (APP, FLEX_APP, assert_no_secret, azure_line, burst_cell, cell_for, outputs_text, secrets_of,
                       settings_of, start_standin)
 from standin_fixture import HOST_JSON, http_function, zipped
 
@@ -244,14 +244,7 @@ def test_over_https_with_the_test_ca(azure_workspace, tmp_path):
         terminator.stop()
 
 
-BURST = '''import threading, json
-results = []
-def call():
-    results.append(slow({"sleep": 0.3})["slept"])
-threads = [threading.Thread(target=call) for _ in range(4)]
-[t.start() for t in threads]
-[t.join() for t in threads]
-print(json.dumps(results))'''
+BURST = burst_cell("slow")
 
 
 def test_throttled_calls_are_retried(azure_workspace, tmp_path):
