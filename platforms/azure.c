@@ -828,13 +828,13 @@ static void az_sync_call(struct az_sync *sync)
     case AZ_STEP_PUT_SETTINGS:
         call.method = "PUT";
         body = az_sync_settings_body(sync);
-        built = asprintf(&url, "%s/config/appsettings?api-version=" AZ_API_VERSION, sync->site) >= 0;
+        built = body != NULL && asprintf(&url, "%s/config/appsettings?api-version=" AZ_API_VERSION, sync->site) >= 0;
         break;
     case AZ_STEP_MEMORY:
         call.method = "PATCH";
         body = json_pack("{s:{s:{s:{s:i}}}}", "properties", "functionAppConfig", "scaleAndConcurrency",
                          "instanceMemoryMB", az_wanted_memory(sync));
-        built = asprintf(&url, "%s?api-version=" AZ_API_VERSION, sync->site) >= 0;
+        built = body != NULL && asprintf(&url, "%s?api-version=" AZ_API_VERSION, sync->site) >= 0;
         break;
     }
     if (!built)
@@ -1117,8 +1117,8 @@ static void az_event_ended(void *ctx, const struct platform_outcome *outcome)
 {
     char *name = ctx;
     if (!outcome->ok)
-        log_warn("azure: the Event call of %s failed: %s: %.300s", name, outcome->error_type ? outcome->error_type : "",
-                 outcome->message ? outcome->message : "");
+        log_warn("azure: the Event call of %s failed: %s: %.300s", name ? name : "a function",
+                 outcome->error_type ? outcome->error_type : "", outcome->message ? outcome->message : "");
     free(name);
 }
 
