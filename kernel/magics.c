@@ -52,8 +52,8 @@ static const struct magic {
      "helpers, constants) is packaged with it; statements after it run in the notebook once it is deployed.\n"
      "Only what changed is deployed: the same code and options make no platform call at all.\n\n"
      "Options:\n"
-     "  platforms=local,aws   where to deploy: local, aws, gcf, ibm (alias openwhisk), openfaas (default: the\n"
-     "                        %platform default, else local)\n"
+     "  platforms=local,aws   where to deploy: local, aws, gcf, ibm (alias openwhisk), openfaas, azure\n"
+     "                        (default: the %platform default, else local)\n"
      "  memory=MB             128 to 10240 (default 128)\n"
      "  timeout=S             1 to 900 seconds (default 30)\n"
      "  arch=x86_64|arm64     (default x86_64; architecture= is the same option)\n"
@@ -87,9 +87,10 @@ static const struct magic {
      "SAAF: `from SAAF import Inspector`; the paper's `from Inspector import *` is accepted inside the def\n"
      "(rewritten to `from Inspector import Inspector`); any other `import *` in a def stays a SyntaxError.\n"
      "Calls: hello(request) returns the result; hello.invoke(request, event=True) returns without waiting for it:\n"
-     "aws queues an Event call ({\"StatusCode\": 202}); gcf sends the call and answers {\"StatusCode\": 202} once it\n"
-     "is sent (Google has no queued calls for HTTP functions: its answer is only logged, so keep the kernel\n"
-     "running until then); ibm starts a non-blocking activation, answered with its activationId; local refuses it.",
+     "aws queues an Event call ({\"StatusCode\": 202}); gcf and azure send the call and answer\n"
+     "{\"StatusCode\": 202} once it is sent (they have no queued calls for HTTP functions: the answer is only\n"
+     "logged, so keep the kernel running until then); ibm starts a non-blocking activation, answered with its\n"
+     "activationId; openfaas goes to /async-function; local refuses it.",
      NULL, magics_cloud_function_cell},
     {"%invoke", "%invoke NAME JSON",
      "Calls the cloud function NAME with the JSON payload and shows its result.\n"
@@ -146,7 +147,18 @@ static const struct magic {
      "OPENFAAS_PASSWORD (user OPENFAAS_USERNAME, default admin) or faas-cli's config.yml (`faas-cli login`;\n"
      "OPENFAAS_CONFIG names its folder); the registry's from ~/.docker/config.json, DOCKER_CONFIG or\n"
      "REGISTRY_AUTH_FILE. Names become DNS labels (hello_world is hello-world); memory is limits.memory;\n"
-     "hello.invoke(request, event=True) goes to /async-function.",
+     "hello.invoke(request, event=True) goes to /async-function.\n"
+
+     "azure (Azure Functions) settings: subscription=ID (else AZURE_SUBSCRIPTION_ID), resource_group=NAME (else\n"
+     "AZURE_RESOURCE_GROUP), app=NAME (the function app to deploy into; default: the app named after each function,\n"
+     "which must exist: one app holds one function), publish_profile=PATH (else AZURE_PUBLISH_PROFILE: Kudu's\n"
+     "user and password), management=URL, app_url= and scm_url= (patterns with {app}, for other clouds). The\n"
+     "service principal comes from AZURE_CLIENT_ID / AZURE_CLIENT_SECRET / AZURE_TENANT_ID (AZURE_AUTHORITY_HOST\n"
+     "for another authority), the function key from ARM's listkeys or AZURE_FUNCTION_KEY.\n"
+     "Memory on azure is per app and only on the Flex Consumption plan: 512, 2048 (its default, and what the\n"
+     "default memory=128 means there) or 4096 MB; the Consumption plan (1.5 GB instances, timeout at most 600 s),\n"
+     "Premium and Dedicated plans have no memory setting, and memory= is an error naming the plan. The timeout is\n"
+     "host.json's functionTimeout, so changing it uploads the package again; env= are app settings.",
      magics_platform, NULL},
     {"%delete", "%delete NAME [PLATFORM]",
      "Deletes the function NAME from its platform (the one its calls go to, or PLATFORM) and forgets its\n"
@@ -304,7 +316,7 @@ static void magics_platform(const struct magics_context *m, const char *args)
         requests_fail_execute(m->requests, "InvalidSetting", err);
         return;
     }
-    char message[512];
+    char message[1100];
     int rc = cloud_set_platform(m->cloud, name, settings, message, sizeof message);
     json_decref(settings);
     if (rc < 0) {

@@ -45,3 +45,22 @@ char *credfile_shown_path(const char *path, const char *home)
         return asprintf(&shown, "~%s", path + n) < 0 ? NULL : shown;
     return strdup(path);
 }
+
+void credfile_form_add(struct buffer *form, const char *name, const char *value)
+{
+    buffer_printf(form, "%s%s=", form->size > 0 ? "&" : "", name);
+    for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+            *p == '.' || *p == '_' || *p == '~')
+            buffer_append(form, p, 1);
+        else
+            buffer_printf(form, "%%%02X", *p);
+    }
+}
+
+void credfile_form_wipe(struct buffer *form)
+{
+    if (form->data != NULL)
+        sodium_memzero(form->data, form->capacity);
+    buffer_free(form);
+}

@@ -77,6 +77,7 @@
 #include "package.h"
 #include "platform.h"
 #include "retry.h"
+#include "shim_error.h"
 
 #define GCF_MAX_POLLS 450                         /* about 15 minutes at 2 s */
 #define GCF_ZIP_MAX (100L * 1024 * 1024)          /* generateUploadUrl's limit for a source zip */
@@ -1000,27 +1001,6 @@ static void gcf_invoke_fail(struct gcf_invoke *invoke, const char *type, const c
     gcf_invoke_free(invoke);
 }
 
-/* The shim's error body ({"errorType", "errorMessage", "stackTrace"}) as the outcome's error. */
-/* The function's own exception, as the shim answered it (faaset_handler.gcf_handler); with
- * PLATFORM_INVOKE_LOG also what the call printed before it. */
-static void gcf_function_error(const json_t *result, unsigned flags, struct platform_outcome *outcome,
-                               json_t **traceback)
-{
-    const char *type = json_string_value(json_object_get(result, "errorType"));
-    const char *message = json_string_value(json_object_get(result, "errorMessage"));
-    *traceback = json_array();
-    size_t i;
-    json_t *line;
-    json_array_foreach(json_object_get(result, "stackTrace"), i, line)
-        if (json_is_string(line))
-            json_array_append(*traceback, line);
-    outcome->error_type = type ? type : "Unhandled";
-    outcome->message = message ? message : "";
-    outcome->traceback = *traceback;
-    if (flags & PLATFORM_INVOKE_LOG)
-        outcome->log = json_string_value(json_object_get(result, "logTail"));
-}
-
 static void gcf_on_invoked(void *ctx, const struct gcf_reply *reply)
 {
     struct gcf_invoke *invoke = ctx;
@@ -1040,8 +1020,8 @@ static void gcf_on_invoked(void *ctx, const struct gcf_reply *reply)
     if (reply->ok) {
         outcome.ok = 1;
         outcome.result = result ? result : json_null();
-    } else if (http != NULL && http_response_header(http, "X-FaaSET-Error") != NULL) {
-        gcf_function_error(result, invoke->flags, &outcome, &traceback);
+    } else if (http != NULL && http_response_header(http, SHIM_ERROR_HEADER) != NULL) {
+        shim_error_outcome(result, invoke->flags, &outcome, &traceback);
     } else if (reply->status == 429 || reply->status == 502 || reply->status == 503) {
         snprintf(message, sizeof message, "%s is busy (HTTP %ld: no instance free within its max instances)",
                  invoke->id, reply->status);

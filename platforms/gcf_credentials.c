@@ -10,13 +10,11 @@
  * parsed strings are released by json_decref without wiping.)
  *
  * Tokens live in a small list, one entry per audience ("" is the access
- * token). An entry holds the current value, when it expires (monotonic
- * clock), the requests waiting for it and at most one exchange in flight.
- * The exchange's context is allocated apart from the entry, so freeing the
+ * token). An entry holds its token_cache (the value, when it is handed
+ * out, refreshed or waited for) and at most one exchange in flight. The
+ * exchange's context is allocated apart from the entry, so freeing the
  * credentials while an exchange is in flight only detaches it: its answer
- * then frees the context and nothing else. Waiters are taken off the
- * entry before their callbacks run, so a callback may ask for a token
- * again. */
+ * then frees the context and nothing else. */
 #include "gcf_credentials.h"
 
 #include <errno.h>
@@ -32,38 +30,28 @@
 #include <unistd.h>
 
 #include "buffer.h"
-#include "clock.h"
 #include "credfile.h"
 #include "fsutil.h"
 #include "gcf_metadata.h"
+#include "token_cache.h"
 
 #define GCF_SCOPE "https://www.googleapis.com/auth/cloud-platform"
 #define GCF_TOKEN_URI "https://oauth2.googleapis.com/token"
 #define GCF_JWT_BEARER "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #define GCF_JWT_SECONDS 3600
-#define GCF_EXPIRED_MS 60000LL    /* a token with less than this left is not handed out */
-#define GCF_REFRESH_MS 300000LL   /* a token with less than this left is refreshed in the background */
 #define GCF_TOKEN_TIMEOUT_MS 30000L
 #define GCF_METADATA_TIMEOUT_MS 3000L  /* the metadata server is on the host's own link: its first answer is the probe */
 #define GCF_METADATA_ACCOUNT "/computeMetadata/v1/instance/service-accounts/default"
 
 enum gcf_kind { GCF_SERVICE_ACCOUNT, GCF_AUTHORIZED_USER, GCF_METADATA };
 
-struct gcf_waiter {
-    struct gcf_waiter *next;
-    gcf_token_fn done;
-    void *ctx;
-};
-
 struct gcf_exchange;
 
 struct gcf_token {
     struct gcf_token *next;
     char *audience;                 /* "" for the access token */
-    char *value;                    /* NULL until the first exchange succeeds; wiped when replaced */
-    long long expires_ms;           /* clock_mono_ms */
+    struct token_cache cache;       /* the token, and the calls waiting for it */
     struct gcf_exchange *exchange;  /* the one in flight, or NULL */
-    struct gcf_waiter *waiters, **waiters_tail;
 };
 
 struct gcf_exchange {
@@ -258,19 +246,6 @@ int gcf_credentials_load(const struct gcf_credentials_options *options, struct g
     return 0;
 }
 
-static void gcf_fail_waiters(struct gcf_token *t, const char *error)
-{
-    struct gcf_waiter *w = t->waiters;
-    t->waiters = NULL;
-    t->waiters_tail = &t->waiters;
-    while (w != NULL) {
-        struct gcf_waiter *next = w->next;
-        w->done(w->ctx, NULL, error);
-        free(w);
-        w = next;
-    }
-}
-
 void gcf_credentials_free(struct gcf_credentials *c)
 {
     if (c == NULL)
@@ -280,8 +255,7 @@ void gcf_credentials_free(struct gcf_credentials *c)
         c->tokens = t->next;
         if (t->exchange != NULL)
             t->exchange->owner = NULL;
-        gcf_fail_waiters(t, "cancelled");
-        credfile_wipe_free(t->value);
+        token_cache_clear(&t->cache);
         free(t->audience);
         free(t);
     }
@@ -390,25 +364,6 @@ static char *gcf_jwt(const struct gcf_credentials *c, const char *audience)
 }
 
 /* Appends NAME=VALUE, VALUE percent-encoded as a form does. */
-static void gcf_form_add(struct buffer *form, const char *name, const char *value)
-{
-    buffer_printf(form, "%s%s=", form->size > 0 ? "&" : "", name);
-    for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-            *p == '.' || *p == '_' || *p == '~')
-            buffer_append(form, p, 1);
-        else
-            buffer_printf(form, "%%%02X", *p);
-    }
-}
-
-static void gcf_form_wipe(struct buffer *form)
-{
-    if (form->data != NULL)
-        sodium_memzero(form->data, form->capacity);
-    buffer_free(form);
-}
-
 /* Seconds until the `exp` of the JWT TOKEN, or GCF_JWT_SECONDS when it cannot be read. */
 static long long gcf_jwt_seconds_left(const char *token)
 {
@@ -488,27 +443,8 @@ static void gcf_on_token(void *ctx, const struct http_response *r)
                  t->audience[0] != '\0' ? "ID token" : "access token",
                  c->kind == GCF_AUTHORIZED_USER && t->audience[0] != '\0'
                      ? ": call private functions with a service-account key (GOOGLE_APPLICATION_CREDENTIALS)" : "");
-    char *copy = err[0] == '\0' ? strdup(value) : NULL;
+    token_cache_settle(&t->cache, err[0] == '\0' ? value : NULL, seconds, err[0] != '\0' ? err : NULL);
     json_decref(body);
-    if (err[0] == '\0' && copy == NULL)
-        snprintf(err, sizeof err, "out of memory");
-    if (copy != NULL) {
-        credfile_wipe_free(t->value);
-        t->value = copy;
-        t->expires_ms = clock_mono_ms() + seconds * 1000;
-    }
-    struct gcf_waiter *w = t->waiters;
-    t->waiters = NULL;
-    t->waiters_tail = &t->waiters;
-    /* Each callback gets its own copy: a callback may ask again and replace T's value. */
-    while (w != NULL) {
-        struct gcf_waiter *next = w->next;
-        char *token = copy != NULL ? strdup(copy) : NULL;
-        w->done(w->ctx, token, token != NULL ? NULL : err[0] != '\0' ? err : "out of memory");
-        credfile_wipe_free(token);
-        free(w);
-        w = next;
-    }
 }
 
 /* Starts the grant for T. Returns 0 or -1 with ERR. */
@@ -520,8 +456,8 @@ static int gcf_exchange_start(struct gcf_credentials *c, struct gcf_token *t, st
     if (c->kind == GCF_METADATA) {
         /* a GET: the access token, or an ID token for the audience with the account's claims (format=full) */
         if (t->audience[0] != '\0') {
-            gcf_form_add(&form, "audience", t->audience);
-            gcf_form_add(&form, "format", "full");
+            credfile_form_add(&form, "audience", t->audience);
+            credfile_form_add(&form, "format", "full");
         }
         if (!form.failed && asprintf(&metadata_url, "%s%s/%s%s%.*s", c->file, GCF_METADATA_ACCOUNT,
                                      t->audience[0] != '\0' ? "identity" : "token", form.size > 0 ? "?" : "",
@@ -538,18 +474,18 @@ static int gcf_exchange_start(struct gcf_credentials *c, struct gcf_token *t, st
             snprintf(err, err_size, "could not sign the token request for %s with OpenSSL", c->email);
             return -1;
         }
-        gcf_form_add(&form, "grant_type", GCF_JWT_BEARER);
-        gcf_form_add(&form, "assertion", jwt);
+        credfile_form_add(&form, "grant_type", GCF_JWT_BEARER);
+        credfile_form_add(&form, "assertion", jwt);
         credfile_wipe_free(jwt);
     } else {
-        gcf_form_add(&form, "grant_type", "refresh_token");
-        gcf_form_add(&form, "client_id", c->client_id);
-        gcf_form_add(&form, "client_secret", c->client_secret);
-        gcf_form_add(&form, "refresh_token", c->refresh_token);
+        credfile_form_add(&form, "grant_type", "refresh_token");
+        credfile_form_add(&form, "client_id", c->client_id);
+        credfile_form_add(&form, "client_secret", c->client_secret);
+        credfile_form_add(&form, "refresh_token", c->refresh_token);
     }
     struct gcf_exchange *exchange = calloc(1, sizeof *exchange);
     if (form.failed || exchange == NULL) {
-        gcf_form_wipe(&form);
+        credfile_form_wipe(&form);
         free(exchange);
         free(metadata_url);
         snprintf(err, err_size, "out of memory");
@@ -566,7 +502,7 @@ static int gcf_exchange_start(struct gcf_credentials *c, struct gcf_token *t, st
         request = (struct http_request){.method = "GET", .url = metadata_url, .headers = metadata_headers,
                                         .timeout_ms = GCF_METADATA_TIMEOUT_MS};
     int rc = http_send(engine, &request, gcf_on_token, exchange);
-    gcf_form_wipe(&form);
+    credfile_form_wipe(&form);
     free(metadata_url);
     if (rc < 0) {
         free(exchange);
@@ -587,7 +523,7 @@ static struct gcf_token *gcf_token_entry(struct gcf_credentials *c, const char *
         free(t);
         return NULL;
     }
-    t->waiters_tail = &t->waiters;
+    token_cache_init(&t->cache);
     t->next = c->tokens;
     c->tokens = t;
     return t;
@@ -602,27 +538,21 @@ int gcf_credentials_token(struct gcf_credentials *c, struct http_engine *engine,
         snprintf(err, err_size, "out of memory");
         return -1;
     }
-    long long left = t->value != NULL ? t->expires_ms - clock_mono_ms() : 0;
-    if (left > GCF_EXPIRED_MS) {
+    int refresh = 0;
+    const char *fresh = token_cache_fresh(&t->cache, &refresh);
+    if (fresh != NULL) {
         /* A refresh that cannot start now is tried again by the next call; the token is still good. */
         char ignored[256];
-        if (left < GCF_REFRESH_MS && t->exchange == NULL)
+        if (refresh && t->exchange == NULL)
             (void)gcf_exchange_start(c, t, engine, ignored, sizeof ignored);
-        *cached = t->value;
+        *cached = fresh;
         return 1;
     }
-    struct gcf_waiter *w = calloc(1, sizeof *w);
-    if (w == NULL) {
+    if (t->exchange == NULL && gcf_exchange_start(c, t, engine, err, err_size) < 0)
+        return -1;
+    if (token_cache_wait(&t->cache, done, ctx) < 0) {
         snprintf(err, err_size, "out of memory");
         return -1;
     }
-    if (t->exchange == NULL && gcf_exchange_start(c, t, engine, err, err_size) < 0) {
-        free(w);
-        return -1;
-    }
-    w->done = done;
-    w->ctx = ctx;
-    *t->waiters_tail = w;
-    t->waiters_tail = &w->next;
     return 0;
 }

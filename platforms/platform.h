@@ -166,5 +166,7 @@ void *ow_platform_new(struct reactor *reactor);
 extern const struct platform_ops ow_platform_ops;
 void *of_platform_new(struct reactor *reactor);
 extern const struct platform_ops of_platform_ops;
+void *az_platform_new(struct reactor *reactor);
+extern const struct platform_ops az_platform_ops;
 
 #endif

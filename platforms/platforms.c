@@ -18,7 +18,7 @@ struct platform_slot {
 };
 
 struct platforms {
-    struct platform_slot slots[5]; /* local, aws, gcf, ibm, openfaas */
+    struct platform_slot slots[6]; /* local, aws, gcf, ibm, openfaas, azure */
     char *trace_path;
 };
 
@@ -28,7 +28,7 @@ static const struct platforms_known {
     const char *name;
     const char *faas_runner[3];
     const char *alias_of;      /* the platform this name is another name for, or NULL */
-    const char *settings[8];   /* what its `%platform NAME key=value` takes, for completion */
+    const char *settings[9];   /* what its `%platform NAME key=value` takes, for completion */
 } platforms_known[] = {
     {"local", {NULL}, NULL, {"concurrency", "python", NULL}},
     {"aws", {"AWS Lambda", "AWS", NULL}, NULL, {"profile", "region", "role", "registry", "endpoint", NULL}},
@@ -37,7 +37,8 @@ static const struct platforms_known {
                                                "max_memory", "max_timeout", NULL}},
     {"ibm", {"IBM", "IBM Cloud Functions", NULL}, NULL, {"apihost", "namespace", "iam_apikey_file", "iam_endpoint",
                                                           "kind", "max_memory", "max_timeout", NULL}},
-    {"azure", {"Azure", NULL}, NULL, {NULL}},
+    {"azure", {"Azure", "Azure Functions", NULL}, NULL, {"app", "resource_group", "subscription", "publish_profile",
+                                                         "management", "app_url", "scm_url", NULL}},
     {"openfaas", {"OpenFaaS", NULL}, NULL, {"gateway", "registry", "image_base", "ready_timeout", NULL}},
 };
 
@@ -101,6 +102,7 @@ struct platforms *platforms_new(struct reactor *reactor, const char *workdir, co
     platforms->slots[2] = (struct platform_slot){"gcf", &gcf_platform_ops, gcf_platform_new(reactor)};
     platforms->slots[3] = (struct platform_slot){"ibm", &ow_platform_ops, ow_platform_new(reactor)};
     platforms->slots[4] = (struct platform_slot){"openfaas", &of_platform_ops, of_platform_new(reactor)};
+    platforms->slots[5] = (struct platform_slot){"azure", &az_platform_ops, az_platform_new(reactor)};
     const char *trace = getenv("FAASET_TRACE_PLATFORM");
     if (trace != NULL && *trace)
         platforms->trace_path = strdup(trace);
@@ -130,15 +132,9 @@ static struct platform_slot *platforms_find(struct platforms *platforms, const c
     for (size_t i = 0; i < sizeof platforms->slots / sizeof platforms->slots[0]; i++)
         if (strcmp(canonical, platforms->slots[i].name) == 0)
             return &platforms->slots[i];
-    if (platforms_is_known(name))
-        snprintf(err, err_size,
-                 "the '%s' platform is not available in this version of faaset yet; use platforms=local, aws, gcf, "
-                 "ibm or openfaas", name);
-    else {
-        char names[128];
-        platforms_name_list(names, sizeof names);
-        snprintf(err, err_size, "unknown platform '%s'; choose from %s", name, names);
-    }
+    char names[128];
+    platforms_name_list(names, sizeof names);
+    snprintf(err, err_size, "unknown platform '%s'; choose from %s", name, names);
     return NULL;
 }
 

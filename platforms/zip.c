@@ -174,9 +174,9 @@ static int zip_write_file(const char *dir, const char *name, const unsigned char
     return close(fd) == 0 && ok ? 0 : -1;
 }
 
-/* Checks and unpacks the entry whose central header is at P. */
-static int zip_extract_entry(const unsigned char *archive, size_t size, const unsigned char *p, const char *dir,
-                             char *err, size_t err_size)
+/* Checks the entry whose central header is at P and hands its data to EACH. */
+static int zip_visit_entry(const unsigned char *archive, size_t size, const unsigned char *p, zip_entry_fn each,
+                           void *ctx, char *err, size_t err_size)
 {
     uint32_t method = zip_read16(p + 10), crc = zip_read32(p + 16), stored = zip_read32(p + 20);
     uint32_t name_len = zip_read16(p + 28), offset = zip_read32(p + 42);
@@ -207,14 +207,10 @@ static int zip_extract_entry(const unsigned char *archive, size_t size, const un
         snprintf(err, err_size, "'%s' is truncated or its CRC does not match", name);
         return -1;
     }
-    if (zip_write_file(dir, name, archive + data_start, stored) < 0) {
-        snprintf(err, err_size, "cannot write %s/%s: %s", dir, name, strerror(errno));
-        return -1;
-    }
-    return 0;
+    return each(ctx, name, archive + data_start, stored, err, err_size);
 }
 
-int zip_extract(const unsigned char *archive, size_t size, const char *dir, char *err, size_t err_size)
+int zip_each(const unsigned char *archive, size_t size, zip_entry_fn each, void *ctx, char *err, size_t err_size)
 {
     if (size < 22 || zip_read32(archive + size - 22) != ZIP_END_SIGNATURE) {
         snprintf(err, err_size, "not a zip archive built by faaset (no end record)");
@@ -233,9 +229,25 @@ int zip_extract(const unsigned char *archive, size_t size, const char *dir, char
             snprintf(err, err_size, "the archive's central directory is damaged");
             return -1;
         }
-        if (zip_extract_entry(archive, size, p, dir, err, err_size) < 0)
+        if (zip_visit_entry(archive, size, p, each, ctx, err, err_size) < 0)
             return -1;
         p += 46 + zip_read16(p + 28) + zip_read16(p + 30) + zip_read16(p + 32);
     }
     return 0;
+}
+
+static int zip_extract_one(void *ctx, const char *name, const unsigned char *data, size_t size, char *err,
+                           size_t err_size)
+{
+    const char *dir = ctx;
+    if (zip_write_file(dir, name, data, size) < 0) {
+        snprintf(err, err_size, "cannot write %s/%s: %s", dir, name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int zip_extract(const unsigned char *archive, size_t size, const char *dir, char *err, size_t err_size)
+{
+    return zip_each(archive, size, zip_extract_one, (void *)dir, err, err_size);
 }

@@ -1163,7 +1163,7 @@ int cloud_set_platform(struct cloud *cloud, const char *name, const json_t *sett
         snprintf(message, message_size, "unknown platform '%.64s'; choose from %s", name, names);
         return -1;
     }
-    char described[512] = "";
+    char described[1024] = ""; /* a platform says where each setting came from */
     if (platforms_apply_settings(cloud->platforms, name, settings, described, sizeof described) < 0) {
         snprintf(message, message_size, "%s", described);
         return -1;

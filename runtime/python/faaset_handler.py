@@ -38,6 +38,16 @@ result unchanged (the shim adds nothing):
   Lambda's ``X-Amz-Log-Result`` does), so the caller shows the function's
   own error rather than Flask's error page. What the call prints still
   goes to the instance's stdout and stderr, i.e. to Cloud Logging.
+* ``azure_handler(req, context)``: Azure Functions (the package's
+  ``NAME/__init__.py``, the function folder beside ``NAME/function.json``,
+  calls it). Azure passes an ``azure.functions.HttpRequest``: the function
+  gets its JSON body (the query's parameters when there is none) and a
+  context like Lambda's (``function_name``, ``request_id``,
+  ``aws_request_id`` from Azure's context, ``memory_limit_in_mb`` from
+  ``WEBSITE_MEMORY_LIMIT_MB``); the cell's ``env=`` are the app's settings,
+  already in ``os.environ``. The result goes back as a JSON
+  ``HttpResponse``; an exception as gcf's does (status 500,
+  ``X-FaaSET-Error``, Lambda's body with ``logTail``).
 """
 import json
 import os
@@ -120,20 +130,52 @@ class _LogTail:
         return getattr(self._stream, name)
 
 
+def _call_keeping_tail(event, context):
+    """Calls the user's function; (True, result), or (False, Lambda's error body with the call's log tail)."""
+    kept, streams = [], (sys.stdout, sys.stderr)
+    sys.stdout, sys.stderr = _LogTail(streams[0], kept), _LogTail(streams[1], kept)
+    try:
+        return True, getattr(faaset_function, FAASET_USER_FUNCTION)(event, context)  # noqa: F821
+    except Exception as error:  # noqa: BLE001 - any exception is the function's own error, shown to the caller
+        traceback.print_exc(file=streams[1])  # to the log, not into the tail: the caller gets it as stackTrace
+        return False, {"errorType": type(error).__name__, "errorMessage": str(error),
+                       "stackTrace": traceback.format_tb(error.__traceback__),
+                       "logTail": "".join(kept)[-_LogTail.LIMIT:]}
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
 def gcf_handler(request):
     event = request.get_json(silent=True)
     if event is None:
         event = request.args.to_dict()
-    kept, streams = [], (sys.stdout, sys.stderr)
-    sys.stdout, sys.stderr = _LogTail(streams[0], kept), _LogTail(streams[1], kept)
+    ok, value = _call_keeping_tail(event, _GoogleContext(request))
+    if not ok:
+        return json.dumps(value), 500, {"Content-Type": "application/json", "X-FaaSET-Error": "Unhandled"}
+    return json.dumps(value, default=str), 200, {"Content-Type": "application/json"}
+
+
+class _AzureContext:
+    """What a handler written for Lambda reads from its context, from Azure Functions' context and environment."""
+
+    def __init__(self, context):
+        env = os.environ
+        self.function_name = getattr(context, "function_name", None)
+        self.function_version = env.get("WEBSITE_SITE_NAME")
+        self.request_id = self.aws_request_id = getattr(context, "invocation_id", None)
+        memory = env.get("WEBSITE_MEMORY_LIMIT_MB", "")
+        self.memory_limit_in_mb = int(memory) if memory.isdigit() else None
+
+
+def azure_handler(req, context=None):
+    import azure.functions as func  # the Functions host's own module, there only when Azure runs this
+
     try:
-        result = getattr(faaset_function, FAASET_USER_FUNCTION)(event, _GoogleContext(request))  # noqa: F821
-    except Exception as error:  # noqa: BLE001 - any exception is the function's own error, shown to the caller
-        traceback.print_exc(file=streams[1])  # to the log, not into the tail: the caller gets it as stackTrace
-        body = {"errorType": type(error).__name__, "errorMessage": str(error),
-                "stackTrace": traceback.format_tb(error.__traceback__),
-                "logTail": "".join(kept)[-_LogTail.LIMIT:]}
-        return json.dumps(body), 500, {"Content-Type": "application/json", "X-FaaSET-Error": "Unhandled"}
-    finally:
-        sys.stdout, sys.stderr = streams
-    return json.dumps(result, default=str), 200, {"Content-Type": "application/json"}
+        event = req.get_json()
+    except ValueError:
+        event = dict(req.params)
+    ok, value = _call_keeping_tail(event, _AzureContext(context))
+    if not ok:
+        return func.HttpResponse(json.dumps(value), status_code=500, mimetype="application/json",
+                                 headers={"X-FaaSET-Error": "Unhandled"})
+    return func.HttpResponse(json.dumps(value, default=str), status_code=200, mimetype="application/json")

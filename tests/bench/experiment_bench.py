@@ -105,6 +105,20 @@ x-openwhisk-activation-id), only with that key as HTTP Basic auth. So
 every run is the adapter's blocking call, with its activation id in the
 row. The thread pool POSTs to / without a key. The same targets apply.
 
+With --platform azure the faaset client calls the sleeper through the
+`azure` platform adapter, as an Azure user's notebook calls a function: the
+function file is FaaS Runner's {"function": "sleeper", "platform":
+"Azure"}, the credentials a service principal in AZURE_CLIENT_ID /
+AZURE_CLIENT_SECRET / AZURE_TENANT_ID (test values), the authority,
+Resource Manager and the app's host (FAASET_AZURE_APP_URL's pattern) the
+server, started with -z and that client secret: it is also Entra ID's
+token endpoint (client-credentials grant, the secret checked), Resource
+Manager's listkeys for the function (the bearer token checked), and the
+Functions host, which answers only with that key in x-functions-key. So
+the adapter runs its real path: the token, the key (read ahead of the pass
+by the adapter's prepare, with the pass's connections), then every call
+with the key. The same targets apply.
+
 With --tls every client reaches the sleeper over HTTPS: a second
 sleeper_server, started with -t, speaks TLS itself (OpenSSL, TLS 1.2/1.3,
 session tickets shared by its workers), with a CA and a certificate for
@@ -174,6 +188,9 @@ from bench_common import (ROOT, BenchError, Table, add_common_options, check_faa
 SERVER_SOURCE = HERE / "sleeper_server.c"
 SIGV4_DIR = ROOT / "platforms"
 GOOGLE_PROJECT = "faaset-bench"   # --platform gcf: the project in the key made here
+# --platform azure: the service principal the client uses and the server's token endpoint takes (test values).
+AZURE_PRINCIPAL = ("00000000-0000-4000-8000-0000000000be", "bench-client-secret-not-a-secret",
+                   "faaset-bench.onmicrosoft.com")
 # The keys the client signs with and the server checks (--platform aws): test values, not secrets.
 LAMBDA_KEYS = ("AKIDBENCHMARK0000001", "benchmark/secret/key/not/a/real/one00000", "us-east-1")
 # The UUID:KEY the ibm adapter sends as Basic auth and the server checks (--platform ibm): a test value.
@@ -328,10 +345,12 @@ def watch_client(child, deadline_s):
 # ---------------------------------------------------------------- the server
 
 class Server:
-    def __init__(self, workdir, workers, lambda_keys=None, tls=None, google_key=None, openwhisk_key=None):
+    def __init__(self, workdir, workers, lambda_keys=None, tls=None, google_key=None, openwhisk_key=None,
+                 azure_secret=None):
         """TLS: (certificate, key, CA file) to serve HTTPS to https://localhost:PORT/.
         GOOGLE_KEY: the public PEM of the service account a Google stand-in (-g) trusts.
-        OPENWHISK_KEY: the UUID:KEY an OpenWhisk controller stand-in (-o) takes."""
+        OPENWHISK_KEY: the UUID:KEY an OpenWhisk controller stand-in (-o) takes.
+        AZURE_SECRET: the client secret an Azure stand-in (-z) takes."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.binary = workdir / "sleeper_server"
@@ -353,6 +372,8 @@ class Server:
                 argv += ["-g", str(google_key)]
             if openwhisk_key:
                 argv += ["-o", openwhisk_key]
+            if azure_secret:
+                argv += ["-z", azure_secret]
             if tls:
                 argv += ["-t", f"{tls[0]}:{tls[1]}"]
             self.child = Child("sleeper_server", argv, workdir, out, err, graceful=True)
@@ -439,6 +460,19 @@ def google_env(env, folder, base, private_pem):
     return env
 
 
+def azure_env(env, base):
+    """ENV for the azure adapter: the bench's service principal, the authority, ARM and the app's host all at
+    BASE (the app's host as BASE/{app}.azurewebsites.net)."""
+    env = {k: v for k, v in env.items() if not k.startswith(("AZURE_", "FAASET_AZURE_"))}
+    client_id, secret, tenant = AZURE_PRINCIPAL
+    env.update({"AZURE_CLIENT_ID": client_id, "AZURE_CLIENT_SECRET": secret, "AZURE_TENANT_ID": tenant,
+                "AZURE_SUBSCRIPTION_ID": "00000000-0000-4000-8000-00000000bec4", "AZURE_RESOURCE_GROUP": "bench",
+                "AZURE_AUTHORITY_HOST": base, "FAASET_AZURE_MANAGEMENT_URL": base,
+                "FAASET_AZURE_APP_URL": base + "/{app}.azurewebsites.net",
+                "FAASET_AZURE_SCM_URL": base + "/{app}.scm.azurewebsites.net"})
+    return env
+
+
 def run_faaset(args, server, workdir, name="faaset", google_pem=None):
     """faaset run against SERVER (trusting its CA when it speaks TLS);
     GOOGLE_PEM: the service account's private key with --platform gcf."""
@@ -453,6 +487,8 @@ def run_faaset(args, server, workdir, name="faaset", google_pem=None):
         function_file.write_text(json.dumps({"function": "sleeper", "platform": "Google Cloud Functions"}))
     elif args.platform == "ibm":
         function_file.write_text(json.dumps({"function": "sleeper", "platform": "IBM Cloud Functions"}))
+    elif args.platform == "azure":
+        function_file.write_text(json.dumps({"function": "sleeper", "platform": "Azure"}))
     else:
         function_file.write_text(json.dumps({"function": "sleeper", "platform": "HTTP", "endpoint": url}))
     experiment_file.write_text(json.dumps({"experimentName": "sleeper-bench", "runs": args.runs,
@@ -472,6 +508,8 @@ def run_faaset(args, server, workdir, name="faaset", google_pem=None):
         env = {k: v for k, v in env.items()
                if not k.startswith(("__OW_", "WSK_")) and k not in ("IBMCLOUD_API_KEY", "IC_API_KEY")}
         env.update({"__OW_API_HOST": url.rstrip("/"), "__OW_API_KEY": OPENWHISK_KEY, "WSK_CONFIG_FILE": os.devnull})
+    elif args.platform == "azure":
+        env = azure_env(env, url.rstrip("/"))
     if args.platform != "aws" and ca_file:
         env["SSL_CERT_FILE"] = str(ca_file)
     stdout_path, stderr_path = folder / "summary.json", folder / "stderr.txt"
@@ -786,6 +824,10 @@ def print_report(results, args):
         print("Platform: faaset calls through the gcf adapter (service-account JWT verified by the server's token "
               "endpoint, the function's GET, then every call to the function URL with the ID token the server "
               "checks); the thread pool POSTs to / without a token")
+    if args.platform == "azure":
+        print("Platform: faaset calls through the azure adapter (Entra ID's client-credentials token from the "
+              "server's token endpoint, the function key from its listkeys, then every call to the function host "
+              "with the key the server checks); the thread pool POSTs to / without a key")
     if args.tls:
         print(f"TLS:      both clients over HTTPS to {results['tls']['url']} (a second sleeper_server speaking TLS "
               "itself with OpenSSL, same workers; CA and certificate made for the run); baseline: faaset over "
@@ -904,10 +946,11 @@ def parse_args():
     parser.add_argument("--scale10", action="store_true",
                         help=f"threads {SCALE10_THREADS}, runs {SCALE10_RUNS}, faaset only, scale-10 targets")
     parser.add_argument("--skip-threadpool", action="store_true", help="measure faaset only")
-    parser.add_argument("--platform", choices=("http", "aws", "gcf", "ibm"), default="http",
+    parser.add_argument("--platform", choices=("http", "aws", "gcf", "ibm", "azure"), default="http",
                         help="how faaset calls the sleeper: HTTP (default), the aws adapter (signed Lambda Invoke), "
-                             "the gcf adapter (a function URL with ID tokens) or the ibm adapter (OpenWhisk "
-                             "blocking calls with Basic auth)")
+                             "the gcf adapter (a function URL with ID tokens), the ibm adapter (OpenWhisk "
+                             "blocking calls with Basic auth) or the azure adapter (a function key read "
+                             "through Resource Manager)")
     parser.add_argument("--tls", action="store_true",
                         help="every client over HTTPS to a sleeper that speaks TLS (a CA made here); faaset over plain HTTP too, "
                              "as the baseline")
@@ -963,8 +1006,9 @@ def run(args, workdir):
     google_pem, google_public = make_google_key(workdir / "google") if args.platform == "gcf" else (None, None)
     progress(f"compiling and starting the sleeper server ({args.server_workers} worker(s)) ...")
     openwhisk_key = OPENWHISK_KEY if args.platform == "ibm" else None
+    azure_secret = AZURE_PRINCIPAL[1] if args.platform == "azure" else None
     server = Server(workdir, args.server_workers, LAMBDA_KEYS if args.platform == "aws" else None,
-                    google_key=google_public, openwhisk_key=openwhisk_key)
+                    google_key=google_public, openwhisk_key=openwhisk_key, azure_secret=azure_secret)
     results["server"] = {"url": server.url, "workers": server.workers, "cc": server.cc_version}
     tls_server = None
     try:
@@ -978,7 +1022,8 @@ def run(args, workdir):
                 raise BenchError(str(error))
             tls_server = Server(workdir / "tls-server", args.server_workers,
                                 LAMBDA_KEYS if args.platform == "aws" else None, (cert, key, ca_file),
-                                google_key=google_public, openwhisk_key=openwhisk_key)
+                                google_key=google_public, openwhisk_key=openwhisk_key,
+                                azure_secret=azure_secret)
             results["tls"] = {"url": tls_server.url}
             progress(f"faaset run over plain HTTP (the baseline): {args.runs} runs, {args.threads} in flight ...")
             raw["faaset_plain"] = run_faaset(args, server, workdir, name="faaset-plain", google_pem=google_pem)

@@ -4,7 +4,7 @@
  *
  *   sleeper_server [-p PORT] [-w WORKERS] [-l LOGPREFIX] [-m MAX_SLEEP_S]
  *                  [-k ACCESS_KEY:SECRET_KEY:REGION] [-g PUBLIC_KEY.pem]
- *                  [-o UUID:KEY] [-t CERT.pem:KEY.pem]
+ *                  [-o UUID:KEY] [-z CLIENT_SECRET] [-t CERT.pem:KEY.pem]
  *
  * POST / with a JSON body {"sleep": SECONDS} is held open for that long and
  * then answered 200 with a JSON object in SAAF's shape:
@@ -70,6 +70,21 @@
  * in constant time with the header made once at start; 401 without it or
  * with another, in OpenWhisk's {"error", "code"} shape) and with both
  * blocking=true and result=true in the query (400 otherwise).
+ *
+ * With -z it is also a stand-in for Azure Functions, for the benchmark of
+ * the azure platform, with the least of Azure a client's calls need (BASE
+ * being the authority host, Resource Manager and, under
+ * /sleeper.azurewebsites.net, the app's host, as FAASET_AZURE_APP_URL's
+ * pattern BASE/{app}.azurewebsites.net makes it): POST
+ * /TENANT/oauth2/v2.0/token, Entra ID's client-credentials grant with that
+ * client secret (any tenant and client ID), answering an access token (a
+ * wrong secret is 401 invalid_client, AADSTS7000215); POST
+ * .../sites/sleeper/functions/sleeper/listkeys with that token as a bearer,
+ * answering the function's default key; and POST
+ * /sleeper.azurewebsites.net/api/sleeper, served like POST / but only with
+ * that key in x-functions-key (compared in constant time; 401 with an empty
+ * body otherwise, as the Functions host answers). The token and the key are
+ * made once, before the workers fork.
  *
  * With -t it speaks HTTPS only, with that certificate and key (OpenSSL,
  * TLS 1.2 and 1.3, session tickets): the TLS end of a cloud endpoint,
@@ -138,6 +153,7 @@ struct conn {
     int lambda;                        /* a Lambda Invoke request: answered with Lambda's headers */
     int google;                        /* -g: a call of the function URL (its ID token checked) */
     int openwhisk;                     /* -o: a blocking call of the action (answered with its activation id) */
+    int azure;                         /* -z: a call of the function host (its key checked) */
     char out[OUT_SIZE];
     size_t out_size, out_done;
     SSL *ssl;                          /* -t: the connection's TLS, NULL otherwise */
@@ -164,6 +180,8 @@ static int log_fd = -1;
 static char *lambda_access_key, *lambda_secret_key, *lambda_region;  /* -k: NULL when not a Lambda stand-in */
 static SSL_CTX *tls_context;           /* -t: NULL for plain HTTP */
 static EVP_PKEY *gcf_account_key;      /* -g: the service account's public key; NULL when not a Google stand-in */
+static const char *az_client_secret;   /* -z: the client secret the token grant takes; NULL when not an Azure stand-in */
+static char az_access_token[80], az_function_key[80];
 static char gcf_function_url[128];     /* -g: BASE/fn/sleeper */
 static char gcf_access_token[64], gcf_id_token[600];
 static char *ow_authorization;         /* -o: "Basic <base64 of UUID:KEY>"; NULL when not an OpenWhisk stand-in */
@@ -776,6 +794,78 @@ static int gcf_serve(struct conn *c, size_t head_len, size_t body_len, const cha
     return 0;
 }
 
+/* ---- -z: the least of Azure Functions ---- */
+
+#define AZ_FUNCTION_PATH "/sleeper.azurewebsites.net/api/sleeper"
+
+/* The token and the key this server issues. */
+static void az_make_secrets(void)
+{
+    unsigned char random[32];
+    char text[33];
+    if (getrandom(random, sizeof random, 0) != (ssize_t)sizeof random)
+        die("getrandom");
+    sodium_bin2hex(text, sizeof text, random, 16);
+    snprintf(az_access_token, sizeof az_access_token, "bench-arm-%s", text);
+    sodium_bin2hex(text, sizeof text, random + 16, 16);
+    snprintf(az_function_key, sizeof az_function_key, "bench-key-%s", text);
+}
+
+/* Whether header NAME of the request is WANTED (constant time). */
+static int az_header_is(const struct conn *c, size_t head_len, const char *name, const char *prefix, const char *wanted)
+{
+    size_t len, prefix_len = strlen(prefix), wanted_len = strlen(wanted);
+    const char *value = header_value(c->in, head_len, name, &len);
+    return value != NULL && len == prefix_len + wanted_len && strncasecmp(value, prefix, prefix_len) == 0 &&
+           sodium_memcmp(value + prefix_len, wanted, wanted_len) == 0;
+}
+
+/* Azure's part of a request to -z's server: 1 when answered here, 0 when it is for the sleeper (the function
+ * host with its key: C->azure set; any other path is left to the sleeper's own checks). */
+static int az_serve(struct conn *c, size_t head_len, size_t body_len, const char *method, size_t method_len,
+                    const char *path, size_t bare_len)
+{
+    static const char token_suffix[] = "/oauth2/v2.0/token", keys_suffix[] = "/functions/sleeper/listkeys";
+    char body[300];
+    c->azure = 0;
+    if (!(method_len == 4 && memcmp(method, "POST", 4) == 0))
+        return 0;
+    if (bare_len > sizeof token_suffix &&
+        memcmp(path + bare_len - (sizeof token_suffix - 1), token_suffix, sizeof token_suffix - 1) == 0) {
+        char form[2048], wanted[300];
+        snprintf(form, sizeof form, "&%.*s&", (int)(body_len < sizeof form - 3 ? body_len : 0), c->in + head_len);
+        snprintf(wanted, sizeof wanted, "&client_secret=%s&", az_client_secret);
+        if (strstr(form, "&grant_type=client_credentials&") == NULL || strstr(form, wanted) == NULL) {
+            answer(c, 401, "Unauthorized", "{\"error\": \"invalid_client\", \"error_description\": \"AADSTS7000215: "
+                   "Invalid client secret provided.\", \"error_codes\": [7000215]}");
+            return 1;
+        }
+        snprintf(body, sizeof body, "{\"token_type\": \"Bearer\", \"expires_in\": 3599, \"access_token\": \"%s\"}",
+                 az_access_token);
+        answer(c, 200, "OK", body);
+        return 1;
+    }
+    if (bare_len > sizeof keys_suffix &&
+        memcmp(path + bare_len - (sizeof keys_suffix - 1), keys_suffix, sizeof keys_suffix - 1) == 0) {
+        if (!az_header_is(c, head_len, "Authorization", "Bearer ", az_access_token)) {
+            answer(c, 401, "Unauthorized", "{\"error\": {\"code\": \"InvalidAuthenticationToken\", \"message\": "
+                   "\"The access token is invalid.\"}}");
+            return 1;
+        }
+        snprintf(body, sizeof body, "{\"default\": \"%s\"}", az_function_key);
+        answer(c, 200, "OK", body);
+        return 1;
+    }
+    if (bare_len != strlen(AZ_FUNCTION_PATH) || memcmp(path, AZ_FUNCTION_PATH, bare_len) != 0)
+        return 0;
+    if (!az_header_is(c, head_len, "x-functions-key", "", az_function_key)) {
+        answer(c, 401, "Unauthorized", "");
+        return 1;
+    }
+    c->azure = 1;
+    return 0;
+}
+
 /* Starts the request at the front of C's input if it has fully arrived. */
 /* NULL when C's call of the action is one the controller serves blocking with its result, else OpenWhisk's error. */
 static const char *ow_call_error(const struct conn *c, size_t head_len, const char *path, size_t path_len)
@@ -847,6 +937,8 @@ static void serve(struct conn *c)
                 memcmp(path + bare_len - (sizeof invoke_suffix - 1), invoke_suffix, sizeof invoke_suffix - 1) == 0;
     if (gcf_account_key != NULL && gcf_serve(c, head_len, body_len, c->in, method_len, path, bare_len))
         return;
+    if (az_client_secret != NULL && az_serve(c, head_len, body_len, c->in, method_len, path, bare_len))
+        return;
     static const char ow_action[] = "/api/v1/namespaces/_/actions/sleeper";
     c->openwhisk = ow_authorization != NULL && bare_len == sizeof ow_action - 1 &&
                    memcmp(path, ow_action, bare_len) == 0;
@@ -861,8 +953,8 @@ static void serve(struct conn *c)
                 answer(c, 400, "Bad Request", body);
             return;
         }
-    } else if (c->google) {
-        /* the function URL, its ID token checked */
+    } else if (c->google || c->azure) {
+        /* the function URL with its ID token, or the function host with its key, checked */
     } else if (c->lambda) {
         const char *why = lambda_signature_error(c, head_len, body_len, path, path_len);
         if (why != NULL) {
@@ -1101,7 +1193,7 @@ int main(int argc, char **argv)
     int port = 0, workers = 1, opt;
     const char *log_prefix = NULL;
     const char *tls_files = NULL;
-    while ((opt = getopt(argc, argv, "p:w:l:m:k:g:o:t:")) != -1) {
+    while ((opt = getopt(argc, argv, "p:w:l:m:k:g:o:z:t:")) != -1) {
         switch (opt) {
         case 'o': {
             size_t n = strlen(optarg), encoded = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
@@ -1115,6 +1207,7 @@ int main(int argc, char **argv)
             break;
         }
         case 't': tls_files = optarg; break;
+        case 'z': az_client_secret = optarg; break;
         case 'g': {
             FILE *pem = fopen(optarg, "r");
             gcf_account_key = pem ? PEM_read_PUBKEY(pem, NULL, NULL, NULL) : NULL;
@@ -1143,7 +1236,8 @@ int main(int argc, char **argv)
         case 'm': max_sleep_s = atof(optarg); break;
         default:
             fprintf(stderr, "usage: %s [-p PORT] [-w WORKERS] [-l LOGPREFIX] [-m MAX_SLEEP_S] [-k KEY:SECRET:REGION] "
-                    "[-g PUBLIC_KEY.pem] [-o UUID:KEY] [-t CERT:KEY]\n", argv[0]);
+                    "[-g PUBLIC_KEY.pem] [-o UUID:KEY] "
+                    "[-z CLIENT_SECRET] [-t CERT:KEY]\n", argv[0]);
             return 2;
         }
     }
@@ -1185,6 +1279,8 @@ int main(int argc, char **argv)
         fds[i] = open_listener(port);
     if (gcf_account_key != NULL)
         gcf_make_tokens(port);
+    if (az_client_secret != NULL)
+        az_make_secrets();
 
     struct sigaction sa = {0};
     sa.sa_handler = on_parent_signal;

@@ -181,6 +181,19 @@ def deploy_line(cell, platform):
     return match
 
 
+def burst_cell(function, calls=4, sleep=0.3):
+    """A cell calling FUNCTION (a deployed sleeper returning {"slept": seconds}) CALLS times at once from threads,
+    each sleeping SLEEP seconds; it prints the list of what came back as JSON."""
+    return f'''import threading, json
+results = []
+def call():
+    results.append({function}({{"sleep": {sleep}}})["slept"])
+threads = [threading.Thread(target=call) for _ in range({calls})]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(json.dumps(results))'''
+
+
 def cloud_cell(platform, name, body='return {"hi": request["name"]}', options="memory=256"):
     """A %%cloud_function cell for PLATFORM defining NAME."""
     return f"%%cloud_function platforms={platform} {options}\ndef {name}(request, context):\n    {body}"

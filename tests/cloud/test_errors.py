@@ -26,7 +26,7 @@ OPTION_ERRORS = [
     (cloud("timeout=0", "fastest"), "InvalidOption", [r"\btimeout\b", r"\b900\b"]),
     (cloud("runtime=python3.7", "old"), "InvalidOption", [r"\bruntime\b", r"python3\.8", r"python3\.13"]),
     (cloud("platforms=openfaas", "onopenfaas"), None, [r"no credentials for the OpenFaaS gateway", r"faas-cli login"]),
-    (cloud("platforms=azure", "onazure"), None, [r"\bazure\b", r"not available in this version"]),
+    (cloud("platforms=azure", "onazure"), None, [r"no Azure credentials", r"AZURE_CLIENT_ID", r"publish_profile="]),
     (cloud("platforms=nope", "nowhere"), None, [r"unknown platform 'nope'"]),
     (cloud("deploy=maybe", "unsure"), "InvalidOption", [r"\bdeploy\b", r"true or false"]),
     (cloud("run=remote", "where"), "InvalidOption", [r"\brun\b", r"\bcloud\b", r"\blocal\b"]),
@@ -117,14 +117,15 @@ def test_compile_time_syntax_errors_are_caught_at_the_cell(workspace):
 
 
 def test_unavailable_platform_in_a_list_deploys_nothing(workspace):
-    """platforms=local,azure: azure is not available in this version, which is
-    known before any platform call; the cell must fail and deploy nothing
-    anywhere (not deploy to local behind an error that hides it)."""
+    """platforms=local,azure: azure cannot be used here (no Azure credentials
+    in this sandbox), which is known before any platform call; the cell must
+    fail and deploy nothing anywhere (not deploy to local behind an error
+    that hides it)."""
     mixed, listing = workspace.run(
         "%%cloud_function platforms=local,azure\ndef mixed(request, context):\n    return {'m': 1}",
         "%functions",
     )
-    assert "not available in this version" in mixed.error.evalue and "azure" in mixed.error.evalue, mixed
+    assert mixed.error.ename == "PlatformUnavailable" and "no Azure credentials" in mixed.error.evalue, mixed
     assert workspace.trace.entries() == [], \
         f"an error was shown but local was deployed: {workspace.trace.entries()}\n{mixed!r}"
     assert "<td>mixed</td>" not in text(listing.displays[0].data["text/html"]), listing

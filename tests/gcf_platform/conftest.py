@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests" / "cloud"))
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 sys.path.insert(0, str(ROOT / "tests" / "gcf"))
 
-from cloud_helpers import cloud_cell, deploy_line, outputs_text  # noqa: E402,F401
+from cloud_helpers import burst_cell, cloud_cell, deploy_line, outputs_text  # noqa: E402,F401
 from faaset_testing import cloud_fixtures  # noqa: E402
 from standin_fixture import PROJECT, GcfStandin  # noqa: E402
 

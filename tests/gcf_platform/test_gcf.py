@@ -12,7 +12,8 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import (PROJECT, assert_no_secret, cell_for, gcf_line, key_secret, outputs_text, start_standin)
+from conftest import (PROJECT, assert_no_secret, burst_cell, cell_for, gcf_line, key_secret, outputs_text,
+                      start_standin)
 
 HELLO = '''%%cloud_function platforms=gcf memory=256 timeout=30
 def hello_world(request, context):
@@ -188,14 +189,7 @@ def slow(request, context):
     time.sleep(request["sleep"])
     return {"slept": request["sleep"]}'''
 
-BURST = '''import threading, json
-results = []
-def call():
-    results.append(slow({"sleep": 0.3})["slept"])
-threads = [threading.Thread(target=call) for _ in range(4)]
-[t.start() for t in threads]
-[t.join() for t in threads]
-print(json.dumps(results))'''
+BURST = burst_cell("slow")
 
 
 def test_timeouts_and_throttling(gcf_workspace, standin):

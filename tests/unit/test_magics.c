@@ -455,10 +455,6 @@ static void test_delete(void)
     CHECK(run_cell("%delete f nosuch", &request) == MAGICS_HANDLED);
     CHECK(failed_with("UsageError", "unknown platform 'nosuch'; choose from local, aws, gcf, openwhisk, ibm, azure, "
                                     "openfaas"));
-    /* a platform name without an adapter in this build: refused before any platform is touched */
-    CHECK(run_cell("%delete f azure", &request) == MAGICS_HANDLED);
-    CHECK(failed_with("PlatformUnavailable", "the 'azure' platform is not available in this version of faaset yet; "
-                                             "use platforms=local, aws, gcf, ibm or openfaas"));
     CHECK(run_cell("%delete bad.name", &request) == MAGICS_HANDLED);
     CHECK(failed_with("UsageError", "delete takes a function name (letters, digits, _ and -)"));
     /* a name over 64 characters is refused whole (sscanf once cut it into NAME and PLATFORM) */
@@ -623,6 +619,11 @@ static void test_complete(void)
     CHECK(completed("[\"iam_apikey_file=\", \"iam_endpoint=\"]", 14, 15));
     CHECK(complete("%platform openfaas re", 21) == 1);
     CHECK(completed("[\"registry=\", \"ready_timeout=\"]", 19, 21));
+    CHECK(complete("%platform azure ", 16) == 1); /* azure's settings, all of them */
+    CHECK(completed("[\"app=\", \"resource_group=\", \"subscription=\", \"publish_profile=\", \"management=\", "
+                    "\"app_url=\", \"scm_url=\"]", 16, 16));
+    CHECK(complete("%platform azure r", 17) == 1);
+    CHECK(completed("[\"resource_group=\"]", 16, 17));
     CHECK(complete("%%cloud_function max", 20) == 1);
     CHECK(completed("[\"max_instances=\"]", 17, 20));
     CHECK(complete("%platform a # then more", 11) == 1);
