@@ -19,7 +19,10 @@ import stat
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
-from wheels import wheelhouse  # noqa: E402
+import nbformat  # noqa: E402
+from wheels import quickstart_wheelhouse, wheelhouse  # noqa: E402
+
+QUICKSTART = pathlib.Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
 
 DEPS_CELL = '''%%cloud_function requirements="greetlib==1.0"
 import greetlib
@@ -162,3 +165,18 @@ def test_interrupt_stops_pip(sandbox):
     finally:
         kernel.stop()
         silent.close()
+
+
+def test_the_quickstarts_dependencies_example_runs_as_written(workspace, tmp_path):
+    """notebooks/quickstart.ipynb shows its dependencies cells as text (they need a package index, which a
+    quickstart run cannot count on); here they run exactly as shown, with the line and table it promises."""
+    section = next(cell.source for cell in nbformat.read(QUICKSTART, as_version=4).cells
+                   if cell.cell_type == "markdown" and cell.source.startswith("## Dependencies"))
+    define_source, call_source = re.findall(r"```python\n(.*?)\n```", section, re.S)
+    workspace.env.update({"PIP_FIND_LINKS": str(quickstart_wheelhouse(tmp_path / "wheels")), "PIP_NO_INDEX": "1",
+                          "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    define, call = workspace.run(define_source, call_source)
+    assert re.match(r"^local: deployed report \([0-9a-f]{8}\) in [0-9.]+ ms; dependencies: installed tabulate "
+                    r"0\.9\.0$", local_line(define.ok())), define
+    assert "dependencies: installed tabulate 0.9.0" in section
+    assert call.ok().stdout == "function      ms\n----------  ----\nhello         12\nresize        48\n", call

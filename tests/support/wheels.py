@@ -46,3 +46,23 @@ def wheelhouse(folder):
         make_wheel(folder, "native_probe", "2.0", {"native_probe/__init__.py": f"MACHINE = {machine!r}\n"},
                    tag=f"py3-none-manylinux2014_{machine}")
     return pathlib.Path(folder)
+
+
+# A stand-in for PyPI's tabulate 0.9.0, for notebooks/quickstart.ipynb's dependencies cell: the one call it
+# makes, tabulate(rows, headers), laid out as tabulate's default "simple" format lays it out (columns two
+# spaces apart and at least two wider than their header, text left-aligned, numbers right-aligned, a dashed
+# rule under the headers).
+TABULATE = '''def tabulate(rows, headers=()):
+    table = [[str(v) for v in headers]] + [[str(v) for v in row] for row in rows]
+    numeric = [all(isinstance(row[i], (int, float)) for row in rows) for i in range(len(table[0]))]
+    widths = [max([len(table[0][i]) + 2] + [len(row[i]) for row in table[1:]]) for i in range(len(table[0]))]
+    def line(row):
+        return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(row, widths, numeric)).rstrip()
+    return "\\n".join([line(table[0]), "  ".join("-" * w for w in widths)] + [line(r) for r in table[1:]])
+'''
+
+
+def quickstart_wheelhouse(folder):
+    """The packages notebooks/quickstart.ipynb asks for, made here (there is no package index)."""
+    make_wheel(folder, "tabulate", "0.9.0", {"tabulate/__init__.py": TABULATE})
+    return pathlib.Path(folder)
