@@ -30,6 +30,7 @@
 #define OCI_MAX_BLOBS 256
 
 enum oci_step {
+    OCI_STEP_CREDENTIAL_HELPER,
     OCI_STEP_ECR_TOKEN,
     OCI_STEP_ECR_REPOSITORY,
     OCI_STEP_BASE_MANIFEST,
@@ -50,10 +51,15 @@ struct oci_blob {
 };
 
 struct oci_push {
+    struct reactor *reactor;
     struct http_engine *engine;
     struct oci_registry *target, *base;  /* BASE == TARGET when they share a host */
     struct oci_reference target_ref, base_ref;
     struct aws_client *ecr_client;
+    int finding;                          /* whose credentials are looked up: 0 the target's, 1 the base's, 2 done */
+    struct oci_helper_run *helper;        /* a credential helper running for it, or NULL */
+    struct oci_helper_answer answer;      /* the last helper's answer (answered), for the lookup made again */
+    int answered;
     struct oci_registry *ecr_pending;    /* the registry the ECR token in flight is for */
     int repository_created;
     char arch[16];
@@ -156,6 +162,8 @@ int oci_reference_parse(const char *text, struct oci_reference *out, char *err, 
 
 static void oci_push_free(struct oci_push *push)
 {
+    oci_credentials_helper_cancel(push->helper);
+    oci_helper_answer_clear(&push->answer);
     if (push->base != push->target)
         oci_registry_free(push->base);
     oci_registry_free(push->target);
@@ -335,6 +343,50 @@ static void oci_push_credentials(struct oci_push *push)
     push->ecr_pending = registry;
     if (aws_client_send(push->ecr_client, &call, oci_push_on_ecr, push, err, sizeof err) < 0)
         oci_push_finish(push, "ImageError", err);
+}
+
+static void oci_push_find_credentials(struct oci_push *push);
+
+static void oci_push_on_helper(void *ctx, struct oci_helper_answer *answer)
+{
+    struct oci_push *push = ctx;
+    push->helper = NULL;
+    oci_helper_answer_clear(&push->answer);
+    push->answer = *answer;
+    push->answered = 1;
+    oci_push_find_credentials(push);
+}
+
+/* Looks up the target's credentials, then the base's (when on another
+ * registry); a credential helper named for one runs on the loop and the
+ * lookup is made again with its answer. Then the ECR steps. */
+static void oci_push_find_credentials(struct oci_push *push)
+{
+    char err[600];
+    for (; push->finding < 2; push->finding++) {
+        struct oci_registry *registry = push->finding == 0 ? push->target : push->base;
+        if (push->finding == 1 && push->base == push->target)
+            continue;
+        struct oci_credentials found;
+        int rc = oci_credentials_find(oci_registry_host(registry), push->answered ? &push->answer : NULL, &found, err,
+                                      sizeof err);
+        if (rc == OCI_CREDENTIALS_HELPER) {
+            push->step = OCI_STEP_CREDENTIAL_HELPER;
+            push->helper = oci_credentials_helper_start(push->reactor, found.helper, oci_registry_host(registry),
+                                                        oci_push_on_helper, push);
+            if (push->helper == NULL)
+                oci_push_finish(push, "ImageError", "out of memory starting a credential helper");
+            return;
+        }
+        if (rc < 0) {
+            oci_push_finish(push, "ImageError", err);
+            return;
+        }
+        oci_registry_set_credentials(registry, &found, rc);
+    }
+    oci_helper_answer_clear(&push->answer);
+    push->answered = 0;
+    oci_push_credentials(push);
 }
 
 static void oci_push_base_manifest(struct oci_push *push)
@@ -648,9 +700,10 @@ static void oci_push_on_reply(void *ctx, const struct oci_reply *reply)
         oci_push_finish(push, NULL, NULL);
         return;
     }
+    case OCI_STEP_CREDENTIAL_HELPER:
     case OCI_STEP_ECR_TOKEN:
     case OCI_STEP_ECR_REPOSITORY:
-        return; /* answered by oci_push_on_ecr and oci_push_on_repository */
+        return; /* answered by oci_push_on_helper, oci_push_on_ecr and oci_push_on_repository */
     }
 }
 
@@ -752,8 +805,9 @@ struct oci_push *oci_push_start(struct reactor *reactor, const struct oci_push_r
         push->base = push->target;
     else if ((push->base = oci_registry_new(push->engine, push->base_ref.host, err, err_size)) == NULL)
         goto fail;
+    push->reactor = reactor;
     push->starting = 1;
-    oci_push_credentials(push);
+    oci_push_find_credentials(push);
     push->starting = 0;
     if (push->start_error[0]) {
         snprintf(err, err_size, "%s", push->start_error);

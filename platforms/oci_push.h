@@ -22,7 +22,9 @@
  * must be ours. So a second push of the same cell sends no blob at all,
  * and a code change sends one small layer and the config.
  *
- * Credentials: oci_credentials.h; for an ECR registry without any there,
+ * Credentials: oci_credentials.h, looked up as the push starts (a
+ * credential helper runs on the loop: the kernel answers meanwhile); for
+ * an ECR registry without any there,
  * ECR's GetAuthorizationToken through ECR_CLIENT (an aws_client of
  * service "ecr"), its token (12 hours) cached for the kernel's life. An
  * ECR target's repository is created first through the same client

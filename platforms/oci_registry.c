@@ -82,12 +82,7 @@ struct oci_registry *oci_registry_new(struct http_engine *engine, const char *ho
         snprintf(err, err_size, "out of memory");
         return NULL;
     }
-    int found = oci_credentials_find(registry->host, &registry->credentials, err, err_size);
-    if (found < 0) {
-        oci_registry_free(registry);
-        return NULL;
-    }
-    registry->have_credentials = found;
+    snprintf(registry->credentials.source, sizeof registry->credentials.source, "no credentials looked for yet");
     return registry;
 }
 
@@ -104,6 +99,16 @@ void oci_registry_free(struct oci_registry *registry)
     free(registry->host);
     free(registry->base);
     free(registry);
+}
+
+void oci_registry_set_credentials(struct oci_registry *registry, struct oci_credentials *found, int have)
+{
+    oci_credentials_clear(&registry->credentials);
+    registry->credentials = *found;
+    registry->have_credentials = have;
+    *found = (struct oci_credentials){0};
+    credfile_wipe_free(registry->authorization);
+    registry->authorization = NULL;
 }
 
 int oci_registry_set_basic(struct oci_registry *registry, const char *username, const char *password,

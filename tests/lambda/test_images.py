@@ -180,6 +180,60 @@ def test_changing_the_platforms_registry_alone_redeploys(aws_workspace, standin,
     assert aws_line(again.ok())["verb"] == "up to date", again
 
 
+def test_a_slow_credential_helper_runs_while_the_kernel_answers(aws_workspace, standin, registry, moto):
+    """A credential helper (`docker-credential-NAME get`, here one that takes 3 s) runs on the kernel's loop:
+    the kernel answers a kernel_info_request on the control channel while it works, then pushes with what the
+    helper said."""
+    import os
+    import pathlib
+    import time
+    import types
+
+    from faaset_testing import DirectKernel, cell_python
+
+    workspace = aws_workspace.use(standin.url)
+    use_registry(workspace, registry, moto)
+    tools = workspace.folder.parent / "slow-helper"
+    (tools / "docker").mkdir(parents=True, exist_ok=True)
+    helper = tools / "docker-credential-faasetslow"
+    helper.write_text("#!/bin/sh\nread host\nsleep 3\n"
+                      f"echo '{{\"Username\":\"{oci_registry.USER}\",\"Secret\":\"{oci_registry.PASSWORD}\"}}'\n")
+    helper.chmod(0o700)
+    (tools / "docker" / "config.json").write_text(json.dumps({"credHelpers": {ECR_HOST: "faasetslow"}}))
+    workspace.env.update({"DOCKER_CONFIG": str(tools / "docker"), "PATH": f"{tools}:{os.environ['PATH']}"})
+    kernel = DirectKernel(types.SimpleNamespace(env=workspace.env, dir=workspace.folder, python=cell_python()))
+    try:
+        msg_id = kernel.client.execute(CELL.format(host=ECR_HOST, extra="").replace("def boxed", "def helped"))
+        deadline = time.monotonic() + 30
+        running = []
+        while not running and time.monotonic() < deadline:
+            running = [pid for pid in os.listdir("/proc") if pid.isdigit()
+                       and b"docker-credential-faasetslow" in _cmdline(pid)]
+            time.sleep(0.05)
+        assert running, "the credential helper never ran"
+        info = kernel.client.session.msg("kernel_info_request", {})
+        kernel.client.control_channel.send(info)
+        reply = kernel.client.get_control_msg(timeout=10)
+        assert reply["parent_header"]["msg_id"] == info["header"]["msg_id"] and reply["content"]["status"] == "ok"
+        assert all(pathlib.Path(f"/proc/{pid}").exists() for pid in running), "answered only after the helper ended"
+        content, outputs = kernel.collect(msg_id, timeout=120)
+        assert content["status"] == "ok", (content, outputs)
+        printed = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+        assert re.search(r"aws: deployed helped \(", printed), printed
+    finally:
+        kernel.stop()
+    for path in workspace.written_files():
+        assert oci_registry.PASSWORD not in path.read_text(errors="replace"), f"the registry password is in {path}"
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
 def test_the_command_line_deploy_builds_the_image_too(aws_workspace, standin, registry, moto):
     workspace = aws_workspace.use(standin.url)
     use_registry(workspace, registry, moto)
