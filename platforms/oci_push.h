@@ -17,7 +17,11 @@
  * base's registry; each blob is looked for in the target (HEAD) and, when
  * missing, mounted from the base's repository when both are in one
  * registry, else copied from the base's registry (a base layer) or
- * uploaded (POST, then PUT ?digest=, monolithic); the manifest goes last
+ * uploaded: POST opens the upload; a small blob of ours goes in one PUT
+ * ?digest=; a base layer, or one of ours over 8 MiB, goes in 8 MiB chunks
+ * (a ranged GET from the base's registry, its digest checked as it comes,
+ * then a PATCH with Content-Range each), then a PUT ?digest= without a
+ * body, so memory stays bounded whatever a layer's size; the manifest goes last
  * (PUT /v2/REPO/manifests/TAG) and the registry's Docker-Content-Digest
  * must be ours. So a second push of the same cell sends no blob at all,
  * and a code change sends one small layer and the config.

@@ -480,7 +480,7 @@ static void oci_on_answer(void *ctx, const struct http_response *response)
         (strcmp(p->method, "GET") == 0 || strcmp(p->method, "HEAD") == 0)) {
         char *url = oci_registry_url(p->registry, location);
         p->phase = OCI_PHASE_REDIRECT;
-        int rc = url ? oci_pending_send(p, p->method, url, "", NULL, NULL, 0) : -1;
+        int rc = url ? oci_pending_send(p, p->method, url, NULL, NULL, NULL, 0) : -1; /* a Range goes along */
         free(url);
         if (rc == 0)
             return;

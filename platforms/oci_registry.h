@@ -9,7 +9,8 @@
  * identity token as an OAuth refresh grant), the scopes granted so far
  * kept in the request so one token serves the pushes and the base's pulls.
  * The call is then sent again, once. A redirect (a blob GET sent to a CDN
- * or S3) is followed once, without the registry's authorization. Plain
+ * or S3) is followed once, with the call's headers (a Range) but without
+ * the registry's authorization. Plain
  * http is used for a registry on a loopback address (as Docker treats
  * 127.0.0.0/8 as insecure by default) and when the host is written with
  * http://; https otherwise.
