@@ -1,7 +1,7 @@
 /* oci_credentials: registry credentials from Docker's and podman's files
  * and credential helpers (see oci_credentials.h). A helper is started by
  * spawn (its path found beforehand; the kernel has threads) with the host
- * written to its stdin, its stdout on a non-blocking pipe the reactor
+ * waiting in its stdin's pipe, its stdout on a non-blocking pipe the reactor
  * watches, stderr on /dev/null; a timer kills it after 30 seconds. Its
  * output is wiped once read. */
 #include "oci_credentials.h"
@@ -199,6 +199,11 @@ struct oci_helper_run *oci_credentials_helper_start(struct reactor *reactor, con
     } else if (devnull < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(output, O_CLOEXEC | O_NONBLOCK) < 0) {
         snprintf(run->answer.error, sizeof run->answer.error, "%s", strerror(errno));
     } else {
+        /* the host waits in the pipe before the helper starts: a helper that never reads it raises no SIGPIPE */
+        ssize_t written = write(in[1], host, strlen(host));
+        (void)written; /* a short host fits a pipe's buffer; a helper that reads nothing answers from what it has */
+        close(in[1]);
+        in[1] = -1;
         const char *argv[] = {path, "get", NULL};
         struct spawn_options options = {.child_fd = -1, .stdin_fd = in[0], .stdout_fd = output[1],
                                         .stderr_fd = devnull};
@@ -214,11 +219,8 @@ struct oci_helper_run *oci_credentials_helper_start(struct reactor *reactor, con
         close(in[0]);
     if (output[1] >= 0)
         close(output[1]);
-    if (in[1] >= 0) {
-        ssize_t written = write(in[1], host, strlen(host));
-        (void)written; /* a helper that reads nothing answers from what it has, or fails when read */
+    if (in[1] >= 0)
         close(in[1]);
-    }
     run->answer.ran = run->pid > 0;
     if (run->answer.ran && reactor_watch(reactor, output[0], REACTOR_READ, oci_helper_on_output, run) == 0)
         run->output_fd = output[0];

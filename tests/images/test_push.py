@@ -94,6 +94,8 @@ def test_dependency_layer_is_kept_across_code_changes(registry, docker_env, tmp_
     deps = tmp_path / "deps"
     (deps / "tinypkg").mkdir(parents=True)
     (deps / "tinypkg" / "__init__.py").write_text("VALUE = 42\n")
+    data = os.urandom(12 * 1024 * 1024)  # the layer is over 8 MiB: it goes in chunks (PATCH), not one PUT
+    (deps / "tinypkg" / "data.bin").write_bytes(data)
     (deps / "tinypkg-1.0.dist-info").mkdir()
     (deps / "tinypkg-1.0.dist-info" / "METADATA").write_text("Name: tinypkg\nVersion: 1.0\n")
     first = push(registry, docker_env, tmp_path, target="fn/deps:v1", extra=["--deps", str(deps)])
@@ -106,6 +108,7 @@ def test_dependency_layer_is_kept_across_code_changes(registry, docker_env, tmp_
     assert len(manifest["layers"]) == 3
     files = oci_registry.layer_files(layout, manifest)
     assert files["function/deps/tinypkg/__init__.py"] == b"VALUE = 42\n"
+    assert files["function/deps/tinypkg/data.bin"] == data
     assert "function/deps/tinypkg-1.0.dist-info/METADATA" in files
     config = registry.inspect_config("fn/deps:v1")
     assert config["history"][-2:] == [{"created_by": "faaset: dependencies (/function/deps)"},
