@@ -87,6 +87,12 @@ int aws_client_ready(struct aws_client *client, char *err, size_t err_size)
     return aws_credentials_load(&options, &client->credentials, err, err_size);
 }
 
+const char *aws_client_region(struct aws_client *client)
+{
+    char err[512];
+    return aws_client_ready(client, err, sizeof err) == 0 ? aws_credentials_region(client->credentials) : NULL;
+}
+
 void aws_client_describe(struct aws_client *client, char *buf, size_t size)
 {
     if (aws_client_ready(client, buf, size) == 0)

@@ -40,6 +40,10 @@ int aws_client_set(struct aws_client *client, const char *profile, const char *r
  * saying where it looked and what to set. */
 int aws_client_ready(struct aws_client *client, char *err, size_t err_size);
 
+/* The region calls go to ("us-east-1"), finding the credentials first if
+ * needed; NULL when they cannot be found (aws_client_ready says why). */
+const char *aws_client_region(struct aws_client *client);
+
 /* Where the credentials, region and endpoint come from, secrets masked
  * (aws_credentials_describe), or why they cannot be found. */
 void aws_client_describe(struct aws_client *client, char *buf, size_t size);

@@ -37,7 +37,9 @@
  * (oci_push.h): on its base (public.ecr.aws/lambda/python:VERSION, whose
  * runtime interface client calls the image's Cmd, faaset_handler.handle),
  * to an ECR repository REGISTRY/faaset-DEF:CODE (registry= of the cell, else
- * `%platform aws registry=`), its dependencies in the image rather than in
+ * `%platform aws registry=`, else the account's own ECR registry
+ * ACCOUNT.dkr.ecr.REGION.amazonaws.com, the account from STS's
+ * GetCallerIdentity, asked once per settings), its dependencies in the image rather than in
  * a layer; the sync then deploys REGISTRY/faaset-DEF@DIGEST, so the image's
  * digest is what the remote function is compared with.
  *
@@ -87,6 +89,8 @@ struct aws_platform {
     struct reactor *reactor;
     struct aws_client *client;
     struct aws_client *ecr;      /* ECR's API, for the registry's token (containerize) */
+    struct aws_client *sts;      /* STS, for the account whose ECR registry is the default */
+    char account[16];            /* that account, "" until GetCallerIdentity answered (again after new settings) */
     char *role;                  /* the execution role for CreateFunction, or NULL */
     char *registry;              /* `%platform aws registry=`: where containerize pushes, or NULL */
     json_t *layers;              /* {"faaset-deps-HASH": "LayerVersionArn"}, found or published here */
@@ -125,6 +129,7 @@ struct aws_sync {
     int created, code_updated, config_updated;
     char note[600];
     struct oci_push *push;       /* containerize: the image's build and push under way, else NULL */
+    json_t *image_spec;          /* containerize: what the image is built from (aws_image_spec), else NULL */
     char image_note[240];        /* "image sha256:... pushed: ..." */
     unsigned long timer;         /* a pending wait or retry, 0 when none */
     struct list_node node;       /* in the platform's syncs */
@@ -197,6 +202,7 @@ static void aws_sync_free(struct aws_sync *sync)
     free(sync->layer_arn);
     json_decref(sync->other_layers);
     json_decref(sync->env);
+    json_decref(sync->image_spec);
     free(sync);
 }
 
@@ -822,17 +828,80 @@ static void aws_image_repository(const char *name, char *out, size_t size)
     out[used] = '\0';
 }
 
-/* Builds FUNCTION's image and pushes it (SYNC's deploy goes on when it is in), or ends SYNC with why not. */
-static void aws_image_push(struct aws_sync *sync, const struct platform_function *function)
+/* What FUNCTION's image is built from, kept with the sync while the
+ * default registry is looked up: {"registry", "image_base", "source",
+ * "def_name", "name", "requirements", "code_hash", "runtime", "deps"}, absent
+ * members unset. NULL when out of memory. */
+static json_t *aws_image_spec(const struct platform_function *function)
+{
+    char deps[4200] = "";
+    if (function->layer_dir != NULL)
+        snprintf(deps, sizeof deps, "%s/python", function->layer_dir);
+    return json_pack("{s:s?,s:s?,s:s?,s:s?,s:s,s:s?,s:s?,s:s?,s:s?}", "registry", function->registry, "image_base",
+                     function->image_base, "source", function->source, "def_name", function->def_name, "name",
+                     function->name, "requirements", function->requirements, "code_hash", function->code_hash,
+                     "runtime", function->runtime, "deps", deps[0] ? deps : NULL);
+}
+
+static const char *aws_spec(const struct aws_sync *sync, const char *key)
+{
+    return json_string_value(json_object_get(sync->image_spec, key));
+}
+
+static void aws_image_push(struct aws_sync *sync);
+
+/* STS's GetCallerIdentity answered: its <Account> names the default registry. */
+static void aws_on_caller_identity(void *ctx, const struct aws_reply *reply)
+{
+    struct aws_sync *sync = ctx;
+    struct aws_platform *platform = sync->platform;
+    const char *body = reply->http && reply->http->body ? reply->http->body : "";
+    const char *account = strstr(body, "<Account>");
+    size_t digits = account ? strspn(account + 9, "0123456789") : 0;
+    if (!reply->ok || digits != 12 || account[9 + digits] != '<') {
+        char message[900];
+        snprintf(message, sizeof message, "containerize=True without registry= pushes to the account's ECR registry, "
+                 "but STS did not say which account the AWS credentials are (GetCallerIdentity: %.80s: %.300s): give "
+                 "registry=ACCOUNT.dkr.ecr.REGION.amazonaws.com, or check the credentials",
+                 reply->ok ? "NoAccount" : reply->error_code, reply->ok ? "no account in the answer" : reply->message);
+        aws_sync_finish(sync, reply->ok ? "InvalidOption" : reply->error_code, message);
+        return;
+    }
+    snprintf(platform->account, sizeof platform->account, "%.12s", account + 9);
+    aws_image_push(sync);
+}
+
+/* No registry given: asks STS for the account once per settings (its answer kept in the platform). 0 when
+ * the call is under way, -1 with SYNC ended. */
+static int aws_find_account(struct aws_sync *sync)
+{
+    static const char body[] = "Action=GetCallerIdentity&Version=2011-06-15";
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded; charset=utf-8", NULL};
+    struct aws_call call = {"POST", "/", NULL, headers, body, sizeof body - 1, AWS_CONTROL_TIMEOUT_MS};
+    char err[600], message[900];
+    if (aws_client_send(sync->platform->sts, &call, aws_on_caller_identity, sync, err, sizeof err) == 0)
+        return 0;
+    snprintf(message, sizeof message, "containerize=True without registry= pushes to the account's ECR registry, but "
+             "STS cannot be asked which account that is: %s", err);
+    aws_sync_finish(sync, "InvalidOption", message);
+    return -1;
+}
+
+/* Builds the sync's image and pushes it (its deploy goes on when it is in), or ends SYNC with why not. */
+static void aws_image_push(struct aws_sync *sync)
 {
     struct aws_platform *platform = sync->platform;
-    const char *registry = function->registry ? function->registry : platform->registry;
-    char message[900], account[64], region[64];
+    const char *registry = aws_spec(sync, "registry") ? aws_spec(sync, "registry") : platform->registry;
+    char message[900], account[64], region[64], own[128];
     if (registry == NULL) {
-        aws_sync_finish(sync, "InvalidOption", "containerize=True needs an ECR registry to push the image to: give "
-                        "registry=ACCOUNT.dkr.ecr.REGION.amazonaws.com (a cell option, or `%platform aws "
-                        "registry=...` for every function)");
-        return;
+        const char *client_region = aws_client_region(platform->sts);
+        if (platform->account[0] == '\0' || client_region == NULL) {
+            aws_find_account(sync);
+            return;
+        }
+        snprintf(own, sizeof own, "%s.dkr.ecr.%.40s.amazonaws.com%s", platform->account, client_region,
+                 strncmp(client_region, "cn-", 3) == 0 ? ".cn" : "");
+        registry = own;
     }
     const char *host = strncmp(registry, "http://", 7) == 0 ? registry + 7
                        : strncmp(registry, "https://", 8) == 0 ? registry + 8 : registry;
@@ -844,22 +913,21 @@ static void aws_image_push(struct aws_sync *sync, const struct platform_function
         aws_sync_finish(sync, "InvalidOption", message);
         return;
     }
-    char repository[96], target[700], base[200], deps[4200] = "";
-    aws_image_repository(function->def_name ? function->def_name : function->name, repository, sizeof repository);
+    const char *def_name = aws_spec(sync, "def_name"), *code_hash = aws_spec(sync, "code_hash");
+    char repository[96], target[700], base[200];
+    aws_image_repository(def_name ? def_name : aws_spec(sync, "name"), repository, sizeof repository);
     snprintf(target, sizeof target, "%.400s%s%s:%.12s", registry, registry[strlen(registry) - 1] == '/' ? "" : "/",
-             repository, function->code_hash ? function->code_hash : "latest");
-    const char *runtime = function->runtime ? function->runtime : "python3.12";
+             repository, code_hash ? code_hash : "latest");
+    const char *runtime = aws_spec(sync, "runtime") ? aws_spec(sync, "runtime") : "python3.12";
     snprintf(base, sizeof base, "public.ecr.aws/lambda/python:%s",
              strncmp(runtime, "python", 6) == 0 ? runtime + 6 : runtime);
-    if (function->layer_dir != NULL)
-        snprintf(deps, sizeof deps, "%s/python", function->layer_dir);
     static const char *const cmd[] = {PACKAGE_HANDLER, NULL};
     struct oci_push_request request = {
-        .base = function->image_base ? function->image_base : base, .target = target, .arch = sync->arch,
-        .source = function->source, .function = function->def_name, .requirements = function->requirements,
-        .deps_dir = deps[0] ? deps : NULL, .title = function->name, .code_hash = function->code_hash, .cmd = cmd,
-        .ecr_client = platform->ecr};
-    if (function->source == NULL || function->def_name == NULL) {
+        .base = aws_spec(sync, "image_base") ? aws_spec(sync, "image_base") : base, .target = target,
+        .arch = sync->arch, .source = aws_spec(sync, "source"), .function = def_name,
+        .requirements = aws_spec(sync, "requirements"), .deps_dir = aws_spec(sync, "deps"),
+        .title = aws_spec(sync, "name"), .code_hash = code_hash, .cmd = cmd, .ecr_client = platform->ecr};
+    if (request.source == NULL || def_name == NULL) {
         aws_sync_finish(sync, "NoPackage", "containerize=True needs the cell's source to build the image from");
         return;
     }
@@ -899,8 +967,9 @@ static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind
     sync->env = function->env ? json_deep_copy(function->env) : json_object();
     sync->image = aws_strdup_or_null(function->image);
     sync->role = aws_strdup_or_null(function->role);
+    sync->image_spec = building ? aws_image_spec(function) : NULL;
     int ok = sync->name != NULL && sync->path != NULL && sync->env != NULL && (function->image == NULL || sync->image) &&
-             (function->role == NULL || *function->role == '\0' || sync->role);
+             (function->role == NULL || *function->role == '\0' || sync->role) && (!building || sync->image_spec);
     if (ok && kind != AWS_SYNC_MEMORY && kind != AWS_SYNC_DELETE && sync->image == NULL && !building) {
         unsigned char digest[crypto_hash_sha256_BYTES];
         crypto_hash_sha256(digest, function->package, function->package_size);
@@ -938,7 +1007,7 @@ static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind
         sync->step = AWS_STEP_DELETE;
     list_push_front(&platform->syncs, &sync->node);
     if (building)
-        aws_image_push(sync, function);
+        aws_image_push(sync);
     else
         aws_sync_call(sync);
     return 0;
@@ -1168,8 +1237,10 @@ static int aws_apply_settings(void *self, const json_t *settings, char *err, siz
         return -1;
     }
     if (aws_client_set(platform->client, profile, region, endpoint, err, err_size) < 0 ||
-        aws_client_set(platform->ecr, profile, region, NULL, err, err_size) < 0)
+        aws_client_set(platform->ecr, profile, region, NULL, err, err_size) < 0 ||
+        aws_client_set(platform->sts, profile, region, NULL, err, err_size) < 0)
         return -1;
+    platform->account[0] = '\0'; /* other credentials may be another account's */
     char *copy = role ? strdup(role) : NULL;
     char *registry_copy = registry ? strdup(registry) : NULL;
     if ((role != NULL && copy == NULL) || (registry != NULL && registry_copy == NULL)) {
@@ -1193,9 +1264,12 @@ void *aws_platform_new(struct reactor *reactor)
 {
     struct aws_platform *platform = calloc(1, sizeof *platform);
     if (platform == NULL || (platform->client = aws_client_new(reactor, "lambda")) == NULL ||
-        (platform->ecr = aws_client_new(reactor, "ecr")) == NULL) {
-        if (platform != NULL)
+        (platform->ecr = aws_client_new(reactor, "ecr")) == NULL ||
+        (platform->sts = aws_client_new(reactor, "sts")) == NULL) {
+        if (platform != NULL) {
             aws_client_free(platform->client);
+            aws_client_free(platform->ecr);
+        }
         free(platform);
         return NULL;
     }
@@ -1210,6 +1284,7 @@ static void aws_free(void *self)
     struct aws_platform *platform = self;
     platform->closing = 1;
     aws_client_free(platform->client); /* the calls in flight end, and their syncs with them */
+    aws_client_free(platform->sts);    /* as do those asking STS for the account */
     struct list_node *waiting;         /* those waiting to poll or retry, or for their image */
     while ((waiting = list_first(&platform->syncs)) != NULL)
         aws_sync_finish(list_entry(waiting, struct aws_sync, node), "KernelStopping", "the kernel is shutting down");
@@ -1218,6 +1293,22 @@ static void aws_free(void *self)
     free(platform->registry);
     json_decref(platform->layers);
     free(platform);
+}
+
+/* `%platform aws registry=` goes into a containerized function's image name when the cell gives none. */
+static void aws_image_settings(void *self, const struct platform_function *function, char *out, size_t size)
+{
+    struct aws_platform *platform = self;
+    out[0] = '\0';
+    if (function->containerize && function->registry == NULL && platform->registry != NULL)
+        snprintf(out, size, "registry=%s", platform->registry);
+}
+
+/* A containerized function is deployed as its image: no zip. */
+static int aws_uses_package(void *self, const struct platform_function *function)
+{
+    (void)self;
+    return function->image == NULL && !function->containerize;
 }
 
 /* Every function is called at the region's one endpoint: FUNCTION does not matter. */
@@ -1246,6 +1337,8 @@ const struct platform_ops aws_platform_ops = {
     .set_memory = aws_set_memory,
     .prepare = aws_prepare,
     .preparing = aws_preparing,
+    .image_settings = aws_image_settings,
+    .uses_package = aws_uses_package,
     .apply_settings = aws_apply_settings,
     .free = aws_free,
 };

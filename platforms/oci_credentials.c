@@ -1,30 +1,27 @@
 /* oci_credentials: registry credentials from Docker's and podman's files
- * and credential helpers (see oci_credentials.h). A helper runs with
- * fork and execve of its path found beforehand (the kernel has threads:
- * the child makes only async-signal-safe calls), its stdin and stdout on
- * pipes, stderr on /dev/null, and is given 30 seconds; its output is wiped
- * once read. */
+ * and credential helpers (see oci_credentials.h). A helper is started by
+ * spawn (its path found beforehand; the kernel has threads) with the host
+ * waiting in its stdin's pipe, its stdout on a non-blocking pipe the reactor
+ * watches, stderr on /dev/null; a timer kills it after 30 seconds. Its
+ * output is wiped once read. */
 #include "oci_credentials.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "credfile.h"
 #include "spawn.h"
 
 #define OCI_HELPER_TIMEOUT_MS 30000
-
-extern char **environ;
+#define OCI_HELPER_OUTPUT_MAX 16383        /* more is no credential helper's answer */
 
 void oci_credentials_clear(struct oci_credentials *credentials)
 {
@@ -95,120 +92,208 @@ static json_t *oci_auths_entry(const json_t *auths, const char *host)
     return NULL;
 }
 
-/* Runs `docker-credential-HELPER get` for HOST. 1 found, 0 none, -1 ERR. */
-static int oci_run_helper(const char *helper, const char *host, struct oci_credentials *out, char *err,
-                          size_t err_size)
+struct oci_helper_run {
+    struct reactor *reactor;
+    pid_t pid;
+    int output_fd;                        /* the helper's stdout, watched */
+    unsigned long timer;                  /* the 30 s limit, or the report of a helper that could not start */
+    char output[OCI_HELPER_OUTPUT_MAX + 1]; /* secret: wiped when freed */
+    size_t used;
+    struct oci_helper_answer answer;
+    oci_helper_fn done;
+    void *ctx;
+};
+
+void oci_helper_answer_clear(struct oci_helper_answer *answer)
 {
-    char program[160];
-    snprintf(program, sizeof program, "docker-credential-%s", helper);
-    int in[2] = {-1, -1}, output[2] = {-1, -1};
-    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(output, O_CLOEXEC) < 0) {
-        snprintf(err, err_size, "cannot run %s: %s", program, strerror(errno));
-        if (in[0] >= 0) {
-            close(in[0]);
-            close(in[1]);
-        }
-        return -1;
+    credfile_wipe_free(answer->output);
+    answer->output = NULL;
+}
+
+static void oci_helper_free(struct oci_helper_run *run)
+{
+    if (run->output_fd >= 0) {
+        reactor_unwatch(run->reactor, run->output_fd);
+        close(run->output_fd);
     }
-    char path[4096];
-    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    char *argv[] = {program, "get", NULL};
-    pid_t pid = -1;
-    int spawn_errno = ENOENT;
-    if (spawn_resolve(program, path, sizeof path) == 0 && devnull >= 0) {
-        pid = fork();
-        if (pid == 0) {
-            if (dup2(in[0], 0) < 0 || dup2(output[1], 1) < 0 || dup2(devnull, 2) < 0)
-                _exit(127);
-            execve(path, argv, environ);
-            _exit(127);
+    if (run->timer)
+        reactor_cancel(run->reactor, run->timer);
+    sodium_memzero(run->output, sizeof run->output);
+    oci_helper_answer_clear(&run->answer);
+    free(run);
+}
+
+void oci_credentials_helper_cancel(struct oci_helper_run *run)
+{
+    if (run == NULL)
+        return;
+    if (run->pid > 0) {
+        kill(run->pid, SIGKILL);
+        while (waitpid(run->pid, NULL, 0) < 0 && errno == EINTR)
+            continue;
+    }
+    oci_helper_free(run);
+}
+
+/* The helper has ended (or was killed): its answer goes to DONE. */
+static void oci_helper_report(struct oci_helper_run *run)
+{
+    if (run->pid > 0) {
+        if (run->answer.timed_out)
+            kill(run->pid, SIGKILL);
+        while (waitpid(run->pid, &run->answer.status, 0) < 0 && errno == EINTR)
+            continue;
+        run->pid = 0;
+    }
+    if (run->answer.ran && !run->answer.timed_out) {
+        run->answer.output = strndup(run->output, run->used);
+        if (run->answer.output == NULL) {
+            run->answer.ran = 0;
+            snprintf(run->answer.error, sizeof run->answer.error, "out of memory");
         }
-        spawn_errno = errno;
+    }
+    struct oci_helper_answer answer = run->answer;
+    run->answer.output = NULL; /* DONE owns it now */
+    oci_helper_fn done = run->done;
+    void *ctx = run->ctx;
+    oci_helper_free(run);
+    done(ctx, &answer);
+}
+
+static void oci_helper_on_output(void *ctx, int fd, int events)
+{
+    struct oci_helper_run *run = ctx;
+    (void)events;
+    ssize_t n = read(fd, run->output + run->used, OCI_HELPER_OUTPUT_MAX - run->used);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n > 0 && (run->used += (size_t)n) < OCI_HELPER_OUTPUT_MAX)
+        return;
+    if (n > 0)
+        kill(run->pid, SIGKILL); /* it would write on, and be waited for forever */
+    oci_helper_report(run); /* the end of its output, or more than any answer */
+}
+
+static void oci_helper_on_timer(void *ctx)
+{
+    struct oci_helper_run *run = ctx;
+    run->timer = 0;
+    run->answer.timed_out = run->answer.ran;
+    oci_helper_report(run);
+}
+
+struct oci_helper_run *oci_credentials_helper_start(struct reactor *reactor, const char *program, const char *host,
+                                                    oci_helper_fn done, void *ctx)
+{
+    struct oci_helper_run *run = calloc(1, sizeof *run);
+    if (run == NULL)
+        return NULL;
+    *run = (struct oci_helper_run){.reactor = reactor, .output_fd = -1, .done = done, .ctx = ctx};
+    snprintf(run->answer.program, sizeof run->answer.program, "%s", program);
+    snprintf(run->answer.host, sizeof run->answer.host, "%s", host);
+    char path[4096], err[300];
+    int in[2] = {-1, -1}, output[2] = {-1, -1};
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (spawn_resolve(program, path, sizeof path) < 0) {
+        snprintf(run->answer.error, sizeof run->answer.error, "%s", strerror(errno));
+    } else if (devnull < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(output, O_CLOEXEC | O_NONBLOCK) < 0) {
+        snprintf(run->answer.error, sizeof run->answer.error, "%s", strerror(errno));
+    } else {
+        /* the host waits in the pipe before the helper starts: a helper that never reads it raises no SIGPIPE */
+        ssize_t written = write(in[1], host, strlen(host));
+        (void)written; /* a short host fits a pipe's buffer; a helper that reads nothing answers from what it has */
+        close(in[1]);
+        in[1] = -1;
+        const char *argv[] = {path, "get", NULL};
+        struct spawn_options options = {.child_fd = -1, .stdin_fd = in[0], .stdout_fd = output[1],
+                                        .stderr_fd = devnull};
+        run->pid = spawn_program(&options, argv, err, sizeof err);
+        if (run->pid < 0) {
+            run->pid = 0;
+            snprintf(run->answer.error, sizeof run->answer.error, "%s", err);
+        }
     }
     if (devnull >= 0)
         close(devnull);
-    close(in[0]);
-    close(output[1]);
-    if (pid < 0) {
+    if (in[0] >= 0)
+        close(in[0]);
+    if (output[1] >= 0)
+        close(output[1]);
+    if (in[1] >= 0)
         close(in[1]);
+    run->answer.ran = run->pid > 0;
+    if (run->answer.ran && reactor_watch(reactor, output[0], REACTOR_READ, oci_helper_on_output, run) == 0)
+        run->output_fd = output[0];
+    else if (output[0] >= 0)
         close(output[0]);
+    if (run->answer.ran && run->output_fd < 0) {
+        kill(run->pid, SIGKILL);
+        snprintf(run->answer.error, sizeof run->answer.error, "cannot watch its output");
+        run->answer.ran = 0;
+    }
+    /* a helper that could not start is reported from the loop too, as DONE is never called before this returns */
+    run->timer = reactor_timer(reactor, run->answer.ran ? OCI_HELPER_TIMEOUT_MS : 0, oci_helper_on_timer, run);
+    if (run->timer == 0) {
+        oci_credentials_helper_cancel(run);
+        return NULL;
+    }
+    return run;
+}
+
+/* HOST's credentials from the helper's ANSWER. 1 found, 0 none, -1 ERR. */
+static int oci_read_helper_answer(const struct oci_helper_answer *answer, const char *host,
+                                  struct oci_credentials *out, char *err, size_t err_size)
+{
+    const char *program = answer->program;
+    snprintf(out->source, sizeof out->source, "the credential helper %s", program);
+    if (!answer->ran) {
         snprintf(err, err_size, "the Docker config names the credential helper %s, which cannot be run (%s): install "
-                 "it or remove it from the config", program, strerror(spawn_errno));
+                 "it or remove it from the config", program, answer->error);
         return -1;
     }
-    ssize_t written = write(in[1], host, strlen(host));
-    (void)written;  /* a helper that reads nothing answers from what it has, or fails below */
-    close(in[1]);
-    char buffer[16384];
-    size_t used = 0;
-    int timed_out = 0;
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long left = OCI_HELPER_TIMEOUT_MS - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
-        struct pollfd pfd = {output[0], POLLIN, 0};
-        if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
-            timed_out = 1;
-            break;
-        }
-        ssize_t n = read(output[0], buffer + used, sizeof buffer - 1 - used);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || (used += (size_t)n) == sizeof buffer - 1)
-            break;
-    }
-    buffer[used] = '\0';
-    close(output[0]);
-    if (timed_out)
-        kill(pid, SIGKILL);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        continue;
-    snprintf(out->source, sizeof out->source, "the credential helper %s", program);
-    int result;
-    if (timed_out) {
+    if (answer->timed_out) {
         snprintf(err, err_size, "%s did not answer within %d seconds: check it works with `%s get`", program,
                  OCI_HELPER_TIMEOUT_MS / 1000, program);
-        result = -1;
-    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        return -1;
+    }
+    const char *output = answer->output ? answer->output : "";
+    if (!WIFEXITED(answer->status) || WEXITSTATUS(answer->status) != 0) {
         /* "credentials not found in native keychain": none, as Docker takes it */
-        result = strstr(buffer, "not found") != NULL ? 0 : -1;
-        if (result < 0)
-            snprintf(err, err_size, "%s failed for %s: check it works with `%s get`", program, host, program);
+        if (strstr(output, "not found") != NULL)
+            return 0;
+        snprintf(err, err_size, "%s failed for %s: check it works with `%s get`", program, host, program);
+        return -1;
+    }
+    json_t *parsed = json_loads(output, 0, NULL);
+    const char *user = json_string_value(json_object_get(parsed, "Username"));
+    const char *secret = json_string_value(json_object_get(parsed, "Secret"));
+    int result = 1;
+    if (secret == NULL) {
+        snprintf(err, err_size, "%s answered without a Secret for %s", program, host);
+        result = -1;
     } else {
-        json_t *answer = json_loads(buffer, 0, NULL);
-        const char *user = json_string_value(json_object_get(answer, "Username"));
-        const char *secret = json_string_value(json_object_get(answer, "Secret"));
-        if (secret == NULL) {
-            snprintf(err, err_size, "%s answered without a Secret for %s", program, host);
-            result = -1;
+        oci_credentials_clear(out);
+        if (user != NULL && strcmp(user, "<token>") == 0) {
+            out->identity_token = strdup(secret);
         } else {
-            oci_credentials_clear(out);
-            if (user != NULL && strcmp(user, "<token>") == 0) {
-                out->identity_token = strdup(secret);
-            } else {
-                out->username = strdup(user ? user : "");
-                out->password = strdup(secret);
-            }
-            result = 1;
-        }
-        if (answer != NULL) {
-            /* the parsed copy of the secret is wiped with the text */
-            json_t *value = json_object_get(answer, "Secret");
-            if (json_is_string(value))
-                sodium_memzero((char *)json_string_value(value), json_string_length(value));
-            json_decref(answer);
+            out->username = strdup(user ? user : "");
+            out->password = strdup(secret);
         }
     }
-    sodium_memzero(buffer, sizeof buffer);
+    if (parsed != NULL) {
+        /* the parsed copy of the secret is wiped with the text */
+        json_t *value = json_object_get(parsed, "Secret");
+        if (json_is_string(value))
+            sodium_memzero((char *)json_string_value(value), json_string_length(value));
+        json_decref(parsed);
+    }
     return result;
 }
 
 /* HOST's credentials in the JSON file PATH, shown as SHOWN. 1 found, 0 none, -1 ERR. */
 static int oci_from_file(const char *path, const char *shown, int docker, const char *host,
-                         struct oci_credentials *out, char *err, size_t err_size)
+                         const struct oci_helper_answer *answer, struct oci_credentials *out, char *err,
+                         size_t err_size)
 {
     if (access(path, F_OK) != 0)
         return 0;
@@ -230,7 +315,14 @@ static int oci_from_file(const char *path, const char *shown, int docker, const 
     }
     int found = 0;
     if (helper != NULL && *helper) {
-        found = oci_run_helper(helper, host, out, err, err_size);
+        char program[160];
+        snprintf(program, sizeof program, "docker-credential-%.130s", helper);
+        if (answer == NULL || strcmp(answer->program, program) != 0 || strcmp(answer->host, host) != 0) {
+            snprintf(out->helper, sizeof out->helper, "%s", program);
+            json_decref(config);
+            return OCI_CREDENTIALS_HELPER;
+        }
+        found = oci_read_helper_answer(answer, host, out, err, err_size);
         if (found != 0) {
             char source[sizeof out->source];
             snprintf(source, sizeof source, "%.120s (named in %.120s)", out->source, shown);
@@ -262,7 +354,8 @@ static int oci_from_file(const char *path, const char *shown, int docker, const 
     return found;
 }
 
-int oci_credentials_find(const char *host, struct oci_credentials *out, char *err, size_t err_size)
+int oci_credentials_find(const char *host, const struct oci_helper_answer *answer, struct oci_credentials *out,
+                         char *err, size_t err_size)
 {
     memset(out, 0, sizeof *out);
     char *home = credfile_home();
@@ -279,7 +372,7 @@ int oci_credentials_find(const char *host, struct oci_credentials *out, char *er
         }
         char shown[300];
         snprintf(shown, sizeof shown, "REGISTRY_AUTH_FILE (%s)", auth_file);
-        found = oci_from_file(auth_file, shown, 0, host, out, err, err_size);
+        found = oci_from_file(auth_file, shown, 0, host, answer, out, err, err_size);
         snprintf(looked, sizeof looked, "REGISTRY_AUTH_FILE");
     }
     if (found == 0) {
@@ -296,17 +389,19 @@ int oci_credentials_find(const char *host, struct oci_credentials *out, char *er
             snprintf(label, sizeof label, "%.250s", shown ? shown : path);
             free(shown);
         }
-        found = oci_from_file(path, label, 1, host, out, err, err_size);
+        found = oci_from_file(path, label, 1, host, answer, out, err, err_size);
         snprintf(looked + strlen(looked), sizeof looked - strlen(looked), "%s%s", looked[0] ? ", " : "",
                  docker_config ? "DOCKER_CONFIG/config.json" : "~/.docker/config.json");
     }
     const char *runtime_dir = credfile_env("XDG_RUNTIME_DIR");
     if (found == 0 && runtime_dir != NULL) {
         snprintf(path, sizeof path, "%s/containers/auth.json", runtime_dir);
-        found = oci_from_file(path, "${XDG_RUNTIME_DIR}/containers/auth.json", 0, host, out, err, err_size);
+        found = oci_from_file(path, "${XDG_RUNTIME_DIR}/containers/auth.json", 0, host, answer, out, err, err_size);
         snprintf(looked + strlen(looked), sizeof looked - strlen(looked), ", ${XDG_RUNTIME_DIR}/containers/auth.json");
     }
     free(home);
+    if (found == OCI_CREDENTIALS_HELPER)
+        return found;
     if (found == 0)
         snprintf(out->source, sizeof out->source, "looked in %.200s", looked);
     if (found == 1 && (out->username == NULL || out->password == NULL) && out->identity_token == NULL) {

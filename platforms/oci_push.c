@@ -28,8 +28,13 @@
 #define OCI_ECR_TOKEN_LIFE_S (11 * 3600)    /* ECR's are good for 12 hours */
 #define OCI_ECR_CACHE 8
 #define OCI_MAX_BLOBS 256
+/* A blob larger than this is sent in chunks of this size (a ranged GET of
+ * the base's registry, a PATCH into the target's upload), so memory stays
+ * bounded whatever the layer's size; a base layer is always copied so. */
+#define OCI_CHUNK_BYTES (8UL * 1024 * 1024)
 
 enum oci_step {
+    OCI_STEP_CREDENTIAL_HELPER,
     OCI_STEP_ECR_TOKEN,
     OCI_STEP_ECR_REPOSITORY,
     OCI_STEP_BASE_MANIFEST,
@@ -37,8 +42,9 @@ enum oci_step {
     OCI_STEP_BASE_CONFIG,
     OCI_STEP_BLOB_HEAD,
     OCI_STEP_BLOB_MOUNT,
-    OCI_STEP_BLOB_FETCH,
     OCI_STEP_BLOB_START,
+    OCI_STEP_CHUNK_GET,
+    OCI_STEP_CHUNK_PATCH,
     OCI_STEP_BLOB_PUT,
     OCI_STEP_MANIFEST,
 };
@@ -50,10 +56,15 @@ struct oci_blob {
 };
 
 struct oci_push {
+    struct reactor *reactor;
     struct http_engine *engine;
     struct oci_registry *target, *base;  /* BASE == TARGET when they share a host */
     struct oci_reference target_ref, base_ref;
     struct aws_client *ecr_client;
+    int finding;                          /* whose credentials are looked up: 0 the target's, 1 the base's, 2 done */
+    struct oci_helper_run *helper;        /* a credential helper running for it, or NULL */
+    struct oci_helper_answer answer;      /* the last helper's answer (answered), for the lookup made again */
+    int answered;
     struct oci_registry *ecr_pending;    /* the registry the ECR token in flight is for */
     int repository_created;
     char arch[16];
@@ -65,9 +76,9 @@ struct oci_push {
     char config_digest[72], manifest_digest[72];
     struct oci_blob blobs[OCI_MAX_BLOBS];
     size_t blob_count, blob_at;
-    unsigned char *copied;                /* a base blob fetched, on its way into the target */
-    size_t copied_size;
-    char *upload_url;
+    char *upload_url;                     /* the target's upload of the blob in hand, as its last Location gave it */
+    size_t chunk_offset, chunk_size;      /* the chunk in hand: where in the blob, how long */
+    crypto_hash_sha256_state copied_hash; /* a base layer's bytes so far, checked against its digest at the end */
     enum oci_step step;
     unsigned long long bytes_sent;
     unsigned blobs_sent, blobs_mounted, blobs_present;
@@ -156,6 +167,8 @@ int oci_reference_parse(const char *text, struct oci_reference *out, char *err, 
 
 static void oci_push_free(struct oci_push *push)
 {
+    oci_credentials_helper_cancel(push->helper);
+    oci_helper_answer_clear(&push->answer);
     if (push->base != push->target)
         oci_registry_free(push->base);
     oci_registry_free(push->target);
@@ -167,7 +180,6 @@ static void oci_push_free(struct oci_push *push)
     json_decref(push->base_config);
     free(push->config_text);
     free(push->manifest_text);
-    free(push->copied);
     free(push->upload_url);
     free(push);
 }
@@ -337,6 +349,50 @@ static void oci_push_credentials(struct oci_push *push)
         oci_push_finish(push, "ImageError", err);
 }
 
+static void oci_push_find_credentials(struct oci_push *push);
+
+static void oci_push_on_helper(void *ctx, struct oci_helper_answer *answer)
+{
+    struct oci_push *push = ctx;
+    push->helper = NULL;
+    oci_helper_answer_clear(&push->answer);
+    push->answer = *answer;
+    push->answered = 1;
+    oci_push_find_credentials(push);
+}
+
+/* Looks up the target's credentials, then the base's (when on another
+ * registry); a credential helper named for one runs on the loop and the
+ * lookup is made again with its answer. Then the ECR steps. */
+static void oci_push_find_credentials(struct oci_push *push)
+{
+    char err[600];
+    for (; push->finding < 2; push->finding++) {
+        struct oci_registry *registry = push->finding == 0 ? push->target : push->base;
+        if (push->finding == 1 && push->base == push->target)
+            continue;
+        struct oci_credentials found;
+        int rc = oci_credentials_find(oci_registry_host(registry), push->answered ? &push->answer : NULL, &found, err,
+                                      sizeof err);
+        if (rc == OCI_CREDENTIALS_HELPER) {
+            push->step = OCI_STEP_CREDENTIAL_HELPER;
+            push->helper = oci_credentials_helper_start(push->reactor, found.helper, oci_registry_host(registry),
+                                                        oci_push_on_helper, push);
+            if (push->helper == NULL)
+                oci_push_finish(push, "ImageError", "out of memory starting a credential helper");
+            return;
+        }
+        if (rc < 0) {
+            oci_push_finish(push, "ImageError", err);
+            return;
+        }
+        oci_registry_set_credentials(registry, &found, rc);
+    }
+    oci_helper_answer_clear(&push->answer);
+    push->answered = 0;
+    oci_push_credentials(push);
+}
+
 static void oci_push_base_manifest(struct oci_push *push)
 {
     char path[700], what[600];
@@ -442,7 +498,7 @@ static void oci_push_next_blob(struct oci_push *push)
     oci_push_call(push, push->target, "HEAD", path, NULL, NULL, 0, what);
 }
 
-/* The blob is missing from the target: mount it, fetch it, or start its upload. */
+/* The blob is missing from the target: mount it, or start its upload. */
 static void oci_push_blob_missing(struct oci_push *push)
 {
     const struct oci_blob *blob = &push->blobs[push->blob_at];
@@ -453,11 +509,6 @@ static void oci_push_blob_missing(struct oci_push *push)
                  blob->digest, push->base_ref.repository);
         push->step = OCI_STEP_BLOB_MOUNT;
         oci_push_call(push, push->target, "POST", path, NULL, NULL, 0, what);
-    } else if (blob->data == NULL) {
-        snprintf(path, sizeof path, "/v2/%s/blobs/%s", push->base_ref.repository, blob->digest);
-        snprintf(what, sizeof what, "the base layer %.19s of %s", blob->digest, push->base_ref.repository);
-        push->step = OCI_STEP_BLOB_FETCH;
-        oci_push_call(push, push->base, "GET", path, NULL, NULL, 0, what);
     } else {
         snprintf(path, sizeof path, "/v2/%s/blobs/uploads/", push->target_ref.repository);
         push->step = OCI_STEP_BLOB_START;
@@ -465,12 +516,11 @@ static void oci_push_blob_missing(struct oci_push *push)
     }
 }
 
-/* An upload is open at LOCATION: PUT the blob's bytes there with its digest. */
-static void oci_push_blob_put(struct oci_push *push, const char *location)
+/* An upload is open at LOCATION: PUT the blob's bytes there with its
+ * digest (DATA, SIZE), or, its chunks all sent, only the digest. */
+static void oci_push_blob_put(struct oci_push *push, const char *location, const unsigned char *data, size_t size)
 {
     const struct oci_blob *blob = &push->blobs[push->blob_at];
-    const unsigned char *data = blob->data ? blob->data : push->copied;
-    size_t size = blob->data ? blob->size : push->copied_size;
     char what[600];
     oci_push_blob_what(push, what, sizeof what);
     if (location == NULL) {
@@ -496,6 +546,89 @@ static void oci_push_blob_put(struct oci_push *push, const char *location)
     push->bytes_sent += size;
     oci_push_call(push, push->target, "PUT", url, headers, data, size, what);
     free(url);
+}
+
+/* PATCHes the chunk in hand (DATA) into the upload, at its offset. */
+static void oci_push_patch(struct oci_push *push, const void *data, size_t size)
+{
+    char what[600], range[96];
+    oci_push_blob_what(push, what, sizeof what);
+    snprintf(range, sizeof range, "Content-Range: %zu-%zu", push->chunk_offset, push->chunk_offset + size - 1);
+    const char *headers[] = {"Content-Type: application/octet-stream", range, NULL};
+    push->step = OCI_STEP_CHUNK_PATCH;
+    push->bytes_sent += size;
+    oci_push_call(push, push->target, "PATCH", push->upload_url, headers, data, size, what);
+}
+
+/* Sends the blob's next chunk: from memory (ours), or fetched first from
+ * the base's registry with a ranged GET (a base layer); once all are in,
+ * a base layer's digest is checked and the upload committed. */
+static void oci_push_next_chunk(struct oci_push *push)
+{
+    const struct oci_blob *blob = &push->blobs[push->blob_at];
+    char what[600], range[96];
+    if (push->chunk_offset == blob->size) {
+        if (blob->data == NULL) {
+            unsigned char hash[crypto_hash_sha256_BYTES];
+            char digest[72] = "sha256:";
+            crypto_hash_sha256_final(&push->copied_hash, hash);
+            sodium_bin2hex(digest + 7, sizeof digest - 7, hash, sizeof hash);
+            if (strcmp(digest, blob->digest) != 0) {
+                char err[512];
+                snprintf(err, sizeof err, "the base layer %.19s came from %s with other content (%.19s): the "
+                         "registry or a proxy changed it", blob->digest, oci_registry_host(push->base), digest);
+                oci_push_finish(push, "ImageError", err);
+                return;
+            }
+        }
+        char *location = push->upload_url;
+        push->upload_url = NULL;
+        oci_push_blob_put(push, location, NULL, 0);
+        free(location);
+        return;
+    }
+    push->chunk_size = blob->size - push->chunk_offset < OCI_CHUNK_BYTES ? blob->size - push->chunk_offset
+                                                                          : OCI_CHUNK_BYTES;
+    if (blob->data != NULL) {
+        oci_push_patch(push, blob->data + push->chunk_offset, push->chunk_size);
+        return;
+    }
+    char path[700];
+    snprintf(path, sizeof path, "/v2/%s/blobs/%s", push->base_ref.repository, blob->digest);
+    snprintf(what, sizeof what, "the base layer %.19s of %s", blob->digest, push->base_ref.repository);
+    snprintf(range, sizeof range, "Range: bytes=%zu-%zu", push->chunk_offset, push->chunk_offset + push->chunk_size - 1);
+    const char *headers[] = {range, NULL};
+    push->step = OCI_STEP_CHUNK_GET;
+    oci_push_call(push, push->base, "GET", path, headers, NULL, 0, what);
+}
+
+/* The upload is open at LOCATION: the blob goes in whole when it is ours
+ * and small, else in chunks. */
+static void oci_push_blob_upload(struct oci_push *push, const char *location)
+{
+    const struct oci_blob *blob = &push->blobs[push->blob_at];
+    if (location == NULL) {
+        oci_push_finish(push, "ImageError", "the registry opened an upload without a Location");
+        return;
+    }
+    if (blob->data != NULL && blob->size <= OCI_CHUNK_BYTES) {
+        oci_push_blob_put(push, location, blob->data, blob->size);
+        return;
+    }
+    if (blob->size == 0) {
+        oci_push_finish(push, "ImageError", "the base image's manifest gives a layer no size");
+        return;
+    }
+    char *url = strdup(location);
+    if (url == NULL) {
+        oci_push_finish(push, "ImageError", "out of memory");
+        return;
+    }
+    free(push->upload_url);
+    push->upload_url = url;
+    push->chunk_offset = 0;
+    crypto_hash_sha256_init(&push->copied_hash);
+    oci_push_next_chunk(push);
 }
 
 static void oci_push_on_reply(void *ctx, const struct oci_reply *reply)
@@ -570,65 +703,55 @@ static void oci_push_on_reply(void *ctx, const struct oci_reply *reply)
             push->blob_at++;
             oci_push_next_blob(push);
         } else { /* 202: not mounted, an upload opened instead: copy the blob into it */
-            char path[700], what[600];
-            free(push->upload_url);
-            const char *location = http_response_header(reply->http, "Location");
-            push->upload_url = location ? strdup(location) : NULL;
-            snprintf(path, sizeof path, "/v2/%s/blobs/%s", push->base_ref.repository, push->blobs[push->blob_at].digest);
-            snprintf(what, sizeof what, "the base layer %.19s of %s", push->blobs[push->blob_at].digest,
-                     push->base_ref.repository);
-            push->step = OCI_STEP_BLOB_FETCH;
-            oci_push_call(push, push->base, "GET", path, NULL, NULL, 0, what);
+            oci_push_blob_upload(push, http_response_header(reply->http, "Location"));
         }
         return;
-    case OCI_STEP_BLOB_FETCH: {
-        if (!reply->ok) {
-            oci_push_finish(push, reply->code, reply->message);
-            return;
-        }
-        char digest[72];
-        oci_layer_digest(reply->http->body, reply->http->body_size, digest);
-        if (strcmp(digest, push->blobs[push->blob_at].digest) != 0) {
-            snprintf(err, sizeof err, "the base layer %.19s came from %s with other content (%.19s): the registry or "
-                     "a proxy changed it", push->blobs[push->blob_at].digest, oci_registry_host(push->base), digest);
-            oci_push_finish(push, "ImageError", err);
-            return;
-        }
-        free(push->copied);
-        push->copied = malloc(reply->http->body_size ? reply->http->body_size : 1);
-        if (push->copied == NULL) {
-            oci_push_finish(push, "ImageError", "out of memory copying a base layer");
-            return;
-        }
-        memcpy(push->copied, reply->http->body, reply->http->body_size);
-        push->copied_size = reply->http->body_size;
-        if (push->upload_url != NULL) {
-            char *location = push->upload_url;
-            push->upload_url = NULL;
-            oci_push_blob_put(push, location);
-            free(location);
-        } else {
-            char path[700], what[600];
-            snprintf(path, sizeof path, "/v2/%s/blobs/uploads/", push->target_ref.repository);
-            oci_push_blob_what(push, what, sizeof what);
-            push->step = OCI_STEP_BLOB_START;
-            oci_push_call(push, push->target, "POST", path, NULL, NULL, 0, what);
-        }
-        return;
-    }
     case OCI_STEP_BLOB_START:
         if (!reply->ok)
             oci_push_finish(push, reply->code, reply->message);
         else
-            oci_push_blob_put(push, http_response_header(reply->http, "Location"));
+            oci_push_blob_upload(push, http_response_header(reply->http, "Location"));
         return;
+    case OCI_STEP_CHUNK_GET: {
+        if (!reply->ok) {
+            oci_push_finish(push, reply->code, reply->message);
+            return;
+        }
+        const struct oci_blob *blob = &push->blobs[push->blob_at];
+        size_t got = reply->http->body_size;
+        /* a registry that ignores Range answers 200 with the whole blob: fine when that is the one chunk */
+        if (got != push->chunk_size || (reply->status != 206 && got != blob->size)) {
+            snprintf(err, sizeof err, "the registry %s answered a ranged GET of the base layer %.19s with %zu bytes "
+                     "(HTTP %ld), not the %zu asked for: it does not serve parts of blobs",
+                     oci_registry_host(push->base), blob->digest, got, reply->status, push->chunk_size);
+            oci_push_finish(push, "ImageError", err);
+            return;
+        }
+        crypto_hash_sha256_update(&push->copied_hash, (const unsigned char *)reply->http->body, got);
+        oci_push_patch(push, reply->http->body, got);
+        return;
+    }
+    case OCI_STEP_CHUNK_PATCH: {
+        const char *location = reply->ok ? http_response_header(reply->http, "Location") : NULL;
+        char *next = location ? strdup(location) : NULL;
+        if (!reply->ok || next == NULL) {
+            free(next);
+            oci_push_finish(push, reply->ok ? "ImageError" : reply->code,
+                            reply->ok ? "the registry took a chunk of an upload without saying where the upload goes "
+                                        "on (no Location)" : reply->message);
+            return;
+        }
+        free(push->upload_url);
+        push->upload_url = next;
+        push->chunk_offset += push->chunk_size;
+        oci_push_next_chunk(push);
+        return;
+    }
     case OCI_STEP_BLOB_PUT:
         if (!reply->ok) {
             oci_push_finish(push, reply->code, reply->message);
             return;
         }
-        free(push->copied);
-        push->copied = NULL;
         push->blobs_sent++;
         push->blob_at++;
         oci_push_next_blob(push);
@@ -648,9 +771,10 @@ static void oci_push_on_reply(void *ctx, const struct oci_reply *reply)
         oci_push_finish(push, NULL, NULL);
         return;
     }
+    case OCI_STEP_CREDENTIAL_HELPER:
     case OCI_STEP_ECR_TOKEN:
     case OCI_STEP_ECR_REPOSITORY:
-        return; /* answered by oci_push_on_ecr and oci_push_on_repository */
+        return; /* answered by oci_push_on_helper, oci_push_on_ecr and oci_push_on_repository */
     }
 }
 
@@ -752,8 +876,9 @@ struct oci_push *oci_push_start(struct reactor *reactor, const struct oci_push_r
         push->base = push->target;
     else if ((push->base = oci_registry_new(push->engine, push->base_ref.host, err, err_size)) == NULL)
         goto fail;
+    push->reactor = reactor;
     push->starting = 1;
-    oci_push_credentials(push);
+    oci_push_find_credentials(push);
     push->starting = 0;
     if (push->start_error[0]) {
         snprintf(err, err_size, "%s", push->start_error);

@@ -17,12 +17,18 @@
  * base's registry; each blob is looked for in the target (HEAD) and, when
  * missing, mounted from the base's repository when both are in one
  * registry, else copied from the base's registry (a base layer) or
- * uploaded (POST, then PUT ?digest=, monolithic); the manifest goes last
+ * uploaded: POST opens the upload; a small blob of ours goes in one PUT
+ * ?digest=; a base layer, or one of ours over 8 MiB, goes in 8 MiB chunks
+ * (a ranged GET from the base's registry, its digest checked as it comes,
+ * then a PATCH with Content-Range each), then a PUT ?digest= without a
+ * body, so memory stays bounded whatever a layer's size; the manifest goes last
  * (PUT /v2/REPO/manifests/TAG) and the registry's Docker-Content-Digest
  * must be ours. So a second push of the same cell sends no blob at all,
  * and a code change sends one small layer and the config.
  *
- * Credentials: oci_credentials.h; for an ECR registry without any there,
+ * Credentials: oci_credentials.h, looked up as the push starts (a
+ * credential helper runs on the loop: the kernel answers meanwhile); for
+ * an ECR registry without any there,
  * ECR's GetAuthorizationToken through ECR_CLIENT (an aws_client of
  * service "ecr"), its token (12 hours) cached for the kernel's life. An
  * ECR target's repository is created first through the same client

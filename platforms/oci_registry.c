@@ -82,12 +82,7 @@ struct oci_registry *oci_registry_new(struct http_engine *engine, const char *ho
         snprintf(err, err_size, "out of memory");
         return NULL;
     }
-    int found = oci_credentials_find(registry->host, &registry->credentials, err, err_size);
-    if (found < 0) {
-        oci_registry_free(registry);
-        return NULL;
-    }
-    registry->have_credentials = found;
+    snprintf(registry->credentials.source, sizeof registry->credentials.source, "no credentials looked for yet");
     return registry;
 }
 
@@ -104,6 +99,16 @@ void oci_registry_free(struct oci_registry *registry)
     free(registry->host);
     free(registry->base);
     free(registry);
+}
+
+void oci_registry_set_credentials(struct oci_registry *registry, struct oci_credentials *found, int have)
+{
+    oci_credentials_clear(&registry->credentials);
+    registry->credentials = *found;
+    registry->have_credentials = have;
+    *found = (struct oci_credentials){0};
+    credfile_wipe_free(registry->authorization);
+    registry->authorization = NULL;
 }
 
 int oci_registry_set_basic(struct oci_registry *registry, const char *username, const char *password,
@@ -475,7 +480,7 @@ static void oci_on_answer(void *ctx, const struct http_response *response)
         (strcmp(p->method, "GET") == 0 || strcmp(p->method, "HEAD") == 0)) {
         char *url = oci_registry_url(p->registry, location);
         p->phase = OCI_PHASE_REDIRECT;
-        int rc = url ? oci_pending_send(p, p->method, url, "", NULL, NULL, 0) : -1;
+        int rc = url ? oci_pending_send(p, p->method, url, NULL, NULL, NULL, 0) : -1; /* a Range goes along */
         free(url);
         if (rc == 0)
             return;

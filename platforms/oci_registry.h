@@ -9,7 +9,8 @@
  * identity token as an OAuth refresh grant), the scopes granted so far
  * kept in the request so one token serves the pushes and the base's pulls.
  * The call is then sent again, once. A redirect (a blob GET sent to a CDN
- * or S3) is followed once, without the registry's authorization. Plain
+ * or S3) is followed once, with the call's headers (a Range) but without
+ * the registry's authorization. Plain
  * http is used for a registry on a loopback address (as Docker treats
  * 127.0.0.0/8 as insecure by default) and when the host is written with
  * http://; https otherwise.
@@ -25,16 +26,20 @@
 #include <stddef.h>
 
 #include "http.h"
+#include "oci_credentials.h"
 
 struct oci_registry;
 
 /* HOST is "registry.example.com", "host:5000" or "http://host:5000".
- * Credentials are looked for now (a credential helper may run). NULL with
- * ERR (a credentials file that cannot be read, out of memory). */
+ * It has no credentials until given them (oci_registry_set_credentials,
+ * from oci_credentials_find). NULL with ERR when out of memory. */
 struct oci_registry *oci_registry_new(struct http_engine *engine, const char *host, char *err, size_t err_size);
 /* Calls in flight are not answered after this; free the registry from a callback or when none is in flight. */
 void oci_registry_free(struct oci_registry *registry);
 
+/* Takes FOUND (what oci_credentials_find gave: 1 found, 0 none, its source
+ * named in messages either way); *FOUND is left empty. */
+void oci_registry_set_credentials(struct oci_registry *registry, struct oci_credentials *found, int have);
 /* Replaces the credentials (ECR's token: user AWS); SOURCE is what messages name. */
 int oci_registry_set_basic(struct oci_registry *registry, const char *username, const char *password,
                            const char *source);

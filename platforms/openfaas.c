@@ -859,6 +859,25 @@ void *of_platform_new(struct reactor *reactor)
     return platform;
 }
 
+/* `%platform openfaas registry=` and `image_base=` go into a built image where the cell gives none. */
+static void of_image_settings(void *self, const struct platform_function *function, char *out, size_t size)
+{
+    struct of_platform *platform = self;
+    const char *registry = function->registry == NULL ? platform->registry : NULL;
+    const char *base = function->image_base == NULL ? platform->image_base : NULL;
+    out[0] = '\0';
+    if (function->image == NULL && (registry != NULL || base != NULL))
+        snprintf(out, size, "registry=%s image_base=%s", registry ? registry : "", base ? base : "");
+}
+
+/* OpenFaaS runs images only: the kernel's zip is never sent. */
+static int of_uses_package(void *self, const struct platform_function *function)
+{
+    (void)self;
+    (void)function;
+    return 0;
+}
+
 static void of_free(void *self)
 {
     struct of_platform *platform = self;
@@ -883,6 +902,8 @@ const struct platform_ops of_platform_ops = {
     .set_memory = of_set_memory,
     .prepare = of_prepare,
     .preparing = of_preparing,
+    .image_settings = of_image_settings,
+    .uses_package = of_uses_package,
     .apply_settings = of_apply_settings,
     .free = of_free,
 };

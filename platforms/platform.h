@@ -103,6 +103,17 @@ struct platform_ops {
      * connections go there. NULL when a platform has nothing to open ahead. */
     size_t (*prepare)(void *self, const char *function, size_t count);
     size_t (*preparing)(void *self, const char *function);
+    /* The platform's own settings that go into the image it would build for
+     * FUNCTION (its `registry`, its `image_base`, where the cell gives none),
+     * written as text into OUT ("" when none apply): the kernel folds them
+     * into the function's code hash, so changing one alone redeploys. Only
+     * the options the hash sees are set in FUNCTION (containerize, image,
+     * image_base, registry). NULL when the platform builds no images. */
+    void (*image_settings)(void *self, const struct platform_function *function, char *out, size_t size);
+    /* 1 when deploying FUNCTION sends the zip package, so the kernel builds
+     * it; 0 when the platform builds an image instead (set in FUNCTION as
+     * for image_settings). NULL: the package is sent unless FUNCTION has image=. */
+    int (*uses_package)(void *self, const struct platform_function *function);
     /* Applies `%platform NAME key=value` settings (raw strings). Returns 0 or -1 with ERR. */
     int (*apply_settings)(void *self, const json_t *settings, char *err, size_t err_size);
     void (*free)(void *self);
@@ -154,6 +165,11 @@ int platforms_set_memory(struct platforms *platforms, const char *name, const ch
 /* The platform's prepare / preparing (see struct platform_ops); 0 when it has none or is unknown. */
 size_t platforms_prepare(struct platforms *platforms, const char *name, const char *function, size_t count);
 size_t platforms_preparing(struct platforms *platforms, const char *name, const char *function);
+/* The platform's uses_package for FUNCTION (see struct platform_ops); for one without it, 1 unless FUNCTION has image=. */
+int platforms_uses_package(struct platforms *platforms, const char *name, const struct platform_function *function);
+/* The platform's image_settings for FUNCTION (see struct platform_ops); "" when it has none or is unknown. */
+void platforms_image_settings(struct platforms *platforms, const char *name, const struct platform_function *function,
+                              char *out, size_t size);
 
 /* Adapters. */
 void *local_platform_new(struct reactor *reactor, const char *workdir, const char *python);

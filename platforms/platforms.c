@@ -244,6 +244,25 @@ size_t platforms_preparing(struct platforms *platforms, const char *name, const 
     return slot != NULL && slot->ops->preparing != NULL ? slot->ops->preparing(slot->self, function) : 0;
 }
 
+int platforms_uses_package(struct platforms *platforms, const char *name, const struct platform_function *function)
+{
+    char err[160];
+    struct platform_slot *slot = platforms_find(platforms, name, err, sizeof err);
+    if (slot != NULL && slot->ops->uses_package != NULL)
+        return slot->ops->uses_package(slot->self, function);
+    return function->image == NULL;
+}
+
+void platforms_image_settings(struct platforms *platforms, const char *name, const struct platform_function *function,
+                              char *out, size_t size)
+{
+    char err[160];
+    struct platform_slot *slot = platforms_find(platforms, name, err, sizeof err);
+    out[0] = '\0';
+    if (slot != NULL && slot->ops->image_settings != NULL)
+        slot->ops->image_settings(slot->self, function, out, size);
+}
+
 int platforms_set_memory(struct platforms *platforms, const char *name, const char *function, int memory_mb,
                          platform_done_fn done, void *ctx, char *err, size_t err_size)
 {

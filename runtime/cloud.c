@@ -443,6 +443,16 @@ static int cloud_define_layer(struct cloud_platform_op *op)
     return got;
 }
 
+/* JOB's options that decide how a platform ships it (a zip, or an image it
+ * builds, and where from and to), for platforms_image_settings and
+ * platforms_uses_package. */
+static struct platform_function cloud_image_options(const struct cloud_define_job *job)
+{
+    return (struct platform_function){.name = job->name, .containerize = job->options.containerize,
+                                      .image = job->options.image, .image_base = job->options.image_base,
+                                      .registry = job->options.registry};
+}
+
 /* Decides what platform I needs and starts it; sets its line at once when
  * nothing is needed. The package (and a dependency layer) is made the first
  * time a platform needs new code: an unchanged function costs a hash and a
@@ -475,18 +485,21 @@ static void cloud_define_on(struct cloud_define_job *job, int i)
                    : !code_changed    ? "updated configuration of"
                    : found == 1       ? "updated code of"
                                       : "deployed";
-    /* A cloud platform compares the package with its own copy on every operation. */
+    /* A cloud platform compares the package with its own copy on every
+     * operation; one that builds an image (containerize) needs no zip. */
     int needs_code = code_changed || verifiable;
-    if (needs_code && job->package == NULL && job->options.image == NULL &&
+    struct platform_function shipping = cloud_image_options(job);
+    int uses_package = platforms_uses_package(job->cloud->platforms, platform, &shipping);
+    if (needs_code && uses_package && job->package == NULL &&
         package_build(job->source, job->def_name, job->options.requirements, &job->package, &job->package_size, err,
                       sizeof err) < 0) {
         snprintf(job->lines[i], sizeof job->lines[i], "%s: cannot build the package: %.400s", platform, err);
         job->failed[i] = 1;
         return;
     }
-    if (job->package != NULL)
+    if (uses_package && job->package != NULL)
         package_sha256_base64(job->package, job->package_size, record->package_sha256);
-    else if (found == 1)
+    else if (uses_package && found == 1)
         memcpy(record->package_sha256, old.package_sha256, sizeof record->package_sha256);
     struct cloud_platform_op *op = malloc(sizeof *op);
     if (op == NULL) {
@@ -643,6 +656,23 @@ static void cloud_env_keys(const json_t *env, char *out, size_t size)
     }
 }
 
+/* The code hash of JOB on its platform I: CODE_HASH, with the platform's
+ * own settings that go into the image it builds (its `registry`, its
+ * `image_base`) folded in, so changing one alone redeploys; a platform
+ * with none keeps CODE_HASH. */
+static void cloud_platform_code_hash(const struct cloud_define_job *job, int i, const char *code_hash, char out[65])
+{
+    struct platform_function function = cloud_image_options(job);
+    char settings[1200];
+    platforms_image_settings(job->cloud->platforms, job->options.platforms[i], &function, settings, sizeof settings);
+    if (settings[0] == '\0') {
+        snprintf(out, 65, "%s", code_hash);
+        return;
+    }
+    const char *parts[] = {code_hash, "platform-image", settings};
+    package_hash_parts(parts, sizeof parts / sizeof parts[0], out);
+}
+
 /* Deploys on every platform of JOB (its claims are held). */
 static void cloud_define_run(struct cloud_define_job *job)
 {
@@ -652,7 +682,7 @@ static void cloud_define_run(struct cloud_define_job *job)
     job->pending = 1; /* held until every platform has started */
     for (int i = 0; i < job->options.platform_count; i++) {
         struct deploy_record *record = &job->records[i];
-        snprintf(record->code_hash, sizeof record->code_hash, "%s", code_hash);
+        cloud_platform_code_hash(job, i, code_hash, record->code_hash);
         snprintf(record->config_hash, sizeof record->config_hash, "%s", config_hash);
         snprintf(record->function, sizeof record->function, "%s", job->def_name);
         snprintf(record->remote, sizeof record->remote, "%s", job->options.remote);
@@ -667,7 +697,7 @@ static void cloud_define_run(struct cloud_define_job *job)
         if (!deploying)
             snprintf(job->lines[i], sizeof job->lines[i], "%s: %s %s (%.8s) in %s", job->options.platforms[i],
                      strcmp(job->options.run, "local") == 0 ? "runs in the notebook, not deployed:" : "linked",
-                     job->name, code_hash, elapsed);
+                     job->name, record->code_hash, elapsed);
         else
             cloud_define_on(job, i);
     }

@@ -1,4 +1,4 @@
-/* spawn: fork/exec of Python children (see spawn.h). */
+/* spawn: fork/exec of Python children and other programs (see spawn.h). */
 #include "spawn.h"
 
 #include <errno.h>
@@ -95,7 +95,7 @@ static void spawn_child(const struct spawn_options *o, char *const argv[], char 
     signal(SIGINT, SIG_DFL);
     int code = 0;
     if (dup2(o->stdin_fd, 0) < 0 || dup2(o->stdout_fd, 1) < 0 || dup2(o->stderr_fd, 2) < 0 ||
-        dup2(o->child_fd, SPAWN_CHILD_FD) < 0 || (o->cwd != NULL && chdir(o->cwd) < 0))
+        (o->child_fd >= 0 && dup2(o->child_fd, SPAWN_CHILD_FD) < 0) || (o->cwd != NULL && chdir(o->cwd) < 0))
         code = errno;
     if (code == 0 && o->address_space_limit > 0) {
         struct rlimit limit = {o->address_space_limit, o->address_space_limit};
@@ -110,18 +110,14 @@ static void spawn_child(const struct spawn_options *o, char *const argv[], char 
     _exit(127);
 }
 
-pid_t spawn_python(const struct spawn_options *options, char *err, size_t err_size)
+/* Forks and execs ARGV (ARGV[0] the resolved path); WHAT names it in errors. */
+static pid_t spawn_exec(const struct spawn_options *options, char *const argv[], const char *what, char *err,
+                        size_t err_size)
 {
-    char python[4096];
-    if (spawn_resolve(options->python, python, sizeof python) < 0) {
-        snprintf(err, err_size, "cannot find the Python interpreter '%s' (%s)", options->python, strerror(errno));
-        return -1;
-    }
-    char *argv[] = {python, "-c", (char *)options->source, NULL};
     char **envp = spawn_environment(options->env, options->minimal_env);
     int exec_pipe[2];
     if (envp == NULL || pipe2(exec_pipe, O_CLOEXEC) < 0) {
-        snprintf(err, err_size, "cannot start %s: %s", python, strerror(errno));
+        snprintf(err, err_size, "cannot start %s: %s", argv[0], strerror(errno));
         free(envp);
         return -1;
     }
@@ -132,7 +128,7 @@ pid_t spawn_python(const struct spawn_options *options, char *err, size_t err_si
     free(envp);
     close(exec_pipe[1]);
     if (pid < 0) {
-        snprintf(err, err_size, "cannot start %s: fork: %s", python, strerror(errno));
+        snprintf(err, err_size, "cannot start %s: fork: %s", argv[0], strerror(errno));
         close(exec_pipe[0]);
         return -1;
     }
@@ -144,8 +140,42 @@ pid_t spawn_python(const struct spawn_options *options, char *err, size_t err_si
     close(exec_pipe[0]);
     if (got == (ssize_t)sizeof code) {
         waitpid(pid, NULL, 0);
-        snprintf(err, err_size, "cannot run the Python interpreter %s: %s", python, strerror(code));
+        snprintf(err, err_size, "cannot run %s %s: %s", what, argv[0], strerror(code));
         return -1;
     }
+    return pid;
+}
+
+pid_t spawn_python(const struct spawn_options *options, char *err, size_t err_size)
+{
+    char python[4096];
+    if (spawn_resolve(options->python, python, sizeof python) < 0) {
+        snprintf(err, err_size, "cannot find the Python interpreter '%s' (%s)", options->python, strerror(errno));
+        return -1;
+    }
+    char *argv[] = {python, "-c", (char *)options->source, NULL};
+    return spawn_exec(options, argv, "the Python interpreter", err, err_size);
+}
+
+pid_t spawn_program(const struct spawn_options *options, const char *const *argv, char *err, size_t err_size)
+{
+    char path[4096];
+    if (spawn_resolve(argv[0], path, sizeof path) < 0) {
+        snprintf(err, err_size, "cannot find %s (%s)", argv[0], strerror(errno));
+        return -1;
+    }
+    size_t count = 0;
+    while (argv[count] != NULL)
+        count++;
+    char **args = calloc(count + 1, sizeof *args);
+    if (args == NULL) {
+        snprintf(err, err_size, "cannot start %s: out of memory", argv[0]);
+        return -1;
+    }
+    args[0] = path;
+    for (size_t i = 1; i < count; i++)
+        args[i] = (char *)argv[i];
+    pid_t pid = spawn_exec(options, args, "the program", err, err_size);
+    free(args);
     return pid;
 }

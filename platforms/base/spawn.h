@@ -1,5 +1,6 @@
 /* spawn: starting a Python child the way the kernel needs it, for the local
- * runtime and for local-platform workers alike: `PYTHON -c SOURCE` in its
+ * runtime and for local-platform workers alike (and any other program the
+ * kernel runs, such as a registry's credential helper): `PYTHON -c SOURCE` in its
  * own process group, killed if the kernel dies (PR_SET_PDEATHSIG), with a
  * socket at fd 3 (the child learns the number from an environment variable),
  * chosen fds as 0, 1 and 2, extra environment variables, a working
@@ -22,7 +23,7 @@ struct spawn_options {
     int minimal_env;             /* start from PATH, HOME, USER, LANG, LC_*, TZ only: no credentials of
                                     the user's leak into a function, as on a real platform */
     const char *cwd;             /* working directory, NULL = the kernel's */
-    int child_fd;                /* becomes fd 3 in the child */
+    int child_fd;                /* becomes fd 3 in the child; -1: none */
     int stdin_fd, stdout_fd, stderr_fd;  /* become 0, 1, 2 */
     unsigned long long address_space_limit;  /* bytes, 0 = none */
 };
@@ -33,6 +34,11 @@ int spawn_resolve(const char *name, char *out, size_t out_size);
 
 /* Starts the child. Returns its pid, or -1 with a reason in ERR. */
 pid_t spawn_python(const struct spawn_options *options, char *err, size_t err_size);
+
+/* Starts ARGV (ARGV[0] a path, or a name looked up in PATH) with OPTIONS'
+ * environment, directory, fds and limits (PYTHON and SOURCE unused).
+ * Returns its pid, or -1 with a reason in ERR. */
+pid_t spawn_program(const struct spawn_options *options, const char *const *argv, char *err, size_t err_size);
 
 /* Writes how a waited-for child ended ("exited with status 1", "was killed
  * by signal 11 (Segmentation fault)") into HOW. */

@@ -112,9 +112,10 @@ DEFINE_LINE = re.compile(r"^local: (?P<verb>.+?) (?P<name>\w+) \((?P<hash>[0-9a-
 # ---------------------------------------------------------------- processes
 
 class Kernel:
-    """`faaset kernel -f FILE` with the notebook folder as its cwd, and a BlockingKernelClient."""
+    """`faaset kernel -f FILE` with the notebook folder as its cwd, and a BlockingKernelClient;
+    EXTRA_ENV is added to its environment."""
 
-    def __init__(self, args, workdir):
+    def __init__(self, args, workdir, extra_env=None):
         self.workdir = workdir
         self.notebook_dir = workdir / "notebook"
         self.notebook_dir.mkdir()
@@ -125,6 +126,7 @@ class Kernel:
         env = clean_env()
         env.update({"FAASET_HISTORY": str(workdir / "history.jsonl"),
                     "JUPYTER_RUNTIME_DIR": str(workdir / "jupyter-runtime")})
+        env.update(extra_env or {})
         argv = [args.faaset, "kernel", "-f", str(self.connection_file), "--python", args.python]
         with open(self.stderr_path, "wb") as stderr:
             self.process = spawn(argv, env=env, cwd=self.notebook_dir, stdout=subprocess.DEVNULL, stderr=stderr)

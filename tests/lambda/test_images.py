@@ -67,6 +67,9 @@ def test_containerize_builds_pushes_and_deploys_by_digest(aws_workspace, standin
     assert pushed, first
     first_bytes = int(pushed.group(2))
     assert len(registry.blob_uploads_since(mark)) == 2  # the code layer and the config; the base layer mounted
+    # no zip was built for it: the state records none sent
+    record = json.loads((workspace.folder / ".faaset" / "state" / "aws" / "boxed.json").read_text())
+    assert "package_sha256" not in record, record
 
     remote = tool(standin.url, "get", "boxed")
     uri = remote["Code"]["ImageUri"]
@@ -106,13 +109,37 @@ def test_containerize_builds_pushes_and_deploys_by_digest(aws_workspace, standin
 def test_containerize_needs_an_ecr_registry(aws_workspace, standin, registry, moto):
     workspace = aws_workspace.use(standin.url)
     use_registry(workspace, registry, moto)
-    none, not_ecr = workspace.run(
+    refused, not_ecr = workspace.run(
         "%%cloud_function platforms=aws containerize=true\ndef nowhere(request, context):\n    return {}",
         f"%%cloud_function platforms=aws containerize=true registry={registry.host}\n"
         "def elsewhere(request, context):\n    return {}")
-    assert "containerize=True needs an ECR registry to push the image to: give registry=" in none.error.evalue, none
+    # no registry: the account's own, but STS (AWS_ENDPOINT_URL sends it to the Lambda stand-in, which refuses a
+    # call signed for sts) cannot say which account that is
+    assert ("containerize=True without registry= pushes to the account's ECR registry, but STS did not say which "
+            "account the AWS credentials are (GetCallerIdentity: InvalidSignatureException:" in refused.error.evalue), refused
+    assert "give registry=ACCOUNT.dkr.ecr.REGION.amazonaws.com" in refused.error.evalue, refused
     assert (f"Lambda runs container images only from Amazon ECR: registry={registry.host} is not an ECR registry"
             in not_ecr.error.evalue), not_ecr
+
+
+def test_without_a_registry_the_accounts_ecr_registry_is_used(aws_workspace, standin, registry, moto, logs_dir):
+    """No registry= anywhere: STS's GetCallerIdentity (moto's) names the account, asked once for two cells; the
+    image goes to ACCOUNT.dkr.ecr.REGION.amazonaws.com/faaset-NAME (reached directly over https, which has no
+    server here, so the push fails naming it after ECR's repository and token came from moto)."""
+    workspace = aws_workspace.use(standin.url)
+    use_registry(workspace, registry, moto)
+    workspace.env["AWS_ENDPOINT_URL_STS"] = moto
+    moto_log = logs_dir / "moto.log"
+    calls_before = moto_log.read_text().count('"POST / HTTP/1.1"')
+    cells = [f"%%cloud_function platforms=aws containerize=true image_base=http://{ECR_HOST}/base/tiny:1\n"
+             f"def {name}(request, context):\n    return {{}}" for name in ("own_one", "own_two")]
+    one, two = workspace.run(*cells)
+    for cell, name in ((one, "own-one"), (two, "own-two")):
+        assert cell.error.evalue.startswith(f"aws: deploying {name.replace('-', '_')} failed: NetworkError: building "
+                                            f"the image: the registry {ECR_HOST} cannot be reached"), cell
+        assert f" in faaset-{name} (" in cell.error.evalue, cell
+    # GetCallerIdentity once (kept for the settings), CreateRepository for each (Docker credentials: no token)
+    assert moto_log.read_text().count('"POST / HTTP/1.1"') == calls_before + 3
 
 
 def test_an_ecr_registry_without_docker_credentials_gets_ecrs_token_once(aws_workspace, standin, registry, moto,
@@ -136,6 +163,75 @@ def test_an_ecr_registry_without_docker_credentials_gets_ecrs_token_once(aws_wor
     # each push asks CreateRepository (the second finds it there); one token serves both pushes: 3 calls, not 4
     assert moto_log.read_text().count('"POST / HTTP/1.1"') == calls_before + 3
     assert ECR_TOKEN_PASSWORD not in "".join(path.read_text(errors="replace") for path in workspace.written_files())
+
+
+def test_changing_the_platforms_registry_alone_redeploys(aws_workspace, standin, registry, moto):
+    """`%platform aws registry=` is part of what the deploy decision compares: the same cell after it changes
+    is pushed to the new place and redeployed from there; the same setting again leaves it up to date."""
+    workspace = aws_workspace.use(standin.url)
+    use_registry(workspace, registry, moto)
+    cell = (CELL.format(host=ECR_HOST, extra="").replace("def boxed", "def moved")
+            .replace(f" registry=http://{ECR_HOST}/team", ""))
+    _, first, _, moved, again = workspace.run(f"%platform aws registry=http://{ECR_HOST}/team", cell,
+                                              f"%platform aws registry=http://{ECR_HOST}/elsewhere", cell, cell)
+    assert aws_line(first.ok())["verb"] == "deployed", first
+    assert aws_line(moved.ok())["verb"] == "updated code of", moved
+    assert tool(standin.url, "get", "moved")["Code"]["ImageUri"].startswith(ECR_HOST + "/elsewhere/faaset-moved@")
+    assert aws_line(again.ok())["verb"] == "up to date", again
+
+
+def test_a_slow_credential_helper_runs_while_the_kernel_answers(aws_workspace, standin, registry, moto):
+    """A credential helper (`docker-credential-NAME get`, here one that takes 3 s) runs on the kernel's loop:
+    the kernel answers a kernel_info_request on the control channel while it works, then pushes with what the
+    helper said."""
+    import os
+    import pathlib
+    import time
+    import types
+
+    from faaset_testing import DirectKernel, cell_python
+
+    workspace = aws_workspace.use(standin.url)
+    use_registry(workspace, registry, moto)
+    tools = workspace.folder.parent / "slow-helper"
+    (tools / "docker").mkdir(parents=True, exist_ok=True)
+    helper = tools / "docker-credential-faasetslow"
+    helper.write_text("#!/bin/sh\nread host\nsleep 3\n"
+                      f"echo '{{\"Username\":\"{oci_registry.USER}\",\"Secret\":\"{oci_registry.PASSWORD}\"}}'\n")
+    helper.chmod(0o700)
+    (tools / "docker" / "config.json").write_text(json.dumps({"credHelpers": {ECR_HOST: "faasetslow"}}))
+    workspace.env.update({"DOCKER_CONFIG": str(tools / "docker"), "PATH": f"{tools}:{os.environ['PATH']}"})
+    kernel = DirectKernel(types.SimpleNamespace(env=workspace.env, dir=workspace.folder, python=cell_python()))
+    try:
+        msg_id = kernel.client.execute(CELL.format(host=ECR_HOST, extra="").replace("def boxed", "def helped"))
+        deadline = time.monotonic() + 30
+        running = []
+        while not running and time.monotonic() < deadline:
+            running = [pid for pid in os.listdir("/proc") if pid.isdigit()
+                       and b"docker-credential-faasetslow" in _cmdline(pid)]
+            time.sleep(0.05)
+        assert running, "the credential helper never ran"
+        info = kernel.client.session.msg("kernel_info_request", {})
+        kernel.client.control_channel.send(info)
+        reply = kernel.client.get_control_msg(timeout=10)
+        assert reply["parent_header"]["msg_id"] == info["header"]["msg_id"] and reply["content"]["status"] == "ok"
+        assert all(pathlib.Path(f"/proc/{pid}").exists() for pid in running), "answered only after the helper ended"
+        content, outputs = kernel.collect(msg_id, timeout=120)
+        assert content["status"] == "ok", (content, outputs)
+        printed = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+        assert re.search(r"aws: deployed helped \(", printed), printed
+    finally:
+        kernel.stop()
+    for path in workspace.written_files():
+        assert oci_registry.PASSWORD not in path.read_text(errors="replace"), f"the registry password is in {path}"
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
 
 
 def test_the_command_line_deploy_builds_the_image_too(aws_workspace, standin, registry, moto):

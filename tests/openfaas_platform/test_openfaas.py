@@ -195,6 +195,21 @@ def test_drift_is_noticed_and_repaired(of_workspace, gateway, registry, tmp_path
     assert line["verb"] == "redeployed" and "deleted outside the notebook" in line["note"], recreated
 
 
+def test_changing_the_platforms_registry_alone_redeploys(of_workspace, gateway, registry):
+    """`%platform openfaas registry=` is part of what the deploy compares: the same cell after it changes is
+    pushed to the new place and the function updated to that image; the same setting again is up to date."""
+    workspace = of_workspace.use(gateway)
+    cell = function_cell("mover", 'return {"hi": request["name"]}')
+    moved_settings = settings_cell(registry).replace("/functions ", "/moved ")
+    _, deployed, _, moved, again, called = workspace.run(settings_cell(registry), cell, moved_settings, cell, cell,
+                                                         'print(mover({"name": "M"})["hi"])')
+    assert of_line(deployed)["verb"] == "deployed", deployed
+    assert of_line(moved)["verb"] == "updated code of", moved
+    assert gateway.function("mover")["image"].startswith(f"{registry.host}/moved/mover@sha256:")
+    assert of_line(again)["verb"] == "up to date", again
+    assert called.ok().stdout.strip() == "M", called
+
+
 def test_link_call_and_delete(of_workspace, gateway, registry):
     workspace = of_workspace.use(gateway)
     _, deployed, linked, called, deleted, gone, again = workspace.run(

@@ -299,6 +299,24 @@ def tiny_base_image(folder, env=("PATH=/usr/local/bin:/usr/bin:/bin",), architec
     return folder
 
 
+def add_large_layer(folder, size):
+    """Adds a layer of SIZE incompressible bytes (one file, gzip level 1) under the single image of the OCI
+    layout FOLDER (from tiny_base_image), its manifest and config updated; returns the layer's blob size."""
+    folder = pathlib.Path(folder)
+    index = json.loads((folder / "index.json").read_text())
+    manifest = json.loads((folder / "blobs" / "sha256" / index["manifests"][0]["digest"].split(":")[1]).read_bytes())
+    config = json.loads((folder / "blobs" / "sha256" / manifest["config"]["digest"].split(":")[1]).read_bytes())
+    diff = _tar_bytes([("opt/large.bin", os.urandom(size))])
+    layer = _blob(folder, gzip.compress(diff, compresslevel=1, mtime=0))
+    config["rootfs"]["diff_ids"].append("sha256:" + hashlib.sha256(diff).hexdigest())
+    manifest["config"] = dict(_blob(folder, json.dumps(config).encode()), mediaType=manifest["config"]["mediaType"])
+    manifest["layers"].append(dict(layer, mediaType="application/vnd.oci.image.layer.v1.tar+gzip"))
+    manifest_blob = _blob(folder, json.dumps(manifest).encode())
+    index["manifests"][0].update(manifest_blob)
+    (folder / "index.json").write_text(json.dumps(index))
+    return layer["size"]
+
+
 def layer_files(layout, manifest):
     """{path: bytes or None for a folder} of every layer of MANIFEST in the
     OCI layout folder LAYOUT, untarred with Python's tarfile, later layers

@@ -6,8 +6,9 @@
  *   [--cmd ARG]... [--entrypoint ARG]... [--no-cmd] [--env K=V]...
  *   [--title T] [--code-hash H]
  * Prints one JSON line: {"ok", "digest", "uri", "bytes_sent",
- * "blobs_sent", "blobs_mounted", "blobs_present"} or {"ok": false,
- * "error_type", "message"}; exits 0 either way, 2 when the push cannot
+ * "blobs_sent", "blobs_mounted", "blobs_present", "peak_kib"} or {"ok":
+ * false, "error_type", "message"} (peak_kib: the process's peak resident
+ * memory, VmHWM, so a test can see it stay bounded); exits 0 either way, 2 when the push cannot
  * start (the sentence on stdout as the message). */
 #include <jansson.h>
 #include <stdio.h>
@@ -22,13 +23,29 @@
 
 static int finished;
 
+/* VmHWM of /proc/self/status in KiB (this program's own peak, unlike getrusage's, which counts the parent's
+ * memory before exec), 0 when unknown. */
+static long peak_kib(void)
+{
+    FILE *status = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = 0;
+    while (status != NULL && fgets(line, sizeof line, status) != NULL)
+        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+            break;
+    if (status != NULL)
+        fclose(status);
+    return kib;
+}
+
 static void on_done(void *ctx, const struct oci_push_result *result)
 {
     (void)ctx;
-    json_t *out = result->ok ? json_pack("{s:b,s:s,s:s,s:I,s:i,s:i,s:i}", "ok", 1, "digest", result->digest, "uri",
-                                         result->uri, "bytes_sent", (json_int_t)result->bytes_sent, "blobs_sent",
-                                         (int)result->blobs_sent, "blobs_mounted", (int)result->blobs_mounted,
-                                         "blobs_present", (int)result->blobs_present)
+    json_t *out = result->ok ? json_pack("{s:b,s:s,s:s,s:I,s:i,s:i,s:i,s:I}", "ok", 1, "digest", result->digest,
+                                         "uri", result->uri, "bytes_sent", (json_int_t)result->bytes_sent,
+                                         "blobs_sent", (int)result->blobs_sent, "blobs_mounted",
+                                         (int)result->blobs_mounted, "blobs_present", (int)result->blobs_present,
+                                         "peak_kib", (json_int_t)peak_kib())
                              : json_pack("{s:b,s:s,s:s,s:I}", "ok", 0, "error_type", result->error_type, "message",
                                          result->message, "bytes_sent", (json_int_t)result->bytes_sent);
     char *text = json_dumps(out, JSON_COMPACT);
