@@ -1,11 +1,14 @@
 """Fixtures for one experiment across platforms through a kernel: the local
-platform with the strict Google Cloud Functions stand-in (tests/gcf) and the
-strict OpenWhisk stand-in (tests/openwhisk), both running the uploaded code
-for real. The two platform suites' own fixtures are used as they are
-(tests/gcf_platform/conftest.py and tests/ibm_platform/conftest.py, loaded
-under names of their own), so a workspace here is pointed at both
-stand-ins the way those suites point theirs, and checked afterwards the same
-way: no key, token or password anywhere the kernel wrote.
+platform with the strict Google Cloud Functions stand-in (tests/gcf), the
+strict OpenWhisk stand-in (tests/openwhisk), and for every platform at once
+the Lambda stand-in (tests/aws), the Azure stand-in (tests/azure) and the
+OpenFaaS gateway stand-in with its registry (tests/openfaas), all running
+the uploaded code for real. The platform suites' own fixtures are used as
+they are (tests/gcf_platform, tests/ibm_platform, tests/lambda,
+tests/azure_platform and tests/openfaas_platform's conftest.py, loaded
+under names of their own), so a workspace here is pointed at the stand-ins
+the way those suites point theirs, and checked afterwards the same way: no
+key, token or password anywhere the kernel wrote.
 
     FAASET_BINARY=build/faaset FAASET_AWS_PYTHON=$(which python3) \\
         /usr/bin/python3 -m pytest -q tests/compare
@@ -37,6 +40,9 @@ def _suite_conftest(suite):
 
 _gcf = _suite_conftest("gcf_platform")
 _ibm = _suite_conftest("ibm_platform")
+_aws = _suite_conftest("lambda")
+_azure = _suite_conftest("azure_platform")
+_openfaas = _suite_conftest("openfaas_platform")
 
 # both suites take these from tests/cloud/conftest.py: one copy here
 pytest_configure = _gcf.pytest_configure
@@ -45,6 +51,14 @@ sandbox = _gcf.sandbox
 workspace = _gcf.workspace
 gcf_workspace = _gcf.gcf_workspace
 ibm_workspace = _ibm.ibm_workspace
+aws_workspace = _aws.aws_workspace
+logs_dir = _aws.logs_dir
+azure_workspace = _azure.azure_workspace
+of_workspace = _openfaas.of_workspace
+registry = _openfaas.registry
+AZURE_APP = _azure.APP
+openfaas_settings_cell = _openfaas.settings_cell
+aws_tool = _aws.tool
 
 GCF_PROJECT = _gcf.PROJECT
 GCF_OPERATION_SECONDS = 2.0  # each Google operation (a create, an update) takes this long
@@ -64,6 +78,33 @@ def ibm(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def aws(logs_dir):
+    server = _aws.start_standin(logs_dir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def standin(tmp_path_factory):
+    """The Azure stand-in, by the name azure_platform's azure_workspace asks for it."""
+    server = _azure.start_standin(tmp_path_factory.mktemp("azure-standin"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def azure(standin):
+    return standin
+
+
+@pytest.fixture(scope="module")
+def openfaas(tmp_path_factory, registry):
+    server = _openfaas.start_gateway(tmp_path_factory.mktemp("gateway"), registry)
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def use_gcf(gcf_workspace):
     """gcf_workspace's `use`, taken before ibm_workspace puts its own on the same workspace."""
@@ -76,6 +117,28 @@ def compare_workspace(use_gcf, ibm_workspace, gcf, ibm):
     and ibm (the OpenWhisk stand-in); both suites' secret scans run after it."""
     use_gcf(gcf)
     return ibm_workspace.use(ibm)
+
+
+@pytest.fixture
+def every_workspace(compare_workspace, aws_workspace, aws):
+    """compare_workspace whose kernels reach aws (the Lambda stand-in) too; azure and openfaas are added by
+    every_platform_workspace, one fixture each so that each suite's `use` is taken before the next replaces it."""
+    return aws_workspace.use(aws.url)
+
+
+@pytest.fixture
+def with_azure(every_workspace, azure_workspace, azure):
+    return azure_workspace.use(azure)
+
+
+@pytest.fixture
+def every_platform_workspace(with_azure, of_workspace, openfaas, registry):
+    """A notebook folder whose kernels reach local and the stand-ins of aws, gcf, ibm, azure and openfaas; every
+    suite's secret scan runs after it. Azure's functions go to its Consumption app (faaset-app), OpenFaaS's
+    images to the registry: the cells of SETTINGS say so."""
+    workspace = of_workspace.use(openfaas)
+    workspace.settings = [f"%platform azure app={AZURE_APP}", openfaas_settings_cell(registry)]
+    return workspace
 
 
 def gcf_function(standin, function_id):

@@ -1,0 +1,170 @@
+"""The issue's own example: one function on local, aws, gcf, ibm and azure
+at once, through a kernel, against the Lambda, Google, OpenWhisk and Azure
+stand-ins. One %%cloud_function cell deploys to all five (a line each), one
+%%experiment runs the same runs on all five at once, every row says its
+platform and what it cost (aws from Lambda's own Billed Duration, the others
+from the rounding runtime/prices.json gives them, worked out here by hand),
+the summary's table and charts have all five, `%functions` lists the
+function on each and `%delete NAME PLATFORM` takes it off each in turn. The
+paper's decorator and run_experiment with a list of Platform members do the
+same one platform after another."""
+import json
+import math
+import re
+
+import pytest
+from conftest import GCF_PROJECT, ROOT, aws_tool, deploy_line
+
+FIVE = ["local", "aws", "gcf", "ibm", "azure"]
+SLEEPER = '''%%cloud_function platforms=local,aws,gcf,ibm,azure
+def sleeper(request, context):
+    import time
+    from SAAF import Inspector
+    inspector = Inspector()
+    inspector.inspectAll()
+    time.sleep(request.get("sleep", 0))
+    return inspector.finish()'''
+MEMORY = 128  # the cells' default, and Azure's least billed memory: what every platform bills here
+
+PRICES = {entry["platform"]: entry for entry in json.loads((ROOT / "runtime" / "prices.json").read_text())["prices"]}
+
+
+def billed(runtime_ms, price):
+    """The billed duration of RUNTIME_MS as the price file says the platform rounds it."""
+    step = price["roundingMs"]
+    return max(price.get("minimumMs", 0), math.ceil(round(runtime_ms * 1000) / (step * 1000)) * step)
+
+
+def cost(billed_ms, price, memory_mb=MEMORY):
+    """A run's cost from its billed duration, as the pricing pages have it: GB-seconds (and vCPU-seconds) of
+    the memory rounded as the price file says, plus one request."""
+    step = price.get("memoryRoundingMb", 0) or 1
+    memory_mb = max(math.ceil(memory_mb / step) * step, price.get("memoryRoundingMb", 0))
+    vcpus = next((v for mb, v in price.get("vcpuByMemoryMb", []) if memory_mb <= mb), 0)
+    return billed_ms / 1000 * (memory_mb / 1024 * price.get("gbSecond", 0) + vcpus * price.get("vcpuSecond", 0)) + \
+        price.get("perMillionRequests", 0) / 1e6
+
+
+def experiment_rows(workspace, function, name):
+    folders = list((workspace.folder / "faaset-results" / function).glob(f"{name}-*"))
+    assert len(folders) == 1, folders
+    rows = [json.loads(line) for line in (folders[0] / "runs.jsonl").read_text().splitlines()]
+    return rows, json.loads((folders[0] / "summary.json").read_text()), folders[0]
+
+
+def span(rows):
+    return min(r["clientSendTime"] for r in rows), max(r["clientReceiveTime"] for r in rows)
+
+
+def nothing_left(name, aws, gcf, ibm, azure):
+    """NAME is on none of the stand-ins."""
+    assert aws_tool(aws.url, "get", name, check=False).returncode != 0, f"{name} is still on the Lambda stand-in"
+    status, function = gcf.call("GET", f"/v2/projects/{GCF_PROJECT}/locations/us-central1/functions/{name}",
+                                token=gcf.access_token())
+    assert status == 404, function
+    status, listed, _ = ibm.call("GET", "/namespaces/_/actions")
+    assert status == 200 and name not in [a["name"] for a in listed], listed
+    status, listed = azure.arm("GET", f"{azure.site_path(azure.app)}/functions")
+    assert status == 200 and not listed.get("value"), listed
+
+
+@pytest.mark.deadline(420)
+def test_one_cell_and_one_experiment_on_all_five(every_platform_workspace, aws, gcf, ibm, azure):
+    workspace = every_platform_workspace
+    settings, deployed, experiment, listing, *deletes, after = workspace.run(
+        workspace.settings[0], SLEEPER, '''%%experiment sleeper
+{"experimentName": "five", "payloads": [{"sleep": 0.3}, {"sleep": 0}], "runs": 6, "threads": 2}''',
+        "%functions", *[f"%delete sleeper {platform}" for platform in FIVE], "%functions")
+    settings.ok()
+    assert [line.split(":")[0] for line in deployed.ok().stdout.splitlines()] == FIVE, deployed
+    for platform in FIVE:
+        assert deploy_line(deployed, platform)["verb"] == "deployed", deployed
+
+    experiment.ok()
+    rows, summary, folder = experiment_rows(workspace, "sleeper", "five")
+    by_platform = {p: [r for r in rows if r["endpoint"] == p] for p in FIVE}
+    assert [len(v) for v in by_platform.values()] == [6] * 5 and len(rows) == 30, rows[:2]
+    assert all(r["status"] == "ok" for r in rows), [r for r in rows if r["status"] != "ok"][:2]
+    spans = {p: span(v) for p, v in by_platform.items()}
+    for p in spans:
+        for q in spans:  # at once: no platform's runs all ended before another's began
+            assert spans[p][0] < spans[q][1], spans
+    meta = json.loads((folder / "experiment.json").read_text())
+    assert meta["platforms"] == FIVE and meta["platformOrder"] == "parallel", meta
+    assert "on each of local, aws, gcf, ibm, azure, 2 at a time on each, all at once;" in experiment.stdout, experiment
+
+    total = 0
+    for platform, platform_rows in by_platform.items():
+        price = PRICES[platform]
+        for row in platform_rows:
+            if platform == "aws":  # Lambda's own figure, from the REPORT line: whole ms, never under the runtime
+                assert row["billedFrom"] == "platform" and row["billedDuration"] == int(row["billedDuration"]), row
+                assert row["billedDuration"] >= row["runtime"], row
+            else:
+                assert row["billedFrom"] == "runtime", row
+                assert row["billedDuration"] == pytest.approx(billed(row["runtime"], price)), (platform, row)
+            assert row["billedMemory"] == MEMORY, row
+            expected = 0 if price.get("free") else cost(row["billedDuration"], price)
+            assert row["cost"] == pytest.approx(expected, rel=1e-9, abs=1e-15), (platform, row)
+            total += expected
+    # Azure: 1 ms steps, but never under 100 ms; the quick runs (sleep 0) show the minimum
+    assert all(r["billedDuration"] == max(100, math.ceil(r["runtime"])) for r in by_platform["azure"])
+    assert all(r["billedDuration"] == 100 for r in by_platform["azure"] if r["runtime"] <= 100), by_platform["azure"]
+    costs = summary["costs"]
+    assert costs["total"] == pytest.approx(total, rel=1e-9) and costs["complete"] is True, costs
+    listed = {c["platform"]: c for c in costs["platforms"]}
+    assert list(listed) == FIVE, costs["platforms"]
+    for platform in FIVE[1:]:
+        assert listed[platform]["billedRuns"] == 6 and listed[platform]["cost"] > 0, listed
+        assert listed[platform]["cost"] == pytest.approx(sum(r["cost"] for r in by_platform[platform]), rel=1e-9)
+    assert listed["local"]["cost"] == 0 and listed["local"]["note"] == "runs on this machine: no charge", listed
+    assert {p["platform"] for p in summary["platforms"]} == set(FIVE), summary["platforms"]
+    assert all(p["runs"] == 6 and p["successes"] == 6 for p in summary["platforms"]), summary["platforms"]
+
+    shown = experiment.stdout + "\n".join(json.dumps(d) for d in experiment.displays)
+    assert re.search(r"cost \$[0-9.]+: local \$0", shown), shown[:2000]
+    runtime_chart = next(d for d in experiment.displays if "Runtime by memory setting" in json.dumps(d))
+    concurrency = next(d for d in experiment.displays if "Runs in flight" in json.dumps(d))
+    for platform in FIVE:  # a series per platform in each chart
+        assert f"configured memory \u00b7 {platform} p50" in runtime_chart["data"]["text/plain"], runtime_chart
+        assert f"in flight on {platform}" in json.dumps(concurrency), platform
+
+    table = listing.ok().displays[0]["data"]["text/plain"]
+    assert sorted(line.split()[1] for line in table.splitlines() if line.startswith("sleeper ")) == sorted(FIVE), table
+    for platform, deleted in zip(FIVE, deletes):
+        assert deleted.ok().stdout.startswith(f"{platform}: deleted sleeper"), (platform, deleted)
+    assert "No functions deployed" in after.ok().displays[0]["data"]["text/plain"], after
+    nothing_left("sleeper", aws, gcf, ibm, azure)
+
+
+@pytest.mark.deadline(300)
+def test_the_papers_decorator_and_run_experiment_on_the_four_clouds(every_platform_workspace, aws, gcf, ibm, azure):
+    """@cloud_function(platforms=[Platform.AWS, Platform.GCF, Platform.IBM, Platform.AZURE]) and
+    run_experiment(..., platform=[...], platform_order="sequential"): each cloud's runs end before the next
+    one's begin, in the list's order, and the DataFrame has every cloud's runs with their costs."""
+    workspace = every_platform_workspace
+    settings, ran, *deletes = workspace.run(workspace.settings[0], '''from platforms.jupyter.interactive_helpers import *
+CLOUDS = [Platform.AWS, Platform.GCF, Platform.IBM, Platform.AZURE]
+
+@cloud_function(platforms=CLOUDS)
+def greeter(request, context):
+    return {"hi": request["name"]}
+
+frame = run_experiment(function=greeter, experiment={"experimentName": "paper", "payloads": [{"name": "x"}],
+                                                     "runs": 4, "threads": 2},
+                       platform=CLOUDS, platform_order="sequential")
+print(type(frame).__name__, frame.groupby("endpoint").size().to_dict(), frame["cost"].notna().all())''',
+                                           *[f"%delete greeter {platform}" for platform in FIVE[1:]])
+    settings.ok()
+    lines = ran.ok().stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[:4]] == FIVE[1:], ran
+    assert lines[-1] == "DataFrame {'aws': 4, 'azure': 4, 'gcf': 4, 'ibm': 4} True", ran
+    rows, summary, folder = experiment_rows(workspace, "greeter", "paper")
+    assert json.loads((folder / "experiment.json").read_text())["platformOrder"] == "sequential"
+    spans = [span([r for r in rows if r["endpoint"] == p]) for p in FIVE[1:]]
+    for before, after in zip(spans, spans[1:]):
+        assert before[1] <= after[0], spans
+    assert [c["platform"] for c in summary["costs"]["platforms"]] == FIVE[1:], summary["costs"]
+    for platform, deleted in zip(FIVE[1:], deletes):
+        assert deleted.ok().stdout.startswith(f"{platform}: deleted greeter"), (platform, deleted)
+    nothing_left("greeter", aws, gcf, ibm, azure)
