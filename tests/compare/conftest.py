@@ -14,6 +14,8 @@ key, token or password anywhere the kernel wrote.
         /usr/bin/python3 -m pytest -q tests/compare
 """
 import importlib.util
+import json
+import math
 import pathlib
 import sys
 
@@ -58,9 +60,9 @@ of_workspace = _openfaas.of_workspace
 registry = _openfaas.registry
 AZURE_APP = _azure.APP
 openfaas_settings_cell = _openfaas.settings_cell
-aws_tool = _aws.tool
 
 GCF_PROJECT = _gcf.PROJECT
+PRICES = {entry["platform"]: entry for entry in json.loads((ROOT / "runtime" / "prices.json").read_text())["prices"]}
 GCF_OPERATION_SECONDS = 2.0  # each Google operation (a create, an update) takes this long
 
 
@@ -150,3 +152,34 @@ def gcf_function(standin, function_id):
 
 def ibm_action(standin, name):
     return _ibm.action_of(standin, name)
+
+
+def nothing_left(name, aws, gcf, ibm, azure, openfaas=None):
+    """NAME is on none of the stand-ins (a function's OpenFaaS name has '-' for '_')."""
+    assert _aws.tool(aws.url, "get", name, check=False).returncode != 0, f"{name} is still on the Lambda stand-in"
+    status, function = gcf.call("GET", f"/v2/projects/{GCF_PROJECT}/locations/us-central1/functions/{name}",
+                                token=gcf.access_token())
+    assert status == 404, function
+    status, listed, _ = ibm.call("GET", "/namespaces/_/actions")
+    assert status == 200 and name not in [action["name"] for action in listed], listed
+    status, listed = azure.arm("GET", f"{azure.site_path(azure.app)}/functions")
+    assert status == 200 and not listed.get("value"), listed
+    if openfaas is not None:
+        status, listed, _ = openfaas.call("GET", "/system/functions")
+        assert status == 200 and listed == [], listed
+
+
+def billed(runtime_ms, price):
+    """The billed duration of RUNTIME_MS as the price file says the platform rounds it."""
+    step = price["roundingMs"]
+    return max(price.get("minimumMs", 0), math.ceil(round(runtime_ms * 1000) / (step * 1000)) * step)
+
+
+def cost(billed_ms, price, memory_mb):
+    """A run's cost from its billed duration, as the pricing pages have it: GB-seconds (and vCPU-seconds) of
+    MEMORY_MB rounded up as the price file says, plus one request."""
+    rounding = price.get("memoryRoundingMb", 0)
+    memory_mb = max(math.ceil(memory_mb / rounding) * rounding, rounding) if rounding else memory_mb
+    vcpus = next((v for mb, v in price.get("vcpuByMemoryMb", []) if memory_mb <= mb), 0)
+    return billed_ms / 1000 * (memory_mb / 1024 * price.get("gbSecond", 0) + vcpus * price.get("vcpuSecond", 0)) + \
+        price.get("perMillionRequests", 0) / 1e6

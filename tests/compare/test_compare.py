@@ -7,11 +7,11 @@ the platforms side by side, with costs worked out here by hand from
 runtime/prices.json."""
 import datetime
 import json
-import math
 import re
 
 import pytest
-from conftest import ROOT, deploy_line, gcf_function, ibm_action
+from conftest import PRICES, billed, deploy_line, gcf_function, ibm_action
+from conftest import cost as billed_cost
 
 SLEEPER = '''%%cloud_function platforms=local,gcf,ibm memory=256
 def sleeper(request, context):
@@ -22,8 +22,6 @@ def sleeper(request, context):
     time.sleep(request.get("sleep", 0))
     return inspector.finish()'''
 
-PRICES = {entry["platform"]: entry for entry in json.loads((ROOT / "runtime" / "prices.json").read_text())["prices"]}
-
 
 def results(workspace, name):
     """(rows, summary, the folder) of the one experiment NAME."""
@@ -33,18 +31,9 @@ def results(workspace, name):
     return rows, json.loads((folders[0] / "summary.json").read_text()), folders[0]
 
 
-def billed(runtime_ms, price):
-    """The billed duration of RUNTIME_MS as the price file says the platform rounds it."""
-    step = price["roundingMs"]
-    return max(price.get("minimumMs", 0), math.ceil(round(runtime_ms * 1000) / (step * 1000)) * step)
-
-
 def cost(row, price, memory_mb=256):
-    """One run's cost, as the pricing pages have it: billed GB-seconds (and vCPU-seconds) plus one request."""
-    seconds = billed(row["runtime"], price) / 1000
-    vcpus = next((v for mb, v in price.get("vcpuByMemoryMb", []) if memory_mb <= mb), 0)
-    return seconds * (memory_mb / 1024 * price.get("gbSecond", 0) + vcpus * price.get("vcpuSecond", 0)) + \
-        price.get("perMillionRequests", 0) / 1e6
+    """One run's cost, billed from its runtime."""
+    return billed_cost(billed(row["runtime"], price), price, memory_mb)
 
 
 def span(rows):

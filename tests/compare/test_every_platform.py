@@ -13,7 +13,7 @@ import math
 import re
 
 import pytest
-from conftest import GCF_PROJECT, ROOT, aws_tool, deploy_line
+from conftest import PRICES, billed, cost, deploy_line, nothing_left
 
 FIVE = ["local", "aws", "gcf", "ibm", "azure"]
 SLEEPER = '''%%cloud_function platforms=local,aws,gcf,ibm,azure
@@ -26,25 +26,6 @@ def sleeper(request, context):
     return inspector.finish()'''
 MEMORY = 128  # the cells' default, and Azure's least billed memory: what every platform bills here
 
-PRICES = {entry["platform"]: entry for entry in json.loads((ROOT / "runtime" / "prices.json").read_text())["prices"]}
-
-
-def billed(runtime_ms, price):
-    """The billed duration of RUNTIME_MS as the price file says the platform rounds it."""
-    step = price["roundingMs"]
-    return max(price.get("minimumMs", 0), math.ceil(round(runtime_ms * 1000) / (step * 1000)) * step)
-
-
-def cost(billed_ms, price, memory_mb=MEMORY):
-    """A run's cost from its billed duration, as the pricing pages have it: GB-seconds (and vCPU-seconds) of
-    the memory rounded as the price file says, plus one request."""
-    step = price.get("memoryRoundingMb", 0) or 1
-    memory_mb = max(math.ceil(memory_mb / step) * step, price.get("memoryRoundingMb", 0))
-    vcpus = next((v for mb, v in price.get("vcpuByMemoryMb", []) if memory_mb <= mb), 0)
-    return billed_ms / 1000 * (memory_mb / 1024 * price.get("gbSecond", 0) + vcpus * price.get("vcpuSecond", 0)) + \
-        price.get("perMillionRequests", 0) / 1e6
-
-
 def experiment_rows(workspace, function, name):
     folders = list((workspace.folder / "faaset-results" / function).glob(f"{name}-*"))
     assert len(folders) == 1, folders
@@ -54,18 +35,6 @@ def experiment_rows(workspace, function, name):
 
 def span(rows):
     return min(r["clientSendTime"] for r in rows), max(r["clientReceiveTime"] for r in rows)
-
-
-def nothing_left(name, aws, gcf, ibm, azure):
-    """NAME is on none of the stand-ins."""
-    assert aws_tool(aws.url, "get", name, check=False).returncode != 0, f"{name} is still on the Lambda stand-in"
-    status, function = gcf.call("GET", f"/v2/projects/{GCF_PROJECT}/locations/us-central1/functions/{name}",
-                                token=gcf.access_token())
-    assert status == 404, function
-    status, listed, _ = ibm.call("GET", "/namespaces/_/actions")
-    assert status == 200 and name not in [a["name"] for a in listed], listed
-    status, listed = azure.arm("GET", f"{azure.site_path(azure.app)}/functions")
-    assert status == 200 and not listed.get("value"), listed
 
 
 @pytest.mark.deadline(420)
@@ -104,7 +73,7 @@ def test_one_cell_and_one_experiment_on_all_five(every_platform_workspace, aws, 
                 assert row["billedFrom"] == "runtime", row
                 assert row["billedDuration"] == pytest.approx(billed(row["runtime"], price)), (platform, row)
             assert row["billedMemory"] == MEMORY, row
-            expected = 0 if price.get("free") else cost(row["billedDuration"], price)
+            expected = 0 if price.get("free") else cost(row["billedDuration"], price, MEMORY)
             assert row["cost"] == pytest.approx(expected, rel=1e-9, abs=1e-15), (platform, row)
             total += expected
     # Azure: 1 ms steps, but never under 100 ms; the quick runs (sleep 0) show the minimum
