@@ -89,6 +89,11 @@ def test_one_cell_and_one_experiment_on_all_five(every_platform_workspace, aws, 
     assert listed["local"]["cost"] == 0 and listed["local"]["note"] == "runs on this machine: no charge", listed
     assert {p["platform"] for p in summary["platforms"]} == set(FIVE), summary["platforms"]
     assert all(p["runs"] == 6 and p["successes"] == 6 for p in summary["platforms"]), summary["platforms"]
+    # cold and warm per platform: each platform's first runs start its instances (their own /tmp), later ones reuse
+    for platform, platform_rows in by_platform.items():
+        first = min(platform_rows, key=lambda r: r["clientSendTime"])
+        one = next(p for p in summary["platforms"] if p["platform"] == platform)
+        assert first["newcontainer"] == 1 and 1 <= one["newContainers"] < 6, (platform, one)
 
     shown = experiment.stdout + "\n".join(json.dumps(d) for d in experiment.displays)
     assert re.search(r"cost \$[0-9.]+: local \$0", shown), shown[:2000]

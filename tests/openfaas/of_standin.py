@@ -300,7 +300,8 @@ class Replica:
             env["PYTHONPATH"] = ":".join(self.inside(p) if p.startswith("/") else p
                                          for p in env["PYTHONPATH"].split(":"))
         env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
-        env["HOME"] = self.inside("/tmp")
+        env["HOME"] = env["TMPDIR"] = self.inside("/tmp")  # the replica's own /tmp (SAAF's container id: cold or warm)
+        os.makedirs(env["TMPDIR"], exist_ok=True)
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         self.port = free_port()
         env["PORT"] = str(self.port)

@@ -143,8 +143,9 @@ class Container:
         else:
             with open(os.path.join(self.folder, "__main__.py"), "w") as source:
                 source.write(exec_["code"])
+        # the container's own /tmp: SAAF's container id in it says cold or warm
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1",
-               "__OW_API_HOST": api_host}
+               "__OW_API_HOST": api_host, "TMPDIR": tempfile.mkdtemp(prefix="tmp-", dir=self.folder)}
         read_fd, write_fd = os.pipe()
         self.process = subprocess.Popen(
             [sys.executable, HOST_SCRIPT, self.folder, exec_.get("main") or "main",
