@@ -115,8 +115,8 @@ What it checks, as Azure does:
   a host function key or the master key, admin only the master key, in
   x-functions-key or ?code= (401 without a valid one, empty body, as the
   host answers). The code runs for real: an instance is a fresh Python
-  process (azure_function_host.py, with the stand-in's azure.functions)
-  started on a cold start and reused warm, one request at a time, and let
+  process (azure_function_host.py, with the stand-in's azure.functions and
+  its own TMPDIR) started on a cold start and reused warm, one request at a time, and let
   go after --idle-seconds without a request (Azure scales an idle app in;
   the next call is cold again); more requests at once than
   maximum_instance_count are 429. Its environment is

@@ -54,8 +54,8 @@ What it checks, as Google does:
 - The function URL, PUBLIC/functions/P/L/ID: an ID token from this
   stand-in whose `aud` is that URL (401 without one, 403 for another
   audience or an access token), then the zip's handler runs in an
-  instance, a fresh Python process per cold start (gcf_function_host.py),
-  one request at a time each, at most maxInstanceCount instances (429
+  instance, a fresh Python process per cold start (gcf_function_host.py)
+  with its own TMPDIR (an instance's own /tmp), one request at a time each, at most maxInstanceCount instances (429
   beyond), killed after timeoutSeconds (504), ended when over its memory
   (500). An update makes a new revision: the old instances stop.
 

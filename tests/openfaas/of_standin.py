@@ -46,7 +46,8 @@ What it checks and does, as the gateway does:
   folder: no chroot, so `python3` is the interpreter running this
   stand-in, and absolute arguments, PYTHONPATH entries and the working
   folder point into the unpacked image. PORT is a free port of this
-  machine instead of the image's (each real replica has its own network).
+  machine instead of the image's (each real replica has its own network);
+  TMPDIR is the image's /tmp (each real replica has its own).
   availableReplicas becomes 1 once the process accepts connections on it
   and at least --ready-delay seconds have passed since the deploy; until
   then (and for ever when the pull or the start failed) it is 0. An

@@ -62,7 +62,7 @@ timeout 100 ms-600 s, code 48 MB); Apache OpenWhisk's own defaults are
   x-openwhisk-activation-id header is on every answer to an invoke. Over
   --concurrency activations in flight in a namespace is 429.
 - The action runs for real: a container is a fresh Python process per
-  cold start (ow_action_host.py) that imports the zip's __main__.py (or
+  cold start (ow_action_host.py), with its own TMPDIR, that imports the zip's __main__.py (or
   the source) and calls `main(params)`, one activation at a time, reused
   warm until the action changes or is deleted; killed at the timeout;
   memory capped (RLIMIT_AS) at the memory limit. Inside, __OW_ACTION_NAME,
