@@ -97,6 +97,10 @@ def test_one_cell_and_one_experiment_on_all_five(every_platform_workspace, aws, 
 
     shown = experiment.stdout + "\n".join(json.dumps(d) for d in experiment.displays)
     assert re.search(r"cost \$[0-9.]+: local \$0", shown), shown[:2000]
+    table = next(d["data"]["text/plain"] for d in experiment.displays if "by platform:" in d["data"].get("text/plain", ""))
+    for platform in FIVE:  # the summary's table: a line per platform, with its runs and what they cost
+        line = next(line.split() for line in table.splitlines() if line.split()[:1] == [platform])
+        assert line[1:3] == ["runs", "6,"] and line[-2] == "cost" and line[-1].startswith("$"), (platform, table)
     runtime_chart = next(d for d in experiment.displays if "Runtime by memory setting" in json.dumps(d))
     concurrency = next(d for d in experiment.displays if "Runs in flight" in json.dumps(d))
     for platform in FIVE:  # a series per platform in each chart
