@@ -183,3 +183,40 @@ def cost(billed_ms, price, memory_mb):
     vcpus = next((v for mb, v in price.get("vcpuByMemoryMb", []) if memory_mb <= mb), 0)
     return billed_ms / 1000 * (memory_mb / 1024 * price.get("gbSecond", 0) + vcpus * price.get("vcpuSecond", 0)) + \
         price.get("perMillionRequests", 0) / 1e6
+
+
+def experiment_results(workspace, function, name):
+    """(rows, summary, the folder) of FUNCTION's one experiment NAME."""
+    folders = list((workspace.folder / "faaset-results" / function).glob(f"{name}-*"))
+    assert len(folders) == 1, folders
+    rows = [json.loads(line) for line in (folders[0] / "runs.jsonl").read_text().splitlines()]
+    return rows, json.loads((folders[0] / "summary.json").read_text()), folders[0]
+
+
+def span(rows):
+    """When the first of ROWS was sent and the last answered."""
+    return min(r["clientSendTime"] for r in rows), max(r["clientReceiveTime"] for r in rows)
+
+
+def rows_by_platform(rows, platforms, runs_each):
+    """ROWS by platform, RUNS_EACH on each of PLATFORMS, every one ok."""
+    by_platform = {p: [r for r in rows if r["endpoint"] == p] for p in platforms}
+    assert [len(v) for v in by_platform.values()] == [runs_each] * len(platforms), rows[:2]
+    assert len(rows) == runs_each * len(platforms), rows[:2]
+    assert all(r["status"] == "ok" for r in rows), [r for r in rows if r["status"] != "ok"][:2]
+    return by_platform
+
+
+def assert_at_once(by_platform):
+    """No platform's runs all ended before another's began."""
+    spans = {p: span(v) for p, v in by_platform.items()}
+    for p in spans:
+        for q in spans:
+            assert spans[p][0] < spans[q][1], spans
+
+
+def assert_in_turn(rows, platforms):
+    """Each platform's runs all ended before the next one's began, in the order of PLATFORMS."""
+    spans = [span([r for r in rows if r["endpoint"] == p]) for p in platforms]
+    for before, after in zip(spans, spans[1:]):
+        assert before[1] <= after[0], spans

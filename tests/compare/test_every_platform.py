@@ -13,7 +13,8 @@ import math
 import re
 
 import pytest
-from conftest import PRICES, billed, cost, deploy_line, nothing_left
+from conftest import (PRICES, assert_at_once, assert_in_turn, billed, cost, deploy_line, experiment_results,
+                      nothing_left, rows_by_platform)
 
 FIVE = ["local", "aws", "gcf", "ibm", "azure"]
 SLEEPER = '''%%cloud_function platforms=local,aws,gcf,ibm,azure
@@ -25,17 +26,6 @@ def sleeper(request, context):
     time.sleep(request.get("sleep", 0))
     return inspector.finish()'''
 MEMORY = 128  # the cells' default, and Azure's least billed memory: what every platform bills here
-
-def experiment_rows(workspace, function, name):
-    folders = list((workspace.folder / "faaset-results" / function).glob(f"{name}-*"))
-    assert len(folders) == 1, folders
-    rows = [json.loads(line) for line in (folders[0] / "runs.jsonl").read_text().splitlines()]
-    return rows, json.loads((folders[0] / "summary.json").read_text()), folders[0]
-
-
-def span(rows):
-    return min(r["clientSendTime"] for r in rows), max(r["clientReceiveTime"] for r in rows)
-
 
 @pytest.mark.deadline(420)
 def test_one_cell_and_one_experiment_on_all_five(every_platform_workspace, aws, gcf, ibm, azure):
@@ -50,14 +40,9 @@ def test_one_cell_and_one_experiment_on_all_five(every_platform_workspace, aws, 
         assert deploy_line(deployed, platform)["verb"] == "deployed", deployed
 
     experiment.ok()
-    rows, summary, folder = experiment_rows(workspace, "sleeper", "five")
-    by_platform = {p: [r for r in rows if r["endpoint"] == p] for p in FIVE}
-    assert [len(v) for v in by_platform.values()] == [6] * 5 and len(rows) == 30, rows[:2]
-    assert all(r["status"] == "ok" for r in rows), [r for r in rows if r["status"] != "ok"][:2]
-    spans = {p: span(v) for p, v in by_platform.items()}
-    for p in spans:
-        for q in spans:  # at once: no platform's runs all ended before another's began
-            assert spans[p][0] < spans[q][1], spans
+    rows, summary, folder = experiment_results(workspace, "sleeper", "five")
+    by_platform = rows_by_platform(rows, FIVE, 6)
+    assert_at_once(by_platform)
     meta = json.loads((folder / "experiment.json").read_text())
     assert meta["platforms"] == FIVE and meta["platformOrder"] == "parallel", meta
     assert "on each of local, aws, gcf, ibm, azure, 2 at a time on each, all at once;" in experiment.stdout, experiment
@@ -137,11 +122,9 @@ print(type(frame).__name__, frame.groupby("endpoint").size().to_dict(), frame["c
     lines = ran.ok().stdout.splitlines()
     assert [line.split(":")[0] for line in lines[:4]] == FIVE[1:], ran
     assert lines[-1] == "DataFrame {'aws': 4, 'azure': 4, 'gcf': 4, 'ibm': 4} True", ran
-    rows, summary, folder = experiment_rows(workspace, "greeter", "paper")
+    rows, summary, folder = experiment_results(workspace, "greeter", "paper")
     assert json.loads((folder / "experiment.json").read_text())["platformOrder"] == "sequential"
-    spans = [span([r for r in rows if r["endpoint"] == p]) for p in FIVE[1:]]
-    for before, after in zip(spans, spans[1:]):
-        assert before[1] <= after[0], spans
+    assert_in_turn(rows, FIVE[1:])
     assert [c["platform"] for c in summary["costs"]["platforms"]] == FIVE[1:], summary["costs"]
     for platform, deleted in zip(FIVE[1:], deletes):
         assert deleted.ok().stdout.startswith(f"{platform}: deleted greeter"), (platform, deleted)

@@ -15,7 +15,7 @@ import re
 
 import nbformat
 import pytest
-from conftest import AZURE_APP, ROOT, nothing_left, outputs_text
+from conftest import AZURE_APP, ROOT, assert_in_turn, nothing_left, outputs_text
 
 NOTEBOOK = ROOT / "notebooks" / "compare.ipynb"
 EVERY = ["local", "aws", "gcf", "ibm", "azure", "openfaas"]
@@ -48,10 +48,7 @@ def test_the_compare_notebook_runs_against_the_standins(every_platform_workspace
 
     folders = {f.name.rsplit("-", 1)[0]: f for f in (workspace.folder / "faaset-results" / "sleeper").iterdir()}
     in_turn = [json.loads(line) for line in (folders["compare-in-turn"] / "runs.jsonl").read_text().splitlines()]
-    spans = [(min(r["clientSendTime"] for r in in_turn if r["endpoint"] == p),
-              max(r["clientReceiveTime"] for r in in_turn if r["endpoint"] == p)) for p in EVERY]
-    for before, after in zip(spans, spans[1:]):
-        assert before[1] <= after[0], spans
+    assert_in_turn(in_turn, EVERY)
     assert "by platform:" in shown, shown[:3000]
     listing = next(cell for cell in cells if cell.source == "%functions")
     rows = [line.split() for line in listing.displays[0]["data"]["text/plain"].splitlines()]
