@@ -115,8 +115,8 @@ What it checks, as Azure does:
   a host function key or the master key, admin only the master key, in
   x-functions-key or ?code= (401 without a valid one, empty body, as the
   host answers). The code runs for real: an instance is a fresh Python
-  process (azure_function_host.py, with the stand-in's azure.functions)
-  started on a cold start and reused warm, one request at a time, and let
+  process (azure_function_host.py, with the stand-in's azure.functions and
+  its own TMPDIR) started on a cold start and reused warm, one request at a time, and let
   go after --idle-seconds without a request (Azure scales an idle app in;
   the next call is cold again); more requests at once than
   maximum_instance_count are 429. Its environment is
@@ -263,6 +263,8 @@ class Instance:
         env.update({"WEBSITE_SITE_NAME": app.name, "WEBSITE_HOSTNAME": f"{app.name}.azurewebsites.net",
                     "WEBSITE_SKU": app.sku, "WEBSITE_RESOURCE_GROUP": app.resource_group,
                     "WEBSITE_INSTANCE_ID": secrets.token_hex(32), "CONTAINER_NAME": self.container})
+        # the instance's own temporary folder: SAAF's container id in it says cold or warm
+        self.tmp = env["TMPDIR"] = tempfile.mkdtemp(prefix="instance-tmp-", dir=os.path.dirname(version["root"]))
         if app.flex:
             env["FUNCTIONS_WORKER_RUNTIME"] = "python"
         read_fd, write_fd = os.pipe()
@@ -313,6 +315,7 @@ class Instance:
                 stream.close()
             except OSError:  # a request the instance never read: the pipe is broken
                 pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 class App:

@@ -29,7 +29,8 @@ def hello_world(request, context):
 
 CALL_TWICE = '''import json
 first, second = hello_world({"name": "Bob"}), hello_world({"name": "Eve"})
-print(json.dumps([first["message"], first["function"], second["newcontainer"], first["roundTripTime"] > 0,
+print(json.dumps([first["message"], first["function"], first["newcontainer"], second["newcontainer"],
+                  first["roundTripTime"] > 0,
                   "latency" in first]))'''
 
 
@@ -46,9 +47,9 @@ def test_deploy_call_change_and_errors(azure_workspace, standin):
     assert "service principal " + standin.client_id in described and "app faaset-app (the explicit" in described
     assert "function keys from ARM's listkeys" in described, shown
     assert azure_line(deployed)["verb"] == "deployed", deployed
-    message, function, second_new, timed, latency = called.ok().json()
+    message, function, first_new, second_new, timed, latency = called.ok().json()
     assert (message, function) == ("Hello Bob!", "hello_world"), called
-    assert (second_new, timed, latency) == (0, True, True), called  # the second call is warm
+    assert (first_new, second_new, timed, latency) == (1, 0, True, True), called  # a cold start, then warm
     error = failed.error
     assert error.ename == "ValueError" and error.evalue == "asked to fail", failed
     traceback = "\n".join(error.traceback)

@@ -7,11 +7,12 @@ the platforms side by side, with costs worked out here by hand from
 runtime/prices.json."""
 import datetime
 import json
-import math
 import re
 
 import pytest
-from conftest import ROOT, deploy_line, gcf_function, ibm_action
+from conftest import (PRICES, assert_at_once, assert_in_turn, billed, deploy_line, experiment_results, gcf_function,
+                      ibm_action, rows_by_platform)
+from conftest import cost as billed_cost
 
 SLEEPER = '''%%cloud_function platforms=local,gcf,ibm memory=256
 def sleeper(request, context):
@@ -22,33 +23,10 @@ def sleeper(request, context):
     time.sleep(request.get("sleep", 0))
     return inspector.finish()'''
 
-PRICES = {entry["platform"]: entry for entry in json.loads((ROOT / "runtime" / "prices.json").read_text())["prices"]}
-
-
-def results(workspace, name):
-    """(rows, summary, the folder) of the one experiment NAME."""
-    folders = list((workspace.folder / "faaset-results" / "sleeper").glob(f"{name}-*"))
-    assert len(folders) == 1, folders
-    rows = [json.loads(line) for line in (folders[0] / "runs.jsonl").read_text().splitlines()]
-    return rows, json.loads((folders[0] / "summary.json").read_text()), folders[0]
-
-
-def billed(runtime_ms, price):
-    """The billed duration of RUNTIME_MS as the price file says the platform rounds it."""
-    step = price["roundingMs"]
-    return max(price.get("minimumMs", 0), math.ceil(round(runtime_ms * 1000) / (step * 1000)) * step)
-
 
 def cost(row, price, memory_mb=256):
-    """One run's cost, as the pricing pages have it: billed GB-seconds (and vCPU-seconds) plus one request."""
-    seconds = billed(row["runtime"], price) / 1000
-    vcpus = next((v for mb, v in price.get("vcpuByMemoryMb", []) if memory_mb <= mb), 0)
-    return seconds * (memory_mb / 1024 * price.get("gbSecond", 0) + vcpus * price.get("vcpuSecond", 0)) + \
-        price.get("perMillionRequests", 0) / 1e6
-
-
-def span(rows):
-    return min(r["clientSendTime"] for r in rows), max(r["clientReceiveTime"] for r in rows)
+    """One run's cost, billed from its runtime."""
+    return billed_cost(billed(row["runtime"], price), price, memory_mb)
 
 
 @pytest.mark.deadline(240)
@@ -84,14 +62,9 @@ def test_the_same_runs_on_every_platform_at_once(compare_workspace):
     experiment.ok()
     shown_again = again.ok().stdout + "\n".join(json.dumps(d) for d in again.displays)
     assert "by platform:" in shown_again and "runs on this machine: no charge" in shown_again, shown_again[:2000]
-    rows, summary, folder = results(compare_workspace, "everywhere")
-    by_platform = {p: [r for r in rows if r["endpoint"] == p] for p in ("local", "gcf", "ibm")}
-    assert [len(v) for v in by_platform.values()] == [6, 6, 6] and len(rows) == 18, rows[:2]
-    assert all(r["status"] == "ok" for r in rows), [r for r in rows if r["status"] != "ok"][:2]
-    spans = {p: span(v) for p, v in by_platform.items()}
-    for p in spans:
-        for q in spans:  # at once: no platform's runs all ended before another's began
-            assert spans[p][0] < spans[q][1], spans
+    rows, summary, folder = experiment_results(compare_workspace, "sleeper", "everywhere")
+    by_platform = rows_by_platform(rows, ("local", "gcf", "ibm"), 6)
+    assert_at_once(by_platform)
 
     meta = json.loads((folder / "experiment.json").read_text())
     assert meta["platforms"] == ["local", "gcf", "ibm"] and meta["platformOrder"] == "parallel", meta
@@ -156,10 +129,10 @@ rows = run_experiment(sleeper, {"experimentName": "inturn", "payloads": [{"sleep
 print(sorted({row["endpoint"] for row in rows}), len(rows))''')
     deployed.ok()
     assert ran.ok().stdout.strip().endswith("['ibm', 'local'] 8"), ran
-    rows, summary, folder = results(compare_workspace, "inturn")
+    rows, summary, folder = experiment_results(compare_workspace, "sleeper", "inturn")
     local = [r for r in rows if r["endpoint"] == "local"]
     ibm_rows = [r for r in rows if r["endpoint"] == "ibm"]
-    assert span(local)[1] <= span(ibm_rows)[0], (span(local), span(ibm_rows))
+    assert_in_turn(rows, ["local", "ibm"])
     assert json.loads((folder / "experiment.json").read_text())["platformOrder"] == "sequential"
     assert all("cost" not in r for r in ibm_rows) and all(r["cost"] == 0 for r in local), rows[0]
     costs = {c["platform"]: c for c in summary["costs"]["platforms"]}

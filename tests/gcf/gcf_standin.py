@@ -54,8 +54,8 @@ What it checks, as Google does:
 - The function URL, PUBLIC/functions/P/L/ID: an ID token from this
   stand-in whose `aud` is that URL (401 without one, 403 for another
   audience or an access token), then the zip's handler runs in an
-  instance, a fresh Python process per cold start (gcf_function_host.py),
-  one request at a time each, at most maxInstanceCount instances (429
+  instance, a fresh Python process per cold start (gcf_function_host.py)
+  with its own TMPDIR (an instance's own /tmp), one request at a time each, at most maxInstanceCount instances (429
   beyond), killed after timeoutSeconds (504), ended when over its memory
   (500). An update makes a new revision: the old instances stop.
 
@@ -253,10 +253,13 @@ class Instance:
                "K_SERVICE": function["id"], "K_REVISION": revision, "K_CONFIGURATION": function["id"],
                "FUNCTION_TARGET": function["buildConfig"]["entryPoint"], "FUNCTION_SIGNATURE_TYPE": "http",
                "PORT": "8080"}
+        # an instance's own /tmp (Cloud Run's in-memory one): SAAF's container id in it says cold or warm
+        self.tmp = tempfile.mkdtemp(prefix="instance-tmp-", dir=os.path.dirname(function["source_dir"]))
         if function["environment"] == "GEN_1":
             env.update({"X_GOOGLE_FUNCTION_NAME": function["id"], "FUNCTION_NAME": function["id"],
                         "FUNCTION_REGION": function["location"], "GCP_PROJECT": function["project"]})
         env.update(function["serviceConfig"].get("environmentVariables") or {})
+        env["TMPDIR"] = self.tmp
         memory = memory_bytes(function["serviceConfig"]["availableMemory"])
         self.process = subprocess.Popen(
             [sys.executable, HOST_SCRIPT, function["source_dir"], function["buildConfig"]["entryPoint"],
@@ -290,6 +293,7 @@ class Instance:
                 stream.close()
             except OSError:  # a request the instance never read: the pipe is broken
                 pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 class Standin:

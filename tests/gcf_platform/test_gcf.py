@@ -50,7 +50,8 @@ def test_deploy_call_change_and_errors(gcf_workspace, standin):
     message, platform, name, context_name, first_new, second_new, timed, latency = called.ok().json()
     assert (message, platform, name, context_name) == ("Hello Bob!", "Google Cloud Functions", "hello-world",
                                                        "hello-world"), called
-    assert (second_new, timed, latency) == (0, True, True), called  # the second call reuses the instance
+    # the first call starts an instance (its own /tmp has no SAAF id yet), the second reuses it
+    assert (first_new, second_new, timed, latency) == (1, 0, True, True), called
     error = failed.error
     assert error.ename == "ValueError" and error.evalue == "asked to fail", failed
     assert 'raise ValueError("asked to fail")' in "\n".join(error.traceback), failed

@@ -46,7 +46,8 @@ What it checks and does, as the gateway does:
   folder: no chroot, so `python3` is the interpreter running this
   stand-in, and absolute arguments, PYTHONPATH entries and the working
   folder point into the unpacked image. PORT is a free port of this
-  machine instead of the image's (each real replica has its own network).
+  machine instead of the image's (each real replica has its own network);
+  TMPDIR is the image's /tmp (each real replica has its own).
   availableReplicas becomes 1 once the process accepts connections on it
   and at least --ready-delay seconds have passed since the deploy; until
   then (and for ever when the pull or the start failed) it is 0. An
@@ -300,7 +301,8 @@ class Replica:
             env["PYTHONPATH"] = ":".join(self.inside(p) if p.startswith("/") else p
                                          for p in env["PYTHONPATH"].split(":"))
         env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
-        env["HOME"] = self.inside("/tmp")
+        env["HOME"] = env["TMPDIR"] = self.inside("/tmp")  # the replica's own /tmp (SAAF's container id: cold or warm)
+        os.makedirs(env["TMPDIR"], exist_ok=True)
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         self.port = free_port()
         env["PORT"] = str(self.port)

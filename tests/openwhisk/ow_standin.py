@@ -62,7 +62,7 @@ timeout 100 ms-600 s, code 48 MB); Apache OpenWhisk's own defaults are
   x-openwhisk-activation-id header is on every answer to an invoke. Over
   --concurrency activations in flight in a namespace is 429.
 - The action runs for real: a container is a fresh Python process per
-  cold start (ow_action_host.py) that imports the zip's __main__.py (or
+  cold start (ow_action_host.py), with its own TMPDIR, that imports the zip's __main__.py (or
   the source) and calls `main(params)`, one activation at a time, reused
   warm until the action changes or is deleted; killed at the timeout;
   memory capped (RLIMIT_AS) at the memory limit. Inside, __OW_ACTION_NAME,
@@ -143,8 +143,9 @@ class Container:
         else:
             with open(os.path.join(self.folder, "__main__.py"), "w") as source:
                 source.write(exec_["code"])
+        # the container's own /tmp: SAAF's container id in it says cold or warm
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1",
-               "__OW_API_HOST": api_host}
+               "__OW_API_HOST": api_host, "TMPDIR": tempfile.mkdtemp(prefix="tmp-", dir=self.folder)}
         read_fd, write_fd = os.pipe()
         self.process = subprocess.Popen(
             [sys.executable, HOST_SCRIPT, self.folder, exec_.get("main") or "main",
