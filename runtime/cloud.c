@@ -74,6 +74,8 @@ struct cloud_platform_op {
     struct cloud_define_job *job;
     int index;
     int verifying, code_changed;     /* what the platform is asked for, once its layer is ready */
+    int layer_only;                  /* nothing to ask the platform: only its lost layer to install again */
+    int layer_lost;                  /* the layer was missing from .faaset/deps: the line says it was reinstalled */
 };
 
 /* An upcall's answer, waiting for a typed outcome. */
@@ -237,13 +239,17 @@ static void cloud_hashes(const char *source, const char *def_name, const char *n
     char instances[16], access[16];
     snprintf(instances, sizeof instances, "%d", o->max_instances);
     snprintf(access, sizeof access, "%d", o->allow_unauthenticated);
-    /* max_instances and allow_unauthenticated joined the hash later: a function without them keeps its hash */
-    const char *config_parts[6] = {"faaset-config-1", memory, timeout, env ? env : "{}"};
+    char role[2100]; /* cloud_options takes roles under 2048 characters */
+    snprintf(role, sizeof role, "role=%s", o->role ? o->role : "");
+    /* max_instances, allow_unauthenticated and role joined the hash later: a function without them keeps its hash */
+    const char *config_parts[7] = {"faaset-config-1", memory, timeout, env ? env : "{}"};
     size_t config_count = 4;
     if (o->max_instances != 0 || o->allow_unauthenticated != 0)
         config_parts[config_count++] = instances;
     if (o->allow_unauthenticated != 0)
         config_parts[config_count++] = access;
+    if (o->role != NULL)
+        config_parts[config_count++] = role;
     package_hash_parts(config_parts, config_count, config_hash);
     free(env);
 }
@@ -355,6 +361,15 @@ static void cloud_define_start(struct cloud_platform_op *op)
     struct deploy_record *record = &job->records[i];
     const struct deps_layer *layer = job->has_layer[i] ? &job->layers[i] : NULL;
     char err[512];
+    if (op->layer_only) {
+        char elapsed[32], line[sizeof job->lines[0]];
+        cloud_format_elapsed(job->started_ms, elapsed, sizeof elapsed);
+        snprintf(line, sizeof line, "%s: up to date %s (%.8s) in %s%.700s", platform, job->name, record->code_hash,
+                 elapsed, job->layer_notes[i]);
+        memcpy(job->lines[i], line, sizeof line);
+        free(op);
+        return;
+    }
     struct platform_function function = {
         .name = job->options.remote[0] ? job->options.remote : job->name, .handler = PACKAGE_HANDLER,
         .package = job->package, .package_size = job->package_size, .code_hash = record->code_hash,
@@ -398,8 +413,9 @@ static void cloud_on_layer(void *ctx, const struct deps_layer *layer, const char
     } else {
         job->layers[i] = *layer;
         job->has_layer[i] = 1;
-        snprintf(job->layer_notes[i], sizeof job->layer_notes[i], "; dependencies: installed %.500s",
-                 layer->installed[0] ? layer->installed : "nothing");
+        snprintf(job->layer_notes[i], sizeof job->layer_notes[i], "; dependencies: installed %.500s%s",
+                 layer->installed[0] ? layer->installed : "nothing",
+                 op->layer_lost ? " again (their layer was missing from .faaset/deps)" : "");
         cloud_define_start(op);
     }
     if (--job->pending == 0)
@@ -443,10 +459,25 @@ static int cloud_define_layer(struct cloud_platform_op *op)
     return got;
 }
 
+/* 1 when platform I's dependency layer should be on disk and is not (the
+ * user deleted .faaset/deps or its folder): a define installs it again even
+ * when nothing else changed, since the local platform imports from it and
+ * the next deploy uploads or builds from it. */
+static int cloud_layer_lost(struct cloud_define_job *job, int i)
+{
+    struct deps_target target;
+    struct deps_layer layer;
+    char err[512];
+    return job->options.requirements != NULL && job->options.image == NULL &&
+           deps_target_for(job->options.platforms[i], job->options.runtime, job->options.arch, &target) == 0 &&
+           deps_layer_find(job->cloud->deps, job->options.requirements, job->requirements_path, &target, &layer, err,
+                           sizeof err) == 0;
+}
+
 /* Decides what platform I needs and starts it; sets its line at once when
  * nothing is needed. The package (and a dependency layer) is made the first
- * time a platform needs new code: an unchanged function costs a hash and a
- * state read, nothing more. */
+ * time a platform needs new code: an unchanged function costs a hash, a
+ * state read and a look at its layer on disk, nothing more. */
 static void cloud_define_on(struct cloud_define_job *job, int i)
 {
     const char *platform = job->options.platforms[i];
@@ -463,7 +494,11 @@ static void cloud_define_on(struct cloud_define_job *job, int i)
     int verifiable = platforms_can_verify(job->cloud->platforms, platform);
     int verifying = !code_changed && !config_changed && verifiable &&
                     !cloud_is_verified(job->cloud, platform, job->name);
-    if (!code_changed && !config_changed && !verifying) {
+    /* A cloud platform compares the package with its own copy on every operation. */
+    int needs_code = code_changed || verifiable;
+    int unchanged = !code_changed && !config_changed && !verifying;
+    int layer_lost = (unchanged || !needs_code) && cloud_layer_lost(job, i);
+    if (unchanged && !layer_lost) {
         char elapsed[32];
         cloud_format_elapsed(job->started_ms, elapsed, sizeof elapsed);
         snprintf(job->lines[i], sizeof job->lines[i], "%s: up to date %s (%.8s) in %s", platform, job->name,
@@ -471,12 +506,11 @@ static void cloud_define_on(struct cloud_define_job *job, int i)
         return;
     }
     job->verb[i] = found < 0          ? "redeployed (its state file was unreadable)"
-                   : verifying        ? "up to date"
+                   : verifying || unchanged ? "up to date"
                    : !code_changed    ? "updated configuration of"
                    : found == 1       ? "updated code of"
                                       : "deployed";
-    /* A cloud platform compares the package with its own copy on every operation. */
-    int needs_code = code_changed || verifiable;
+    needs_code = needs_code && !unchanged;
     if (needs_code && job->package == NULL && job->options.image == NULL &&
         package_build(job->source, job->def_name, job->options.requirements, &job->package, &job->package_size, err,
                       sizeof err) < 0) {
@@ -494,8 +528,8 @@ static void cloud_define_on(struct cloud_define_job *job, int i)
         job->failed[i] = 1;
         return;
     }
-    *op = (struct cloud_platform_op){job, i, verifying, code_changed};
-    int ready = needs_code ? cloud_define_layer(op) : 1;
+    *op = (struct cloud_platform_op){job, i, verifying, code_changed, unchanged, layer_lost};
+    int ready = needs_code || layer_lost ? cloud_define_layer(op) : 1;
     if (ready < 0)
         free(op);
     else if (ready == 1)
