@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "buffer.h"
@@ -166,6 +167,32 @@ void cloud_free(struct cloud *cloud)
     json_decref(cloud->verified);
     free(cloud->workdir);
     free(cloud);
+}
+
+size_t cloud_events_in_flight(struct cloud *cloud, char *where, size_t where_size)
+{
+    return platforms_events_in_flight(cloud->platforms, where, where_size);
+}
+
+void cloud_leave_notice(struct cloud *cloud, const char *message)
+{
+    char folder[4096], path[4200];
+    if (fsutil_path(folder, sizeof folder, "%s/.faaset", cloud->workdir) < 0 ||
+        fsutil_path(path, sizeof path, "%s/notice", folder) < 0 || fsutil_mkdirs(folder, 0700) < 0 ||
+        fsutil_write_atomic(path, message, strlen(message), 0600) < 0)
+        log_warn("cannot keep the notice for the next kernel in %.300s/.faaset: %s", cloud->workdir, strerror(errno));
+}
+
+char *cloud_take_notice(struct cloud *cloud)
+{
+    char path[4200];
+    size_t size = 0;
+    if (fsutil_path(path, sizeof path, "%s/.faaset/notice", cloud->workdir) < 0)
+        return NULL;
+    char *notice = fsutil_read(path, &size);
+    if (notice != NULL)
+        unlink(path);
+    return notice;
 }
 
 int cloud_interrupt(struct cloud *cloud)

@@ -127,6 +127,18 @@ const char *cloud_default_platform(const struct cloud *cloud);
  * with KeyboardInterrupt, nothing deployed). Returns how many it stopped. */
 int cloud_interrupt(struct cloud *cloud);
 
+/* The Event calls the platforms still send themselves (gcf's), which the
+ * kernel waits for a moment before it stops, and in WHERE on which
+ * platforms; 0 when none. */
+size_t cloud_events_in_flight(struct cloud *cloud, char *where, size_t where_size);
+
+/* Keeps MESSAGE in the notebook's folder (.faaset/notice, private) for the
+ * next kernel started there to show on its first cell: what this kernel
+ * could not finish before it stopped. */
+void cloud_leave_notice(struct cloud *cloud, const char *message);
+/* The notice an earlier kernel left in the folder (removed now), or NULL; free() it. */
+char *cloud_take_notice(struct cloud *cloud);
+
 /* Every function known here or on disk, for %functions: deploy_state_list's
  * items (the configuration each cell deployed, env names without values)
  * with "calls", where calls to it go. */
