@@ -65,20 +65,12 @@ static void dispatcher_kernel_info(struct dispatcher *d, enum connection_channel
     requests_reply_to(d->requests, channel, msg, "kernel_info_reply", info);
 }
 
-/* How long a shutdown waits for Event calls the kernel still sends (gcf's):
- * under jupyter_client's 5 s before it kills a kernel that has not exited. */
-#define DISPATCHER_EVENT_WAIT_MS 3000
-#define DISPATCHER_EVENT_WAIT_TEXT "3 s"
-
 /* The kernel stops with Event calls not sent: the log, the running cell
  * (if any) and the next kernel in this folder are told. */
 static void dispatcher_report_unsent(struct dispatcher *d, size_t unsent, const char *where, int waited)
 {
     char message[600];
-    snprintf(message, sizeof message,
-             "%zu Event call%s on %.100s (fn.invoke(..., event=True)) had not been sent when the kernel stopped%s; "
-             "they may not have reached their function: call them again\n",
-             unsent, unsent == 1 ? "" : "s", where, waited ? " (it waited " DISPATCHER_EVENT_WAIT_TEXT " for them)" : "");
+    cloud_unsent_sentence(unsent, where, "the kernel", waited, message, sizeof message);
     log_warn("%.*s", (int)strlen(message) - 1, message);
     if (requests_current_is(d->requests, "execute_request"))
         requests_publish(d->requests, requests_output_parent(d->requests), "stream",
@@ -98,10 +90,10 @@ static void dispatcher_shutdown(struct dispatcher *d, enum connection_channel ch
         d->finished = 1;
         return;
     }
-    log_info("waiting up to " DISPATCHER_EVENT_WAIT_TEXT " for %zu Event call%s on %s to be sent", in_flight,
+    log_info("waiting up to %d s for %zu Event call%s on %s to be sent", CLOUD_EVENT_WAIT_MS / 1000, in_flight,
              in_flight == 1 ? "" : "s", where);
     d->stopping = 1;
-    d->stop_deadline_ms = clock_mono_ms() + DISPATCHER_EVENT_WAIT_MS;
+    d->stop_deadline_ms = clock_mono_ms() + CLOUD_EVENT_WAIT_MS;
 }
 
 /* Stops what the current cell is doing: an experiment stops launching and

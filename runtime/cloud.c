@@ -174,6 +174,17 @@ size_t cloud_events_in_flight(struct cloud *cloud, char *where, size_t where_siz
     return platforms_events_in_flight(cloud->platforms, where, where_size);
 }
 
+void cloud_unsent_sentence(size_t unsent, const char *where, const char *who, int waited, char *out, size_t size)
+{
+    char wait[48] = "";
+    if (waited)
+        snprintf(wait, sizeof wait, " (it waited %d s for them)", CLOUD_EVENT_WAIT_MS / 1000);
+    snprintf(out, size,
+             "%zu Event call%s on %.100s (fn.invoke(..., event=True)) had not been sent when %s stopped%s; they may "
+             "not have reached their function: call them again\n",
+             unsent, unsent == 1 ? "" : "s", where, who, wait);
+}
+
 void cloud_leave_notice(struct cloud *cloud, const char *message)
 {
     char folder[4096], path[4200];

@@ -128,9 +128,15 @@ const char *cloud_default_platform(const struct cloud *cloud);
 int cloud_interrupt(struct cloud *cloud);
 
 /* The Event calls the platforms still send themselves (gcf's), which the
- * kernel waits for a moment before it stops, and in WHERE on which
- * platforms; 0 when none. */
+ * kernel and the command line wait for, CLOUD_EVENT_WAIT_MS at most, before
+ * they stop, and in WHERE on which platforms; 0 when none. Under
+ * jupyter_client's 5 s before it kills a kernel that has not exited. */
+#define CLOUD_EVENT_WAIT_MS 3000
 size_t cloud_events_in_flight(struct cloud *cloud, char *where, size_t where_size);
+/* The sentence (ending in a newline) for UNSENT Event calls on WHERE when
+ * WHO ("the kernel", "faaset") stopped without sending them, after WAITED
+ * (1: it waited CLOUD_EVENT_WAIT_MS). */
+void cloud_unsent_sentence(size_t unsent, const char *where, const char *who, int waited, char *out, size_t size);
 
 /* Keeps MESSAGE in the notebook's folder (.faaset/notice, private) for the
  * next kernel started there to show on its first cell: what this kernel

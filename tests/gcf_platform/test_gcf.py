@@ -307,6 +307,17 @@ def test_the_command_line(gcf_workspace, standin):
         assert_no_secret(result.stdout + result.stderr, "the command's output", [key_secret(standin)])
 
 
+def test_the_command_line_waits_for_event_calls_and_says_which_it_stopped_without(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    (workspace.folder / "late.py").write_text("def late(request, context):\n    import time\n    time.sleep(20)\n"
+                                              "    return 1\n\nprint(late.invoke({}, event=True)['StatusCode'])\n")
+    deployed = workspace.cli("deploy", "late.py", "--platform", "gcf", timeout=120)
+    assert deployed.returncode == 0 and deployed.stdout.startswith("gcf: deployed late"), deployed
+    assert "202" in deployed.stdout, deployed
+    assert ("faaset: 1 Event call on gcf (fn.invoke(..., event=True)) had not been sent when faaset stopped (it "
+            "waited 3 s for them)") in deployed.stderr, deployed
+
+
 def raw_call(url, payload):
     """A call with no token at all, as anyone on the internet would make it: (status, body)."""
     request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
