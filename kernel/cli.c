@@ -94,8 +94,30 @@ static int cli_open(struct cli *cli)
     return cli->cloud ? 0 : -1;
 }
 
+/* Event calls the platforms still send (gcf's) get CLOUD_EVENT_WAIT_MS
+ * before the command exits; those not sent by then are said on stderr. */
+static void cli_wait_for_events(struct cli *cli)
+{
+    char where[128];
+    long long deadline = clock_mono_ms() + CLOUD_EVENT_WAIT_MS;
+    size_t unsent;
+    while ((unsent = cloud_events_in_flight(cli->cloud, where, sizeof where)) > 0 && clock_mono_ms() < deadline) {
+        int timeout = reactor_run_timers(cli->reactor);
+        long long rest = deadline - clock_mono_ms();
+        int wait = rest > 0 ? (int)rest : 0;
+        reactor_wait(cli->reactor, timeout >= 0 && timeout < wait ? timeout : wait);
+    }
+    if (unsent > 0) {
+        char sentence[600];
+        cloud_unsent_sentence(unsent, where, "faaset", 1, sentence, sizeof sentence);
+        fprintf(stderr, "faaset: %s", sentence);
+    }
+}
+
 static void cli_close(struct cli *cli)
 {
+    if (cli->cloud != NULL)
+        cli_wait_for_events(cli);
     session_free(cli->session);
     cloud_free(cli->cloud);
     pyhost_free(cli->runtime);

@@ -2,7 +2,9 @@
  * and the requests the kernel answers itself: kernel_info, history,
  * shutdown, interrupt (see dispatcher.h); comms go to the runtime (comms.h). It owns the kernel's parts and
  * wires them: requests (the status frame), the bridge (the runtime),
- * magics, experiments, cloud functions and the reactor. */
+ * magics, experiments, cloud functions and the reactor. A shutdown waits a
+ * few seconds for Event calls the kernel still sends itself (gcf's), and
+ * reports those it stops without (dispatcher_report_unsent). */
 #include "dispatcher.h"
 
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include "bridge.h"
+#include "clock.h"
 #include "cloud.h"
 #include "experiments.h"
 #include "history.h"
@@ -29,6 +32,9 @@ struct dispatcher {
     struct bridge *bridge;
     struct magics_context magics;
     int finished;
+    int stopping;                  /* shutdown answered; waiting for Event calls still being sent */
+    long long stop_deadline_ms;    /* when the wait ends, sent or not */
+    int notice_shown;              /* an earlier kernel's notice was looked for at the first cell */
     int processing_queue;          /* guards dispatcher_process_queue against re-entry */
     int answering;                 /* inside a request answered at once: the queue waits */
 };
@@ -59,13 +65,35 @@ static void dispatcher_kernel_info(struct dispatcher *d, enum connection_channel
     requests_reply_to(d->requests, channel, msg, "kernel_info_reply", info);
 }
 
+/* The kernel stops with Event calls not sent: the log, the running cell
+ * (if any) and the next kernel in this folder are told. */
+static void dispatcher_report_unsent(struct dispatcher *d, size_t unsent, const char *where, int waited)
+{
+    char message[600];
+    cloud_unsent_sentence(unsent, where, "the kernel", waited, message, sizeof message);
+    log_warn("%.*s", (int)strlen(message) - 1, message);
+    if (requests_current_is(d->requests, "execute_request"))
+        requests_publish(d->requests, requests_output_parent(d->requests), "stream",
+                         json_pack("{s:s, s:s}", "name", "stderr", "text", message));
+    cloud_leave_notice(d->cloud, message);
+}
+
 static void dispatcher_shutdown(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
 {
     int restart = json_is_true(json_object_get(msg->content, "restart"));
     requests_reply_to(d->requests, channel, msg, "shutdown_reply",
                       json_pack("{s:s, s:b}", "status", "ok", "restart", restart));
-    d->finished = 1;
     log_info("shutdown requested%s", restart ? " (restart)" : "");
+    char where[128];
+    size_t in_flight = cloud_events_in_flight(d->cloud, where, sizeof where);
+    if (in_flight == 0) {
+        d->finished = 1;
+        return;
+    }
+    log_info("waiting up to %d s for %zu Event call%s on %s to be sent", CLOUD_EVENT_WAIT_MS / 1000, in_flight,
+             in_flight == 1 ? "" : "s", where);
+    d->stopping = 1;
+    d->stop_deadline_ms = clock_mono_ms() + CLOUD_EVENT_WAIT_MS;
 }
 
 /* Stops what the current cell is doing: an experiment stops launching and
@@ -119,6 +147,17 @@ static void dispatcher_to_runtime(struct dispatcher *d, const struct message *ms
 static void dispatcher_execute(struct dispatcher *d, enum connection_channel channel, const struct message *msg)
 {
     (void)channel;
+    if (!d->notice_shown && !json_is_true(json_object_get(msg->content, "silent"))) {
+        d->notice_shown = 1; /* the first cell shows what the kernel before this one left unfinished */
+        char *notice = cloud_take_notice(d->cloud);
+        if (notice != NULL) {
+            char text[800];
+            snprintf(text, sizeof text, "The kernel that ran before this one in this folder: %.700s", notice);
+            requests_publish(d->requests, requests_output_parent(d->requests), "stream",
+                             json_pack("{s:s, s:s}", "name", "stderr", "text", text));
+        }
+        free(notice);
+    }
     json_t *request = NULL;
     enum magics_outcome outcome = magics_execute(&d->magics, msg, &request);
     if (outcome == MAGICS_HANDLED)
@@ -221,7 +260,8 @@ static void dispatcher_process_queue(struct dispatcher *d)
         return;
     d->processing_queue = 1;
     const struct message *next;
-    while ((next = requests_peek(d->requests)) != NULL && requests_current(d->requests) == NULL && !d->finished) {
+    while ((next = requests_peek(d->requests)) != NULL && requests_current(d->requests) == NULL && !d->finished &&
+           !d->stopping) {
         const struct dispatcher_handler *handler = dispatcher_handler_for(message_type(next));
         if (handler->waits_for_runtime) {
             bridge_start(d->bridge);
@@ -285,6 +325,10 @@ void dispatcher_free(struct dispatcher *d)
 {
     if (d == NULL)
         return;
+    char where[128];
+    size_t unsent = d->cloud != NULL ? cloud_events_in_flight(d->cloud, where, sizeof where) : 0;
+    if (unsent > 0) /* after the wait, or at once on SIGTERM */
+        dispatcher_report_unsent(d, unsent, where, d->stopping);
     experiments_free(d->experiments); /* first: a running experiment stops and keeps its rows */
     cloud_free(d->cloud);             /* it ends pending calls, whose answers go to the runtime */
     bridge_free(d->bridge);
@@ -355,7 +399,10 @@ int dispatcher_tick(struct dispatcher *d)
     int timeout = bridge_tick(d->bridge);
     int timers = reactor_run_timers(d->reactor);
     dispatcher_process_queue(d);
-    return timeout < 0 || (timers >= 0 && timers < timeout) ? timers : timeout;
+    timeout = timeout < 0 || (timers >= 0 && timers < timeout) ? timers : timeout;
+    if (d->stopping && (timeout < 0 || timeout > 50))
+        timeout = 50; /* dispatcher_finished looks again soon */
+    return timeout;
 }
 
 struct reactor *dispatcher_reactor(const struct dispatcher *d)
@@ -363,7 +410,14 @@ struct reactor *dispatcher_reactor(const struct dispatcher *d)
     return d->reactor;
 }
 
-int dispatcher_finished(const struct dispatcher *d)
+int dispatcher_finished(struct dispatcher *d)
 {
+    if (d->stopping && !d->finished) {
+        char where[128];
+        d->finished = cloud_events_in_flight(d->cloud, where, sizeof where) == 0 ||
+                      clock_mono_ms() >= d->stop_deadline_ms;
+        if (d->finished)
+            log_info("stopping: the wait for Event calls is over");
+    }
     return d->finished;
 }

@@ -51,7 +51,8 @@ int dispatcher_tick(struct dispatcher *dispatcher);
  * loop must serve too. */
 struct reactor *dispatcher_reactor(const struct dispatcher *dispatcher);
 
-/* True once a shutdown_request was answered. */
-int dispatcher_finished(const struct dispatcher *dispatcher);
+/* True once a shutdown_request was answered and the Event calls the
+ * kernel still sends (gcf's) were sent, or a few seconds passed. */
+int dispatcher_finished(struct dispatcher *dispatcher);
 
 #endif

@@ -14,8 +14,8 @@
  *   code differs (CodeSha256 of our zip, or the image URI, or the
  *   architecture)?  --> UpdateFunctionCode --> wait for Successful
  *        v
- *   configuration differs (memory, timeout, environment, handler,
- *   runtime, dependency layer)?  --> UpdateFunctionConfiguration --> wait
+ *   configuration differs (memory, timeout, environment, the cell's own
+ *   role=, handler, runtime, dependency layer)?  --> UpdateFunctionConfiguration --> wait
  *   for Successful
  *
  * A function with dependencies (runtime/deps.h) first gets its layer:
@@ -353,6 +353,11 @@ static int aws_config_differs(const struct aws_sync *sync, const json_t *config,
         snprintf(what, size, "its environment variables differ from the notebook's");
         return 1;
     }
+    const char *role = json_string_value(json_object_get(config, "Role"));
+    if (sync->role != NULL && (role == NULL || strcmp(role, sync->role) != 0)) { /* the cell's role= only */
+        snprintf(what, size, "its role is %.120s, the notebook's %.120s", role ? role : "(none)", sync->role);
+        return 1;
+    }
     if (sync->image == NULL) {
         const char *remote = aws_deps_layer(config);
         if ((remote != NULL) != (sync->layer_arn != NULL) ||
@@ -659,6 +664,8 @@ static json_t *aws_sync_body(struct aws_sync *sync, char *message, size_t size)
         }
         body = json_pack("{s:i, s:i, s:{s:O}}", "MemorySize", sync->memory_mb, "Timeout", sync->timeout_s,
                          "Environment", "Variables", sync->env);
+        if (body != NULL && sync->role != NULL)
+            json_object_set_new(body, "Role", json_string(sync->role));
         if (body != NULL && sync->image == NULL) {
             json_object_set_new(body, "Runtime", json_string(sync->runtime));
             json_object_set_new(body, "Handler", json_string(AWS_LAMBDA_HANDLER));

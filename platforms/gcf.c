@@ -58,7 +58,9 @@
  * deploy, else one GET) with an ID token whose audience is that URL.
  * Google has no queued calls for HTTP functions: an Event call is sent the
  * same way and answered {"StatusCode": 202} as soon as it is sent; its
- * answer, when it comes, is only logged (a failure as a warning). The
+ * answer, when it comes, is only logged (a failure as a warning). Until
+ * then it is counted in events_in_flight, which the kernel waits for,
+ * a bounded time, before it stops. The
  * handler shim (faaset_handler.gcf_handler) answers a function's own
  * exception with 500 and X-FaaSET-Error, shown as the function's error
  * with the end of what the call printed (Google's answer has no log); a
@@ -104,6 +106,7 @@ struct gcf_platform {
     json_t *urls;                /* {"projects/.../functions/ID": "https://..."}: where calls go */
     json_t *open;                /* {"projects/.../functions/ID": true}: called without a token */
     struct list_node syncs;      /* under way: ended with KernelStopping when the platform is freed */
+    size_t events_in_flight;     /* Event calls answered 202 whose own request has not ended */
     int closing;
 };
 
@@ -1062,15 +1065,16 @@ static void gcf_on_invoked(void *ctx, const struct gcf_reply *reply)
     gcf_invoke_free(invoke);
 }
 
-/* An Event call's answer, which nobody waits for: a failure goes to the kernel's log. */
+/* An Event call's answer, which nobody waits for: a failure goes to the
+ * kernel's log. CTX is the call itself, freed once this returns. */
 static void gcf_event_ended(void *ctx, const struct platform_outcome *outcome)
 {
-    char *id = ctx;
+    struct gcf_invoke *invoke = ctx;
+    invoke->platform->events_in_flight--;
     if (!outcome->ok)
-        log_warn("gcf: the Event call of %s failed: %s: %.300s", id ? id : "a function",
+        log_warn("gcf: the Event call of %s failed: %s: %.300s", invoke->id,
                  outcome->error_type ? outcome->error_type : "",
                  outcome->message ? outcome->message : "");
-    free(id);
 }
 
 static void gcf_invoke_send(struct gcf_invoke *invoke, const char *url)
@@ -1084,13 +1088,13 @@ static void gcf_invoke_send(struct gcf_invoke *invoke, const char *url)
         return;
     }
     if (invoke->flags & PLATFORM_INVOKE_EVENT) { /* sent: the caller goes on, the answer is only logged */
-        char *id = strdup(invoke->id);
         json_t *accepted = json_pack("{s:i}", "StatusCode", 202);
         struct platform_outcome outcome = {.ok = 1, .result = accepted};
         invoke->done(invoke->ctx, &outcome);
         json_decref(accepted);
         invoke->done = gcf_event_ended;
-        invoke->ctx = id;
+        invoke->ctx = invoke;
+        invoke->platform->events_in_flight++;
     }
 }
 
@@ -1332,6 +1336,11 @@ static size_t gcf_preparing(void *self, const char *function)
     return json_is_string(known) ? gcf_client_preparing(platform->client, json_string_value(known)) : 0;
 }
 
+static size_t gcf_events_in_flight(void *self)
+{
+    return ((struct gcf_platform *)self)->events_in_flight;
+}
+
 const struct platform_ops gcf_platform_ops = {
     .name = "gcf",
     .check = gcf_check,
@@ -1344,5 +1353,6 @@ const struct platform_ops gcf_platform_ops = {
     .prepare = gcf_prepare,
     .preparing = gcf_preparing,
     .apply_settings = gcf_apply_settings,
+    .events_in_flight = gcf_events_in_flight,
     .free = gcf_free,
 };

@@ -114,6 +114,11 @@ struct platform_ops {
      * it; 0 when the platform builds an image instead (set in FUNCTION as
      * for image_settings). NULL: the package is sent unless FUNCTION has image=. */
     int (*uses_package)(void *self, const struct platform_function *function);
+    /* Event calls (PLATFORM_INVOKE_EVENT) already answered "accepted" that
+     * the adapter itself still sends (gcf: Google queues no calls to HTTP
+     * functions): the kernel waits a moment for them before it stops. NULL
+     * when the platform accepts Event calls itself (Lambda's queue). */
+    size_t (*events_in_flight)(void *self);
     /* Applies `%platform NAME key=value` settings (raw strings). Returns 0 or -1 with ERR. */
     int (*apply_settings)(void *self, const json_t *settings, char *err, size_t err_size);
     void (*free)(void *self);
@@ -152,6 +157,9 @@ int platforms_configure(struct platforms *platforms, const char *name, const str
                         platform_done_fn done, void *ctx, char *err, size_t err_size);
 int platforms_invoke(struct platforms *platforms, const char *name, const char *function, const json_t *payload,
                      unsigned flags, platform_done_fn done, void *ctx, char *err, size_t err_size);
+/* The Event calls every adapter still sends (platform_ops.events_in_flight),
+ * and, in WHERE, on which platforms ("gcf"); 0 when none. */
+size_t platforms_events_in_flight(struct platforms *platforms, char *where, size_t where_size);
 /* 1 when NAME's adapter checks unchanged functions (platform_ops.verify). */
 int platforms_can_verify(struct platforms *platforms, const char *name);
 int platforms_verify(struct platforms *platforms, const char *name, const struct platform_function *function,

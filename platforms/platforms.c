@@ -237,6 +237,24 @@ size_t platforms_prepare(struct platforms *platforms, const char *name, const ch
     return slot != NULL && slot->ops->prepare != NULL ? slot->ops->prepare(slot->self, function, count) : 0;
 }
 
+size_t platforms_events_in_flight(struct platforms *platforms, char *where, size_t where_size)
+{
+    size_t total = 0;
+    if (where_size > 0)
+        where[0] = '\0';
+    for (size_t i = 0; i < sizeof platforms->slots / sizeof platforms->slots[0]; i++) {
+        struct platform_slot *slot = &platforms->slots[i];
+        size_t count = slot->self != NULL && slot->ops->events_in_flight != NULL
+                           ? slot->ops->events_in_flight(slot->self) : 0;
+        if (count == 0)
+            continue;
+        size_t used = strlen(where);
+        snprintf(where + used, where_size - used, "%s%s", total ? ", " : "", slot->ops->name);
+        total += count;
+    }
+    return total;
+}
+
 size_t platforms_preparing(struct platforms *platforms, const char *name, const char *function)
 {
     char err[160];

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "buffer.h"
@@ -74,6 +75,8 @@ struct cloud_platform_op {
     struct cloud_define_job *job;
     int index;
     int verifying, code_changed;     /* what the platform is asked for, once its layer is ready */
+    int layer_only;                  /* nothing to ask the platform: only its lost layer to install again */
+    int layer_lost;                  /* the layer was missing from .faaset/deps: the line says it was reinstalled */
 };
 
 /* An upcall's answer, waiting for a typed outcome. */
@@ -166,6 +169,43 @@ void cloud_free(struct cloud *cloud)
     free(cloud);
 }
 
+size_t cloud_events_in_flight(struct cloud *cloud, char *where, size_t where_size)
+{
+    return platforms_events_in_flight(cloud->platforms, where, where_size);
+}
+
+void cloud_unsent_sentence(size_t unsent, const char *where, const char *who, int waited, char *out, size_t size)
+{
+    char wait[48] = "";
+    if (waited)
+        snprintf(wait, sizeof wait, " (it waited %d s for them)", CLOUD_EVENT_WAIT_MS / 1000);
+    snprintf(out, size,
+             "%zu Event call%s on %.100s (fn.invoke(..., event=True)) had not been sent when %s stopped%s; they may "
+             "not have reached their function: call them again\n",
+             unsent, unsent == 1 ? "" : "s", where, who, wait);
+}
+
+void cloud_leave_notice(struct cloud *cloud, const char *message)
+{
+    char folder[4096], path[4200];
+    if (fsutil_path(folder, sizeof folder, "%s/.faaset", cloud->workdir) < 0 ||
+        fsutil_path(path, sizeof path, "%s/notice", folder) < 0 || fsutil_mkdirs(folder, 0700) < 0 ||
+        fsutil_write_atomic(path, message, strlen(message), 0600) < 0)
+        log_warn("cannot keep the notice for the next kernel in %.300s/.faaset: %s", cloud->workdir, strerror(errno));
+}
+
+char *cloud_take_notice(struct cloud *cloud)
+{
+    char path[4200];
+    size_t size = 0;
+    if (fsutil_path(path, sizeof path, "%s/.faaset/notice", cloud->workdir) < 0)
+        return NULL;
+    char *notice = fsutil_read(path, &size);
+    if (notice != NULL)
+        unlink(path);
+    return notice;
+}
+
 int cloud_interrupt(struct cloud *cloud)
 {
     return cloud != NULL && cloud->deps != NULL ? deps_interrupt(cloud->deps) : 0;
@@ -237,13 +277,17 @@ static void cloud_hashes(const char *source, const char *def_name, const char *n
     char instances[16], access[16];
     snprintf(instances, sizeof instances, "%d", o->max_instances);
     snprintf(access, sizeof access, "%d", o->allow_unauthenticated);
-    /* max_instances and allow_unauthenticated joined the hash later: a function without them keeps its hash */
-    const char *config_parts[6] = {"faaset-config-1", memory, timeout, env ? env : "{}"};
+    char role[2100]; /* cloud_options takes roles under 2048 characters */
+    snprintf(role, sizeof role, "role=%s", o->role ? o->role : "");
+    /* max_instances, allow_unauthenticated and role joined the hash later: a function without them keeps its hash */
+    const char *config_parts[7] = {"faaset-config-1", memory, timeout, env ? env : "{}"};
     size_t config_count = 4;
     if (o->max_instances != 0 || o->allow_unauthenticated != 0)
         config_parts[config_count++] = instances;
     if (o->allow_unauthenticated != 0)
         config_parts[config_count++] = access;
+    if (o->role != NULL)
+        config_parts[config_count++] = role;
     package_hash_parts(config_parts, config_count, config_hash);
     free(env);
 }
@@ -355,6 +399,15 @@ static void cloud_define_start(struct cloud_platform_op *op)
     struct deploy_record *record = &job->records[i];
     const struct deps_layer *layer = job->has_layer[i] ? &job->layers[i] : NULL;
     char err[512];
+    if (op->layer_only) {
+        char elapsed[32], line[sizeof job->lines[0]];
+        cloud_format_elapsed(job->started_ms, elapsed, sizeof elapsed);
+        snprintf(line, sizeof line, "%s: up to date %s (%.8s) in %s%.700s", platform, job->name, record->code_hash,
+                 elapsed, job->layer_notes[i]);
+        memcpy(job->lines[i], line, sizeof line);
+        free(op);
+        return;
+    }
     struct platform_function function = {
         .name = job->options.remote[0] ? job->options.remote : job->name, .handler = PACKAGE_HANDLER,
         .package = job->package, .package_size = job->package_size, .code_hash = record->code_hash,
@@ -398,8 +451,9 @@ static void cloud_on_layer(void *ctx, const struct deps_layer *layer, const char
     } else {
         job->layers[i] = *layer;
         job->has_layer[i] = 1;
-        snprintf(job->layer_notes[i], sizeof job->layer_notes[i], "; dependencies: installed %.500s",
-                 layer->installed[0] ? layer->installed : "nothing");
+        snprintf(job->layer_notes[i], sizeof job->layer_notes[i], "; dependencies: installed %.500s%s",
+                 layer->installed[0] ? layer->installed : "nothing",
+                 op->layer_lost ? " again (their layer was missing from .faaset/deps)" : "");
         cloud_define_start(op);
     }
     if (--job->pending == 0)
@@ -453,10 +507,25 @@ static struct platform_function cloud_image_options(const struct cloud_define_jo
                                       .registry = job->options.registry};
 }
 
+/* 1 when platform I's dependency layer should be on disk and is not (the
+ * user deleted .faaset/deps or its folder): a define installs it again even
+ * when nothing else changed, since the local platform imports from it and
+ * the next deploy uploads or builds from it. */
+static int cloud_layer_lost(struct cloud_define_job *job, int i)
+{
+    struct deps_target target;
+    struct deps_layer layer;
+    char err[512];
+    return job->options.requirements != NULL && job->options.image == NULL &&
+           deps_target_for(job->options.platforms[i], job->options.runtime, job->options.arch, &target) == 0 &&
+           deps_layer_find(job->cloud->deps, job->options.requirements, job->requirements_path, &target, &layer, err,
+                           sizeof err) == 0;
+}
+
 /* Decides what platform I needs and starts it; sets its line at once when
  * nothing is needed. The package (and a dependency layer) is made the first
- * time a platform needs new code: an unchanged function costs a hash and a
- * state read, nothing more. */
+ * time a platform needs new code: an unchanged function costs a hash, a
+ * state read and a look at its layer on disk, nothing more. */
 static void cloud_define_on(struct cloud_define_job *job, int i)
 {
     const char *platform = job->options.platforms[i];
@@ -473,7 +542,11 @@ static void cloud_define_on(struct cloud_define_job *job, int i)
     int verifiable = platforms_can_verify(job->cloud->platforms, platform);
     int verifying = !code_changed && !config_changed && verifiable &&
                     !cloud_is_verified(job->cloud, platform, job->name);
-    if (!code_changed && !config_changed && !verifying) {
+    /* A cloud platform compares the package with its own copy on every operation. */
+    int needs_code = code_changed || verifiable;
+    int unchanged = !code_changed && !config_changed && !verifying;
+    int layer_lost = (unchanged || !needs_code) && cloud_layer_lost(job, i);
+    if (unchanged && !layer_lost) {
         char elapsed[32];
         cloud_format_elapsed(job->started_ms, elapsed, sizeof elapsed);
         snprintf(job->lines[i], sizeof job->lines[i], "%s: up to date %s (%.8s) in %s", platform, job->name,
@@ -481,13 +554,12 @@ static void cloud_define_on(struct cloud_define_job *job, int i)
         return;
     }
     job->verb[i] = found < 0          ? "redeployed (its state file was unreadable)"
-                   : verifying        ? "up to date"
+                   : verifying || unchanged ? "up to date"
                    : !code_changed    ? "updated configuration of"
                    : found == 1       ? "updated code of"
                                       : "deployed";
-    /* A cloud platform compares the package with its own copy on every
-     * operation; one that builds an image (containerize) needs no zip. */
-    int needs_code = code_changed || verifiable;
+    needs_code = needs_code && !unchanged;
+    /* A platform that builds an image (containerize) needs no zip. */
     struct platform_function shipping = cloud_image_options(job);
     int uses_package = platforms_uses_package(job->cloud->platforms, platform, &shipping);
     if (needs_code && uses_package && job->package == NULL &&
@@ -507,8 +579,8 @@ static void cloud_define_on(struct cloud_define_job *job, int i)
         job->failed[i] = 1;
         return;
     }
-    *op = (struct cloud_platform_op){job, i, verifying, code_changed};
-    int ready = needs_code ? cloud_define_layer(op) : 1;
+    *op = (struct cloud_platform_op){job, i, verifying, code_changed, unchanged, layer_lost};
+    int ready = needs_code || layer_lost ? cloud_define_layer(op) : 1;
     if (ready < 0)
         free(op);
     else if (ready == 1)

@@ -136,6 +136,24 @@ const char *cloud_default_platform(const struct cloud *cloud);
  * with KeyboardInterrupt, nothing deployed). Returns how many it stopped. */
 int cloud_interrupt(struct cloud *cloud);
 
+/* The Event calls the platforms still send themselves (gcf's), which the
+ * kernel and the command line wait for, CLOUD_EVENT_WAIT_MS at most, before
+ * they stop, and in WHERE on which platforms; 0 when none. Under
+ * jupyter_client's 5 s before it kills a kernel that has not exited. */
+#define CLOUD_EVENT_WAIT_MS 3000
+size_t cloud_events_in_flight(struct cloud *cloud, char *where, size_t where_size);
+/* The sentence (ending in a newline) for UNSENT Event calls on WHERE when
+ * WHO ("the kernel", "faaset") stopped without sending them, after WAITED
+ * (1: it waited CLOUD_EVENT_WAIT_MS). */
+void cloud_unsent_sentence(size_t unsent, const char *where, const char *who, int waited, char *out, size_t size);
+
+/* Keeps MESSAGE in the notebook's folder (.faaset/notice, private) for the
+ * next kernel started there to show on its first cell: what this kernel
+ * could not finish before it stopped. */
+void cloud_leave_notice(struct cloud *cloud, const char *message);
+/* The notice an earlier kernel left in the folder (removed now), or NULL; free() it. */
+char *cloud_take_notice(struct cloud *cloud);
+
 /* Every function known here or on disk, for %functions: deploy_state_list's
  * items (the configuration each cell deployed, env names without values)
  * with "calls", where calls to it go. */

@@ -320,22 +320,46 @@ static int deps_start(struct deps *deps, const char *requirements, const char *f
     return 0;
 }
 
-int deps_layer_get(struct deps *deps, const char *requirements, const char *file, const struct deps_target *target,
-                   struct deps_layer *layer, deps_done_fn done, void *ctx, char *err, size_t err_size)
+/* 1 when LAYER (its hash and dir set) is complete on disk: its layer.json
+ * says it worked and what it installed is there (python/, and layer.zip
+ * for a target that uploads it). */
+static int deps_layer_complete(struct deps_layer *layer, const struct deps_target *target)
+{
+    char message[1400], path[4200];
+    struct stat st;
+    return deps_read_result(layer->dir, layer, message, sizeof message) == 1 &&
+           fsutil_path(path, sizeof path, "%s/python", layer->dir) == 0 && stat(path, &st) == 0 &&
+           S_ISDIR(st.st_mode) &&
+           (!target->zip ||
+            (fsutil_path(path, sizeof path, "%s/layer.zip", layer->dir) == 0 && stat(path, &st) == 0));
+}
+
+int deps_layer_find(struct deps *deps, const char *requirements, const char *file, const struct deps_target *target,
+                    struct deps_layer *layer, char *err, size_t err_size)
 {
     memset(layer, 0, sizeof *layer);
     const char *parts[] = {"faaset-deps-1", requirements, file ? file : "", target->kind, target->python_version,
                            target->arch, target->zip ? "zip" : "", strcmp(target->kind, "local") == 0 ? deps->python : ""};
     package_hash_parts(parts, sizeof parts / sizeof parts[0], layer->hash);
-    char root[4096], message[1400];
-    if (fsutil_path(root, sizeof root, "%s/.faaset/deps", deps->workdir) < 0 ||
-        fsutil_path(layer->dir, sizeof layer->dir, "%s/%s", root, layer->hash) < 0) {
+    if (fsutil_path(layer->dir, sizeof layer->dir, "%s/.faaset/deps/%s", deps->workdir, layer->hash) < 0) {
         snprintf(err, err_size, "the notebook's folder is too long a path for the dependency cache");
         return -1;
     }
-    if (deps_read_result(layer->dir, layer, message, sizeof message) == 1)
-        return 1;
-    fsutil_remove_tree(layer->dir); /* a layer that says it failed is not kept: try again */
+    return deps_layer_complete(layer, target);
+}
+
+int deps_layer_get(struct deps *deps, const char *requirements, const char *file, const struct deps_target *target,
+                   struct deps_layer *layer, deps_done_fn done, void *ctx, char *err, size_t err_size)
+{
+    int found = deps_layer_find(deps, requirements, file, target, layer, err, err_size);
+    if (found != 0)
+        return found;
+    char root[4096];
+    if (fsutil_path(root, sizeof root, "%s/.faaset/deps", deps->workdir) < 0) {
+        snprintf(err, err_size, "the notebook's folder is too long a path for the dependency cache");
+        return -1;
+    }
+    fsutil_remove_tree(layer->dir); /* a layer that failed or lost files is not kept: install it again */
     deps_remove_stale(root, layer->hash);
     struct deps_install *install = calloc(1, sizeof *install);
     if (install == NULL) {

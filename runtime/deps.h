@@ -65,6 +65,12 @@ typedef void (*deps_done_fn)(void *ctx, const struct deps_layer *layer, const ch
 int deps_layer_get(struct deps *deps, const char *requirements, const char *file, const struct deps_target *target,
                    struct deps_layer *layer, deps_done_fn done, void *ctx, char *err, size_t err_size);
 
+/* Whether the layer for REQUIREMENTS and FILE on TARGET is on disk: 1 with
+ * *LAYER when it is, 0 when it is not (never installed, or its folder was
+ * deleted: deps_layer_get installs it again), -1 with ERR. Runs nothing. */
+int deps_layer_find(struct deps *deps, const char *requirements, const char *file, const struct deps_target *target,
+                    struct deps_layer *layer, char *err, size_t err_size);
+
 /* Stops every install under way; each reports KeyboardInterrupt. Returns
  * how many were stopped. */
 int deps_interrupt(struct deps *deps);

@@ -19,18 +19,23 @@
 #   writes it, ./functions/NAME/experiments/OUTPATH/UUID.json (outPath=None:
 #   not written), which FaaSRunner.load reads.
 # - deploy, reconfigure, duplicate, clear: FaaSET's management calls, kept
-#   per function in this kernel. A duplicate (`aws-us-east-2`) is another
-#   name for its source platform, starting from a copy of its config: the
-#   kernel has one function per name and platform, so reconfiguring either
-#   changes that one; region and profile stay `%platform` settings
-#   (faaset_compat notes it). clear forgets
-#   a platform's config and FaaSET's folder for it; the deployed function
-#   stays (`%delete NAME PLATFORM` deletes it).
+#   per function in this kernel. A duplicate (`aws-big`) is, as FaaSET's
+#   copied platform folder is, a deployment of its own: a second kernel
+#   function, NAME_aws_big, on the source's platform with a copy of its
+#   config, deployed by duplicate() and changed only by what names the
+#   duplicate (reconfigure, deploy, test with platform="aws-big"); region
+#   and profile stay `%platform` settings (faaset_compat notes it). As in
+#   FaaSET, reconfigure(platform=P) makes P the function's own platform, so
+#   calling the function (and FaaSRunner) then reach P's deployment. clear
+#   forgets a platform's config and FaaSET's folder for it; the deployed
+#   function stays (`%delete NAME PLATFORM`, or `%delete NAME_aws_big` for a
+#   duplicate, deletes it).
 # - FaaSET.NAME(payload): a function deployed from this folder before
 #   (kernel state in .faaset/state/), called without defining it again.
 import importlib.machinery
 import json
 import os
+import re
 import shutil
 import uuid
 
@@ -38,7 +43,8 @@ import faaset_compat
 import faaset_host
 
 STATE_FOLDER = os.path.join(".faaset", "state")
-_functions = {}  # name -> {"def": the def, "platform": FaaSET platform name, "configs": {platform: config}}
+_functions = {}  # name -> {"def": the def, "platform": FaaSET platform name, "configs": {platform: config},
+#                   "copies": {duplicate's platform name: its own CloudFunction}}
 _aliases = {}    # (name, duplicate's platform name) -> the FaaSET platform it was copied from
 
 
@@ -73,20 +79,32 @@ def _base_platform(name, platform):
     return _aliases.get((name, normal), normal)
 
 
+def _copy_name(name, duplicate_name):
+    """The kernel's name for NAME's duplicate DUPLICATE_NAME ("aws-big" -> NAME_aws_big)."""
+    return (name + "_" + (re.sub(r"[^A-Za-z0-9]+", "_", duplicate_name).strip("_") or "copy"))[:64]
+
+
 def _define(function, platform, config, deploy=True, force=False):
     name = function.__name__
-    base = _base_platform(name, platform)
+    normal = faaset_compat.platform_name(platform)
+    base = _base_platform(name, normal)
     kernel_platform, values = faaset_compat.platform(base, config)
     values.update(faaset_compat.options(config, kernel_platform))
     values["platforms"] = [kernel_platform]
+    copy = (name, normal) in _aliases
+    if copy:
+        values["name"] = _copy_name(name, normal)
     if not deploy:
         values["deploy"] = False
     if force:
         values["force"] = True
     bound = faaset_host._define_decorated(function, values, cls=FaaSETFunction, whole_cell=False)
-    entry = _functions.setdefault(bound.name, {"configs": {}})
-    entry.update({"def": function, "platform": faaset_compat.platform_name(platform)})
-    entry["configs"][faaset_compat.platform_name(platform)] = dict(config)
+    entry = _functions.setdefault(name if copy else bound.name, {"configs": {}, "copies": {}})
+    entry.update({"def": function, "platform": normal})
+    entry["configs"][normal] = dict(config)
+    if copy:
+        entry["copies"][normal] = bound
+        return bound
     namespace = faaset_compat._main_namespace()
     if isinstance(namespace.get(bound.name), faaset_host.CloudFunction):
         namespace[bound.name] = bound  # the notebook's name follows the latest definition
@@ -126,17 +144,40 @@ def reconfigure(function, override_config=None, platform=None):
 
 
 def duplicate(function, source_platform, new_name):
-    """NEW_NAME becomes another platform name for FUNCTION: the platform of
-    SOURCE_PLATFORM, with a copy of its config to reconfigure."""
+    """NEW_NAME becomes a platform of FUNCTION's own, as FaaSET's copy of
+    SOURCE_PLATFORM's folder is: the same platform with a copy of its config,
+    deployed now as a second function that only NEW_NAME changes."""
     name, entry = _entry(function)
     source = faaset_compat.platform_name(source_platform)
     normal = faaset_compat.platform_name(new_name)
+    if normal == source:
+        raise ValueError("FaaSET.duplicate: the duplicate needs a new name, not its source's (%r)" % new_name)
+    config = dict(entry["configs"].get(source) or entry["configs"].get(_base_platform(name, source)) or {})
+    own_platform = entry["platform"]
     _aliases[(name, normal)] = _base_platform(name, source)
-    entry["configs"][normal] = dict(entry["configs"].get(source, {}))
+    try:
+        copy = _define(entry["def"], normal, config)
+    except BaseException:
+        _aliases.pop((name, normal), None)
+        raise
+    finally:
+        entry["platform"] = own_platform  # duplicating does not move the function, as in FaaSET
     kernel_platform = faaset_compat.platform(_aliases[(name, normal)], check_image=False)[0]
-    print("FaaSET.duplicate: %r names %s's %s platform here: one deployed function, which a reconfigure of either "
-          "changes (region and profile stay `%%platform %s` settings)" % (new_name, name, kernel_platform,
-                                                                         kernel_platform))
+    print("FaaSET.duplicate: %r is %s's copy on %s, deployed as its own function %s (region and profile stay "
+          "`%%platform %s` settings)" % (new_name, name, kernel_platform, copy.name, kernel_platform))
+
+
+def _call_target(function, platform=None):
+    """(the CloudFunction calls of FUNCTION on FaaSET's PLATFORM go to, the
+    kernel's platform or None): a duplicate's own function, else FUNCTION's,
+    PLATFORM defaulting to the function's own, as in FaaSET."""
+    bound = _callable(function)
+    entry = _functions.get(bound.name) or {}
+    chosen = faaset_compat.platform_name(platform) if platform is not None else entry.get("platform")
+    target = (entry.get("copies") or {}).get(chosen, bound)
+    if platform is None:
+        return target, None
+    return target, faaset_compat.platform(_base_platform(bound.name, platform), check_image=False)[0]
 
 
 def clear(function, platform):
@@ -144,14 +185,16 @@ def clear(function, platform):
     deployed function stays."""
     name = _name(function)
     normal = faaset_compat.platform_name(platform)
+    copy = None
     if name in _functions:
         _functions[name]["configs"].pop(normal, None)
+        copy = _functions[name]["copies"].pop(normal, None)
     _aliases.pop((name, normal), None)
     folder = os.path.join("functions", name, str(platform))
     if os.path.isdir(folder):
         shutil.rmtree(folder)
     print("FaaSET.clear: forgot %s's settings for %s (the deployed function stays: `%%delete %s` deletes it)"
-          % (name, platform, name))
+          % (name, platform, copy.name if copy is not None else name))
 
 
 def _callable(function):
@@ -172,10 +215,8 @@ def test(function, payload, quiet=False, outPath="default", tags=None, platform=
     """Calls FUNCTION with PAYLOAD on PLATFORM (default: its own) and returns
     the answer with FaaSET's roundTripTime, payload, latency and TAGS."""
     bound = _callable(function)
-    kernel_platform = None
-    if platform is not None:
-        kernel_platform = faaset_compat.platform(_base_platform(bound.name, platform), check_image=False)[0]
-    answer = bound.invoke(payload, platform=kernel_platform)
+    target, kernel_platform = _call_target(bound, platform)
+    answer = target.invoke(payload, platform=kernel_platform)
     result = dict(answer) if isinstance(answer, dict) else {"response": answer}
     round_trip = result.get("roundTripTime")
     if isinstance(round_trip, (int, float)):

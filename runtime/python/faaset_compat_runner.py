@@ -12,7 +12,9 @@
 # (its number within its thread) and the tags, written as a JSON file to
 # ./functions/NAME/experiments/EXPERIMENT_NAME/ as FaaSET's test() writes
 # them, and returned as a pandas DataFrame (a list of dicts without
-# pandas). When no run succeeded it says FaaSRunner's "ERROR - ALL REQUESTS
+# pandas). The runs call the function where its FaaSET platform is (after
+# FaaSET.reconfigure(platform=DUPLICATE), the duplicate's own function), as
+# FaaSRunner's calls through FaaSET.test do. When no run succeeded it says FaaSRunner's "ERROR - ALL REQUESTS
 # FAILED" and returns None. load(function, experiment, tags) reads such a
 # folder back.
 import json
@@ -42,7 +44,8 @@ def experiment(function, threads=1, runs_per_thread=1, payloads=None, shuffle_pa
     name = FaaSET._name(function)
     spec = {"payloads": list(payloads or [{}]), "runs": int(threads) * int(runs_per_thread), "threads": int(threads),
             "shufflePayloads": bool(shuffle_payloads), "randomSeed": 42, "experimentName": str(experiment_name)}
-    rows = faaset_host.run_experiment(name, spec)
+    target = FaaSET._call_target(function)[0] if name in FaaSET._functions else None
+    rows = faaset_host.run_experiment(target.name if target is not None else name, spec)  # a duplicate's own
     folder = _folder(name, experiment_name)
     os.makedirs(folder, exist_ok=True)
     kept, counts = [], {}

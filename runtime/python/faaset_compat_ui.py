@@ -14,8 +14,8 @@
 # FaaSET.deploy for a FaaSET function, CloudFunction.redefine otherwise),
 # whose deployed / updated / up to date line shows in the panel's Output;
 # the source, read-only; a JSON payload and "Test", which calls the function
-# on the chosen platform (the invoke upcall) and shows its answer or its
-# exception. A click's own mistakes (memory not a number, payload not JSON,
+# on the chosen platform (the invoke upcall; a FaaSET duplicate's own
+# function) and shows its answer or its exception. A click's own mistakes (memory not a number, payload not JSON,
 # the kernel refusing a value) are one sentence in the Output, never a
 # traceback of the panel.
 #
@@ -178,6 +178,12 @@ class _Panel:
             return name
         return faaset_compat.platform(self.faaset._base_platform(self.function.name, name), check_image=False)[0]
 
+    def _target(self):
+        """(the function calls on the chosen platform go to, its kernel platform): a FaaSET duplicate's own."""
+        if self.entry is None or not self.platform.value:
+            return self.function, self.platform.value or None
+        return self.faaset._call_target(self.function, self.platform.value)
+
     def _load_fields(self):
         """The fields as the function is now on the chosen platform: deployed
         memory and timeout from the kernel, the rest from its options."""
@@ -189,7 +195,7 @@ class _Panel:
             values.update({key: str(value) for key, value in
                            faaset_compat.options(config, self._kernel_platform(self.platform.value)).items()
                            if key in self.fields})
-        for row in _state_rows(self.function):
+        for row in _state_rows(self._target()[0]):
             if row[0] == self._kernel_platform(self.platform.value):
                 values.update({key: str(value) for key, value in (("memory", row[1]), ("timeout", row[2])) if value})
         for key, field in self.fields.items():
@@ -256,12 +262,12 @@ class _Panel:
         except ValueError as error:
             raise PanelError("the payload is not valid JSON (%s); write it as JSON, e.g. {\"name\": \"Ann\"}"
                              % error) from None
-        platform = self._kernel_platform(self.platform.value) if self.platform.value else None
+        target, platform = self._target()
         try:
             if self.function.run == "local":  # runs the def in the notebook, as calling it does
                 answer = faaset_host.CloudFunction.__call__(self.function, payload)
             else:
-                answer = self.function.invoke(payload, platform=platform)
+                answer = target.invoke(payload, platform=platform)
         except faaset_host.CloudFunctionError as error:
             for line in error.remote_traceback:
                 print(str(line).rstrip("\n"))

@@ -15,6 +15,7 @@ import os
 import pathlib
 import platform
 import re
+import shutil
 import stat
 import sys
 
@@ -84,6 +85,36 @@ def test_function_imports_its_dependencies_installed_once(workspace, tmp_path):
     assert call2.ok().json() == {"changed": True, "message": "Hello Bob", "machine": platform.machine()}
     assert pip_runs(log) == 1
     assert len(list(deps.iterdir())) == 1
+
+
+def test_a_deleted_layer_is_installed_again_by_an_unchanged_cell(workspace, tmp_path):
+    log = use_wheelhouse(workspace, tmp_path)
+    define, call = workspace.run(DEPS_CELL, CALL)
+    define.ok()
+    assert call.ok().json()["message"] == "Hello Bob"
+    deps = workspace.folder / ".faaset" / "deps"
+    shutil.rmtree(deps)
+
+    # a new kernel (cold workers), the cell unchanged: the layer is installed again, nothing is deployed
+    mark = workspace.trace.mark()
+    again, call2 = workspace.run(DEPS_CELL, CALL)
+    assert re.match(r"^local: up to date hello_deps \([0-9a-f]{8}\) in [0-9.]+ ms; dependencies: installed "
+                    r"greetlib 1\.0, native_probe 2\.0 again \(their layer was missing from \.faaset/deps\)$",
+                    local_line(again.ok())), again
+    assert call2.ok().json() == {"message": "Hello Bob", "machine": platform.machine()}
+    assert pip_runs(log) == 2
+    assert [e["op"] for e in workspace.trace.since(mark)] == ["invoke"], workspace.trace.since(mark)  # no deploy
+
+    # one layer's folder gone, and only the configuration changed: installed again, then reconfigured
+    (layer,) = deps.iterdir()
+    shutil.rmtree(layer)
+    reconfigured, call3 = workspace.run(DEPS_CELL.replace("%%cloud_function ", "%%cloud_function memory=256 "), CALL)
+    line = local_line(reconfigured.ok())
+    assert line.startswith("local: updated configuration of hello_deps") and line.endswith(
+        "again (their layer was missing from .faaset/deps)"), line
+    assert call3.ok().json()["message"] == "Hello Bob"
+    assert pip_runs(log) == 3
+    assert (layer / "python" / "greetlib").exists()
 
 
 def test_requirements_as_a_list_and_as_a_file(workspace, tmp_path):

@@ -79,3 +79,26 @@ def test_the_notebooks_run_on_the_lambda_standin(aws_workspace, standin):
     assert "'region' is a platform setting here" in out, template
     assert template.json() == "Hello from the cloud Steve!", template
     assert runner.ok().json() == [["Hello from the cloud Ann!", "AWS Lambda"], 4], runner
+
+
+DUPLICATE = '''FaaSET.duplicate(hello_world, source_platform="aws", new_name="aws-big")
+FaaSET.reconfigure(hello_world, platform="aws-big", override_config={"memory": 512})
+big = FaaSET.test(hello_world, payload={"name": "Bo"}, platform="aws-big", quiet=True)
+small = FaaSET.test(hello_world, payload={"name": "Al"}, platform="aws", quiet=True)
+print(json.dumps([big["message"], big["functionMemory"], big["functionName"], small["functionMemory"],
+                  small["functionName"]]))'''
+
+
+def test_a_duplicate_is_its_own_lambda_function(aws_workspace, standin):
+    workspace = aws_workspace.use(standin.url)
+    template, duplicate = workspace.run(TEMPLATE, DUPLICATE)
+    # the module's stand-in may have hello_world from the test before
+    assert re.search(r"^aws: (deployed|up to date) hello_world ", template.ok().stdout, re.M), template
+    out = duplicate.ok().stdout
+    assert re.search(r"^aws: deployed hello_world_aws_big ", out, re.M), duplicate
+    assert re.search(r"^aws: updated configuration of hello_world_aws_big ", out, re.M), duplicate
+    assert duplicate.json() == ["Hello from the cloud Bo!", "512", "hello_world_aws_big", "256", "hello_world"]
+    big = lambda_fixtures.tool(standin.url, "get", "hello_world_aws_big")["Configuration"]
+    original = lambda_fixtures.tool(standin.url, "get", "hello_world")["Configuration"]
+    assert big["MemorySize"] == 512 and original["MemorySize"] == 256, (big, original)
+    assert big["Role"] == ROLE, big  # the copy of the config deploys with its role

@@ -38,8 +38,10 @@ FaaSET.deploy(hello_world, platform="local")
 FaaSET.duplicate(hello_world, source_platform="local", new_name="local-big")
 FaaSET.reconfigure(hello_world, platform="local-big", override_config={"memory": 512})
 answer = FaaSET.test(hello_world, payload={"name": "Bob"}, platform="local-big", tags={"trial": "big"}, quiet=True)
+original = FaaSET.test(hello_world, payload={"name": "Al"}, platform="local", quiet=True, outPath=None)
 print(json.dumps([answer["message"], answer["functionMemory"], answer["payload"], answer["trial"],
-                  answer["latency"] == round(answer["roundTripTime"] - int(answer["runtime"]), 2)]))'''
+                  answer["latency"] == round(answer["roundTripTime"] - int(answer["runtime"]), 2),
+                  original["functionMemory"]]))'''
 
 EXPERIMENT = '''results = FaaSRunner.experiment(hello_world,
                       threads=3,
@@ -91,9 +93,15 @@ def test_the_template_notebook_runs_on_the_local_platform(workspace):
 
     out = manage.ok().stdout
     assert re.search(r"^local: (deployed|updated code of) hello_world ", out, re.M), manage  # forced
-    assert "'local-big' names hello_world's local platform here: one deployed function" in out, manage
-    assert re.search(r"^local: updated configuration of hello_world ", out, re.M), manage
-    assert manage.json() == ["Hello from the cloud Bob!", "512", {"name": "Bob"}, "big", True], manage
+    # the duplicate is a deployment of its own, as FaaSET's copied platform folder is: reconfiguring it leaves
+    # hello_world as it was
+    assert re.search(r"^local: deployed hello_world_local_big ", out, re.M), manage
+    assert "'local-big' is hello_world's copy on local, deployed as its own function hello_world_local_big" in out
+    assert re.search(r"^local: updated configuration of hello_world_local_big ", out, re.M), manage
+    assert not re.search(r"^local: updated configuration of hello_world ", out, re.M), manage
+    assert manage.json() == ["Hello from the cloud Bob!", "512", {"name": "Bob"}, "big", True, "256"], manage
+    states = {p.name for p in (workspace.folder / ".faaset" / "state" / "local").iterdir()}
+    assert {"hello_world.json", "hello_world_local_big.json"} <= states, states
 
     assert experiment.ok().json() == [[t, r, 1] for t in range(3) for r in range(2)], experiment
     experiments = workspace.folder / "functions" / "hello_world" / "experiments"
@@ -102,6 +110,7 @@ def test_the_template_notebook_runs_on_the_local_platform(workspace):
     assert load.ok().json() == [8, ["Hello from the cloud Ann!", "Hello from the cloud Bob!",
                                     "Hello from the cloud Steve!"], True], load
     assert "forgot hello_world's settings for local-big" in clear.ok().stdout, clear
+    assert "`%delete hello_world_local_big` deletes it" in clear.stdout, clear
 
     # the Docker platforms have the kernel build the image (containerize) for aws; this sandbox has no AWS
     # credentials, which the error says before anything is built

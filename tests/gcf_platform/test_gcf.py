@@ -302,6 +302,17 @@ def test_the_command_line(gcf_workspace, standin):
         assert_no_secret(result.stdout + result.stderr, "the command's output", [key_secret(standin)])
 
 
+def test_the_command_line_waits_for_event_calls_and_says_which_it_stopped_without(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    (workspace.folder / "late.py").write_text("def late(request, context):\n    import time\n    time.sleep(20)\n"
+                                              "    return 1\n\nprint(late.invoke({}, event=True)['StatusCode'])\n")
+    deployed = workspace.cli("deploy", "late.py", "--platform", "gcf", timeout=120)
+    assert deployed.returncode == 0 and deployed.stdout.startswith("gcf: deployed late"), deployed
+    assert "202" in deployed.stdout, deployed
+    assert ("faaset: 1 Event call on gcf (fn.invoke(..., event=True)) had not been sent when faaset stopped (it "
+            "waited 3 s for them)") in deployed.stderr, deployed
+
+
 def raw_call(url, payload):
     """A call with no token at all, as anyone on the internet would make it: (status, body)."""
     request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
@@ -380,3 +391,74 @@ print(any("event for Ada" in line for line in lines))"""
     assert gcf_line(deployed)["verb"] in ("deployed", "up to date"), deployed
     assert queued.ok().stdout.strip() == "202", queued
     assert ran.ok().stdout.strip() == "True", ran
+
+
+def standin_log_lines(standin, function_id):
+    url = f"{standin.url}/_standin/logs/{PROJECT}/us-central1/{function_id}"
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return json.loads(answer.read())["lines"]
+
+
+def test_a_shutdown_waits_for_event_calls_still_being_sent(gcf_workspace, standin):
+    workspace = gcf_workspace.use(standin)
+    workspace.env["FAASET_LOG_LEVEL"] = "info"
+    source = cell_for("lastword", body='import time\n    time.sleep(0.2)\n    print("last word from " + '
+                                       'request["name"])\n    return 1')
+    # warm, then an Event call as the notebook's last cell: nbclient shuts the kernel down right after its 202
+    deployed, warm, queued = workspace.run(source, 'lastword({"name": "warm"})',
+                                           'print(lastword.invoke({"name": "Ada"}, event=True)["StatusCode"])')
+    assert gcf_line(deployed)["verb"] in ("deployed", "up to date"), deployed
+    warm.ok()
+    assert queued.ok().stdout.strip() == "202", queued
+    assert "waiting up to 3 s for 1 Event call on gcf to be sent" in workspace.last_stderr, workspace.last_stderr
+    assert "had not been sent" not in workspace.last_stderr, workspace.last_stderr
+    assert any("last word from Ada" in line for line in standin_log_lines(standin, "lastword"))
+    assert not (workspace.folder / ".faaset" / "notice").exists()
+
+
+@pytest.mark.deadline(240)
+def test_event_calls_not_sent_by_shutdown_are_reported_now_and_to_the_next_kernel(gcf_workspace, standin):
+    import os
+    import stat
+    import types
+
+    from faaset_testing import DirectKernel
+    workspace = gcf_workspace.use(standin)
+    source = cell_for("neverdone", body="import time\n    time.sleep(20)\n    return 1")
+    where = types.SimpleNamespace(dir=workspace.folder, env=workspace.env, python=workspace.sandbox.python)
+    kernel = DirectKernel(where)
+    try:
+        reply, _ = kernel.execute(source, timeout=120)
+        assert reply["status"] == "ok", reply
+        reply, outputs = kernel.execute('print(neverdone.invoke({}, event=True)["StatusCode"])')
+        assert reply["status"] == "ok" and "202" in str(outputs), outputs
+        running = kernel.client.execute("import time\ntime.sleep(60)")
+        while True:  # the cell is running when the kernel is asked to stop
+            msg = kernel.client.get_iopub_msg(timeout=30)
+            if msg["parent_header"].get("msg_id") == running and msg["msg_type"] == "execute_input":
+                break
+        took = kernel.shutdown(timeout=60)
+        assert took >= 3, f"the kernel stopped after {took:.1f} s without waiting for the Event call"
+        told = ""
+        while True:
+            try:
+                msg = kernel.client.get_iopub_msg(timeout=2)
+            except Exception:  # queue.Empty: nothing more came before the kernel exited
+                break
+            if msg["parent_header"].get("msg_id") == running and msg["msg_type"] == "stream":
+                told += msg["content"]["text"]
+    finally:
+        assert kernel.stop() == 0
+    sentence = ("1 Event call on gcf (fn.invoke(..., event=True)) had not been sent when the kernel stopped (it "
+                "waited 3 s for them); they may not have reached their function: call them again")
+    assert sentence in told, told
+    logged = kernel.stderr_path.read_text()
+    assert sentence in logged, logged
+    notice = workspace.folder / ".faaset" / "notice"
+    assert stat.S_IMODE(os.stat(notice).st_mode) == 0o600
+
+    # the next kernel in this folder says so on its first cell, once
+    first, second = workspace.run("print(1)", "print(2)")
+    assert first.ok().stream("stderr") == "The kernel that ran before this one in this folder: " + sentence + "\n"
+    assert second.ok().stream("stderr") == "", second
+    assert not notice.exists()

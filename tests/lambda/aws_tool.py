@@ -8,6 +8,7 @@ client that checks and changes what the kernel deployed:
     python3 aws_tool.py ENDPOINT get NAME                   -> GetFunction as JSON
     python3 aws_tool.py ENDPOINT create NAME ROLE           -> a function made outside the notebook
     python3 aws_tool.py ENDPOINT put-code NAME              -> its code replaced outside the notebook
+    python3 aws_tool.py ENDPOINT set-role NAME ROLE         -> its execution role changed outside the notebook
     python3 aws_tool.py ENDPOINT delete NAME
     python3 aws_tool.py ENDPOINT invoke NAME JSON           -> the answer's status, headers and payload
 
@@ -63,6 +64,9 @@ def main(endpoint, command, *args):
         wait_until_ready(client, args[0])
     elif command == "put-code":
         client.update_function_code(FunctionName=args[0], ZipFile=outside_zip())
+        wait_until_ready(client, args[0])
+    elif command == "set-role":
+        client.update_function_configuration(FunctionName=args[0], Role=args[1])
         wait_until_ready(client, args[0])
     elif command == "layer-versions":  # every version of every layer: {name: [LayerVersionArn, ...]}
         layers = {layer["LayerName"]: [v["LayerVersionArn"] for v in

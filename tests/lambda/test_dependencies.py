@@ -100,6 +100,34 @@ def test_layers_run_on_the_standin_per_architecture_and_are_published_once(aws_w
     assert tool(standin.url, "get", "deps_x86")["Configuration"]["Layers"][0]["Arn"] == attached[0]
 
 
+def test_a_deleted_layer_is_installed_again_and_not_published_again(aws_workspace, standin, tmp_path):
+    workspace = aws_workspace.use(standin.url)
+    log = use_wheelhouse(workspace, tmp_path)
+    published = stats(standin).get("layers_published", 0)
+    # requirements of this test alone: a layer no other test published
+    cell = deps_cell("deps_lost").replace('requirements="greetlib==1.0"',
+                                          'requirements="greetlib==1.0 native_probe==2.0"')
+    deployed, removed, unchanged = workspace.run(cell, 'import shutil\nshutil.rmtree(".faaset/deps")', cell)
+    assert aws_line(deployed)["verb"] == "deployed"
+    removed.ok()
+    line = aws_line(unchanged)
+    assert line["verb"] == "up to date", line.string
+    assert line["note"] == ("dependencies: installed greetlib 1.0, native_probe 2.0 again (their layer was missing "
+                            "from .faaset/deps)"), line.string
+    assert pip_runs(log) == 2
+    assert stats(standin)["layers_published"] == published + 1  # Lambda has it: not published again
+
+    # a new kernel, a code change: the layer on disk again, so no pip, and the same Lambda layer attached
+    attached = tool(standin.url, "get", "deps_lost")["Configuration"]["Layers"][0]["Arn"]
+    changed_cell = cell.replace("native_probe.MACHINE}", 'native_probe.MACHINE, "v": 2}')
+    changed, changed_call = workspace.run(changed_cell, call("deps_lost"))
+    assert aws_line(changed)["verb"] == "updated code of" and aws_line(changed)["note"].endswith("(cached)")
+    assert changed_call.ok().json() == {"message": "Hello Ann", "machine": "x86_64", "v": 2}
+    assert pip_runs(log) == 2
+    assert stats(standin)["layers_published"] == published + 1
+    assert tool(standin.url, "get", "deps_lost")["Configuration"]["Layers"][0]["Arn"] == attached
+
+
 def test_moto_takes_the_layer_and_its_attachment(aws_workspace, moto, tmp_path):
     workspace = aws_workspace.use(moto)
     use_wheelhouse(workspace, tmp_path)

@@ -97,6 +97,27 @@ def test_changes_made_outside_the_notebook_are_reported_and_repaired(aws_workspa
     assert remote["CodeSha256"] == ours and remote["MemorySize"] == 512, remote
 
 
+def test_the_role_follows_the_cell_and_a_role_changed_outside_is_repaired(aws_workspace, moto):
+    workspace = aws_workspace.use(moto)
+    other = tool(moto, "create-role", "faaset-tests-other")
+    source = cell_for("roled", options=f"memory=256 role={ROLE}")
+    moved = source.replace(ROLE, other)
+    deployed, changed, unchanged = workspace.run(source, moved, moved)
+    assert aws_line(deployed)["verb"] == "deployed", deployed
+    assert aws_line(changed)["verb"] == "updated configuration of", changed
+    assert aws_line(unchanged)["verb"] == "up to date", unchanged
+    assert tool(moto, "get", "roled")["Configuration"]["Role"] == other
+    assert control_ops(workspace, "roled") == ["deploy", "configure"], workspace.trace.entries()
+
+    # A new kernel checks the unchanged cell once: the role set outside is noticed and put back.
+    tool(moto, "set-role", "roled", ROLE)
+    (checked,) = workspace.run(moved)
+    line = aws_line(checked)
+    assert line["verb"] == "redeployed", checked
+    assert "changed outside the notebook: its role is " + ROLE in line["note"], checked
+    assert tool(moto, "get", "roled")["Configuration"]["Role"] == other
+
+
 def test_missing_functions_and_links(aws_workspace, moto):
     workspace = aws_workspace.use(moto)
     tool(moto, "create", "made-elsewhere", ROLE)

@@ -10,7 +10,8 @@
  * result with roundTripTime (and latency), a raised exception's type,
  * message and traceback, the invoke upcall's answer, an unknown platform.
  * Then cloud_set_memory and cloud_restore_memory, cloud_delete (state and folder gone, "deleted"),
- * and cloud_platform_of for functions on two platforms held at once.
+ * cloud_platform_of for functions on two platforms held at once, and the
+ * notice a stopping kernel leaves for the next (cloud_leave_notice).
  *
  * FAASET_TRACE_PLATFORM points at a file in another temporary folder: its
  * lines count the operations that reached a platform, so "nothing needed"
@@ -561,6 +562,24 @@ static void test_delete(struct cloud *cloud)
     called_free(&c);
 }
 
+/* No Event call is in flight on a new kernel's platforms; a notice left in
+ * the folder is taken once, and is private. */
+static void test_notice(struct cloud *cloud)
+{
+    char where[64] = "unset";
+    CHECK(cloud_events_in_flight(cloud, where, sizeof where) == 0 && where[0] == '\0');
+    CHECK(cloud_take_notice(cloud) == NULL);
+    cloud_leave_notice(cloud, "2 Event calls on gcf had not been sent\n");
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/.faaset/notice", workdir);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    char *notice = cloud_take_notice(cloud);
+    CHECK(notice != NULL && strcmp(notice, "2 Event calls on gcf had not been sent\n") == 0);
+    free(notice);
+    CHECK(cloud_take_notice(cloud) == NULL && stat(path, &st) < 0);
+}
+
 int main(void)
 {
     if (mkdtemp(workdir) == NULL || mkdtemp(trace_dir) == NULL) {
@@ -581,6 +600,7 @@ int main(void)
         test_platform_of(cloud);
         test_list(cloud);
         test_delete(cloud);
+        test_notice(cloud);
         cloud_free(cloud);
     }
     reactor_free(reactor);

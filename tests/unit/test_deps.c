@@ -100,6 +100,21 @@ static void test_layer_life(const char *root)
     struct ended again = {0};
     CHECK(deps_layer_get(deps, "pkg==1.0\n", NULL, &target, &layer, on_done, &again, err, sizeof err) == 1);
     CHECK(again.calls == 0 && strcmp(layer.installed, "pkg 1.0") == 0 && strcmp(layer.dir, ended.layer.dir) == 0);
+    struct deps_layer found;
+    CHECK(deps_layer_find(deps, "pkg==1.0\n", NULL, &target, &found, err, sizeof err) == 1);
+    CHECK(strcmp(found.hash, layer.hash) == 0 && strcmp(found.installed, "pkg 1.0") == 0);
+    /* the packages deleted, layer.json left: not found, and installed again */
+    snprintf(path, sizeof path, "%s/python", ended.layer.dir);
+    CHECK(fsutil_remove_tree(path) == 0);
+    CHECK(deps_layer_find(deps, "pkg==1.0\n", NULL, &target, &found, err, sizeof err) == 0);
+    struct ended reinstalled = {0};
+    CHECK(deps_layer_get(deps, "pkg==1.0\n", NULL, &target, &layer, on_done, &reinstalled, err, sizeof err) == 0);
+    wait_for(reactor, &reinstalled);
+    CHECK(reinstalled.calls == 1 && reinstalled.ok);
+    CHECK(deps_layer_find(deps, "pkg==1.0\n", NULL, &target, &found, err, sizeof err) == 1);
+    /* the whole folder deleted: not found */
+    CHECK(fsutil_remove_tree(ended.layer.dir) == 0);
+    CHECK(deps_layer_find(deps, "pkg==1.0\n", NULL, &target, &found, err, sizeof err) == 0);
     deps_free(deps);
 
     /* a failure: its sentence, and no layer kept */
