@@ -3,6 +3,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -62,6 +63,23 @@ void http_test_server_kill(void)
 {
     if (server_pid > 0)
         kill(server_pid, SIGKILL);
+}
+
+static char deadline_message[128];
+
+static void on_deadline(int signo)
+{
+    (void)signo;
+    http_test_server_kill();
+    (void)!write(2, deadline_message, strlen(deadline_message));
+    _exit(1);
+}
+
+void http_test_server_deadline(const char *test, unsigned seconds)
+{
+    snprintf(deadline_message, sizeof deadline_message, "%s: deadline passed\n", test);
+    signal(SIGALRM, on_deadline);
+    alarm(seconds);
 }
 
 void http_test_server_stop(void)

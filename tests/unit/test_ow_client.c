@@ -11,16 +11,13 @@
  * it cached), a namespace the key may not use (403) and a key IAM refuses
  * (IamRefused with IAM's 400 and BXNIM code) are sentences without the
  * key. */
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "check.h"
-#include "clock.h"
+#include "http_test_client.h"
 #include "http_test_server.h"
 #include "ow_client.h"
 #include "reactor.h"
@@ -39,15 +36,6 @@ struct answer {
     char type[64], message[1600], activation[80];
     int listed;                  /* the body was a JSON array */
 };
-
-static void on_alarm(int signo)
-{
-    (void)signo;
-    static const char message[] = "test_ow_client: deadline passed\n";
-    http_test_server_kill();
-    (void)!write(2, message, sizeof message - 1);
-    _exit(1);
-}
 
 static void on_reply(void *ctx, const struct ow_reply *reply)
 {
@@ -69,14 +57,7 @@ static int call(struct reactor *reactor, struct ow_client *client, const char *m
     struct ow_call request = {method, path, body, body ? strlen(body) : 0, 10000};
     if (ow_client_send(client, &request, on_reply, answer, answer->message, sizeof answer->message) < 0)
         return -1;
-    long long deadline = clock_mono_ms() + 10000;
-    while (!answer->done && clock_mono_ms() < deadline) {
-        int wait = reactor_run_timers(reactor);
-        struct pollfd p = {.fd = reactor_fd(reactor), .events = POLLIN};
-        if (poll(&p, 1, wait < 0 || wait > 100 ? 100 : wait) > 0)
-            reactor_dispatch(reactor);
-    }
-    return answer->done ? 0 : -1;
+    return http_test_wait(reactor, &answer->done, 10000);
 }
 
 static void check_no_key(const char *text)
@@ -170,8 +151,7 @@ static void test_iam(struct reactor *reactor, struct ow_client *client, const ch
 
 int main(void)
 {
-    signal(SIGALRM, on_alarm);
-    alarm(DEADLINE_S);
+    http_test_server_deadline("test_ow_client", DEADLINE_S);
     char folder[] = "/tmp/test_ow_client.XXXXXX", config_path[512], home[512], apihost[64];
     CHECK(mkdtemp(folder) != NULL);
     snprintf(config_path, sizeof config_path, "%s/standin.json", folder);
