@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "check.h"
+#include "home_sandbox.h"
 #include "http_test_client.h"
 #include "http_test_server.h"
 #include "of_client.h"
@@ -114,21 +114,13 @@ static void test_errors(struct reactor *reactor, struct of_client *client, const
 int main(void)
 {
     http_test_server_deadline("test_of_client", DEADLINE_S);
-    char folder[] = "/tmp/test_of_client.XXXXXX", config_path[512], home[512], gateway[64];
-    CHECK(mkdtemp(folder) != NULL);
-    snprintf(config_path, sizeof config_path, "%s/gateway.json", folder);
-    snprintf(home, sizeof home, "%s/home", folder);
-    CHECK(mkdir(home, 0700) == 0);
-    FILE *config = fopen(config_path, "w");
-    CHECK(config != NULL);
-    if (config != NULL) {
-        fprintf(config, "{\"user\": \"admin\", \"password\": \"%s\", \"registries\": {}}", PASSWORD);
-        fclose(config);
-    }
+    char config_path[512], gateway[64];
+    const char *home = home_sandbox_start("test_of_client");
+    home_sandbox_write("gateway.json", "{\"user\": \"admin\", \"password\": \"" PASSWORD "\", \"registries\": {}}");
+    snprintf(config_path, sizeof config_path, "%s/gateway.json", home);
     const char *argv[] = {OF_STANDIN, "--config", config_path, "--watch-stdin", NULL};
     CHECK(http_test_server_start_argv(argv) == 0);
     snprintf(gateway, sizeof gateway, "http://127.0.0.1:%d", http_test_server_port);
-    setenv("HOME", home, 1);
     unsetenv("OPENFAAS_CONFIG");
     unsetenv("OPENFAAS_USERNAME");
     setenv("OPENFAAS_URL", gateway, 1);
@@ -147,8 +139,6 @@ int main(void)
     of_client_free(client);
     reactor_free(reactor);
     http_test_server_stop();
-    char remove_it[600];
-    snprintf(remove_it, sizeof remove_it, "rm -rf %s", folder);
-    CHECK(system(remove_it) == 0);
+    home_sandbox_remove();
     return check_report();
 }

@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "check.h"
+#include "home_sandbox.h"
 #include "http_test_client.h"
 #include "http_test_server.h"
 #include "ow_client.h"
@@ -152,26 +152,18 @@ static void test_iam(struct reactor *reactor, struct ow_client *client, const ch
 int main(void)
 {
     http_test_server_deadline("test_ow_client", DEADLINE_S);
-    char folder[] = "/tmp/test_ow_client.XXXXXX", config_path[512], home[512], apihost[64];
-    CHECK(mkdtemp(folder) != NULL);
-    snprintf(config_path, sizeof config_path, "%s/standin.json", folder);
-    snprintf(home, sizeof home, "%s/home", folder);
-    CHECK(mkdir(home, 0700) == 0);
-    FILE *config = fopen(config_path, "w");
-    CHECK(config != NULL);
-    if (config != NULL) {
-        fprintf(config, "{\"subjects\": [{\"auth\": \"%s:%s\", \"namespace\": \"faaset\"}, "
-                        "{\"auth\": \"%s:%s\", \"namespace\": \"someone-else\"}], "
-                        "\"iam_namespaces\": [{\"id\": \"%s\", \"apikeys\": [\"%s\"]}, "
-                        "{\"id\": \"%s\", \"apikeys\": [\"someone-elses-key\"]}]}",
-                UUID, KEY, "0a0a0a0a-0000-4000-8000-000000000000", WRONG_KEY "x", IAM_NAMESPACE, APIKEY,
-                OTHER_IAM_NAMESPACE);
-        fclose(config);
-    }
+    char config_path[512], apihost[64];
+    const char *home = home_sandbox_start("test_ow_client");
+    home_sandbox_write("standin.json",
+                       "{\"subjects\": [{\"auth\": \"" UUID ":" KEY "\", \"namespace\": \"faaset\"}, "
+                       "{\"auth\": \"0a0a0a0a-0000-4000-8000-000000000000:" WRONG_KEY "x\", "
+                       "\"namespace\": \"someone-else\"}], "
+                       "\"iam_namespaces\": [{\"id\": \"" IAM_NAMESPACE "\", \"apikeys\": [\"" APIKEY "\"]}, "
+                       "{\"id\": \"" OTHER_IAM_NAMESPACE "\", \"apikeys\": [\"someone-elses-key\"]}]}");
+    snprintf(config_path, sizeof config_path, "%s/standin.json", home);
     const char *argv[] = {OW_STANDIN, "--config", config_path, "--watch-stdin", NULL};
     CHECK(http_test_server_start_argv(argv) == 0);
     snprintf(apihost, sizeof apihost, "http://127.0.0.1:%d", http_test_server_port);
-    setenv("HOME", home, 1);
     unsetenv("WSK_CONFIG_FILE");
     unsetenv("__OW_NAMESPACE");
     unsetenv("IBMCLOUD_API_KEY");
@@ -194,8 +186,6 @@ int main(void)
     ow_client_free(client);
     reactor_free(reactor);
     http_test_server_stop();
-    char remove_it[600];
-    snprintf(remove_it, sizeof remove_it, "rm -rf %s", folder);
-    CHECK(system(remove_it) == 0);
+    home_sandbox_remove();
     return check_report();
 }

@@ -14,6 +14,7 @@
 
 #include "check.h"
 #include "clock.h"
+#include "home_sandbox.h"
 #include "http.h"
 #include "http_test_client.h"
 #include "http_test_server.h"
@@ -164,15 +165,11 @@ static void test_refused(const char *token_url)
 int main(void)
 {
     http_test_server_deadline("test_ow_iam", DEADLINE_S);
-    char folder[] = "/tmp/test_ow_iam.XXXXXX", config_path[512], token_url[128], seconds[16];
-    CHECK(mkdtemp(folder) != NULL);
-    snprintf(config_path, sizeof config_path, "%s/standin.json", folder);
-    FILE *config = fopen(config_path, "w");
-    CHECK(config != NULL);
-    if (config != NULL) {
-        fprintf(config, "{\"iam_namespaces\": [{\"id\": \"0c4e4f4e-ns\", \"apikeys\": [\"%s\"]}]}", APIKEY);
-        fclose(config);
-    }
+    char config_path[512], token_url[128], seconds[16];
+    const char *home = home_sandbox_start("test_ow_iam");
+    home_sandbox_write("standin.json",
+                       "{\"iam_namespaces\": [{\"id\": \"0c4e4f4e-ns\", \"apikeys\": [\"" APIKEY "\"]}]}");
+    snprintf(config_path, sizeof config_path, "%s/standin.json", home);
     snprintf(seconds, sizeof seconds, "%d", TOKEN_SECONDS);
     const char *argv[] = {OW_STANDIN, "--config", config_path, "--iam-token-seconds", seconds, "--watch-stdin", NULL};
     CHECK(http_test_server_start_argv(argv) == 0);
@@ -188,8 +185,6 @@ int main(void)
     http_engine_free(engine);
     reactor_free(reactor);
     http_test_server_stop();
-    char remove_it[600];
-    snprintf(remove_it, sizeof remove_it, "rm -rf %s", folder);
-    CHECK(system(remove_it) == 0);
+    home_sandbox_remove();
     return check_report();
 }
