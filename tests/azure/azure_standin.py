@@ -1381,7 +1381,7 @@ def main():
     workdir = tempfile.mkdtemp(prefix="azure-standin-")
     public = args.public_url or f"{'https' if args.tls_cert else 'http'}://127.0.0.1:{port}"
     standin = Handler.standin = Standin(config, args, public, workdir)
-    standin_process.serve(server, workdir, standin.stop, args.watch_stdin)
+    standin_process.serve(server, workdir, args.watch_stdin, stop=standin.stop)
 
 
 if __name__ == "__main__":

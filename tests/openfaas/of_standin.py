@@ -657,7 +657,7 @@ def main():
     server.daemon_threads = True
     workdir = tempfile.mkdtemp(prefix="of-standin-")
     standin = Handler.standin = Standin(config, args, workdir)
-    standin_process.serve(server, workdir, standin.stop, args.watch_stdin)
+    standin_process.serve(server, workdir, args.watch_stdin, stop=standin.stop)
 
 
 if __name__ == "__main__":

@@ -708,7 +708,7 @@ def main():
     port = server.server_address[1]
     workdir = tempfile.mkdtemp(prefix="ow-standin-")
     standin = Handler.standin = Standin(config, args, f"http://127.0.0.1:{port}", workdir)
-    standin_process.serve(server, workdir, standin.stop, args.watch_stdin)
+    standin_process.serve(server, workdir, args.watch_stdin, stop=standin.stop)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,14 @@
-"""What the stand-ins of tests/openwhisk, tests/openfaas and tests/azure
-share about running as a process of their own, on both sides.
+"""What the stand-ins of tests/openwhisk, tests/openfaas, tests/azure and
+tests/gcf share about running as a process of their own, on both sides.
 
 In the stand-in (a script: it puts tests/support on sys.path itself):
 
-    standin_process.serve(server, workdir, standin.stop, args.watch_stdin)
+    standin_process.serve(server, workdir, args.watch_stdin, stop=standin.stop)
 
 prints the server's port as the first line of stdout, serves until it is
 killed or, with --watch-stdin, until its stdin closes (so it never outlives
-its test), and then calls STOP (the stand-in's replicas, containers or
-instances) and removes WORKDIR.
+its test), and then calls STOP, if any (the stand-in's replicas,
+containers or instances), and removes WORKDIR.
 
 In a test's fixture:
 
@@ -26,9 +26,10 @@ import sys
 import threading
 
 
-def serve(server, workdir, stop, watch_stdin):
+def serve(server, workdir, watch_stdin, stop=None):
     def finish():
-        stop()
+        if stop is not None:
+            stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
     print(server.server_address[1], flush=True)
