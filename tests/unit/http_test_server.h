@@ -22,7 +22,9 @@ void http_test_server_kill(void);
  * fails instead of holding ctest. */
 void http_test_server_deadline(const char *test, unsigned seconds);
 
-/* Kills it and reaps it. */
+/* Closes its stdin, so that it ends by itself and cleans up after itself
+ * (a stand-in removes its folder), waits up to 10 s for that, then kills it;
+ * and reaps it. */
 void http_test_server_stop(void);
 
 #endif
