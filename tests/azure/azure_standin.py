@@ -162,6 +162,9 @@ import uuid
 import zipfile
 from xml.sax.saxutils import quoteattr
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "support"))
+import standin_process  # noqa: E402  (tests/support: the port line, --watch-stdin, the clean-up)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOST_SCRIPT = os.path.join(HERE, "azure_function_host.py")
 WORKER_LIB = os.path.join(HERE, "worker_lib")
@@ -1381,19 +1384,7 @@ def main():
     workdir = tempfile.mkdtemp(prefix="azure-standin-")
     public = args.public_url or f"{'https' if args.tls_cert else 'http'}://127.0.0.1:{port}"
     standin = Handler.standin = Standin(config, args, public, workdir)
-    print(port, flush=True)
-    if args.watch_stdin:
-        def watch():
-            sys.stdin.read()
-            standin.stop()
-            shutil.rmtree(workdir, ignore_errors=True)
-            os._exit(0)
-        threading.Thread(target=watch, daemon=True).start()
-    try:
-        server.serve_forever()
-    finally:
-        standin.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    standin_process.serve(server, workdir, args.watch_stdin, stop=standin.stop)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import os
 import pathlib
 import secrets
 import ssl
-import subprocess
 import sys
 import time
 import urllib.error
@@ -38,7 +37,8 @@ import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
-from tls_terminator import make_certificates  # noqa: E402 - tests/support, next to this folder
+import standin_process  # noqa: E402 - tests/support, next to this folder
+from tls_terminator import make_certificates  # noqa: E402
 API_VERSION = "2024-04-01"
 SCOPE = "https://management.azure.com/.default"
 APP, FLEX_APP = "faaset-app", "faaset-flex"
@@ -104,23 +104,16 @@ class AzureStandin:
             self.ca_file, cert, key = make_certificates(folder / "tls")
             self.tls_context = ssl.create_default_context(cafile=str(self.ca_file))
             tls_args = ["--tls-cert", str(cert), "--tls-key", str(key)]
-        self.process = subprocess.Popen(
+        self.process, self.port = standin_process.start(
             [python or sys.executable, os.path.join(HERE, "azure_standin.py"),
              "--config", str(folder / "azure-standin.json"), "--token-seconds", str(token_seconds),
-             "--deploy-seconds", str(deploy_seconds), "--watch-stdin", *tls_args, *extra_args],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.port = int(self.process.stdout.readline())
+             "--deploy-seconds", str(deploy_seconds), *tls_args, *extra_args])
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._profiles = {}
 
     def stop(self):
         """Closing stdin makes the stand-in stop its instances and remove its folder; killed if it lingers."""
-        self.process.stdin.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        standin_process.stop(self.process)
 
     # ---- addresses ----
 

@@ -92,7 +92,6 @@ import os
 import re
 import secrets
 import select
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -104,6 +103,9 @@ import zipfile
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "support"))
+import standin_process  # noqa: E402  (tests/support: the port line, --watch-stdin, the clean-up)
 
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
@@ -1052,17 +1054,7 @@ def main():
     workdir = tempfile.mkdtemp(prefix="gcf-standin-")
     Handler.standin = Standin(config, args.public_url or f"http://127.0.0.1:{port}", args.operation_seconds,
                               args.token_seconds, workdir)
-    print(port, flush=True)
-    if args.watch_stdin:
-        def watch():
-            sys.stdin.read()
-            shutil.rmtree(workdir, ignore_errors=True)
-            os._exit(0)
-        threading.Thread(target=watch, daemon=True).start()
-    try:
-        server.serve_forever()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    standin_process.serve(server, workdir, args.watch_stdin)
 
 
 if __name__ == "__main__":

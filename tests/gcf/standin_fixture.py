@@ -11,7 +11,6 @@ the test small HTTP and JWT helpers that speak to it as Google's clients do.
 import base64
 import json
 import os
-import subprocess
 import sys
 import time
 import urllib.error
@@ -22,6 +21,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+import standin_process  # noqa: E402 - tests/support, next to this folder
+
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 PROJECT = "faaset-test"
 EMAIL = f"deployer@{PROJECT}.iam.gserviceaccount.com"
@@ -66,12 +68,10 @@ class GcfStandin:
                   "metadata_service_account": EMAIL}
         self.other_email = f"reader@{PROJECT}.iam.gserviceaccount.com"
         (folder / "standin.json").write_text(json.dumps(config))
-        self.process = subprocess.Popen(
+        self.process, self.port = standin_process.start(
             [python or sys.executable, os.path.join(HERE, "gcf_standin.py"), "--config", str(folder / "standin.json"),
-             "--operation-seconds", str(operation_seconds), "--token-seconds", str(token_seconds), "--watch-stdin",
-             *(["--public-url", public_url] if public_url else []), *extra_args],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.port = int(self.process.stdout.readline())
+             "--operation-seconds", str(operation_seconds), "--token-seconds", str(token_seconds),
+             *(["--public-url", public_url] if public_url else []), *extra_args])
         self.url = f"http://127.0.0.1:{self.port}"
         self.public_url = public_url or self.url
         self.token_uri = self.public_url + "/token"
@@ -87,9 +87,8 @@ class GcfStandin:
         os.chmod(self.key_file, 0o600)
 
     def stop(self):
-        self.process.stdin.close()
-        self.process.kill()
-        self.process.wait()
+        """Closing stdin makes the stand-in remove its folder; killed if it lingers."""
+        standin_process.stop(self.process)
 
     def request(self, method, url, body=None, headers=None):
         data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()

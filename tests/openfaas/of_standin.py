@@ -98,6 +98,9 @@ import threading
 import time
 import urllib.parse
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "support"))
+import standin_process  # noqa: E402  (tests/support: the port line, --watch-stdin, the clean-up)
+
 NAMESPACE = "openfaas-fn"
 SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
@@ -656,19 +659,7 @@ def main():
     server.daemon_threads = True
     workdir = tempfile.mkdtemp(prefix="of-standin-")
     standin = Handler.standin = Standin(config, args, workdir)
-    print(server.server_address[1], flush=True)
-    if args.watch_stdin:
-        def watch():
-            sys.stdin.read()
-            standin.stop()
-            shutil.rmtree(workdir, ignore_errors=True)
-            os._exit(0)
-        threading.Thread(target=watch, daemon=True).start()
-    try:
-        server.serve_forever()
-    finally:
-        standin.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    standin_process.serve(server, workdir, args.watch_stdin, stop=standin.stop)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ import base64
 import json
 import os
 import secrets
-import subprocess
 import sys
 import time
 import urllib.error
@@ -22,6 +21,8 @@ import urllib.request
 from registry_fixture import PASSWORD, USER
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+import standin_process  # noqa: E402 - tests/support, next to this folder
 
 
 class OfStandin:
@@ -31,20 +32,14 @@ class OfStandin:
                   "registries": {registry.host: f"{USER}:{PASSWORD}"} if registry else {}}
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "gateway.json").write_text(json.dumps(config))
-        self.process = subprocess.Popen(
+        self.process, self.port = standin_process.start(
             [sys.executable, os.path.join(HERE, "of_standin.py"), "--config", str(folder / "gateway.json"),
-             "--watch-stdin", *extra_args], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.port = int(self.process.stdout.readline())
+             *extra_args])
         self.url = f"http://127.0.0.1:{self.port}"
 
     def stop(self):
         """Closing stdin makes the stand-in stop its replicas and remove its folder; killed if it lingers."""
-        self.process.stdin.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        standin_process.stop(self.process)
 
     def call(self, method, path, body=None, auth=True, headers=None, raw=None):
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())

@@ -94,6 +94,9 @@ import time
 import urllib.parse
 import zipfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "support"))
+import standin_process  # noqa: E402  (tests/support: the port line, --watch-stdin, the clean-up)
+
 HOST_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ow_action_host.py")
 SENTINEL = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 KINDS = {"python:3.7", "python:3.9", "python:3.10", "python:3.11", "python:3.12", "python:default"}
@@ -706,19 +709,7 @@ def main():
     port = server.server_address[1]
     workdir = tempfile.mkdtemp(prefix="ow-standin-")
     standin = Handler.standin = Standin(config, args, f"http://127.0.0.1:{port}", workdir)
-    print(port, flush=True)
-    if args.watch_stdin:
-        def watch():
-            sys.stdin.read()
-            standin.stop()
-            shutil.rmtree(workdir, ignore_errors=True)
-            os._exit(0)
-        threading.Thread(target=watch, daemon=True).start()
-    try:
-        server.serve_forever()
-    finally:
-        standin.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    standin_process.serve(server, workdir, args.watch_stdin, stop=standin.stop)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import base64
 import io
 import json
 import os
-import subprocess
 import sys
 import urllib.error
 import urllib.parse
@@ -24,6 +23,8 @@ import uuid
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+import standin_process  # noqa: E402 - tests/support, next to this folder
 NAMESPACE = "faaset"
 IAM_GRANT = "urn:ibm:params:oauth:grant-type:apikey"
 
@@ -55,20 +56,14 @@ class OwStandin:
                   "iam_namespaces": [{"id": self.iam_namespace, "apikeys": [self.apikey]},
                                      {"id": self.other_iam_namespace, "apikeys": [self.other_apikey]}]}
         (folder / "standin.json").write_text(json.dumps(config))
-        self.process = subprocess.Popen(
+        self.process, self.port = standin_process.start(
             [sys.executable, os.path.join(HERE, "ow_standin.py"), "--config", str(folder / "standin.json"),
-             "--watch-stdin", *extra_args], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.port = int(self.process.stdout.readline())
+             *extra_args])
         self.url = f"http://127.0.0.1:{self.port}"
 
     def stop(self):
         """Closing stdin makes the stand-in stop its containers and remove its folder; killed if it lingers."""
-        self.process.stdin.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        standin_process.stop(self.process)
 
     def call(self, method, path, body=None, query=None, auth=None, headers=None, raw=None, bearer=None):
         url = self.url + "/api/v1" + path + ("?" + urllib.parse.urlencode(query) if query else "")

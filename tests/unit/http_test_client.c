@@ -55,6 +55,18 @@ const char *http_test_header(const struct http_test_result *result, const char *
     return http_response_header(&result->view, name);
 }
 
+int http_test_wait(struct reactor *reactor, const int *done, long long limit_ms)
+{
+    long long deadline = clock_mono_ms() + limit_ms;
+    while ((done == NULL || !*done) && clock_mono_ms() < deadline) {
+        int wait = reactor_run_timers(reactor);
+        struct pollfd p = {.fd = reactor_fd(reactor), .events = POLLIN};
+        if (poll(&p, 1, wait < 0 || wait > 50 ? 50 : wait) > 0)
+            reactor_dispatch(reactor);
+    }
+    return done != NULL && *done ? 0 : -1;
+}
+
 /* Runs the loop until COMPLETED reaches TARGET or LIMIT_MS passes. */
 int http_test_run_until(struct reactor *reactor, int target, int limit_ms)
 {

@@ -1,6 +1,7 @@
 /* http_test_client: the client side of the C tests that talk HTTP through
- * the engine (test_http, test_tls): a callback that copies what it saw,
- * and loops that run the reactor until enough requests are answered. */
+ * the engine (test_http, test_tls, and the clients' and credentials' tests):
+ * a callback that copies what it saw, and loops that run the reactor until
+ * enough requests are answered or a callback has set its flag. */
 #ifndef FAASET_HTTP_TEST_CLIENT_H
 #define FAASET_HTTP_TEST_CLIENT_H
 
@@ -30,6 +31,8 @@ void http_test_on_done(void *ctx, const struct http_response *response);
 void http_test_result_clear(struct http_test_result *result);
 const char *http_test_header(const struct http_test_result *result, const char *name);
 
+/* Runs the loop until *DONE is set (0) or LIMIT_MS passes (-1); with DONE NULL, for LIMIT_MS. */
+int http_test_wait(struct reactor *reactor, const int *done, long long limit_ms);
 /* Runs the loop until http_test_completed reaches TARGET (0) or LIMIT_MS passes (-1). */
 int http_test_run_until(struct reactor *reactor, int target, int limit_ms);
 void http_test_run_for(struct reactor *reactor, int ms);

@@ -3,6 +3,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 int http_test_server_port;
 char http_test_server_line[2048];
 static pid_t server_pid = -1;
+static int server_stdin = -1; /* closing it asks the server to end */
 
 int http_test_server_start(const char *script)
 {
@@ -39,7 +41,8 @@ int http_test_server_start_argv(const char *const *argv)
         execv("/usr/bin/python3", args);
         _exit(127);
     }
-    close(in[0]); /* in[1] stays open until this process ends */
+    close(in[0]);
+    server_stdin = in[1]; /* open until http_test_server_stop, or until this process ends */
     close(out[1]);
     char *line = http_test_server_line;
     size_t used = 0;
@@ -64,9 +67,37 @@ void http_test_server_kill(void)
         kill(server_pid, SIGKILL);
 }
 
+static char deadline_message[128];
+
+static void on_deadline(int signo)
+{
+    (void)signo;
+    http_test_server_kill();
+    (void)!write(2, deadline_message, strlen(deadline_message));
+    _exit(1);
+}
+
+void http_test_server_deadline(const char *test, unsigned seconds)
+{
+    snprintf(deadline_message, sizeof deadline_message, "%s: deadline passed\n", test);
+    signal(SIGALRM, on_deadline);
+    alarm(seconds);
+}
+
 void http_test_server_stop(void)
 {
+    if (server_stdin >= 0) {
+        close(server_stdin);
+        server_stdin = -1;
+    }
     if (server_pid > 0) {
+        for (int waited_ms = 0; waited_ms < 10000; waited_ms += 10) {
+            if (waitpid(server_pid, NULL, WNOHANG) == server_pid) {
+                server_pid = -1;
+                return;
+            }
+            usleep(10000);
+        }
         kill(server_pid, SIGKILL);
         waitpid(server_pid, NULL, 0);
         server_pid = -1;

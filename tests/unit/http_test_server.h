@@ -17,7 +17,14 @@ int http_test_server_start_argv(const char *const *argv);
 /* Kills it (async-signal-safe: for an alarm handler). */
 void http_test_server_kill(void);
 
-/* Kills it and reaps it. */
+/* Ends the test if it still runs after SECONDS: kills the server, says
+ * "TEST: deadline passed" on stderr and exits with 1, so a test that hangs
+ * fails instead of holding ctest. */
+void http_test_server_deadline(const char *test, unsigned seconds);
+
+/* Closes its stdin, so that it ends by itself and cleans up after itself
+ * (a stand-in removes its folder), waits up to 10 s for that, then kills it;
+ * and reaps it. */
 void http_test_server_stop(void);
 
 #endif

@@ -5,16 +5,14 @@
  * message from "message" or "Message"; a 429's Retry-After), the session
  * token a service message quotes is masked, and missing credentials are an
  * error before anything is sent. */
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "aws_client.h"
-#include "clock.h"
 #include "check.h"
+#include "http_test_client.h"
 #include "http_test_server.h"
 #include "reactor.h"
 
@@ -27,15 +25,6 @@ struct answer {
     char code[96], message[1024], signed_with[256];
     double retry_after_ms;
 };
-
-static void on_alarm(int signo)
-{
-    (void)signo;
-    static const char message[] = "test_aws_client: deadline passed\n";
-    http_test_server_kill();
-    (void)!write(2, message, sizeof message - 1);
-    _exit(1);
-}
 
 static void on_reply(void *ctx, const struct aws_reply *reply)
 {
@@ -60,14 +49,7 @@ static int call(struct reactor *reactor, struct aws_client *client, const char *
         snprintf(answer->message, sizeof answer->message, "%s", err);
         return -1;
     }
-    long long deadline = clock_mono_ms() + 10000;
-    while (!answer->done && clock_mono_ms() < deadline) {
-        int wait = reactor_run_timers(reactor);
-        struct pollfd p = {.fd = reactor_fd(reactor), .events = POLLIN};
-        if (poll(&p, 1, wait < 0 || wait > 100 ? 100 : wait) > 0)
-            reactor_dispatch(reactor);
-    }
-    return answer->done ? 0 : -1;
+    return http_test_wait(reactor, &answer->done, 10000);
 }
 
 static void test_answers(struct reactor *reactor, struct aws_client *client)
@@ -122,8 +104,7 @@ static void test_no_credentials(struct reactor *reactor)
 
 int main(void)
 {
-    signal(SIGALRM, on_alarm);
-    alarm(DEADLINE_S);
+    http_test_server_deadline("test_aws_client", DEADLINE_S);
     signal(SIGPIPE, SIG_IGN);
     if (http_test_server_start(HTTP_TEST_SERVER) < 0) {
         fprintf(stderr, "test_aws_client: the server (%s) did not start\n", HTTP_TEST_SERVER);

@@ -11,11 +11,12 @@
 
 #include "aws_credentials.h"
 #include "check.h"
+#include "home_sandbox.h"
 
 #define KEY_ID "AKIAIOSFODNN7EXAMPLE"
 #define KEY_ID_2 "AKIAI44QH8DHBEXAMPLE"
 
-static char home[64];
+static const char *home;
 static char err[2048], description[1024];
 static struct aws_credentials *loaded;
 
@@ -27,25 +28,12 @@ static const char *const variables[] = {
 
 static void clean(void)
 {
-    for (int i = 0; variables[i] != NULL; i++)
-        unsetenv(variables[i]);
+    home_sandbox_unset(variables);
     char path[128];
     snprintf(path, sizeof path, "%s/.aws/credentials", home);
     unlink(path);
     snprintf(path, sizeof path, "%s/.aws/config", home);
     unlink(path);
-}
-
-static void write_file(const char *relative, const char *text)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", home, relative);
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
 }
 
 /* Loads with the given explicit values; fills err or description. */
@@ -110,8 +98,9 @@ static void test_nothing(void)
     CHECK(strstr(err, "%platform aws profile=NAME") != NULL);
 
     /* Files that exist without the profile's keys. */
-    write_file(".aws/credentials", "[other]\naws_access_key_id = " KEY_ID "\naws_secret_access_key = s3cr3t1\n");
-    write_file(".aws/config", "[default]\nregion = us-east-1\n");
+    home_sandbox_write(".aws/credentials",
+                       "[other]\naws_access_key_id = " KEY_ID "\naws_secret_access_key = s3cr3t1\n");
+    home_sandbox_write(".aws/config", "[default]\nregion = us-east-1\n");
     CHECK(load() < 0);
     CHECK(strstr(err, "~/.aws/credentials (no [default] section)") != NULL);
     CHECK(strstr(err, "~/.aws/config ([default] has no aws_access_key_id)") != NULL);
@@ -157,31 +146,31 @@ static void test_files(void)
     clean();
     /* CRLF endings, comments, case, ':' as separator, a nested block, other
      * profiles around. */
-    write_file(".aws/credentials",
-               "# keys\r\n"
-               "[default]\r\n"
-               "aws_access_key_id=" KEY_ID "\r\n"
-               "aws_secret_access_key = s3cr3t-default\r\n"
-               "\r\n"
-               "[dev]\n"
-               "; the dev keys\n"
-               "  AWS_Access_Key_ID : " KEY_ID_2 "\n"
-               "  aws_secret_access_key   =   s3cr3t/dev+key  \n"
-               "aws_session_token = s3cr3tTokenDev==\n"
-               "[continued]\n"
-               "aws_access_key_id = " KEY_ID_2 "\n"
-               "  aws_secret_access_key = s3cr3t-is-a-continuation\n");
-    write_file(".aws/config",
-               "[default]\n"
-               "region = eu-central-1\n"
-               "s3 =\n"
-               "    max_concurrent_requests = 20\n"
-               "    region = not-this\n"
-               "[profile dev]\n"
-               "region=ap-southeast-2\n"
-               "output = json\n"
-               "[dev]\n"
-               "region = not-a-config-profile\n");
+    home_sandbox_write(".aws/credentials",
+                       "# keys\r\n"
+                       "[default]\r\n"
+                       "aws_access_key_id=" KEY_ID "\r\n"
+                       "aws_secret_access_key = s3cr3t-default\r\n"
+                       "\r\n"
+                       "[dev]\n"
+                       "; the dev keys\n"
+                       "  AWS_Access_Key_ID : " KEY_ID_2 "\n"
+                       "  aws_secret_access_key   =   s3cr3t/dev+key  \n"
+                       "aws_session_token = s3cr3tTokenDev==\n"
+                       "[continued]\n"
+                       "aws_access_key_id = " KEY_ID_2 "\n"
+                       "  aws_secret_access_key = s3cr3t-is-a-continuation\n");
+    home_sandbox_write(".aws/config",
+                       "[default]\n"
+                       "region = eu-central-1\n"
+                       "s3 =\n"
+                       "    max_concurrent_requests = 20\n"
+                       "    region = not-this\n"
+                       "[profile dev]\n"
+                       "region=ap-southeast-2\n"
+                       "output = json\n"
+                       "[dev]\n"
+                       "region = not-a-config-profile\n");
     CHECK(load() == 0);
     CHECK(secret_is("s3cr3t-default", NULL));
     CHECK(profile_of() != NULL && strcmp(profile_of(), "default") == 0);
@@ -211,20 +200,20 @@ static void test_files(void)
     unsetenv("AWS_DEFAULT_PROFILE");
 
     /* Keys in the config file only; the credentials file comes first. */
-    write_file(".aws/config",
-               "[profile ci]\n"
-               "aws_access_key_id = " KEY_ID_2 "\n"
-               "aws_secret_access_key = s3cr3t-ci\n"
-               "region = us-west-2\n"
-               "[profile  both]\n"
-               "aws_access_key_id = " KEY_ID_2 "\n"
-               "aws_secret_access_key = s3cr3t-config\n"
-               "[profile default]\n"
-               "region = sa-east-1\n");
-    write_file(".aws/credentials",
-               "[both]\naws_access_key_id = " KEY_ID "\naws_secret_access_key = s3cr3t-credentials\nregion = "
-               "ca-central-1\n"
-               "[default]\naws_access_key_id = " KEY_ID "\naws_secret_access_key = s3cr3t-default\n");
+    home_sandbox_write(".aws/config",
+                       "[profile ci]\n"
+                       "aws_access_key_id = " KEY_ID_2 "\n"
+                       "aws_secret_access_key = s3cr3t-ci\n"
+                       "region = us-west-2\n"
+                       "[profile  both]\n"
+                       "aws_access_key_id = " KEY_ID_2 "\n"
+                       "aws_secret_access_key = s3cr3t-config\n"
+                       "[profile default]\n"
+                       "region = sa-east-1\n");
+    home_sandbox_write(".aws/credentials",
+                       "[both]\naws_access_key_id = " KEY_ID "\naws_secret_access_key = s3cr3t-credentials\nregion = "
+                       "ca-central-1\n"
+                       "[default]\naws_access_key_id = " KEY_ID "\naws_secret_access_key = s3cr3t-default\n");
     CHECK(load_with("ci", NULL, NULL, NULL) == 0 && secret_is("s3cr3t-ci", NULL));
     CHECK(strstr(description, "profile 'ci' in ~/.aws/config") != NULL);
     CHECK(load_with("both", NULL, NULL, NULL) == 0 && secret_is("s3cr3t-credentials", NULL));
@@ -232,8 +221,9 @@ static void test_files(void)
     CHECK(load() == 0 && strcmp(region_of(), "sa-east-1") == 0);
 
     /* Other files, ~ expanded. */
-    write_file("elsewhere-credentials", "[default]\naws_access_key_id=" KEY_ID_2 "\naws_secret_access_key=s3cr3t-x\n");
-    write_file("elsewhere-config", "[default]\nregion=us-east-2\n");
+    home_sandbox_write("elsewhere-credentials",
+                       "[default]\naws_access_key_id=" KEY_ID_2 "\naws_secret_access_key=s3cr3t-x\n");
+    home_sandbox_write("elsewhere-config", "[default]\nregion=us-east-2\n");
     setenv("AWS_SHARED_CREDENTIALS_FILE", "~/elsewhere-credentials", 1);
     char path[128];
     snprintf(path, sizeof path, "%s/elsewhere-config", home);
@@ -249,18 +239,18 @@ static void test_files(void)
 static void test_profile_errors(void)
 {
     clean();
-    write_file(".aws/credentials",
-               "[default]\naws_access_key_id = " KEY_ID "\naws_secret_access_key = s3cr3t-default\n"
-               "[half]\naws_access_key_id = " KEY_ID "\n"
-               "[otherhalf]\naws_secret_access_key = s3cr3t-half\n"
-               "[processed]\naws_access_key_id = " KEY_ID "\naws_secret_access_key = s3cr3t-p\n");
-    write_file(".aws/config",
-               "[default]\nregion = us-east-1\n"
-               "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = default\n"
-               "[profile sso]\nsso_session = corp\nsso_account_id = 123456789012\n"
-               "[profile processed]\ncredential_process = /bin/echo s3cr3t\n"
-               "[profile process-only]\ncredential_process = /bin/echo s3cr3t\naws_access_key_id = " KEY_ID
-               "\naws_secret_access_key = s3cr3t-cfg\n");
+    home_sandbox_write(".aws/credentials",
+                       "[default]\naws_access_key_id = " KEY_ID "\naws_secret_access_key = s3cr3t-default\n"
+                       "[half]\naws_access_key_id = " KEY_ID "\n"
+                       "[otherhalf]\naws_secret_access_key = s3cr3t-half\n"
+                       "[processed]\naws_access_key_id = " KEY_ID "\naws_secret_access_key = s3cr3t-p\n");
+    home_sandbox_write(".aws/config",
+                       "[default]\nregion = us-east-1\n"
+                       "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = default\n"
+                       "[profile sso]\nsso_session = corp\nsso_account_id = 123456789012\n"
+                       "[profile processed]\ncredential_process = /bin/echo s3cr3t\n"
+                       "[profile process-only]\ncredential_process = /bin/echo s3cr3t\naws_access_key_id = " KEY_ID
+                       "\naws_secret_access_key = s3cr3t-cfg\n");
 
     setenv("AWS_PROFILE", "nope", 1);
     CHECK(load() < 0);
@@ -286,13 +276,13 @@ static void test_profile_errors(void)
     CHECK(load_with("process-only", NULL, NULL, NULL) < 0 && strstr(err, "credential_process") != NULL);
 
     /* Syntax errors name the file and line, never the line. */
-    write_file(".aws/credentials", "[default]\naws_access_key_id = " KEY_ID "\ns3cr3t-on-a-line-of-its-own\n");
+    home_sandbox_write(".aws/credentials", "[default]\naws_access_key_id = " KEY_ID "\ns3cr3t-on-a-line-of-its-own\n");
     CHECK(load() < 0 && strstr(err, "~/.aws/credentials line 3") != NULL);
-    write_file(".aws/credentials", "aws_secret_access_key = s3cr3t\n[default]\n");
+    home_sandbox_write(".aws/credentials", "aws_secret_access_key = s3cr3t\n[default]\n");
     CHECK(load() < 0 && strstr(err, "line 1: a setting before any [section]") != NULL);
-    write_file(".aws/credentials", "[default\naws_secret_access_key = s3cr3t\n");
+    home_sandbox_write(".aws/credentials", "[default\naws_secret_access_key = s3cr3t\n");
     CHECK(load() < 0 && strstr(err, "line 1") != NULL);
-    write_file(".aws/credentials", "[default]\n= s3cr3t\n");
+    home_sandbox_write(".aws/credentials", "[default]\n= s3cr3t\n");
     CHECK(load() < 0 && strstr(err, "line 2") != NULL);
     char dir[128];
     snprintf(dir, sizeof dir, "%s/a-folder", home);
@@ -312,10 +302,11 @@ static void test_profile_errors(void)
 static void test_region_and_endpoint(void)
 {
     clean();
-    write_file(".aws/credentials", "[default]\naws_access_key_id = " KEY_ID "\naws_secret_access_key = s3cr3t\n");
+    home_sandbox_write(".aws/credentials",
+                       "[default]\naws_access_key_id = " KEY_ID "\naws_secret_access_key = s3cr3t\n");
     CHECK(load() < 0 && strstr(err, "no AWS region") != NULL && strstr(err, "AWS_REGION") != NULL &&
           strstr(err, "[default] of ~/.aws/config") != NULL);
-    write_file(".aws/config", "[default]\nregion = us-west-1\n");
+    home_sandbox_write(".aws/config", "[default]\nregion = us-west-1\n");
     CHECK(load() == 0 && strcmp(region_of(), "us-west-1") == 0);
     setenv("AWS_DEFAULT_REGION", "us-west-2", 1);
     CHECK(load() == 0 && strcmp(region_of(), "us-west-2") == 0);
@@ -379,12 +370,10 @@ static void test_mask(void)
 
 int main(void)
 {
-    snprintf(home, sizeof home, "/tmp/faaset-aws-XXXXXX");
-    CHECK(mkdtemp(home) != NULL);
+    home = home_sandbox_start("faaset-aws");
     char aws[96];
     snprintf(aws, sizeof aws, "%s/.aws", home);
     CHECK(mkdir(aws, 0700) == 0);
-    setenv("HOME", home, 1);
 
     test_nothing();
     test_environment();
@@ -394,9 +383,6 @@ int main(void)
     test_mask();
     aws_credentials_free(loaded);
     aws_credentials_free(NULL);
-
-    char command[128];
-    snprintf(command, sizeof command, "rm -rf '%s'", home);
-    CHECK(system(command) == 0);
+    home_sandbox_remove();
     return check_report();
 }

@@ -8,11 +8,10 @@
  * description may contain it. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "az_credentials.h"
 #include "check.h"
+#include "home_sandbox.h"
 
 #define CLIENT "0f1e2d3c-aaaa-4bbb-8ccc-000000000001"
 #define TENANT "contoso.onmicrosoft.com"
@@ -27,7 +26,7 @@
     "userPWD='pw&amp;s3cr3t&lt;x' destinationAppUrl=\"http://hello.azurewebsites.net\"><databases /></publishProfile>" \
     "</publishData>"
 
-static char home[64];
+static const char *home;
 static char err[1024], description[2048];
 static struct az_credentials *loaded;
 
@@ -38,20 +37,7 @@ static const char *const variables[] = {"AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"
 
 static void clean(void)
 {
-    for (int i = 0; variables[i] != NULL; i++)
-        unsetenv(variables[i]);
-}
-
-static void write_file(const char *relative, const char *text)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", home, relative);
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
+    home_sandbox_unset(variables);
 }
 
 static void principal(void)
@@ -152,7 +138,7 @@ static void test_publish_profile(void)
 {
     clean();
     char path[256];
-    write_file("hello.PublishSettings", PROFILE);
+    home_sandbox_write("hello.PublishSettings", PROFILE);
     snprintf(path, sizeof path, "%s/hello.PublishSettings", home);
     struct az_credentials_options options = {.publish_profile = path};
     CHECK(load_with(&options) == 0);
@@ -182,7 +168,7 @@ static void test_publish_profile(void)
     CHECK(strstr(description, "service principal") == description);
     clean();
     /* files that are not publish profiles: the file named, never its text */
-    write_file("notes.txt", "password=s3cr3t\n<publishProfile userName=\"u\"/>\n");
+    home_sandbox_write("notes.txt", "password=s3cr3t\n<publishProfile userName=\"u\"/>\n");
     snprintf(path, sizeof path, "%s/notes.txt", home);
     struct az_credentials_options notes = {.publish_profile = path};
     CHECK(load_with(&notes) < 0 && strstr(err, "~/notes.txt (from the explicit setting) is not a publish profile"));
@@ -228,7 +214,7 @@ static void test_refusals(void)
     /* no principal: no token, and the error says what to set */
     clean();
     char path[256];
-    write_file("p.PublishSettings", PROFILE);
+    home_sandbox_write("p.PublishSettings", PROFILE);
     snprintf(path, sizeof path, "%s/p.PublishSettings", home);
     struct az_credentials_options options = {.publish_profile = path};
     CHECK(load_with(&options) == 0);
@@ -240,18 +226,12 @@ static void test_refusals(void)
 
 int main(void)
 {
-    snprintf(home, sizeof home, "/tmp/faaset-az-XXXXXX");
-    if (mkdtemp(home) == NULL)
-        return 1;
-    setenv("HOME", home, 1);
+    home = home_sandbox_start("faaset-az");
     test_nothing_and_incomplete();
     test_principal();
     test_publish_profile();
     test_refusals();
     az_credentials_free(loaded);
-    char command[160];
-    snprintf(command, sizeof command, "rm -rf %s", home);
-    if (system(command) != 0)
-        return 1;
+    home_sandbox_remove();
     return check_report();
 }

@@ -10,18 +10,15 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "check.h"
-#include "clock.h"
 #include "gcf_credentials.h"
 #include "http.h"
+#include "http_test_client.h"
 #include "http_test_server.h"
 #include "reactor.h"
 
@@ -39,32 +36,12 @@ struct answer {
     char token[4096], error[1024];
 };
 
-static void on_alarm(int signo)
-{
-    (void)signo;
-    static const char message[] = "test_gcf_credentials: deadline passed\n";
-    http_test_server_kill();
-    (void)!write(2, message, sizeof message - 1);
-    _exit(1);
-}
-
 static void on_token(void *ctx, const char *token, const char *error)
 {
     struct answer *a = ctx;
     a->done = 1;
     snprintf(a->token, sizeof a->token, "%s", token ? token : "");
     snprintf(a->error, sizeof a->error, "%s", error ? error : "");
-}
-
-static void run_until(struct reactor *reactor, const int *flag, int limit_ms)
-{
-    long long deadline = clock_mono_ms() + limit_ms;
-    while ((flag == NULL || !*flag) && clock_mono_ms() < deadline) {
-        int wait = reactor_run_timers(reactor);
-        struct pollfd p = {.fd = reactor_fd(reactor), .events = POLLIN};
-        if (poll(&p, 1, wait < 0 || wait > 50 ? 50 : wait) > 0)
-            reactor_dispatch(reactor);
-    }
 }
 
 /* A token now or after the exchange; 1 when it came from the cache. */
@@ -77,7 +54,7 @@ static int token(struct reactor *reactor, struct http_engine *engine, struct gcf
     if (rc == 1)
         snprintf(a->token, sizeof a->token, "%s", cached);
     else if (rc == 0)
-        run_until(reactor, &a->done, 10000);
+        http_test_wait(reactor, &a->done, 10000);
     return rc;
 }
 
@@ -150,7 +127,7 @@ static long api_status(struct reactor *reactor, struct http_engine *engine, cons
     struct http_request request = {.method = "GET", .url = url, .headers = headers, .timeout_ms = 10000};
     struct listed l = {0};
     CHECK(http_send(engine, &request, on_listed, &l) == 0);
-    run_until(reactor, &l.done, 10000);
+    http_test_wait(reactor, &l.done, 10000);
     return l.status;
 }
 
@@ -188,7 +165,7 @@ static void test_service_account(struct reactor *reactor, struct http_engine *en
     CHECK(gcf_credentials_token(c, engine, NULL, &cached, on_token, &first, err, sizeof err) == 0);
     CHECK(gcf_credentials_token(c, engine, NULL, &cached, on_token, &second, err, sizeof err) == 0);
     CHECK(http_engine_in_flight(engine) == 1);
-    run_until(reactor, &second.done, 10000);
+    http_test_wait(reactor, &second.done, 10000);
     CHECK(first.done && second.done && first.error[0] == '\0');
     CHECK(strncmp(first.token, "ya29.", 5) == 0 && strcmp(first.token, second.token) == 0);
     CHECK(api_status(reactor, engine, first.token) == 200);
@@ -197,7 +174,7 @@ static void test_service_account(struct reactor *reactor, struct http_engine *en
     struct answer again;
     CHECK(token(reactor, engine, c, NULL, &again) == 1 && strcmp(again.token, first.token) == 0);
     CHECK(http_engine_in_flight(engine) == 1);
-    run_until(reactor, NULL, 1500);
+    http_test_wait(reactor, NULL, 1500);
     CHECK(http_engine_in_flight(engine) == 0);
     CHECK(token(reactor, engine, c, NULL, &again) == 1 && strcmp(again.token, first.token) != 0);
     CHECK(api_status(reactor, engine, again.token) == 200);
@@ -315,8 +292,7 @@ static void test_load_errors(void)
 
 int main(void)
 {
-    signal(SIGALRM, on_alarm);
-    alarm(DEADLINE_S);
+    http_test_server_deadline("test_gcf_credentials", DEADLINE_S);
     snprintf(folder, sizeof folder, "/tmp/test_gcf_credentials.XXXXXX");
     CHECK(mkdtemp(folder) != NULL);
     char pem[4096], public_path[512], config_path[512], config[2048];

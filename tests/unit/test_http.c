@@ -62,15 +62,6 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 }
 
 
-static void on_alarm(int signo)
-{
-    (void)signo;
-    static const char message[] = "test_http: deadline passed\n";
-    http_test_server_kill();
-    (void)!write(2, message, sizeof message - 1);
-    _exit(1);
-}
-
 static char *url(const char *path)
 {
     static char buffers[4][256];
@@ -779,8 +770,7 @@ static void test_deferred(struct reactor *reactor)
 
 int main(void)
 {
-    signal(SIGALRM, on_alarm);
-    alarm(DEADLINE_S);
+    http_test_server_deadline("test_http", DEADLINE_S);
     signal(SIGPIPE, SIG_IGN);
     next_getaddrinfo = (getaddrinfo_fn)dlsym(RTLD_NEXT, "getaddrinfo");
     CHECK(next_getaddrinfo != NULL);

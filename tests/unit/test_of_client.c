@@ -6,16 +6,13 @@
  * the password: a password refused (401, with the user and where it came
  * from), a function that does not exist (404), a deployment refused (400),
  * no credentials (where it looked) before anything is sent. */
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "check.h"
-#include "clock.h"
+#include "home_sandbox.h"
+#include "http_test_client.h"
 #include "http_test_server.h"
 #include "of_client.h"
 #include "reactor.h"
@@ -30,15 +27,6 @@ struct answer {
     char type[64], message[1600], call_id[80], text[2000];
     int listed;                  /* the body was a JSON array */
 };
-
-static void on_alarm(int signo)
-{
-    (void)signo;
-    static const char message[] = "test_of_client: deadline passed\n";
-    http_test_server_kill();
-    (void)!write(2, message, sizeof message - 1);
-    _exit(1);
-}
 
 static void on_reply(void *ctx, const struct of_reply *reply)
 {
@@ -61,14 +49,7 @@ static int call(struct reactor *reactor, struct of_client *client, const char *m
     struct of_call request = {method, path, body, body ? strlen(body) : 0, 10000};
     if (of_client_send(client, &request, on_reply, answer, answer->message, sizeof answer->message) < 0)
         return -1;
-    long long deadline = clock_mono_ms() + 10000;
-    while (!answer->done && clock_mono_ms() < deadline) {
-        int wait = reactor_run_timers(reactor);
-        struct pollfd p = {.fd = reactor_fd(reactor), .events = POLLIN};
-        if (poll(&p, 1, wait < 0 || wait > 100 ? 100 : wait) > 0)
-            reactor_dispatch(reactor);
-    }
-    return answer->done ? 0 : -1;
+    return http_test_wait(reactor, &answer->done, 10000);
 }
 
 static void check_no_password(const char *text)
@@ -132,23 +113,14 @@ static void test_errors(struct reactor *reactor, struct of_client *client, const
 
 int main(void)
 {
-    signal(SIGALRM, on_alarm);
-    alarm(DEADLINE_S);
-    char folder[] = "/tmp/test_of_client.XXXXXX", config_path[512], home[512], gateway[64];
-    CHECK(mkdtemp(folder) != NULL);
-    snprintf(config_path, sizeof config_path, "%s/gateway.json", folder);
-    snprintf(home, sizeof home, "%s/home", folder);
-    CHECK(mkdir(home, 0700) == 0);
-    FILE *config = fopen(config_path, "w");
-    CHECK(config != NULL);
-    if (config != NULL) {
-        fprintf(config, "{\"user\": \"admin\", \"password\": \"%s\", \"registries\": {}}", PASSWORD);
-        fclose(config);
-    }
+    http_test_server_deadline("test_of_client", DEADLINE_S);
+    char config_path[512], gateway[64];
+    const char *home = home_sandbox_start("test_of_client");
+    home_sandbox_write("gateway.json", "{\"user\": \"admin\", \"password\": \"" PASSWORD "\", \"registries\": {}}");
+    snprintf(config_path, sizeof config_path, "%s/gateway.json", home);
     const char *argv[] = {OF_STANDIN, "--config", config_path, "--watch-stdin", NULL};
     CHECK(http_test_server_start_argv(argv) == 0);
     snprintf(gateway, sizeof gateway, "http://127.0.0.1:%d", http_test_server_port);
-    setenv("HOME", home, 1);
     unsetenv("OPENFAAS_CONFIG");
     unsetenv("OPENFAAS_USERNAME");
     setenv("OPENFAAS_URL", gateway, 1);
@@ -167,8 +139,6 @@ int main(void)
     of_client_free(client);
     reactor_free(reactor);
     http_test_server_stop();
-    char remove_it[600];
-    snprintf(remove_it, sizeof remove_it, "rm -rf %s", folder);
-    CHECK(system(remove_it) == 0);
+    home_sandbox_remove();
     return check_report();
 }

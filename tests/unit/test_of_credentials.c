@@ -13,12 +13,13 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "home_sandbox.h"
 #include "of_credentials.h"
 
 #define ADMIN_TOKEN "YWRtaW46cGE1NS1zM2NyM3Q="   /* admin:pa55-s3cr3t */
 #define ALICE_TOKEN "YWxpY2U6b3RoZXItczNjcjN0"   /* alice:other-s3cr3t */
 
-static char home[64];
+static const char *home;
 static char err[1024], description[1024];
 static struct of_credentials *loaded;
 
@@ -27,25 +28,12 @@ static const char *const variables[] = {"OPENFAAS_URL", "OPENFAAS_PASSWORD", "OP
 
 static void clean(void)
 {
-    for (int i = 0; variables[i] != NULL; i++)
-        unsetenv(variables[i]);
+    home_sandbox_unset(variables);
     char path[160];
     snprintf(path, sizeof path, "%s/.openfaas/config.yml", home);
     unlink(path);
     snprintf(path, sizeof path, "%s/elsewhere/config.yml", home);
     unlink(path);
-}
-
-static void write_file(const char *relative, const char *text)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", home, relative);
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
 }
 
 static int load_with(const char *gateway)
@@ -109,19 +97,19 @@ static void test_faas_cli_config(void)
     char folder[128];
     snprintf(folder, sizeof folder, "%s/.openfaas", home);
     mkdir(folder, 0700);
-    write_file(".openfaas/config.yml",
-               "# written by faas-cli login\n"
-               "auths:\n"
-               "- gateway: http://gateway.example:8080\n"
-               "  auth: basic\n"
-               "  token: " ALICE_TOKEN "\n"
-               "- gateway: \"http://127.0.0.1:8080/\"\n"
-               "  auth: 'basic'\n"
-               "  token: " ADMIN_TOKEN "\n"
-               "  options:\n"
-               "    scope: anything\n"
-               "services:\n"
-               "  something: else\n");
+    home_sandbox_write(".openfaas/config.yml",
+                       "# written by faas-cli login\n"
+                       "auths:\n"
+                       "- gateway: http://gateway.example:8080\n"
+                       "  auth: basic\n"
+                       "  token: " ALICE_TOKEN "\n"
+                       "- gateway: \"http://127.0.0.1:8080/\"\n"
+                       "  auth: 'basic'\n"
+                       "  token: " ADMIN_TOKEN "\n"
+                       "  options:\n"
+                       "    scope: anything\n"
+                       "services:\n"
+                       "  something: else\n");
     CHECK(load_with(NULL) == 0);
     CHECK(strcmp(authorization_of(), "Basic " ADMIN_TOKEN) == 0);
     CHECK(strcmp(description, "user admin from ~/.openfaas/config.yml (auths); gateway http://127.0.0.1:8080 from "
@@ -139,8 +127,8 @@ static void test_faas_cli_config(void)
     unsetenv("OPENFAAS_URL");
 
     /* list items indented under auths:, as other YAML writers put them */
-    write_file(".openfaas/config.yml", "auths:\n    - gateway: http://127.0.0.1:8080\n      auth: basic\n"
-                                       "      token: " ADMIN_TOKEN "\n");
+    home_sandbox_write(".openfaas/config.yml", "auths:\n    - gateway: http://127.0.0.1:8080\n      auth: basic\n"
+                                               "      token: " ADMIN_TOKEN "\n");
     CHECK(load_with(NULL) == 0);
     CHECK(strcmp(authorization_of(), "Basic " ADMIN_TOKEN) == 0);
 
@@ -149,8 +137,8 @@ static void test_faas_cli_config(void)
     setenv("OPENFAAS_CONFIG", folder, 1);
     CHECK(load_with(NULL) == -1); /* named but missing */
     CHECK(strstr(err, "OPENFAAS_CONFIG names a folder without config.yml") != NULL);
-    write_file("elsewhere/config.yml", "auths:\n- gateway: http://127.0.0.1:8080\n  auth: basic\n  token: "
-                                       ALICE_TOKEN "\n");
+    home_sandbox_write("elsewhere/config.yml", "auths:\n- gateway: http://127.0.0.1:8080\n  auth: basic\n  token: "
+                                               ALICE_TOKEN "\n");
     CHECK(load_with(NULL) == 0);
     CHECK(strcmp(authorization_of(), "Basic " ALICE_TOKEN) == 0);
     CHECK(strstr(description, "from ~/elsewhere/config.yml (auths)") != NULL);
@@ -160,22 +148,22 @@ static void test_faas_cli_config(void)
 static void test_bad_input(void)
 {
     clean();
-    write_file(".openfaas/config.yml", "auths:\n- gateway: http://127.0.0.1:8080\n  auth: oauth2\n  token: "
-                                       "eyJ-s3cr3t\n");
+    home_sandbox_write(".openfaas/config.yml", "auths:\n- gateway: http://127.0.0.1:8080\n  auth: oauth2\n  token: "
+                                               "eyJ-s3cr3t\n");
     CHECK(load_with(NULL) == -1);
     CHECK(strstr(err, "auth: oauth2") != NULL && strstr(err, "Basic auth only") != NULL);
-    write_file(".openfaas/config.yml", "auths:\n- gateway: http://127.0.0.1:8080\n  auth: basic\n  token: "
-                                       "not*base64*s3cr3t\n");
+    home_sandbox_write(".openfaas/config.yml", "auths:\n- gateway: http://127.0.0.1:8080\n  auth: basic\n  token: "
+                                               "not*base64*s3cr3t\n");
     CHECK(load_with(NULL) == -1);
     CHECK(strstr(err, "is not base64 of user:password") != NULL);
-    write_file(".openfaas/config.yml", "auths:\n- gateway: http://127.0.0.1:8080\n  auth: basic\n  token: "
-                                       "czNjcjN0\n"); /* "s3cr3t": no user */
-    CHECK(load_with(NULL) == -1);
+    home_sandbox_write(".openfaas/config.yml", "auths:\n- gateway: http://127.0.0.1:8080\n  auth: basic\n  token: "
+                                               "czNjcjN0\n"); /* "s3cr3t": no user */
+            CHECK(load_with(NULL) == -1);
     CHECK(strstr(err, "is not base64 of user:password") != NULL);
-    write_file(".openfaas/config.yml", "auths:\n- gateway: http://127.0.0.1:8080\ntoken s3cr3t\n");
+    home_sandbox_write(".openfaas/config.yml", "auths:\n- gateway: http://127.0.0.1:8080\ntoken s3cr3t\n");
     CHECK(load_with(NULL) == -1);
     CHECK(strstr(err, "~/.openfaas/config.yml line 3: not the YAML faas-cli writes") != NULL);
-    write_file(".openfaas/config.yml", "auths:\n  token: s3cr3t\n");
+    home_sandbox_write(".openfaas/config.yml", "auths:\n  token: s3cr3t\n");
     CHECK(load_with(NULL) == -1);
     CHECK(strstr(err, "line 2: not the YAML faas-cli writes") != NULL);
     setenv("OPENFAAS_URL", "http://a gateway", 1);
@@ -190,18 +178,12 @@ static void test_bad_input(void)
 
 int main(void)
 {
-    snprintf(home, sizeof home, "/tmp/of-credentials-XXXXXX");
-    CHECK(mkdtemp(home) != NULL);
-    setenv("HOME", home, 1);
+    home = home_sandbox_start("of-credentials");
     test_nothing_anywhere();
     test_the_environment();
     test_faas_cli_config();
     test_bad_input();
     of_credentials_free(loaded);
-    clean();
-    char folder[128];
-    snprintf(folder, sizeof folder, "%s/.openfaas", home);
-    rmdir(folder);
-    rmdir(home);
+    home_sandbox_remove();
     return check_report();
 }

@@ -11,16 +11,13 @@
  * it cached), a namespace the key may not use (403) and a key IAM refuses
  * (IamRefused with IAM's 400 and BXNIM code) are sentences without the
  * key. */
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "check.h"
-#include "clock.h"
+#include "home_sandbox.h"
+#include "http_test_client.h"
 #include "http_test_server.h"
 #include "ow_client.h"
 #include "reactor.h"
@@ -39,15 +36,6 @@ struct answer {
     char type[64], message[1600], activation[80];
     int listed;                  /* the body was a JSON array */
 };
-
-static void on_alarm(int signo)
-{
-    (void)signo;
-    static const char message[] = "test_ow_client: deadline passed\n";
-    http_test_server_kill();
-    (void)!write(2, message, sizeof message - 1);
-    _exit(1);
-}
 
 static void on_reply(void *ctx, const struct ow_reply *reply)
 {
@@ -69,14 +57,7 @@ static int call(struct reactor *reactor, struct ow_client *client, const char *m
     struct ow_call request = {method, path, body, body ? strlen(body) : 0, 10000};
     if (ow_client_send(client, &request, on_reply, answer, answer->message, sizeof answer->message) < 0)
         return -1;
-    long long deadline = clock_mono_ms() + 10000;
-    while (!answer->done && clock_mono_ms() < deadline) {
-        int wait = reactor_run_timers(reactor);
-        struct pollfd p = {.fd = reactor_fd(reactor), .events = POLLIN};
-        if (poll(&p, 1, wait < 0 || wait > 100 ? 100 : wait) > 0)
-            reactor_dispatch(reactor);
-    }
-    return answer->done ? 0 : -1;
+    return http_test_wait(reactor, &answer->done, 10000);
 }
 
 static void check_no_key(const char *text)
@@ -170,28 +151,19 @@ static void test_iam(struct reactor *reactor, struct ow_client *client, const ch
 
 int main(void)
 {
-    signal(SIGALRM, on_alarm);
-    alarm(DEADLINE_S);
-    char folder[] = "/tmp/test_ow_client.XXXXXX", config_path[512], home[512], apihost[64];
-    CHECK(mkdtemp(folder) != NULL);
-    snprintf(config_path, sizeof config_path, "%s/standin.json", folder);
-    snprintf(home, sizeof home, "%s/home", folder);
-    CHECK(mkdir(home, 0700) == 0);
-    FILE *config = fopen(config_path, "w");
-    CHECK(config != NULL);
-    if (config != NULL) {
-        fprintf(config, "{\"subjects\": [{\"auth\": \"%s:%s\", \"namespace\": \"faaset\"}, "
-                        "{\"auth\": \"%s:%s\", \"namespace\": \"someone-else\"}], "
-                        "\"iam_namespaces\": [{\"id\": \"%s\", \"apikeys\": [\"%s\"]}, "
-                        "{\"id\": \"%s\", \"apikeys\": [\"someone-elses-key\"]}]}",
-                UUID, KEY, "0a0a0a0a-0000-4000-8000-000000000000", WRONG_KEY "x", IAM_NAMESPACE, APIKEY,
-                OTHER_IAM_NAMESPACE);
-        fclose(config);
-    }
+    http_test_server_deadline("test_ow_client", DEADLINE_S);
+    char config_path[512], apihost[64];
+    const char *home = home_sandbox_start("test_ow_client");
+    home_sandbox_write("standin.json",
+                       "{\"subjects\": [{\"auth\": \"" UUID ":" KEY "\", \"namespace\": \"faaset\"}, "
+                       "{\"auth\": \"0a0a0a0a-0000-4000-8000-000000000000:" WRONG_KEY "x\", "
+                       "\"namespace\": \"someone-else\"}], "
+                       "\"iam_namespaces\": [{\"id\": \"" IAM_NAMESPACE "\", \"apikeys\": [\"" APIKEY "\"]}, "
+                       "{\"id\": \"" OTHER_IAM_NAMESPACE "\", \"apikeys\": [\"someone-elses-key\"]}]}");
+    snprintf(config_path, sizeof config_path, "%s/standin.json", home);
     const char *argv[] = {OW_STANDIN, "--config", config_path, "--watch-stdin", NULL};
     CHECK(http_test_server_start_argv(argv) == 0);
     snprintf(apihost, sizeof apihost, "http://127.0.0.1:%d", http_test_server_port);
-    setenv("HOME", home, 1);
     unsetenv("WSK_CONFIG_FILE");
     unsetenv("__OW_NAMESPACE");
     unsetenv("IBMCLOUD_API_KEY");
@@ -214,8 +186,6 @@ int main(void)
     ow_client_free(client);
     reactor_free(reactor);
     http_test_server_stop();
-    char remove_it[600];
-    snprintf(remove_it, sizeof remove_it, "rm -rf %s", folder);
-    CHECK(system(remove_it) == 0);
+    home_sandbox_remove();
     return check_report();
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "home_sandbox.h"
 #include "ow_credentials.h"
 
 #define UUID "23bc46b1-71f6-4ed5-8c54-816aa4f8c502"
@@ -22,7 +23,7 @@
     "VTRWck5aOWx5R1ZDR3VNREdJd1AtczNjcjN0"
 #define OTHER_KEY "0b9e5a2c-0000-4000-8000-000000000001:other-s3cr3t-key"
 
-static char home[64];
+static const char *home;
 static char err[1024], description[1024];
 static struct ow_credentials *loaded;
 
@@ -33,8 +34,7 @@ static const char *const variables[] = {"__OW_API_HOST", "__OW_API_KEY", "__OW_N
 
 static void clean(void)
 {
-    for (int i = 0; variables[i] != NULL; i++)
-        unsetenv(variables[i]);
+    home_sandbox_unset(variables);
     char path[128];
     snprintf(path, sizeof path, "%s/.wskprops", home);
     unlink(path);
@@ -42,18 +42,6 @@ static void clean(void)
     unlink(path);
     snprintf(path, sizeof path, "%s/apikey.json", home);
     unlink(path);
-}
-
-static void write_file(const char *relative, const char *text)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", home, relative);
-    FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
 }
 
 static int load_options(const struct ow_credentials_options *options)
@@ -104,7 +92,7 @@ static void test_nothing_anywhere(void)
     CHECK(load() == -1);
     CHECK(strstr(err, "no OpenWhisk API host") != NULL);
     CHECK(strstr(err, "__OW_API_HOST") != NULL && strstr(err, "~/.wskprops") != NULL);
-    write_file(".wskprops", "APIHOST=openwhisk.example\n");
+    home_sandbox_write(".wskprops", "APIHOST=openwhisk.example\n");
     CHECK(load() == -1);
     CHECK(strstr(err, "no OpenWhisk key") != NULL && strstr(err, "__OW_API_KEY") != NULL);
 }
@@ -112,8 +100,8 @@ static void test_nothing_anywhere(void)
 static void test_wskprops(void)
 {
     clean();
-    write_file(".wskprops", "# written by wsk\n\nAPIHOST = us-south.functions.cloud.ibm.com \r\n"
-                            "AUTH=" OTHER_KEY "\nAPIGW_ACCESS_TOKEN=not-used\nAUTH=" KEY "\n");
+    home_sandbox_write(".wskprops", "# written by wsk\n\nAPIHOST = us-south.functions.cloud.ibm.com \r\n"
+                                    "AUTH=" OTHER_KEY "\nAPIGW_ACCESS_TOKEN=not-used\nAUTH=" KEY "\n");
     CHECK(load() == 0);
     CHECK(strcmp(apihost_of(), "https://us-south.functions.cloud.ibm.com") == 0);
     CHECK(strcmp(namespace_of(), "_") == 0);
@@ -123,13 +111,13 @@ static void test_wskprops(void)
     CHECK(strstr(description, "namespace _ from the default") != NULL);
     CHECK(strstr(description, "123zO3x") == NULL);
 
-    write_file(".wskprops", "APIHOST=http://127.0.0.1:3233/\nAUTH=" KEY "\nNAMESPACE=guest\n");
+    home_sandbox_write(".wskprops", "APIHOST=http://127.0.0.1:3233/\nAUTH=" KEY "\nNAMESPACE=guest\n");
     CHECK(load() == 0);
     CHECK(strcmp(apihost_of(), "http://127.0.0.1:3233") == 0);
     CHECK(strcmp(namespace_of(), "guest") == 0);
     CHECK(strstr(description, "namespace guest from ~/.wskprops (NAMESPACE)") != NULL);
 
-    write_file(".wskprops", "APIHOST=https://openwhisk.example:8443\nAUTH=" KEY "\n");
+    home_sandbox_write(".wskprops", "APIHOST=https://openwhisk.example:8443\nAUTH=" KEY "\n");
     CHECK(load() == 0);
     CHECK(strcmp(apihost_of(), "https://openwhisk.example:8443") == 0);
 }
@@ -137,8 +125,8 @@ static void test_wskprops(void)
 static void test_wsk_config_file(void)
 {
     clean();
-    write_file(".wskprops", "APIHOST=home.example\nAUTH=" OTHER_KEY "\n");
-    write_file("other.props", "APIHOST=other.example\nAUTH=" KEY "\n");
+    home_sandbox_write(".wskprops", "APIHOST=home.example\nAUTH=" OTHER_KEY "\n");
+    home_sandbox_write("other.props", "APIHOST=other.example\nAUTH=" KEY "\n");
     char path[128];
     snprintf(path, sizeof path, "%s/other.props", home);
     setenv("WSK_CONFIG_FILE", path, 1);
@@ -155,7 +143,7 @@ static void test_wsk_config_file(void)
 static void test_environment_and_explicit(void)
 {
     clean();
-    write_file(".wskprops", "APIHOST=file.example\nAUTH=" OTHER_KEY "\nNAMESPACE=from-file\n");
+    home_sandbox_write(".wskprops", "APIHOST=file.example\nAUTH=" OTHER_KEY "\nNAMESPACE=from-file\n");
     setenv("__OW_API_KEY", KEY, 1);
     CHECK(load() == 0);
     CHECK(strcmp(authorization_of(), "Basic " KEY_BASE64) == 0);
@@ -173,7 +161,7 @@ static void test_environment_and_explicit(void)
     CHECK(strstr(description, "key 0b9e5a2c-0000-4000-8000-000000000001 from the explicit setting") != NULL);
 
     /* everything from the environment: the file is not read, so a broken one does not matter */
-    write_file(".wskprops", "this line is not a setting s3cr3t\n");
+    home_sandbox_write(".wskprops", "this line is not a setting s3cr3t\n");
     CHECK(load() == 0);
     CHECK(load_with("", "", "") == 0); /* empty explicit values are not given */
     CHECK(strcmp(namespace_of(), "from-env") == 0);
@@ -182,21 +170,21 @@ static void test_environment_and_explicit(void)
 static void test_bad_input(void)
 {
     clean();
-    write_file(".wskprops", "APIHOST=openwhisk.example\nAUTH " KEY "\n");
+    home_sandbox_write(".wskprops", "APIHOST=openwhisk.example\nAUTH " KEY "\n");
     CHECK(load() == -1);
     CHECK(strstr(err, "~/.wskprops line 2") != NULL);
-    write_file(".wskprops", "APIHOST=openwhisk.example\nAUTH=no-colon-s3cr3t\n");
+    home_sandbox_write(".wskprops", "APIHOST=openwhisk.example\nAUTH=no-colon-s3cr3t\n");
     CHECK(load() == -1);
     CHECK(strstr(err, "not UUID:KEY") != NULL && strstr(err, "~/.wskprops (AUTH)") != NULL);
-    write_file(".wskprops", "APIHOST=openwhisk.example\nAUTH=:s3cr3t\n");
+    home_sandbox_write(".wskprops", "APIHOST=openwhisk.example\nAUTH=:s3cr3t\n");
     CHECK(load() == -1);
-    write_file(".wskprops", "APIHOST=openwhisk.example\nAUTH=" KEY "\nNAMESPACE=a/b\n");
+    home_sandbox_write(".wskprops", "APIHOST=openwhisk.example\nAUTH=" KEY "\nNAMESPACE=a/b\n");
     CHECK(load() == -1);
     CHECK(strstr(err, "namespace") != NULL);
-    write_file(".wskprops", "APIHOST=https://\nAUTH=" KEY "\n");
+    home_sandbox_write(".wskprops", "APIHOST=https://\nAUTH=" KEY "\n");
     CHECK(load() == -1);
     CHECK(strstr(err, "API host") != NULL);
-    write_file(".wskprops", "APIHOST=open whisk\nAUTH=" KEY "\n");
+    home_sandbox_write(".wskprops", "APIHOST=open whisk\nAUTH=" KEY "\n");
     CHECK(load() == -1);
     char folder[128];
     snprintf(folder, sizeof folder, "%s/.wskprops", home);
@@ -219,7 +207,7 @@ static const char *apikey_of(void)
 static void test_iam_api_key(void)
 {
     clean();
-    write_file(".wskprops", "APIHOST=us-south.functions.cloud.ibm.com\nAUTH=" KEY "\n");
+    home_sandbox_write(".wskprops", "APIHOST=us-south.functions.cloud.ibm.com\nAUTH=" KEY "\n");
     setenv("IBMCLOUD_API_KEY", APIKEY, 1);
     CHECK(load() == -1); /* the environment before the file: IAM, which needs the namespace's ID */
     CHECK(strstr(err, "namespace=ID") != NULL && strstr(err, "IBMCLOUD_API_KEY") != NULL);
@@ -242,15 +230,16 @@ static void test_iam_api_key(void)
     CHECK(strcmp(authorization_of(), "Basic " KEY_BASE64) == 0);
 
     /* the explicit file first: ibmcloud's JSON, or the key alone; the explicit endpoint over the variable */
-    write_file("apikey.json", "{\"name\": \"faaset\", \"description\": \"\", \"createdAt\": \"2026-12-06T04:00+0000\", "
-                              "\"apikey\": \"" APIKEY "\"}\n");
+    home_sandbox_write("apikey.json",
+                       "{\"name\": \"faaset\", \"description\": \"\", \"createdAt\": \"2026-12-06T04:00+0000\", "
+                       "\"apikey\": \"" APIKEY "\"}\n");
     char path[128];
     snprintf(path, sizeof path, "%s/apikey.json", home);
     struct ow_credentials_options options = {NULL, NULL, NULL, path, "https://iam.test.cloud.ibm.com/identity/token"};
     CHECK(load_options(&options) == 0 && strcmp(apikey_of(), APIKEY) == 0);
     CHECK(strcmp(ow_credentials_apikey_from(loaded), "~/apikey.json (iam_apikey_file=)") == 0);
     CHECK(strcmp(ow_credentials_token_url(loaded), "https://iam.test.cloud.ibm.com/identity/token") == 0);
-    write_file("apikey.json", "\n  " APIKEY "  \n");
+    home_sandbox_write("apikey.json", "\n  " APIKEY "  \n");
     CHECK(load_options(&options) == 0 && strcmp(apikey_of(), APIKEY) == 0);
     options.iam_apikey_file = "~/apikey.json"; /* the home's, as in a shell */
     CHECK(load_options(&options) == 0 && strcmp(apikey_of(), APIKEY) == 0);
@@ -258,23 +247,21 @@ static void test_iam_api_key(void)
     options.iam_apikey_file = path;
 
     /* what is wrong is said without the file's text */
-    write_file("apikey.json", "{\"apikey\": \"\", \"note\": \"s3cr3t\"}");
+    home_sandbox_write("apikey.json", "{\"apikey\": \"\", \"note\": \"s3cr3t\"}");
     CHECK(load_options(&options) == -1 && strstr(err, "holds no API key") != NULL);
-    write_file("apikey.json", "two words s3cr3t");
+    home_sandbox_write("apikey.json", "two words s3cr3t");
     CHECK(load_options(&options) == -1 && strstr(err, "~/apikey.json") != NULL);
     snprintf(path, sizeof path, "%s/missing.json", home);
     CHECK(load_options(&options) == -1 && strstr(err, "cannot read iam_apikey_file=~/missing.json") != NULL);
     snprintf(path, sizeof path, "%s/apikey.json", home);
-    write_file("apikey.json", APIKEY);
+    home_sandbox_write("apikey.json", APIKEY);
     options.iam_endpoint = "iam.cloud.ibm.com";
     CHECK(load_options(&options) == -1 && strstr(err, "not an http:// or https:// URL") != NULL);
 }
 
 int main(void)
 {
-    snprintf(home, sizeof home, "/tmp/ow-credentials-XXXXXX");
-    CHECK(mkdtemp(home) != NULL);
-    setenv("HOME", home, 1);
+    home = home_sandbox_start("ow-credentials");
     test_nothing_anywhere();
     test_wskprops();
     test_wsk_config_file();
@@ -282,7 +269,6 @@ int main(void)
     test_bad_input();
     test_iam_api_key();
     ow_credentials_free(loaded);
-    clean();
-    rmdir(home);
+    home_sandbox_remove();
     return check_report();
 }

@@ -8,16 +8,15 @@
  * key), an unreachable endpoint says so, and freeing answers the waiters
  * "cancelled". */
 #include <jansson.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "clock.h"
+#include "home_sandbox.h"
 #include "http.h"
+#include "http_test_client.h"
 #include "http_test_server.h"
 #include "ow_iam.h"
 #include "reactor.h"
@@ -37,15 +36,6 @@ static struct reactor *reactor;
 static struct http_engine *engine;
 static char base[64];
 
-static void on_alarm(int signo)
-{
-    (void)signo;
-    static const char message[] = "test_ow_iam: deadline passed\n";
-    http_test_server_kill();
-    (void)!write(2, message, sizeof message - 1);
-    _exit(1);
-}
-
 static void on_token(void *ctx, const char *authorization, const char *error, long status)
 {
     struct token *t = ctx;
@@ -53,18 +43,6 @@ static void on_token(void *ctx, const char *authorization, const char *error, lo
     t->status = status;
     snprintf(t->authorization, sizeof t->authorization, "%s", authorization ? authorization : "");
     snprintf(t->error, sizeof t->error, "%s", error ? error : "");
-}
-
-/* Runs the loop until *DONE or MS pass. */
-static void run_until(const int *done, long long ms)
-{
-    long long deadline = clock_mono_ms() + ms;
-    while ((done == NULL || !*done) && clock_mono_ms() < deadline) {
-        int wait = reactor_run_timers(reactor);
-        struct pollfd p = {.fd = reactor_fd(reactor), .events = POLLIN};
-        if (poll(&p, 1, wait < 0 || wait > 50 ? 50 : wait) > 0)
-            reactor_dispatch(reactor);
-    }
 }
 
 struct stats {
@@ -89,7 +67,7 @@ static long long granted(void)
     struct stats s = {0, -1};
     struct http_request request = {.method = "GET", .url = url, .timeout_ms = 10000};
     CHECK(http_send(engine, &request, on_stats, &s) == 0);
-    run_until(&s.done, 10000);
+    http_test_wait(reactor, &s.done, 10000);
     return s.tokens;
 }
 
@@ -111,7 +89,7 @@ static void test_cache_and_refresh(const char *token_url)
     CHECK(ow_iam_wait(iam, engine, on_token, &second, err, sizeof err) == 0);
     CHECK(ow_iam_waiting(iam));
     CHECK(!first.done); /* never before returning */
-    run_until(&second.done, 10000);
+    http_test_wait(reactor, &second.done, 10000);
     long long bought = clock_mono_ms();
     CHECK(first.done == 1 && second.done == 1 && first.error[0] == '\0');
     CHECK(strncmp(first.authorization, "Bearer iam-", 11) == 0);
@@ -123,15 +101,15 @@ static void test_cache_and_refresh(const char *token_url)
     CHECK(granted() == 1 && !ow_iam_waiting(iam));
 
     /* In the second half of its life: still handed out, and one refresh runs in the background. */
-    run_until(NULL, bought + TOKEN_SECONDS * 1000 / 2 + 400 - clock_mono_ms());
+    http_test_wait(reactor, NULL, bought + TOKEN_SECONDS * 1000 / 2 + 400 - clock_mono_ms());
     cached = ow_iam_cached(iam, engine);
     CHECK(cached != NULL && strcmp(cached, first.authorization) == 0);
     CHECK(ow_iam_cached(iam, engine) != NULL); /* the one exchange under way serves */
     long long tokens = 0;
     for (int i = 0; i < 100 && (tokens = granted()) < 2; i++)
-        run_until(NULL, 50);
+        http_test_wait(reactor, NULL, 50);
     CHECK(tokens == 2);
-    run_until(NULL, 200);
+    http_test_wait(reactor, NULL, 200);
     cached = ow_iam_cached(iam, engine);
     CHECK(cached != NULL && strcmp(cached, first.authorization) != 0);
 
@@ -140,10 +118,10 @@ static void test_cache_and_refresh(const char *token_url)
     CHECK(ow_iam_cached(iam, engine) == NULL);
     struct token third = {0};
     CHECK(ow_iam_wait(iam, engine, on_token, &third, err, sizeof err) == 0);
-    run_until(&third.done, 10000);
+    http_test_wait(reactor, &third.done, 10000);
     bought = clock_mono_ms();
     CHECK(third.done == 1 && strncmp(third.authorization, "Bearer iam-", 11) == 0 && granted() == 3);
-    run_until(NULL, bought + TOKEN_SECONDS * 1000 * 3 / 4 + 300 - clock_mono_ms());
+    http_test_wait(reactor, NULL, bought + TOKEN_SECONDS * 1000 * 3 / 4 + 300 - clock_mono_ms());
     CHECK(ow_iam_cached(iam, engine) == NULL);
 
     /* Freed with a waiter: it is answered "cancelled". */
@@ -151,7 +129,7 @@ static void test_cache_and_refresh(const char *token_url)
     CHECK(ow_iam_wait(iam, engine, on_token, &cancelled, err, sizeof err) == 0);
     ow_iam_free(iam);
     CHECK(cancelled.done == 1 && strcmp(cancelled.error, "cancelled") == 0);
-    run_until(NULL, 300); /* the detached exchange's answer frees only its context */
+    http_test_wait(reactor, NULL, 300); /* the detached exchange's answer frees only its context */
 }
 
 static void test_refused(const char *token_url)
@@ -163,7 +141,7 @@ static void test_refused(const char *token_url)
     char err[512];
     struct token t = {0};
     CHECK(ow_iam_wait(iam, engine, on_token, &t, err, sizeof err) == 0);
-    run_until(&t.done, 10000);
+    http_test_wait(reactor, &t.done, 10000);
     CHECK(t.done == 1 && t.authorization[0] == '\0' && t.status == 400);
     CHECK(strstr(t.error, "refused the API key from ~/key.json (iam_apikey_file=)") != NULL);
     CHECK(strstr(t.error, "BXNIM0415E: Provided API key could not be found.") != NULL);
@@ -177,7 +155,7 @@ static void test_refused(const char *token_url)
         return;
     memset(&t, 0, sizeof t);
     CHECK(ow_iam_wait(iam, engine, on_token, &t, err, sizeof err) == 0);
-    run_until(&t.done, 10000);
+    http_test_wait(reactor, &t.done, 10000);
     CHECK(t.done == 1 && t.status == 0);
     CHECK(strstr(t.error, "could not reach IBM Cloud IAM at http://127.0.0.1:1/identity/token") != NULL);
     check_no_key(t.error);
@@ -186,17 +164,12 @@ static void test_refused(const char *token_url)
 
 int main(void)
 {
-    signal(SIGALRM, on_alarm);
-    alarm(DEADLINE_S);
-    char folder[] = "/tmp/test_ow_iam.XXXXXX", config_path[512], token_url[128], seconds[16];
-    CHECK(mkdtemp(folder) != NULL);
-    snprintf(config_path, sizeof config_path, "%s/standin.json", folder);
-    FILE *config = fopen(config_path, "w");
-    CHECK(config != NULL);
-    if (config != NULL) {
-        fprintf(config, "{\"iam_namespaces\": [{\"id\": \"0c4e4f4e-ns\", \"apikeys\": [\"%s\"]}]}", APIKEY);
-        fclose(config);
-    }
+    http_test_server_deadline("test_ow_iam", DEADLINE_S);
+    char config_path[512], token_url[128], seconds[16];
+    const char *home = home_sandbox_start("test_ow_iam");
+    home_sandbox_write("standin.json",
+                       "{\"iam_namespaces\": [{\"id\": \"0c4e4f4e-ns\", \"apikeys\": [\"" APIKEY "\"]}]}");
+    snprintf(config_path, sizeof config_path, "%s/standin.json", home);
     snprintf(seconds, sizeof seconds, "%d", TOKEN_SECONDS);
     const char *argv[] = {OW_STANDIN, "--config", config_path, "--iam-token-seconds", seconds, "--watch-stdin", NULL};
     CHECK(http_test_server_start_argv(argv) == 0);
@@ -212,8 +185,6 @@ int main(void)
     http_engine_free(engine);
     reactor_free(reactor);
     http_test_server_stop();
-    char remove_it[600];
-    snprintf(remove_it, sizeof remove_it, "rm -rf %s", folder);
-    CHECK(system(remove_it) == 0);
+    home_sandbox_remove();
     return check_report();
 }

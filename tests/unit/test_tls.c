@@ -13,10 +13,8 @@
  * requests in flight. The whole run is bounded
  * by an alarm that also kills the server. */
 #include <jansson.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "http.h"
@@ -29,15 +27,6 @@
 
 static struct reactor *reactor;
 static json_t *server;                  /* what tls_server.py printed */
-
-static void on_alarm(int signo)
-{
-    (void)signo;
-    static const char message[] = "test_tls: deadline passed\n";
-    http_test_server_kill();
-    (void)!write(2, message, sizeof message - 1);
-    _exit(1);
-}
 
 static const char *server_path(const char *key)
 {
@@ -299,8 +288,7 @@ static void test_connections(void)
 
 int main(void)
 {
-    signal(SIGALRM, on_alarm);
-    alarm(DEADLINE_S);
+    http_test_server_deadline("test_tls", DEADLINE_S);
     unsetenv("SSL_CERT_FILE");
     unsetenv("SSL_CERT_DIR");
     if (http_test_server_start(TLS_TEST_SERVER) < 0 ||
