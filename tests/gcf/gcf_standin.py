@@ -93,6 +93,7 @@ import re
 import secrets
 import select
 import subprocess
+import shutil
 import sys
 import tempfile
 import threading
