@@ -92,8 +92,8 @@ import os
 import re
 import secrets
 import select
-import subprocess
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
