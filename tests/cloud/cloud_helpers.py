@@ -268,6 +268,8 @@ class Workspace:
         try:
             with open(stderr_path, "w") as stderr:
                 client.execute(env=self.env, stderr=stderr)
+        except RuntimeError as error:  # e.g. "Kernel died before replying to kernel_info": say what it said
+            raise AssertionError(f"{error}; the kernel's stderr:\n{stderr_path.read_text(errors='replace')}") from error
         finally:
             for key, value in saved.items():
                 if value is None:
