@@ -98,7 +98,6 @@ struct aws_platform {
     int closing;
 };
 
-enum aws_sync_kind { AWS_SYNC_DEPLOY, AWS_SYNC_CONFIGURE, AWS_SYNC_VERIFY, AWS_SYNC_MEMORY, AWS_SYNC_DELETE };
 
 enum aws_sync_step {
     AWS_STEP_GET, AWS_STEP_CREATE, AWS_STEP_CODE, AWS_STEP_CONFIG, AWS_STEP_POLL, AWS_STEP_DELETE,
@@ -107,7 +106,7 @@ enum aws_sync_step {
 
 struct aws_sync {
     struct aws_platform *platform;
-    enum aws_sync_kind kind;
+    enum platform_sync kind;
     enum aws_sync_step step;     /* the call in flight or to repeat */
     platform_done_fn done;
     void *ctx;
@@ -211,12 +210,12 @@ static void aws_sync_finish(struct aws_sync *sync, const char *error_type, const
     struct platform_outcome outcome = {.ok = error_type == NULL, .error_type = error_type, .message = message};
     if (outcome.ok) {
         int drifted = sync->note[0] != '\0';
-        outcome.action = sync->kind == AWS_SYNC_DELETE ? "deleted"
-                         : sync->created          ? "deployed"
-                         : drifted && sync->kind == AWS_SYNC_VERIFY ? "redeployed"
-                         : sync->code_updated   ? "updated code of"
-                         : sync->config_updated ? "updated configuration of"
-                                                : "up to date";
+        outcome.action = sync->kind == PLATFORM_SYNC_REMOVE              ? "deleted"
+                         : sync->created                                 ? "deployed"
+                         : drifted && sync->kind == PLATFORM_SYNC_VERIFY ? "redeployed"
+                         : sync->code_updated                            ? "updated code of"
+                         : sync->config_updated                          ? "updated configuration of"
+                                                                         : "up to date";
         outcome.note = drifted ? sync->note : NULL;
     }
     char notes[sizeof sync->note + sizeof sync->image_note + 2];
@@ -343,7 +342,7 @@ static int aws_config_differs(const struct aws_sync *sync, const json_t *config,
         snprintf(what, size, "its memory is %lld MB, the notebook's %d MB", (long long)memory, sync->memory_mb);
         return 1;
     }
-    if (sync->kind == AWS_SYNC_MEMORY)
+    if (sync->kind == PLATFORM_SYNC_SET_MEMORY)
         return 0;
     if (timeout != sync->timeout_s) {
         snprintf(what, size, "its timeout is %lld s, the notebook's %d s", (long long)timeout, sync->timeout_s);
@@ -383,7 +382,7 @@ static int aws_config_differs(const struct aws_sync *sync, const json_t *config,
  * the cell's configuration changed. */
 static void aws_sync_note(struct aws_sync *sync, const char *what, int is_code)
 {
-    if (sync->note[0] || !(sync->kind == AWS_SYNC_VERIFY || (sync->kind == AWS_SYNC_CONFIGURE && is_code)))
+    if (sync->note[0] || !(sync->kind == PLATFORM_SYNC_VERIFY || (sync->kind == PLATFORM_SYNC_CONFIGURE && is_code)))
         return;
     snprintf(sync->note, sizeof sync->note, "changed outside the notebook: %s", what);
 }
@@ -415,14 +414,15 @@ static void aws_sync_on_function(struct aws_sync *sync, const json_t *function)
     aws_sync_note_layers(sync, config);
     const char *package_type = json_string_value(json_object_get(config, "PackageType"));
     int remote_is_image = package_type != NULL && strcmp(package_type, "Image") == 0;
-    if (sync->kind != AWS_SYNC_MEMORY && remote_is_image != (sync->image != NULL)) {
+    if (sync->kind != PLATFORM_SYNC_SET_MEMORY && remote_is_image != (sync->image != NULL)) {
         snprintf(message, sizeof message,
                  "%s is a %s function and Lambda cannot change that; give the new one another name=",
                  sync->name, remote_is_image ? "container image" : "zip");
         aws_sync_finish(sync, "PackageTypeMismatch", message);
         return;
     }
-    if (sync->kind != AWS_SYNC_MEMORY && !sync->code_updated && aws_code_differs(sync, function, what, sizeof what)) {
+    if (sync->kind != PLATFORM_SYNC_SET_MEMORY && !sync->code_updated &&
+        aws_code_differs(sync, function, what, sizeof what)) {
         if (!sync->created)
             aws_sync_note(sync, what, 1);
         sync->step = AWS_STEP_CODE;
@@ -546,13 +546,13 @@ static void aws_sync_on_reply(void *ctx, const struct aws_reply *reply)
         return;
     }
     if (not_found && (sync->step == AWS_STEP_GET || sync->step == AWS_STEP_POLL) && !sync->created) {
-        if (sync->kind == AWS_SYNC_MEMORY) {
+        if (sync->kind == PLATFORM_SYNC_SET_MEMORY) {
             snprintf(message, sizeof message, "%s is not deployed on aws (%s); run its %%%%cloud_function cell",
                      sync->name, reply->message);
             aws_sync_finish(sync, "ResourceNotFoundException", message);
             return;
         }
-        if (sync->kind == AWS_SYNC_VERIFY || sync->kind == AWS_SYNC_CONFIGURE)
+        if (sync->kind == PLATFORM_SYNC_VERIFY || sync->kind == PLATFORM_SYNC_CONFIGURE)
             snprintf(sync->note, sizeof sync->note, "it had been deleted outside the notebook");
         sync->step = AWS_STEP_CREATE;
         aws_sync_call(sync);
@@ -658,7 +658,7 @@ static json_t *aws_sync_body(struct aws_sync *sync, char *message, size_t size)
             json_object_set_new(body, "Architectures", aws_string_list(sync->arch));
         break;
     case AWS_STEP_CONFIG:
-        if (sync->kind == AWS_SYNC_MEMORY) {
+        if (sync->kind == PLATFORM_SYNC_SET_MEMORY) {
             body = json_pack("{s:i}", "MemorySize", sync->memory_mb);
             break;
         }
@@ -946,17 +946,25 @@ static void aws_image_push(struct aws_sync *sync)
     }
 }
 
-static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind,
-                          const struct platform_function *function, platform_done_fn done, void *ctx)
+/* The sync operation (platform.h): each kind is the same steps, read the function, compare, send what differs. */
+static int aws_sync(void *self, enum platform_sync kind, const struct platform_function *requested,
+                    platform_done_fn done, void *ctx)
 {
+    struct aws_platform *platform = self;
+    struct platform_function limited = *requested; /* set_memory and remove name only the function */
+    if (kind == PLATFORM_SYNC_SET_MEMORY || kind == PLATFORM_SYNC_REMOVE)
+        limited.timeout_s = 1;
+    if (kind == PLATFORM_SYNC_REMOVE)
+        limited.memory_mb = 128;
+    const struct platform_function *function = &limited;
     char message[700];
     if (aws_check_limits(function, message, sizeof message) < 0) {
         aws_fail(done, ctx, "InvalidOption", message);
         return 0;
     }
-    int building = function->containerize && kind != AWS_SYNC_MEMORY && kind != AWS_SYNC_DELETE;
-    if (kind != AWS_SYNC_MEMORY && kind != AWS_SYNC_DELETE && function->image == NULL && function->package == NULL &&
-        !building) {
+    int building = function->containerize && kind != PLATFORM_SYNC_SET_MEMORY && kind != PLATFORM_SYNC_REMOVE;
+    if (kind != PLATFORM_SYNC_SET_MEMORY && kind != PLATFORM_SYNC_REMOVE && function->image == NULL &&
+        function->package == NULL && !building) {
         aws_fail(done, ctx, "NoPackage", "the aws platform needs the package to compare with the deployed code");
         return 0;
     }
@@ -977,7 +985,7 @@ static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind
     sync->image_spec = building ? aws_image_spec(function) : NULL;
     int ok = sync->name != NULL && sync->path != NULL && sync->env != NULL && (function->image == NULL || sync->image) &&
              (function->role == NULL || *function->role == '\0' || sync->role) && (!building || sync->image_spec);
-    if (ok && kind != AWS_SYNC_MEMORY && kind != AWS_SYNC_DELETE && sync->image == NULL && !building) {
+    if (ok && kind != PLATFORM_SYNC_SET_MEMORY && kind != PLATFORM_SYNC_REMOVE && sync->image == NULL && !building) {
         unsigned char digest[crypto_hash_sha256_BYTES];
         crypto_hash_sha256(digest, function->package, function->package_size);
         sodium_bin2base64(sync->zip_sha256, sizeof sync->zip_sha256, digest, sizeof digest,
@@ -994,7 +1002,7 @@ static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind
         aws_sync_free(sync);
         return 0;
     }
-    if (ok && kind != AWS_SYNC_MEMORY && kind != AWS_SYNC_DELETE && sync->image == NULL && !building &&
+    if (ok && kind != PLATFORM_SYNC_SET_MEMORY && kind != PLATFORM_SYNC_REMOVE && sync->image == NULL && !building &&
         function->layer_hash) {
         snprintf(sync->layer_name, sizeof sync->layer_name, AWS_LAYER_PREFIX "%.40s", function->layer_hash);
         const char *known = json_string_value(json_object_get(platform->layers, sync->layer_name));
@@ -1010,7 +1018,7 @@ static int aws_start_sync(struct aws_platform *platform, enum aws_sync_kind kind
         aws_sync_free(sync);
         return 0;
     }
-    if (kind == AWS_SYNC_DELETE)
+    if (kind == PLATFORM_SYNC_REMOVE)
         sync->step = AWS_STEP_DELETE;
     list_push_front(&platform->syncs, &sync->node);
     if (building)
@@ -1024,33 +1032,6 @@ static int aws_check(void *self, char *err, size_t err_size)
 {
     struct aws_platform *platform = self;
     return aws_client_ready(platform->client, err, err_size);
-}
-
-static int aws_deploy(void *self, const struct platform_function *function, platform_done_fn done, void *ctx)
-{
-    return aws_start_sync(self, AWS_SYNC_DEPLOY, function, done, ctx);
-}
-
-static int aws_configure(void *self, const struct platform_function *function, platform_done_fn done, void *ctx)
-{
-    return aws_start_sync(self, AWS_SYNC_CONFIGURE, function, done, ctx);
-}
-
-static int aws_verify(void *self, const struct platform_function *function, platform_done_fn done, void *ctx)
-{
-    return aws_start_sync(self, AWS_SYNC_VERIFY, function, done, ctx);
-}
-
-static int aws_set_memory(void *self, const char *name, int memory_mb, platform_done_fn done, void *ctx)
-{
-    struct platform_function function = {.name = name, .memory_mb = memory_mb, .timeout_s = 1};
-    return aws_start_sync(self, AWS_SYNC_MEMORY, &function, done, ctx);
-}
-
-static int aws_remove(void *self, const char *name, platform_done_fn done, void *ctx)
-{
-    struct platform_function function = {.name = name, .memory_mb = 128, .timeout_s = 1};
-    return aws_start_sync(self, AWS_SYNC_DELETE, &function, done, ctx);
 }
 
 /* ---- invoke ---- */
@@ -1336,12 +1317,9 @@ static size_t aws_preparing(void *self, const char *function)
 const struct platform_ops aws_platform_ops = {
     .name = "aws",
     .check = aws_check,
-    .deploy = aws_deploy,
-    .configure = aws_configure,
-    .verify = aws_verify,
+    .sync = aws_sync,
+    .verifies = 1,
     .invoke = aws_invoke,
-    .remove = aws_remove,
-    .set_memory = aws_set_memory,
     .prepare = aws_prepare,
     .preparing = aws_preparing,
     .image_settings = aws_image_settings,

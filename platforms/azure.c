@@ -122,7 +122,6 @@ struct az_platform {
     int closing;
 };
 
-enum az_sync_kind { AZ_SYNC_DEPLOY, AZ_SYNC_CONFIGURE, AZ_SYNC_VERIFY, AZ_SYNC_MEMORY, AZ_SYNC_DELETE };
 enum az_step { AZ_STEP_SITE, AZ_STEP_SETTINGS, AZ_STEP_FUNCTION, AZ_STEP_UPLOAD, AZ_STEP_POLL, AZ_STEP_LOG,
                AZ_STEP_PUT_SETTINGS, AZ_STEP_MEMORY, AZ_STEP_DELETE };
 
@@ -132,7 +131,7 @@ static const char *const az_step_names[] = {"reading the app of", "reading the a
 
 struct az_sync {
     struct az_platform *platform;
-    enum az_sync_kind kind;
+    enum platform_sync kind;
     enum az_step step;
     platform_done_fn done;
     void *ctx;
@@ -395,20 +394,21 @@ static void az_sync_finish(struct az_sync *sync, const char *error_type, const c
     char note[700];
     if (outcome.ok) {
         int drifted = sync->note[0] != '\0';
-        outcome.action = sync->kind == AZ_SYNC_DELETE                  ? "deleted"
-                         : drifted && sync->kind == AZ_SYNC_VERIFY      ? "redeployed"
-                         : sync->created                               ? "deployed"
-                         : sync->code_updated                          ? "updated code of"
-                         : sync->config_updated                        ? "updated configuration of"
-                                                                       : "up to date";
+        outcome.action = sync->kind == PLATFORM_SYNC_REMOVE              ? "deleted"
+                         : drifted && sync->kind == PLATFORM_SYNC_VERIFY ? "redeployed"
+                         : sync->created                                 ? "deployed"
+                         : sync->code_updated                            ? "updated code of"
+                         : sync->config_updated                          ? "updated configuration of"
+                                                                         : "up to date";
         snprintf(note, sizeof note, "%s%s%s", sync->note,
                  sync->note[0] && sync->timeout_uploaded ? "; " : "",
                  sync->timeout_uploaded ? "the timeout is host.json's functionTimeout, so the package was uploaded "
                                           "again" : "");
         outcome.note = note[0] ? note : NULL;
-        struct az_key *known = sync->kind != AZ_SYNC_MEMORY ? az_key_find(sync->platform, sync->app, sync->name, 1)
-                                                            : NULL;
-        if (known != NULL && sync->kind == AZ_SYNC_DELETE)
+        struct az_key *known = sync->kind != PLATFORM_SYNC_SET_MEMORY
+                                   ? az_key_find(sync->platform, sync->app, sync->name, 1)
+                                   : NULL;
+        if (known != NULL && sync->kind == PLATFORM_SYNC_REMOVE)
             known->deployed = known->timeout_s = 0;
         else if (known != NULL) {
             known->timeout_s = sync->timeout_s;
@@ -438,7 +438,7 @@ static void az_sync_later(struct az_sync *sync, long long delay_ms)
 /* Remembers WHAT differs when it can only have been changed outside the notebook. */
 static void az_sync_note(struct az_sync *sync, const char *what, int is_code)
 {
-    if (sync->note[0] || !(sync->kind == AZ_SYNC_VERIFY || (sync->kind == AZ_SYNC_CONFIGURE && is_code)))
+    if (sync->note[0] || !(sync->kind == PLATFORM_SYNC_VERIFY || (sync->kind == PLATFORM_SYNC_CONFIGURE && is_code)))
         return;
     snprintf(sync->note, sizeof sync->note, "changed outside the notebook: %s", what);
 }
@@ -517,7 +517,7 @@ static int az_env_differs(const struct az_sync *sync, char *what, size_t size)
 static void az_sync_decide(struct az_sync *sync)
 {
     char what[400] = "", message[700];
-    if (sync->kind == AZ_SYNC_DELETE) {
+    if (sync->kind == PLATFORM_SYNC_REMOVE) {
         if (!sync->function_exists) {
             snprintf(message, sizeof message, "%s is not deployed on azure (the app %s has no function %s); run its "
                      "%%%%cloud_function cell", sync->name, sync->app, sync->name);
@@ -529,7 +529,7 @@ static void az_sync_decide(struct az_sync *sync)
         return;
     }
     const char *owner = az_setting(sync, AZ_SETTING_FUNCTION);
-    if (sync->kind != AZ_SYNC_MEMORY && owner != NULL && strcmp(owner, sync->name) != 0) {
+    if (sync->kind != PLATFORM_SYNC_SET_MEMORY && owner != NULL && strcmp(owner, sync->name) != 0) {
         snprintf(message, sizeof message, "the function app %s holds the function %.100s deployed from a notebook, "
                  "and a zip deploy replaces all of an app's files: one app holds one function; leave %%platform azure "
                  "app= out (each function then goes to the app of its own name) or name another app", sync->app,
@@ -537,18 +537,18 @@ static void az_sync_decide(struct az_sync *sync)
         az_sync_finish(sync, "AppInUse", message);
         return;
     }
-    if (sync->kind == AZ_SYNC_MEMORY && !sync->function_exists) {
+    if (sync->kind == PLATFORM_SYNC_SET_MEMORY && !sync->function_exists) {
         snprintf(message, sizeof message, "%s is not deployed on azure (the app %s has no function %s); run its "
                  "%%%%cloud_function cell", sync->name, sync->app, sync->name);
         az_sync_finish(sync, "NotFound", message);
         return;
     }
-    if (sync->kind != AZ_SYNC_MEMORY) {
+    if (sync->kind != PLATFORM_SYNC_SET_MEMORY) {
         const char *hash = az_setting(sync, AZ_SETTING_CODE), *timeout = az_setting(sync, AZ_SETTING_TIMEOUT);
         char timeout_text[16];
         snprintf(timeout_text, sizeof timeout_text, "%d", sync->timeout_s);
         if (!sync->function_exists) {
-            if (hash != NULL && sync->kind != AZ_SYNC_DEPLOY)
+            if (hash != NULL && sync->kind != PLATFORM_SYNC_DEPLOY)
                 snprintf(sync->note, sizeof sync->note, "it had been deleted outside the notebook");
             sync->created = sync->need_upload = 1;
         } else if (hash == NULL || strcmp(hash, sync->code_hash) != 0) {
@@ -727,7 +727,7 @@ static void az_sync_on_reply(void *ctx, const struct az_reply *reply)
             return;
         case AZ_STEP_PUT_SETTINGS:
         case AZ_STEP_MEMORY:
-            if (sync->kind == AZ_SYNC_DELETE)
+            if (sync->kind == PLATFORM_SYNC_REMOVE)
                 az_sync_finish(sync, NULL, NULL);
             else
                 az_sync_next(sync);
@@ -769,7 +769,7 @@ static json_t *az_sync_settings_body(const struct az_sync *sync)
         json_object_del(properties, name);
         p += n + (p[n] == ',');
     }
-    if (sync->kind == AZ_SYNC_DELETE) {
+    if (sync->kind == PLATFORM_SYNC_REMOVE) {
         static const char *const ours[] = {AZ_SETTING_CODE, AZ_SETTING_TIMEOUT, AZ_SETTING_FUNCTION,
                                            AZ_SETTING_ENV_KEYS};
         for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
@@ -884,9 +884,17 @@ static int az_check_limits(const struct platform_function *function, char *messa
     return 0;
 }
 
-static int az_start_sync(struct az_platform *platform, enum az_sync_kind kind,
-                         const struct platform_function *function, platform_done_fn done, void *ctx)
+/* The sync operation (platform.h): each kind is the same steps, read the function, compare, send what differs. */
+static int az_sync(void *self, enum platform_sync kind, const struct platform_function *requested,
+                   platform_done_fn done, void *ctx)
 {
+    struct az_platform *platform = self;
+    struct platform_function limited = *requested; /* set_memory and remove name only the function */
+    if (kind == PLATFORM_SYNC_SET_MEMORY || kind == PLATFORM_SYNC_REMOVE)
+        limited.timeout_s = 30;
+    if (kind == PLATFORM_SYNC_REMOVE)
+        limited.memory_mb = AZ_DEFAULT_MEMORY;
+    const struct platform_function *function = &limited;
     char message[900];
     if (az_client_ready(platform->client, message, sizeof message) < 0) {
         az_fail(done, ctx, "NoCredentials", message);
@@ -896,7 +904,7 @@ static int az_start_sync(struct az_platform *platform, enum az_sync_kind kind,
         az_fail(done, ctx, "InvalidOption", message);
         return 0;
     }
-    int needs_code = kind == AZ_SYNC_DEPLOY || kind == AZ_SYNC_CONFIGURE || kind == AZ_SYNC_VERIFY;
+    int needs_code = kind == PLATFORM_SYNC_DEPLOY || kind == PLATFORM_SYNC_CONFIGURE || kind == PLATFORM_SYNC_VERIFY;
     if (needs_code && function->package == NULL) {
         az_fail(done, ctx, "NoPackage", "the azure platform needs the package to compare with the deployed code");
         return 0;
@@ -909,7 +917,8 @@ static int az_start_sync(struct az_platform *platform, enum az_sync_kind kind,
     *sync = (struct az_sync){.platform = platform, .kind = kind, .step = AZ_STEP_SITE, .done = done, .ctx = ctx,
                              .memory_mb = function->memory_mb, .timeout_s = function->timeout_s};
     list_init(&sync->node);
-    int remembered = kind == AZ_SYNC_MEMORY || kind == AZ_SYNC_DELETE; /* a cell's run goes where %platform says */
+    /* set_memory and remove find the app the function went into; a cell's run goes where %platform says */
+    int remembered = kind == PLATFORM_SYNC_SET_MEMORY || kind == PLATFORM_SYNC_REMOVE;
     if (az_names(platform, function->name, remembered, &sync->app, &sync->name, message, sizeof message) < 0 ||
         az_site_path(platform, sync->app, &sync->site, message, sizeof message) < 0) {
         az_fail(done, ctx, "InvalidOption", message);
@@ -954,33 +963,6 @@ static int az_check(void *self, char *err, size_t err_size)
     int rc = az_site_path(platform, "app", &site, err, err_size);
     free(site);
     return rc;
-}
-
-static int az_deploy(void *self, const struct platform_function *function, platform_done_fn done, void *ctx)
-{
-    return az_start_sync(self, AZ_SYNC_DEPLOY, function, done, ctx);
-}
-
-static int az_configure(void *self, const struct platform_function *function, platform_done_fn done, void *ctx)
-{
-    return az_start_sync(self, AZ_SYNC_CONFIGURE, function, done, ctx);
-}
-
-static int az_verify(void *self, const struct platform_function *function, platform_done_fn done, void *ctx)
-{
-    return az_start_sync(self, AZ_SYNC_VERIFY, function, done, ctx);
-}
-
-static int az_set_memory(void *self, const char *name, int memory_mb, platform_done_fn done, void *ctx)
-{
-    struct platform_function function = {.name = name, .memory_mb = memory_mb, .timeout_s = 30};
-    return az_start_sync(self, AZ_SYNC_MEMORY, &function, done, ctx);
-}
-
-static int az_remove(void *self, const char *name, platform_done_fn done, void *ctx)
-{
-    struct platform_function function = {.name = name, .memory_mb = AZ_DEFAULT_MEMORY, .timeout_s = 30};
-    return az_start_sync(self, AZ_SYNC_DELETE, &function, done, ctx);
 }
 
 /* ---- invoke ---- */
@@ -1375,12 +1357,9 @@ static void az_free(void *self)
 const struct platform_ops az_platform_ops = {
     .name = "azure",
     .check = az_check,
-    .deploy = az_deploy,
-    .configure = az_configure,
-    .verify = az_verify,
+    .sync = az_sync,
+    .verifies = 1,
     .invoke = az_invoke,
-    .remove = az_remove,
-    .set_memory = az_set_memory,
     .prepare = az_prepare,
     .preparing = az_preparing,
     .apply_settings = az_apply_settings,

@@ -110,7 +110,6 @@ struct gcf_platform {
     int closing;
 };
 
-enum gcf_sync_kind { GCF_SYNC_DEPLOY, GCF_SYNC_CONFIGURE, GCF_SYNC_VERIFY, GCF_SYNC_MEMORY, GCF_SYNC_DELETE };
 
 enum gcf_step {
     GCF_STEP_GET, GCF_STEP_UPLOAD_URL, GCF_STEP_UPLOAD, GCF_STEP_CREATE, GCF_STEP_PATCH, GCF_STEP_DELETE,
@@ -123,7 +122,7 @@ static const char *const gcf_step_names[] = {"reading", "getting an upload URL f
 
 struct gcf_sync {
     struct gcf_platform *platform;
-    enum gcf_sync_kind kind;
+    enum platform_sync kind;
     enum gcf_step step;          /* the call in flight or to repeat */
     platform_done_fn done;
     void *ctx;
@@ -327,13 +326,13 @@ static void gcf_sync_finish(struct gcf_sync *sync, const char *error_type, const
     char id_note[200] = "";
     if (outcome.ok) {
         int drifted = sync->note[0] != '\0';
-        outcome.action = sync->kind == GCF_SYNC_DELETE                     ? "deleted"
-                         : sync->created && !drifted                      ? "deployed"
-                         : drifted && sync->kind == GCF_SYNC_VERIFY        ? "redeployed"
-                         : sync->created                                  ? "deployed"
-                         : sync->code_updated                             ? "updated code of"
-                         : sync->config_updated                           ? "updated configuration of"
-                                                                          : "up to date";
+        outcome.action = sync->kind == PLATFORM_SYNC_REMOVE              ? "deleted"
+                         : sync->created && !drifted                     ? "deployed"
+                         : drifted && sync->kind == PLATFORM_SYNC_VERIFY ? "redeployed"
+                         : sync->created                                 ? "deployed"
+                         : sync->code_updated                            ? "updated code of"
+                         : sync->config_updated                          ? "updated configuration of"
+                                                                         : "up to date";
         if (sync->created && strcmp(sync->id, sync->name) != 0)
             snprintf(id_note, sizeof id_note, "its Google function ID is %s (IDs take 4 to 63 of a-z, 0-9 and -)",
                      sync->id);
@@ -379,7 +378,7 @@ static void gcf_sync_poll(struct gcf_sync *sync, enum gcf_step step)
  * the cell's configuration changed. */
 static void gcf_sync_note(struct gcf_sync *sync, const char *what, int is_code)
 {
-    if (sync->note[0] || !(sync->kind == GCF_SYNC_VERIFY || (sync->kind == GCF_SYNC_CONFIGURE && is_code)))
+    if (sync->note[0] || !(sync->kind == PLATFORM_SYNC_VERIFY || (sync->kind == PLATFORM_SYNC_CONFIGURE && is_code)))
         return;
     snprintf(sync->note, sizeof sync->note, "changed outside the notebook: %s", what);
 }
@@ -437,7 +436,7 @@ static void gcf_config_differs(struct gcf_sync *sync, const json_t *function, ch
             snprintf(what, size, "its memory is %ld MB, the notebook's %d MB", memory, sync->memory_mb);
         GCF_MASK_ADD("serviceConfig.availableMemory");
     }
-    if (sync->kind == GCF_SYNC_MEMORY)
+    if (sync->kind == PLATFORM_SYNC_SET_MEMORY)
         return;
     if (timeout != sync->timeout_s) {
         if (!what[0])
@@ -475,7 +474,8 @@ static void gcf_sync_keep_service(struct gcf_sync *sync, const json_t *function)
 /* The function is as the notebook defines it: then who may call it, when the cell says. */
 static void gcf_sync_settled(struct gcf_sync *sync)
 {
-    if (sync->allow_unauthenticated == 0 || sync->kind == GCF_SYNC_MEMORY || sync->kind == GCF_SYNC_DELETE) {
+    if (sync->allow_unauthenticated == 0 || sync->kind == PLATFORM_SYNC_SET_MEMORY ||
+        sync->kind == PLATFORM_SYNC_REMOVE) {
         gcf_sync_finish(sync, NULL, NULL);
         return;
     }
@@ -551,13 +551,13 @@ static void gcf_sync_on_function(struct gcf_sync *sync, const json_t *function)
         return;
     }
     sync->polls = 0;
-    if (sync->kind == GCF_SYNC_DELETE) {
+    if (sync->kind == PLATFORM_SYNC_REMOVE) {
         sync->step = GCF_STEP_DELETE;
         gcf_sync_call(sync);
         return;
     }
     const char *wanted = sync->platform->generation == 1 ? "GEN_1" : "GEN_2";
-    if (sync->kind != GCF_SYNC_MEMORY && environment != NULL && strcmp(environment, wanted) != 0) {
+    if (sync->kind != PLATFORM_SYNC_SET_MEMORY && environment != NULL && strcmp(environment, wanted) != 0) {
         snprintf(message, sizeof message, "%s is a %s function and Google cannot change that: use %%platform gcf "
                  "generation=%c, or give the new one another name=", sync->id, environment, environment[4]);
         gcf_sync_finish(sync, "EnvironmentMismatch", message);
@@ -574,7 +574,7 @@ static void gcf_sync_on_function(struct gcf_sync *sync, const json_t *function)
         json_object_set_new(sync->platform->urls, sync->resource, json_string(url));
     gcf_sync_keep_service(sync, function);
     sync->mask[0] = '\0';
-    int code = sync->kind != GCF_SYNC_MEMORY && gcf_code_differs(sync, function, what, sizeof what);
+    int code = sync->kind != PLATFORM_SYNC_SET_MEMORY && gcf_code_differs(sync, function, what, sizeof what);
     if (code)
         gcf_sync_note(sync, what, 1);
     char config_what[400] = "";
@@ -611,9 +611,9 @@ static void gcf_sync_on_operation(struct gcf_sync *sync, const json_t *operation
     const char *verb = json_string_value(json_object_get(json_object_get(operation, "metadata"), "verb"));
     if (error != NULL) {
         snprintf(message, sizeof message, "%s %s failed on Google: %.600s%s",
-                 sync->kind == GCF_SYNC_DELETE ? "deleting" : "deploying", sync->id,
+                 sync->kind == PLATFORM_SYNC_REMOVE ? "deleting" : "deploying", sync->id,
                  json_string_value(json_object_get(error, "message")) ?: "no reason given",
-                 sync->kind == GCF_SYNC_DELETE ? "" : "; fix the cell and run it again (the build log is in the "
+                 sync->kind == PLATFORM_SYNC_REMOVE ? "" : "; fix the cell and run it again (the build log is in the "
                                                       "Cloud Functions console)");
         gcf_sync_finish(sync, "DeployFailed", message);
         return;
@@ -623,7 +623,7 @@ static void gcf_sync_on_operation(struct gcf_sync *sync, const json_t *operation
     if (url != NULL)
         json_object_set_new(sync->platform->urls, sync->resource, json_string(url));
     gcf_sync_keep_service(sync, function);
-    if (sync->kind == GCF_SYNC_DELETE || (verb != NULL && strcmp(verb, "delete") == 0)) {
+    if (sync->kind == PLATFORM_SYNC_REMOVE || (verb != NULL && strcmp(verb, "delete") == 0)) {
         json_object_del(sync->platform->urls, sync->resource);
         json_object_del(sync->platform->open, sync->resource);
     }
@@ -727,13 +727,13 @@ static void gcf_sync_on_reply(void *ctx, const struct gcf_reply *reply)
         return;
     }
     if (reply->status == 404 && sync->step == GCF_STEP_GET && strcmp(reply->error_type, "NOT_FOUND") == 0) {
-        if (sync->kind == GCF_SYNC_MEMORY || sync->kind == GCF_SYNC_DELETE) {
+        if (sync->kind == PLATFORM_SYNC_SET_MEMORY || sync->kind == PLATFORM_SYNC_REMOVE) {
             snprintf(message, sizeof message, "%s is not deployed on gcf (no function %s); run its %%%%cloud_function "
                      "cell", sync->name, sync->resource);
             gcf_sync_finish(sync, "NOT_FOUND", message);
             return;
         }
-        if (sync->kind == GCF_SYNC_VERIFY || sync->kind == GCF_SYNC_CONFIGURE)
+        if (sync->kind == PLATFORM_SYNC_VERIFY || sync->kind == PLATFORM_SYNC_CONFIGURE)
             snprintf(sync->note, sizeof sync->note, "it had been deleted outside the notebook");
         sync->step = GCF_STEP_UPLOAD_URL;
         gcf_sync_call(sync);
@@ -775,7 +775,7 @@ static json_t *gcf_sync_function(struct gcf_sync *sync)
     char *memory = gcf_memory_quantity(sync->memory_mb);
     if (memory == NULL)
         return NULL;
-    if (sync->kind == GCF_SYNC_MEMORY) {
+    if (sync->kind == PLATFORM_SYNC_SET_MEMORY) {
         json_t *body = json_pack("{s:{s:s}}", "serviceConfig", "availableMemory", memory);
         free(memory);
         return body;
@@ -894,9 +894,17 @@ static void gcf_sync_call(struct gcf_sync *sync)
 
 /* ---- operations ---- */
 
-static int gcf_start_sync(struct gcf_platform *platform, enum gcf_sync_kind kind,
-                          const struct platform_function *function, platform_done_fn done, void *ctx)
+/* The sync operation (platform.h): each kind is the same steps, read the function, compare, send what differs. */
+static int gcf_sync(void *self, enum platform_sync kind, const struct platform_function *requested,
+                    platform_done_fn done, void *ctx)
 {
+    struct gcf_platform *platform = self;
+    struct platform_function limited = *requested; /* set_memory and remove name only the function */
+    if (kind == PLATFORM_SYNC_SET_MEMORY || kind == PLATFORM_SYNC_REMOVE)
+        limited.timeout_s = 60;
+    if (kind == PLATFORM_SYNC_REMOVE)
+        limited.memory_mb = 256;
+    const struct platform_function *function = &limited;
     char message[900];
     if (gcf_client_ready(platform->client, message, sizeof message) < 0) {
         gcf_fail(done, ctx, "NoCredentials", message);
@@ -906,7 +914,7 @@ static int gcf_start_sync(struct gcf_platform *platform, enum gcf_sync_kind kind
         gcf_fail(done, ctx, "InvalidOption", message);
         return 0;
     }
-    int needs_code = kind == GCF_SYNC_DEPLOY || kind == GCF_SYNC_CONFIGURE || kind == GCF_SYNC_VERIFY;
+    int needs_code = kind == PLATFORM_SYNC_DEPLOY || kind == PLATFORM_SYNC_CONFIGURE || kind == PLATFORM_SYNC_VERIFY;
     if (needs_code && function->package == NULL) {
         gcf_fail(done, ctx, "NoPackage", "the gcf platform needs the package to compare with the deployed code");
         return 0;
@@ -950,33 +958,6 @@ static int gcf_check(void *self, char *err, size_t err_size)
 {
     struct gcf_platform *platform = self;
     return gcf_client_ready(platform->client, err, err_size);
-}
-
-static int gcf_deploy(void *self, const struct platform_function *function, platform_done_fn done, void *ctx)
-{
-    return gcf_start_sync(self, GCF_SYNC_DEPLOY, function, done, ctx);
-}
-
-static int gcf_configure(void *self, const struct platform_function *function, platform_done_fn done, void *ctx)
-{
-    return gcf_start_sync(self, GCF_SYNC_CONFIGURE, function, done, ctx);
-}
-
-static int gcf_verify(void *self, const struct platform_function *function, platform_done_fn done, void *ctx)
-{
-    return gcf_start_sync(self, GCF_SYNC_VERIFY, function, done, ctx);
-}
-
-static int gcf_set_memory(void *self, const char *name, int memory_mb, platform_done_fn done, void *ctx)
-{
-    struct platform_function function = {.name = name, .memory_mb = memory_mb, .timeout_s = 60};
-    return gcf_start_sync(self, GCF_SYNC_MEMORY, &function, done, ctx);
-}
-
-static int gcf_remove(void *self, const char *name, platform_done_fn done, void *ctx)
-{
-    struct platform_function function = {.name = name, .memory_mb = 256, .timeout_s = 60};
-    return gcf_start_sync(self, GCF_SYNC_DELETE, &function, done, ctx);
 }
 
 /* ---- invoke ---- */
@@ -1344,12 +1325,9 @@ static size_t gcf_events_in_flight(void *self)
 const struct platform_ops gcf_platform_ops = {
     .name = "gcf",
     .check = gcf_check,
-    .deploy = gcf_deploy,
-    .configure = gcf_configure,
-    .verify = gcf_verify,
+    .sync = gcf_sync,
+    .verifies = 1,
     .invoke = gcf_invoke,
-    .remove = gcf_remove,
-    .set_memory = gcf_set_memory,
     .prepare = gcf_prepare,
     .preparing = gcf_preparing,
     .apply_settings = gcf_apply_settings,

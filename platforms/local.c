@@ -645,6 +645,26 @@ static int local_remove(void *self, const char *name, platform_done_fn done, voi
     return 0;
 }
 
+/* The one sync operation (platform.h): the local platform's own state cannot drift, so it does not verify. */
+static int local_sync(void *self, enum platform_sync kind, const struct platform_function *function,
+                      platform_done_fn done, void *ctx)
+{
+    switch (kind) {
+    case PLATFORM_SYNC_DEPLOY:
+        return local_deploy(self, function, done, ctx);
+    case PLATFORM_SYNC_CONFIGURE:
+        return local_configure(self, function, done, ctx);
+    case PLATFORM_SYNC_SET_MEMORY:
+        return local_set_memory(self, function->name, function->memory_mb, done, ctx);
+    case PLATFORM_SYNC_REMOVE:
+        return local_remove(self, function->name, done, ctx);
+    case PLATFORM_SYNC_VERIFY:
+        break;
+    }
+    local_fail(done, ctx, "ValueError", "the local platform has nothing to verify", NULL);
+    return 0;
+}
+
 static void local_free(void *self)
 {
     struct local_platform *platform = self;
@@ -660,11 +680,8 @@ static void local_free(void *self)
 
 const struct platform_ops local_platform_ops = {
     .name = "local",
-    .deploy = local_deploy,
-    .configure = local_configure,
+    .sync = local_sync,
     .invoke = local_invoke,
-    .remove = local_remove,
-    .set_memory = local_set_memory,
     .apply_settings = local_apply_settings,
     .free = local_free,
 };

@@ -85,7 +85,6 @@ struct of_platform {
     int closing;
 };
 
-enum of_sync_kind { OF_SYNC_DEPLOY, OF_SYNC_CONFIGURE, OF_SYNC_VERIFY, OF_SYNC_MEMORY, OF_SYNC_DELETE };
 enum of_step { OF_STEP_GET, OF_STEP_PUSH, OF_STEP_CREATE, OF_STEP_UPDATE, OF_STEP_WAIT, OF_STEP_DELETE };
 
 static const char *const of_step_names[] = {"reading", "building and pushing the image of", "deploying", "updating",
@@ -93,7 +92,7 @@ static const char *const of_step_names[] = {"reading", "building and pushing the
 
 struct of_sync {
     struct of_platform *platform;
-    enum of_sync_kind kind;
+    enum platform_sync kind;
     enum of_step step;
     platform_done_fn done;
     void *ctx;
@@ -215,12 +214,12 @@ static void of_sync_finish(struct of_sync *sync, const char *error_type, const c
     snprintf(note, sizeof note, "%s%s%s", sync->note, sync->note[0] && sync->pushed[0] ? "; " : "", sync->pushed);
     if (outcome.ok) {
         int drifted = sync->note[0] != '\0';
-        outcome.action = sync->kind == OF_SYNC_DELETE                   ? "deleted"
-                         : drifted && sync->kind == OF_SYNC_VERIFY       ? "redeployed"
-                         : sync->created                                ? "deployed"
-                         : sync->code_updated                           ? "updated code of"
-                         : sync->config_updated                         ? "updated configuration of"
-                                                                        : "up to date";
+        outcome.action = sync->kind == PLATFORM_SYNC_REMOVE              ? "deleted"
+                         : drifted && sync->kind == PLATFORM_SYNC_VERIFY ? "redeployed"
+                         : sync->created                                 ? "deployed"
+                         : sync->code_updated                            ? "updated code of"
+                         : sync->config_updated                          ? "updated configuration of"
+                                                                         : "up to date";
         outcome.note = note[0] ? note : NULL;
     }
     sync->done(sync->ctx, &outcome);
@@ -248,7 +247,7 @@ static void of_sync_later(struct of_sync *sync, double wait_ms)
  * the cell's configuration changed. */
 static void of_sync_note(struct of_sync *sync, const char *what, int is_code)
 {
-    if (sync->note[0] || !(sync->kind == OF_SYNC_VERIFY || (sync->kind == OF_SYNC_CONFIGURE && is_code)))
+    if (sync->note[0] || !(sync->kind == PLATFORM_SYNC_VERIFY || (sync->kind == PLATFORM_SYNC_CONFIGURE && is_code)))
         return;
     snprintf(sync->note, sizeof sync->note, "changed outside the notebook: %s", what);
 }
@@ -287,7 +286,7 @@ static int of_config_differs(const struct of_sync *sync, const json_t *record, c
                  memory);
         return 1;
     }
-    if (sync->kind == OF_SYNC_MEMORY)
+    if (sync->kind == PLATFORM_SYNC_SET_MEMORY)
         return 0;
     if (remote_timeout == NULL || strcmp(remote_timeout, timeout) != 0) {
         snprintf(what, size, "its annotation %s is %.40s, the notebook's timeout %s s", OF_ANNOTATION_TIMEOUT,
@@ -306,7 +305,7 @@ static void of_sync_on_record(struct of_sync *sync, const json_t *record)
     char what[700] = "", config_what[400] = "";
     json_decref(sync->remote);
     sync->remote = json_deep_copy(record);
-    int code = sync->kind != OF_SYNC_MEMORY && of_code_differs(sync, record, what, sizeof what);
+    int code = sync->kind != PLATFORM_SYNC_SET_MEMORY && of_code_differs(sync, record, what, sizeof what);
     if (!code && sync->image == NULL) { /* the remote's image stays: set_memory, or the same code built here */
         const char *image = json_string_value(json_object_get(record, "image"));
         if ((sync->image = strdup(image ? image : "")) == NULL) {
@@ -403,13 +402,13 @@ static void of_sync_on_reply(void *ctx, const struct of_reply *reply)
         }
     }
     if (reply->status == 404 && (sync->step == OF_STEP_GET || sync->step == OF_STEP_DELETE)) {
-        if (sync->kind == OF_SYNC_MEMORY || sync->kind == OF_SYNC_DELETE) {
+        if (sync->kind == PLATFORM_SYNC_SET_MEMORY || sync->kind == PLATFORM_SYNC_REMOVE) {
             snprintf(message, sizeof message, "%s is not deployed on openfaas (the gateway has no function %s); run "
                      "its %%%%cloud_function cell", sync->name, sync->service);
             of_sync_finish(sync, "NotFound", message);
             return;
         }
-        if (sync->kind == OF_SYNC_VERIFY || sync->kind == OF_SYNC_CONFIGURE)
+        if (sync->kind == PLATFORM_SYNC_VERIFY || sync->kind == PLATFORM_SYNC_CONFIGURE)
             snprintf(sync->note, sizeof sync->note, "it had been deleted outside the notebook");
         sync->created = 1;
         sync->step = sync->build ? OF_STEP_PUSH : OF_STEP_CREATE;
@@ -441,12 +440,12 @@ static json_t *of_sync_body(const struct of_sync *sync)
     snprintf(timeout, sizeof timeout, "%d", sync->timeout_s);
     json_t *labels = of_remote_map(sync, "labels"), *annotations = of_remote_map(sync, "annotations");
     json_t *limits = of_remote_map(sync, "limits");
-    json_t *env = sync->kind == OF_SYNC_MEMORY ? of_remote_map(sync, "envVars") : json_deep_copy(sync->env);
+    json_t *env = sync->kind == PLATFORM_SYNC_SET_MEMORY ? of_remote_map(sync, "envVars") : json_deep_copy(sync->env);
     json_t *body = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "service", sync->service, "image", sync->image,
                              "envVars", env, "labels", labels, "annotations", annotations, "limits", limits);
     if (body == NULL)
         return NULL;
-    if (sync->kind != OF_SYNC_MEMORY) {
+    if (sync->kind != PLATFORM_SYNC_SET_MEMORY) {
         json_object_set_new(labels, OF_LABEL_CODE, json_string(sync->code_hash));
         json_object_set_new(annotations, OF_ANNOTATION_TIMEOUT, json_string(timeout));
     }
@@ -570,15 +569,17 @@ static int of_sync_keep_build(struct of_sync *sync, const struct platform_functi
     return 0;
 }
 
-static int of_start_sync(struct of_platform *platform, enum of_sync_kind kind,
-                         const struct platform_function *function, platform_done_fn done, void *ctx)
+/* The sync operation (platform.h): each kind is the same steps, read the function, compare, send what differs. */
+static int of_sync(void *self, enum platform_sync kind, const struct platform_function *function,
+                   platform_done_fn done, void *ctx)
 {
+    struct of_platform *platform = self;
     char message[900], service[OF_SERVICE_MAX + 1];
     if (of_client_ready(platform->client, message, sizeof message) < 0) {
         of_fail(done, ctx, "NoCredentials", message);
         return 0;
     }
-    int needs_image = kind == OF_SYNC_DEPLOY || kind == OF_SYNC_CONFIGURE || kind == OF_SYNC_VERIFY;
+    int needs_image = kind == PLATFORM_SYNC_DEPLOY || kind == PLATFORM_SYNC_CONFIGURE || kind == PLATFORM_SYNC_VERIFY;
     if (needs_image ? of_check_function(platform, function, service, message, sizeof message) < 0
                     : of_service_name(function->name, service, message, sizeof message) < 0) {
         of_fail(done, ctx, "InvalidOption", message);
@@ -590,7 +591,7 @@ static int of_start_sync(struct of_platform *platform, enum of_sync_kind kind,
         return 0;
     }
     *sync = (struct of_sync){.platform = platform, .kind = kind, .done = done, .ctx = ctx,
-                             .step = kind == OF_SYNC_DELETE ? OF_STEP_DELETE : OF_STEP_GET,
+                             .step = kind == PLATFORM_SYNC_REMOVE ? OF_STEP_DELETE : OF_STEP_GET,
                              .memory_mb = function->memory_mb, .timeout_s = function->timeout_s};
     list_init(&sync->node);
     snprintf(sync->service, sizeof sync->service, "%s", service);
@@ -615,33 +616,6 @@ static int of_check(void *self, char *err, size_t err_size)
 {
     struct of_platform *platform = self;
     return of_client_ready(platform->client, err, err_size);
-}
-
-static int of_deploy(void *self, const struct platform_function *function, platform_done_fn done, void *ctx)
-{
-    return of_start_sync(self, OF_SYNC_DEPLOY, function, done, ctx);
-}
-
-static int of_configure(void *self, const struct platform_function *function, platform_done_fn done, void *ctx)
-{
-    return of_start_sync(self, OF_SYNC_CONFIGURE, function, done, ctx);
-}
-
-static int of_verify(void *self, const struct platform_function *function, platform_done_fn done, void *ctx)
-{
-    return of_start_sync(self, OF_SYNC_VERIFY, function, done, ctx);
-}
-
-static int of_set_memory(void *self, const char *name, int memory_mb, platform_done_fn done, void *ctx)
-{
-    struct platform_function function = {.name = name, .memory_mb = memory_mb};
-    return of_start_sync(self, OF_SYNC_MEMORY, &function, done, ctx);
-}
-
-static int of_remove(void *self, const char *name, platform_done_fn done, void *ctx)
-{
-    struct platform_function function = {.name = name};
-    return of_start_sync(self, OF_SYNC_DELETE, &function, done, ctx);
 }
 
 /* ---- invoke ---- */
@@ -894,12 +868,9 @@ static void of_free(void *self)
 const struct platform_ops of_platform_ops = {
     .name = "openfaas",
     .check = of_check,
-    .deploy = of_deploy,
-    .configure = of_configure,
-    .verify = of_verify,
+    .sync = of_sync,
+    .verifies = 1,
     .invoke = of_invoke,
-    .remove = of_remove,
-    .set_memory = of_set_memory,
     .prepare = of_prepare,
     .preparing = of_preparing,
     .image_settings = of_image_settings,

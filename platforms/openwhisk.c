@@ -92,14 +92,13 @@ struct ow_platform {
     int closing;
 };
 
-enum ow_sync_kind { OW_SYNC_DEPLOY, OW_SYNC_CONFIGURE, OW_SYNC_VERIFY, OW_SYNC_MEMORY, OW_SYNC_DELETE };
 enum ow_step { OW_STEP_GET, OW_STEP_PUT_CODE, OW_STEP_PUT_CONFIG, OW_STEP_DELETE };
 
 static const char *const ow_step_names[] = {"reading", "deploying", "configuring", "deleting"};
 
 struct ow_sync {
     struct ow_platform *platform;
-    enum ow_sync_kind kind;
+    enum platform_sync kind;
     enum ow_step step;
     platform_done_fn done;
     void *ctx;
@@ -218,12 +217,12 @@ static void ow_sync_finish(struct ow_sync *sync, const char *error_type, const c
     struct platform_outcome outcome = {.ok = error_type == NULL, .error_type = error_type, .message = message};
     if (outcome.ok) {
         int drifted = sync->note[0] != '\0';
-        outcome.action = sync->kind == OW_SYNC_DELETE                   ? "deleted"
-                         : drifted && sync->kind == OW_SYNC_VERIFY       ? "redeployed"
-                         : sync->created                                ? "deployed"
-                         : sync->code_updated                           ? "updated code of"
-                         : sync->config_updated                         ? "updated configuration of"
-                                                                        : "up to date";
+        outcome.action = sync->kind == PLATFORM_SYNC_REMOVE              ? "deleted"
+                         : drifted && sync->kind == PLATFORM_SYNC_VERIFY ? "redeployed"
+                         : sync->created                                 ? "deployed"
+                         : sync->code_updated                            ? "updated code of"
+                         : sync->config_updated                          ? "updated configuration of"
+                                                                         : "up to date";
         outcome.note = drifted ? sync->note : NULL;
     }
     sync->done(sync->ctx, &outcome);
@@ -244,7 +243,7 @@ static void ow_sync_on_timer(void *ctx)
  * the cell's configuration changed. */
 static void ow_sync_note(struct ow_sync *sync, const char *what, int is_code)
 {
-    if (sync->note[0] || !(sync->kind == OW_SYNC_VERIFY || (sync->kind == OW_SYNC_CONFIGURE && is_code)))
+    if (sync->note[0] || !(sync->kind == PLATFORM_SYNC_VERIFY || (sync->kind == PLATFORM_SYNC_CONFIGURE && is_code)))
         return;
     snprintf(sync->note, sizeof sync->note, "changed outside the notebook: %s", what);
 }
@@ -309,7 +308,7 @@ static int ow_config_differs(const struct ow_sync *sync, const json_t *action, c
         snprintf(what, size, "its memory is %lld MB, the notebook's %d MB", (long long)memory, sync->memory_mb);
         return 1;
     }
-    if (sync->kind == OW_SYNC_MEMORY)
+    if (sync->kind == PLATFORM_SYNC_SET_MEMORY)
         return 0;
     if (timeout != (json_int_t)sync->timeout_s * 1000) {
         snprintf(what, size, "its timeout is %lld ms, the notebook's %d s", (long long)timeout, sync->timeout_s);
@@ -328,14 +327,14 @@ static int ow_config_differs(const struct ow_sync *sync, const json_t *action, c
 static void ow_sync_on_action(struct ow_sync *sync, const json_t *action)
 {
     char what[400] = "", config_what[400] = "";
-    if (sync->kind == OW_SYNC_DELETE) {
+    if (sync->kind == PLATFORM_SYNC_REMOVE) {
         sync->step = OW_STEP_DELETE;
         ow_sync_call(sync);
         return;
     }
     json_decref(sync->parameters);
     sync->parameters = json_deep_copy(json_object_get(action, "parameters"));
-    int code = sync->kind != OW_SYNC_MEMORY && ow_code_differs(sync, action, what, sizeof what);
+    int code = sync->kind != PLATFORM_SYNC_SET_MEMORY && ow_code_differs(sync, action, what, sizeof what);
     if (code)
         ow_sync_note(sync, what, 1);
     int config = ow_config_differs(sync, action, config_what, sizeof config_what);
@@ -393,13 +392,13 @@ static void ow_sync_on_reply(void *ctx, const struct ow_reply *reply)
         }
     }
     if (reply->status == 404 && sync->step == OW_STEP_GET && strcmp(reply->error_type, "NotFound") == 0) {
-        if (sync->kind == OW_SYNC_MEMORY || sync->kind == OW_SYNC_DELETE) {
+        if (sync->kind == PLATFORM_SYNC_SET_MEMORY || sync->kind == PLATFORM_SYNC_REMOVE) {
             snprintf(message, sizeof message, "%s is not deployed on ibm (no action %s in the namespace); run its "
                      "%%%%cloud_function cell", sync->name, sync->name);
             ow_sync_finish(sync, "NotFound", message);
             return;
         }
-        if (sync->kind == OW_SYNC_VERIFY || sync->kind == OW_SYNC_CONFIGURE)
+        if (sync->kind == PLATFORM_SYNC_VERIFY || sync->kind == PLATFORM_SYNC_CONFIGURE)
             snprintf(sync->note, sizeof sync->note, "it had been deleted outside the notebook");
         sync->created = 1;
         sync->step = OW_STEP_PUT_CODE;
@@ -433,7 +432,7 @@ static json_t *ow_sync_parameters(const struct ow_sync *sync)
 /* The body of a PUT: everything for new code, the limits (and parameters) for a configuration. */
 static json_t *ow_sync_body(const struct ow_sync *sync)
 {
-    if (sync->kind == OW_SYNC_MEMORY)
+    if (sync->kind == PLATFORM_SYNC_SET_MEMORY)
         return json_pack("{s:{s:i}}", "limits", "memory", sync->memory_mb);
     json_t *body = json_pack("{s:{s:i, s:i}, s:o}", "limits", "memory", sync->memory_mb, "timeout",
                              sync->timeout_s * 1000, "parameters", ow_sync_parameters(sync));
@@ -484,9 +483,17 @@ static void ow_sync_call(struct ow_sync *sync)
         ow_sync_finish(sync, "NoCredentials", message);
 }
 
-static int ow_start_sync(struct ow_platform *platform, enum ow_sync_kind kind,
-                         const struct platform_function *function, platform_done_fn done, void *ctx)
+/* The sync operation (platform.h): each kind is the same steps, read the function, compare, send what differs. */
+static int ow_sync(void *self, enum platform_sync kind, const struct platform_function *requested,
+                   platform_done_fn done, void *ctx)
 {
+    struct ow_platform *platform = self;
+    struct platform_function limited = *requested; /* set_memory and remove name only the function */
+    if (kind == PLATFORM_SYNC_SET_MEMORY || kind == PLATFORM_SYNC_REMOVE)
+        limited.timeout_s = kind == PLATFORM_SYNC_REMOVE ? 1 : 60;
+    if (kind == PLATFORM_SYNC_REMOVE)
+        limited.memory_mb = OW_MEMORY_MIN;
+    const struct platform_function *function = &limited;
     char message[900];
     if (ow_client_ready(platform->client, message, sizeof message) < 0) {
         ow_fail(done, ctx, "NoCredentials", message);
@@ -496,7 +503,7 @@ static int ow_start_sync(struct ow_platform *platform, enum ow_sync_kind kind,
         ow_fail(done, ctx, "InvalidOption", message);
         return 0;
     }
-    int needs_code = kind == OW_SYNC_DEPLOY || kind == OW_SYNC_CONFIGURE || kind == OW_SYNC_VERIFY;
+    int needs_code = kind == PLATFORM_SYNC_DEPLOY || kind == PLATFORM_SYNC_CONFIGURE || kind == PLATFORM_SYNC_VERIFY;
     if (needs_code && function->package == NULL) {
         ow_fail(done, ctx, "NoPackage", "the ibm platform needs the package to compare with the deployed code");
         return 0;
@@ -540,33 +547,6 @@ static int ow_check(void *self, char *err, size_t err_size)
 {
     struct ow_platform *platform = self;
     return ow_client_ready(platform->client, err, err_size);
-}
-
-static int ow_deploy(void *self, const struct platform_function *function, platform_done_fn done, void *ctx)
-{
-    return ow_start_sync(self, OW_SYNC_DEPLOY, function, done, ctx);
-}
-
-static int ow_configure(void *self, const struct platform_function *function, platform_done_fn done, void *ctx)
-{
-    return ow_start_sync(self, OW_SYNC_CONFIGURE, function, done, ctx);
-}
-
-static int ow_verify(void *self, const struct platform_function *function, platform_done_fn done, void *ctx)
-{
-    return ow_start_sync(self, OW_SYNC_VERIFY, function, done, ctx);
-}
-
-static int ow_set_memory(void *self, const char *name, int memory_mb, platform_done_fn done, void *ctx)
-{
-    struct platform_function function = {.name = name, .memory_mb = memory_mb, .timeout_s = 60};
-    return ow_start_sync(self, OW_SYNC_MEMORY, &function, done, ctx);
-}
-
-static int ow_remove(void *self, const char *name, platform_done_fn done, void *ctx)
-{
-    struct platform_function function = {.name = name, .memory_mb = OW_MEMORY_MIN, .timeout_s = 1};
-    return ow_start_sync(self, OW_SYNC_DELETE, &function, done, ctx);
 }
 
 /* ---- invoke ---- */
@@ -1007,12 +987,9 @@ static void ow_free(void *self)
 const struct platform_ops ow_platform_ops = {
     .name = "ibm",
     .check = ow_check,
-    .deploy = ow_deploy,
-    .configure = ow_configure,
-    .verify = ow_verify,
+    .sync = ow_sync,
+    .verifies = 1,
     .invoke = ow_invoke,
-    .remove = ow_remove,
-    .set_memory = ow_set_memory,
     .prepare = ow_prepare,
     .preparing = ow_preparing,
     .apply_settings = ow_apply_settings,

@@ -7,8 +7,16 @@
  * InProgress), image-only deploys (OpenFaaS), keys in URLs (Azure), and the
  * local platform's worker processes.
  *
+ * Everything that changes a function on a platform is one operation, `sync`,
+ * told by enum platform_sync what to do (deploy, configure, verify,
+ * set_memory, remove): a cloud adapter does each as the same steps (read
+ * the platform's function, compare, send what differs), so one entry point
+ * serves them all. The registry keeps a function per operation for its
+ * callers (platforms_deploy, ...).
+ *
  * FAASET_TRACE_PLATFORM=FILE appends one JSON line per operation the
- * registry passes to an adapter, so tests can count platform calls. */
+ * registry passes to an adapter ("op": deploy, configure, verify,
+ * set_memory, remove or invoke), so tests can count platform calls. */
 #ifndef FAASET_PLATFORM_H
 #define FAASET_PLATFORM_H
 
@@ -78,24 +86,35 @@ struct platform_outcome {
 
 typedef void (*platform_done_fn)(void *ctx, const struct platform_outcome *outcome);
 
+/* What an adapter's sync operation does to a function. DEPLOY makes the
+ * platform's function match it, creating it if need be; CONFIGURE does so
+ * when only its settings changed, not its code; VERIFY makes a deployed, unchanged function match again
+ * if it was changed or deleted outside the notebook (a cloud platform's own
+ * state can drift; the local one's cannot); SET_MEMORY changes only its
+ * memory (experiments' memorySettings); REMOVE deletes it (a function the
+ * platform does not have is an error). */
+enum platform_sync {
+    PLATFORM_SYNC_DEPLOY,
+    PLATFORM_SYNC_CONFIGURE,
+    PLATFORM_SYNC_VERIFY,
+    PLATFORM_SYNC_SET_MEMORY,
+    PLATFORM_SYNC_REMOVE
+};
+
 struct platform_ops {
     const char *name;
     /* 0 when the platform can be used now (e.g. credentials found), else -1
      * with ERR saying what to set; checked before any platform of a cell is
      * touched. NULL when always ready. */
     int (*check)(void *self, char *err, size_t err_size);
-    int (*deploy)(void *self, const struct platform_function *function, platform_done_fn done, void *ctx);
-    int (*configure)(void *self, const struct platform_function *function, platform_done_fn done, void *ctx);
-    /* Makes a deployed, unchanged function match FUNCTION again if it was
-     * changed or deleted outside the notebook (a cloud platform's own state
-     * can drift; the local one's cannot). NULL when there is nothing to check. */
-    int (*verify)(void *self, const struct platform_function *function, platform_done_fn done, void *ctx);
+    /* Does KIND (enum platform_sync) to FUNCTION; for SET_MEMORY only its name
+     * and memory_mb are set, for REMOVE only its name. */
+    int (*sync)(void *self, enum platform_sync kind, const struct platform_function *function, platform_done_fn done,
+                void *ctx);
+    /* 1 when sync does PLATFORM_SYNC_VERIFY; 0 when there is nothing to check. */
+    int verifies;
     int (*invoke)(void *self, const char *function, const json_t *payload, unsigned flags, platform_done_fn done,
                   void *ctx);
-    /* Deletes a deployed function; a function the platform does not have is an error. */
-    int (*remove)(void *self, const char *function, platform_done_fn done, void *ctx);
-    /* Changes only the memory of a deployed function (experiments' memorySettings). */
-    int (*set_memory)(void *self, const char *function, int memory_mb, platform_done_fn done, void *ctx);
     /* Before an experiment's pass: opens connections for COUNT calls at once
      * to FUNCTION (how many it opened), and says how many are not up yet.
      * FUNCTION is the platform's name for it, as invoke takes it: where
@@ -160,7 +179,7 @@ int platforms_invoke(struct platforms *platforms, const char *name, const char *
 /* The Event calls every adapter still sends (platform_ops.events_in_flight),
  * and, in WHERE, on which platforms ("gcf"); 0 when none. */
 size_t platforms_events_in_flight(struct platforms *platforms, char *where, size_t where_size);
-/* 1 when NAME's adapter checks unchanged functions (platform_ops.verify). */
+/* 1 when NAME's adapter checks unchanged functions (platform_ops.verifies). */
 int platforms_can_verify(struct platforms *platforms, const char *name);
 int platforms_verify(struct platforms *platforms, const char *name, const struct platform_function *function,
                      platform_done_fn done, void *ctx, char *err, size_t err_size);

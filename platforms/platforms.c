@@ -169,7 +169,7 @@ int platforms_deploy(struct platforms *platforms, const char *name, const struct
     if (slot == NULL)
         return -1;
     platforms_trace(platforms, name, "deploy", function->name);
-    return slot->ops->deploy(slot->self, function, done, ctx);
+    return slot->ops->sync(slot->self, PLATFORM_SYNC_DEPLOY, function, done, ctx);
 }
 
 int platforms_configure(struct platforms *platforms, const char *name, const struct platform_function *function,
@@ -179,7 +179,7 @@ int platforms_configure(struct platforms *platforms, const char *name, const str
     if (slot == NULL)
         return -1;
     platforms_trace(platforms, name, "configure", function->name);
-    return slot->ops->configure(slot->self, function, done, ctx);
+    return slot->ops->sync(slot->self, PLATFORM_SYNC_CONFIGURE, function, done, ctx);
 }
 
 int platforms_invoke(struct platforms *platforms, const char *name, const char *function, const json_t *payload,
@@ -196,7 +196,7 @@ int platforms_can_verify(struct platforms *platforms, const char *name)
 {
     char err[256];
     struct platform_slot *slot = platforms_find(platforms, name, err, sizeof err);
-    return slot != NULL && slot->ops->verify != NULL;
+    return slot != NULL && slot->ops->verifies;
 }
 
 int platforms_verify(struct platforms *platforms, const char *name, const struct platform_function *function,
@@ -205,12 +205,12 @@ int platforms_verify(struct platforms *platforms, const char *name, const struct
     struct platform_slot *slot = platforms_find(platforms, name, err, err_size);
     if (slot == NULL)
         return -1;
-    if (slot->ops->verify == NULL) {
+    if (!slot->ops->verifies) {
         snprintf(err, err_size, "the %s platform has nothing to verify", name);
         return -1;
     }
     platforms_trace(platforms, name, "verify", function->name);
-    return slot->ops->verify(slot->self, function, done, ctx);
+    return slot->ops->sync(slot->self, PLATFORM_SYNC_VERIFY, function, done, ctx);
 }
 
 int platforms_apply_settings(struct platforms *platforms, const char *name, const json_t *settings, char *err,
@@ -227,7 +227,8 @@ int platforms_remove(struct platforms *platforms, const char *name, const char *
     if (slot == NULL)
         return -1;
     platforms_trace(platforms, name, "remove", function);
-    return slot->ops->remove(slot->self, function, done, ctx);
+    struct platform_function named = {.name = function};
+    return slot->ops->sync(slot->self, PLATFORM_SYNC_REMOVE, &named, done, ctx);
 }
 
 size_t platforms_prepare(struct platforms *platforms, const char *name, const char *function, size_t count)
@@ -288,5 +289,6 @@ int platforms_set_memory(struct platforms *platforms, const char *name, const ch
     if (slot == NULL)
         return -1;
     platforms_trace(platforms, name, "set_memory", function);
-    return slot->ops->set_memory(slot->self, function, memory_mb, done, ctx);
+    struct platform_function memory = {.name = function, .memory_mb = memory_mb};
+    return slot->ops->sync(slot->self, PLATFORM_SYNC_SET_MEMORY, &memory, done, ctx);
 }
